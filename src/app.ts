@@ -1,0 +1,72 @@
+// buildApp(deps): registers plugins and routes; never listens (main.ts does; tests use inject or
+// a real port). No module-level state: two apps in one process share nothing.
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import type { Deps } from './deps.ts';
+import { registerErrorHandling } from './http/error-handler.ts';
+import { ApiError } from './http/errors.ts';
+import { resolveActor } from './http/admin-auth.ts';
+import type { Actor } from './http/actor.ts';
+import { registerProxyRoutes } from './proxy/proxy.routes.ts';
+import { registerTeamRoutes } from './teams/teams.routes.ts';
+import { registerKeyRoutes } from './keys/keys.routes.ts';
+import { registerUserRoutes } from './users/users.routes.ts';
+import { registerProviderRoutes } from './vault/providers.routes.ts';
+import { registerOrgRoutes } from './orgs/orgs.routes.ts';
+import { registerHealthRoutes } from './http/health.routes.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    actor: Actor;
+    bodyBytes: number;
+  }
+}
+
+export interface AppOptions {
+  masterKeyHash: string;
+  logger?: boolean | object;
+}
+
+export async function buildApp(deps: Deps, opts: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    // Per-request access logs cost CPU on the hot path; request_logs is the access log.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 32 * 1024 * 1024,
+    trustProxy: deps.config.trustProxy,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    requestIdHeader: false,
+  });
+  app.decorateRequest('actor', null as unknown as Actor);
+  app.decorateRequest('bodyBytes', 0);
+
+  // Plain JSON.parse (the body is passed through, not trusted), recording the byte size, which
+  // bounds the prompt's token count for budget reservations.
+  app.removeContentTypeParser(['application/json']);
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body: Buffer, done) => {
+    req.bodyBytes = body.length;
+    if (body.length === 0) return done(null, undefined);
+    try {
+      done(null, JSON.parse(body.toString('utf8')));
+    } catch (err) {
+      done(new ApiError('invalid_json', `Request body is not valid JSON: ${(err as Error).message}`), undefined);
+    }
+  });
+
+  registerErrorHandling(app);
+  registerHealthRoutes(app, deps);
+  registerProxyRoutes(app, deps);
+
+  await app.register(async (api) => {
+    api.addHook('onRequest', async (req) => {
+      req.actor = await resolveActor(deps, req, opts.masterKeyHash);
+    });
+    registerOrgRoutes(api, deps);
+    registerTeamRoutes(api, deps);
+    registerKeyRoutes(api, deps);
+    registerUserRoutes(api, deps);
+    registerProviderRoutes(api, deps);
+  }, { prefix: '/api' });
+
+  return app;
+}

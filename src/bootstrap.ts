@@ -1,0 +1,55 @@
+// First start (and every start): default organization and user, master admin key, and the
+// OpenAI credential from OPENAI_API_KEY so a newcomer can make a request at once.
+import type { Kysely } from 'kysely';
+import type { Config } from './config.ts';
+import type { Database } from './db/types.ts';
+import type { Vault } from './vault/crypto.ts';
+import { ADMIN_KEY_PREFIX, generateKey, hashSecret } from './keys/key-format.ts';
+import { MASTER_KEY_SETTING } from './http/admin-auth.ts';
+import { insertCredential } from './vault/credentials.repository.ts';
+import { iso } from './clock.ts';
+
+export interface BootstrapResult {
+  defaultOrgId: number;
+  masterKeyHash: string;
+  /** set only when a master key was generated on this start: print it once */
+  generatedAdminKey: string | undefined;
+  registeredOpenAI: boolean;
+}
+
+export async function bootstrap(db: Kysely<Database>, config: Config, vault: Vault, now: number): Promise<BootstrapResult> {
+  const at = iso(now);
+  return db.transaction().execute(async (trx) => {
+    let org = await trx.selectFrom('organizations').select('id').orderBy('id').executeTakeFirst();
+    if (!org) org = await trx.insertInto('organizations').values({ name: 'Default', slug: 'default', created_at: at, updated_at: at }).returning('id').executeTakeFirstOrThrow();
+    const orgId = org.id;
+    const user = await trx.selectFrom('users').select('id').where('org_id', '=', orgId).executeTakeFirst();
+    if (!user) await trx.insertInto('users').values({ org_id: orgId, external_id: 'admin', name: 'Administrator', email: null, role: 'admin', created_at: at, updated_at: at }).execute();
+
+    let generatedAdminKey: string | undefined;
+    let masterKeyHash: string;
+    const stored = await trx.selectFrom('settings').select('value').where('key', '=', MASTER_KEY_SETTING).executeTakeFirst();
+    if (config.adminKey) {
+      masterKeyHash = hashSecret(config.adminKey);
+      if (stored?.value !== masterKeyHash) {
+        await trx.insertInto('settings').values({ key: MASTER_KEY_SETTING, value: masterKeyHash }).onConflict((oc) => oc.column('key').doUpdateSet({ value: masterKeyHash })).execute();
+      }
+    } else if (stored) {
+      masterKeyHash = stored.value;
+    } else {
+      generatedAdminKey = generateKey(ADMIN_KEY_PREFIX);
+      masterKeyHash = hashSecret(generatedAdminKey);
+      await trx.insertInto('settings').values({ key: MASTER_KEY_SETTING, value: masterKeyHash }).execute();
+    }
+
+    let registeredOpenAI = false;
+    if (config.openai.apiKey) {
+      const existing = await trx.selectFrom('provider_credentials').select('id').where('org_id', '=', orgId).where('name', '=', 'openai').where('status', '=', 'active').executeTakeFirst();
+      if (!existing) {
+        await insertCredential(trx, vault, { orgId, name: 'openai', provider: 'openai', baseUrl: config.openai.baseUrl, apiKey: config.openai.apiKey, models: ['*'] }, at);
+        registeredOpenAI = true;
+      }
+    }
+    return { defaultOrgId: orgId, masterKeyHash, generatedAdminKey, registeredOpenAI };
+  });
+}

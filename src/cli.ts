@@ -1,0 +1,61 @@
+// `tollgate` — the operator's command line: serve, migrate, and scriptable admin tasks.
+import { parseArgs } from 'node:util';
+import { loadConfig } from './config.ts';
+import { openDb } from './db/connection.ts';
+import { migrate } from './db/migrate.ts';
+
+const HELP = `tollgate — self-hosted, OpenAI-compatible LLM gateway with team API key management
+
+Usage: tollgate <command> [options]
+
+Commands:
+  serve                 Run the gateway (same as npm start)
+  migrate               Apply database migrations and exit
+  admin rotate-master   Generate a new master admin key, store its hash, print it once
+  help                  Show this help
+
+Configuration comes from TOLLGATE_* environment variables (see README.md#configuration).
+`;
+
+export async function cli(argv: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, strict: false, options: { help: { type: 'boolean', short: 'h' } } });
+  const [command, sub] = positionals;
+  if (values.help || !command || command === 'help') {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (command === 'serve') {
+    const { serve } = await import('./main.ts');
+    await serve();
+    return -1;
+  }
+  const config = loadConfig();
+  if (command === 'migrate') {
+    const db = openDb(config.databaseUrl);
+    try {
+      const applied = await migrate(db);
+      process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
+    } finally {
+      await db.close();
+    }
+    return 0;
+  }
+  if (command === 'admin' && sub === 'rotate-master') {
+    const { rotateMasterKey } = await import('./http/master-key.ts');
+    const db = openDb(config.databaseUrl);
+    try {
+      await migrate(db);
+      process.stdout.write(`${await rotateMasterKey(db.kysely)}\n`);
+    } finally {
+      await db.close();
+    }
+    return 0;
+  }
+  process.stderr.write(`tollgate: unknown command "${positionals.join(' ')}"\n\n${HELP}`);
+  return 2;
+}
+
+if (import.meta.main) {
+  const code = await cli(process.argv.slice(2));
+  if (code >= 0) process.exit(code);
+}

@@ -1,0 +1,130 @@
+// One typed, validated configuration object, read from TOLLGATE_* environment variables and an
+// optional JSON file (TOLLGATE_CONFIG). Environment wins over the file. Bad values fail start-up
+// with the variable named, never silently fall back.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+export interface ModelPrice {
+  /** micro-USD per 1M input (prompt) tokens */
+  input: number;
+  /** micro-USD per 1M output (completion) tokens */
+  output: number;
+  /** the model's maximum output tokens, used to bound a reservation when max_tokens is absent */
+  maxOutputTokens?: number;
+}
+
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  /** `sqlite:<file>` or `postgres://…` */
+  databaseUrl: string;
+  redisUrl: string | undefined;
+  adminKey: string | undefined;
+  encryptionKey: string | undefined;
+  logLevel: string;
+  /** how often the batched log writer flushes, in ms */
+  logFlushMs: number;
+  logBatchSize: number;
+  /** bound on queued log rows while the database is unreachable */
+  logQueueMax: number;
+  keyCacheSize: number;
+  /** seconds an unknown key hash is remembered as unknown */
+  negativeCacheSeconds: number;
+  upstreamTimeoutMs: number;
+  shutdownGraceMs: number;
+  trustProxy: boolean;
+  openai: { apiKey: string | undefined; baseUrl: string };
+  /** extra or overriding prices, by model name */
+  pricing: Record<string, ModelPrice>;
+  /** budgets: what to do when the shared counter store is unreachable */
+  failOpen: boolean;
+}
+
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, file: Record<string, unknown>, name: string, fileKey: string, dflt: number, min = 0): number {
+  const raw = env[name] ?? file[fileKey];
+  if (raw === undefined || raw === '') return dflt;
+  const n = typeof raw === 'number' ? raw : Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new ConfigError(`${name} must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+function str(env: Env, file: Record<string, unknown>, name: string, fileKey: string): string | undefined {
+  const raw = env[name] ?? file[fileKey];
+  if (raw === undefined || raw === '') return undefined;
+  if (typeof raw !== 'string') throw new ConfigError(`${name} must be a string`);
+  return raw;
+}
+
+function bool(env: Env, file: Record<string, unknown>, name: string, fileKey: string, dflt: boolean): boolean {
+  const raw = env[name] ?? file[fileKey];
+  if (raw === undefined || raw === '') return dflt;
+  if (typeof raw === 'boolean') return raw;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(`${name} must be true or false, got ${JSON.stringify(raw)}`);
+}
+
+function readFile(file: string | undefined): Record<string, unknown> {
+  if (!file) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`TOLLGATE_CONFIG: cannot read ${file}: ${(err as Error).message}`);
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError(`TOLLGATE_CONFIG: ${file} must hold a JSON object`);
+  return parsed as Record<string, unknown>;
+}
+
+function pricing(raw: unknown): Record<string, ModelPrice> {
+  if (raw === undefined) return {};
+  if (!raw || typeof raw !== 'object') throw new ConfigError('pricing must be an object of model → {input, output}');
+  const out: Record<string, ModelPrice> = {};
+  for (const [model, p] of Object.entries(raw as Record<string, any>)) {
+    if (!Number.isInteger(p?.input) || !Number.isInteger(p?.output) || p.input < 0 || p.output < 0) {
+      throw new ConfigError(`pricing.${model}: input and output must be integers (micro-USD per 1M tokens)`);
+    }
+    out[model] = { input: p.input, output: p.output, ...(Number.isInteger(p.maxOutputTokens) ? { maxOutputTokens: p.maxOutputTokens } : {}) };
+  }
+  return out;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const file = readFile(env.TOLLGATE_CONFIG);
+  const dataDir = path.resolve(str(env, file, 'TOLLGATE_DATA_DIR', 'dataDir') ?? './data');
+  const databaseUrl = str(env, file, 'TOLLGATE_DATABASE_URL', 'databaseUrl') ?? `sqlite:${path.join(dataDir, 'tollgate.db')}`;
+  if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(databaseUrl)) {
+    throw new ConfigError('TOLLGATE_DATABASE_URL must start with sqlite: or postgres://');
+  }
+  const redisUrl = str(env, file, 'TOLLGATE_REDIS_URL', 'redisUrl');
+  if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) throw new ConfigError('TOLLGATE_REDIS_URL must start with redis:// or rediss://');
+  return {
+    host: str(env, file, 'TOLLGATE_HOST', 'host') ?? '0.0.0.0',
+    port: int(env, file, 'TOLLGATE_PORT', 'port', 4000),
+    dataDir,
+    databaseUrl,
+    redisUrl,
+    adminKey: str(env, file, 'TOLLGATE_ADMIN_KEY', 'adminKey'),
+    encryptionKey: str(env, file, 'TOLLGATE_ENCRYPTION_KEY', 'encryptionKey'),
+    logLevel: str(env, file, 'TOLLGATE_LOG_LEVEL', 'logLevel') ?? 'info',
+    logFlushMs: int(env, file, 'TOLLGATE_LOG_FLUSH_MS', 'logFlushMs', 250, 1),
+    logBatchSize: int(env, file, 'TOLLGATE_LOG_BATCH_SIZE', 'logBatchSize', 500, 1),
+    logQueueMax: int(env, file, 'TOLLGATE_LOG_QUEUE_MAX', 'logQueueMax', 200_000, 1),
+    keyCacheSize: int(env, file, 'TOLLGATE_KEY_CACHE_SIZE', 'keyCacheSize', 100_000, 1),
+    negativeCacheSeconds: int(env, file, 'TOLLGATE_NEGATIVE_CACHE_SECONDS', 'negativeCacheSeconds', 10),
+    upstreamTimeoutMs: int(env, file, 'TOLLGATE_UPSTREAM_TIMEOUT_MS', 'upstreamTimeoutMs', 600_000, 1),
+    shutdownGraceMs: int(env, file, 'TOLLGATE_SHUTDOWN_GRACE_MS', 'shutdownGraceMs', 30_000),
+    trustProxy: bool(env, file, 'TOLLGATE_TRUST_PROXY', 'trustProxy', false),
+    openai: {
+      apiKey: env.OPENAI_API_KEY || undefined,
+      baseUrl: env.OPENAI_BASE_URL || 'https://api.openai.com/v1',
+    },
+    pricing: pricing(file.pricing),
+    failOpen: bool(env, file, 'TOLLGATE_FAIL_OPEN', 'failOpen', false),
+  };
+}

@@ -1,0 +1,38 @@
+// Runs the frozen migrations in order. Each migration gets the dialect so it can pick portable
+// column types (identity columns differ between SQLite and PostgreSQL; everything else is shared).
+import type { Kysely } from 'kysely';
+import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
+import type { DialectName, Db } from './connection.ts';
+import * as m0001 from './migrations/0001_init.ts';
+
+export interface DialectMigration {
+  up(db: Kysely<any>, dialect: DialectName): Promise<void>;
+}
+
+const MIGRATIONS: Record<string, DialectMigration> = {
+  '0001_init': m0001,
+};
+
+class Provider implements MigrationProvider {
+  private readonly dialect: DialectName;
+  constructor(dialect: DialectName) {
+    this.dialect = dialect;
+  }
+  async getMigrations(): Promise<Record<string, Migration>> {
+    const out: Record<string, Migration> = {};
+    for (const [name, m] of Object.entries(MIGRATIONS)) out[name] = { up: (db) => m.up(db, this.dialect) };
+    return out;
+  }
+}
+
+export async function migrate(db: Db): Promise<string[]> {
+  const migrator = new Migrator({
+    db: db.kysely,
+    provider: new Provider(db.dialect),
+    migrationTableName: 'tollgate_migrations',
+    migrationLockTableName: 'tollgate_migrations_lock',
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error;
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

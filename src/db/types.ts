@@ -1,0 +1,207 @@
+// Row types of the schema created by migrations/. Kysely's Generated marks columns with defaults.
+import type { Generated } from 'kysely';
+
+export interface SettingsTable { key: string; value: string }
+
+export interface OrganizationsTable {
+  id: Generated<number>;
+  name: string;
+  slug: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AdminKeysTable {
+  id: Generated<number>;
+  org_id: number;
+  name: string;
+  key_prefix: string;
+  key_hash: string;
+  role: Generated<string>;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+export interface UsersTable {
+  id: Generated<number>;
+  org_id: number;
+  external_id: string;
+  name: string | null;
+  email: string | null;
+  role: Generated<string>;
+  status: Generated<string>;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface TeamsTable {
+  id: Generated<number>;
+  org_id: number;
+  name: string;
+  slug: string;
+  description: string | null;
+  settings: Generated<string>;
+  created_by: Generated<number>;
+  created_at: string;
+  updated_at: string;
+  deleted_at: string | null;
+}
+
+export interface MembershipsTable {
+  team_id: number;
+  user_id: number;
+  role: Generated<string>;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ServiceAccountsTable {
+  id: Generated<number>;
+  org_id: number;
+  team_id: number;
+  name: string;
+  description: string | null;
+  created_at: string;
+  deleted_at: string | null;
+}
+
+export interface ApiKeysTable {
+  id: Generated<number>;
+  org_id: number;
+  team_id: number | null;
+  user_id: number | null;
+  service_account_id: number | null;
+  name: string;
+  description: string | null;
+  tags: Generated<string>;
+  key_prefix: string;
+  key_hash: string;
+  scopes: Generated<string>;
+  status: Generated<string>;
+  expires_at: string | null;
+  ip_allowlist: Generated<string>;
+  model_access: Generated<string>;
+  created_by: Generated<number>;
+  rotated_from_id: number | null;
+  lineage_id: number | null;
+  created_at: string;
+  updated_at: string;
+  revoked_at: string | null;
+  last_used_at: string | null;
+}
+
+export interface PoliciesTable {
+  scope_type: string;
+  scope_id: string;
+  org_id: number;
+  rpm: number | null;
+  rph: number | null;
+  rpd: number | null;
+  tpm: number | null;
+  tpd: number | null;
+  max_parallel: number | null;
+  budget_micro: number | null;
+  budget_period: string | null;
+  budget_mode: string | null;
+  alert_thresholds: string | null;
+  updated_at: string;
+}
+
+export interface ProviderCredentialsTable {
+  id: Generated<number>;
+  org_id: number;
+  name: string;
+  provider: string;
+  base_url: string;
+  secret_enc: string;
+  secret_hint: string;
+  status: Generated<string>;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ModelRoutesTable {
+  id: Generated<number>;
+  org_id: number;
+  model: string;
+  credential_id: number;
+  upstream_model: string | null;
+  priority: Generated<number>;
+  input_price_micro: number | null;
+  output_price_micro: number | null;
+  max_output_tokens: number | null;
+  created_at: string;
+}
+
+export interface RequestLogsTable {
+  id: Generated<number>;
+  request_id: string;
+  created_at: string;
+  org_id: number;
+  team_id: number | null;
+  user_id: number | null;
+  key_id: number;
+  endpoint: string;
+  model: string;
+  provider: string | null;
+  status_code: number;
+  error_code: string | null;
+  streamed: number;
+  tokens_in: number;
+  tokens_out: number;
+  cost_micro: number | null;
+  unpriced: number;
+  usage_estimated: number;
+  latency_ms: number;
+  client_ip: string | null;
+}
+
+export interface SpendRollupsTable {
+  day: string;
+  key_id: number;
+  model: string;
+  org_id: number;
+  team_id: number | null;
+  user_id: number | null;
+  requests: number;
+  tokens_in: number;
+  tokens_out: number;
+  cost_micro: number;
+  unpriced_requests: number;
+}
+
+export interface AuditEventsTable {
+  id: Generated<number>;
+  created_at: string;
+  org_id: number;
+  team_id: number | null;
+  actor_type: string;
+  actor_id: string | null;
+  action: string;
+  target_type: string;
+  target_id: string | null;
+  before: string | null;
+  after: string | null;
+  amount_micro: number | null;
+  source_ip: string | null;
+}
+
+export interface BudgetAlertsTable { scope: string; period: string; threshold: string; created_at: string }
+
+export interface Database {
+  settings: SettingsTable;
+  organizations: OrganizationsTable;
+  admin_keys: AdminKeysTable;
+  users: UsersTable;
+  teams: TeamsTable;
+  memberships: MembershipsTable;
+  service_accounts: ServiceAccountsTable;
+  api_keys: ApiKeysTable;
+  policies: PoliciesTable;
+  provider_credentials: ProviderCredentialsTable;
+  model_routes: ModelRoutesTable;
+  request_logs: RequestLogsTable;
+  spend_rollups: SpendRollupsTable;
+  audit_events: AuditEventsTable;
+  budget_alerts: BudgetAlertsTable;
+}

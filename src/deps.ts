@@ -1,0 +1,26 @@
+// Everything the app needs, built once by main.ts (or a test) and passed to buildApp().
+import type { Config } from './config.ts';
+import type { Db } from './db/connection.ts';
+import type { Clock } from './clock.ts';
+import type { Vault } from './vault/crypto.ts';
+import type { KeyCache } from './keys/key-cache.ts';
+import type { Router } from './providers/router.ts';
+import type { PriceBook } from './usage/pricing.ts';
+import type { LogWriter } from './usage/log-writer.ts';
+import type { Admission } from './policy/admission.ts';
+import type { Invalidator } from './cache/invalidator.ts';
+
+export interface Deps {
+  config: Config;
+  db: Db;
+  clock: Clock;
+  vault: Vault;
+  keyCache: KeyCache;
+  router: Router;
+  prices: PriceBook;
+  logWriter: LogWriter;
+  admission: Admission;
+  invalidator: Invalidator;
+  /** the default organization, created on first start */
+  defaultOrgId: number;
+}

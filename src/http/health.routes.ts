@@ -1,0 +1,20 @@
+// Liveness (/healthz: the process answers) and readiness (/readyz: its dependencies answer).
+import { sql } from 'kysely';
+import type { FastifyInstance } from 'fastify';
+import type { Deps } from '../deps.ts';
+
+export function registerHealthRoutes(app: FastifyInstance, deps: Deps): void {
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    const checks: Record<string, string> = {};
+    try {
+      await sql`select 1`.execute(deps.db.kysely);
+      checks.database = 'ok';
+    } catch {
+      checks.database = 'unreachable';
+    }
+    checks.log_queue = String(deps.logWriter.pending);
+    const ready = checks.database === 'ok';
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', checks });
+  });
+}

@@ -1,0 +1,176 @@
+// API keys: only the SHA-256 hash of a secret is stored; the secret is returned once, at creation.
+import type { Kysely, Selectable, Transaction } from 'kysely';
+import type { ApiKeysTable, Database } from '../db/types.ts';
+import { ApiError } from '../http/errors.ts';
+import { displayPrefix, generateKey, hashSecret } from './key-format.ts';
+
+export type KeyRow = Selectable<ApiKeysTable>;
+export type KeyStatus = 'active' | 'disabled' | 'revoked';
+
+export interface ModelAccess {
+  mode: 'inherit' | 'restrict';
+  models?: string[];
+  groups?: string[];
+  blocklist?: string[];
+}
+
+export interface KeyView {
+  id: number;
+  user_id: number | null;
+  team_id: number | null;
+  service_account_id: number | null;
+  key_prefix: string;
+  name: string;
+  description: string | null;
+  tags: string[];
+  scopes: string;
+  status: KeyStatus;
+  expires_at: string | null;
+  ip_allowlist: string[];
+  model_access: ModelAccess;
+  created_by: number;
+  created_at: string;
+  updated_at: string;
+  revoked_at: string | null;
+  last_used_at: string | null;
+}
+
+/** The id key-level budgets and counters are kept under: stable across rotations. */
+export const lineageOf = (k: Pick<KeyRow, 'id' | 'lineage_id'>): number => k.lineage_id ?? k.id;
+
+export function keyView(k: KeyRow): KeyView {
+  return {
+    id: k.id,
+    user_id: k.user_id,
+    team_id: k.team_id,
+    service_account_id: k.service_account_id,
+    key_prefix: k.key_prefix,
+    name: k.name,
+    description: k.description,
+    tags: JSON.parse(k.tags) as string[],
+    scopes: k.scopes,
+    status: k.status as KeyStatus,
+    expires_at: k.expires_at,
+    ip_allowlist: JSON.parse(k.ip_allowlist) as string[],
+    model_access: JSON.parse(k.model_access) as ModelAccess,
+    created_by: k.created_by,
+    created_at: k.created_at,
+    updated_at: k.updated_at,
+    revoked_at: k.revoked_at,
+    last_used_at: k.last_used_at,
+  };
+}
+
+export interface KeyInput {
+  orgId: number;
+  teamId: number | null;
+  userId: number | null;
+  serviceAccountId?: number | null;
+  name: string;
+  description?: string | null;
+  tags?: string[];
+  scopes?: string;
+  expiresAt?: string | null;
+  ipAllowlist?: string[];
+  modelAccess?: ModelAccess;
+  createdBy: number;
+  rotatedFromId?: number | null;
+  lineageId?: number | null;
+}
+
+/** Inserts a key and returns its row plus the secret, which is never stored nor retrievable again. */
+export async function insertKey(trx: Transaction<Database>, input: KeyInput, at: string): Promise<{ row: KeyRow; secret: string }> {
+  const secret = generateKey();
+  const row = await trx
+    .insertInto('api_keys')
+    .values({
+      org_id: input.orgId,
+      team_id: input.teamId,
+      user_id: input.userId,
+      service_account_id: input.serviceAccountId ?? null,
+      name: input.name,
+      description: input.description ?? null,
+      tags: JSON.stringify(input.tags ?? []),
+      key_prefix: displayPrefix(secret),
+      key_hash: hashSecret(secret),
+      scopes: input.scopes ?? '*',
+      expires_at: input.expiresAt ?? null,
+      ip_allowlist: JSON.stringify(input.ipAllowlist ?? []),
+      model_access: JSON.stringify(input.modelAccess ?? { mode: 'inherit' }),
+      created_by: input.createdBy,
+      rotated_from_id: input.rotatedFromId ?? null,
+      lineage_id: input.lineageId ?? null,
+      created_at: at,
+      updated_at: at,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return { row, secret };
+}
+
+export async function findKey(db: Kysely<Database>, orgId: number, id: number): Promise<KeyRow | undefined> {
+  return db.selectFrom('api_keys').selectAll().where('id', '=', id).where('org_id', '=', orgId).executeTakeFirst();
+}
+
+export async function getTeamKey(db: Kysely<Database>, orgId: number, teamId: number, id: number): Promise<KeyRow> {
+  const key = await findKey(db, orgId, id);
+  if (!key || key.team_id !== teamId) throw new ApiError('not_found', `key ${id} not found in team ${teamId}`);
+  return key;
+}
+
+export interface KeyFilter {
+  teamId?: number;
+  userId?: number;
+  includeRevoked?: boolean;
+}
+
+export async function listKeys(db: Kysely<Database>, orgId: number, filter: KeyFilter, limit: number, offset: number): Promise<KeyRow[]> {
+  let q = db.selectFrom('api_keys').selectAll().where('org_id', '=', orgId);
+  if (filter.teamId !== undefined) q = q.where('team_id', '=', filter.teamId);
+  if (filter.userId !== undefined) q = q.where('user_id', '=', filter.userId);
+  if (!filter.includeRevoked) q = q.where('status', '!=', 'revoked');
+  return q.orderBy('id').limit(limit).offset(offset).execute();
+}
+
+export async function revokeKey(trx: Transaction<Database>, key: KeyRow, at: string): Promise<KeyRow> {
+  return trx
+    .updateTable('api_keys')
+    .set({ status: 'revoked', revoked_at: at, updated_at: at })
+    .where('id', '=', key.id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+/**
+ * Rotation, in one transaction: the old key is revoked and a new one with the same name, owner,
+ * team and settings is issued. Key-level limits, budgets and spend follow the lineage (lineageOf).
+ */
+export async function rotateKey(trx: Transaction<Database>, key: KeyRow, createdBy: number, at: string): Promise<{ row: KeyRow; secret: string }> {
+  if (key.status === 'revoked') throw new ApiError('conflict', `key ${key.id} is revoked and cannot be rotated`);
+  await revokeKey(trx, key, at);
+  const fresh = await insertKey(
+    trx,
+    {
+      orgId: key.org_id,
+      teamId: key.team_id,
+      userId: key.user_id,
+      serviceAccountId: key.service_account_id,
+      name: key.name,
+      description: key.description,
+      tags: JSON.parse(key.tags) as string[],
+      scopes: key.scopes,
+      expiresAt: key.expires_at,
+      ipAllowlist: JSON.parse(key.ip_allowlist) as string[],
+      modelAccess: JSON.parse(key.model_access) as ModelAccess,
+      createdBy,
+      rotatedFromId: key.id,
+      lineageId: key.lineage_id ?? key.id,
+    },
+    at,
+  );
+  if (key.status === 'disabled') {
+    await trx.updateTable('api_keys').set({ status: 'disabled' }).where('id', '=', fresh.row.id).execute();
+    fresh.row.status = 'disabled';
+  }
+  return fresh;
+}

@@ -1,0 +1,181 @@
+// Key management: team keys under /api/teams/{id}/keys (seed 000) and any key under /api/keys
+// (personal keys without a team keep working). The secret is in the create/rotate response only.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Transaction } from 'kysely';
+import { z } from 'zod';
+import type { Deps } from '../deps.ts';
+import type { Database } from '../db/types.ts';
+import type { Actor } from '../http/actor.ts';
+import { ApiError } from '../http/errors.ts';
+import { idParam, name, optionalText, pagination, parse } from '../http/validate.ts';
+import { requireAdmin } from '../http/admin-auth.ts';
+import { applyChange } from '../audit/change.ts';
+import { getTeam } from '../teams/teams.repository.ts';
+import { findKey, getTeamKey, insertKey, keyView, listKeys, revokeKey, rotateKey, type KeyRow } from './keys.repository.ts';
+
+const isoDate = z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time, e.g. 2026-12-31T00:00:00Z' });
+const tags = z.array(z.string().min(1).max(100)).max(50);
+const scopes = z.string().min(1).max(500);
+
+const createBody = z.strictObject({
+  name,
+  description: optionalText,
+  tags: tags.optional(),
+  scopes: scopes.optional(),
+  user_id: z.number().int().positive().optional(),
+  team_id: z.number().int().positive().nullish(),
+  expires_at: isoDate.nullish(),
+});
+
+const updateBody = z.strictObject({
+  name: name.optional(),
+  description: optionalText,
+  tags: tags.optional(),
+  status: z.enum(['active', 'disabled']).optional(),
+  expires_at: isoDate.nullish(),
+});
+
+const listQuery = pagination.extend({
+  team_id: z.coerce.number().int().positive().optional(),
+  user_id: z.coerce.number().int().positive().optional(),
+  include_revoked: z.enum(['true', 'false']).optional(),
+});
+
+type CreateInput = z.infer<typeof createBody>;
+
+/** The owner defaults to the organization's first admin user (user 1 in the default org). */
+async function resolveOwner(trx: Transaction<Database>, orgId: number, userId: number | undefined): Promise<number> {
+  if (userId !== undefined) {
+    const user = await trx.selectFrom('users').select('id').where('id', '=', userId).where('org_id', '=', orgId).executeTakeFirst();
+    if (!user) throw new ApiError('invalid_request', `user_id: user ${userId} does not exist`, 'user_id');
+    return user.id;
+  }
+  const first = await trx.selectFrom('users').select('id').where('org_id', '=', orgId).where('role', '=', 'admin').orderBy('id').executeTakeFirst();
+  if (!first) throw new ApiError('invalid_request', 'user_id: required (the organization has no admin user)', 'user_id');
+  return first.id;
+}
+
+export async function createKey(deps: Deps, actor: Actor, teamId: number | null, input: CreateInput) {
+  if (input.expires_at && Date.parse(input.expires_at) <= deps.clock.now()) throw new ApiError('invalid_request', 'expires_at: must be in the future', 'expires_at');
+  if (teamId !== null) await getTeam(deps.db.kysely, actor.orgId, teamId);
+  return applyChange(deps, actor, async (trx, at) => {
+    const userId = await resolveOwner(trx, actor.orgId, input.user_id);
+    const { row, secret } = await insertKey(
+      trx,
+      {
+        orgId: actor.orgId,
+        teamId,
+        userId,
+        name: input.name,
+        description: input.description ?? null,
+        tags: input.tags ?? [],
+        scopes: input.scopes ?? '*',
+        expiresAt: input.expires_at ? new Date(input.expires_at).toISOString() : null,
+        createdBy: actor.userId ?? 0,
+      },
+      at,
+    );
+    return {
+      result: { ...keyView(row), key: secret },
+      audit: [{ orgId: actor.orgId, teamId, action: 'key.create', targetType: 'key', targetId: row.id, after: keyView(row) }],
+      invalidate: [{ kind: 'key', keyId: row.id }],
+    };
+  });
+}
+
+async function revoke(deps: Deps, actor: Actor, key: KeyRow) {
+  if (key.status === 'revoked') return keyView(key);
+  return applyChange(deps, actor, async (trx, at) => {
+    const row = await revokeKey(trx, key, at);
+    return {
+      result: keyView(row),
+      audit: [{ orgId: key.org_id, teamId: key.team_id, action: 'key.revoke', targetType: 'key', targetId: key.id, before: keyView(key), after: keyView(row) }],
+      invalidate: [{ kind: 'key', keyId: key.id }],
+    };
+  });
+}
+
+async function rotate(deps: Deps, actor: Actor, key: KeyRow) {
+  return applyChange(deps, actor, async (trx, at) => {
+    const { row, secret } = await rotateKey(trx, key, actor.userId ?? 0, at);
+    return {
+      result: { ...keyView(row), key: secret, rotated_from: key.id },
+      audit: [{ orgId: key.org_id, teamId: key.team_id, action: 'key.rotate', targetType: 'key', targetId: row.id, before: keyView(key), after: keyView(row) }],
+      invalidate: [{ kind: 'key', keyId: key.id }],
+    };
+  });
+}
+
+async function update(deps: Deps, actor: Actor, key: KeyRow, body: unknown) {
+  const input = parse(updateBody, body);
+  if (key.status === 'revoked') throw new ApiError('conflict', `key ${key.id} is revoked and cannot be changed`);
+  return applyChange(deps, actor, async (trx, at) => {
+    const patch: Partial<KeyRow> = { updated_at: at };
+    if (input.name !== undefined) patch.name = input.name;
+    if (input.description !== undefined) patch.description = input.description ?? null;
+    if (input.tags !== undefined) patch.tags = JSON.stringify(input.tags);
+    if (input.status !== undefined) patch.status = input.status;
+    if (input.expires_at !== undefined) patch.expires_at = input.expires_at ? new Date(input.expires_at).toISOString() : null;
+    const row = await trx.updateTable('api_keys').set(patch).where('id', '=', key.id).returningAll().executeTakeFirstOrThrow();
+    return {
+      result: keyView(row),
+      audit: [{ orgId: key.org_id, teamId: key.team_id, action: 'key.update', targetType: 'key', targetId: key.id, before: keyView(key), after: keyView(row) }],
+      invalidate: [{ kind: 'key', keyId: key.id }],
+    };
+  });
+}
+
+type TeamKeyReq = FastifyRequest<{ Params: { id: string; keyId: string } }>;
+type KeyReq = FastifyRequest<{ Params: { id: string } }>;
+
+export function registerKeyRoutes(api: FastifyInstance, deps: Deps): void {
+  const db = deps.db.kysely;
+  const teamKey = async (req: TeamKeyReq) => {
+    requireAdmin(req.actor);
+    const teamId = idParam(req.params.id, 'team');
+    await getTeam(db, req.actor.orgId, teamId);
+    return getTeamKey(db, req.actor.orgId, teamId, idParam(req.params.keyId, 'key'));
+  };
+  const anyKey = async (req: KeyReq) => {
+    requireAdmin(req.actor);
+    const id = idParam(req.params.id, 'key');
+    const key = await findKey(db, req.actor.orgId, id);
+    if (!key) throw new ApiError('not_found', `key ${id} not found`);
+    return key;
+  };
+
+  api.get<{ Params: { id: string } }>('/teams/:id/keys', async (req) => {
+    requireAdmin(req.actor);
+    const teamId = idParam(req.params.id, 'team');
+    await getTeam(db, req.actor.orgId, teamId);
+    const q = parse(listQuery, req.query, 'query');
+    const rows = await listKeys(db, req.actor.orgId, { teamId, includeRevoked: q.include_revoked === 'true' }, q.limit, q.offset);
+    return { data: rows.map(keyView), limit: q.limit, offset: q.offset };
+  });
+  api.post<{ Params: { id: string } }>('/teams/:id/keys', async (req, reply) => {
+    requireAdmin(req.actor);
+    const teamId = idParam(req.params.id, 'team');
+    const input = parse(createBody.omit({ team_id: true }), req.body);
+    return reply.code(201).send(await createKey(deps, req.actor, teamId, input));
+  });
+  api.get('/teams/:id/keys/:keyId', async (req: TeamKeyReq) => keyView(await teamKey(req)));
+  api.patch('/teams/:id/keys/:keyId', async (req: TeamKeyReq) => update(deps, req.actor, await teamKey(req), req.body));
+  api.delete('/teams/:id/keys/:keyId', async (req: TeamKeyReq) => revoke(deps, req.actor, await teamKey(req)));
+  api.post('/teams/:id/keys/:keyId/rotate', async (req: TeamKeyReq, reply) => reply.code(201).send(await rotate(deps, req.actor, await teamKey(req))));
+
+  api.get('/keys', async (req) => {
+    requireAdmin(req.actor);
+    const q = parse(listQuery, req.query, 'query');
+    const filter = { includeRevoked: q.include_revoked === 'true', ...(q.team_id ? { teamId: q.team_id } : {}), ...(q.user_id ? { userId: q.user_id } : {}) };
+    return { data: (await listKeys(db, req.actor.orgId, filter, q.limit, q.offset)).map(keyView), limit: q.limit, offset: q.offset };
+  });
+  api.post('/keys', async (req, reply) => {
+    requireAdmin(req.actor);
+    const input = parse(createBody, req.body);
+    return reply.code(201).send(await createKey(deps, req.actor, input.team_id ?? null, input));
+  });
+  api.get('/keys/:id', async (req: KeyReq) => keyView(await anyKey(req)));
+  api.patch('/keys/:id', async (req: KeyReq) => update(deps, req.actor, await anyKey(req), req.body));
+  api.delete('/keys/:id', async (req: KeyReq) => revoke(deps, req.actor, await anyKey(req)));
+  api.post('/keys/:id/rotate', async (req: KeyReq, reply) => reply.code(201).send(await rotate(deps, req.actor, await anyKey(req))));
+}

@@ -1,0 +1,51 @@
+// The process: config → runtime → listen → drain on SIGTERM/SIGINT.
+import { loadConfig, ConfigError } from './config.ts';
+import { startRuntime } from './runtime.ts';
+
+export async function serve(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`tollgate: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = { level: config.logLevel, redact: ['req.headers.authorization', 'req.headers["x-admin-key"]', 'req.headers["x-api-key"]'] };
+  const runtime = await startRuntime(config, { logger });
+  const log = runtime.app.log;
+  if (runtime.boot.generatedAdminKey) {
+    // Printed once, to the terminal only: it is stored hashed and cannot be shown again.
+    process.stdout.write(
+      `\n  Tollgate generated a master admin key (shown once; store it now):\n\n    ${runtime.boot.generatedAdminKey}\n\n` +
+        `  Set TOLLGATE_ADMIN_KEY to choose your own.\n\n`,
+    );
+  }
+  if (runtime.boot.registeredOpenAI) log.info('registered the OpenAI credential from OPENAI_API_KEY');
+  await runtime.app.listen({ host: config.host, port: config.port });
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'draining in-flight requests, then flushing logs');
+    const force = setTimeout(() => {
+      log.error('shutdown grace period elapsed; exiting');
+      process.exit(1);
+    }, config.shutdownGraceMs);
+    force.unref();
+    runtime.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err: (err as Error).message }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+if (import.meta.main) await serve();

@@ -1,0 +1,53 @@
+// /api/orgs: organizations (tenants) and their admin keys. Creating an organization needs the
+// master admin key; it returns the new org's first admin key once.
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { Deps } from '../deps.ts';
+import { idParam, name, parse } from '../http/validate.ts';
+import { requireAdmin, requireSuperadmin } from '../http/admin-auth.ts';
+import { ApiError } from '../http/errors.ts';
+import { applyChange } from '../audit/change.ts';
+import { slugify } from '../teams/teams.repository.ts';
+import { ADMIN_KEY_PREFIX, displayPrefix, generateKey, hashSecret } from '../keys/key-format.ts';
+
+const createBody = z.strictObject({ name, slug: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'must be lowercase letters, digits and dashes').optional() });
+const adminKeyBody = z.strictObject({ name });
+
+export function registerOrgRoutes(api: FastifyInstance, deps: Deps): void {
+  const db = deps.db.kysely;
+  api.get('/orgs', async (req) => {
+    requireSuperadmin(req.actor);
+    return { data: await db.selectFrom('organizations').selectAll().orderBy('id').execute() };
+  });
+  api.get('/orgs/current', async (req) => {
+    requireAdmin(req.actor);
+    return db.selectFrom('organizations').selectAll().where('id', '=', req.actor.orgId).executeTakeFirstOrThrow();
+  });
+  api.post('/orgs', async (req, reply) => {
+    requireSuperadmin(req.actor);
+    const input = parse(createBody, req.body);
+    const slug = input.slug ?? slugify(input.name);
+    const created = await applyChange(deps, req.actor, async (trx, at) => {
+      if (await trx.selectFrom('organizations').select('id').where('slug', '=', slug).executeTakeFirst()) throw new ApiError('conflict', `an organization with slug "${slug}" already exists`, 'slug');
+      const org = await trx.insertInto('organizations').values({ name: input.name, slug, created_at: at, updated_at: at }).returningAll().executeTakeFirstOrThrow();
+      await trx.insertInto('users').values({ org_id: org.id, external_id: 'admin', name: 'Administrator', email: null, role: 'admin', created_at: at, updated_at: at }).execute();
+      const secret = generateKey(ADMIN_KEY_PREFIX);
+      await trx.insertInto('admin_keys').values({ org_id: org.id, name: 'initial', key_prefix: displayPrefix(secret), key_hash: hashSecret(secret), role: 'admin', created_at: at }).execute();
+      return { result: { ...org, admin_key: secret }, audit: [{ orgId: org.id, action: 'org.create', targetType: 'org', targetId: org.id, after: org }] };
+    });
+    return reply.code(201).send(created);
+  });
+  api.post<{ Params: { id: string } }>('/orgs/:id/admin-keys', async (req, reply) => {
+    const orgId = idParam(req.params.id, 'organization');
+    requireAdmin(req.actor);
+    if (!req.actor.superadmin && req.actor.orgId !== orgId) throw new ApiError('not_found', `organization ${orgId} not found`);
+    const input = parse(adminKeyBody, req.body);
+    const created = await applyChange(deps, req.actor, async (trx, at) => {
+      if (!(await trx.selectFrom('organizations').select('id').where('id', '=', orgId).executeTakeFirst())) throw new ApiError('not_found', `organization ${orgId} not found`);
+      const secret = generateKey(ADMIN_KEY_PREFIX);
+      const row = await trx.insertInto('admin_keys').values({ org_id: orgId, name: input.name, key_prefix: displayPrefix(secret), key_hash: hashSecret(secret), role: 'admin', created_at: at }).returning(['id', 'name', 'key_prefix', 'created_at']).executeTakeFirstOrThrow();
+      return { result: { ...row, key: secret }, audit: [{ orgId, action: 'admin_key.create', targetType: 'admin_key', targetId: row.id, after: row }] };
+    });
+    return reply.code(201).send(created);
+  });
+}

@@ -1,0 +1,42 @@
+// The admission contract between the hot path and the limits engine.
+// admit() checks rate windows, concurrency and budget reservations at every level the key belongs
+// to (key ⊂ member ⊂ team ⊂ org), all-or-nothing. An admitted request holds a Ticket; settle()
+// replaces the reservation by the actual cost and frees the concurrency slot, exactly once.
+import type { KeyContext } from '../keys/key-context.ts';
+
+export type Level = 'key' | 'member' | 'service_account' | 'team' | 'org';
+
+export interface AdmissionRequest {
+  ctx: KeyContext;
+  model: string;
+  /** upper bound of tokens the request can consume (prompt bound + output cap) */
+  tokenBound: number;
+  /** upper bound of its cost in micro-USD; undefined when the model is unpriced */
+  costBoundMicro: number | undefined;
+  now: number;
+}
+
+/** Values for the x-ratelimit-* headers: the tightest request and token windows that apply. */
+export interface RateHeaders {
+  limitRequests?: number;
+  remainingRequests?: number;
+  resetRequestsMs?: number;
+  limitTokens?: number;
+  remainingTokens?: number;
+  resetTokensMs?: number;
+}
+
+export interface Ticket {
+  /** Replace the reservation with what was actually consumed; release the concurrency slot. */
+  settle(actual: { tokens: number; costMicro: number }): void;
+}
+
+export type DenialCode = 'rate_limit_exceeded' | 'concurrency_limit_exceeded' | 'budget_exceeded' | 'service_unavailable';
+
+export type AdmissionOutcome =
+  | { ok: true; ticket: Ticket; headers: RateHeaders }
+  | { ok: false; code: DenialCode; level: Level | null; limit: number | null; resetAt: number | null; message: string; headers: RateHeaders };
+
+export interface Admission {
+  admit(req: AdmissionRequest): Promise<AdmissionOutcome>;
+}

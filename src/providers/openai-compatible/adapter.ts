@@ -1,0 +1,85 @@
+// The OpenAI wire format: the base every OpenAI-compatible provider (OpenAI, OpenRouter, Groq,
+// vLLM, Ollama, …) uses as is. Request bodies pass through untouched except `model` (mapped to the
+// upstream name) and, for streams, `stream_options.include_usage` (so every stream is metered).
+import type { ResolvedRoute, StreamMeter, Usage } from '../types.ts';
+
+export type Endpoint = 'chat/completions' | 'completions' | 'embeddings';
+
+export interface PreparedBody {
+  body: string;
+  /** the client did not ask for the usage chunk: the meter drops it again */
+  stripUsage: boolean;
+}
+
+export function prepareBody(body: Record<string, unknown>, route: ResolvedRoute, stream: boolean): PreparedBody {
+  const out: Record<string, unknown> = { ...body, model: route.upstreamModel };
+  let stripUsage = false;
+  if (stream) {
+    const opts = (body.stream_options && typeof body.stream_options === 'object' ? body.stream_options : {}) as Record<string, unknown>;
+    if (opts.include_usage !== true) {
+      out.stream_options = { ...opts, include_usage: true };
+      stripUsage = true;
+    }
+  }
+  return { body: JSON.stringify(out), stripUsage };
+}
+
+export function upstreamHeaders(route: ResolvedRoute): Record<string, string> {
+  return { 'content-type': 'application/json', authorization: `Bearer ${route.apiKey}`, accept: 'application/json, text/event-stream' };
+}
+
+/** Usage from a non-streamed response body; undefined when the upstream reported none. */
+export function usageFromBody(json: unknown): Usage | undefined {
+  const u = (json as { usage?: Record<string, unknown> } | null)?.usage;
+  if (!u || typeof u.prompt_tokens !== 'number') return undefined;
+  return { tokensIn: u.prompt_tokens, tokensOut: typeof u.completion_tokens === 'number' ? u.completion_tokens : 0 };
+}
+
+const USAGE_OBJECT = /"usage"\s*:\s*\{/;
+const CONTENT = /"(content|text)"\s*:\s*"[^"]/;
+
+/** Meters an OpenAI SSE stream: reads the usage chunk, drops it if the client did not ask for it. */
+export class OpenAIStreamMeter implements StreamMeter {
+  private usage: Usage | undefined;
+  private contentEvents = 0;
+  private readonly stripUsage: boolean;
+  private readonly promptEstimate: number;
+
+  constructor(stripUsage: boolean, promptEstimate: number) {
+    this.stripUsage = stripUsage;
+    this.promptEstimate = promptEstimate;
+  }
+
+  onEvent(event: string): boolean {
+    if (USAGE_OBJECT.test(event)) {
+      const data = dataOf(event);
+      if (data) {
+        try {
+          const parsed = JSON.parse(data) as { usage?: unknown; choices?: unknown[] };
+          const usage = usageFromBody(parsed);
+          if (usage) this.usage = usage;
+          if (this.stripUsage && Array.isArray(parsed.choices) && parsed.choices.length === 0) return false;
+        } catch {
+          // not JSON: forward untouched
+        }
+      }
+    } else if (CONTENT.test(event)) {
+      this.contentEvents++;
+    }
+    return true;
+  }
+
+  result(): { usage: Usage; estimated: boolean } {
+    if (this.usage) return { usage: this.usage, estimated: false };
+    // Ended before the usage chunk (client abort, upstream cut): charge what was seen, about one
+    // token per content chunk as OpenAI streams it, and the prompt estimate.
+    return { usage: { tokensIn: this.promptEstimate, tokensOut: this.contentEvents }, estimated: true };
+  }
+}
+
+function dataOf(event: string): string | undefined {
+  for (const line of event.split('\n')) {
+    if (line.startsWith('data:')) return line.slice(5).trim();
+  }
+  return undefined;
+}

@@ -1,0 +1,27 @@
+// What the hot path knows about a provider. Shared types never import from a provider folder.
+import type { ModelPrice } from '../config.ts';
+
+export interface Usage {
+  tokensIn: number;
+  tokensOut: number;
+}
+
+/** A model resolved to the credential and upstream that serve it. */
+export interface ResolvedRoute {
+  credentialId: number;
+  provider: string;
+  /** e.g. https://api.openai.com/v1 */
+  baseUrl: string;
+  /** decrypted provider secret: lives only in memory */
+  apiKey: string;
+  upstreamModel: string;
+  price: ModelPrice | undefined;
+}
+
+/** Reads usage out of a streamed response, one SSE event at a time. */
+export interface StreamMeter {
+  /** Inspects one complete SSE event (without the trailing blank line). Returns false to drop it. */
+  onEvent(event: string): boolean;
+  /** Usage as reported, or estimated from what was seen when the stream ended early. */
+  result(): { usage: Usage; estimated: boolean };
+}

@@ -1,0 +1,36 @@
+// Step 1 of the hot path: bearer secret → KeyContext. Malformed secrets are rejected before any
+// lookup; a warm key costs one SHA-256 and one Map lookup, no database query.
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/types.ts';
+import { hashSecret, isWellFormedKey } from '../keys/key-format.ts';
+import type { KeyCache } from '../keys/key-cache.ts';
+import { loadKeyContext, type KeyContext } from '../keys/key-context.ts';
+
+export type AuthOutcome = { ok: true; ctx: KeyContext } | { ok: false; code: 'missing_credentials' | 'invalid_api_key'; message: string };
+
+export function bearer(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const auth = headers.authorization;
+  if (typeof auth === 'string' && auth.length > 7 && auth.slice(0, 7).toLowerCase() === 'bearer ') return auth.slice(7).trim();
+  const apiKey = headers['x-api-key'];
+  return typeof apiKey === 'string' ? apiKey.trim() : undefined;
+}
+
+export async function authenticate(db: Kysely<Database>, cache: KeyCache, secret: string | undefined, now: number): Promise<AuthOutcome> {
+  if (!secret) return { ok: false, code: 'missing_credentials', message: 'Missing API key: send it as "Authorization: Bearer sk-tg-…".' };
+  if (!isWellFormedKey(secret)) return { ok: false, code: 'invalid_api_key', message: 'Incorrect API key provided.' };
+  const hash = hashSecret(secret);
+  const cached = cache.get(hash);
+  if (cached) return { ok: true, ctx: cached };
+  if (cache.isKnownUnknown(hash, now)) return { ok: false, code: 'invalid_api_key', message: 'Incorrect API key provided.' };
+  const generation = cache.generation;
+  const ctx = await loadKeyContext(db, hash);
+  // An admin change that landed while we were loading may have made this row stale: use it for
+  // this request (it was read after the change started) but do not cache it.
+  const fresh = generation === cache.generation;
+  if (!ctx) {
+    if (fresh) cache.setUnknown(hash, now);
+    return { ok: false, code: 'invalid_api_key', message: 'Incorrect API key provided.' };
+  }
+  if (fresh) cache.set(hash, ctx);
+  return { ok: true, ctx };
+}

@@ -1,0 +1,128 @@
+// Step 6 of the hot path: send the request upstream and relay the answer, metering usage.
+// Streams are relayed event by event as they arrive (no buffering beyond one SSE event); the usage
+// chunk Tollgate asked for is dropped again when the client did not ask for it. A client that goes
+// away mid-stream aborts the upstream request, and what was seen so far is metered.
+import type { ServerResponse } from 'node:http';
+import { StringDecoder } from 'node:string_decoder';
+import { errors as undiciErrors } from 'undici';
+import { poolFor } from '../providers/http-pool.ts';
+import type { ResolvedRoute, StreamMeter, Usage } from '../providers/types.ts';
+import { usageFromBody } from '../providers/openai-compatible/adapter.ts';
+import { sendError, sendJson, type HeaderMap } from './respond.ts';
+
+export interface Upstream {
+  route: ResolvedRoute;
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+  timeoutMs: number;
+}
+
+export interface ForwardResult {
+  status: number;
+  usage: Usage | undefined;
+  estimated: boolean;
+  errorCode: string | null;
+  streamed: boolean;
+}
+
+// Upstream statuses relayed as they are (the client's request was at fault, or the provider is
+// rate limiting); anything else from the provider is a gateway failure (502), including 401/403
+// (the organization's credential was refused: never the client's fault, never its key).
+const RELAYED = new Set([400, 404, 409, 413, 415, 422, 429]);
+
+export async function forward(res: ServerResponse, up: Upstream, meter: StreamMeter, headers: HeaderMap): Promise<ForwardResult> {
+  const url = new URL(up.route.baseUrl + up.path);
+  const abort = new AbortController();
+  const onClose = () => {
+    if (!res.writableFinished) abort.abort();
+  };
+  res.on('close', onClose);
+  const timer = setTimeout(() => abort.abort(new Error('upstream timeout')), up.timeoutMs);
+  try {
+    const upstream = await poolFor(url.origin).request({
+      method: 'POST',
+      path: url.pathname + url.search,
+      headers: up.headers,
+      body: up.body,
+      signal: abort.signal,
+    });
+    const type = String(upstream.headers['content-type'] ?? '');
+    if (upstream.statusCode >= 400) {
+      const text = await upstream.body.text();
+      return relayError(res, upstream.statusCode, text, headers);
+    }
+    if (type.includes('text/event-stream')) return await relayStream(res, upstream.body, meter, headers);
+    const buf = Buffer.from(await upstream.body.arrayBuffer());
+    let usage: Usage | undefined;
+    try {
+      usage = usageFromBody(JSON.parse(buf.toString('utf8')));
+    } catch {
+      usage = undefined;
+    }
+    sendJson(res, upstream.statusCode, buf, headers);
+    return { status: upstream.statusCode, usage, estimated: false, errorCode: null, streamed: false };
+  } catch (err) {
+    if (res.headersSent) {
+      // Mid-stream failure or client abort: end what was sent; meter what was seen.
+      res.end();
+      return { status: res.statusCode, ...meter.result(), errorCode: abort.signal.aborted ? 'client_closed' : 'upstream_error', streamed: true };
+    }
+    const timedOut = abort.signal.reason instanceof Error && abort.signal.reason.message === 'upstream timeout';
+    if (timedOut || err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {
+      sendError(res, 'upstream_timeout', 'The upstream provider did not answer in time.', headers);
+      return { status: 504, usage: undefined, estimated: false, errorCode: 'upstream_timeout', streamed: false };
+    }
+    if (abort.signal.aborted) return { status: 499, usage: undefined, estimated: false, errorCode: 'client_closed', streamed: false };
+    sendError(res, 'upstream_error', 'The upstream provider could not be reached.', headers);
+    return { status: 502, usage: undefined, estimated: false, errorCode: 'upstream_error', streamed: false };
+  } finally {
+    clearTimeout(timer);
+    res.off('close', onClose);
+  }
+}
+
+function relayError(res: ServerResponse, status: number, text: string, headers: HeaderMap): ForwardResult {
+  let parsed: { error?: { message?: unknown } } | undefined;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  const message = typeof parsed?.error?.message === 'string' ? parsed.error.message : `HTTP ${status}`;
+  if (RELAYED.has(status) && parsed?.error) {
+    sendJson(res, status, text, headers);
+    return { status, usage: undefined, estimated: false, errorCode: 'upstream_' + status, streamed: false };
+  }
+  if (status === 404) {
+    sendError(res, 'model_not_found', `The upstream provider does not know this model: ${message}`, headers, 'model');
+    return { status, usage: undefined, estimated: false, errorCode: 'model_not_found', streamed: false };
+  }
+  const why = status === 401 || status === 403 ? 'rejected the gateway credential' : `failed with HTTP ${status}`;
+  sendError(res, 'upstream_error', `The upstream provider ${why}: ${message}`, headers, null, { upstream_status: status });
+  return { status: 502, usage: undefined, estimated: false, errorCode: 'upstream_' + status, streamed: false };
+}
+
+async function relayStream(res: ServerResponse, body: AsyncIterable<Buffer>, meter: StreamMeter, headers: HeaderMap): Promise<ForwardResult> {
+  res.writeHead(200, { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
+  res.flushHeaders();
+  const decoder = new StringDecoder('utf8');
+  let pending = '';
+  for await (const chunk of body) {
+    pending += decoder.write(chunk);
+    if (pending.includes('\r')) pending = pending.replace(/\r\n/g, '\n');
+    let out = '';
+    let cut: number;
+    while ((cut = pending.indexOf('\n\n')) !== -1) {
+      const event = pending.slice(0, cut);
+      pending = pending.slice(cut + 2);
+      if (meter.onEvent(event)) out += event + '\n\n';
+    }
+    if (out && !res.write(out)) await new Promise<void>((resolve) => res.once('drain', resolve).once('close', resolve));
+    if (res.destroyed) break;
+  }
+  pending += decoder.end();
+  if (pending.trim() && meter.onEvent(pending)) res.write(pending);
+  res.end();
+  return { status: 200, ...meter.result(), errorCode: null, streamed: true };
+}

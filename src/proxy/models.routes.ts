@@ -1,0 +1,46 @@
+// GET /v1/models: the models this key can call: explicitly routed models, plus, for a catch-all
+// credential, the upstream's own list (cached for a minute).
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Deps } from '../deps.ts';
+import { errorBody } from '../http/errors.ts';
+import { authenticate, bearer } from './authenticate.ts';
+import { checkAccess } from '../policy/access.ts';
+import { poolFor } from '../providers/http-pool.ts';
+import type { ResolvedRoute } from '../providers/types.ts';
+
+interface ModelEntry { id: string; object: 'model'; created: number; owned_by: string }
+
+const upstreamLists = new WeakMap<Deps, Map<number, { at: number; models: ModelEntry[] }>>();
+
+async function upstreamModels(deps: Deps, route: ResolvedRoute): Promise<ModelEntry[]> {
+  let cache = upstreamLists.get(deps);
+  if (!cache) upstreamLists.set(deps, (cache = new Map()));
+  const now = deps.clock.now();
+  const hit = cache.get(route.credentialId);
+  if (hit && now - hit.at < 60_000) return hit.models;
+  try {
+    const url = new URL(route.baseUrl + '/models');
+    const res = await poolFor(url.origin).request({ method: 'GET', path: url.pathname, headers: { authorization: `Bearer ${route.apiKey}` }, headersTimeout: 10_000, bodyTimeout: 10_000 });
+    const json = (await res.body.json()) as { data?: Array<{ id?: unknown; created?: unknown; owned_by?: unknown }> };
+    const models = res.statusCode === 200 && Array.isArray(json.data)
+      ? json.data.filter((m) => typeof m.id === 'string').map((m) => ({ id: m.id as string, object: 'model' as const, created: Number(m.created) || 0, owned_by: String(m.owned_by ?? route.provider) }))
+      : [];
+    cache.set(route.credentialId, { at: now, models });
+    return models;
+  } catch {
+    return hit?.models ?? [];
+  }
+}
+
+export async function listModels(deps: Deps, req: FastifyRequest, reply: FastifyReply) {
+  const now = deps.clock.now();
+  const auth = await authenticate(deps.db.kysely, deps.keyCache, bearer(req.headers), now);
+  if (!auth.ok) return reply.code(401).send(errorBody(auth.code, auth.message));
+  const access = checkAccess(auth.ctx, now);
+  if (!access.ok) return reply.code(403).send(errorBody(access.code, access.message));
+  const { names, catchAll } = await deps.router.models(auth.ctx.orgId);
+  const byId = new Map<string, ModelEntry>();
+  if (catchAll) for (const m of await upstreamModels(deps, catchAll)) byId.set(m.id, m);
+  for (const id of names) byId.set(id, { id, object: 'model', created: 0, owned_by: 'tollgate' });
+  return reply.send({ object: 'list', data: [...byId.values()] });
+}

@@ -1,0 +1,117 @@
+// ★ The hot path: one /v1 request, top to bottom. See docs/architecture.md for the diagram.
+//
+//   authenticate ─► access ─► route ─► admit (limits + budget reservation, all levels)
+//     ─► forward + meter ─► settle (actual cost replaces the reservation) ─► enqueue log
+//
+// Each step returns a typed outcome; a failed step answers in OpenAI's error shape and stops.
+// Nothing here awaits the database on a warm key, and the log row is only enqueued.
+import type { ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { Deps } from '../deps.ts';
+import { iso } from '../clock.ts';
+import { authenticate, bearer } from './authenticate.ts';
+import { checkAccess } from '../policy/access.ts';
+import { costMicro, DEFAULT_MAX_OUTPUT_TOKENS } from '../usage/pricing.ts';
+import { OpenAIStreamMeter, prepareBody, upstreamHeaders, type Endpoint } from '../providers/openai-compatible/adapter.ts';
+import type { KeyContext } from '../keys/key-context.ts';
+import { forward, type ForwardResult } from './forward.ts';
+import { rateLimitHeaders, sendError, type HeaderMap } from './respond.ts';
+
+export interface ProxyCall {
+  endpoint: Endpoint;
+  body: Record<string, unknown>;
+  /** byte length of the request body: an upper bound of its prompt tokens */
+  bodyBytes: number;
+  headers: Record<string, string | string[] | undefined>;
+  ip: string;
+  res: ServerResponse;
+}
+
+export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
+  const started = performance.now();
+  const now = deps.clock.now();
+  const headers: HeaderMap = { 'x-request-id': randomUUID() };
+  const { res, body } = call;
+
+  const auth = await authenticate(deps.db.kysely, deps.keyCache, bearer(call.headers), now);
+  if (!auth.ok) return sendError(res, auth.code, auth.message, headers);
+  const ctx = auth.ctx;
+  const model = body.model;
+  const log = (r: Pick<ForwardResult, 'status' | 'errorCode'> & Partial<ForwardResult>, provider: string | null, cost: number | null, unpriced: boolean) =>
+    enqueueLog(deps, call, ctx, String(headers['x-request-id']), typeof model === 'string' ? model : '', provider, r, cost, unpriced, now, started);
+
+  const access = checkAccess(ctx, now);
+  if (!access.ok) {
+    log({ status: 403, errorCode: access.code }, null, null, false);
+    return sendError(res, access.code, access.message, headers);
+  }
+  if (typeof model !== 'string' || model === '') return sendError(res, 'invalid_request', 'model: a model name is required', headers, 'model');
+
+  const route = await deps.router.resolve(ctx.orgId, model);
+  if (!route) {
+    log({ status: 404, errorCode: 'model_not_found' }, null, null, false);
+    return sendError(res, 'model_not_found', `The model \`${model}\` does not exist or you do not have access to it.`, headers, 'model');
+  }
+
+  const stream = body.stream === true;
+  const outputBound = outputCap(body) ?? route.price?.maxOutputTokens ?? DEFAULT_MAX_OUTPUT_TOKENS;
+  const tokenBound = call.bodyBytes + (call.endpoint === 'embeddings' ? 0 : outputBound);
+  const costBoundMicro = route.price ? costMicro(route.price, call.bodyBytes, call.endpoint === 'embeddings' ? 0 : outputBound) : undefined;
+  const admission = await deps.admission.admit({ ctx, model, tokenBound, costBoundMicro, now });
+  rateLimitHeaders(admission.headers, headers);
+  if (!admission.ok) {
+    if (admission.resetAt !== null) headers['retry-after'] = Math.max(1, Math.ceil((admission.resetAt - now) / 1000));
+    log({ status: 429, errorCode: admission.code }, null, null, false);
+    const extra = { level: admission.level, limit: admission.limit, reset_at: admission.resetAt === null ? null : iso(admission.resetAt) };
+    return sendError(res, admission.code, admission.message, headers, null, extra);
+  }
+
+  let result: ForwardResult = { status: 502, usage: undefined, estimated: false, errorCode: 'internal_error', streamed: stream };
+  try {
+    const prepared = prepareBody(body, route, stream);
+    const meter = new OpenAIStreamMeter(prepared.stripUsage, Math.ceil(call.bodyBytes / 4));
+    const up = { route, path: '/' + call.endpoint, headers: upstreamHeaders(route), body: prepared.body, timeoutMs: deps.config.upstreamTimeoutMs };
+    result = await forward(res, up, meter, headers);
+  } finally {
+    if (result.status < 400 && !result.usage) {
+      // The upstream answered without usage: meter an estimate, and flag it, rather than nothing.
+      result = { ...result, usage: { tokensIn: Math.ceil(call.bodyBytes / 4), tokensOut: 0 }, estimated: true };
+    }
+    const usage = result.usage;
+    const cost = !usage ? 0 : route.price ? costMicro(route.price, usage.tokensIn, usage.tokensOut) : null;
+    admission.ticket.settle({ tokens: usage ? usage.tokensIn + usage.tokensOut : 0, costMicro: cost ?? 0 });
+    log(result, route.provider, cost, usage !== undefined && !route.price);
+  }
+}
+
+function outputCap(body: Record<string, unknown>): number | undefined {
+  const v = body.max_completion_tokens ?? body.max_tokens;
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : undefined;
+}
+
+function enqueueLog(
+  deps: Deps, call: ProxyCall, ctx: KeyContext, requestId: string, model: string, provider: string | null,
+  r: Pick<ForwardResult, 'status' | 'errorCode'> & Partial<ForwardResult>, cost: number | null, unpriced: boolean, now: number, started: number,
+): void {
+  deps.logWriter.enqueue({
+    request_id: requestId,
+    created_at: iso(now),
+    org_id: ctx.orgId,
+    team_id: ctx.teamId,
+    user_id: ctx.userId,
+    key_id: ctx.keyId,
+    endpoint: call.endpoint,
+    model,
+    provider,
+    status_code: r.status,
+    error_code: r.errorCode,
+    streamed: r.streamed ? 1 : 0,
+    tokens_in: r.usage?.tokensIn ?? 0,
+    tokens_out: r.usage?.tokensOut ?? 0,
+    cost_micro: cost,
+    unpriced: unpriced ? 1 : 0,
+    usage_estimated: r.estimated ? 1 : 0,
+    latency_ms: Math.round(performance.now() - started),
+    client_ip: call.ip,
+  });
+}

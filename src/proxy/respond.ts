@@ -1,0 +1,30 @@
+// Writing /v1 responses straight to Node's ServerResponse: OpenAI-shaped errors, rate headers.
+import type { ServerResponse } from 'node:http';
+import { errorBody, ERRORS, type ErrorCode } from '../http/errors.ts';
+import type { RateHeaders } from '../policy/admission.ts';
+
+export type HeaderMap = Record<string, string | number>;
+
+export function rateLimitHeaders(h: RateHeaders, out: HeaderMap = {}): HeaderMap {
+  if (h.limitRequests !== undefined) {
+    out['x-ratelimit-limit-requests'] = h.limitRequests;
+    out['x-ratelimit-remaining-requests'] = Math.max(0, h.remainingRequests ?? 0);
+    out['x-ratelimit-reset-requests'] = `${Math.max(0, Math.ceil((h.resetRequestsMs ?? 0) / 1000))}s`;
+  }
+  if (h.limitTokens !== undefined) {
+    out['x-ratelimit-limit-tokens'] = h.limitTokens;
+    out['x-ratelimit-remaining-tokens'] = Math.max(0, h.remainingTokens ?? 0);
+    out['x-ratelimit-reset-tokens'] = `${Math.max(0, Math.ceil((h.resetTokensMs ?? 0) / 1000))}s`;
+  }
+  return out;
+}
+
+export function sendJson(res: ServerResponse, status: number, body: string | Buffer, headers: HeaderMap): void {
+  if (res.headersSent || res.destroyed) return;
+  res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+export function sendError(res: ServerResponse, code: ErrorCode, message: string, headers: HeaderMap, param: string | null = null, extra?: Record<string, unknown>): void {
+  sendJson(res, ERRORS[code].status, JSON.stringify(errorBody(code, message, param, extra)), headers);
+}

@@ -1,0 +1,59 @@
+// Assembles a running Tollgate from a Config: store, migrations, bootstrap, caches, writer, app.
+// main.ts and the CLI use it; so do tests (with a temp data dir, a fake clock, …).
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config.ts';
+import type { Deps } from './deps.ts';
+import { openDb } from './db/connection.ts';
+import { migrate } from './db/migrate.ts';
+import { systemClock, type Clock } from './clock.ts';
+import { loadVault } from './vault/crypto.ts';
+import { KeyCache } from './keys/key-cache.ts';
+import { Router } from './providers/router.ts';
+import { PriceBook } from './usage/pricing.ts';
+import { LogWriter } from './usage/log-writer.ts';
+import { LocalInvalidator } from './cache/invalidator.ts';
+import { noLimits } from './policy/no-limits.ts';
+import { bootstrap, type BootstrapResult } from './bootstrap.ts';
+import { buildApp } from './app.ts';
+import { closePools } from './providers/http-pool.ts';
+
+export interface Runtime {
+  deps: Deps;
+  app: FastifyInstance;
+  boot: BootstrapResult;
+  /** Stops accepting requests, drains in-flight ones, flushes logs, closes the store. */
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  clock?: Clock;
+  logger?: boolean | object;
+}
+
+export async function startRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
+  const clock = options.clock ?? systemClock;
+  const db = openDb(config.databaseUrl);
+  await migrate(db);
+  const { vault } = loadVault(config.encryptionKey, config.dataDir);
+  const boot = await bootstrap(db.kysely, config, vault, clock.now());
+  const prices = new PriceBook(config.pricing);
+  const invalidator = new LocalInvalidator();
+  const keyCache = new KeyCache(config.keyCacheSize, config.negativeCacheSeconds * 1000);
+  const router = new Router(db.kysely, vault, prices);
+  invalidator.subscribe((e) => keyCache.invalidate(e));
+  invalidator.subscribe((e) => router.invalidate(e));
+  const logWriter = new LogWriter(db.kysely, { flushMs: config.logFlushMs, batchSize: config.logBatchSize, queueMax: config.logQueueMax });
+  logWriter.start();
+  const deps: Deps = { config, db, clock, vault, keyCache, router, prices, logWriter, admission: noLimits, invalidator, defaultOrgId: boot.defaultOrgId };
+  const app = await buildApp(deps, { masterKeyHash: boot.masterKeyHash, ...(options.logger !== undefined ? { logger: options.logger } : {}) });
+  let closed: Promise<void> | undefined;
+  const close = () =>
+    (closed ??= (async () => {
+      await app.close();
+      await logWriter.stop().catch(() => {});
+      await invalidator.close();
+      await closePools();
+      await db.close();
+    })());
+  return { deps, app, boot, close };
+}

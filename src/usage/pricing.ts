@@ -1,0 +1,40 @@
+// Prices in integer micro-USD per 1M tokens. A request's cost is rounded UP to a whole micro-USD,
+// so Tollgate never under-charges a budget. A model with no known price is "unpriced": its cost is
+// null (never $0) and it is reported as such in logs and spend.
+import type { ModelPrice } from '../config.ts';
+
+/** Public list prices (USD per 1M tokens × 1e6). Override or extend with config `pricing` or per route. */
+export const BUILTIN_PRICES: Record<string, ModelPrice> = {
+  'gpt-4o': { input: 2_500_000, output: 10_000_000, maxOutputTokens: 16_384 },
+  'gpt-4o-mini': { input: 150_000, output: 600_000, maxOutputTokens: 16_384 },
+  'gpt-4.1': { input: 2_000_000, output: 8_000_000, maxOutputTokens: 32_768 },
+  'gpt-4.1-mini': { input: 400_000, output: 1_600_000, maxOutputTokens: 32_768 },
+  'gpt-4.1-nano': { input: 100_000, output: 400_000, maxOutputTokens: 32_768 },
+  'o3': { input: 2_000_000, output: 8_000_000, maxOutputTokens: 100_000 },
+  'o4-mini': { input: 1_100_000, output: 4_400_000, maxOutputTokens: 100_000 },
+  'gpt-3.5-turbo': { input: 500_000, output: 1_500_000, maxOutputTokens: 4_096 },
+  'text-embedding-3-small': { input: 20_000, output: 0, maxOutputTokens: 0 },
+  'text-embedding-3-large': { input: 130_000, output: 0, maxOutputTokens: 0 },
+  'claude-sonnet-4-5': { input: 3_000_000, output: 15_000_000, maxOutputTokens: 64_000 },
+  'claude-opus-4-1': { input: 15_000_000, output: 75_000_000, maxOutputTokens: 32_000 },
+  'claude-haiku-4-5': { input: 1_000_000, output: 5_000_000, maxOutputTokens: 64_000 },
+  'claude-3-5-haiku-latest': { input: 800_000, output: 4_000_000, maxOutputTokens: 8_192 },
+};
+
+/** Output cap assumed for a reservation when neither max_tokens nor a model cap is known. */
+export const DEFAULT_MAX_OUTPUT_TOKENS = 4_096;
+
+export function costMicro(price: ModelPrice, tokensIn: number, tokensOut: number): number {
+  return Math.ceil((tokensIn * price.input + tokensOut * price.output) / 1_000_000);
+}
+
+export class PriceBook {
+  private readonly prices: Record<string, ModelPrice>;
+  constructor(overrides: Record<string, ModelPrice>) {
+    this.prices = { ...BUILTIN_PRICES, ...overrides };
+  }
+  /** Exact name first, then the name without a dated suffix (gpt-4o-2024-08-06 → gpt-4o). */
+  lookup(model: string): ModelPrice | undefined {
+    return this.prices[model] ?? this.prices[model.replace(/-\d{4}-\d{2}-\d{2}$/, '')];
+  }
+}

@@ -1,0 +1,69 @@
+// Provider credentials ("master keys"): sealed with the vault before they touch the database, and
+// never returned by the API: views show only a hint (last four characters).
+import type { Kysely, Selectable, Transaction } from 'kysely';
+import type { Database, ModelRoutesTable, ProviderCredentialsTable } from '../db/types.ts';
+import type { Vault } from './crypto.ts';
+
+export type CredentialRow = Selectable<ProviderCredentialsTable>;
+export type RouteRow = Selectable<ModelRoutesTable>;
+
+export interface CredentialInput {
+  orgId: number;
+  name: string;
+  provider: string;
+  baseUrl: string;
+  apiKey: string;
+  /** models this credential serves; ['*'] routes every model not routed elsewhere */
+  models: string[];
+}
+
+export function hint(secret: string): string {
+  return secret.length > 8 ? `...${secret.slice(-4)}` : '...';
+}
+
+export function credentialView(c: CredentialRow, routes: RouteRow[]) {
+  return {
+    id: c.id,
+    name: c.name,
+    provider: c.provider,
+    base_url: c.base_url,
+    api_key_hint: c.secret_hint,
+    status: c.status,
+    models: routes.filter((r) => r.credential_id === c.id).map((r) => r.model),
+    created_at: c.created_at,
+    updated_at: c.updated_at,
+  };
+}
+
+export async function insertCredential(trx: Transaction<Database>, vault: Vault, input: CredentialInput, at: string): Promise<CredentialRow> {
+  const row = await trx
+    .insertInto('provider_credentials')
+    .values({
+      org_id: input.orgId,
+      name: input.name,
+      provider: input.provider,
+      base_url: input.baseUrl.replace(/\/+$/, ''),
+      secret_enc: vault.seal(input.apiKey),
+      secret_hint: hint(input.apiKey),
+      created_at: at,
+      updated_at: at,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  for (const model of input.models) {
+    await trx.insertInto('model_routes').values({ org_id: input.orgId, model, credential_id: row.id, upstream_model: null, input_price_micro: null, output_price_micro: null, max_output_tokens: null, created_at: at }).execute();
+  }
+  return row;
+}
+
+export async function listCredentials(db: Kysely<Database>, orgId: number): Promise<{ credentials: CredentialRow[]; routes: RouteRow[] }> {
+  const credentials = await db.selectFrom('provider_credentials').selectAll().where('org_id', '=', orgId).where('status', '=', 'active').orderBy('id').execute();
+  const routes = await db.selectFrom('model_routes').selectAll().where('org_id', '=', orgId).orderBy('priority', 'desc').orderBy('id').execute();
+  return { credentials, routes: routes.filter((r) => credentials.some((c) => c.id === r.credential_id)) };
+}
+
+export async function deleteCredential(trx: Transaction<Database>, orgId: number, id: number, at: string): Promise<boolean> {
+  await trx.deleteFrom('model_routes').where('credential_id', '=', id).where('org_id', '=', orgId).execute();
+  const res = await trx.updateTable('provider_credentials').set({ status: 'deleted', updated_at: at, secret_enc: '', secret_hint: '' }).where('id', '=', id).where('org_id', '=', orgId).where('status', '=', 'active').executeTakeFirst();
+  return Number(res.numUpdatedRows) > 0;
+}
