@@ -15,6 +15,10 @@ import { registerOrgRoutes } from './orgs/orgs.routes.ts';
 import { registerHealthRoutes } from './http/health.routes.ts';
 
 declare module 'fastify' {
+  interface FastifyInstance {
+    /** every route registered, for the generated security tests */
+    routeTable: Array<{ method: string; url: string }>;
+  }
   interface FastifyRequest {
     actor: Actor;
     bodyBytes: number;
@@ -36,6 +40,11 @@ export async function buildApp(deps: Deps, opts: AppOptions): Promise<FastifyIns
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     requestIdHeader: false,
+  });
+  const routeTable: Array<{ method: string; url: string }> = [];
+  app.decorate('routeTable', routeTable);
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat()) if (method !== 'HEAD') routeTable.push({ method, url: r.url });
   });
   app.decorateRequest('actor', null as unknown as Actor);
   app.decorateRequest('bodyBytes', 0);

@@ -6,8 +6,10 @@ export function parse<T extends z.ZodType>(schema: T, input: unknown, where = ''
   const result = schema.safeParse(input ?? {});
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
-  const field = [where, ...issue.path.map(String)].filter(Boolean).join('.') || where || 'body';
-  throw new ApiError('invalid_request', `${field}: ${issue.message}`, field);
+  const unknown = issue.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
+  const path = unknown !== undefined ? [...issue.path, unknown] : issue.path;
+  const field = [where, ...path.map(String)].filter(Boolean).join('.') || where || 'body';
+  throw new ApiError('invalid_request', `${field}: ${unknown !== undefined ? 'is not a known field' : issue.message}`, field);
 }
 
 /** A positive integer id from a path parameter; anything else is a 404 for that resource. */

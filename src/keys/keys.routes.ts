@@ -155,6 +155,7 @@ export function registerKeyRoutes(api: FastifyInstance, deps: Deps): void {
   api.post<{ Params: { id: string } }>('/teams/:id/keys', async (req, reply) => {
     requireAdmin(req.actor);
     const teamId = idParam(req.params.id, 'team');
+    await getTeam(db, req.actor.orgId, teamId);
     const input = parse(createBody.omit({ team_id: true }), req.body);
     return reply.code(201).send(await createKey(deps, req.actor, teamId, input));
   });

@@ -43,8 +43,8 @@ export function registerTeamRoutes(api: FastifyInstance, deps: Deps): void {
   const update = async (req: FastifyRequest<{ Params: { id: string } }>) => {
     requireAdmin(req.actor);
     const id = idParam(req.params.id, 'team');
-    const input = parse(updateBody, req.body);
     const team = await getTeam(db, req.actor.orgId, id);
+    const input = parse(updateBody, req.body);
     const updated = await applyChange(deps, req.actor, async (trx, at) => {
       const row = await updateTeam(trx, team, input, at);
       return { result: row, audit: [{ orgId: row.org_id, teamId: row.id, action: 'team.update', targetType: 'team', targetId: row.id, before: teamView(team), after: teamView(row) }] };

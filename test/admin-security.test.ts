@@ -1,0 +1,100 @@
+// Every /api route, generated from the app's route table, gets the same security checks:
+// no credential, wrong credential, a /v1 key (insufficient role), another tenant's admin key.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startGateway, type Gateway } from './support/gateway.ts';
+import { generateKey } from '../src/keys/key-format.ts';
+
+describe('admin API security, every route', () => {
+  let gw: Gateway;
+  let ids: Record<string, number>;
+  let teamKeySecret: string;
+  let otherAdmin: string;
+  let routes: Array<{ method: string; url: string }>;
+
+  before(async () => {
+    gw = await startGateway();
+    const team = (await gw.api('POST', '/api/teams', { name: 'Victim team' })).body;
+    const key = (await gw.api('POST', `/api/teams/${team.id}/keys`, { name: 'victim key' })).body;
+    const user = (await gw.api('POST', '/api/users', { external_id: 'victim@example.com' })).body;
+    const provider = (await gw.api('POST', '/api/providers', { name: 'victim provider', provider: 'openai', base_url: 'http://127.0.0.1:9/v1', api_key: 'sk-victim-provider', models: ['m'] })).body;
+    ids = { team: team.id, key: key.id, user: user.id, provider: provider.id, org: 1 };
+    teamKeySecret = key.key;
+    otherAdmin = (await gw.api('POST', '/api/orgs', { name: 'Attacker Inc' })).body.admin_key;
+    routes = gw.runtime.app.routeTable.filter((r) => r.url.startsWith('/api/'));
+    assert.ok(routes.length >= 25, `found ${routes.length} admin routes`);
+  });
+  after(() => gw?.close());
+
+  const fill = (url: string) =>
+    url
+      .replace(/\/teams\/:id/, `/teams/${ids.team}`)
+      .replace(/:keyId/, String(ids.key))
+      .replace(/\/keys\/:id/, `/keys/${ids.key}`)
+      .replace(/\/users\/:id/, `/users/${ids.user}`)
+      .replace(/\/providers\/:id/, `/providers/${ids.provider}`)
+      .replace(/\/orgs\/:id/, `/orgs/${ids.org}`)
+      .replace(/:[a-zA-Z]+/g, '1');
+  const body = (method: string) => (method === 'GET' || method === 'DELETE' ? undefined : {});
+
+  test('no credential → 401 missing_credentials', async () => {
+    for (const r of routes) {
+      const res = await gw.api(r.method, fill(r.url), body(r.method), null);
+      assert.equal(res.status, 401, `${r.method} ${r.url}`);
+      assert.equal(res.body.error.code, 'missing_credentials', `${r.method} ${r.url}`);
+    }
+  });
+
+  test('wrong credential → 401 invalid_api_key (and a well-formed unknown admin key too)', async () => {
+    for (const r of routes) {
+      for (const cred of ['wrong-admin-key', 'sk-tga-' + generateKey().slice(6), generateKey()]) {
+        const res = await gw.api(r.method, fill(r.url), body(r.method), cred);
+        assert.equal(res.status, 401, `${r.method} ${r.url} with ${cred.slice(0, 7)}`);
+        assert.equal(res.body.error.type, 'authentication_error');
+      }
+    }
+  });
+
+  test('a /v1 team key is not an admin credential → 403', async () => {
+    for (const r of routes) {
+      const res = await gw.api(r.method, fill(r.url), body(r.method), teamKeySecret);
+      assert.equal(res.status, 403, `${r.method} ${r.url}`);
+      assert.equal(res.body.error.code, 'forbidden');
+    }
+  });
+
+  test("another tenant's admin key cannot read or change this tenant's objects", async () => {
+    for (const r of routes) {
+      const res = await gw.api(r.method, fill(r.url), body(r.method), otherAdmin);
+      const text = JSON.stringify(res.body);
+      if (r.url.includes(':')) {
+        assert.ok(res.status === 404 || res.status === 403, `${r.method} ${r.url} → ${res.status} ${text}`);
+      } else {
+        // Unparameterised routes act inside the caller's own org: creating there is fine, but no
+        // listing may show the victim's objects.
+        assert.ok(!text.includes('Victim team') && !text.includes('victim key') && !text.includes('victim@example.com') && !text.includes('victim provider'), `${r.method} ${r.url} leaked: ${text}`);
+        if (r.url === '/api/orgs') assert.equal(res.status, 403, 'only the master key manages organizations');
+      }
+    }
+    // …and the victim's objects are untouched.
+    const team = await gw.api('GET', `/api/teams/${ids.team}`);
+    assert.equal(team.status, 200);
+    assert.equal(team.body.keys[0].status, 'active');
+    const ok = await gw.openai(teamKeySecret).chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'still works' }] });
+    assert.equal(ok.object, 'chat.completion');
+  });
+
+  test('secrets never appear after creation: not in listings, audit log or errors', async () => {
+    const listing = JSON.stringify([(await gw.api('GET', `/api/teams/${ids.team}/keys`)).body, (await gw.api('GET', '/api/keys')).body, (await gw.api('GET', '/api/providers')).body]);
+    assert.ok(!listing.includes(teamKeySecret));
+    assert.ok(!listing.includes('sk-victim-provider'));
+    const audit = await gw.runtime.deps.db.kysely.selectFrom('audit_events').selectAll().execute();
+    const auditText = JSON.stringify(audit);
+    assert.ok(audit.length >= 4);
+    assert.ok(!auditText.includes(teamKeySecret) && !auditText.includes('sk-victim-provider'));
+    const stored = JSON.stringify(await gw.runtime.deps.db.kysely.selectFrom('provider_credentials').selectAll().execute());
+    assert.ok(!stored.includes('sk-victim-provider'), 'provider credentials are encrypted at rest');
+    const keys = JSON.stringify(await gw.runtime.deps.db.kysely.selectFrom('api_keys').selectAll().execute());
+    assert.ok(!keys.includes(teamKeySecret), 'API keys are stored hashed');
+  });
+});
