@@ -9,6 +9,7 @@ import type { PriceBook } from './usage/pricing.ts';
 import type { LogWriter } from './usage/log-writer.ts';
 import type { Admission } from './policy/admission.ts';
 import type { Invalidator } from './cache/invalidator.ts';
+import type { InFlight } from './proxy/in-flight.ts';
 
 export interface Deps {
   config: Config;
@@ -21,6 +22,7 @@ export interface Deps {
   logWriter: LogWriter;
   admission: Admission;
   invalidator: Invalidator;
+  inFlight: InFlight;
   /** the default organization, created on first start */
   defaultOrgId: number;
 }

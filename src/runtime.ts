@@ -16,6 +16,7 @@ import { noLimits } from './policy/no-limits.ts';
 import { bootstrap, type BootstrapResult } from './bootstrap.ts';
 import { buildApp } from './app.ts';
 import { closePools } from './providers/http-pool.ts';
+import { InFlight } from './proxy/in-flight.ts';
 
 export interface Runtime {
   deps: Deps;
@@ -42,14 +43,22 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
   const router = new Router(db.kysely, vault, prices);
   invalidator.subscribe((e) => keyCache.invalidate(e));
   invalidator.subscribe((e) => router.invalidate(e));
-  const logWriter = new LogWriter(db.kysely, { flushMs: config.logFlushMs, batchSize: config.logBatchSize, queueMax: config.logQueueMax });
+  let log: FastifyInstance['log'] | undefined;
+  const logWriter = new LogWriter(db.kysely, {
+    flushMs: config.logFlushMs,
+    batchSize: config.logBatchSize,
+    queueMax: config.logQueueMax,
+    onError: (err) => log?.error({ err: (err as Error).message, pending: logWriter.pending, dropped: logWriter.dropped }, 'request log flush failed; will retry'),
+  });
   logWriter.start();
-  const deps: Deps = { config, db, clock, vault, keyCache, router, prices, logWriter, admission: noLimits, invalidator, defaultOrgId: boot.defaultOrgId };
+  const deps: Deps = { config, db, clock, vault, keyCache, router, prices, logWriter, admission: noLimits, invalidator, inFlight: new InFlight(), defaultOrgId: boot.defaultOrgId };
   const app = await buildApp(deps, { masterKeyHash: boot.masterKeyHash, ...(options.logger !== undefined ? { logger: options.logger } : {}) });
+  log = app.log;
   let closed: Promise<void> | undefined;
   const close = () =>
     (closed ??= (async () => {
       await app.close();
+      await deps.inFlight.drain();
       await logWriter.stop().catch(() => {});
       await invalidator.close();
       await closePools();

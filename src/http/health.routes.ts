@@ -14,6 +14,7 @@ export function registerHealthRoutes(app: FastifyInstance, deps: Deps): void {
       checks.database = 'unreachable';
     }
     checks.log_queue = String(deps.logWriter.pending);
+    checks.log_rows_dropped = String(deps.logWriter.dropped);
     const ready = checks.database === 'ok';
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', checks });
   });
