@@ -1,0 +1,369 @@
+// `npm run bench`: Tollgate against the floor (a bare undici proxy) and the direct upstream, on the
+// same machine in the same run, reported as ratios (issue #5).
+//
+//   upstream (bench/upstream.ts) ◄── bare proxy ◄──┐
+//            ▲      ▲                               ├── load generator (own process: wrk, or
+//            │      └── Tollgate embedded (SQLite) ◄┤     bench/loadgen.ts)
+//            └───────── Tollgate cluster (PG+Redis) ◄┘
+//
+// Per target: warm-up; maximum throughput at concurrency 50 (non-streaming, then SSE), with the
+// target process's CPU time read from /proc around the run; a fixed 1,000 req/s run for latency;
+// sequential SSE requests timing the first body byte; peak RSS (VmHWM). Writes
+// bench/results/latest.json and prints a markdown table and PASS/FAIL per target (never exits
+// non-zero on FAIL: the numbers are the product, not a gate).
+//
+// Flags: --quick (~1 min), --only=direct,bare,embedded,cluster, --duration=<s> (per run),
+//        --soak=<s> (memory under load, RSS every 10 s, slope), --profile (--cpu-prof of Tollgate),
+//        --pin (gateway on CPU 1, everything else on CPU 0), --loader=node (never wrk).
+import { writeFileSync, mkdirSync, readdirSync, rmSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { cpuMicros, memory, startChild } from './lib/proc.ts';
+import { runWrk, wrkAvailable } from './lib/wrk.ts';
+import { slope } from './lib/stats.ts';
+import type { LoadResult, LoadSpec } from './lib/load-types.ts';
+import { ROOT, startBareProxy, startClusterServices, startTollgate, startUpstream, type ClusterServices, type Target } from './lib/targets.ts';
+import { describePolicy, type PolicyStep } from './setup.ts';
+import { formatProfile, summarizeProfile } from './profile-summary.ts';
+
+// ---- options ----
+
+const argv = process.argv.slice(2);
+const flag = (name: string) => argv.some((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+const value = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const quick = flag('quick');
+const ALL = ['direct', 'bare', 'embedded', 'cluster'] as const;
+type ScenarioName = (typeof ALL)[number];
+const only = (value('only')?.split(',') ?? [...ALL]).filter((s): s is ScenarioName => (ALL as readonly string[]).includes(s));
+const runMs = Number(value('duration') ?? (quick ? 3 : 10)) * 1000;
+const D = { warmMs: quick ? 1500 : 3000, runMs, rateMs: runMs, ttfbCount: quick ? 40 : 200, rate: Number(value('rate') ?? 1000), connections: 50 };
+const pin = flag('pin') && os.availableParallelism() >= 2;
+const CPU = { gateway: pin ? '1' : undefined, other: pin ? '0' : undefined };
+const useWrk = value('loader') !== 'node' && wrkAvailable();
+const RESULTS = path.join(ROOT, 'bench/results');
+
+// ---- the requests ----
+
+const messages = [
+  { role: 'system', content: 'You are a concise assistant for an internal engineering platform. Answer in plain English, cite files by path.' },
+  { role: 'user', content: 'Summarize the trade-offs between optimistic and pessimistic locking for a budget ledger that many replicas update concurrently, in five bullet points. '.repeat(2) },
+];
+const BODY = {
+  plain: JSON.stringify({ model: 'gpt-4o-mini', messages, max_tokens: 256, temperature: 0.2 }),
+  stream: JSON.stringify({ model: 'gpt-4o-mini', messages, max_tokens: 256, temperature: 0.2, stream: true }),
+  // the upstream spaces this stream's events 2 ms apart: buffering anywhere would show in the TTFB
+  ttfb: JSON.stringify({ model: 'gpt-4o-mini', messages, max_tokens: 256, stream: true, user: 'delay-2' }),
+};
+
+// ---- measuring ----
+
+function headersOf(t: Target): Record<string, string> {
+  return t.auth ? { authorization: t.auth } : { authorization: 'Bearer sk-direct' };
+}
+
+async function loadgen(spec: LoadSpec): Promise<LoadResult> {
+  const args = [path.join(ROOT, 'bench/loadgen.ts'), JSON.stringify(spec)];
+  const child = CPU.other ? startChild('loadgen', 'taskset', ['-c', CPU.other, process.execPath, ...args]) : startChild('loadgen', process.execPath, args);
+  return (await child.ready) as unknown as LoadResult;
+}
+
+async function closedLoad(t: Target, body: string, durationMs: number, connections = D.connections): Promise<LoadResult> {
+  const url = `${t.baseUrl}/v1/chat/completions`;
+  if (useWrk) return runWrk({ url, body, headers: headersOf(t), connections, durationMs, ...(CPU.other ? { cpus: CPU.other } : {}) });
+  return loadgen({ mode: 'closed', url, headers: headersOf(t), body, connections, durationMs });
+}
+
+interface Throughput {
+  rps: number;
+  requests: number;
+  errors: number;
+  statuses: Record<string, number>;
+  latency: LoadResult['latency'];
+  cpuUsPerRequest: number;
+  /** the process's CPU time over the run / wall time: 1.0 = one core busy */
+  cpuCores: number;
+}
+
+async function throughput(t: Target, body: string): Promise<Throughput> {
+  const c0 = cpuMicros(t.proc.pid);
+  const w0 = performance.now();
+  const r = await closedLoad(t, body, D.runMs);
+  // Let the log writer's last batch (flushed every 250 ms) land inside the window.
+  await sleep(300);
+  const cpu = cpuMicros(t.proc.pid) - c0;
+  const wall = (performance.now() - w0) * 1000;
+  return { rps: r.rps, requests: r.requests, errors: r.errors, statuses: r.statuses, latency: r.latency, cpuUsPerRequest: r.requests ? cpu / r.requests : NaN, cpuCores: cpu / wall };
+}
+
+interface TargetResult {
+  name: string;
+  pid: number;
+  plain: Throughput;
+  stream: Throughput;
+  fixedRate: LoadResult;
+  ttfb: LoadResult;
+  memory: { rssMB: number; peakMB: number };
+  policy?: PolicyStep[];
+  warnings: string[];
+}
+
+const mb = (b: number) => Math.round((b / 1048576) * 10) / 10;
+
+async function measure(t: Target): Promise<TargetResult> {
+  const warnings: string[] = [];
+  const say = (s: string) => process.stdout.write(`  ${t.name}: ${s}\n`);
+  // Warm-up: JIT, connection pools, key cache, the route cache.
+  await closedLoad(t, BODY.plain, D.warmMs);
+  await closedLoad(t, BODY.stream, Math.max(1000, D.warmMs / 2));
+
+  const plain = await throughput(t, BODY.plain);
+  say(`non-streaming c=${D.connections}: ${plain.rps.toFixed(0)} req/s, p99 ${plain.latency.p99.toFixed(2)} ms, ${plain.cpuUsPerRequest.toFixed(0)} CPU µs/req`);
+  const stream = await throughput(t, BODY.stream);
+  say(`SSE c=${D.connections}: ${stream.rps.toFixed(0)} req/s, p99 ${stream.latency.p99.toFixed(2)} ms, ${stream.cpuUsPerRequest.toFixed(0)} CPU µs/req`);
+  const url = `${t.baseUrl}/v1/chat/completions`;
+  const fixedRate = await loadgen({ mode: 'open', url, headers: headersOf(t), body: BODY.plain, rate: D.rate, durationMs: D.rateMs + 1000, warmupMs: 1000 });
+  say(`fixed ${D.rate} req/s: p50 ${fixedRate.latency.p50.toFixed(3)} ms, p99 ${fixedRate.latency.p99.toFixed(3)} ms, p99.9 ${fixedRate.latency.p999.toFixed(3)} ms`);
+  const ttfb = await loadgen({ mode: 'ttfb', url, headers: headersOf(t), body: BODY.ttfb, count: D.ttfbCount });
+  say(`SSE first byte (${D.ttfbCount} sequential): p50 ${ttfb.ttfb!.p50.toFixed(3)} ms, p99 ${ttfb.ttfb!.p99.toFixed(3)} ms`);
+  const m = memory(t.proc.pid);
+
+  for (const [what, r] of [['non-streaming', plain], ['SSE', stream], ['fixed-rate', fixedRate], ['ttfb', ttfb]] as const) {
+    if (r.errors > 0) warnings.push(`${what}: ${r.errors} failed requests (${JSON.stringify(r.statuses)}${'firstError' in r && r.firstError ? `, ${r.firstError}` : ''})`);
+  }
+  if (fixedRate.maxLagMs !== undefined && fixedRate.maxLagMs > 20) warnings.push(`fixed-rate: the generator fell up to ${fixedRate.maxLagMs.toFixed(0)} ms behind schedule`);
+  const out = t.proc.output();
+  if (/"level":(50|60)|Error|error/.test(out)) warnings.push(`process output mentions errors:\n${out.slice(-1500)}`);
+  for (const w of warnings) say(`WARNING ${w}`);
+  return { name: t.name, pid: t.proc.pid, plain, stream, fixedRate, ttfb, memory: { rssMB: mb(m.rss), peakMB: mb(m.peak) }, ...(t.policy ? { policy: t.policy } : {}), warnings };
+}
+
+// ---- targets ----
+
+interface Check {
+  target: string;
+  goal: string;
+  value: string;
+  pass: boolean | null;
+}
+
+function checks(r: Partial<Record<ScenarioName, TargetResult>>): Check[] {
+  const out: Check[] = [];
+  const { direct, bare, embedded, cluster } = r;
+  const ratio = (a: number, b: number) => a / b;
+  const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+  if (bare && embedded) {
+    const x = ratio(embedded.plain.rps, bare.plain.rps);
+    out.push({ target: 'embedded throughput ≥ 80% of bare proxy', goal: '≥ 80%', value: pct(x), pass: x >= 0.8 });
+    const c = ratio(embedded.plain.cpuUsPerRequest, bare.plain.cpuUsPerRequest);
+    out.push({ target: 'embedded CPU/request ≤ 1.5× bare proxy', goal: '≤ 1.50×', value: `${c.toFixed(2)}×`, pass: c <= 1.5 });
+  }
+  if (bare && cluster) {
+    const x = ratio(cluster.plain.rps, bare.plain.rps);
+    out.push({ target: 'cluster throughput ≥ 60% of bare proxy', goal: '≥ 60%', value: pct(x), pass: x >= 0.6 });
+  }
+  for (const t of [embedded, cluster]) {
+    if (!t || !direct) continue;
+    const added = t.fixedRate.latency.p99 - direct.fixedRate.latency.p99;
+    out.push({ target: `${t.name}: p99 added latency ≤ 2 ms at ${D.rate} req/s`, goal: '≤ 2 ms', value: `${added.toFixed(3)} ms`, pass: added <= 2 });
+    const dt = t.ttfb.ttfb!.p50 - direct.ttfb.ttfb!.p50;
+    out.push({ target: `${t.name}: SSE time-to-first-byte within 1 ms of direct (median)`, goal: '≤ 1 ms', value: `${dt.toFixed(3)} ms (p99 ${(t.ttfb.ttfb!.p99 - direct.ttfb.ttfb!.p99).toFixed(3)} ms)`, pass: dt <= 1 });
+  }
+  return out;
+}
+
+function table(results: TargetResult[], direct: TargetResult | undefined, bare: TargetResult | undefined): string {
+  const f = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '–');
+  const rows = [
+    '| target | req/s c=50 | vs bare | p50 ms | p99 ms | p99.9 ms | SSE req/s | p50 / p99 / p99.9 ms @ ' + D.rate + '/s | added p99 vs direct | CPU µs/req | SSE CPU µs/req | SSE TTFB p50 ms (Δ direct) | peak RSS MB |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of results) {
+    const vs = bare && r !== bare && r !== direct ? `${((r.plain.rps / bare.plain.rps) * 100).toFixed(0)}%` : '';
+    const added = direct && r !== direct ? `${f(r.fixedRate.latency.p99 - direct.fixedRate.latency.p99, 3)} ms` : '';
+    const dTtfb = direct && r !== direct ? ` (${r.ttfb.ttfb!.p50 - direct.ttfb.ttfb!.p50 >= 0 ? '+' : ''}${f(r.ttfb.ttfb!.p50 - direct.ttfb.ttfb!.p50, 3)})` : '';
+    const lr = r.fixedRate.latency;
+    rows.push(
+      `| ${r.name} | ${f(r.plain.rps, 0)} | ${vs} | ${f(r.plain.latency.p50)} | ${f(r.plain.latency.p99)} | ${f(r.plain.latency.p999)} | ${f(r.stream.rps, 0)} | ${f(lr.p50, 3)} / ${f(lr.p99, 3)} / ${f(lr.p999, 3)} | ${added} | ${f(r.plain.cpuUsPerRequest, 0)} | ${f(r.stream.cpuUsPerRequest, 0)} | ${f(r.ttfb.ttfb!.p50, 3)}${dTtfb} | ${f(r.memory.peakMB, 1)} |`,
+    );
+  }
+  return rows.join('\n');
+}
+
+function machine() {
+  const cpuinfo = (() => {
+    try {
+      return readFileSync('/proc/cpuinfo', 'utf8');
+    } catch {
+      return '';
+    }
+  })();
+  return {
+    cpus: os.availableParallelism(),
+    model: /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? os.cpus()[0]?.model ?? 'unknown',
+    node: process.version,
+    kernel: `${os.type()} ${os.release()}`,
+    memoryGB: Math.round(os.totalmem() / 1e9),
+  };
+}
+
+function writeResults(name: string, data: unknown): string {
+  mkdirSync(RESULTS, { recursive: true });
+  const file = path.join(RESULTS, name);
+  writeFileSync(file, JSON.stringify(data, null, 2) + '\n');
+  return file;
+}
+
+// ---- modes ----
+
+async function withCluster<T>(fn: (services: ClusterServices) => Promise<T>): Promise<T | undefined> {
+  const services = await startClusterServices();
+  if (typeof services === 'string') {
+    process.stdout.write(`\n[cluster] skipped: ${services}\n`);
+    return undefined;
+  }
+  process.stdout.write(`\n[cluster] PostgreSQL + Redis: ${services.source}\n`);
+  try {
+    return await fn(services);
+  } finally {
+    await services.stop();
+  }
+}
+
+async function startScenario(name: ScenarioName, upstream: Target, services?: ClusterServices, nodeArgs: string[] = []): Promise<Target> {
+  if (name === 'direct') return upstream;
+  if (name === 'bare') return startBareProxy(upstream.baseUrl, CPU.gateway);
+  const env: Record<string, string> = services ? { TOLLGATE_DATABASE_URL: services.databaseUrl, TOLLGATE_REDIS_URL: services.redisUrl } : {};
+  return startTollgate({ name, upstream: upstream.baseUrl, env, nodeArgs, ...(CPU.gateway ? { cpus: CPU.gateway } : {}) });
+}
+
+async function mainBench(): Promise<void> {
+  const started = Date.now();
+  process.stdout.write(`Tollgate benchmark (${quick ? 'quick' : 'full'}): ${only.join(', ')}; ${D.runMs / 1000} s per run, loader ${useWrk ? 'wrk' : 'bench/loadgen.ts'}${pin ? ', pinned' : ''}\n`);
+  const upstream = await startUpstream(CPU.other);
+  const results: Partial<Record<ScenarioName, TargetResult>> = {};
+  const skipped: Record<string, string> = {};
+  try {
+    for (const name of only) {
+      const run = async (services?: ClusterServices) => {
+        process.stdout.write(`\n[${name}]\n`);
+        const t = await startScenario(name, upstream, services);
+        try {
+          if (t.policy) process.stdout.write(`  policy on the key:\n${describePolicy(t.policy)}\n`);
+          results[name] = await measure(t);
+        } finally {
+          if (t !== upstream) await t.stop();
+        }
+      };
+      if (name === 'cluster') {
+        const done = await withCluster(async (s) => {
+          await run(s);
+          return true;
+        });
+        if (!done) skipped.cluster = 'PostgreSQL/Redis not available';
+      } else await run();
+      await sleep(500);
+    }
+  } finally {
+    await upstream.stop();
+  }
+  const list = ALL.map((n) => results[n]).filter((r): r is TargetResult => r !== undefined);
+  const cs = checks(results);
+  const md = table(list, results.direct, results.bare);
+  process.stdout.write(`\n${md}\n\n`);
+  for (const c of cs) process.stdout.write(`${c.pass ? 'PASS' : 'FAIL'}  ${c.target}: ${c.value} (goal ${c.goal})\n`);
+  for (const [n, why] of Object.entries(skipped)) process.stdout.write(`SKIP  ${n}: ${why}\n`);
+  const file = writeResults(value('out') ?? 'latest.json', {
+    date: new Date().toISOString(),
+    mode: quick ? 'quick' : 'full',
+    machine: machine(),
+    settings: { ...D, loader: useWrk ? 'wrk' : 'loadgen', pinned: pin },
+    results,
+    checks: cs,
+    skipped,
+    table: md,
+    elapsedSeconds: Math.round((Date.now() - started) / 1000),
+  });
+  process.stdout.write(`\nwrote ${path.relative(process.cwd(), file)} (${Math.round((Date.now() - started) / 1000)} s)\n`);
+}
+
+/** Memory under sustained mixed load (3/4 plain, 1/4 SSE), RSS sampled every 10 s. */
+async function soak(seconds: number): Promise<void> {
+  const name = (only.length === 1 ? only[0] : 'embedded') as ScenarioName;
+  const rate = Number(value('soak-rate') ?? 2000);
+  process.stdout.write(`Soak: ${name} for ${seconds} s at ${rate} req/s (${Math.round(rate * 0.75)} plain + ${Math.round(rate * 0.25)} SSE), RSS every 10 s\n`);
+  const upstream = await startUpstream(CPU.other);
+  const go = async (services?: ClusterServices) => {
+    const t = await startScenario(name, upstream, services);
+    try {
+      await closedLoad(t, BODY.plain, 3000);
+      const url = `${t.baseUrl}/v1/chat/completions`;
+      const loads = Promise.all([
+        loadgen({ mode: 'open', url, headers: headersOf(t), body: BODY.plain, rate: Math.round(rate * 0.75), durationMs: seconds * 1000 }),
+        loadgen({ mode: 'open', url, headers: headersOf(t), body: BODY.stream, rate: Math.round(rate * 0.25), durationMs: seconds * 1000 }),
+      ]);
+      const samples: Array<{ s: number; rssMB: number }> = [];
+      const t0 = performance.now();
+      let finished = false;
+      void loads.finally(() => (finished = true));
+      while (!finished) {
+        const s = Math.round((performance.now() - t0) / 1000);
+        const rssMB = mb(memory(t.proc.pid).rss);
+        samples.push({ s, rssMB });
+        process.stdout.write(`  t=${s}s rss=${rssMB} MB\n`);
+        await Promise.race([sleep(10_000), loads]);
+      }
+      const [plain, sse] = await loads;
+      samples.push({ s: Math.round((performance.now() - t0) / 1000), rssMB: mb(memory(t.proc.pid).rss) });
+      // The first minute (or third) is warm-up: caches fill, V8 sizes its heap.
+      const from = Math.min(60, seconds / 3);
+      const steady = samples.filter((x) => x.s >= from);
+      const perMin = slope(steady.map((x) => x.s / 60), steady.map((x) => x.rssMB));
+      const pass = Number.isFinite(perMin) && perMin < 1;
+      const verdict = `${pass ? 'PASS' : 'FAIL'}  steady memory under a ${seconds} s soak: RSS slope ${perMin.toFixed(2)} MB/min after ${from} s (goal < 1 MB/min), ${steady[0]?.rssMB} → ${steady.at(-1)?.rssMB} MB`;
+      process.stdout.write(`${verdict}\n  plain: ${plain.requests} ok, ${plain.errors} failed, p99 ${plain.latency.p99.toFixed(2)} ms; SSE: ${sse.requests} ok, ${sse.errors} failed\n`);
+      const file = writeResults(value('out') ?? 'soak.json', { date: new Date().toISOString(), machine: machine(), target: name, seconds, rate, samples, slopeMBPerMin: perMin, pass, plain, sse, peakMB: mb(memory(t.proc.pid).peak) });
+      process.stdout.write(`wrote ${path.relative(process.cwd(), file)}\n`);
+    } finally {
+      await t.stop();
+    }
+  };
+  try {
+    if (name === 'cluster') await withCluster(go);
+    else await go();
+  } finally {
+    await upstream.stop();
+  }
+}
+
+/** Tollgate embedded under --cpu-prof during load; prints the top functions by self time. */
+async function profile(): Promise<void> {
+  const dir = path.join(RESULTS, 'profile');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const upstream = await startUpstream(CPU.other);
+  try {
+    const t = await startScenario('embedded', upstream, undefined, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
+    try {
+      await closedLoad(t, BODY.plain, D.warmMs);
+      const plain = await closedLoad(t, BODY.plain, D.runMs);
+      const sse = await closedLoad(t, BODY.stream, D.runMs / 2);
+      process.stdout.write(`profiled load: ${plain.rps.toFixed(0)} req/s plain, ${sse.rps.toFixed(0)} req/s SSE\n`);
+    } finally {
+      await t.stop();
+    }
+  } finally {
+    await upstream.stop();
+  }
+  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+  if (!file) throw new Error(`no .cpuprofile written in ${dir}`);
+  const summary = summarizeProfile(path.join(dir, file), 25, ROOT);
+  process.stdout.write(`\n${formatProfile(summary)}\n\nprofile: ${path.relative(process.cwd(), path.join(dir, file))}\n`);
+  writeResults('profile-top.json', { date: new Date().toISOString(), machine: machine(), file: path.join('bench/results/profile', file), ...summary });
+}
+
+const soakSeconds = value('soak');
+if (soakSeconds) await soak(Number(soakSeconds));
+else if (flag('profile')) await profile();
+else await mainBench();
+process.exit(0);
