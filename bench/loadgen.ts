@@ -84,7 +84,9 @@ async function open(spec: Extract<LoadSpec, { mode: 'open' }>): Promise<{ maxLag
 async function ttfb(spec: Extract<LoadSpec, { mode: 'ttfb' }>): Promise<{ ttfb: number[]; total: number[] }> {
   const first: number[] = [];
   const whole: number[] = [];
-  for (let i = 0; i < spec.count; i++) {
+  // The first few warm the generator and the connection; they are not recorded.
+  const warm = 5;
+  for (let i = -warm; i < spec.count; i++) {
     const t0 = performance.now();
     try {
       const res = await pool.request({ method: 'POST', path: url.pathname, headers, body });
@@ -92,12 +94,12 @@ async function ttfb(spec: Extract<LoadSpec, { mode: 'ttfb' }>): Promise<{ ttfb: 
       for await (const chunk of res.body) {
         if (!seen && (chunk as Buffer).length > 0) {
           seen = true;
-          first.push(performance.now() - t0);
+          if (i >= 0) first.push(performance.now() - t0);
         }
       }
       statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
       if (res.statusCode !== 200) errors++;
-      else whole.push(performance.now() - t0);
+      else if (i >= 0) whole.push(performance.now() - t0);
     } catch (err) {
       errors++;
       firstError ??= (err as Error).message;
