@@ -13,6 +13,9 @@ import { registerUserRoutes } from './users/users.routes.ts';
 import { registerProviderRoutes } from './vault/providers.routes.ts';
 import { registerOrgRoutes } from './orgs/orgs.routes.ts';
 import { registerHealthRoutes } from './http/health.routes.ts';
+import { registerLimitRoutes } from './policy/limits.routes.ts';
+import { registerMemberRoutes } from './teams/members.routes.ts';
+import { registerServiceAccountRoutes } from './teams/service-accounts.routes.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -75,6 +78,9 @@ export async function buildApp(deps: Deps, opts: AppOptions): Promise<FastifyIns
     registerKeyRoutes(api, deps);
     registerUserRoutes(api, deps);
     registerProviderRoutes(api, deps);
+    registerLimitRoutes(api, deps);
+    registerMemberRoutes(api, deps);
+    registerServiceAccountRoutes(api, deps);
   }, { prefix: '/api' });
 
   return app;

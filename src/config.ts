@@ -39,6 +39,8 @@ export interface Config {
   pricing: Record<string, ModelPrice>;
   /** budgets: what to do when the shared counter store is unreachable */
   failOpen: boolean;
+  /** budget alerts are POSTed here, signed with the secret */
+  alertWebhooks: Array<{ url: string; secret: string }>;
 }
 
 export class ConfigError extends Error {}
@@ -79,6 +81,26 @@ function readFile(file: string | undefined): Record<string, unknown> {
   }
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError(`TOLLGATE_CONFIG: ${file} must hold a JSON object`);
   return parsed as Record<string, unknown>;
+}
+
+function webhooks(env: Env, file: Record<string, unknown>): Array<{ url: string; secret: string }> {
+  const out: Array<{ url: string; secret: string }> = [];
+  const list = file.alertWebhooks;
+  if (list !== undefined) {
+    if (!Array.isArray(list)) throw new ConfigError('alertWebhooks must be an array of {url, secret}');
+    for (const [i, w] of list.entries()) {
+      if (typeof w?.url !== 'string' || typeof w?.secret !== 'string' || !/^https?:\/\//.test(w.url)) throw new ConfigError(`alertWebhooks[${i}] needs an http(s) url and a secret`);
+      out.push({ url: w.url, secret: w.secret });
+    }
+  }
+  const url = env.TOLLGATE_ALERT_WEBHOOK_URL;
+  if (url) {
+    if (!/^https?:\/\//.test(url)) throw new ConfigError('TOLLGATE_ALERT_WEBHOOK_URL must be an http(s) URL');
+    const secret = env.TOLLGATE_ALERT_WEBHOOK_SECRET;
+    if (!secret) throw new ConfigError('TOLLGATE_ALERT_WEBHOOK_SECRET is required with TOLLGATE_ALERT_WEBHOOK_URL (alerts are signed)');
+    out.push({ url, secret });
+  }
+  return out;
 }
 
 function pricing(raw: unknown): Record<string, ModelPrice> {
@@ -126,5 +148,6 @@ export function loadConfig(env: Env = process.env): Config {
     },
     pricing: pricing(file.pricing),
     failOpen: bool(env, file, 'TOLLGATE_FAIL_OPEN', 'failOpen', false),
+    alertWebhooks: webhooks(env, file),
   };
 }

@@ -10,6 +10,9 @@ import type { LogWriter } from './usage/log-writer.ts';
 import type { Admission } from './policy/admission.ts';
 import type { Invalidator } from './cache/invalidator.ts';
 import type { InFlight } from './proxy/in-flight.ts';
+import type { PolicyCache } from './policy/policy-cache.ts';
+import type { CounterStore } from './policy/counter-store.ts';
+import type { Alerts } from './policy/alerts.ts';
 
 export interface Deps {
   config: Config;
@@ -21,6 +24,11 @@ export interface Deps {
   prices: PriceBook;
   logWriter: LogWriter;
   admission: Admission;
+  policies: PolicyCache;
+  counters: CounterStore;
+  alerts: Alerts;
+  /** spend of a scope in a period from the rollups, after flushing this replica's pending logs */
+  loadSpent(scope: string, start: number, end: number | null): Promise<number>;
   invalidator: Invalidator;
   inFlight: InFlight;
   /** the default organization, created on first start */

@@ -12,7 +12,12 @@ import { Router } from './providers/router.ts';
 import { PriceBook } from './usage/pricing.ts';
 import { LogWriter } from './usage/log-writer.ts';
 import { LocalInvalidator } from './cache/invalidator.ts';
-import { noLimits } from './policy/no-limits.ts';
+import { MemoryCounterStore } from './policy/memory-store.ts';
+import { PolicyCache } from './policy/policy-cache.ts';
+import { Alerts } from './policy/alerts.ts';
+import { LimitsEngine } from './policy/engine.ts';
+import { spentInPeriod } from './policy/policies.repository.ts';
+import type { CounterStore } from './policy/counter-store.ts';
 import { bootstrap, type BootstrapResult } from './bootstrap.ts';
 import { buildApp } from './app.ts';
 import { closePools } from './providers/http-pool.ts';
@@ -28,6 +33,8 @@ export interface Runtime {
 
 export interface RuntimeOptions {
   clock?: Clock;
+  /** replaces the counter store chosen from the config (tests) */
+  counters?: CounterStore;
   logger?: boolean | object;
 }
 
@@ -51,7 +58,18 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
     onError: (err) => log?.error({ err: (err as Error).message, pending: logWriter.pending, dropped: logWriter.dropped }, 'request log flush failed; will retry'),
   });
   logWriter.start();
-  const deps: Deps = { config, db, clock, vault, keyCache, router, prices, logWriter, admission: noLimits, invalidator, inFlight: new InFlight(), defaultOrgId: boot.defaultOrgId };
+  const onError = (what: string) => (err: unknown) => log?.error({ err: (err as Error).message }, what);
+  const counters = options.counters ?? new MemoryCounterStore();
+  const policies = new PolicyCache(db.kysely, config.keyCacheSize * 4);
+  invalidator.subscribe((e) => policies.invalidate(e));
+  const alerts = new Alerts(db.kysely, config.alertWebhooks, onError('budget alert delivery failed'));
+  const loadSpent = async (scope: string, start: number, end: number | null) => {
+    await logWriter.flush();
+    return spentInPeriod(db.kysely, scope, start, end);
+  };
+  const slotTtlMs = config.upstreamTimeoutMs + 60_000;
+  const admission = new LimitsEngine(counters, policies, alerts, { slotTtlMs, loadSpent, onError: onError('settling counters failed') });
+  const deps: Deps = { config, db, clock, vault, keyCache, router, prices, logWriter, admission, policies, counters, alerts, loadSpent, invalidator, inFlight: new InFlight(), defaultOrgId: boot.defaultOrgId };
   const app = await buildApp(deps, { masterKeyHash: boot.masterKeyHash, ...(options.logger !== undefined ? { logger: options.logger } : {}) });
   log = app.log;
   let closed: Promise<void> | undefined;
@@ -59,8 +77,10 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
     (closed ??= (async () => {
       await app.close();
       await deps.inFlight.drain();
+      await alerts.drain();
       await logWriter.stop().catch(() => {});
       await invalidator.close();
+      await counters.close();
       await closePools();
       await db.close();
     })());

@@ -6,6 +6,7 @@ export type Invalidation =
   | { kind: 'team'; teamId: number }
   | { kind: 'org'; orgId: number }
   | { kind: 'routes'; orgId: number }
+  | { kind: 'policy'; scope: string }
   | { kind: 'all' };
 
 export interface Invalidator {

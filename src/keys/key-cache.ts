@@ -57,7 +57,7 @@ export class KeyCache {
       this.unknown.clear();
       return;
     }
-    if (event.kind === 'routes') return;
+    if (event.kind === 'routes' || event.kind === 'policy') return;
     // A new key's hash may be in the negative cache (someone tried it early); forget all unknowns.
     if (event.kind === 'key') this.unknown.clear();
     for (const [hash, ctx] of this.entries) {

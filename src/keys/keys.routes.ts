@@ -12,6 +12,10 @@ import { requireAdmin } from '../http/admin-auth.ts';
 import { applyChange } from '../audit/change.ts';
 import { getTeam } from '../teams/teams.repository.ts';
 import { findKey, getTeamKey, insertKey, keyView, listKeys, revokeKey, rotateKey, type KeyRow } from './keys.repository.ts';
+import { applyLimits, hasLimitFields, limitFields, policyView } from '../policy/policy-input.ts';
+import { assertCapFits } from '../policy/allocations.ts';
+import { savePolicy } from '../policy/policies.repository.ts';
+import { EMPTY_POLICY } from '../policy/policy.ts';
 
 const isoDate = z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time, e.g. 2026-12-31T00:00:00Z' });
 const tags = z.array(z.string().min(1).max(100)).max(50);
@@ -23,8 +27,10 @@ const createBody = z.strictObject({
   tags: tags.optional(),
   scopes: scopes.optional(),
   user_id: z.number().int().positive().optional(),
+  service_account_id: z.number().int().positive().optional(),
   team_id: z.number().int().positive().nullish(),
   expires_at: isoDate.nullish(),
+  ...limitFields,
 });
 
 const updateBody = z.strictObject({
@@ -59,13 +65,21 @@ export async function createKey(deps: Deps, actor: Actor, teamId: number | null,
   if (input.expires_at && Date.parse(input.expires_at) <= deps.clock.now()) throw new ApiError('invalid_request', 'expires_at: must be in the future', 'expires_at');
   if (teamId !== null) await getTeam(deps.db.kysely, actor.orgId, teamId);
   return applyChange(deps, actor, async (trx, at) => {
-    const userId = await resolveOwner(trx, actor.orgId, input.user_id);
+    let userId: number | null = null;
+    let serviceAccountId: number | null = null;
+    if (input.service_account_id !== undefined) {
+      if (input.user_id !== undefined) throw new ApiError('invalid_request', 'service_account_id: a key is owned by a user or a service account, not both', 'service_account_id');
+      const sa = await trx.selectFrom('service_accounts').select(['id', 'team_id']).where('id', '=', input.service_account_id).where('org_id', '=', actor.orgId).where('deleted_at', 'is', null).executeTakeFirst();
+      if (!sa || sa.team_id !== teamId) throw new ApiError('invalid_request', `service_account_id: service account ${input.service_account_id} does not exist in this team`, 'service_account_id');
+      serviceAccountId = sa.id;
+    } else userId = await resolveOwner(trx, actor.orgId, input.user_id);
     const { row, secret } = await insertKey(
       trx,
       {
         orgId: actor.orgId,
         teamId,
         userId,
+        serviceAccountId,
         name: input.name,
         description: input.description ?? null,
         tags: input.tags ?? [],
@@ -75,9 +89,16 @@ export async function createKey(deps: Deps, actor: Actor, teamId: number | null,
       },
       at,
     );
+    // Limits given inline (seed 002: budget, RPM, TPM, RPH, RPD, TPD at creation) become the key's policy.
+    const policy = hasLimitFields(input) ? applyLimits(EMPTY_POLICY, input, 'replace') : EMPTY_POLICY;
+    if (policy !== EMPTY_POLICY) {
+      await assertCapFits(trx, deps.db.dialect, { teamId, userId, lineage: row.id }, policy.budget?.limitMicro ?? null, at);
+      await savePolicy(trx, `key:${row.id}`, actor.orgId, policy, at);
+    }
+    const limits = policyView(policy);
     return {
-      result: { ...keyView(row), key: secret },
-      audit: [{ orgId: actor.orgId, teamId, action: 'key.create', targetType: 'key', targetId: row.id, after: keyView(row) }],
+      result: { ...keyView(row), limits, key: secret },
+      audit: [{ orgId: actor.orgId, teamId, action: 'key.create', targetType: 'key', targetId: row.id, after: { ...keyView(row), limits }, amountMicro: policy.budget?.limitMicro ?? null }],
       invalidate: [{ kind: 'key', keyId: row.id }],
     };
   });

@@ -35,7 +35,17 @@ export type DenialCode = 'rate_limit_exceeded' | 'concurrency_limit_exceeded' | 
 
 export type AdmissionOutcome =
   | { ok: true; ticket: Ticket; headers: RateHeaders }
-  | { ok: false; code: DenialCode; level: Level | null; limit: number | null; resetAt: number | null; message: string; headers: RateHeaders };
+  | {
+      ok: false;
+      code: DenialCode;
+      level: Level | null;
+      /** the limit that refused: a count, tokens, or USD for budgets */
+      limit: number | null;
+      resetAt: number | null;
+      message: string;
+      headers: RateHeaders;
+      details?: Record<string, unknown>;
+    };
 
 export interface Admission {
   admit(req: AdmissionRequest): Promise<AdmissionOutcome>;

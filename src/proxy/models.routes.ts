@@ -7,6 +7,7 @@ import { authenticate, bearer } from './authenticate.ts';
 import { checkAccess } from '../policy/access.ts';
 import { poolFor } from '../providers/http-pool.ts';
 import type { ResolvedRoute } from '../providers/types.ts';
+import { explainKey } from '../policy/explain.ts';
 
 interface ModelEntry { id: string; object: 'model'; created: number; owned_by: string }
 
@@ -43,4 +44,14 @@ export async function listModels(deps: Deps, req: FastifyRequest, reply: Fastify
   if (catchAll) for (const m of await upstreamModels(deps, catchAll)) byId.set(m.id, m);
   for (const id of names) byId.set(id, { id, object: 'model', created: 0, owned_by: 'tollgate' });
   return reply.send({ object: 'list', data: [...byId.values()] });
+}
+
+/** GET /v1/key: the calling key's own limits, usage and budgets at every level (like OpenRouter's). */
+export async function describeKey(deps: Deps, req: FastifyRequest, reply: FastifyReply) {
+  const now = deps.clock.now();
+  const auth = await authenticate(deps.db.kysely, deps.keyCache, bearer(req.headers), now);
+  if (!auth.ok) return reply.code(401).send(errorBody(auth.code, auth.message));
+  const access = checkAccess(auth.ctx, now);
+  if (!access.ok) return reply.code(403).send(errorBody(access.code, access.message));
+  return reply.send({ data: await explainKey(deps, auth.ctx) });
 }

@@ -62,7 +62,7 @@ export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
   if (!admission.ok) {
     if (admission.resetAt !== null) headers['retry-after'] = Math.max(1, Math.ceil((admission.resetAt - now) / 1000));
     log({ status: 429, errorCode: admission.code }, null, null, false);
-    const extra = { level: admission.level, limit: admission.limit, reset_at: admission.resetAt === null ? null : iso(admission.resetAt) };
+    const extra = { level: admission.level, limit: admission.limit, reset_at: admission.resetAt === null ? null : iso(admission.resetAt), ...admission.details };
     return sendError(res, admission.code, admission.message, headers, null, extra);
   }
 

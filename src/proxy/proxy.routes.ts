@@ -5,7 +5,7 @@ import type { Deps } from '../deps.ts';
 import type { Endpoint } from '../providers/openai-compatible/adapter.ts';
 import { errorBody } from '../http/errors.ts';
 import { proxyRequest } from './pipeline.ts';
-import { listModels } from './models.routes.ts';
+import { describeKey, listModels } from './models.routes.ts';
 
 export function registerProxyRoutes(app: FastifyInstance, deps: Deps): void {
   const handler = (endpoint: Endpoint) => async (req: FastifyRequest, reply: FastifyReply) => {
@@ -26,4 +26,5 @@ export function registerProxyRoutes(app: FastifyInstance, deps: Deps): void {
   app.post('/v1/completions', handler('completions'));
   app.post('/v1/embeddings', handler('embeddings'));
   app.get('/v1/models', async (req, reply) => listModels(deps, req, reply));
+  app.get('/v1/key', async (req, reply) => describeKey(deps, req, reply));
 }

@@ -9,9 +9,20 @@ import { deleteTeam, getTeam, insertTeam, listTeams, teamView, updateTeam } from
 import { keyView, listKeys } from '../keys/keys.repository.ts';
 import { spendSummary } from '../usage/spend.repository.ts';
 import { listLogs } from '../usage/logs.repository.ts';
+import { applyLimits, hasLimitFields, limitFields, policyView } from '../policy/policy-input.ts';
+import { getPolicy, savePolicy } from '../policy/policies.repository.ts';
+import { EMPTY_POLICY } from '../policy/policy.ts';
 
 const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'must be lowercase letters, digits and dashes (at most 64)');
-const createBody = z.strictObject({ name, slug: slug.optional(), description: optionalText });
+const createBody = z.strictObject({
+  name,
+  slug: slug.optional(),
+  description: optionalText,
+  // seed 001's names for the team's token limits
+  tpm_limit: z.number().int().positive().nullable().optional(),
+  daily_token_limit: z.number().int().positive().nullable().optional(),
+  ...limitFields,
+});
 const updateBody = z.strictObject({ name: name.optional(), slug: slug.optional(), description: optionalText });
 
 export function registerTeamRoutes(api: FastifyInstance, deps: Deps): void {
@@ -19,12 +30,17 @@ export function registerTeamRoutes(api: FastifyInstance, deps: Deps): void {
 
   api.post('/teams', async (req, reply) => {
     requireAdmin(req.actor);
-    const input = parse(createBody, req.body);
+    const { tpm_limit, daily_token_limit, ...input } = parse(createBody, req.body);
+    const limitsInput = { ...input, tpm: input.tpm ?? tpm_limit, tpd: input.tpd ?? daily_token_limit };
+    const policy = hasLimitFields(limitsInput) ? applyLimits(EMPTY_POLICY, limitsInput, 'replace') : EMPTY_POLICY;
     const team = await applyChange(deps, req.actor, async (trx, at) => {
       const row = await insertTeam(trx, req.actor.orgId, input, req.actor.userId ?? 0, at);
-      return { result: row, audit: [{ orgId: row.org_id, teamId: row.id, action: 'team.create', targetType: 'team', targetId: row.id, after: teamView(row) }] };
+      if (policy !== EMPTY_POLICY) await savePolicy(trx, `team:${row.id}`, row.org_id, policy, at);
+      return { result: row, audit: [{ orgId: row.org_id, teamId: row.id, action: 'team.create', targetType: 'team', targetId: row.id, after: { ...teamView(row), limits: policyView(policy) } }] };
     });
-    return reply.code(201).send(teamView(team));
+    // Seed 000's exact shape, plus the limits when some were given (seed 001).
+    const limits = policy === EMPTY_POLICY ? {} : { tpm_limit: policy.tpm, daily_token_limit: policy.tpd, limits: policyView(policy) };
+    return reply.code(201).send({ ...teamView(team), ...limits });
   });
 
   api.get('/teams', async (req) => {
@@ -37,7 +53,8 @@ export function registerTeamRoutes(api: FastifyInstance, deps: Deps): void {
     requireAdmin(req.actor);
     const team = await getTeam(db, req.actor.orgId, idParam(req.params.id, 'team'));
     const keys = await listKeys(db, req.actor.orgId, { teamId: team.id }, 1000, 0);
-    return { ...teamView(team), keys: keys.map(keyView) };
+    const policy = await getPolicy(db, `team:${team.id}`);
+    return { ...teamView(team), tpm_limit: policy.tpm, daily_token_limit: policy.tpd, limits: policyView(policy), keys: keys.map(keyView) };
   });
 
   const update = async (req: FastifyRequest<{ Params: { id: string } }>) => {

@@ -1,0 +1,51 @@
+// Which levels apply to a key, with their policies, cached per scope. A policy change publishes a
+// 'policy' invalidation for its scope; the entry is dropped at once (on every replica).
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/types.ts';
+import type { Invalidation } from '../cache/invalidator.ts';
+import type { KeyContext } from '../keys/key-context.ts';
+import { loadPolicies } from './policies.repository.ts';
+import type { LevelPolicy, Policy } from './policy.ts';
+import type { Level } from './admission.ts';
+
+export function scopesFor(ctx: KeyContext): Array<{ level: Level; scope: string }> {
+  const out: Array<{ level: Level; scope: string }> = [{ level: 'key', scope: `key:${ctx.lineageId}` }];
+  if (ctx.serviceAccountId !== null) out.push({ level: 'service_account', scope: `sa:${ctx.serviceAccountId}` });
+  else if (ctx.teamId !== null && ctx.userId !== null) out.push({ level: 'member', scope: `member:${ctx.teamId}:${ctx.userId}` });
+  if (ctx.teamId !== null) out.push({ level: 'team', scope: `team:${ctx.teamId}` });
+  out.push({ level: 'org', scope: `org:${ctx.orgId}` });
+  return out;
+}
+
+export class PolicyCache {
+  private readonly entries = new Map<string, Policy>();
+  private readonly db: Kysely<Database>;
+  private readonly max: number;
+  private generation = 0;
+
+  constructor(db: Kysely<Database>, max: number) {
+    this.db = db;
+    this.max = max;
+  }
+
+  async levelsFor(ctx: KeyContext): Promise<LevelPolicy[]> {
+    const scopes = scopesFor(ctx);
+    const missing = scopes.filter((s) => !this.entries.has(s.scope)).map((s) => s.scope);
+    let loaded: Map<string, Policy> | undefined;
+    if (missing.length) {
+      const generation = this.generation;
+      loaded = await loadPolicies(this.db, missing);
+      if (generation === this.generation) {
+        for (const [scope, p] of loaded) this.entries.set(scope, p);
+        while (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!);
+      }
+    }
+    return scopes.map((s) => ({ ...s, policy: this.entries.get(s.scope) ?? loaded!.get(s.scope)! }));
+  }
+
+  invalidate(event: Invalidation): void {
+    this.generation++;
+    if (event.kind === 'policy') this.entries.delete(event.scope);
+    else if (event.kind === 'all' || event.kind === 'org') this.entries.clear();
+  }
+}

@@ -1,0 +1,97 @@
+// Limits and budgets of one level (key, member, service account, team, org), and the calendar
+// arithmetic of budget periods (UTC, calendar-aligned; weeks start on Monday).
+import type { Selectable } from 'kysely';
+import type { PoliciesTable } from '../db/types.ts';
+import type { Level } from './admission.ts';
+
+export type BudgetPeriod = 'total' | 'daily' | 'weekly' | 'monthly';
+export type BudgetMode = 'hard' | 'soft';
+
+export interface Budget {
+  limitMicro: number;
+  period: BudgetPeriod;
+  mode: BudgetMode;
+  /** fractions of the limit at which an alert fires once per period, e.g. [0.5, 0.8, 1] */
+  thresholds: number[];
+}
+
+export interface Policy {
+  rpm: number | null;
+  rph: number | null;
+  rpd: number | null;
+  tpm: number | null;
+  tpd: number | null;
+  maxParallel: number | null;
+  budget: Budget | null;
+}
+
+/** One level that applies to a request: its counters live under `scope`. */
+export interface LevelPolicy {
+  level: Level;
+  /** e.g. "key:12", "member:3:7", "team:3", "org:1" */
+  scope: string;
+  policy: Policy;
+}
+
+export const EMPTY_POLICY: Policy = { rpm: null, rph: null, rpd: null, tpm: null, tpd: null, maxParallel: null, budget: null };
+
+export function policyFromRow(r: Selectable<PoliciesTable> | undefined): Policy {
+  if (!r) return EMPTY_POLICY;
+  return {
+    rpm: r.rpm,
+    rph: r.rph,
+    rpd: r.rpd,
+    tpm: r.tpm,
+    tpd: r.tpd,
+    maxParallel: r.max_parallel,
+    budget:
+      r.budget_micro == null
+        ? null
+        : {
+            limitMicro: r.budget_micro,
+            period: (r.budget_period ?? 'monthly') as BudgetPeriod,
+            mode: (r.budget_mode ?? 'hard') as BudgetMode,
+            thresholds: r.alert_thresholds ? (JSON.parse(r.alert_thresholds) as number[]) : [],
+          },
+  };
+}
+
+export function isEmpty(p: Policy): boolean {
+  return p.rpm == null && p.rph == null && p.rpd == null && p.tpm == null && p.tpd == null && p.maxParallel == null && p.budget == null;
+}
+
+/** Rate windows: each is a sliding window of 60 buckets (see docs/limits.md for the bound). */
+export const WINDOWS = {
+  rpm: { ms: 60_000, kind: 'requests' },
+  rph: { ms: 3_600_000, kind: 'requests' },
+  rpd: { ms: 86_400_000, kind: 'requests' },
+  tpm: { ms: 60_000, kind: 'tokens' },
+  tpd: { ms: 86_400_000, kind: 'tokens' },
+} as const;
+export type WindowName = keyof typeof WINDOWS;
+export const WINDOW_NAMES = Object.keys(WINDOWS) as WindowName[];
+export const BUCKETS_PER_WINDOW = 60;
+
+/** The period a moment belongs to, as a stable key, with its start and end (ms, end exclusive). */
+export function periodOf(period: BudgetPeriod, now: number): { key: string; start: number; end: number | null } {
+  const d = new Date(now);
+  const y = d.getUTCFullYear();
+  const m = d.getUTCMonth();
+  const day = d.getUTCDate();
+  switch (period) {
+    case 'total':
+      return { key: 'total', start: 0, end: null };
+    case 'daily': {
+      const start = Date.UTC(y, m, day);
+      return { key: 'd' + new Date(start).toISOString().slice(0, 10), start, end: start + 86_400_000 };
+    }
+    case 'weekly': {
+      const monday = Date.UTC(y, m, day - ((d.getUTCDay() + 6) % 7));
+      return { key: 'w' + new Date(monday).toISOString().slice(0, 10), start: monday, end: monday + 7 * 86_400_000 };
+    }
+    case 'monthly': {
+      const start = Date.UTC(y, m, 1);
+      return { key: 'm' + new Date(start).toISOString().slice(0, 7), start, end: Date.UTC(y, m + 1, 1) };
+    }
+  }
+}
