@@ -18,7 +18,7 @@ before(async () => {
   openai = new OpenAI({ apiKey: KEY, baseURL: fake.baseUrl + '/v1', maxRetries: 0 });
   anthropic = new Anthropic({ apiKey: KEY, baseURL: fake.baseUrl, maxRetries: 0 });
 });
-after(() => fake.close());
+after(() => fake?.close());
 beforeEach(() => { fake.reset(); fake.options = { requireAuth: KEY }; });
 
 const messages = [
@@ -133,7 +133,7 @@ describe('fake upstream via the openai SDK', () => {
 });
 
 describe('fake upstream via the @anthropic-ai/sdk', () => {
-  const params = { model: 'claude-sonnet-4-5', system: 'Be brief.', max_tokens: 1024, messages: [{ role: 'user' as const, content: 'Hello there!' }] };
+  const params = { model: 'claude-fake-1', system: 'Be brief.', max_tokens: 1024, messages: [{ role: 'user' as const, content: 'Hello there!' }] };
   const input = 3 + 3 + 3 + 3; // "Be brief." 9 chars → 3 (+3); "Hello there!" 12 chars → 3 (+3)
 
   test('non-streaming message', async () => {

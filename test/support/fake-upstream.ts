@@ -187,6 +187,9 @@ export async function startFakeUpstream(options: FakeOptions = {}): Promise<Fake
     handle(fake, req, res).catch((err) => { res.destroy(err instanceof Error ? err : new Error(String(err))); });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  // A fake that a test forgot to close must not keep its file alive (node --test would wait forever).
+  // Node 24's runner can even run a root after() before an async before() has finished.
+  server.unref();
   fake.baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return fake;
 }
