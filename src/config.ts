@@ -32,6 +32,8 @@ export interface Config {
   /** seconds an unknown key hash is remembered as unknown */
   negativeCacheSeconds: number;
   upstreamTimeoutMs: number;
+  /** after a client abandons a stream, how long to keep reading it for the provider's usage */
+  abortDrainMs: number;
   shutdownGraceMs: number;
   trustProxy: boolean;
   openai: { apiKey: string | undefined; baseUrl: string };
@@ -140,6 +142,7 @@ export function loadConfig(env: Env = process.env): Config {
     keyCacheSize: int(env, file, 'TOLLGATE_KEY_CACHE_SIZE', 'keyCacheSize', 100_000, 1),
     negativeCacheSeconds: int(env, file, 'TOLLGATE_NEGATIVE_CACHE_SECONDS', 'negativeCacheSeconds', 10),
     upstreamTimeoutMs: int(env, file, 'TOLLGATE_UPSTREAM_TIMEOUT_MS', 'upstreamTimeoutMs', 600_000, 1),
+    abortDrainMs: int(env, file, 'TOLLGATE_ABORT_DRAIN_MS', 'abortDrainMs', 5_000),
     shutdownGraceMs: int(env, file, 'TOLLGATE_SHUTDOWN_GRACE_MS', 'shutdownGraceMs', 30_000),
     trustProxy: bool(env, file, 'TOLLGATE_TRUST_PROXY', 'trustProxy', false),
     openai: {

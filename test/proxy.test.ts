@@ -162,31 +162,56 @@ for (const dialect of DIALECTS) {
       assert.ok(spend.total.unpriced_requests >= 1);
     });
 
-    test('a client that aborts mid-stream: upstream is cancelled and what was streamed is metered', async () => {
+    const abortAfter = async (n: number) => {
+      const ac = new AbortController();
+      const stream = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'long' }], stream: true }, { signal: ac.signal });
+      let seen = 0;
+      try {
+        for await (const chunk of stream) {
+          if (chunk.choices[0]?.delta?.content) seen++;
+          if (seen === n) ac.abort();
+        }
+      } catch {
+        // the SDK may end the iteration or throw on abort; either way the client went away
+      }
+      return seen;
+    };
+    const lastLog = async () => (await gw.api('GET', `/api/teams/${teamId}/logs?limit=1`)).body.data[0];
+
+    test('a client that aborts mid-stream: the stream is still read for the usage the provider reports', async () => {
+      gw.fake.options.chunkDelayMs = 10;
+      gw.fake.options.completionTokens = 60;
+      try {
+        assert.equal(await abortAfter(5), 5);
+        let log;
+        for (let i = 0; i < 100 && !(log = await lastLog())?.error_code; i++) await new Promise((r) => setTimeout(r, 50));
+        assert.equal(log.error_code, 'client_closed');
+        assert.equal(log.usage_estimated, false, 'metered from the upstream usage chunk');
+        assert.equal(log.tokens_out, 60);
+        assert.equal(log.tokens_out, gw.fake.usageTotals.completion_tokens);
+      } finally {
+        gw.fake.options.chunkDelayMs = 0;
+        gw.fake.options.completionTokens = 12;
+      }
+    });
+
+    test('with no drain window, an aborted stream cancels the upstream and meters what was seen', async () => {
       gw.fake.options.chunkDelayMs = 20;
       gw.fake.options.completionTokens = 200;
+      gw.runtime.deps.config.abortDrainMs = 0;
       try {
-        const ac = new AbortController();
-        const stream = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'long' }], stream: true }, { signal: ac.signal });
-        let seen = 0;
-        try {
-          for await (const chunk of stream) {
-            if (chunk.choices[0]?.delta?.content) seen++;
-            if (seen === 5) ac.abort();
-          }
-        } catch {
-          // the SDK may end the iteration or throw on abort; either way the client went away
-        }
-        assert.ok(seen >= 5 && seen < 200);
+        await abortAfter(5);
         await new Promise((r) => setTimeout(r, 200));
-        const log = (await gw.api('GET', `/api/teams/${teamId}/logs?limit=1`)).body.data[0];
+        const log = await lastLog();
         assert.equal(log.streamed, true);
         assert.equal(log.usage_estimated, true);
         assert.ok(log.tokens_out >= 5 && log.tokens_out < 200, `metered ${log.tokens_out} output tokens of what was streamed`);
         assert.ok(log.cost_usd > 0);
+        assert.equal(gw.fake.usageTotals.completion_tokens, 0, 'the upstream never finished, so it reported nothing');
       } finally {
         gw.fake.options.chunkDelayMs = 0;
         gw.fake.options.completionTokens = 12;
+        gw.runtime.deps.config.abortDrainMs = 5000;
       }
     });
 

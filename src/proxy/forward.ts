@@ -1,7 +1,9 @@
 // Step 6 of the hot path: send the request upstream and relay the answer, metering usage.
 // Streams are relayed event by event as they arrive (no buffering beyond one SSE event); the usage
-// chunk Tollgate asked for is dropped again when the client did not ask for it. A client that goes
-// away mid-stream aborts the upstream request, and what was seen so far is metered.
+// chunk Tollgate asked for is dropped again when the client did not ask for it. When a client goes
+// away mid-stream, Tollgate keeps reading the upstream for up to `drainMs` to meter the usage the
+// provider itself reports (what it bills); past that it cancels, and meters what it saw (flagged
+// as estimated). The reservation made at admission already covered the full output either way.
 import type { ServerResponse } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
 import { errors as undiciErrors } from 'undici';
@@ -16,6 +18,8 @@ export interface Upstream {
   headers: Record<string, string>;
   body: string;
   timeoutMs: number;
+  /** after a client disconnect, how long to keep reading a stream for its usage */
+  drainMs: number;
 }
 
 export interface ForwardResult {
@@ -34,8 +38,11 @@ const RELAYED = new Set([400, 404, 409, 413, 415, 422, 429]);
 export async function forward(res: ServerResponse, up: Upstream, meter: StreamMeter, headers: HeaderMap): Promise<ForwardResult> {
   const url = new URL(up.route.baseUrl + up.path);
   const abort = new AbortController();
+  let drainTimer: NodeJS.Timeout | undefined;
   const onClose = () => {
-    if (!res.writableFinished) abort.abort();
+    if (res.writableFinished) return;
+    if (!res.headersSent || up.drainMs <= 0) abort.abort();
+    else drainTimer = setTimeout(() => abort.abort(), up.drainMs);
   };
   res.on('close', onClose);
   const timer = setTimeout(() => abort.abort(new Error('upstream timeout')), up.timeoutMs);
@@ -66,7 +73,7 @@ export async function forward(res: ServerResponse, up: Upstream, meter: StreamMe
     if (res.headersSent) {
       // Mid-stream failure or client abort: end what was sent; meter what was seen.
       res.end();
-      return { status: res.statusCode, ...meter.result(), errorCode: abort.signal.aborted ? 'client_closed' : 'upstream_error', streamed: true };
+      return { status: res.statusCode, ...meter.result(), errorCode: res.destroyed ? 'client_closed' : 'upstream_error', streamed: true };
     }
     const timedOut = abort.signal.reason instanceof Error && abort.signal.reason.message === 'upstream timeout';
     if (timedOut || err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {
@@ -78,6 +85,7 @@ export async function forward(res: ServerResponse, up: Upstream, meter: StreamMe
     return { status: 502, usage: undefined, estimated: false, errorCode: 'upstream_error', streamed: false };
   } finally {
     clearTimeout(timer);
+    clearTimeout(drainTimer);
     res.off('close', onClose);
   }
 }
@@ -118,11 +126,11 @@ async function relayStream(res: ServerResponse, body: AsyncIterable<Buffer>, met
       pending = pending.slice(cut + 2);
       if (meter.onEvent(event)) out += event + '\n\n';
     }
-    if (out && !res.write(out)) await new Promise<void>((resolve) => res.once('drain', resolve).once('close', resolve));
-    if (res.destroyed) break;
+    // A departed client gets nothing more, but the stream is still read for its usage.
+    if (out && !res.destroyed && !res.write(out)) await new Promise<void>((resolve) => res.once('drain', resolve).once('close', resolve));
   }
   pending += decoder.end();
-  if (pending.trim() && meter.onEvent(pending)) res.write(pending);
+  if (pending.trim() && meter.onEvent(pending) && !res.destroyed) res.write(pending);
   res.end();
-  return { status: 200, ...meter.result(), errorCode: null, streamed: true };
+  return { status: 200, ...meter.result(), errorCode: res.destroyed ? 'client_closed' : null, streamed: true };
 }

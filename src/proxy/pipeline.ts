@@ -70,7 +70,7 @@ export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
   try {
     const prepared = prepareBody(body, route, stream);
     const meter = new OpenAIStreamMeter(prepared.stripUsage, Math.ceil(call.bodyBytes / 4));
-    const up = { route, path: '/' + call.endpoint, headers: upstreamHeaders(route), body: prepared.body, timeoutMs: deps.config.upstreamTimeoutMs };
+    const up = { route, path: '/' + call.endpoint, headers: upstreamHeaders(route), body: prepared.body, timeoutMs: deps.config.upstreamTimeoutMs, drainMs: deps.config.abortDrainMs };
     result = await forward(res, up, meter, headers);
   } finally {
     if (result.status < 400 && !result.usage) {
