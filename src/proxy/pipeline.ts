@@ -12,6 +12,7 @@ import { iso } from '../clock.ts';
 import { authenticate, bearer } from './authenticate.ts';
 import { checkAccess } from '../policy/access.ts';
 import { costMicro, DEFAULT_MAX_OUTPUT_TOKENS } from '../usage/pricing.ts';
+import { promptTokenBound } from '../usage/token-bound.ts';
 import { OpenAIStreamMeter, prepareBody, upstreamHeaders, type Endpoint } from '../providers/openai-compatible/adapter.ts';
 import type { KeyContext } from '../keys/key-context.ts';
 import { forward, type ForwardResult } from './forward.ts';
@@ -20,7 +21,7 @@ import { rateLimitHeaders, sendError, type HeaderMap } from './respond.ts';
 export interface ProxyCall {
   endpoint: Endpoint;
   body: Record<string, unknown>;
-  /** byte length of the request body: an upper bound of its prompt tokens */
+  /** byte length of the request body (a coarse bound of its prompt tokens, see token-bound.ts) */
   bodyBytes: number;
   headers: Record<string, string | string[] | undefined>;
   ip: string;
@@ -55,8 +56,10 @@ export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
 
   const stream = body.stream === true;
   const outputBound = outputCap(body) ?? route.price?.maxOutputTokens ?? DEFAULT_MAX_OUTPUT_TOKENS;
-  const tokenBound = call.bodyBytes + (call.endpoint === 'embeddings' ? 0 : outputBound);
-  const costBoundMicro = route.price ? costMicro(route.price, call.bodyBytes, call.endpoint === 'embeddings' ? 0 : outputBound) : undefined;
+  const promptBound = promptTokenBound(call.endpoint, body, call.bodyBytes);
+  const generates = call.endpoint !== 'embeddings';
+  const tokenBound = promptBound + (generates ? outputBound : 0);
+  const costBoundMicro = route.price ? costMicro(route.price, promptBound, generates ? outputBound : 0) : undefined;
   const admission = await deps.admission.admit({ ctx, model, tokenBound, costBoundMicro, now });
   rateLimitHeaders(admission.headers, headers);
   if (!admission.ok) {
