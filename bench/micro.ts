@@ -148,6 +148,13 @@ group(`key cache (${WARM.toLocaleString('en')} entries)`, () => {
   const hashes = secrets.map(hashSecret);
   bench('KeyCache.get hit (LRU refresh)', () => do_not_optimize(cache.get(hashes[k++ % 1000]!)));
   bench('KeyCache.get miss', () => do_not_optimize(cache.get('0'.repeat(64))));
+  // A full cache taking new keys (more live keys than TOLLGATE_KEY_CACHE_SIZE, or a flood of
+  // unknown keys into the negative cache): every set evicts the oldest entry.
+  const churn = new KeyCache(WARM, 10_000);
+  const fresh = Array.from({ length: 2 * WARM }, (_, i) => hashSecret(`churn-${i}`));
+  for (let i = 0; i < WARM; i++) churn.set(fresh[i]!, ctxFor(i));
+  let c = WARM;
+  bench('KeyCache.set with eviction (full, churning)', () => churn.set(fresh[c++ % fresh.length]!, ctxFor(c)));
 });
 
 group('authenticate (warm: format check + sha256 + cache hit, no DB)', () => {
