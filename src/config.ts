@@ -43,6 +43,10 @@ export interface Config {
   failOpen: boolean;
   /** budget alerts are POSTed here, signed with the secret */
   alertWebhooks: Array<{ url: string; secret: string }>;
+  /** cluster mode: prefix of every Redis key and of the invalidation channel */
+  redisPrefix: string;
+  /** cluster mode: a Redis command that takes longer fails (and admission fails closed or open) */
+  redisTimeoutMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -152,5 +156,7 @@ export function loadConfig(env: Env = process.env): Config {
     pricing: pricing(file.pricing),
     failOpen: bool(env, file, 'TOLLGATE_FAIL_OPEN', 'failOpen', false),
     alertWebhooks: webhooks(env, file),
+    redisPrefix: str(env, file, 'TOLLGATE_REDIS_PREFIX', 'redisPrefix') ?? 'tg:',
+    redisTimeoutMs: int(env, file, 'TOLLGATE_REDIS_TIMEOUT_MS', 'redisTimeoutMs', 1000, 1),
   };
 }

@@ -75,6 +75,8 @@ export interface CounterStore {
   initBudget(key: string, spentMicro: number, ttlMs: number, now: number): Promise<void>;
   /** Current state, for explain endpoints. Budgets not loaded read as undefined. */
   peek(windows: Array<Omit<WindowSpec, 'limit'>>, slots: string[], budgets: string[], now: number): Promise<{ windows: WindowState[]; slots: number[]; budgets: Array<BudgetState | undefined> }>;
+  /** Whether a shared store answers (for /readyz); absent for in-process stores. */
+  ping?(): Promise<boolean>;
   close(): Promise<void>;
 }
 

@@ -1,0 +1,105 @@
+// Counters in Redis, for cluster mode: every replica admits against the same windows, slots and
+// budgets. Each operation is ONE round trip: a Lua script (redis-lua.ts) run by EVALSHA, falling
+// back to EVAL when Redis does not know the script yet (first use, or after a restart).
+//
+// All keys of a plan go to one script, so on Redis Cluster they would have to share a hash slot
+// (a prefix with a hash tag, e.g. "{tg}:"); a single Redis / Valkey (with replicas) is the
+// supported deployment. See docs/production.md.
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { bucketOf, type AdmitPlan, type BudgetState, type CounterStore, type SettleSpec, type StoreOutcome, type WindowSpec, type WindowState } from './counter-store.ts';
+import { ADMIT, INIT_BUDGET, PEEK, SETTLE } from './redis-lua.ts';
+import { closeRedis, pingRedis } from '../redis.ts';
+
+interface Script { lua: string; sha: string }
+const script = (lua: string): Script => ({ lua, sha: createHash('sha1').update(lua).digest('hex') });
+const SCRIPTS = { admit: script(ADMIT), settle: script(SETTLE), init: script(INIT_BUDGET), peek: script(PEEK) };
+
+type Reply = Array<number | string>;
+
+export class RedisCounterStore implements CounterStore {
+  private readonly redis: Redis;
+  private readonly prefix: string;
+
+  /** Takes ownership of the connection: close() closes it. */
+  constructor(redis: Redis, opts: { prefix?: string } = {}) {
+    this.redis = redis;
+    this.prefix = opts.prefix ?? 'tg:';
+  }
+
+  async admit(plan: AdmitPlan): Promise<StoreOutcome> {
+    const keys = [...plan.windows.map((w) => w.key), ...plan.slots.map((s) => s.key), ...plan.budgets.map((b) => b.key)];
+    const args: Array<string | number> = [plan.now, plan.windows.length, plan.slots.length, plan.budgets.length];
+    for (const w of plan.windows) args.push(w.windowMs, w.bucketMs, w.limit, w.cost, bucketOf(plan.now, w.bucketMs));
+    for (const s of plan.slots) args.push(s.limit, s.leaseId, plan.now + s.ttlMs, s.ttlMs);
+    for (const b of plan.budgets) args.push(b.limitMicro, b.reserveMicro, b.hard ? 1 : 0, b.ttlMs);
+    const r = await this.run(SCRIPTS.admit, keys, args);
+    if (r[0] === 1) {
+      const n = (i: number) => Number(r[i]);
+      const windows: WindowState[] = plan.windows.map((_, i) => ({ used: n(1 + 2 * i), resetMs: n(2 + 2 * i) }));
+      const at = 1 + 2 * plan.windows.length;
+      const budgets: BudgetState[] = plan.budgets.map((_, i) => ({ spentMicro: n(at + 2 * i), reservedMicro: n(at + 1 + 2 * i) }));
+      return { ok: true, windows, budgets };
+    }
+    const index = Number(r[2]);
+    switch (r[1]) {
+      case 'u':
+        return { ok: false, kind: 'uninitialized', budgetKeys: r.slice(2).map((i) => plan.budgets[Number(i)]!.key) };
+      case 'w':
+        return { ok: false, kind: 'window', index, state: { used: Number(r[3]), resetMs: Number(r[4]) } };
+      case 's':
+        return { ok: false, kind: 'slot', index, inFlight: Number(r[3]) };
+      case 'b':
+        return { ok: false, kind: 'budget', index, state: { spentMicro: Number(r[3]), reservedMicro: Number(r[4]) } };
+      default:
+        throw new Error(`unexpected admit reply from Redis: ${JSON.stringify(r)}`);
+    }
+  }
+
+  async settle(spec: SettleSpec): Promise<void> {
+    if (spec.windows.length + spec.slots.length + spec.budgets.length === 0) return;
+    const keys = [...spec.windows.map((w) => w.key), ...spec.slots.map((s) => s.key), ...spec.budgets.map((b) => b.key)];
+    const args: Array<string | number> = [spec.windows.length, spec.slots.length, spec.budgets.length];
+    for (const w of spec.windows) args.push(w.bucket, w.delta);
+    for (const s of spec.slots) args.push(s.leaseId);
+    for (const b of spec.budgets) args.push(b.reservedMicro, b.actualMicro);
+    await this.run(SCRIPTS.settle, keys, args);
+  }
+
+  async initBudget(key: string, spentMicro: number, ttlMs: number): Promise<void> {
+    await this.run(SCRIPTS.init, [key], [spentMicro, ttlMs]);
+  }
+
+  async peek(windows: Array<Omit<WindowSpec, 'limit'>>, slots: string[], budgets: string[], now: number) {
+    const keys = [...windows.map((w) => w.key), ...slots, ...budgets];
+    const args: Array<string | number> = [now, windows.length, slots.length, budgets.length];
+    for (const w of windows) args.push(w.windowMs, w.bucketMs, bucketOf(now, w.bucketMs));
+    const r = (await this.run(SCRIPTS.peek, keys, args)).map(Number);
+    const at = 2 * windows.length;
+    const bt = at + slots.length;
+    return {
+      windows: windows.map((_, i) => ({ used: r[2 * i]!, resetMs: r[2 * i + 1]! })),
+      slots: slots.map((_, i) => r[at + i]!),
+      budgets: budgets.map((_, i): BudgetState | undefined => (r[bt + 3 * i] === 1 ? { spentMicro: r[bt + 3 * i + 1]!, reservedMicro: r[bt + 3 * i + 2]! } : undefined)),
+    };
+  }
+
+  ping(): Promise<boolean> {
+    return pingRedis(this.redis);
+  }
+
+  async close(): Promise<void> {
+    await closeRedis(this.redis);
+  }
+
+  /** EVALSHA, then EVAL if Redis has not cached the script (it also caches it for next time). */
+  private async run(s: Script, keys: string[], args: Array<string | number>): Promise<Reply> {
+    const full = keys.map((k) => this.prefix + k);
+    try {
+      return (await this.redis.evalsha(s.sha, full.length, ...full, ...args)) as Reply;
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+      return (await this.redis.eval(s.lua, full.length, ...full, ...args)) as Reply;
+    }
+  }
+}
