@@ -53,23 +53,23 @@ export async function setupTenant(baseUrl: string, adminKey: string): Promise<Te
 }
 
 // Limits far above what a benchmark run reaches (so nothing is denied) but enforced on every
-// request: the engine does the same work as for a tight limit.
-const USD = 1_000_000; // micro-USD
+// request: the engine does the same work as for a tight limit. Field names: src/policy/policy-input.ts.
 export const REALISTIC_POLICY = {
-  team: { rpm: 10_000_000, tpm: 10_000_000_000, rpd: 1_000_000_000, budget_micro: 50_000 * USD, budget_period: 'monthly', budget_mode: 'hard' },
-  member: { monthly_allocation_micro: 20_000 * USD },
-  key: { rpm: 5_000_000, tpm: 5_000_000_000, max_parallel: 1_000, budget_micro: 10_000 * USD, budget_period: 'monthly', budget_mode: 'hard' },
+  team: { rpm: 10_000_000, tpm: 10_000_000_000, rpd: 1_000_000_000, max_budget_usd: 50_000, budget_period: 'monthly', budget_mode: 'hard', alert_thresholds: [0.8, 1] },
+  member: { max_budget_usd: 20_000, budget_period: 'monthly', budget_mode: 'hard' },
+  key: { rpm: 5_000_000, tpm: 5_000_000_000, max_parallel_requests: 1_000, max_budget_usd: 10_000, budget_period: 'monthly', budget_mode: 'hard' },
 };
 
 /**
  * Applies the realistic policy to the tenant through whichever admin endpoints exist. Each step is
- * tried in turn; a 404/405 means "not built yet" and is reported, never fatal.
+ * tried in turn; a 404/405 means "not built yet" and is reported, never fatal. The member's
+ * allocation goes before the key's cap, which must fit in it.
  */
 export async function applyRealisticPolicy(baseUrl: string, adminKey: string, ids: TenantIds): Promise<PolicyStep[]> {
   const p = REALISTIC_POLICY;
   const steps: Array<{ what: string; method: string; path: string; body: unknown }> = [
-    { what: 'team RPM/TPM limits + hard monthly team budget', method: 'PUT', path: `/api/teams/${ids.teamId}/limits`, body: p.team },
-    { what: 'member monthly allocation', method: 'PUT', path: `/api/teams/${ids.teamId}/members/${ids.userId}/allocation`, body: p.member },
+    { what: 'team RPM/RPD/TPM limits + hard monthly team budget', method: 'PUT', path: `/api/teams/${ids.teamId}/limits`, body: p.team },
+    { what: 'member monthly allocation', method: 'PUT', path: `/api/teams/${ids.teamId}/members/${ids.userId}/limits`, body: p.member },
     { what: 'key limits + hard key budget', method: 'PUT', path: `/api/keys/${ids.keyId}/limits`, body: p.key },
     { what: 'key IP allowlist (loopback)', method: 'PATCH', path: `/api/keys/${ids.keyId}`, body: { ip_allowlist: ['127.0.0.0/8', '::1/128'] } },
     { what: 'key model restriction', method: 'PATCH', path: `/api/keys/${ids.keyId}`, body: { model_access: { mode: 'restrict', models: ['gpt-4o-mini', 'gpt-4o'] } } },
