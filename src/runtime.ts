@@ -11,8 +11,11 @@ import { KeyCache } from './keys/key-cache.ts';
 import { Router } from './providers/router.ts';
 import { PriceBook } from './usage/pricing.ts';
 import { LogWriter } from './usage/log-writer.ts';
-import { LocalInvalidator } from './cache/invalidator.ts';
+import { LocalInvalidator, type Invalidator } from './cache/invalidator.ts';
+import { RedisInvalidator } from './cache/redis-invalidator.ts';
 import { MemoryCounterStore } from './policy/memory-store.ts';
+import { RedisCounterStore } from './policy/redis-store.ts';
+import { openRedis, waitReady } from './redis.ts';
 import { PolicyCache } from './policy/policy-cache.ts';
 import { Alerts } from './policy/alerts.ts';
 import { LimitsEngine } from './policy/engine.ts';
@@ -45,12 +48,13 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
   const { vault } = loadVault(config.encryptionKey, config.dataDir);
   const boot = await bootstrap(db.kysely, config, vault, clock.now());
   const prices = new PriceBook(config.pricing);
-  const invalidator = new LocalInvalidator();
+  let log: FastifyInstance['log'] | undefined;
+  const shared = config.redisUrl ? await openShared(config, (what) => throttled((err) => log?.warn({ err: (err as Error).message }, what))) : undefined;
+  const invalidator = shared?.invalidator ?? new LocalInvalidator();
   const keyCache = new KeyCache(config.keyCacheSize, config.negativeCacheSeconds * 1000);
   const router = new Router(db.kysely, vault, prices);
   invalidator.subscribe((e) => keyCache.invalidate(e));
   invalidator.subscribe((e) => router.invalidate(e));
-  let log: FastifyInstance['log'] | undefined;
   const logWriter = new LogWriter(db.kysely, {
     flushMs: config.logFlushMs,
     batchSize: config.logBatchSize,
@@ -59,7 +63,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
   });
   logWriter.start();
   const onError = (what: string) => (err: unknown) => log?.error({ err: (err as Error).message }, what);
-  const counters = options.counters ?? new MemoryCounterStore();
+  const counters = options.counters ?? shared?.counters ?? new MemoryCounterStore();
   const policies = new PolicyCache(db.kysely, config.keyCacheSize * 4);
   invalidator.subscribe((e) => policies.invalidate(e));
   const alerts = new Alerts(db.kysely, config.alertWebhooks, onError('budget alert delivery failed'));
@@ -68,7 +72,14 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
     return spentInPeriod(db.kysely, scope, start, end);
   };
   const slotTtlMs = config.upstreamTimeoutMs + 60_000;
-  const admission = new LimitsEngine(counters, policies, alerts, { slotTtlMs, loadSpent, onError: onError('settling counters failed') });
+  const admission = new LimitsEngine(counters, policies, alerts, {
+    slotTtlMs,
+    loadSpent,
+    onError: onError('settling counters failed'),
+    failOpen: config.failOpen,
+    onStoreDown: (err, failOpen, suppressed) =>
+      log?.warn({ err: (err as Error).message, failOpen, suppressed }, failOpen ? 'counter store unreachable: admitting WITHOUT limits (TOLLGATE_FAIL_OPEN)' : 'counter store unreachable: refusing requests that need counters (503)'),
+  });
   const deps: Deps = { config, db, clock, vault, keyCache, router, prices, logWriter, admission, policies, counters, alerts, loadSpent, invalidator, inFlight: new InFlight(), defaultOrgId: boot.defaultOrgId };
   const app = await buildApp(deps, { masterKeyHash: boot.masterKeyHash, ...(options.logger !== undefined ? { logger: options.logger } : {}) });
   log = app.log;
@@ -81,8 +92,44 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
       await logWriter.stop().catch(() => {});
       await invalidator.close();
       await counters.close();
+      if (shared && shared.counters !== counters) await shared.counters.close();
       await closePools();
       await db.close();
     })());
   return { deps, app, boot, close };
+}
+
+/**
+ * Cluster mode: counters and cache invalidation in Redis. Three connections per replica: one for
+ * the admission scripts, one to publish invalidations, one subscribed to them. Start-up waits a
+ * little for Redis, then goes on regardless (not ready; ioredis keeps reconnecting).
+ */
+async function openShared(config: Config, warn: (what: string) => (err: unknown) => void): Promise<{ counters: RedisCounterStore; invalidator: Invalidator }> {
+  const conn = { url: config.redisUrl!, timeoutMs: config.redisTimeoutMs };
+  const main = openRedis(conn);
+  const counters = new RedisCounterStore(main, { prefix: config.redisPrefix });
+  const pub = openRedis(conn);
+  const sub = openRedis(conn, { subscriber: true });
+  const invalidator = new RedisInvalidator({ pub, sub, channel: config.redisPrefix + 'invalidate', onError: warn('cache invalidation could not be published; will retry') });
+  const wait = Math.max(2 * config.redisTimeoutMs, 2000);
+  if (!(await waitReady(main, wait)) || !(await waitReady(sub, wait))) {
+    process.emitWarning(`Redis at ${redact(config.redisUrl!)} is not reachable yet; /readyz reports unavailable until it is`);
+  }
+  return { counters, invalidator };
+}
+
+/** Calls fn at most once per 10 s. */
+function throttled(fn: (err: unknown) => void): (err: unknown) => void {
+  let at = -Infinity;
+  return (err) => {
+    if (performance.now() - at < 10_000) return;
+    at = performance.now();
+    fn(err);
+  };
+}
+
+function redact(url: string): string {
+  const u = new URL(url);
+  if (u.password) u.password = '***';
+  return u.toString();
 }

@@ -12,6 +12,8 @@ export type Invalidation =
 export interface Invalidator {
   publish(event: Invalidation): Promise<void>;
   subscribe(handler: (event: Invalidation) => void): void;
+  /** Whether events from other replicas are being received (for /readyz); absent in-process. */
+  ping?(): Promise<boolean>;
   close(): Promise<void>;
 }
 

@@ -1,4 +1,5 @@
-// Liveness (/healthz: the process answers) and readiness (/readyz: its dependencies answer).
+// Liveness (/healthz: the process answers) and readiness (/readyz: its dependencies answer:
+// the database, and in cluster mode Redis).
 import { sql } from 'kysely';
 import type { FastifyInstance } from 'fastify';
 import type { Deps } from '../deps.ts';
@@ -13,9 +14,14 @@ export function registerHealthRoutes(app: FastifyInstance, deps: Deps): void {
     } catch {
       checks.database = 'unreachable';
     }
+    if (deps.config.redisUrl) {
+      // Cluster mode: counters answer, and this replica hears the others' cache invalidations.
+      const [store, pubsub] = await Promise.all([deps.counters.ping?.() ?? true, deps.invalidator.ping?.() ?? true]);
+      checks.redis = store && pubsub ? 'ok' : 'unreachable';
+    }
     checks.log_queue = String(deps.logWriter.pending);
     checks.log_rows_dropped = String(deps.logWriter.dropped);
-    const ready = checks.database === 'ok';
+    const ready = checks.database === 'ok' && (checks.redis === undefined || checks.redis === 'ok');
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', checks });
   });
 }

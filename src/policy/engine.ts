@@ -3,7 +3,7 @@
 // store, and maps a refusal back to the exact rule and level that refused.
 import { randomUUID } from 'node:crypto';
 import type { Admission, AdmissionOutcome, AdmissionRequest, Level, RateHeaders, Ticket } from './admission.ts';
-import { bucketOf, type AdmitPlan, type BudgetSpec, type CounterStore, type SettleSpec, type WindowSpec } from './counter-store.ts';
+import { bucketOf, type AdmitPlan, type BudgetSpec, type CounterStore, type SettleSpec, type StoreOutcome, type WindowSpec } from './counter-store.ts';
 import { BUCKETS_PER_WINDOW, periodOf, WINDOW_NAMES, WINDOWS, type Budget, type LevelPolicy, type WindowName } from './policy.ts';
 import type { PolicyCache } from './policy-cache.ts';
 import type { Alerts } from './alerts.ts';
@@ -18,7 +18,13 @@ export interface EngineOptions {
   /** loads a budget counter's spend for a period (flushes pending logs first) */
   loadSpent(scope: string, start: number, end: number | null): Promise<number>;
   onError(err: unknown): void;
+  /** the counter store is unreachable: admit without limits (true) or refuse with 503 (false) */
+  failOpen?: boolean;
+  /** told when the store fails, at most once per STORE_WARN_MS, with how many failures it skipped */
+  onStoreDown?(err: unknown, failOpen: boolean, suppressed: number): void;
 }
+
+const STORE_WARN_MS = 10_000;
 
 interface PlannedWindow { level: LevelPolicy; name: WindowName; spec: WindowSpec }
 interface PlannedBudget { level: LevelPolicy; budget: Budget; period: ReturnType<typeof periodOf>; spec: BudgetSpec }
@@ -32,6 +38,8 @@ export class LimitsEngine implements Admission {
   private readonly policies: PolicyCache;
   private readonly alerts: Alerts;
   private readonly opts: EngineOptions;
+  private warnedAt = -Infinity;
+  private suppressed = 0;
 
   constructor(store: CounterStore, policies: PolicyCache, alerts: Alerts, opts: EngineOptions) {
     this.store = store;
@@ -74,16 +82,14 @@ export class LimitsEngine implements Admission {
       slots: slots.map((s) => ({ key: `cc:${s.level.scope}`, limit: s.limit, leaseId, ttlMs: this.opts.slotTtlMs })),
       budgets: budgets.map((b) => b.spec),
     };
-    let outcome = await this.store.admit(plan);
-    for (let attempt = 0; outcome.ok === false && outcome.kind === 'uninitialized' && attempt < 3; attempt++) {
-      await Promise.all(
-        outcome.budgetKeys.map(async (key) => {
-          const b = budgets.find((x) => x.spec.key === key)!;
-          const spent = await this.opts.loadSpent(b.level.scope, b.period.start, b.period.end);
-          await this.store.initBudget(key, spent, b.spec.ttlMs, now);
-        }),
-      );
-      outcome = await this.store.admit(plan);
+    let outcome: StoreOutcome;
+    try {
+      outcome = await this.charge(plan, budgets, now);
+    } catch (err) {
+      // Redis down (or the rollups unreadable): fail closed by default, open if configured.
+      this.storeDown(err);
+      if (this.opts.failOpen) return { ok: true, ticket: NO_OP, headers: {} };
+      return this.deny('service_unavailable', null, null, now + 1000, 'Limits and budgets cannot be checked right now (the counter store is unreachable); try again shortly.');
     }
     if (!outcome.ok) {
       switch (outcome.kind) {
@@ -135,6 +141,33 @@ export class LimitsEngine implements Admission {
       },
     };
     return { ok: true, ticket, headers };
+  }
+
+  /** Runs the plan, loading budget counters the store does not hold yet (from the rollups). */
+  private async charge(plan: AdmitPlan, budgets: PlannedBudget[], now: number): Promise<StoreOutcome> {
+    let outcome = await this.store.admit(plan);
+    for (let attempt = 0; outcome.ok === false && outcome.kind === 'uninitialized' && attempt < 3; attempt++) {
+      await Promise.all(
+        outcome.budgetKeys.map(async (key) => {
+          const b = budgets.find((x) => x.spec.key === key)!;
+          const spent = await this.opts.loadSpent(b.level.scope, b.period.start, b.period.end);
+          await this.store.initBudget(key, spent, b.spec.ttlMs, now);
+        }),
+      );
+      outcome = await this.store.admit(plan);
+    }
+    return outcome;
+  }
+
+  private storeDown(err: unknown): void {
+    const t = performance.now();
+    if (t - this.warnedAt < STORE_WARN_MS) {
+      this.suppressed++;
+      return;
+    }
+    this.opts.onStoreDown?.(err, this.opts.failOpen === true, this.suppressed);
+    this.warnedAt = t;
+    this.suppressed = 0;
   }
 
   /** The tightest request window and the tightest token window, for x-ratelimit-* headers. */

@@ -16,6 +16,7 @@ import { promptTokenBound } from '../usage/token-bound.ts';
 import { OpenAIStreamMeter, prepareBody, upstreamHeaders, type Endpoint } from '../providers/openai-compatible/adapter.ts';
 import type { KeyContext } from '../keys/key-context.ts';
 import { forward, type ForwardResult } from './forward.ts';
+import { ERRORS } from '../http/errors.ts';
 import { rateLimitHeaders, sendError, type HeaderMap } from './respond.ts';
 
 export interface ProxyCall {
@@ -64,7 +65,7 @@ export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
   rateLimitHeaders(admission.headers, headers);
   if (!admission.ok) {
     if (admission.resetAt !== null) headers['retry-after'] = Math.max(1, Math.ceil((admission.resetAt - now) / 1000));
-    log({ status: 429, errorCode: admission.code }, null, null, false);
+    log({ status: ERRORS[admission.code].status, errorCode: admission.code }, null, null, false);
     const extra = { level: admission.level, limit: admission.limit, reset_at: admission.resetAt === null ? null : iso(admission.resetAt), ...admission.details };
     return sendError(res, admission.code, admission.message, headers, null, extra);
   }
