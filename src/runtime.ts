@@ -1,12 +1,13 @@
 // Assembles a running Tollgate from a Config: store, migrations, bootstrap, caches, writer, app.
 // main.ts and the CLI use it; so do tests (with a temp data dir, a fake clock, …).
 import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
 import type { Config } from './config.ts';
 import type { Deps } from './deps.ts';
-import { openDb } from './db/connection.ts';
+import { openDb, type Db } from './db/connection.ts';
 import { migrate } from './db/migrate.ts';
 import { systemClock, type Clock } from './clock.ts';
-import { loadVault } from './vault/crypto.ts';
+import { loadVault, type Vault } from './vault/crypto.ts';
 import { KeyCache } from './keys/key-cache.ts';
 import { Router } from './providers/router.ts';
 import { PriceBook } from './usage/pricing.ts';
@@ -46,7 +47,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
   const db = openDb(config.databaseUrl);
   await migrate(db);
   const { vault } = loadVault(config.encryptionKey, config.dataDir);
-  const boot = await bootstrap(db.kysely, config, vault, clock.now());
+  const boot = await bootstrapOnce(db, config, vault, clock.now());
   const prices = new PriceBook(config.pricing);
   let log: FastifyInstance['log'] | undefined;
   const shared = config.redisUrl ? await openShared(config, (what) => throttled((err) => log?.warn({ err: (err as Error).message }, what))) : undefined;
@@ -86,8 +87,13 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
   let closed: Promise<void> | undefined;
   const close = () =>
     (closed ??= (async () => {
-      await app.close();
+      // Stop accepting and close idle keep-alive connections; in-flight requests (streams too) go on.
+      const closing = app.close();
       await deps.inFlight.drain();
+      // Connections that never carried a request are not "idle" to Node and would otherwise hold
+      // the close for the whole keep-alive timeout.
+      app.server.closeAllConnections();
+      await closing;
       await alerts.drain();
       await logWriter.stop().catch(() => {});
       await invalidator.close();
@@ -98,6 +104,24 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
     })());
   return { deps, app, boot, close };
 }
+
+/**
+ * Replicas started together on a fresh PostgreSQL database would each create the default
+ * organization (and the loser would crash on its unique slug): bootstrap one at a time, under a
+ * session advisory lock. SQLite has one process by construction.
+ */
+async function bootstrapOnce(db: Db, config: Config, vault: Vault, now: number): Promise<BootstrapResult> {
+  if (db.dialect !== 'postgres') return bootstrap(db.kysely, config, vault, now);
+  return db.kysely.connection().execute(async (conn) => {
+    await sql`select pg_advisory_lock(${BOOTSTRAP_LOCK})`.execute(conn);
+    try {
+      return await bootstrap(conn, config, vault, now);
+    } finally {
+      await sql`select pg_advisory_unlock(${BOOTSTRAP_LOCK})`.execute(conn);
+    }
+  });
+}
+const BOOTSTRAP_LOCK = 0x746f6c6c; // "toll"
 
 /**
  * Cluster mode: counters and cache invalidation in Redis. Three connections per replica: one for
