@@ -18,11 +18,13 @@ describe('admin API security, every route', () => {
     const key = (await gw.api('POST', `/api/teams/${team.id}/keys`, { name: 'victim key' })).body;
     const user = (await gw.api('POST', '/api/users', { external_id: 'victim@example.com' })).body;
     const provider = (await gw.api('POST', '/api/providers', { name: 'victim provider', provider: 'openai', base_url: 'http://127.0.0.1:9/v1', api_key: 'sk-victim-provider', models: ['m'] })).body;
-    ids = { team: team.id, key: key.id, user: user.id, provider: provider.id, org: 1 };
+    const sa = (await gw.api('POST', `/api/teams/${team.id}/service-accounts`, { name: 'victim robot' })).body;
+    await gw.api('PUT', `/api/teams/${team.id}/members/${user.id}`, { allocation_usd: 10 });
+    ids = { team: team.id, key: key.id, user: user.id, provider: provider.id, org: 1, sa: sa.id };
     teamKeySecret = key.key;
     otherAdmin = (await gw.api('POST', '/api/orgs', { name: 'Attacker Inc' })).body.admin_key;
     routes = gw.runtime.app.routeTable.filter((r) => r.url.startsWith('/api/'));
-    assert.ok(routes.length >= 25, `found ${routes.length} admin routes`);
+    assert.ok(routes.length >= 50, `found ${routes.length} admin routes`);
   });
   after(() => gw?.close());
 
@@ -34,6 +36,9 @@ describe('admin API security, every route', () => {
       .replace(/\/users\/:id/, `/users/${ids.user}`)
       .replace(/\/providers\/:id/, `/providers/${ids.provider}`)
       .replace(/\/orgs\/:id/, `/orgs/${ids.org}`)
+      .replace(/\/service-accounts\/:id/, `/service-accounts/${ids.sa}`)
+      .replace(/:userId/, String(ids.user))
+      .replace(/:saId/, String(ids.sa))
       .replace(/:[a-zA-Z]+/g, '1');
   const body = (method: string) => (method === 'GET' || method === 'DELETE' ? undefined : {});
 
@@ -72,7 +77,7 @@ describe('admin API security, every route', () => {
       } else {
         // Unparameterised routes act inside the caller's own org: creating there is fine, but no
         // listing may show the victim's objects.
-        assert.ok(!text.includes('Victim team') && !text.includes('victim key') && !text.includes('victim@example.com') && !text.includes('victim provider'), `${r.method} ${r.url} leaked: ${text}`);
+        assert.ok(!/[Vv]ictim/.test(text), `${r.method} ${r.url} leaked: ${text}`);
         if (r.url === '/api/orgs') assert.equal(res.status, 403, 'only the master key manages organizations');
       }
     }
@@ -80,6 +85,8 @@ describe('admin API security, every route', () => {
     const team = await gw.api('GET', `/api/teams/${ids.team}`);
     assert.equal(team.status, 200);
     assert.equal(team.body.keys[0].status, 'active');
+    assert.equal((await gw.api('GET', `/api/teams/${ids.team}/members`)).body.data[0].allocation_usd, 10);
+    assert.equal((await gw.api('GET', `/api/teams/${ids.team}/service-accounts`)).body.data.length, 1);
     const ok = await gw.openai(teamKeySecret).chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'still works' }] });
     assert.equal(ok.object, 'chat.completion');
   });

@@ -30,6 +30,26 @@ export function counterStoreContract(name: string, make: () => Promise<CounterSt
     await store.close();
   });
 
+  test(`${name}: the documented bound — never more than N in any interval of W − W/60, under random load`, async () => {
+    const store = await make();
+    const N = 7;
+    const w = rpm(k('bound'), N);
+    let seed = 42;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const admitted: number[] = [];
+    let t = T0;
+    for (let i = 0; i < 600; i++) {
+      t += Math.floor(rand() * 2_000);
+      if ((await store.admit(plan({ windows: [w] }, t))).ok) admitted.push(t);
+    }
+    assert.ok(admitted.length > 5 * N, `${admitted.length} admitted over ${(t - T0) / 60_000} minutes`);
+    for (const end of admitted) {
+      const inside = admitted.filter((x) => x > end - 59_000 && x <= end).length;
+      assert.ok(inside <= N, `${inside} admitted in the 59 s before ${end - T0}`);
+    }
+    await store.close();
+  });
+
   test(`${name}: admission is all-or-nothing across windows, slots and budgets`, async () => {
     const store = await make();
     const a = rpm(k('a'), 10);
