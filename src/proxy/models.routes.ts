@@ -8,6 +8,7 @@ import { checkAccess } from '../policy/access.ts';
 import { poolFor } from '../providers/http-pool.ts';
 import type { ResolvedRoute } from '../providers/types.ts';
 import { explainKey } from '../policy/explain.ts';
+import type { KeyContext } from '../keys/key-context.ts';
 
 interface ModelEntry { id: string; object: 'model'; created: number; owned_by: string }
 
@@ -33,13 +34,26 @@ async function upstreamModels(deps: Deps, route: ResolvedRoute): Promise<ModelEn
   }
 }
 
-export async function listModels(deps: Deps, req: FastifyRequest, reply: FastifyReply) {
+/** The usable key behind a /v1 read, or undefined after answering 401/403. */
+async function usableKey(deps: Deps, req: FastifyRequest, reply: FastifyReply): Promise<KeyContext | undefined> {
   const now = deps.clock.now();
   const auth = await authenticate(deps.db.kysely, deps.keyCache, bearer(req.headers), now);
-  if (!auth.ok) return reply.code(401).send(errorBody(auth.code, auth.message));
+  if (!auth.ok) {
+    reply.code(401).send(errorBody(auth.code, auth.message));
+    return undefined;
+  }
   const access = checkAccess(auth.ctx, now);
-  if (!access.ok) return reply.code(403).send(errorBody(access.code, access.message));
-  const { names, catchAll } = await deps.router.models(auth.ctx.orgId);
+  if (!access.ok) {
+    reply.code(403).send(errorBody(access.code, access.message));
+    return undefined;
+  }
+  return auth.ctx;
+}
+
+export async function listModels(deps: Deps, req: FastifyRequest, reply: FastifyReply) {
+  const ctx = await usableKey(deps, req, reply);
+  if (!ctx) return reply;
+  const { names, catchAll } = await deps.router.models(ctx.orgId);
   const byId = new Map<string, ModelEntry>();
   if (catchAll) for (const m of await upstreamModels(deps, catchAll)) byId.set(m.id, m);
   for (const id of names) byId.set(id, { id, object: 'model', created: 0, owned_by: 'tollgate' });
@@ -48,10 +62,7 @@ export async function listModels(deps: Deps, req: FastifyRequest, reply: Fastify
 
 /** GET /v1/key: the calling key's own limits, usage and budgets at every level (like OpenRouter's). */
 export async function describeKey(deps: Deps, req: FastifyRequest, reply: FastifyReply) {
-  const now = deps.clock.now();
-  const auth = await authenticate(deps.db.kysely, deps.keyCache, bearer(req.headers), now);
-  if (!auth.ok) return reply.code(401).send(errorBody(auth.code, auth.message));
-  const access = checkAccess(auth.ctx, now);
-  if (!access.ok) return reply.code(403).send(errorBody(access.code, access.message));
-  return reply.send({ data: await explainKey(deps, auth.ctx) });
+  const ctx = await usableKey(deps, req, reply);
+  if (!ctx) return reply;
+  return reply.send({ data: await explainKey(deps, ctx) });
 }
