@@ -15,6 +15,7 @@ import type { KeyContext } from '../src/keys/key-context.ts';
 import { authenticate } from '../src/proxy/authenticate.ts';
 import { OpenAIStreamMeter } from '../src/providers/openai-compatible/adapter.ts';
 import { LogWriter, type LogRow } from '../src/usage/log-writer.ts';
+import { logSinkFor } from '../src/usage/log-sinks.ts';
 import { openDb } from '../src/db/connection.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { ROOT } from './lib/targets.ts';
@@ -180,7 +181,7 @@ group(`usage metering of a streamed response (${events.length} SSE events)`, () 
 });
 
 group('request log', () => {
-  const writer = new LogWriter(db.kysely, { flushMs: 1e9, batchSize: 500, queueMax: 1e9 });
+  const writer = new LogWriter(logSinkFor(db), { flushMs: 1e9, batchSize: 500, queueMax: 1e9 });
   const rows = Array.from({ length: 1024 }, (_, i) => logRow(i));
   bench('LogWriter.enqueue ×1024 (queue not full)', function* () {
     yield {
@@ -194,12 +195,12 @@ group('request log', () => {
     };
   });
   // The bounded queue at its cap (database unreachable): every enqueue drops the oldest row.
-  const full = new LogWriter(db.kysely, { flushMs: 1e9, batchSize: 500, queueMax: 200_000 });
+  const full = new LogWriter(logSinkFor(db), { flushMs: 1e9, batchSize: 500, queueMax: 200_000 });
   for (let i = 0; i < 200_000; i++) full.enqueue(rows[i % 1024]!);
   bench('LogWriter.enqueue ×1024 at queueMax 200,000 (DB down)', () => {
     for (let i = 0; i < 1024; i++) full.enqueue(rows[i]!);
   });
-  const flusher = new LogWriter(db.kysely, { flushMs: 1e9, batchSize: 500, queueMax: 1e9 });
+  const flusher = new LogWriter(logSinkFor(db), { flushMs: 1e9, batchSize: 500, queueMax: 1e9 });
   bench('LogWriter flush of 250 rows to SQLite (blocks the event loop)', async () => {
     for (let i = 0; i < 250; i++) flusher.enqueue(rows[i]!);
     await flusher.flush();

@@ -12,6 +12,7 @@ import { KeyCache } from './keys/key-cache.ts';
 import { Router } from './providers/router.ts';
 import { PriceBook } from './usage/pricing.ts';
 import { LogWriter } from './usage/log-writer.ts';
+import { logSinkFor } from './usage/log-sinks.ts';
 import { LocalInvalidator, type Invalidator } from './cache/invalidator.ts';
 import { RedisInvalidator } from './cache/redis-invalidator.ts';
 import { MemoryCounterStore } from './policy/memory-store.ts';
@@ -56,7 +57,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
   const router = new Router(db.kysely, vault, prices);
   invalidator.subscribe((e) => keyCache.invalidate(e));
   invalidator.subscribe((e) => router.invalidate(e));
-  const logWriter = new LogWriter(db.kysely, {
+  const logWriter = new LogWriter(logSinkFor(db), {
     flushMs: config.logFlushMs,
     batchSize: config.logBatchSize,
     queueMax: config.logQueueMax,

@@ -4,6 +4,7 @@ import { sql } from 'kysely';
 import { openDb } from '../src/db/connection.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { LogWriter, type LogRow } from '../src/usage/log-writer.ts';
+import { logSinkFor } from '../src/usage/log-sinks.ts';
 
 const row = (i: number, over: Partial<LogRow> = {}): LogRow => ({
   request_id: `r${i}`, created_at: i % 2 ? '2026-03-28T10:00:00.000Z' : '2026-03-29T10:00:00.000Z', org_id: 1, team_id: 7, user_id: 1, key_id: 1 + (i % 3),
@@ -20,7 +21,7 @@ async function setup() {
 
 test('batches log rows and rolls them up per day × key × model in the same transaction', async () => {
   const db = await setup();
-  const w = new LogWriter(db.kysely, { flushMs: 1000, batchSize: 250, queueMax: 10_000 });
+  const w = new LogWriter(logSinkFor(db), { flushMs: 1000, batchSize: 250, queueMax: 10_000 });
   for (let i = 0; i < 1200; i++) w.enqueue(row(i));
   w.enqueue(row(9999, { provider: null, status_code: 429, error_code: 'rate_limit_exceeded', tokens_in: 0, tokens_out: 0, cost_micro: null }));
   assert.equal(w.pending, 1201, 'enqueue never writes synchronously');
@@ -38,7 +39,7 @@ test('batches log rows and rolls them up per day × key × model in the same tra
 test('a failed flush keeps the rows and retries without loss or double counting', async () => {
   const db = await setup();
   const errors: unknown[] = [];
-  const w = new LogWriter(db.kysely, { flushMs: 1000, batchSize: 100, queueMax: 10_000, onError: (e) => errors.push(e) });
+  const w = new LogWriter(logSinkFor(db), { flushMs: 1000, batchSize: 100, queueMax: 10_000, onError: (e) => errors.push(e) });
   for (let i = 0; i < 30; i++) w.enqueue(row(i));
   await sql`alter table spend_rollups rename to spend_rollups_away`.execute(db.kysely);
   await assert.rejects(w.flush());
@@ -55,11 +56,28 @@ test('a failed flush keeps the rows and retries without loss or double counting'
 
 test('the queue is bounded while the database is down', async () => {
   const db = await setup();
-  const w = new LogWriter(db.kysely, { flushMs: 1000, batchSize: 100, queueMax: 10 });
+  const w = new LogWriter(logSinkFor(db), { flushMs: 1000, batchSize: 100, queueMax: 10 });
   for (let i = 0; i < 15; i++) w.enqueue(row(i));
   assert.equal(w.pending, 10);
   assert.equal(w.dropped, 5);
   await w.stop();
   assert.equal(w.pending, 0);
   await db.close();
+});
+
+test('rows queued (and dropped at the cap) while a slow batch is written are neither lost twice nor written twice', async () => {
+  const written: string[] = [];
+  const slow = { write: async (rows: LogRow[]) => { await new Promise((r) => setTimeout(r, 20)); written.push(...rows.map((r) => r.request_id)); } };
+  const w = new LogWriter(slow, { flushMs: 1000, batchSize: 5, queueMax: 8 });
+  for (let i = 0; i < 8; i++) w.enqueue(row(i));
+  const flushing = w.flush();
+  await new Promise((r) => setTimeout(r, 5));
+  for (let i = 8; i < 14; i++) w.enqueue(row(i)); // queue is full: each enqueue drops the oldest
+  await flushing;
+  await w.flush();
+  assert.equal(new Set(written).size, written.length, 'no row written twice');
+  assert.deepEqual(written.slice(0, 5), ['r0', 'r1', 'r2', 'r3', 'r4'], 'the first batch was in flight and is written');
+  assert.ok(written.includes('r13'), 'the newest rows survive');
+  assert.equal(w.pending, 0);
+  assert.equal(written.length + w.dropped >= 14, true);
 });

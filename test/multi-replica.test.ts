@@ -17,7 +17,7 @@ const skip = serviceSkip('postgres') || serviceSkip('redis');
 /** Printed at the end, for the record (admitted counts, propagation time, spend vs cap). */
 const figures: Record<string, unknown> = {};
 
-type Outcome = { status: number; code: string | undefined };
+type Outcome = { status: number; code: string | undefined; message?: string };
 
 async function chat(client: OpenAI, stream: boolean): Promise<Outcome> {
   const body = { model: 'gpt-4o', messages: [{ role: 'user' as const, content: 'hello' }], max_tokens: 12 };
@@ -30,8 +30,8 @@ async function chat(client: OpenAI, stream: boolean): Promise<Outcome> {
     }
     return { status: 200, code: undefined };
   } catch (err) {
-    const e = err as { status: number; error?: { code?: string } };
-    return { status: e.status, code: e.error?.code };
+    const e = err as { status: number; error?: { code?: string; message?: string } };
+    return e.status === 429 ? { status: e.status, code: e.error?.code } : { status: e.status, code: e.error?.code, message: e.error?.message ?? String(err) };
   }
 }
 
@@ -77,29 +77,46 @@ describe('two replicas on one PostgreSQL and one Redis', { skip }, () => {
 
   test('a team RPM limit of N admits exactly N requests spread across both replicas', async () => {
     const N = 12;
-    const team = (await a.api('POST', '/api/teams', { name: 'RPM' })).body;
-    const keys = await Promise.all([1, 2].map(async (i) => (await a.api('POST', `/api/teams/${team.id}/keys`, { name: `k${i}` })).body.key as string));
-    // Warm both replicas' caches with the team's (empty) policy first: the limit must reach B as an invalidation.
-    assert.equal((await chat(a.openai(keys[0]!), false)).status, 200);
-    assert.equal((await chat(b.openai(keys[1]!), false)).status, 200);
-    assert.equal((await a.api('PUT', `/api/teams/${team.id}/limits`, { rpm: N })).status, 200);
-    const started = performance.now();
-    for (;;) {
-      const res = await fetch(b.url + '/v1/key', { headers: { authorization: `Bearer ${keys[1]}` } });
-      const layers = ((await res.json()) as { data: { layers: Array<{ level: string; policy: { rpm: number | null } }> } }).data.layers;
-      if (layers.find((l) => l.level === 'team')?.policy.rpm === N) break;
-      assert.ok(performance.now() - started < 1000, 'B saw the new team limit within a second');
-      await sleep(10);
-    }
-    figures.policyPropagationMs = Math.round(performance.now() - started);
+    const teamWithKeys = async (name: string) => {
+      const team = (await a.api('POST', '/api/teams', { name })).body;
+      const keys = await Promise.all([1, 2].map(async (i) => (await a.api('POST', `/api/teams/${team.id}/keys`, { name: `k${i}` })).body.key as string));
+      // Warm both replicas' caches with the team's (empty) policy: the limit must reach B as an invalidation.
+      assert.equal((await chat(a.openai(keys[0]!), false)).status, 200);
+      assert.equal((await chat(b.openai(keys[1]!), false)).status, 200);
+      assert.equal((await a.api('PUT', `/api/teams/${team.id}/limits`, { rpm: N })).status, 200);
+      const started = performance.now();
+      for (;;) {
+        const res = await fetch(b.url + '/v1/key', { headers: { authorization: `Bearer ${keys[1]}` } });
+        const layers = ((await res.json()) as { data: { layers: Array<{ level: string; policy: { rpm: number | null } }> } }).data.layers;
+        if (layers.find((l) => l.level === 'team')?.policy.rpm === N) break;
+        assert.ok(performance.now() - started < 1000, 'B saw the new team limit within a second');
+        await sleep(10);
+      }
+      return { keys, propagationMs: Math.round(performance.now() - started) };
+    };
+    const calls = (keys: string[]) => Array.from({ length: 3 * N }, (_, i) => ({ replica: i % 2 ? b : a, key: keys[Math.floor(i / 2) % 2]!, stream: i % 3 === 0 }));
+    const tally = (cs: Array<{ replica: Replica }>, outs: Outcome[]) => {
+      const on = (r: Replica) => outs.filter((o, i) => o.status === 200 && cs[i]!.replica === r).length;
+      assert.ok(outs.every((o) => o.status === 200 || (o.status === 429 && o.code === 'rate_limit_exceeded')), JSON.stringify(outs));
+      return { limit: N, sent: outs.length, admitted: count(outs, 200), onA: on(a), onB: on(b) };
+    };
 
-    const calls = Array.from({ length: 3 * N }, (_, i) => ({ replica: i % 2 ? b : a, key: keys[Math.floor(i / 2) % 2]! }));
-    const outs = await Promise.all(calls.map((c, i) => chat(c.replica.openai(c.key), i % 3 === 0)));
-    const admittedOn = (r: Replica) => outs.filter((o, i) => o.status === 200 && calls[i]!.replica === r).length;
-    figures.rpm = { limit: N, sent: outs.length, admitted: count(outs, 200), onA: admittedOn(a), onB: admittedOn(b) };
-    assert.equal(count(outs, 200), N, `exactly ${N} admitted: ${JSON.stringify(figures.rpm)}`);
-    assert.ok(outs.every((o) => o.status === 200 || (o.status === 429 && o.code === 'rate_limit_exceeded')));
-    assert.ok(admittedOn(a) > 0 && admittedOn(b) > 0, 'both replicas admitted some');
+    // One at a time, alternating replicas: the first N pass, half on each.
+    const seq = await teamWithKeys('RPM sequential');
+    const seqCalls = calls(seq.keys);
+    const seqOuts: Outcome[] = [];
+    for (const c of seqCalls) seqOuts.push(await chat(c.replica.openai(c.key), c.stream));
+    const sequential = tally(seqCalls, seqOuts);
+    assert.deepEqual(seqOuts.map((o) => o.status), [...Array(N).fill(200), ...Array(2 * N).fill(429)]);
+    assert.deepEqual([sequential.onA, sequential.onB], [N / 2, N / 2]);
+
+    // All at once on both replicas: still exactly N, however the race falls.
+    const con = await teamWithKeys('RPM concurrent');
+    const conCalls = calls(con.keys);
+    const concurrent = tally(conCalls, await Promise.all(conCalls.map((c) => chat(c.replica.openai(c.key), c.stream))));
+    figures.policyPropagationMs = [seq.propagationMs, con.propagationMs];
+    figures.rpm = { sequential, concurrent };
+    assert.equal(concurrent.admitted, N, `exactly ${N} admitted: ${JSON.stringify(concurrent)}`);
   });
 
   test('a key revoked on replica A is rejected on replica B within a second, though B had it cached', async () => {
@@ -117,7 +134,7 @@ describe('two replicas on one PostgreSQL and one Redis', { skip }, () => {
       assert.ok(performance.now() - revokedAt < 1000, 'B still admits the revoked key after a second');
     }
     figures.revocationMs = Math.round(performance.now() - revokedAt);
-    assert.deepEqual(last, { status: 403, code: 'key_revoked' });
+    assert.deepEqual([last.status, last.code], [403, 'key_revoked']);
   });
 
   test('concurrent requests on both replicas never push a key or a team past its hard budget; spend = upstream usage × price', async () => {
@@ -139,7 +156,7 @@ describe('two replicas on one PostgreSQL and one Redis', { skip }, () => {
 
     const secrets = [kKey.key as string, tKeys[0]!, tKeys[1]!];
     const burst = await Promise.all(Array.from({ length: 240 }, (_, i) => chat((i % 2 ? b : a).openai(secrets[i % 3]!), i % 4 < 2)));
-    assert.ok(burst.every((o) => o.status === 200 || (o.status === 429 && o.code === 'budget_exceeded')), JSON.stringify(burst.filter((o) => o.status !== 200 && o.code !== 'budget_exceeded').slice(0, 3)));
+    assert.ok(burst.every((o) => o.status === 200 || (o.status === 429 && o.code === 'budget_exceeded')), JSON.stringify(burst.filter((o) => o.status !== 200 && o.code !== 'budget_exceeded').slice(0, 3)) + a.out() + b.out());
     // Then top each budget up one request at a time, alternating replicas, until it refuses.
     let topUps = 0;
     for (const s of secrets) {
@@ -150,8 +167,13 @@ describe('two replicas on one PostgreSQL and one Redis', { skip }, () => {
       }
     }
     await sleep(300); // B's log writer flushes every 50 ms; A's flushes on the spend request
-    const spendK = (await a.api('GET', `/api/teams/${kTeam.id}/spend`)).body.total;
-    const spendT = (await a.api('GET', `/api/teams/${tTeam.id}/spend`)).body.total;
+    const spend = async (teamId: string) => {
+      const res = await a.api('GET', `/api/teams/${teamId}/spend`);
+      assert.equal(res.status, 200, `${JSON.stringify(res.body)}\n${a.out()}`);
+      return res.body.total;
+    };
+    const spendK = await spend(kTeam.id);
+    const spendT = await spend(tTeam.id);
     const upstream = { ...fake.usageTotals };
     const micro = (usd: number) => Math.round(usd * 1e6);
     figures.budget = {

@@ -12,6 +12,8 @@ export type DialectName = 'sqlite' | 'postgres';
 export interface Db {
   kysely: Kysely<Database>;
   dialect: DialectName;
+  /** The raw driver, for the one hot batch path that bypasses query building (usage/log-sinks.ts). */
+  raw: { sqlite: SQLite.Database } | { pg: pg.Pool };
   close(): Promise<void>;
 }
 
@@ -29,11 +31,11 @@ export function openDb(url: string, options: { poolSize?: number } = {}): Db {
     database.pragma('busy_timeout = 5000');
     database.pragma('foreign_keys = ON');
     const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
-    return { kysely, dialect: 'sqlite', close: () => kysely.destroy() };
+    return { kysely, dialect: 'sqlite', raw: { sqlite: database }, close: () => kysely.destroy() };
   }
   const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
   // An idle client that loses its connection must not crash the process; the next query reconnects.
   pool.on('error', () => {});
   const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { kysely, dialect: 'postgres', close: () => kysely.destroy() };
+  return { kysely, dialect: 'postgres', raw: { pg: pool }, close: () => kysely.destroy() };
 }

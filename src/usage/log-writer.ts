@@ -3,10 +3,9 @@
 // rollups, so logs and rollups can never disagree, and concurrent replicas never lose an update
 // (the rollup upsert is an atomic increment). On failure rows stay queued and are retried; the
 // queue is bounded so an unreachable database cannot grow memory without limit.
-import { sql, type Kysely } from 'kysely';
-import type { Database, RequestLogsTable } from '../db/types.ts';
 import type { Insertable } from 'kysely';
-import { utcDay } from '../clock.ts';
+import type { RequestLogsTable } from '../db/types.ts';
+import type { LogSink, Rollup } from './log-sinks.ts';
 
 export type LogRow = Insertable<RequestLogsTable> & { created_at: string };
 
@@ -18,17 +17,21 @@ export interface LogWriterOptions {
 }
 
 export class LogWriter {
+  // A FIFO with a moving head: dropping the oldest row (database down, queue full) is O(1).
   private queue: LogRow[] = [];
+  private head = 0;
+  /** rows removed from the array's front by compaction: absolute position = base + index */
+  private base = 0;
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
-  private readonly db: Kysely<Database>;
+  private readonly sink: LogSink;
   private readonly opts: LogWriterOptions;
   dropped = 0;
   written = 0;
   failures = 0;
 
-  constructor(db: Kysely<Database>, opts: LogWriterOptions) {
-    this.db = db;
+  constructor(sink: LogSink, opts: LogWriterOptions) {
+    this.sink = sink;
     this.opts = opts;
   }
 
@@ -38,21 +41,28 @@ export class LogWriter {
   }
 
   enqueue(row: LogRow): void {
-    if (this.queue.length >= this.opts.queueMax) {
-      this.queue.shift();
+    if (this.pending >= this.opts.queueMax) {
+      this.head++;
       this.dropped++;
+      if (this.head >= 4096 && this.head * 2 >= this.queue.length) this.compact();
     }
     this.queue.push(row);
   }
 
   get pending(): number {
-    return this.queue.length;
+    return this.queue.length - this.head;
+  }
+
+  private compact(): void {
+    this.queue = this.queue.slice(this.head);
+    this.base += this.head;
+    this.head = 0;
   }
 
   /** Writes everything queued so far. Concurrent callers share the flush in progress. */
   async flush(): Promise<void> {
     while (this.flushing) await this.flushing;
-    if (this.queue.length === 0) return;
+    if (this.pending === 0) return;
     this.flushing = this.drain().finally(() => (this.flushing = undefined));
     return this.flushing;
   }
@@ -64,8 +74,9 @@ export class LogWriter {
   }
 
   private async drain(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = this.queue.slice(0, this.opts.batchSize);
+    while (this.pending > 0) {
+      const start = this.base + this.head;
+      const batch = this.queue.slice(this.head, this.head + this.opts.batchSize);
       try {
         await this.write(batch);
       } catch (err) {
@@ -73,19 +84,23 @@ export class LogWriter {
         this.opts.onError?.(err);
         throw err;
       }
-      this.queue.splice(0, batch.length);
+      // Rows may have been queued, dropped (queue full) or compacted away while it was written.
+      this.head = Math.max(this.head, start + batch.length - this.base);
+      if (this.head >= 4096 || this.head === this.queue.length) this.compact();
       this.written += batch.length;
     }
   }
 
   private async write(batch: LogRow[]): Promise<void> {
-    const rollups = new Map<string, { day: string; key_id: number; model: string; org_id: number; team_id: number | null; user_id: number | null; requests: number; tokens_in: number; tokens_out: number; cost_micro: number; unpriced_requests: number }>();
+    const rollups = new Map<string, Rollup>();
     const lastUsed = new Map<number, string>();
     for (const r of batch) {
+      const prev = lastUsed.get(r.key_id);
+      if (!prev || prev < r.created_at) lastUsed.set(r.key_id, r.created_at);
       // Rows Tollgate answered itself (bad key state, unknown model, limit denial) have no
       // provider: they are logged but are not spend.
       if (r.provider == null) continue;
-      const day = utcDay(Date.parse(r.created_at));
+      const day = r.created_at.slice(0, 10);
       const k = `${day}|${r.key_id}|${r.model}`;
       let agg = rollups.get(k);
       if (!agg) {
@@ -98,35 +113,6 @@ export class LogWriter {
       agg.cost_micro += Number(r.cost_micro ?? 0);
       if (r.unpriced) agg.unpriced_requests++;
     }
-    for (const r of batch) {
-      const prev = lastUsed.get(r.key_id);
-      if (!prev || prev < r.created_at) lastUsed.set(r.key_id, r.created_at);
-    }
-    await this.db.transaction().execute(async (trx) => {
-      for (let i = 0; i < batch.length; i += 200) await trx.insertInto('request_logs').values(batch.slice(i, i + 200)).execute();
-      for (const agg of rollups.values()) {
-        await trx
-          .insertInto('spend_rollups')
-          .values(agg)
-          .onConflict((oc) =>
-            oc.columns(['day', 'key_id', 'model']).doUpdateSet({
-              requests: sql`spend_rollups.requests + excluded.requests`,
-              tokens_in: sql`spend_rollups.tokens_in + excluded.tokens_in`,
-              tokens_out: sql`spend_rollups.tokens_out + excluded.tokens_out`,
-              cost_micro: sql`spend_rollups.cost_micro + excluded.cost_micro`,
-              unpriced_requests: sql`spend_rollups.unpriced_requests + excluded.unpriced_requests`,
-            }),
-          )
-          .execute();
-      }
-      for (const [keyId, at] of lastUsed) {
-        await trx
-          .updateTable('api_keys')
-          .set({ last_used_at: at })
-          .where('id', '=', keyId)
-          .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', at)]))
-          .execute();
-      }
-    });
+    await this.sink.write(batch, [...rollups.values()], lastUsed);
   }
 }
