@@ -1,30 +1,25 @@
-// Bounded LRU of KeyContexts by secret hash, plus a short-lived negative cache for unknown hashes
+// Bounded cache of KeyContexts by secret hash, plus a short-lived negative cache for unknown hashes
 // (so a flood of well-formed but unknown keys does not become a flood of queries).
 // Entries are dropped at once by invalidation events (key, team, org, all).
 import type { Invalidation } from '../cache/invalidator.ts';
+import { BoundedCache } from '../cache/bounded-cache.ts';
 import type { KeyContext } from './key-context.ts';
 
 export class KeyCache {
-  private readonly entries = new Map<string, KeyContext>();
-  private readonly unknown = new Map<string, number>();
-  private readonly max: number;
+  private readonly entries: BoundedCache<string, KeyContext>;
+  private readonly unknown: BoundedCache<string, number>;
   private readonly negativeTtlMs: number;
   /** Bumped by every invalidation: a load that started before one must not be cached. */
   generation = 0;
 
   constructor(max: number, negativeTtlMs: number) {
-    this.max = max;
+    this.entries = new BoundedCache(max);
+    this.unknown = new BoundedCache(max);
     this.negativeTtlMs = negativeTtlMs;
   }
 
   get(hash: string): KeyContext | undefined {
-    const ctx = this.entries.get(hash);
-    if (ctx) {
-      // Refresh recency: Map iteration order is insertion order, so re-insert moves it last.
-      this.entries.delete(hash);
-      this.entries.set(hash, ctx);
-    }
-    return ctx;
+    return this.entries.get(hash);
   }
 
   isKnownUnknown(hash: string, now: number): boolean {
@@ -37,13 +32,10 @@ export class KeyCache {
 
   set(hash: string, ctx: KeyContext): void {
     this.entries.set(hash, ctx);
-    if (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!);
   }
 
   setUnknown(hash: string, now: number): void {
-    if (this.negativeTtlMs <= 0) return;
-    this.unknown.set(hash, now + this.negativeTtlMs);
-    if (this.unknown.size > this.max) this.unknown.delete(this.unknown.keys().next().value!);
+    if (this.negativeTtlMs > 0) this.unknown.set(hash, now + this.negativeTtlMs);
   }
 
   get size(): number {
@@ -60,12 +52,11 @@ export class KeyCache {
     if (event.kind === 'routes' || event.kind === 'policy') return;
     // A new key's hash may be in the negative cache (someone tried it early); forget all unknowns.
     if (event.kind === 'key') this.unknown.clear();
-    for (const [hash, ctx] of this.entries) {
-      const hit =
+    this.entries.deleteWhere(
+      (ctx) =>
         (event.kind === 'key' && ctx.keyId === event.keyId) ||
         (event.kind === 'team' && ctx.teamId === event.teamId) ||
-        (event.kind === 'org' && ctx.orgId === event.orgId);
-      if (hit) this.entries.delete(hash);
-    }
+        (event.kind === 'org' && ctx.orgId === event.orgId),
+    );
   }
 }

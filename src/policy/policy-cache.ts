@@ -7,6 +7,7 @@ import type { KeyContext } from '../keys/key-context.ts';
 import { loadPolicies } from './policies.repository.ts';
 import type { LevelPolicy, Policy } from './policy.ts';
 import type { Level } from './admission.ts';
+import { BoundedCache } from '../cache/bounded-cache.ts';
 
 export function scopesFor(ctx: KeyContext): Array<{ level: Level; scope: string }> {
   const out: Array<{ level: Level; scope: string }> = [{ level: 'key', scope: `key:${ctx.lineageId}` }];
@@ -18,29 +19,29 @@ export function scopesFor(ctx: KeyContext): Array<{ level: Level; scope: string 
 }
 
 export class PolicyCache {
-  private readonly entries = new Map<string, Policy>();
+  private readonly entries: BoundedCache<string, Policy>;
   private readonly db: Kysely<Database>;
-  private readonly max: number;
   private generation = 0;
 
   constructor(db: Kysely<Database>, max: number) {
     this.db = db;
-    this.max = max;
+    this.entries = new BoundedCache(max);
   }
 
   async levelsFor(ctx: KeyContext): Promise<LevelPolicy[]> {
     const scopes = scopesFor(ctx);
-    const missing = scopes.filter((s) => !this.entries.has(s.scope)).map((s) => s.scope);
-    let loaded: Map<string, Policy> | undefined;
-    if (missing.length) {
-      const generation = this.generation;
-      loaded = await loadPolicies(this.db, missing);
-      if (generation === this.generation) {
-        for (const [scope, p] of loaded) this.entries.set(scope, p);
-        while (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!);
-      }
+    const out: LevelPolicy[] = [];
+    let missing: string[] | undefined;
+    for (const s of scopes) {
+      const policy = this.entries.get(s.scope);
+      if (policy) out.push({ ...s, policy });
+      else (missing ??= []).push(s.scope);
     }
-    return scopes.map((s) => ({ ...s, policy: this.entries.get(s.scope) ?? loaded!.get(s.scope)! }));
+    if (!missing) return out;
+    const generation = this.generation;
+    const loaded = await loadPolicies(this.db, missing);
+    if (generation === this.generation) for (const [scope, p] of loaded) this.entries.set(scope, p);
+    return scopes.map((s) => ({ ...s, policy: this.entries.get(s.scope) ?? loaded.get(s.scope)! }));
   }
 
   invalidate(event: Invalidation): void {
