@@ -25,6 +25,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     actor: Actor;
     bodyBytes: number;
+    /** the request body as received, forwarded untouched when nothing in it needs to change */
+    rawBody: Buffer | undefined;
   }
 }
 
@@ -51,12 +53,14 @@ export async function buildApp(deps: Deps, opts: AppOptions): Promise<FastifyIns
   });
   app.decorateRequest('actor', null as unknown as Actor);
   app.decorateRequest('bodyBytes', 0);
+  app.decorateRequest('rawBody', undefined);
 
   // Plain JSON.parse (the body is passed through, not trusted), recording the byte size, which
   // bounds the prompt's token count for budget reservations.
   app.removeContentTypeParser(['application/json']);
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body: Buffer, done) => {
     req.bodyBytes = body.length;
+    req.rawBody = body;
     if (body.length === 0) return done(null, undefined);
     try {
       done(null, JSON.parse(body.toString('utf8')));

@@ -9,14 +9,14 @@ import { StringDecoder } from 'node:string_decoder';
 import { errors as undiciErrors } from 'undici';
 import { poolFor } from '../providers/http-pool.ts';
 import type { ResolvedRoute, StreamMeter, Usage } from '../providers/types.ts';
-import { usageFromBody } from '../providers/openai-compatible/adapter.ts';
+import { usageFromResponse } from '../providers/openai-compatible/adapter.ts';
 import { sendError, sendJson, type HeaderMap } from './respond.ts';
 
 export interface Upstream {
   route: ResolvedRoute;
   path: string;
   headers: Record<string, string>;
-  body: string;
+  body: string | Buffer;
   timeoutMs: number;
   /** after a client disconnect, how long to keep reading a stream for its usage */
   drainMs: number;
@@ -61,12 +61,7 @@ export async function forward(res: ServerResponse, up: Upstream, meter: StreamMe
     }
     if (type.includes('text/event-stream')) return await relayStream(res, upstream.body, meter, headers);
     const buf = Buffer.from(await upstream.body.arrayBuffer());
-    let usage: Usage | undefined;
-    try {
-      usage = usageFromBody(JSON.parse(buf.toString('utf8')));
-    } catch {
-      usage = undefined;
-    }
+    const usage = usageFromResponse(buf);
     sendJson(res, upstream.statusCode, buf, headers);
     return { status: upstream.statusCode, usage, estimated: false, errorCode: null, streamed: false };
   } catch (err) {

@@ -24,6 +24,8 @@ export interface ProxyCall {
   body: Record<string, unknown>;
   /** byte length of the request body (a coarse bound of its prompt tokens, see token-bound.ts) */
   bodyBytes: number;
+  /** the body as received */
+  raw: Buffer;
   headers: Record<string, string | string[] | undefined>;
   ip: string;
   res: ServerResponse;
@@ -72,7 +74,7 @@ export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
 
   let result: ForwardResult = { status: 502, usage: undefined, estimated: false, errorCode: 'internal_error', streamed: stream };
   try {
-    const prepared = prepareBody(body, route, stream);
+    const prepared = prepareBody(body, call.raw, route, stream);
     const meter = new OpenAIStreamMeter(prepared.stripUsage, Math.ceil(call.bodyBytes / 4));
     const up = { route, path: '/' + call.endpoint, headers: upstreamHeaders(route), body: prepared.body, timeoutMs: deps.config.upstreamTimeoutMs, drainMs: deps.config.abortDrainMs };
     result = await forward(res, up, meter, headers);

@@ -14,7 +14,7 @@ export function registerProxyRoutes(app: FastifyInstance, deps: Deps): void {
       return reply.code(400).send(errorBody('invalid_request', 'The request body must be a JSON object.'));
     }
     reply.hijack();
-    await deps.inFlight.track(proxyRequest(deps, { endpoint, body: body as Record<string, unknown>, bodyBytes: req.bodyBytes, headers: req.headers, ip: req.ip, res: reply.raw })).catch((err: unknown) => {
+    await deps.inFlight.track(proxyRequest(deps, { endpoint, body: body as Record<string, unknown>, bodyBytes: req.bodyBytes, raw: req.rawBody!, headers: req.headers, ip: req.ip, res: reply.raw })).catch((err: unknown) => {
       req.log.error({ err: { message: (err as Error).message, stack: (err as Error).stack } }, 'proxy failure');
       if (!reply.raw.headersSent) {
         reply.raw.writeHead(500, { 'content-type': 'application/json' });

@@ -6,21 +6,18 @@ import type { ResolvedRoute, StreamMeter, Usage } from '../types.ts';
 export type Endpoint = 'chat/completions' | 'completions' | 'embeddings';
 
 export interface PreparedBody {
-  body: string;
+  body: string | Buffer;
   /** the client did not ask for the usage chunk: the meter drops it again */
   stripUsage: boolean;
 }
 
-export function prepareBody(body: Record<string, unknown>, route: ResolvedRoute, stream: boolean): PreparedBody {
+export function prepareBody(body: Record<string, unknown>, raw: Buffer, route: ResolvedRoute, stream: boolean): PreparedBody {
+  const opts = (body.stream_options && typeof body.stream_options === 'object' ? body.stream_options : {}) as Record<string, unknown>;
+  const stripUsage = stream && opts.include_usage !== true;
+  // Nothing to change: the bytes the client sent go upstream as they are.
+  if (!stripUsage && route.upstreamModel === body.model) return { body: raw, stripUsage };
   const out: Record<string, unknown> = { ...body, model: route.upstreamModel };
-  let stripUsage = false;
-  if (stream) {
-    const opts = (body.stream_options && typeof body.stream_options === 'object' ? body.stream_options : {}) as Record<string, unknown>;
-    if (opts.include_usage !== true) {
-      out.stream_options = { ...opts, include_usage: true };
-      stripUsage = true;
-    }
-  }
+  if (stripUsage) out.stream_options = { ...opts, include_usage: true };
   return { body: JSON.stringify(out), stripUsage };
 }
 
@@ -28,7 +25,40 @@ export function upstreamHeaders(route: ResolvedRoute): Record<string, string> {
   return { 'content-type': 'application/json', authorization: `Bearer ${route.apiKey}`, accept: 'application/json, text/event-stream' };
 }
 
-/** Usage from a non-streamed response body; undefined when the upstream reported none. */
+/**
+ * Usage from a non-streamed response without parsing all of it: the last `"usage": {…}` object is
+ * cut out by brace matching (it holds only numbers and nested objects) and parsed alone; anything
+ * unexpected falls back to parsing the whole body.
+ */
+export function usageFromResponse(buf: Buffer): Usage | undefined {
+  const text = buf.toString('latin1');
+  const at = text.lastIndexOf('"usage"');
+  if (at !== -1) {
+    const open = text.indexOf('{', at);
+    const colon = text.indexOf(':', at);
+    if (open !== -1 && colon !== -1 && colon < open && /^\s*$/.test(text.slice(colon + 1, open))) {
+      let depth = 0;
+      for (let i = open; i < text.length; i++) {
+        const ch = text.charCodeAt(i);
+        if (ch === 123) depth++;
+        else if (ch === 125 && --depth === 0) {
+          try {
+            return usageFromBody({ usage: JSON.parse(text.slice(open, i + 1)) });
+          } catch {
+            break;
+          }
+        } else if (ch === 34) break; // a string inside usage: not the shape we know
+      }
+    }
+  }
+  try {
+    return usageFromBody(JSON.parse(buf.toString('utf8')));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Usage from a parsed response body; undefined when the upstream reported none. */
 export function usageFromBody(json: unknown): Usage | undefined {
   const u = (json as { usage?: Record<string, unknown> } | null)?.usage;
   if (!u || typeof u.prompt_tokens !== 'number') return undefined;

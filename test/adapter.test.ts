@@ -1,0 +1,36 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { prepareBody, usageFromResponse } from '../src/providers/openai-compatible/adapter.ts';
+import type { ResolvedRoute } from '../src/providers/types.ts';
+
+const route = (upstreamModel: string): ResolvedRoute => ({ credentialId: 1, provider: 'openai', baseUrl: 'http://x', apiKey: 'k', upstreamModel, price: undefined });
+
+test('usage is read from the response without parsing it all, and matches a full parse', () => {
+  const bodies = [
+    { id: 'x', choices: [{ message: { content: 'a "usage": {"prompt_tokens": 999} decoy in the text' } }], usage: { prompt_tokens: 12, completion_tokens: 5, total_tokens: 17, prompt_tokens_details: { cached_tokens: 2 } } },
+    { usage: { prompt_tokens: 3, completion_tokens: 0, total_tokens: 3 }, id: 'usage first' },
+    { id: 'none' },
+    { id: 'null', usage: null },
+  ];
+  for (const b of bodies) {
+    const expected = b.usage ? { tokensIn: b.usage.prompt_tokens, tokensOut: b.usage.completion_tokens } : undefined;
+    assert.deepEqual(usageFromResponse(Buffer.from(JSON.stringify(b))), expected, JSON.stringify(b));
+    assert.deepEqual(usageFromResponse(Buffer.from(JSON.stringify(b, null, 2))), expected, 'pretty-printed');
+  }
+  assert.equal(usageFromResponse(Buffer.from('not json')), undefined);
+});
+
+test('the body goes upstream byte for byte unless the model name or stream options must change', () => {
+  const body = { model: 'gpt-4o', messages: [], extra: { keep: 'me' } };
+  const raw = Buffer.from(JSON.stringify(body) + '  ');
+  assert.equal(prepareBody(body, raw, route('gpt-4o'), false).body, raw, 'untouched');
+  const renamed = prepareBody(body, raw, route('openai/gpt-4o'), false);
+  assert.equal(JSON.parse(String(renamed.body)).model, 'openai/gpt-4o');
+  assert.deepEqual(JSON.parse(String(renamed.body)).extra, { keep: 'me' });
+  const streamed = prepareBody({ ...body, stream: true }, raw, route('gpt-4o'), true);
+  assert.equal(streamed.stripUsage, true);
+  assert.deepEqual(JSON.parse(String(streamed.body)).stream_options, { include_usage: true });
+  const asked = { ...body, stream: true, stream_options: { include_usage: true } };
+  const askedRaw = Buffer.from(JSON.stringify(asked));
+  assert.equal(prepareBody(asked, askedRaw, route('gpt-4o'), true).body, askedRaw);
+});
