@@ -72,8 +72,22 @@ export type WindowName = keyof typeof WINDOWS;
 export const WINDOW_NAMES = Object.keys(WINDOWS) as WindowName[];
 export const BUCKETS_PER_WINDOW = 60;
 
+export interface Period { key: string; start: number; end: number | null }
+
+// Every period boundary is a UTC midnight, so the answer is the same all day: keep the last one.
+const lastPeriod = new Map<BudgetPeriod, { day: number; period: Period }>();
+
 /** The period a moment belongs to, as a stable key, with its start and end (ms, end exclusive). */
-export function periodOf(period: BudgetPeriod, now: number): { key: string; start: number; end: number | null } {
+export function periodOf(period: BudgetPeriod, now: number): Period {
+  const day = Math.floor(now / 86_400_000);
+  const hit = lastPeriod.get(period);
+  if (hit && hit.day === day) return hit.period;
+  const computed = computePeriod(period, now);
+  lastPeriod.set(period, { day, period: computed });
+  return computed;
+}
+
+function computePeriod(period: BudgetPeriod, now: number): Period {
   const d = new Date(now);
   const y = d.getUTCFullYear();
   const m = d.getUTCMonth();
