@@ -85,6 +85,9 @@ for (const dialect of DIALECTS) {
       const page3 = (await gw.api('GET', `/api/teams/${t.id}/keys?limit=3&offset=6`)).body.data;
       assert.deepEqual(page1.map((k: any) => k.name), ['k0', 'k1', 'k2']);
       assert.deepEqual(page3.map((k: any) => k.name), ['k6']);
+      const first = (await gw.api('GET', `/api/teams/${t.id}/keys?limit=3`)).body;
+      const next = (await gw.api('GET', `/api/teams/${t.id}/keys?limit=3&after=${first.next_after}`)).body;
+      assert.deepEqual(next.data.map((k: any) => k.name), ['k3', 'k4', 'k5'], 'keyset pagination continues after the cursor');
       const c = gw.openai(made[0].key);
       for (let i = 0; i < 5; i++) await c.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `msg ${i}` }] });
       const logs1 = (await gw.api('GET', `/api/teams/${t.id}/logs?limit=2`)).body.data;

@@ -122,6 +122,8 @@ export interface KeyFilter {
   teamId?: number;
   userId?: number;
   includeRevoked?: boolean;
+  /** keyset pagination: only keys with a larger id (fast at any depth, unlike offset) */
+  afterId?: number;
 }
 
 export async function listKeys(db: Kysely<Database>, orgId: number, filter: KeyFilter, limit: number, offset: number): Promise<KeyRow[]> {
@@ -129,6 +131,7 @@ export async function listKeys(db: Kysely<Database>, orgId: number, filter: KeyF
   if (filter.teamId !== undefined) q = q.where('team_id', '=', filter.teamId);
   if (filter.userId !== undefined) q = q.where('user_id', '=', filter.userId);
   if (!filter.includeRevoked) q = q.where('status', '!=', 'revoked');
+  if (filter.afterId !== undefined) q = q.where('id', '>', filter.afterId);
   return q.orderBy('id').limit(limit).offset(offset).execute();
 }
 

@@ -11,7 +11,7 @@ import { idParam, name, optionalText, pagination, parse } from '../http/validate
 import { requireAdmin } from '../http/admin-auth.ts';
 import { applyChange } from '../audit/change.ts';
 import { getTeam } from '../teams/teams.repository.ts';
-import { findKey, getTeamKey, insertKey, keyView, listKeys, revokeKey, rotateKey, type KeyRow } from './keys.repository.ts';
+import { findKey, getTeamKey, insertKey, keyView, listKeys, revokeKey, rotateKey, type KeyRow, type KeyView } from './keys.repository.ts';
 import { applyLimits, hasLimitFields, limitFields, policyView } from '../policy/policy-input.ts';
 import { assertCapFits } from '../policy/allocations.ts';
 import { savePolicy } from '../policy/policies.repository.ts';
@@ -42,6 +42,7 @@ const updateBody = z.strictObject({
 });
 
 const listQuery = pagination.extend({
+  after: z.coerce.number().int().min(0).optional(),
   team_id: z.coerce.number().int().positive().optional(),
   user_id: z.coerce.number().int().positive().optional(),
   include_revoked: z.enum(['true', 'false']).optional(),
@@ -146,6 +147,11 @@ async function update(deps: Deps, actor: Actor, key: KeyRow, body: unknown) {
   });
 }
 
+/** A page of keys; `next_after` continues after the last one (keyset pagination). */
+function page(data: KeyView[], q: { limit: number; offset: number }) {
+  return { data, limit: q.limit, offset: q.offset, next_after: data.length === q.limit ? data.at(-1)!.id : null };
+}
+
 type TeamKeyReq = FastifyRequest<{ Params: { id: string; keyId: string } }>;
 type KeyReq = FastifyRequest<{ Params: { id: string } }>;
 
@@ -170,8 +176,8 @@ export function registerKeyRoutes(api: FastifyInstance, deps: Deps): void {
     const teamId = idParam(req.params.id, 'team');
     await getTeam(db, req.actor.orgId, teamId);
     const q = parse(listQuery, req.query, 'query');
-    const rows = await listKeys(db, req.actor.orgId, { teamId, includeRevoked: q.include_revoked === 'true' }, q.limit, q.offset);
-    return { data: rows.map(keyView), limit: q.limit, offset: q.offset };
+    const rows = await listKeys(db, req.actor.orgId, { teamId, includeRevoked: q.include_revoked === 'true', ...(q.after !== undefined ? { afterId: q.after } : {}) }, q.limit, q.offset);
+    return page(rows.map(keyView), q);
   });
   api.post<{ Params: { id: string } }>('/teams/:id/keys', async (req, reply) => {
     requireAdmin(req.actor);
@@ -188,8 +194,8 @@ export function registerKeyRoutes(api: FastifyInstance, deps: Deps): void {
   api.get('/keys', async (req) => {
     requireAdmin(req.actor);
     const q = parse(listQuery, req.query, 'query');
-    const filter = { includeRevoked: q.include_revoked === 'true', ...(q.team_id ? { teamId: q.team_id } : {}), ...(q.user_id ? { userId: q.user_id } : {}) };
-    return { data: (await listKeys(db, req.actor.orgId, filter, q.limit, q.offset)).map(keyView), limit: q.limit, offset: q.offset };
+    const filter = { includeRevoked: q.include_revoked === 'true', ...(q.team_id ? { teamId: q.team_id } : {}), ...(q.user_id ? { userId: q.user_id } : {}), ...(q.after !== undefined ? { afterId: q.after } : {}) };
+    return page((await listKeys(db, req.actor.orgId, filter, q.limit, q.offset)).map(keyView), q);
   });
   api.post('/keys', async (req, reply) => {
     requireAdmin(req.actor);

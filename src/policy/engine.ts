@@ -40,6 +40,7 @@ export class LimitsEngine implements Admission {
   private readonly opts: EngineOptions;
   private warnedAt = -Infinity;
   private suppressed = 0;
+  private readonly loading = new Map<string, Promise<void>>();
 
   constructor(store: CounterStore, policies: PolicyCache, alerts: Alerts, opts: EngineOptions) {
     this.store = store;
@@ -75,7 +76,7 @@ export class LimitsEngine implements Admission {
     }
     if (windows.length === 0 && slots.length === 0 && budgets.length === 0) return { ok: true, ticket: NO_OP, headers: {} };
 
-    const leaseId = randomUUID();
+    const leaseId = slots.length ? randomUUID() : '';
     const plan: AdmitPlan = {
       now,
       windows: windows.map((w) => w.spec),
@@ -147,16 +148,26 @@ export class LimitsEngine implements Admission {
   private async charge(plan: AdmitPlan, budgets: PlannedBudget[], now: number): Promise<StoreOutcome> {
     let outcome = await this.store.admit(plan);
     for (let attempt = 0; outcome.ok === false && outcome.kind === 'uninitialized' && attempt < 3; attempt++) {
-      await Promise.all(
-        outcome.budgetKeys.map(async (key) => {
-          const b = budgets.find((x) => x.spec.key === key)!;
-          const spent = await this.opts.loadSpent(b.level.scope, b.period.start, b.period.end);
-          await this.store.initBudget(key, spent, b.spec.ttlMs, now);
-        }),
-      );
+      await Promise.all(outcome.budgetKeys.map((key) => this.loadBudget(key, budgets.find((x) => x.spec.key === key)!, now)));
       outcome = await this.store.admit(plan);
     }
     return outcome;
+  }
+
+  /**
+   * Loads one budget counter from the rollups. Single-flight: the requests that arrive together
+   * for a cold counter (after a start, a Redis restart, a new period) share one query.
+   */
+  private loadBudget(key: string, b: PlannedBudget, now: number): Promise<void> {
+    let load = this.loading.get(key);
+    if (!load) {
+      load = (async () => {
+        const spent = await this.opts.loadSpent(b.level.scope, b.period.start, b.period.end);
+        await this.store.initBudget(key, spent, b.spec.ttlMs, now);
+      })().finally(() => this.loading.delete(key));
+      this.loading.set(key, load);
+    }
+    return load;
   }
 
   private storeDown(err: unknown): void {

@@ -105,6 +105,9 @@ export async function up(db: Kysely<any>, dialect: DialectName): Promise<void> {
   await db.schema.createIndex('api_keys_team_idx').on('api_keys').columns(['team_id', 'id']).execute();
   await db.schema.createIndex('api_keys_org_idx').on('api_keys').columns(['org_id', 'id']).execute();
   await db.schema.createIndex('api_keys_user_idx').on('api_keys').columns(['user_id', 'id']).execute();
+  // Budget counters are rebuilt per scope: key lineage and service account need these.
+  await db.schema.createIndex('api_keys_lineage_idx').on('api_keys').column('lineage_id').execute();
+  await db.schema.createIndex('api_keys_service_account_idx').on('api_keys').column('service_account_id').execute();
 
   // Limits and budgets for any level (org, team, member = "teamId:userId", service account, key).
   await create('policies')
@@ -197,6 +200,7 @@ export async function up(db: Kysely<any>, dialect: DialectName): Promise<void> {
   await db.schema.createIndex('spend_rollups_team_idx').on('spend_rollups').columns(['team_id', 'day']).execute();
   await db.schema.createIndex('spend_rollups_org_idx').on('spend_rollups').columns(['org_id', 'day']).execute();
   await db.schema.createIndex('spend_rollups_user_idx').on('spend_rollups').columns(['user_id', 'day']).execute();
+  await db.schema.createIndex('spend_rollups_key_idx').on('spend_rollups').columns(['key_id', 'day']).execute();
 
   await create('audit_events')
     .addColumn('id', id(true))
