@@ -39,7 +39,11 @@ function pgSink(pool: import('pg').Pool): LogSink {
   const touchKeys = `update api_keys k set last_used_at = v.at from unnest($1::int[], $2::text[]) as v(id, at) where k.id = v.id and (k.last_used_at is null or k.last_used_at < v.at)`;
   const columns = <T>(rows: T[], names: readonly (keyof T)[]) => names.map((n) => rows.map((r) => r[n] ?? null));
   return {
-    async write(rows, rollups, lastUsed) {
+    async write(rows, unordered, lastUsedUnordered) {
+      // Replicas flush concurrently into the same rollup and key rows: taking the row locks in one
+      // global order (not each batch's arrival order) keeps their transactions from deadlocking.
+      const rollups = [...unordered].sort((x, y) => (x.key_id - y.key_id) || (x.day < y.day ? -1 : x.day > y.day ? 1 : 0) || (x.model < y.model ? -1 : x.model > y.model ? 1 : 0));
+      const lastUsed = new Map([...lastUsedUnordered].sort((x, y) => x[0] - y[0]));
       const client = await pool.connect();
       try {
         await client.query('begin');
