@@ -12,6 +12,7 @@ Commands:
   serve                 Run the gateway (same as npm start)
   migrate               Apply database migrations and exit
   admin rotate-master   Generate a new master admin key, store its hash, print it once
+  admin reencrypt       Re-seal provider credentials under the newest TOLLGATE_ENCRYPTION_KEY version
   help                  Show this help
 
 Configuration comes from TOLLGATE_* environment variables (see README.md#configuration).
@@ -46,6 +47,20 @@ export async function cli(argv: string[]): Promise<number> {
     try {
       await migrate(db);
       process.stdout.write(`${await rotateMasterKey(db.kysely)}\n`);
+    } finally {
+      await db.close();
+    }
+    return 0;
+  }
+  if (command === 'admin' && sub === 'reencrypt') {
+    const { loadVault } = await import('./vault/crypto.ts');
+    const { resealCredentials } = await import('./vault/credentials.repository.ts');
+    const { vault } = loadVault(config.encryptionKey, config.dataDir);
+    const db = openDb(config.databaseUrl);
+    try {
+      await migrate(db);
+      const { resealed, total } = await resealCredentials(db.kysely, vault);
+      process.stdout.write(`re-sealed ${resealed} of ${total} provider credentials under key version ${vault.currentVersion}\n`);
     } finally {
       await db.close();
     }

@@ -67,3 +67,21 @@ export async function deleteCredential(trx: Transaction<Database>, orgId: number
   const res = await trx.updateTable('provider_credentials').set({ status: 'deleted', updated_at: at, secret_enc: '', secret_hint: '' }).where('id', '=', id).where('org_id', '=', orgId).where('status', '=', 'active').executeTakeFirst();
   return Number(res.numUpdatedRows) > 0;
 }
+
+/**
+ * Encryption key rotation: re-seals every stored credential under the vault's newest key version,
+ * so the old version can then be removed from TOLLGATE_ENCRYPTION_KEY (docs/production.md).
+ * One transaction; a row changed meanwhile is left for the next run.
+ */
+export async function resealCredentials(db: Kysely<Database>, vault: Vault): Promise<{ resealed: number; total: number }> {
+  return db.transaction().execute(async (trx) => {
+    const rows = await trx.selectFrom('provider_credentials').select(['id', 'secret_enc']).where('secret_enc', '!=', '').orderBy('id').execute();
+    let resealed = 0;
+    for (const r of rows) {
+      if (vault.versionOf(r.secret_enc) === vault.currentVersion) continue;
+      await trx.updateTable('provider_credentials').set({ secret_enc: vault.seal(vault.open(r.secret_enc)) }).where('id', '=', r.id).where('secret_enc', '=', r.secret_enc).execute();
+      resealed++;
+    }
+    return { resealed, total: rows.length };
+  });
+}
