@@ -1,6 +1,8 @@
 // buildApp(deps): registers plugins and routes; never listens (main.ts does; tests use inject or
 // a real port). No module-level state: two apps in one process share nothing.
+import { createServer } from 'node:http';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import { fastLane } from './proxy/fast-lane.ts';
 import type { Deps } from './deps.ts';
 import { registerErrorHandling } from './http/error-handler.ts';
 import { ApiError } from './http/errors.ts';
@@ -24,9 +26,6 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     actor: Actor;
-    bodyBytes: number;
-    /** the request body as received, forwarded untouched when nothing in it needs to change */
-    rawBody: Buffer | undefined;
   }
 }
 
@@ -36,7 +35,13 @@ export interface AppOptions {
 }
 
 export async function buildApp(deps: Deps, opts: AppOptions): Promise<FastifyInstance> {
+  let onLaneError: (err: unknown) => void = () => {};
+  const lane = fastLane(deps, (err) => onLaneError(err));
   const app = Fastify({
+    // /v1 completions take the fast lane (src/proxy/fast-lane.ts); everything else is Fastify's.
+    serverFactory: (handler) => createServer((req, res) => {
+      if (!lane(req, res)) handler(req, res);
+    }),
     logger: opts.logger ?? false,
     // Per-request access logs cost CPU on the hot path; request_logs is the access log.
     logController: new LogController({ disableRequestLogging: true }),
@@ -46,21 +51,17 @@ export async function buildApp(deps: Deps, opts: AppOptions): Promise<FastifyIns
     forceCloseConnections: 'idle',
     requestIdHeader: false,
   });
+  onLaneError = (err) => app.log.error({ err: { message: (err as Error).message, stack: (err as Error).stack } }, 'proxy failure');
   const routeTable: Array<{ method: string; url: string }> = [];
   app.decorate('routeTable', routeTable);
   app.addHook('onRoute', (r) => {
     for (const method of [r.method].flat()) if (method !== 'HEAD') routeTable.push({ method, url: r.url });
   });
   app.decorateRequest('actor', null as unknown as Actor);
-  app.decorateRequest('bodyBytes', 0);
-  app.decorateRequest('rawBody', undefined);
 
-  // Plain JSON.parse (the body is passed through, not trusted), recording the byte size, which
-  // bounds the prompt's token count for budget reservations.
+  // Plain JSON.parse: invalid JSON is an OpenAI-shaped 400 naming the problem.
   app.removeContentTypeParser(['application/json']);
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body: Buffer, done) => {
-    req.bodyBytes = body.length;
-    req.rawBody = body;
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body: Buffer, done) => {
     if (body.length === 0) return done(null, undefined);
     try {
       done(null, JSON.parse(body.toString('utf8')));

@@ -89,6 +89,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
   const close = () =>
     (closed ??= (async () => {
       // Stop accepting and close idle keep-alive connections; in-flight requests (streams too) go on.
+      deps.inFlight.closing = true;
       const closing = app.close();
       await deps.inFlight.drain();
       // Connections that never carried a request are not "idle" to Node and would otherwise hold

@@ -134,6 +134,30 @@ for (const dialect of DIALECTS) {
       assert.equal(logs[0].cost_usd, 0);
     });
 
+    test('an upstream that does not answer in time → 504 upstream_timeout', async () => {
+      gw.runtime.deps.config.upstreamTimeoutMs = 50;
+      try {
+        await assert.rejects(client.chat.completions.create({ model: 'slow-model', messages: [{ role: 'user', content: 'x' }] }), (e: any) => e.status === 504 && e.error.code === 'upstream_timeout');
+      } finally {
+        gw.runtime.deps.config.upstreamTimeoutMs = 600_000;
+      }
+    });
+
+    test('the fast lane answers malformed requests in the OpenAI error shape', async () => {
+      const post = (body: string, type = 'application/json', path = '/v1/chat/completions') =>
+        fetch(gw.url + path, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': type }, body });
+      const notJson = await post('model=x', 'application/x-www-form-urlencoded');
+      assert.equal(notJson.status, 400);
+      assert.match(((await notJson.json()) as any).error.message, /Content-Type/);
+      const array = await post('[1,2]');
+      assert.equal(array.status, 400);
+      assert.equal(((await array.json()) as any).error.code, 'invalid_request');
+      const withQuery = await post(JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'q' }] }), 'application/json', '/v1/chat/completions?x=1');
+      assert.equal(withQuery.status, 200);
+      const get = await fetch(gw.url + '/v1/chat/completions');
+      assert.equal(get.status, 404, 'other methods fall through to the router');
+    });
+
     test('a model with explicit routes only: unknown model → 404 model_not_found; /v1/models lists what is routed', async () => {
       const org = await gw.api('POST', '/api/orgs', { name: 'Routed Org' });
       assert.equal(org.status, 201);

@@ -35,25 +35,39 @@ export interface ForwardResult {
 // (the organization's credential was refused: never the client's fault, never its key).
 const RELAYED = new Set([400, 404, 409, 413, 415, 422, 429]);
 
+// Upstream URLs are a handful of base URLs × endpoints: parse each once.
+const targets = new Map<string, { origin: string; path: string }>();
+function target(baseUrl: string, path: string): { origin: string; path: string } {
+  const key = baseUrl + path;
+  let t = targets.get(key);
+  if (!t) {
+    const url = new URL(key);
+    targets.set(key, (t = { origin: url.origin, path: url.pathname + url.search }));
+  }
+  return t;
+}
+
 export async function forward(res: ServerResponse, up: Upstream, meter: StreamMeter, headers: HeaderMap): Promise<ForwardResult> {
-  const url = new URL(up.route.baseUrl + up.path);
-  const abort = new AbortController();
-  let drainTimer: NodeJS.Timeout | undefined;
+  const { origin, path } = target(up.route.baseUrl, up.path);
+  let upstreamBody: { destroy(err?: Error): void } | undefined;
+  let cancelTimer: NodeJS.Timeout | undefined;
+  let cancelled = false;
+  // The client went away: keep reading for up to drainMs (to meter the provider's usage), then cancel.
+  const cancelLater = () => {
+    if (!upstreamBody || cancelTimer) return;
+    cancelTimer = setTimeout(() => {
+      cancelled = true;
+      upstreamBody!.destroy(new Error('client closed'));
+    }, up.drainMs);
+  };
   const onClose = () => {
-    if (res.writableFinished) return;
-    if (!res.headersSent || up.drainMs <= 0) abort.abort();
-    else drainTimer = setTimeout(() => abort.abort(), up.drainMs);
+    if (!res.writableFinished) cancelLater();
   };
   res.on('close', onClose);
-  const timer = setTimeout(() => abort.abort(new Error('upstream timeout')), up.timeoutMs);
   try {
-    const upstream = await poolFor(url.origin).request({
-      method: 'POST',
-      path: url.pathname + url.search,
-      headers: up.headers,
-      body: up.body,
-      signal: abort.signal,
-    });
+    const upstream = await poolFor(origin).request({ method: 'POST', path, headers: up.headers, body: up.body, headersTimeout: up.timeoutMs, bodyTimeout: up.timeoutMs });
+    upstreamBody = upstream.body;
+    if (res.destroyed) cancelLater();
     const type = String(upstream.headers['content-type'] ?? '');
     if (upstream.statusCode >= 400) {
       const text = await upstream.body.text();
@@ -63,24 +77,22 @@ export async function forward(res: ServerResponse, up: Upstream, meter: StreamMe
     const buf = Buffer.from(await upstream.body.arrayBuffer());
     const usage = usageFromResponse(buf);
     sendJson(res, upstream.statusCode, buf, headers);
-    return { status: upstream.statusCode, usage, estimated: false, errorCode: null, streamed: false };
+    return { status: upstream.statusCode, usage, estimated: false, errorCode: res.destroyed ? 'client_closed' : null, streamed: false };
   } catch (err) {
     if (res.headersSent) {
-      // Mid-stream failure or client abort: end what was sent; meter what was seen.
+      // Mid-stream failure or cancellation after the client left: end what was sent; meter what was seen.
       res.end();
       return { status: res.statusCode, ...meter.result(), errorCode: res.destroyed ? 'client_closed' : 'upstream_error', streamed: true };
     }
-    const timedOut = abort.signal.reason instanceof Error && abort.signal.reason.message === 'upstream timeout';
-    if (timedOut || err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {
+    if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {
       sendError(res, 'upstream_timeout', 'The upstream provider did not answer in time.', headers);
       return { status: 504, usage: undefined, estimated: false, errorCode: 'upstream_timeout', streamed: false };
     }
-    if (abort.signal.aborted) return { status: 499, usage: undefined, estimated: false, errorCode: 'client_closed', streamed: false };
+    if (cancelled) return { status: 499, usage: undefined, estimated: false, errorCode: 'client_closed', streamed: false };
     sendError(res, 'upstream_error', 'The upstream provider could not be reached.', headers);
     return { status: 502, usage: undefined, estimated: false, errorCode: 'upstream_error', streamed: false };
   } finally {
-    clearTimeout(timer);
-    clearTimeout(drainTimer);
+    clearTimeout(cancelTimer);
     res.off('close', onClose);
   }
 }

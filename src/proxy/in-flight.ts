@@ -2,6 +2,8 @@
 // its reservation and enqueued its log row — after the response ended, not just when it ended.
 export class InFlight {
   private readonly pending = new Set<Promise<unknown>>();
+  /** set when shutdown begins: new /v1 requests on kept-alive connections are turned away */
+  closing = false;
 
   track<T>(p: Promise<T>): Promise<T> {
     this.pending.add(p);
