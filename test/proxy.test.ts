@@ -135,11 +135,16 @@ for (const dialect of DIALECTS) {
     });
 
     test('an upstream that does not answer in time → 504 upstream_timeout', async () => {
-      gw.runtime.deps.config.upstreamTimeoutMs = 50;
+      // undici checks its timeouts on a coarse (~0.5–1 s) clock: a 300 ms limit fires within ~1.5 s.
+      gw.runtime.deps.config.upstreamTimeoutMs = 300;
+      gw.fake.options.latencyMs = 4_000;
+      const started = Date.now();
       try {
-        await assert.rejects(client.chat.completions.create({ model: 'slow-model', messages: [{ role: 'user', content: 'x' }] }), (e: any) => e.status === 504 && e.error.code === 'upstream_timeout');
+        await assert.rejects(client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] }), (e: any) => e.status === 504 && e.error.code === 'upstream_timeout');
+        assert.ok(Date.now() - started < 3_000, 'did not wait for the upstream');
       } finally {
         gw.runtime.deps.config.upstreamTimeoutMs = 600_000;
+        gw.fake.options.latencyMs = 0;
       }
     });
 
