@@ -2,35 +2,81 @@
 // await between check and charge, so check-and-reserve across all levels is atomic.
 import { bucketOf, type AdmitPlan, type BudgetState, type CounterStore, type SettleSpec, type StoreOutcome, type WindowSpec, type WindowState } from './counter-store.ts';
 
-interface Window { buckets: Map<number, number>; expiresAt: number }
 interface BudgetCounter { spent: number; reserved: number; expiresAt: number }
 
-/** Sum of the live buckets and the time until enough of them expire to fit `cost` under `limit`. */
-export function windowState(buckets: Map<number, number>, now: number, bucketMs: number, windowMs: number, cost: number, limit: number): WindowState {
-  const n = Math.round(windowMs / bucketMs);
-  const current = bucketOf(now, bucketMs);
-  let used = 0;
-  const live: Array<[number, number]> = [];
-  for (const [b, count] of buckets) {
-    if (b > current - n) {
-      used += count;
-      if (count > 0) live.push([b, count]);
-    } else buckets.delete(b);
+/**
+ * One sliding window: a ring of `n` buckets with a running sum. Moving to a newer bucket expires
+ * the buckets that fell out (amortized O(1)); reading the reset time scans at most n slots.
+ */
+export class Ring {
+  readonly n: number;
+  readonly bucketMs: number;
+  private readonly ids: Float64Array;
+  private readonly counts: Float64Array;
+  private last = -Infinity;
+  sum = 0;
+  expiresAt = 0;
+
+  constructor(windowMs: number, bucketMs: number) {
+    this.n = Math.round(windowMs / bucketMs);
+    this.bucketMs = bucketMs;
+    this.ids = new Float64Array(this.n).fill(-1);
+    this.counts = new Float64Array(this.n);
   }
-  live.sort((a, b) => a[0] - b[0]);
-  const mustFree = Math.max(used + cost - limit, live.length ? 1 : 0);
-  let freed = 0;
-  let resetMs = 0;
-  for (const [b, count] of live) {
-    freed += count;
-    resetMs = (b + n) * bucketMs - now;
-    if (freed >= mustFree) break;
+
+  /** Moves the window to the bucket of `now`, expiring what fell out of it. */
+  advance(now: number): void {
+    const c = bucketOf(now, this.bucketMs);
+    if (c <= this.last) return;
+    const from = Math.max(this.last + 1, c - this.n + 1) - this.n;
+    for (let b = from; b <= c - this.n; b++) this.drop(b);
+    if (c - this.last >= this.n) {
+      this.counts.fill(0);
+      this.ids.fill(-1);
+      this.sum = 0;
+    }
+    this.last = c;
   }
-  return { used, resetMs };
+
+  private drop(b: number): void {
+    const slot = ((b % this.n) + this.n) % this.n;
+    if (this.ids[slot] === b) {
+      this.sum -= this.counts[slot]!;
+      this.counts[slot] = 0;
+      this.ids[slot] = -1;
+    }
+  }
+
+  /** Adds to the bucket of `now` (or of an admission still inside the window). */
+  add(bucket: number, amount: number): void {
+    if (bucket <= this.last - this.n) return; // already out of the window
+    const slot = bucket % this.n;
+    if (this.ids[slot] !== bucket) {
+      this.ids[slot] = bucket;
+      this.counts[slot] = 0;
+    }
+    const next = Math.max(0, this.counts[slot]! + amount);
+    this.sum += next - this.counts[slot]!;
+    this.counts[slot] = next;
+  }
+
+  /** The state for a request of `cost` under `limit`: used, and ms until enough has expired. */
+  state(now: number, cost: number, limit: number): WindowState {
+    const mustFree = Math.max(this.sum + cost - limit, this.sum > 0 ? 1 : 0);
+    let freed = 0;
+    let resetMs = 0;
+    for (let b = this.last - this.n + 1; b <= this.last && freed < mustFree; b++) {
+      const slot = b % this.n;
+      if (this.ids[slot] !== b || this.counts[slot] === 0) continue;
+      freed += this.counts[slot]!;
+      resetMs = (b + this.n) * this.bucketMs - now;
+    }
+    return { used: this.sum, resetMs };
+  }
 }
 
 export class MemoryCounterStore implements CounterStore {
-  private readonly windows = new Map<string, Window>();
+  private readonly windows = new Map<string, Ring>();
   private readonly slots = new Map<string, Map<string, number>>();
   private readonly budgets = new Map<string, BudgetCounter>();
   private sweepAt = 0;
@@ -44,7 +90,7 @@ export class MemoryCounterStore implements CounterStore {
     const states: WindowState[] = [];
     for (let i = 0; i < plan.windows.length; i++) {
       const w = plan.windows[i]!;
-      const state = windowState(this.window(w, now).buckets, now, w.bucketMs, w.windowMs, w.cost, w.limit);
+      const state = this.window(w, now).state(now, w.cost, w.limit);
       if (state.used + w.cost > w.limit) return { ok: false, kind: 'window', index: i, state };
       states.push(state);
     }
@@ -63,8 +109,7 @@ export class MemoryCounterStore implements CounterStore {
     for (let i = 0; i < plan.windows.length; i++) {
       const w = plan.windows[i]!;
       const win = this.window(w, now);
-      const b = bucketOf(now, w.bucketMs);
-      win.buckets.set(b, (win.buckets.get(b) ?? 0) + w.cost);
+      win.add(bucketOf(now, w.bucketMs), w.cost);
       win.expiresAt = now + w.windowMs + w.bucketMs;
       states[i]!.used += w.cost;
     }
@@ -80,9 +125,7 @@ export class MemoryCounterStore implements CounterStore {
 
   async settle(spec: SettleSpec): Promise<void> {
     for (const w of spec.windows) {
-      const win = this.windows.get(w.key);
-      const count = win?.buckets.get(w.bucket);
-      if (win && count !== undefined) win.buckets.set(w.bucket, Math.max(0, count + w.delta));
+      this.windows.get(w.key)?.add(w.bucket, w.delta);
     }
     for (const s of spec.slots) this.slots.get(s.key)?.delete(s.leaseId);
     for (const b of spec.budgets) {
@@ -102,7 +145,9 @@ export class MemoryCounterStore implements CounterStore {
     return {
       windows: windows.map((w) => {
         const win = this.windows.get(w.key);
-        return win ? windowState(win.buckets, now, w.bucketMs, w.windowMs, 0, Number.MAX_SAFE_INTEGER) : { used: 0, resetMs: 0 };
+        if (!win) return { used: 0, resetMs: 0 };
+        win.advance(now);
+        return win.state(now, 0, Number.MAX_SAFE_INTEGER);
       }),
       slots: slots.map((k) => this.leases(k, now).size),
       budgets: budgets.map((k) => {
@@ -114,9 +159,14 @@ export class MemoryCounterStore implements CounterStore {
 
   async close(): Promise<void> {}
 
-  private window(w: WindowSpec, now: number): Window {
+  private window(w: WindowSpec, now: number): Ring {
     let win = this.windows.get(w.key);
-    if (!win) this.windows.set(w.key, (win = { buckets: new Map(), expiresAt: now + w.windowMs + w.bucketMs }));
+    if (!win || win.n !== Math.round(w.windowMs / w.bucketMs)) {
+      win = new Ring(w.windowMs, w.bucketMs);
+      win.expiresAt = now + w.windowMs + w.bucketMs;
+      this.windows.set(w.key, win);
+    }
+    win.advance(now);
     return win;
   }
 

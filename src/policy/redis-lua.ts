@@ -12,7 +12,7 @@
 // Numbers cross into Redis as strings made by int() ("%d"): Lua 5.1's default number formatting
 // keeps only 14 significant digits. Counts, ms and micro-USD all stay far below 2^53.
 
-/** Shared helpers, prepended to the scripts that read windows. Mirrors memory-store's windowState. */
+/** Shared helpers, prepended to the scripts that read windows. Mirrors memory-store's Ring.state. */
 const WINDOW_STATE = `
 local function int(x) return string.format('%d', x) end
 local function window_state(key, now, window_ms, bucket_ms, current, cost, limit)
