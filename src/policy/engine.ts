@@ -56,21 +56,17 @@ export class LimitsEngine implements Admission {
     const budgets: PlannedBudget[] = [];
     const slots: Array<{ level: LevelPolicy; limit: number }> = [];
     for (const l of levels) {
+      const c = compile(l);
+      if (c.empty) continue;
       const p = l.policy;
-      for (const name of WINDOW_NAMES) {
-        const limit = p[name];
-        if (limit == null) continue;
-        const w = WINDOWS[name];
-        const cost = w.kind === 'requests' ? 1 : req.tokenBound;
-        windows.push({ level: l, name, spec: { key: `rl:${l.scope}:${name}`, windowMs: w.ms, bucketMs: w.ms / BUCKETS_PER_WINDOW, limit, cost } });
-      }
+      for (const w of c.windows) windows.push({ level: l, name: w.name, spec: { key: w.key, windowMs: w.windowMs, bucketMs: w.bucketMs, limit: w.limit, cost: w.tokens ? req.tokenBound : 1 } });
       if (p.maxParallel != null) slots.push({ level: l, limit: p.maxParallel });
       if (p.budget) {
         if (req.costBoundMicro === undefined && p.budget.mode === 'hard') {
           return this.deny('budget_exceeded', l.level, microToUsd(p.budget.limitMicro), null, `The model \`${req.model}\` has no known price, so the hard budget on this ${label(l.level)} cannot admit it. Ask an admin to set its price.`);
         }
         const period = periodOf(p.budget.period, now);
-        const spec = { key: `bg:${l.scope}:${period.key}`, limitMicro: p.budget.limitMicro, reserveMicro: req.costBoundMicro ?? 0, hard: p.budget.mode === 'hard', ttlMs: budgetTtl(period, now) };
+        const spec = { key: c.budgetPrefix + period.key, limitMicro: p.budget.limitMicro, reserveMicro: req.costBoundMicro ?? 0, hard: p.budget.mode === 'hard', ttlMs: budgetTtl(period, now) };
         budgets.push({ level: l, budget: p.budget, period, spec });
       }
     }
@@ -80,7 +76,7 @@ export class LimitsEngine implements Admission {
     const plan: AdmitPlan = {
       now,
       windows: windows.map((w) => w.spec),
-      slots: slots.map((s) => ({ key: `cc:${s.level.scope}`, limit: s.limit, leaseId, ttlMs: this.opts.slotTtlMs })),
+      slots: slots.map((s) => ({ key: compile(s.level).slotKey, limit: s.limit, leaseId, ttlMs: this.opts.slotTtlMs })),
       budgets: budgets.map((b) => b.spec),
     };
     let outcome: StoreOutcome;
@@ -204,6 +200,28 @@ export class LimitsEngine implements Admission {
   private deny(code: 'rate_limit_exceeded' | 'concurrency_limit_exceeded' | 'budget_exceeded' | 'service_unavailable', level: Level | null, limit: number | null, resetAt: number | null, message: string, headers: RateHeaders = {}, details?: Record<string, unknown>): AdmissionOutcome {
     return { ok: false, code, level, limit, resetAt, message, headers, ...(details ? { details } : {}) };
   }
+}
+
+interface Compiled {
+  empty: boolean;
+  windows: Array<{ name: WindowName; key: string; windowMs: number; bucketMs: number; limit: number; tokens: boolean }>;
+  slotKey: string;
+  budgetPrefix: string;
+}
+
+// A level's counter keys and window specs, built once per cached policy rather than per request.
+const compiled = new WeakMap<LevelPolicy, Compiled>();
+
+function compile(l: LevelPolicy): Compiled {
+  let c = compiled.get(l);
+  if (c) return c;
+  const p = l.policy;
+  const windows = WINDOW_NAMES.filter((n) => p[n] != null).map((name) => ({
+    name, key: `rl:${l.scope}:${name}`, windowMs: WINDOWS[name].ms, bucketMs: WINDOWS[name].ms / BUCKETS_PER_WINDOW, limit: p[name]!, tokens: WINDOWS[name].kind === 'tokens',
+  }));
+  c = { empty: windows.length === 0 && p.maxParallel == null && p.budget == null, windows, slotKey: `cc:${l.scope}`, budgetPrefix: `bg:${l.scope}:` };
+  compiled.set(l, c);
+  return c;
 }
 
 const PERIOD_WORD = { total: 'lifetime', daily: 'day', weekly: 'week', monthly: 'month' } as const;

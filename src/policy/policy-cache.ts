@@ -5,21 +5,28 @@ import type { Database } from '../db/types.ts';
 import type { Invalidation } from '../cache/invalidator.ts';
 import type { KeyContext } from '../keys/key-context.ts';
 import { loadPolicies } from './policies.repository.ts';
-import type { LevelPolicy, Policy } from './policy.ts';
+import type { LevelPolicy } from './policy.ts';
 import type { Level } from './admission.ts';
 import { BoundedCache } from '../cache/bounded-cache.ts';
 
+const scopeMemo = new WeakMap<KeyContext, Array<{ level: Level; scope: string }>>();
+
+/** The levels a key belongs to, innermost first (memoized per cached KeyContext). */
 export function scopesFor(ctx: KeyContext): Array<{ level: Level; scope: string }> {
+  const memo = scopeMemo.get(ctx);
+  if (memo) return memo;
   const out: Array<{ level: Level; scope: string }> = [{ level: 'key', scope: `key:${ctx.lineageId}` }];
   if (ctx.serviceAccountId !== null) out.push({ level: 'service_account', scope: `sa:${ctx.serviceAccountId}` });
   else if (ctx.teamId !== null && ctx.userId !== null) out.push({ level: 'member', scope: `member:${ctx.teamId}:${ctx.userId}` });
   if (ctx.teamId !== null) out.push({ level: 'team', scope: `team:${ctx.teamId}` });
   out.push({ level: 'org', scope: `org:${ctx.orgId}` });
+  scopeMemo.set(ctx, out);
   return out;
 }
 
 export class PolicyCache {
-  private readonly entries: BoundedCache<string, Policy>;
+  // LevelPolicy objects keep their identity while cached, so the engine can compile each once.
+  private readonly entries: BoundedCache<string, LevelPolicy>;
   private readonly db: Kysely<Database>;
   private generation = 0;
 
@@ -33,15 +40,20 @@ export class PolicyCache {
     const out: LevelPolicy[] = [];
     let missing: string[] | undefined;
     for (const s of scopes) {
-      const policy = this.entries.get(s.scope);
-      if (policy) out.push({ ...s, policy });
+      const level = this.entries.get(s.scope);
+      if (level) out.push(level);
       else (missing ??= []).push(s.scope);
     }
     if (!missing) return out;
     const generation = this.generation;
     const loaded = await loadPolicies(this.db, missing);
-    if (generation === this.generation) for (const [scope, p] of loaded) this.entries.set(scope, p);
-    return scopes.map((s) => ({ ...s, policy: this.entries.get(s.scope) ?? loaded.get(s.scope)! }));
+    return scopes.map((s) => {
+      const cached = this.entries.get(s.scope);
+      if (cached) return cached;
+      const level: LevelPolicy = { ...s, policy: loaded.get(s.scope)! };
+      if (generation === this.generation) this.entries.set(s.scope, level);
+      return level;
+    });
   }
 
   invalidate(event: Invalidation): void {
