@@ -1,11 +1,11 @@
 // Cluster mode when Redis fails: counters are rebuilt from the database after Redis restarts empty
 // (spend is rebuilt, not reset), requests that need counters are refused with 503 while it is down
 // (or admitted without limits with TOLLGATE_FAIL_OPEN), /readyz says so, and all of it recovers by
-// itself when Redis is back.
+// itself when Redis is back. And when PostgreSQL fails, warm keys keep working.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { redisCommand, serviceSkip, startRedis, type RedisServer } from './support/services.ts';
+import { redisCommand, serviceSkip, startPostgres, startRedis, type RedisServer } from './support/services.ts';
 import { call, denial, startPricedGateway } from './support/priced.ts';
 import type { Gateway } from './support/gateway.ts';
 
@@ -113,6 +113,37 @@ describe('cluster mode: TOLLGATE_FAIL_OPEN', { skip }, () => {
       await redis.restart({ flush: true });
       await until('readiness after Redis returns', async () => (await readyz(gw)).status === 200);
       assert.equal(await call(client), 429, 'the rebuilt counter holds the $42 spent while Redis was down');
+    } finally {
+      await gw.close();
+      await redis.stop();
+    }
+  });
+});
+
+describe('cluster mode: PostgreSQL outage', { skip }, () => {
+  test('warm keys (budgeted too) keep working; cold keys fail; logs queue bounded, drops counted in /readyz', async () => {
+    const pg = await startPostgres();
+    const redis = await startRedis();
+    const gw = await startPricedGateway({ env: { TOLLGATE_DATABASE_URL: await pg.createDatabase(), TOLLGATE_REDIS_URL: redis.url, TOLLGATE_LOG_QUEUE_MAX: '5' } });
+    try {
+      const { client, unlimited } = await budgetedKey(gw, 'DB outage');
+      const team = (await gw.api('POST', '/api/teams', { name: 'Cold' })).body;
+      const cold = gw.openai((await gw.api('POST', `/api/teams/${team.id}/keys`, { name: 'never used' })).body.key);
+      assert.deepEqual([await call(client), await call(unlimited)], [200, 200], 'warm: key, policies, routes and budget counter loaded');
+
+      await pg.stop();
+      await until('the database to be seen down', async () => (await readyz(gw)).status === 503);
+      assert.equal((await readyz(gw)).body.checks.database, 'unreachable');
+      assert.equal((await readyz(gw)).body.checks.redis, 'ok');
+      const statuses = [];
+      for (let i = 0; i < 4; i++) statuses.push(await call(client));
+      assert.deepEqual(statuses, [200, 200, 200, 200], 'the budgeted warm key still passes ($6 × 5 = $30)');
+      assert.equal(await call(client), 429, 'and its budget still binds, from Redis');
+      for (let i = 0; i < 5; i++) assert.equal(await call(unlimited), 200);
+      assert.equal(await call(cold), 500, 'a key that was never cached cannot be checked');
+      const checks = (await readyz(gw)).body.checks;
+      assert.equal(checks.log_queue, '5', 'log rows wait, up to TOLLGATE_LOG_QUEUE_MAX');
+      assert.ok(Number(checks.log_rows_dropped) >= 6, `the oldest beyond it are dropped and counted: ${JSON.stringify(checks)}`);
     } finally {
       await gw.close();
       await redis.stop();
