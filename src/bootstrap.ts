@@ -1,6 +1,6 @@
 // First start (and every start): default organization and user, master admin key, and the
 // OpenAI credential from OPENAI_API_KEY so a newcomer can make a request at once.
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Config } from './config.ts';
 import type { Database } from './db/types.ts';
 import type { Vault } from './vault/crypto.ts';
@@ -17,9 +17,11 @@ export interface BootstrapResult {
   registeredOpenAI: boolean;
 }
 
-export async function bootstrap(db: Kysely<Database>, config: Config, vault: Vault, now: number): Promise<BootstrapResult> {
+/** `lock`, if given, runs first in the transaction: replicas starting together take turns (runtime.ts). */
+export async function bootstrap(db: Kysely<Database>, config: Config, vault: Vault, now: number, lock?: (trx: Transaction<Database>) => Promise<void>): Promise<BootstrapResult> {
   const at = iso(now);
   return db.transaction().execute(async (trx) => {
+    await lock?.(trx);
     let org = await trx.selectFrom('organizations').select('id').orderBy('id').executeTakeFirst();
     if (!org) org = await trx.insertInto('organizations').values({ name: 'Default', slug: 'default', created_at: at, updated_at: at }).returning('id').executeTakeFirstOrThrow();
     const orgId = org.id;

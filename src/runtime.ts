@@ -110,17 +110,13 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
 /**
  * Replicas started together on a fresh PostgreSQL database would each create the default
  * organization (and the loser would crash on its unique slug): bootstrap one at a time, under a
- * session advisory lock. SQLite has one process by construction.
+ * transaction-scoped advisory lock (released at commit; safe behind PgBouncer in transaction mode).
+ * SQLite has one process by construction.
  */
-async function bootstrapOnce(db: Db, config: Config, vault: Vault, now: number): Promise<BootstrapResult> {
+function bootstrapOnce(db: Db, config: Config, vault: Vault, now: number): Promise<BootstrapResult> {
   if (db.dialect !== 'postgres') return bootstrap(db.kysely, config, vault, now);
-  return db.kysely.connection().execute(async (conn) => {
-    await sql`select pg_advisory_lock(${BOOTSTRAP_LOCK})`.execute(conn);
-    try {
-      return await bootstrap(conn, config, vault, now);
-    } finally {
-      await sql`select pg_advisory_unlock(${BOOTSTRAP_LOCK})`.execute(conn);
-    }
+  return bootstrap(db.kysely, config, vault, now, async (trx) => {
+    await sql`select pg_advisory_xact_lock(${BOOTSTRAP_LOCK})`.execute(trx);
   });
 }
 const BOOTSTRAP_LOCK = 0x746f6c6c; // "toll"
