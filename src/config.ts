@@ -47,6 +47,8 @@ export interface Config {
   redisPrefix: string;
   /** cluster mode: a Redis command that takes longer fails (and admission fails closed or open) */
   redisTimeoutMs: number;
+  /** PostgreSQL: connections per replica */
+  databasePoolSize: number;
 }
 
 export class ConfigError extends Error {}
@@ -158,5 +160,6 @@ export function loadConfig(env: Env = process.env): Config {
     alertWebhooks: webhooks(env, file),
     redisPrefix: str(env, file, 'TOLLGATE_REDIS_PREFIX', 'redisPrefix') ?? 'tg:',
     redisTimeoutMs: int(env, file, 'TOLLGATE_REDIS_TIMEOUT_MS', 'redisTimeoutMs', 1000, 1),
+    databasePoolSize: int(env, file, 'TOLLGATE_DATABASE_POOL_SIZE', 'databasePoolSize', 10, 1),
   };
 }

@@ -45,7 +45,7 @@ export interface RuntimeOptions {
 
 export async function startRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
   const clock = options.clock ?? systemClock;
-  const db = openDb(config.databaseUrl);
+  const db = openDb(config.databaseUrl, { poolSize: config.databasePoolSize });
   await migrate(db);
   const { vault } = loadVault(config.encryptionKey, config.dataDir);
   const boot = await bootstrapOnce(db, config, vault, clock.now());
