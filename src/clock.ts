@@ -5,8 +5,16 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => Date.now() };
 
+let lastMs = NaN;
+let lastIso = '';
+
+/** ISO-8601 UTC; the last one is remembered (many requests share a millisecond). */
 export function iso(ms: number): string {
-  return new Date(ms).toISOString();
+  if (ms !== lastMs) {
+    lastIso = new Date(ms).toISOString();
+    lastMs = ms;
+  }
+  return lastIso;
 }
 
 /** UTC calendar day, e.g. "2026-03-28". */

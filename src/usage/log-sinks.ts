@@ -21,12 +21,13 @@ const ROLLUP_TYPES = ['text', 'int', 'text', 'int', 'int', 'int', 'bigint', 'big
 const ADD = `requests = spend_rollups.requests + excluded.requests, tokens_in = spend_rollups.tokens_in + excluded.tokens_in, tokens_out = spend_rollups.tokens_out + excluded.tokens_out, cost_micro = spend_rollups.cost_micro + excluded.cost_micro, unpriced_requests = spend_rollups.unpriced_requests + excluded.unpriced_requests`;
 
 function sqliteSink(db: import('better-sqlite3').Database): LogSink {
-  const insertLog = db.prepare(`insert into request_logs (${LOG_COLUMNS.join(', ')}) values (${LOG_COLUMNS.map(() => '?').join(', ')})`);
-  const upsertRollup = db.prepare(`insert into spend_rollups (${ROLLUP_COLUMNS.join(', ')}) values (${ROLLUP_COLUMNS.map(() => '?').join(', ')}) on conflict (day, key_id, model) do update set ${ADD}`);
+  // Named parameters: a row object binds as it is, with no per-row array.
+  const insertLog = db.prepare(`insert into request_logs (${LOG_COLUMNS.join(', ')}) values (${LOG_COLUMNS.map((c) => '@' + c).join(', ')})`);
+  const upsertRollup = db.prepare(`insert into spend_rollups (${ROLLUP_COLUMNS.join(', ')}) values (${ROLLUP_COLUMNS.map((c) => '@' + c).join(', ')}) on conflict (day, key_id, model) do update set ${ADD}`);
   const touchKey = db.prepare('update api_keys set last_used_at = ? where id = ? and (last_used_at is null or last_used_at < ?)');
   const tx = db.transaction((rows: LogRow[], rollups: Rollup[], lastUsed: Map<number, string>) => {
-    for (const r of rows) insertLog.run(LOG_COLUMNS.map((c) => r[c] ?? null));
-    for (const r of rollups) upsertRollup.run(ROLLUP_COLUMNS.map((c) => r[c]));
+    for (const r of rows) insertLog.run(r);
+    for (const r of rollups) upsertRollup.run(r);
     for (const [id, at] of lastUsed) touchKey.run(at, id, at);
   });
   return { write: async (rows, rollups, lastUsed) => tx(rows, rollups, lastUsed) };

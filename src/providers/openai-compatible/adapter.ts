@@ -31,8 +31,9 @@ export function upstreamHeaders(route: ResolvedRoute): Record<string, string> {
  * unexpected falls back to parsing the whole body.
  */
 export function usageFromResponse(buf: Buffer): Usage | undefined {
-  const text = buf.toString('latin1');
-  const at = text.lastIndexOf('"usage"');
+  const found = buf.lastIndexOf('"usage"');
+  const text = found === -1 ? '' : buf.toString('latin1', found);
+  const at = found === -1 ? -1 : 0;
   if (at !== -1) {
     const open = text.indexOf('{', at);
     const colon = text.indexOf(':', at);
