@@ -1,7 +1,7 @@
 // Key secrets: `sk-tg-` + 32 random base62 characters + a 6-character base62 CRC32 of those 32.
 // The checksum lets Tollgate reject a malformed or mistyped key before any lookup, and lets secret
 // scanners recognize a leaked key. Only the SHA-256 hash of a secret is ever stored.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 
 export const KEY_PREFIX = 'sk-tg-';
@@ -51,7 +51,7 @@ export function isWellFormedKey(secret: string): boolean {
 }
 
 export function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret).digest('hex');
+  return hash('sha256', secret, 'hex');
 }
 
 /** What is shown for a key after creation: enough to recognize it, never enough to use it. */

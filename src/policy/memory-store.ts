@@ -84,8 +84,9 @@ export class MemoryCounterStore implements CounterStore {
   async admit(plan: AdmitPlan): Promise<StoreOutcome> {
     const { now } = plan;
     this.sweep(now);
-    const missing = plan.budgets.filter((b) => !this.liveBudget(b.key, now)).map((b) => b.key);
-    if (missing.length) return { ok: false, kind: 'uninitialized', budgetKeys: missing };
+    let missing: string[] | undefined;
+    for (const b of plan.budgets) if (!this.liveBudget(b.key, now)) (missing ??= []).push(b.key);
+    if (missing) return { ok: false, kind: 'uninitialized', budgetKeys: missing };
 
     const states: WindowState[] = [];
     for (let i = 0; i < plan.windows.length; i++) {
@@ -96,7 +97,9 @@ export class MemoryCounterStore implements CounterStore {
     }
     for (let i = 0; i < plan.slots.length; i++) {
       const s = plan.slots[i]!;
-      const inFlight = this.leases(s.key, now).size;
+      let inFlight = this.leases(s.key).size;
+      // Leases of requests that never settled (a bug, a crash) expire: look for them only when full.
+      if (inFlight + 1 > s.limit) inFlight = this.expireLeases(s.key, now);
       if (inFlight + 1 > s.limit) return { ok: false, kind: 'slot', index: i, inFlight };
     }
     for (let i = 0; i < plan.budgets.length; i++) {
@@ -113,7 +116,7 @@ export class MemoryCounterStore implements CounterStore {
       win.expiresAt = now + w.windowMs + w.bucketMs;
       states[i]!.used += w.cost;
     }
-    for (const s of plan.slots) this.leases(s.key, now).set(s.leaseId, now + s.ttlMs);
+    for (const s of plan.slots) this.leases(s.key).set(s.leaseId, now + s.ttlMs);
     const budgets: BudgetState[] = plan.budgets.map((b) => {
       const c = this.budgets.get(b.key)!;
       c.reserved += b.reserveMicro;
@@ -149,7 +152,7 @@ export class MemoryCounterStore implements CounterStore {
         win.advance(now);
         return win.state(now, 0, Number.MAX_SAFE_INTEGER);
       }),
-      slots: slots.map((k) => this.leases(k, now).size),
+      slots: slots.map((k) => this.expireLeases(k, now)),
       budgets: budgets.map((k) => {
         const c = this.liveBudget(k, now);
         return c ? { spentMicro: c.spent, reservedMicro: c.reserved } : undefined;
@@ -170,11 +173,16 @@ export class MemoryCounterStore implements CounterStore {
     return win;
   }
 
-  private leases(key: string, now: number): Map<string, number> {
+  private leases(key: string): Map<string, number> {
     let m = this.slots.get(key);
     if (!m) this.slots.set(key, (m = new Map()));
-    for (const [id, until] of m) if (until <= now) m.delete(id);
     return m;
+  }
+
+  private expireLeases(key: string, now: number): number {
+    const m = this.leases(key);
+    for (const [id, until] of m) if (until <= now) m.delete(id);
+    return m.size;
   }
 
   private liveBudget(key: string, now: number): BudgetCounter | undefined {
@@ -191,7 +199,7 @@ export class MemoryCounterStore implements CounterStore {
     if (now < this.sweepAt) return;
     this.sweepAt = now + 10_000;
     for (const [k, w] of this.windows) if (w.expiresAt <= now) this.windows.delete(k);
-    for (const [k, m] of this.slots) if (m.size === 0) this.slots.delete(k);
+    for (const [k, m] of this.slots) if (this.expireLeases(k, now) === 0) this.slots.delete(k);
     for (const k of this.budgets.keys()) this.liveBudget(k, now);
   }
 }

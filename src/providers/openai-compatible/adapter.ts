@@ -30,8 +30,10 @@ export function upstreamHeaders(route: ResolvedRoute): Record<string, string> {
  * cut out by brace matching (it holds only numbers and nested objects) and parsed alone; anything
  * unexpected falls back to parsing the whole body.
  */
+const USAGE_KEY = Buffer.from('"usage"');
+
 export function usageFromResponse(buf: Buffer): Usage | undefined {
-  const found = buf.lastIndexOf('"usage"');
+  const found = buf.lastIndexOf(USAGE_KEY);
   const text = found === -1 ? '' : buf.toString('latin1', found);
   const at = found === -1 ? -1 : 0;
   if (at !== -1) {
