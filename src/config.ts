@@ -143,7 +143,7 @@ export function loadConfig(env: Env = process.env): Config {
     encryptionKey: str(env, file, 'TOLLGATE_ENCRYPTION_KEY', 'encryptionKey'),
     logLevel: str(env, file, 'TOLLGATE_LOG_LEVEL', 'logLevel') ?? 'info',
     logFlushMs: int(env, file, 'TOLLGATE_LOG_FLUSH_MS', 'logFlushMs', 250, 1),
-    logBatchSize: int(env, file, 'TOLLGATE_LOG_BATCH_SIZE', 'logBatchSize', 500, 1),
+    logBatchSize: int(env, file, 'TOLLGATE_LOG_BATCH_SIZE', 'logBatchSize', 200, 1),
     logQueueMax: int(env, file, 'TOLLGATE_LOG_QUEUE_MAX', 'logQueueMax', 200_000, 1),
     keyCacheSize: int(env, file, 'TOLLGATE_KEY_CACHE_SIZE', 'keyCacheSize', 100_000, 1),
     negativeCacheSeconds: int(env, file, 'TOLLGATE_NEGATIVE_CACHE_SECONDS', 'negativeCacheSeconds', 10),

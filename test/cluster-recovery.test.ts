@@ -89,6 +89,10 @@ describe('cluster mode: Redis outage and restart', { skip }, () => {
     const store = gw.runtime.deps.counters as unknown as { redis: { offlineQueue: { length: number }; commandQueue: { length: number } } };
     assert.equal(store.redis.offlineQueue.length, 0, 'the offline queue stays empty (disabled)');
 
+    const explain = await gw.api('GET', `/api/teams/${team.id}/limits`);
+    assert.equal(explain.status, 503, 'usage reads say the counters are unavailable, in the error shape');
+    assert.equal(explain.body.error.code, 'service_unavailable');
+
     const logs = (await gw.api('GET', `/api/teams/${team.id}/logs?limit=5`)).body;
     assert.ok(logs.data.some((l: any) => l.status_code === 503 && l.error_code === 'service_unavailable'), 'the refusal is logged as a 503');
 

@@ -2,6 +2,7 @@
 // left and when it resets. Served to admins (GET /api/keys/{id}/limits) and to the key itself
 // (GET /v1/key).
 import type { Deps } from '../deps.ts';
+import { ApiError } from '../http/errors.ts';
 import type { KeyContext } from '../keys/key-context.ts';
 import { iso } from '../clock.ts';
 import { microToUsd } from '../usage/spend.repository.ts';
@@ -10,6 +11,16 @@ import { budgetTtl } from './engine.ts';
 import { policyView } from './policy-input.ts';
 
 export async function explainLevels(deps: Deps, levels: LevelPolicy[]) {
+  try {
+    return await readLevels(deps, levels);
+  } catch (err) {
+    if (err instanceof ApiError) throw err;
+    // The counter store (Redis) or the rollups are unreachable: say so, as the proxy does.
+    throw new ApiError('service_unavailable', 'Usage counters cannot be read right now (the counter store is unreachable); try again shortly.');
+  }
+}
+
+async function readLevels(deps: Deps, levels: LevelPolicy[]) {
   const now = deps.clock.now();
   const layers = [];
   for (const l of levels) {

@@ -88,6 +88,8 @@ export class LogWriter {
       this.head = Math.max(this.head, start + batch.length - this.base);
       if (this.head >= 4096 || this.head === this.queue.length) this.compact();
       this.written += batch.length;
+      // SQLite writes synchronously: let requests run between batches instead of one long stall.
+      if (this.pending > 0) await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
 
