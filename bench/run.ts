@@ -336,22 +336,27 @@ async function soak(seconds: number): Promise<void> {
   }
 }
 
-/** Tollgate embedded under --cpu-prof during load; prints the top functions by self time. */
+/** Tollgate (embedded, or cluster with --profile=cluster) under --cpu-prof during load. */
 async function profile(): Promise<void> {
+  const cluster = value('profile') === 'cluster';
   const dir = path.join(RESULTS, 'profile');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const upstream = await startUpstream(CPU.other);
   try {
-    const t = await startScenario('embedded', upstream, undefined, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
-    try {
-      await closedLoad(t, BODY.plain, D.warmMs);
-      const plain = await closedLoad(t, BODY.plain, D.runMs);
-      const sse = await closedLoad(t, BODY.stream, D.runMs / 2);
-      process.stdout.write(`profiled load: ${plain.rps.toFixed(0)} req/s plain, ${sse.rps.toFixed(0)} req/s SSE\n`);
-    } finally {
-      await t.stop();
-    }
+    const run = async (services?: ClusterServices) => {
+      const t = await startScenario(cluster ? 'cluster' : 'embedded', upstream, services, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
+      try {
+        await closedLoad(t, BODY.plain, D.warmMs);
+        const plain = await closedLoad(t, BODY.plain, D.runMs);
+        const sse = await closedLoad(t, BODY.stream, D.runMs / 2);
+        process.stdout.write(`profiled load: ${plain.rps.toFixed(0)} req/s plain, ${sse.rps.toFixed(0)} req/s SSE\n`);
+      } finally {
+        await t.stop();
+      }
+    };
+    if (cluster) await withCluster(run);
+    else await run();
   } finally {
     await upstream.stop();
   }

@@ -1,7 +1,7 @@
 // Where a batch of log rows goes: request_logs rows, spend_rollups increments and last_used_at,
 // in ONE transaction. This is the one write path that runs at request rate, so it skips the query
 // builder: fixed SQL text, prepared once (SQLite: a prepared statement per row inside a
-// transaction, ~µs each; PostgreSQL: one statement per table over unnest()ed arrays).
+// transaction, ~µs each; PostgreSQL: one statement per table, the log rows as one JSON recordset).
 import type { Db } from '../db/connection.ts';
 import type { LogRow } from './log-writer.ts';
 
@@ -35,7 +35,10 @@ function sqliteSink(db: import('better-sqlite3').Database): LogSink {
 
 function pgSink(pool: import('pg').Pool): LogSink {
   const unnest = (types: string[]) => types.map((t, i) => `$${i + 1}::${t}[]`).join(', ');
-  const insertLogs = `insert into request_logs (${LOG_COLUMNS.join(', ')}) select * from unnest(${unnest(PG_TYPES)})`;
+  // The log rows travel as one JSON document (serialized natively) rather than 19 arrays whose
+  // elements the driver would escape one by one.
+  const recordset = LOG_COLUMNS.map((c, i) => `${c} ${PG_TYPES[i]}`).join(', ');
+  const insertLogs = `insert into request_logs (${LOG_COLUMNS.join(', ')}) select ${LOG_COLUMNS.join(', ')} from json_to_recordset($1::json) as x(${recordset})`;
   const upsertRollups = `insert into spend_rollups (${ROLLUP_COLUMNS.join(', ')}) select * from unnest(${unnest(ROLLUP_TYPES)}) on conflict (day, key_id, model) do update set ${ADD}`;
   const touchKeys = `update api_keys k set last_used_at = v.at from unnest($1::int[], $2::text[]) as v(id, at) where k.id = v.id and (k.last_used_at is null or k.last_used_at < v.at)`;
   const columns = <T>(rows: T[], names: readonly (keyof T)[]) => names.map((n) => rows.map((r) => r[n] ?? null));
@@ -48,7 +51,7 @@ function pgSink(pool: import('pg').Pool): LogSink {
       const client = await pool.connect();
       try {
         await client.query('begin');
-        await client.query(insertLogs, columns(rows, LOG_COLUMNS));
+        await client.query(insertLogs, [JSON.stringify(rows)]);
         if (rollups.length) await client.query(upsertRollups, columns(rollups, ROLLUP_COLUMNS));
         if (lastUsed.size) await client.query(touchKeys, [[...lastUsed.keys()], [...lastUsed.values()]]);
         await client.query('commit');
