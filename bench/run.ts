@@ -14,7 +14,9 @@
 //
 // Flags: --quick (~1 min), --only=direct,bare,embedded,cluster, --duration=<s> (per run),
 //        --soak=<s> (memory under load, RSS every 10 s, slope), --profile (--cpu-prof of Tollgate),
-//        --pin (gateway on CPU 1, everything else on CPU 0), --loader=node (never wrk).
+//        --pin (gateway on CPU 1, everything else on CPU 0), --loader=node (never wrk),
+//        --no-policy (Tollgate with its key but no limits or budgets anywhere: the pipeline's cost
+//        alone; results go to latest-nopolicy.json unless --out=<file>), --out=<file>.
 import { writeFileSync, mkdirSync, readdirSync, rmSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -40,6 +42,7 @@ const runMs = Number(value('duration') ?? (quick ? 3 : 10)) * 1000;
 const D = { warmMs: quick ? 1500 : 3000, runMs, rateMs: runMs, ttfbCount: quick ? 40 : 200, rate: Number(value('rate') ?? 1000), connections: 50 };
 const pin = flag('pin') && os.availableParallelism() >= 2;
 const CPU = { gateway: pin ? '1' : undefined, other: pin ? '0' : undefined };
+const noPolicy = flag('no-policy');
 const useWrk = value('loader') !== 'node' && wrkAvailable();
 const RESULTS = path.join(ROOT, 'bench/results');
 
@@ -234,12 +237,12 @@ async function startScenario(name: ScenarioName, upstream: Target, services?: Cl
   if (name === 'direct') return upstream;
   if (name === 'bare') return startBareProxy(upstream.baseUrl, CPU.gateway);
   const env: Record<string, string> = services ? { TOLLGATE_DATABASE_URL: services.databaseUrl, TOLLGATE_REDIS_URL: services.redisUrl } : {};
-  return startTollgate({ name, upstream: upstream.baseUrl, env, nodeArgs, ...(CPU.gateway ? { cpus: CPU.gateway } : {}) });
+  return startTollgate({ name: noPolicy ? `${name}-nopolicy` : name, upstream: upstream.baseUrl, env, nodeArgs, noPolicy, ...(CPU.gateway ? { cpus: CPU.gateway } : {}) });
 }
 
 async function mainBench(): Promise<void> {
   const started = Date.now();
-  process.stdout.write(`Tollgate benchmark (${quick ? 'quick' : 'full'}): ${only.join(', ')}; ${D.runMs / 1000} s per run, loader ${useWrk ? 'wrk' : 'bench/loadgen.ts'}${pin ? ', pinned' : ''}\n`);
+  process.stdout.write(`Tollgate benchmark (${quick ? 'quick' : 'full'}): ${only.join(', ')}; ${D.runMs / 1000} s per run, loader ${useWrk ? 'wrk' : 'bench/loadgen.ts'}${pin ? ', pinned' : ''}${noPolicy ? ', NO POLICY' : ''}\n`);
   const upstream = await startUpstream(CPU.other);
   const results: Partial<Record<ScenarioName, TargetResult>> = {};
   const skipped: Record<string, string> = {};
@@ -249,7 +252,8 @@ async function mainBench(): Promise<void> {
         process.stdout.write(`\n[${name}]\n`);
         const t = await startScenario(name, upstream, services);
         try {
-          if (t.policy) process.stdout.write(`  policy on the key:\n${describePolicy(t.policy)}\n`);
+          if (t.policy?.length) process.stdout.write(`  policy on the key:\n${describePolicy(t.policy)}\n`);
+          else if (noPolicy && t.ids) process.stdout.write(`  no policy: key created, no limits or budgets anywhere\n`);
           results[name] = await measure(t);
         } finally {
           if (t !== upstream) await t.stop();
@@ -273,11 +277,12 @@ async function mainBench(): Promise<void> {
   process.stdout.write(`\n${md}\n\n`);
   for (const c of cs) process.stdout.write(`${c.pass ? 'PASS' : 'FAIL'}  ${c.target}: ${c.value} (goal ${c.goal})\n`);
   for (const [n, why] of Object.entries(skipped)) process.stdout.write(`SKIP  ${n}: ${why}\n`);
-  const file = writeResults(value('out') ?? 'latest.json', {
+  const file = writeResults(value('out') ?? (noPolicy ? 'latest-nopolicy.json' : 'latest.json'), {
     date: new Date().toISOString(),
     mode: quick ? 'quick' : 'full',
+    policy: noPolicy ? 'none' : 'realistic',
     machine: machine(),
-    settings: { ...D, loader: useWrk ? 'wrk' : 'loadgen', pinned: pin },
+    settings: { ...D, loader: useWrk ? 'wrk' : 'loadgen', pinned: pin, noPolicy },
     results,
     checks: cs,
     skipped,

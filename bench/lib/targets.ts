@@ -56,6 +56,8 @@ export interface TollgateOptions {
   cpus?: string;
   /** skip the admin-API tenant setup (e.g. for a process that only serves pre-loaded keys) */
   noTenant?: boolean;
+  /** create the tenant and its key but apply no limits or budgets anywhere (pipeline cost only) */
+  noPolicy?: boolean;
 }
 
 export async function startTollgate(o: TollgateOptions): Promise<Target> {
@@ -83,7 +85,7 @@ export async function startTollgate(o: TollgateOptions): Promise<Target> {
     const target: Target = { name: o.name, baseUrl, proc, stop };
     if (!o.noTenant) {
       target.ids = await setupTenant(baseUrl, adminKey);
-      target.policy = await applyRealisticPolicy(baseUrl, adminKey, target.ids);
+      target.policy = o.noPolicy ? [] : await applyRealisticPolicy(baseUrl, adminKey, target.ids);
       target.auth = `Bearer ${target.ids.secret}`;
     }
     return target;
