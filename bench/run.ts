@@ -344,7 +344,7 @@ async function soak(seconds: number): Promise<void> {
 /** Tollgate (embedded, or cluster with --profile=cluster) under --cpu-prof during load. */
 async function profile(): Promise<void> {
   const cluster = value('profile') === 'cluster';
-  const dir = path.join(RESULTS, 'profile');
+  const dir = path.join(RESULTS, cluster ? 'profile-cluster' : 'profile');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const upstream = await startUpstream(CPU.other);
@@ -369,7 +369,7 @@ async function profile(): Promise<void> {
   if (!file) throw new Error(`no .cpuprofile written in ${dir}`);
   const summary = summarizeProfile(path.join(dir, file), 25, ROOT);
   process.stdout.write(`\n${formatProfile(summary)}\n\nprofile: ${path.relative(process.cwd(), path.join(dir, file))}\n`);
-  writeResults('profile-top.json', { date: new Date().toISOString(), machine: machine(), file: path.join('bench/results/profile', file), ...summary });
+  writeResults(value('out') ?? (cluster ? 'profile-top-cluster.json' : 'profile-top.json'), { date: new Date().toISOString(), machine: machine(), target: cluster ? 'cluster' : 'embedded', noPolicy, file: path.relative(ROOT, path.join(dir, file)), ...summary });
 }
 
 const soakSeconds = value('soak');
