@@ -173,9 +173,10 @@ if (typeof engine !== 'string') {
 }
 
 group(`usage metering of a streamed response (${events.length} SSE events)`, () => {
+  const eventBytes = events.map((e) => Buffer.from(e));
   bench('OpenAIStreamMeter: all events + result()', () => {
     const m = new OpenAIStreamMeter(true, 100);
-    for (const e of events) m.onEvent(e);
+    for (const e of eventBytes) m.onEvent(e);
     return do_not_optimize(m.result());
   });
 });

@@ -20,8 +20,8 @@ export interface ResolvedRoute {
 
 /** Reads usage out of a streamed response, one SSE event at a time. */
 export interface StreamMeter {
-  /** Inspects one complete SSE event (without the trailing blank line). Returns false to drop it. */
-  onEvent(event: string): boolean;
+  /** Inspects one complete SSE event (its bytes, without the blank line). Returns false to drop it. */
+  onEvent(event: Buffer): boolean;
   /** Usage as reported, or estimated from what was seen when the stream ended early. */
   result(): { usage: Usage; estimated: boolean };
 }

@@ -5,7 +5,6 @@
 // provider itself reports (what it bills); past that it cancels, and meters what it saw (flagged
 // as estimated). The reservation made at admission already covered the full output either way.
 import type { ServerResponse } from 'node:http';
-import { StringDecoder } from 'node:string_decoder';
 import { errors as undiciErrors } from 'undici';
 import { poolFor } from '../providers/http-pool.ts';
 import type { ResolvedRoute, StreamMeter, Usage } from '../providers/types.ts';
@@ -118,26 +117,42 @@ function relayError(res: ServerResponse, status: number, text: string, headers: 
   return { status: 502, usage: undefined, estimated: false, errorCode: 'upstream_' + status, streamed: false };
 }
 
+const EVENT_END = Buffer.from('\n\n');
+const CR = 13;
+
+/**
+ * Relays SSE on its bytes: complete events are found with a byte search, handed to the meter, and
+ * written out as slices of the upstream's own buffers (no decoding, no re-encoding). A partial event
+ * waits for its end in the next chunk. CRLF streams are normalized to LF first.
+ */
 async function relayStream(res: ServerResponse, body: AsyncIterable<Buffer>, meter: StreamMeter, headers: HeaderMap): Promise<ForwardResult> {
   res.writeHead(200, { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
   res.flushHeaders();
-  const decoder = new StringDecoder('utf8');
-  let pending = '';
+  let pending: Buffer | undefined;
   for await (const chunk of body) {
-    pending += decoder.write(chunk);
-    if (pending.includes('\r')) pending = pending.replace(/\r\n/g, '\n');
-    let out = '';
+    let buf = pending ? Buffer.concat([pending, chunk]) : chunk;
+    if (buf.includes(CR)) buf = Buffer.from(buf.toString('latin1').replace(/\r\n/g, '\n'), 'latin1');
+    const out: Buffer[] = [];
+    let start = 0;
+    let keptFrom = 0;
     let cut: number;
-    while ((cut = pending.indexOf('\n\n')) !== -1) {
-      const event = pending.slice(0, cut);
-      pending = pending.slice(cut + 2);
-      if (meter.onEvent(event)) out += event + '\n\n';
+    while ((cut = buf.indexOf(EVENT_END, start)) !== -1) {
+      const end = cut + 2;
+      if (!meter.onEvent(buf.subarray(start, cut))) {
+        if (start > keptFrom) out.push(buf.subarray(keptFrom, start));
+        keptFrom = end;
+      }
+      start = end;
     }
+    if (start > keptFrom) out.push(buf.subarray(keptFrom, start));
+    pending = start < buf.length ? buf.subarray(start) : undefined;
     // A departed client gets nothing more, but the stream is still read for its usage.
-    if (out && !res.destroyed && !res.write(out)) await new Promise<void>((resolve) => res.once('drain', resolve).once('close', resolve));
+    if (res.destroyed) continue;
+    let ok = true;
+    for (const piece of out) ok = res.write(piece) && ok;
+    if (!ok) await new Promise<void>((resolve) => res.once('drain', resolve).once('close', resolve));
   }
-  pending += decoder.end();
-  if (pending.trim() && meter.onEvent(pending) && !res.destroyed) res.write(pending);
+  if (pending && pending.toString('latin1').trim() && meter.onEvent(pending) && !res.destroyed) res.write(pending);
   res.end();
   return { status: 200, ...meter.result(), errorCode: res.destroyed ? 'client_closed' : null, streamed: true };
 }

@@ -68,10 +68,33 @@ export function usageFromBody(json: unknown): Usage | undefined {
   return { tokensIn: u.prompt_tokens, tokensOut: typeof u.completion_tokens === 'number' ? u.completion_tokens : 0 };
 }
 
-const USAGE_OBJECT = /"usage"\s*:\s*\{/;
-const CONTENT = /"(content|text)"\s*:\s*"[^"]/;
+const USAGE = Buffer.from('"usage"');
+const CONTENT = Buffer.from('"content"');
+const TEXT = Buffer.from('"text"');
+const SPACE = 32, COLON = 58, QUOTE = 34, BRACE = 123;
 
-/** Meters an OpenAI SSE stream: reads the usage chunk, drops it if the client did not ask for it. */
+/** Index of the first non-space byte after `"key"` and its colon, or -1 when the key is absent. */
+function valueAt(event: Buffer, key: Buffer): number {
+  const at = event.indexOf(key);
+  if (at === -1) return -1;
+  let i = at + key.length;
+  while (event[i] === SPACE) i++;
+  if (event[i] !== COLON) return -1;
+  i++;
+  while (event[i] === SPACE) i++;
+  return i;
+}
+
+/** True when the event carries a non-empty string under `key` (one streamed token, roughly). */
+function hasText(event: Buffer, key: Buffer): boolean {
+  const v = valueAt(event, key);
+  return v !== -1 && event[v] === QUOTE && event[v + 1] !== QUOTE;
+}
+
+/**
+ * Meters an OpenAI SSE stream on its bytes: only an event that carries a `"usage": {` object is
+ * decoded and parsed (to read usage, and to drop it when the client did not ask for it).
+ */
 export class OpenAIStreamMeter implements StreamMeter {
   private usage: Usage | undefined;
   private contentEvents = 0;
@@ -83,9 +106,10 @@ export class OpenAIStreamMeter implements StreamMeter {
     this.promptEstimate = promptEstimate;
   }
 
-  onEvent(event: string): boolean {
-    if (USAGE_OBJECT.test(event)) {
-      const data = dataOf(event);
+  onEvent(event: Buffer): boolean {
+    const u = valueAt(event, USAGE);
+    if (u !== -1 && event[u] === BRACE) {
+      const data = dataOf(event.toString('utf8'));
       if (data) {
         try {
           const parsed = JSON.parse(data) as { usage?: unknown; choices?: unknown[] };
@@ -96,7 +120,7 @@ export class OpenAIStreamMeter implements StreamMeter {
           // not JSON: forward untouched
         }
       }
-    } else if (CONTENT.test(event)) {
+    } else if (hasText(event, CONTENT) || hasText(event, TEXT)) {
       this.contentEvents++;
     }
     return true;
