@@ -66,13 +66,13 @@ export class LimitsEngine implements Admission {
           return this.deny('budget_exceeded', l.level, microToUsd(p.budget.limitMicro), null, `The model \`${req.model}\` has no known price, so the hard budget on this ${label(l.level)} cannot admit it. Ask an admin to set its price.`);
         }
         const period = periodOf(p.budget.period, now);
-        const spec = { key: c.budgetPrefix + period.key, limitMicro: p.budget.limitMicro, reserveMicro: req.costBoundMicro ?? 0, hard: p.budget.mode === 'hard', ttlMs: budgetTtl(period, now) };
+        const spec = { key: budgetKey(c, period.key), limitMicro: p.budget.limitMicro, reserveMicro: req.costBoundMicro ?? 0, hard: p.budget.mode === 'hard', ttlMs: budgetTtl(period, now) };
         budgets.push({ level: l, budget: p.budget, period, spec });
       }
     }
     if (windows.length === 0 && slots.length === 0 && budgets.length === 0) return { ok: true, ticket: NO_OP, headers: {} };
 
-    const leaseId = slots.length ? randomUUID() : '';
+    const leaseId = slots.length ? LEASE_PREFIX + (++leaseCounter).toString(36) : '';
     const plan: AdmitPlan = {
       now,
       windows: windows.map((w) => w.spec),
@@ -207,7 +207,18 @@ interface Compiled {
   windows: Array<{ name: WindowName; key: string; windowMs: number; bucketMs: number; limit: number; tokens: boolean }>;
   slotKey: string;
   budgetPrefix: string;
+  /** the budget counter key of the last period seen: the same string object request after request */
+  lastBudget?: { period: string; key: string };
 }
+
+function budgetKey(c: Compiled, period: string): string {
+  if (c.lastBudget?.period !== period) c.lastBudget = { period, key: c.budgetPrefix + period };
+  return c.lastBudget.key;
+}
+
+// Lease ids only need to be unique among the leases in flight: a per-process random prefix and a counter.
+const LEASE_PREFIX = randomUUID().slice(0, 8) + ':';
+let leaseCounter = 0;
 
 // A level's counter keys and window specs, built once per cached policy rather than per request.
 const compiled = new WeakMap<LevelPolicy, Compiled>();

@@ -84,45 +84,57 @@ export class MemoryCounterStore implements CounterStore {
   async admit(plan: AdmitPlan): Promise<StoreOutcome> {
     const { now } = plan;
     this.sweep(now);
+    // Each counter is looked up once and kept for the check and the charge.
+    const counters: BudgetCounter[] = [];
     let missing: string[] | undefined;
-    for (const b of plan.budgets) if (!this.liveBudget(b.key, now)) (missing ??= []).push(b.key);
+    for (const b of plan.budgets) {
+      const c = this.liveBudget(b.key, now);
+      if (c) counters.push(c);
+      else (missing ??= []).push(b.key);
+    }
     if (missing) return { ok: false, kind: 'uninitialized', budgetKeys: missing };
 
+    const rings: Ring[] = [];
     const states: WindowState[] = [];
     for (let i = 0; i < plan.windows.length; i++) {
       const w = plan.windows[i]!;
-      const state = this.window(w, now).state(now, w.cost, w.limit);
+      const ring = this.window(w, now);
+      const state = ring.state(now, w.cost, w.limit);
       if (state.used + w.cost > w.limit) return { ok: false, kind: 'window', index: i, state };
+      rings.push(ring);
       states.push(state);
     }
+    const leases: Array<Map<string, number>> = [];
     for (let i = 0; i < plan.slots.length; i++) {
       const s = plan.slots[i]!;
-      let inFlight = this.leases(s.key).size;
+      const m = this.leases(s.key);
       // Leases of requests that never settled (a bug, a crash) expire: look for them only when full.
-      if (inFlight + 1 > s.limit) inFlight = this.expireLeases(s.key, now);
+      const inFlight = m.size + 1 > s.limit ? this.expireLeases(s.key, now) : m.size;
       if (inFlight + 1 > s.limit) return { ok: false, kind: 'slot', index: i, inFlight };
+      leases.push(m);
     }
     for (let i = 0; i < plan.budgets.length; i++) {
       const b = plan.budgets[i]!;
-      const c = this.budgets.get(b.key)!;
+      const c = counters[i]!;
       if (b.hard && c.spent + c.reserved + b.reserveMicro > b.limitMicro) return { ok: false, kind: 'budget', index: i, state: { spentMicro: c.spent, reservedMicro: c.reserved } };
     }
 
     // Every level has room: charge them all.
     for (let i = 0; i < plan.windows.length; i++) {
       const w = plan.windows[i]!;
-      const win = this.window(w, now);
-      win.add(bucketOf(now, w.bucketMs), w.cost);
-      win.expiresAt = now + w.windowMs + w.bucketMs;
+      rings[i]!.add(bucketOf(now, w.bucketMs), w.cost);
+      rings[i]!.expiresAt = now + w.windowMs + w.bucketMs;
       states[i]!.used += w.cost;
     }
-    for (const s of plan.slots) this.leases(s.key).set(s.leaseId, now + s.ttlMs);
-    const budgets: BudgetState[] = plan.budgets.map((b) => {
-      const c = this.budgets.get(b.key)!;
+    for (let i = 0; i < plan.slots.length; i++) leases[i]!.set(plan.slots[i]!.leaseId, now + plan.slots[i]!.ttlMs);
+    const budgets: BudgetState[] = [];
+    for (let i = 0; i < plan.budgets.length; i++) {
+      const b = plan.budgets[i]!;
+      const c = counters[i]!;
       c.reserved += b.reserveMicro;
-      c.expiresAt = Math.max(c.expiresAt, now + b.ttlMs);
-      return { spentMicro: c.spent, reservedMicro: c.reserved };
-    });
+      if (c.expiresAt < now + b.ttlMs) c.expiresAt = now + b.ttlMs;
+      budgets.push({ spentMicro: c.spent, reservedMicro: c.reserved });
+    }
     return { ok: true, windows: states, budgets };
   }
 
