@@ -4,8 +4,11 @@
 // (generate_series), then measures:
 //   - a cold key lookup (loadKeyContext: what a cache miss costs), p50/p99 over 1,000 distinct keys
 //   - a team's spend read from the rollups (spendSummary), over 200 teams
-//   - key listing pages (listKeys), first page and a deep page
-//   - warm requests through a Tollgate process on the loaded database vs an empty one
+//   - key listing pages (listKeys), first page and a deep page, by OFFSET and by keyset (afterId)
+//   - warm requests through a Tollgate process on the loaded database vs an empty one (with a
+//     watchdog: statements running > 1 s in pg_stat_activity are recorded, and the run is abandoned
+//     after 120 s), the first request's latency, and the admin key listing over HTTP
+//     (GET /api/keys first page, ?offset=, ?after=)
 //   - memory after 1,000,000 distinct keys were seen (the key cache must stay bounded)
 // Writes bench/results/scale.json.
 //
@@ -195,6 +198,10 @@ async function measureQueries(db: Db): Promise<Record<string, Summary | string>>
   const deep = Math.floor(N.keys / 2);
   out.listKeysDeepPage = await timed(10, () => listKeys(k, 1, {}, 50, deep));
   say(`  key listing, page at offset ${deep.toLocaleString('en')}: ${fmt(out.listKeysDeepPage)}`);
+  out.listKeysDeepKeyset = await timed(50, (i) => listKeys(k, 1, { afterId: deep + i * 1000 }, 50, 0));
+  say(`  key listing, page after id ${deep.toLocaleString('en')} (keyset, afterId): ${fmt(out.listKeysDeepKeyset)}`);
+  out.listKeysTeamDeepKeyset = await timed(50, (i) => listKeys(k, 1, { teamId: team(i), afterId: deep }, 50, 0));
+  say(`  key listing of a team, page after id ${deep.toLocaleString('en')} (keyset): ${fmt(out.listKeysTeamDeepKeyset)}`);
   return out;
 }
 
@@ -204,25 +211,87 @@ function keyCacheMemory(): unknown {
   return JSON.parse(out.trim().split('\n').at(-1)!);
 }
 
-async function warmRequests(databaseUrl: string, label: string): Promise<LoadResult> {
+interface WarmResult {
+  load?: LoadResult;
+  /** set when the measured run did not finish within the watchdog's limit */
+  abandoned?: string;
+  /** the first /v1 request after setup: includes every on-demand load (key context, policies, budget counters) */
+  firstRequestMs: number;
+  /** statements seen running for more than 1 s in pg_stat_activity during the run */
+  slowStatements: Array<{ seconds: number; query: string }>;
+  http?: Record<string, Summary>;
+}
+
+async function warmRequests(databaseUrl: string, label: string): Promise<WarmResult> {
   const upstream = await startUpstream();
+  const slow = new Map<string, number>();
+  const watch = new pg.Client({ connectionString: databaseUrl });
+  await watch.connect();
+  const poll = setInterval(() => {
+    watch
+      .query(`select extract(epoch from now() - query_start)::float as s, query from pg_stat_activity where state = 'active' and pid <> pg_backend_pid() and now() - query_start > interval '1 second'`)
+      .then((r) => {
+        for (const row of r.rows as Array<{ s: number; query: string }>) slow.set(row.query.slice(0, 400), Math.max(slow.get(row.query.slice(0, 400)) ?? 0, row.s));
+      })
+      .catch(() => {});
+  }, 1000);
   try {
     const t = await startTollgate({ name: `scale-${label}`, upstream: upstream.baseUrl, env: { TOLLGATE_DATABASE_URL: databaseUrl } });
     try {
       const url = `${t.baseUrl}/v1/chat/completions`;
       const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello in five words.' }], max_tokens: 32 });
+      const f0 = performance.now();
+      const first = await fetch(url, { method: 'POST', headers: { authorization: t.auth!, 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(120_000) });
+      await first.arrayBuffer();
+      const firstRequestMs = performance.now() - f0;
+      say(`  first request, ${label}: ${first.status} in ${firstRequestMs.toFixed(1)} ms`);
       const loadgen = async (rate: number, durationMs: number) => {
         const spec = { mode: 'open', url, headers: { authorization: t.auth! }, body, rate, durationMs: durationMs + 1000, warmupMs: 1000 };
-        return (await startChild('loadgen', process.execPath, [path.join(ROOT, 'bench/loadgen.ts'), JSON.stringify(spec)]).ready) as unknown as LoadResult;
+        const child = startChild('loadgen', process.execPath, [path.join(ROOT, 'bench/loadgen.ts'), JSON.stringify(spec)]);
+        const limit = new Promise<string>((resolve) => setTimeout(() => resolve(`did not finish within ${(durationMs + 120_000) / 1000} s`), durationMs + 120_000).unref());
+        const r = await Promise.race([child.ready, limit]);
+        if (typeof r === 'string') {
+          await child.stop('SIGKILL', 1000);
+          return r;
+        }
+        return r as unknown as LoadResult;
       };
-      await loadgen(500, 2000);
-      const r = await loadgen(1000, 8000);
-      say(`  warm requests at 1,000/s, ${label}: p50 ${r.latency.p50.toFixed(3)} ms, p99 ${r.latency.p99.toFixed(3)} ms, ${r.errors} errors`);
-      return r;
+      const out: WarmResult = { firstRequestMs, slowStatements: [] };
+      const w = await loadgen(500, 2000);
+      const r = typeof w === 'string' ? w : await loadgen(1000, 8000);
+      if (typeof r === 'string') {
+        out.abandoned = r;
+        say(`  warm requests at 1,000/s, ${label}: ABANDONED, ${r}`);
+      } else {
+        out.load = r;
+        say(`  warm requests at 1,000/s, ${label}: p50 ${r.latency.p50.toFixed(3)} ms, p99 ${r.latency.p99.toFixed(3)} ms, p99.9 ${r.latency.p999.toFixed(3)} ms, ${r.errors} errors`);
+      }
+      // The admin key listing over HTTP (org 1 is the loaded organization; Tollgate adopts the first org).
+      const get = (q: string) => async () => {
+        const res = await fetch(`${t.baseUrl}/api/keys?${q}`, { headers: { 'x-admin-key': t.adminKey! }, signal: AbortSignal.timeout(60_000) });
+        const j = (await res.json()) as { data?: unknown[] };
+        if (res.status !== 200 || !Array.isArray(j.data)) throw new Error(`GET /api/keys?${q} → ${res.status}: ${JSON.stringify(j).slice(0, 200)}`);
+      };
+      const deep = Math.floor(N.keys / 2);
+      try {
+        out.http = {
+          firstPage: await timed(30, () => get('limit=50')()),
+          offsetDeep: await timed(10, () => get(`limit=50&offset=${deep}`)()),
+          afterDeep: await timed(30, (i) => get(`limit=50&after=${deep + i * 1000}`)()),
+        };
+        say(`  GET /api/keys first page: ${fmt(out.http.firstPage!)}; ?offset=${deep}: ${fmt(out.http.offsetDeep!)}; ?after=${deep}: ${fmt(out.http.afterDeep!)}`);
+      } catch (err) {
+        say(`  GET /api/keys: ${(err as Error).message}`);
+      }
+      out.slowStatements = [...slow].map(([query, seconds]) => ({ seconds: Math.round(seconds * 10) / 10, query }));
+      for (const x of out.slowStatements) say(`  slow statement (${x.seconds} s): ${x.query.replace(/\s+/g, ' ').slice(0, 300)}`);
+      return out;
     } finally {
       await t.stop();
     }
   } finally {
+    clearInterval(poll);
+    await watch.end();
     await upstream.stop();
   }
 }
@@ -279,7 +348,15 @@ try {
     const empty = await server.createDatabase(`bench_empty_${process.pid}`);
     const emptyR = await warmRequests(empty, 'empty database');
     const loadedR = await warmRequests(url, 'loaded database');
-    results.warmRequests = { empty: emptyR.latency, loaded: loadedR.latency, errors: { empty: emptyR.errors, loaded: loadedR.errors } };
+    results.warmRequests = {
+      empty: emptyR.load?.latency,
+      loaded: loadedR.load?.latency,
+      errors: { empty: emptyR.load?.errors, loaded: loadedR.load?.errors },
+      abandoned: { empty: emptyR.abandoned, loaded: loadedR.abandoned },
+      firstRequestMs: { empty: emptyR.firstRequestMs, loaded: loadedR.firstRequestMs },
+      slowStatements: { empty: emptyR.slowStatements, loaded: loadedR.slowStatements },
+      httpKeyListing: { empty: emptyR.http, loaded: loadedR.http },
+    };
   }
 } finally {
   await server.stop();
@@ -309,13 +386,20 @@ say(`  ${JSON.stringify(results.keyCacheMemory)}`);
 
 // The targets of the issue, on PostgreSQL.
 const p = results.postgres as Record<string, Summary>;
-const w = results.warmRequests as { empty: Summary; loaded: Summary } | undefined;
+const w = results.warmRequests as { empty?: Summary; loaded?: Summary; abandoned: { loaded?: string } } | undefined;
 const checks = [
   { target: 'cold key lookup on PostgreSQL < 2 ms (p99)', value: `${p.coldKeyLookup!.p99.toFixed(3)} ms`, pass: p.coldKeyLookup!.p99 < 2 },
   { target: 'team spend read (rollups) < 50 ms (p99)', value: `${p.teamSpend!.p99.toFixed(3)} ms`, pass: p.teamSpend!.p99 < 50 },
   { target: 'key listing first page < 100 ms (p99)', value: `${p.listKeysFirstPage!.p99.toFixed(3)} ms`, pass: p.listKeysFirstPage!.p99 < 100 },
   { target: `key listing deep page (offset ${Math.floor(N.keys / 2).toLocaleString('en')}) < 100 ms (p99)`, value: `${p.listKeysDeepPage!.p99.toFixed(3)} ms`, pass: p.listKeysDeepPage!.p99 < 100 },
-  ...(w ? [{ target: 'warm requests unaffected by the data (p99 within 1 ms of an empty database)', value: `${(w.loaded.p99 - w.empty.p99).toFixed(3)} ms (${w.empty.p99.toFixed(3)} → ${w.loaded.p99.toFixed(3)})`, pass: w.loaded.p99 - w.empty.p99 <= 1 }] : []),
+  { target: `key listing deep page by keyset (after id ${Math.floor(N.keys / 2).toLocaleString('en')}) < 100 ms (p99)`, value: `${p.listKeysDeepKeyset!.p99.toFixed(3)} ms`, pass: p.listKeysDeepKeyset!.p99 < 100 },
+  ...(w
+    ? [
+        w.empty && w.loaded
+          ? { target: 'warm requests unaffected by the data (p99 within 1 ms of an empty database)', value: `${(w.loaded.p99 - w.empty.p99).toFixed(3)} ms (${w.empty.p99.toFixed(3)} → ${w.loaded.p99.toFixed(3)})`, pass: w.loaded.p99 - w.empty.p99 <= 1 }
+          : { target: 'warm requests unaffected by the data', value: `not measured: ${w.abandoned.loaded ?? 'the empty-database run failed'}`, pass: false },
+      ]
+    : []),
   (() => {
     const m = results.keyCacheMemory as { bounded: { rssMB: number; cacheSize: number; maxEntries: number } };
     return { target: 'key cache bounded after 1M keys seen', value: `${m.bounded.cacheSize.toLocaleString('en')} entries (max ${m.bounded.maxEntries.toLocaleString('en')}), RSS ${m.bounded.rssMB} MB`, pass: m.bounded.cacheSize <= m.bounded.maxEntries };

@@ -21,6 +21,8 @@ export interface Target {
   auth?: string;
   policy?: PolicyStep[];
   ids?: TenantIds;
+  /** the admin key (Tollgate targets only) */
+  adminKey?: string;
   stop(): Promise<void>;
 }
 
@@ -82,7 +84,7 @@ export async function startTollgate(o: TollgateOptions): Promise<Target> {
   };
   try {
     await waitHttp(proc, `${baseUrl}/healthz`);
-    const target: Target = { name: o.name, baseUrl, proc, stop };
+    const target: Target = { name: o.name, baseUrl, proc, adminKey, stop };
     if (!o.noTenant) {
       target.ids = await setupTenant(baseUrl, adminKey);
       target.policy = o.noPolicy ? [] : await applyRealisticPolicy(baseUrl, adminKey, target.ids);
