@@ -125,7 +125,7 @@ describe('cluster mode: TOLLGATE_FAIL_OPEN', { skip }, () => {
 });
 
 describe('cluster mode: PostgreSQL outage', { skip }, () => {
-  test('warm keys (budgeted too) keep working; cold keys fail; logs queue bounded, drops counted in /readyz', async () => {
+  test('warm keys (budgeted too) keep working; cold keys get 503; logs queue bounded, drops counted in /readyz', async () => {
     const pg = await startPostgres();
     const redis = await startRedis();
     const gw = await startPricedGateway({ env: { TOLLGATE_DATABASE_URL: await pg.createDatabase(), TOLLGATE_REDIS_URL: redis.url, TOLLGATE_LOG_QUEUE_MAX: '5' } });
@@ -144,7 +144,7 @@ describe('cluster mode: PostgreSQL outage', { skip }, () => {
       assert.deepEqual(statuses, [200, 200, 200, 200], 'the budgeted warm key still passes ($6 × 5 = $30)');
       assert.equal(await call(client), 429, 'and its budget still binds, from Redis');
       for (let i = 0; i < 5; i++) assert.equal(await call(unlimited), 200);
-      assert.equal(await call(cold), 500, 'a key that was never cached cannot be checked');
+      assert.equal(await call(cold), 503, 'a key that was never cached cannot be checked: 503, not a crash');
       const checks = (await readyz(gw)).body.checks;
       assert.equal(checks.log_queue, '5', 'log rows wait, up to TOLLGATE_LOG_QUEUE_MAX');
       assert.ok(Number(checks.log_rows_dropped) >= 6, `the oldest beyond it are dropped and counted: ${JSON.stringify(checks)}`);

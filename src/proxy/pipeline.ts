@@ -37,7 +37,8 @@ export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
   const headers: HeaderMap = { 'x-request-id': randomUUID() };
   const { res, body } = call;
 
-  const auth = await authenticate(deps.db.kysely, deps.keyCache, bearer(call.headers), now);
+  const auth = await authenticate(deps.db.kysely, deps.keyCache, bearer(call.headers), now).catch(unavailable);
+  if (!auth) return sendError(res, 'service_unavailable', 'The key store is unreachable; try again shortly.', { ...headers, 'retry-after': 1 });
   if (!auth.ok) return sendError(res, auth.code, auth.message, headers);
   const ctx = auth.ctx;
   const model = body.model;
@@ -51,7 +52,8 @@ export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
   }
   if (typeof model !== 'string' || model === '') return sendError(res, 'invalid_request', 'model: a model name is required', headers, 'model');
 
-  const route = await deps.router.resolve(ctx.orgId, model);
+  const route = await deps.router.resolve(ctx.orgId, model).catch(unavailable);
+  if (route === null) return sendError(res, 'service_unavailable', 'Model routes cannot be loaded right now; try again shortly.', { ...headers, 'retry-after': 1 });
   if (!route) {
     log({ status: 404, errorCode: 'model_not_found' }, null, null, false);
     return sendError(res, 'model_not_found', `The model \`${model}\` does not exist or you do not have access to it.`, headers, 'model');
@@ -89,6 +91,9 @@ export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
     log(result, route.provider, cost, usage !== undefined && !route.price);
   }
 }
+
+/** A cold lookup that needs the database while it is unreachable: answered as a 503, not a bug. */
+const unavailable = (): null => null;
 
 function outputCap(body: Record<string, unknown>): number | undefined {
   const v = body.max_completion_tokens ?? body.max_tokens;
