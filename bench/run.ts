@@ -15,13 +15,14 @@
 // Flags: --quick (~1 min), --only=direct,bare,embedded,cluster, --duration=<s> (per run),
 //        --soak=<s> (memory under load, RSS every 10 s, slope), --profile (--cpu-prof of Tollgate),
 //        --pin (gateway on CPU 1, everything else on CPU 0), --loader=node (never wrk),
+//        --pin-services (with --pin: throwaway PostgreSQL/Redis on CPU 0 too),
 //        --no-policy (Tollgate with its key but no limits or budgets anywhere: the pipeline's cost
 //        alone; results go to latest-nopolicy.json unless --out=<file>), --out=<file>.
 import { writeFileSync, mkdirSync, readdirSync, rmSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cpuMicros, memory, startChild } from './lib/proc.ts';
+import { cpuMicros, memory, pinDescendants, startChild } from './lib/proc.ts';
 import { runWrk, wrkAvailable } from './lib/wrk.ts';
 import { slope } from './lib/stats.ts';
 import type { LoadResult, LoadSpec } from './lib/load-types.ts';
@@ -225,7 +226,10 @@ async function withCluster<T>(fn: (services: ClusterServices) => Promise<T>): Pr
     process.stdout.write(`\n[cluster] skipped: ${services}\n`);
     return undefined;
   }
-  process.stdout.write(`\n[cluster] PostgreSQL + Redis: ${services.source}\n`);
+  // --pin --pin-services: throwaway PostgreSQL and Redis go on CPU 0 with the upstream and the load
+  // generator, leaving CPU 1 to the gateway alone (by default they float over both cores).
+  const pinnedServices = CPU.other && flag('pin-services') ? pinDescendants(['postgres', 'redis-server'], CPU.other) : [];
+  process.stdout.write(`\n[cluster] PostgreSQL + Redis: ${services.source}${pinnedServices.length ? `, pinned to CPU ${CPU.other} (${pinnedServices.length} processes)` : ''}\n`);
   try {
     return await fn(services);
   } finally {

@@ -2,7 +2,7 @@
 // generator run in their own process, so the CPU time and memory read from /proc belong to exactly
 // one of them.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface Child {
@@ -143,4 +143,42 @@ export function resetPeak(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Pins the processes of this process's own tree whose command name is one of `names` (e.g. the
+ * throwaway postgres and redis-server of the cluster scenario) to `cpus`, all their threads
+ * (taskset -a). Processes they fork later (PostgreSQL backends) inherit the affinity. Returns the
+ * pids pinned.
+ */
+export function pinDescendants(names: string[], cpus: string): number[] {
+  if (!hasTaskset()) return [];
+  const parent = new Map<number, number>();
+  const comm = new Map<number, string>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      comm.set(Number(d), stat.slice(stat.indexOf('(') + 1, close));
+      parent.set(Number(d), Number(stat.slice(close + 2).split(' ')[1]));
+    } catch {
+      // gone
+    }
+  }
+  const mine = (pid: number): boolean => {
+    for (let p = pid, n = 0; p > 1 && n < 64; p = parent.get(p) ?? 0, n++) if (p === process.pid) return true;
+    return false;
+  };
+  const pinnedPids: number[] = [];
+  for (const [pid, name] of comm) {
+    if (pid === process.pid || !names.includes(name) || !mine(pid)) continue;
+    try {
+      execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
+      pinnedPids.push(pid);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return pinnedPids;
 }
