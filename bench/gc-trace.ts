@@ -1,12 +1,13 @@
 // Tollgate embedded at a fixed 1,000 req/s under --trace-gc: the latency percentiles next to the
 // garbage collections of the same 10 s, to tell GC pauses from other stalls in the tail.
-//   node bench/gc-trace.ts            (NOFLUSH=1: no log flush during the run, TOLLGATE_LOG_FLUSH_MS=1h)
+//   node bench/gc-trace.ts            (NOFLUSH=1: no log flush during the run, TOLLGATE_LOG_FLUSH_MS=1h;
+//                                     GATEWAY_NODE_ARGS='--max-semi-space-size=64': extra node flags for Tollgate)
 // Gateway on CPU 1, upstream and load generator on CPU 0 (needs taskset).
 import path from 'node:path';
 import { startTollgate, startUpstream, ROOT } from './lib/targets.ts';
 import { startChild } from './lib/proc.ts';
 const up = await startUpstream('0');
-const t = await startTollgate({ name: 'gc', upstream: up.baseUrl, nodeArgs: ['--trace-gc'], cpus: '1', env: process.env.NOFLUSH ? { TOLLGATE_LOG_FLUSH_MS: '3600000' } : {} });
+const t = await startTollgate({ name: 'gc', upstream: up.baseUrl, nodeArgs: ['--trace-gc', ...(process.env.GATEWAY_NODE_ARGS?.split(' ').filter(Boolean) ?? [])], cpus: '1', env: process.env.NOFLUSH ? { TOLLGATE_LOG_FLUSH_MS: '3600000' } : {} });
 const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x'.repeat(400) }], max_tokens: 256 });
 const url = `${t.baseUrl}/v1/chat/completions`;
 const run = async (rate: number, ms: number) => (await startChild('lg', 'taskset', ['-c', '0', process.execPath, path.join(ROOT, 'bench/loadgen.ts'), JSON.stringify({ mode: 'open', url, headers: { authorization: t.auth }, body, rate, durationMs: ms, warmupMs: 1000 })]).ready) as any;
