@@ -2,10 +2,10 @@
 // no credential, wrong credential, a /v1 key (insufficient role), another tenant's admin key.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startGateway, type Gateway } from './support/gateway.ts';
+import { DIALECTS, dialectSkip, startGateway, type Gateway } from './support/gateway.ts';
 import { generateKey } from '../src/keys/key-format.ts';
 
-describe('admin API security, every route', () => {
+for (const dialect of DIALECTS) describe(`admin API security, every route (${dialect})`, { skip: dialectSkip(dialect) }, () => {
   let gw: Gateway;
   let ids: Record<string, number>;
   let teamKeySecret: string;
@@ -13,7 +13,7 @@ describe('admin API security, every route', () => {
   let routes: Array<{ method: string; url: string }>;
 
   before(async () => {
-    gw = await startGateway();
+    gw = await startGateway({ dialect });
     const team = (await gw.api('POST', '/api/teams', { name: 'Victim team' })).body;
     const key = (await gw.api('POST', `/api/teams/${team.id}/keys`, { name: 'victim key' })).body;
     const user = (await gw.api('POST', '/api/users', { external_id: 'victim@example.com' })).body;
