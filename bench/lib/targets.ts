@@ -1,12 +1,12 @@
 // Starting the things being measured, each as its own process: the lean upstream, the bare proxy,
 // and Tollgate (embedded: SQLite in a temp dir; cluster: PostgreSQL + Redis).
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pinned, startChild, waitHttp, type Child } from './proc.ts';
 import { applyRealisticPolicy, setupTenant, type PolicyStep, type TenantIds } from '../setup.ts';
+import { freePort } from '../../test/support/services.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const node = process.execPath;
@@ -24,14 +24,6 @@ export interface Target {
   /** the admin key (Tollgate targets only) */
   adminKey?: string;
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve, reject) => srv.once('error', reject).listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
 }
 
 export async function startUpstream(cpus?: string): Promise<Target> {
