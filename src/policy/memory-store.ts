@@ -14,6 +14,8 @@ export class Ring {
   private readonly ids: Float64Array;
   private readonly counts: Float64Array;
   private last = -Infinity;
+  /** a lower bound of the oldest non-empty bucket: the reset scan starts here, not at the window's start */
+  private firstHint = -Infinity;
   sum = 0;
   expiresAt = 0;
 
@@ -51,6 +53,7 @@ export class Ring {
   add(bucket: number, amount: number): void {
     if (bucket <= this.last - this.n) return; // already out of the window
     const slot = bucket % this.n;
+    if (bucket < this.firstHint) this.firstHint = bucket;
     if (this.ids[slot] !== bucket) {
       this.ids[slot] = bucket;
       this.counts[slot] = 0;
@@ -65,12 +68,16 @@ export class Ring {
     const mustFree = Math.max(this.sum + cost - limit, this.sum > 0 ? 1 : 0);
     let freed = 0;
     let resetMs = 0;
-    for (let b = this.last - this.n + 1; b <= this.last && freed < mustFree; b++) {
+    let oldest = -1;
+    for (let b = Math.max(this.firstHint, this.last - this.n + 1); b <= this.last && freed < mustFree; b++) {
       const slot = b % this.n;
       if (this.ids[slot] !== b || this.counts[slot] === 0) continue;
+      if (oldest === -1) oldest = b;
       freed += this.counts[slot]!;
       resetMs = (b + this.n) * this.bucketMs - now;
     }
+    // Every bucket before `oldest` in the window is empty, and add() lowers the hint when needed.
+    if (oldest !== -1) this.firstHint = oldest;
     return { used: this.sum, resetMs };
   }
 }
