@@ -18,6 +18,10 @@ test('usage is read from the response without parsing it all, and matches a full
     assert.deepEqual(usageFromResponse(Buffer.from(JSON.stringify(b, null, 2))), expected, 'pretty-printed');
   }
   assert.equal(usageFromResponse(Buffer.from('not json')), undefined);
+  const long = { usage: { prompt_tokens: 5, completion_tokens: 6 }, choices: [{ message: { content: 'x'.repeat(5_000) } }] };
+  assert.deepEqual(usageFromResponse(Buffer.from(JSON.stringify(long))), { tokensIn: 5, tokensOut: 6 }, 'usage far from the end is still found');
+  const tailUsage = { choices: [{ message: { content: 'y'.repeat(5_000) } }], usage: { prompt_tokens: 7, completion_tokens: 8 } };
+  assert.deepEqual(usageFromResponse(Buffer.from(JSON.stringify(tailUsage))), { tokensIn: 7, tokensOut: 8 });
 });
 
 test('the body goes upstream byte for byte unless the model name or stream options must change', () => {

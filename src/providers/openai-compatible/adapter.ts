@@ -33,7 +33,10 @@ export function upstreamHeaders(route: ResolvedRoute): Record<string, string> {
 const USAGE_KEY = Buffer.from('"usage"');
 
 export function usageFromResponse(buf: Buffer): Usage | undefined {
-  const found = buf.lastIndexOf(USAGE_KEY);
+  // OpenAI-shaped bodies end with the usage object: look in the tail first, then everywhere.
+  const tail = buf.length > 640 ? buf.length - 640 : 0;
+  const inTail = tail ? buf.subarray(tail).lastIndexOf(USAGE_KEY) : -1;
+  const found = inTail !== -1 ? tail + inTail : buf.lastIndexOf(USAGE_KEY);
   const text = found === -1 ? '' : buf.toString('latin1', found);
   const at = found === -1 ? -1 : 0;
   if (at !== -1) {
