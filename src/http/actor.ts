@@ -14,5 +14,3 @@ export interface Actor {
   superadmin: boolean;
   ip: string | null;
 }
-
-export const systemActor = (orgId: number): Actor => ({ type: 'system', id: null, orgId, role: 'admin', userId: null, superadmin: false, ip: null });

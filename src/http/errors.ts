@@ -59,5 +59,4 @@ export class ApiError extends Error {
   }
 }
 
-export const notFound = (what: string, id: unknown) => new ApiError('not_found', `${what} ${String(id)} not found`);
 export const invalid = (param: string, message: string) => new ApiError('invalid_request', `${param}: ${message}`, param);

@@ -74,16 +74,18 @@ export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
     return sendError(res, admission.code, admission.message, headers, null, extra);
   }
 
+  // What a response without usage is charged for its prompt (flagged as estimated).
+  const promptEstimate = Math.ceil(call.bodyBytes / 4);
   let result: ForwardResult = { status: 502, usage: undefined, estimated: false, errorCode: 'internal_error', streamed: stream };
   try {
     const prepared = prepareBody(body, call.raw, route, stream);
-    const meter = new OpenAIStreamMeter(prepared.stripUsage, Math.ceil(call.bodyBytes / 4));
+    const meter = new OpenAIStreamMeter(prepared.stripUsage, promptEstimate);
     const up = { route, path: '/' + call.endpoint, headers: upstreamHeaders(route), body: prepared.body, timeoutMs: deps.config.upstreamTimeoutMs, drainMs: deps.config.abortDrainMs };
     result = await forward(res, up, meter, headers);
   } finally {
     if (result.status < 400 && !result.usage) {
       // The upstream answered without usage: meter an estimate, and flag it, rather than nothing.
-      result = { ...result, usage: { tokensIn: Math.ceil(call.bodyBytes / 4), tokensOut: 0 }, estimated: true };
+      result = { ...result, usage: { tokensIn: promptEstimate, tokensOut: 0 }, estimated: true };
     }
     const usage = result.usage;
     const cost = !usage ? 0 : route.price ? costMicro(route.price, usage.tokensIn, usage.tokensOut) : null;

@@ -146,6 +146,13 @@ async function run(cmd: string, args: string[], opts: SpawnOptions): Promise<voi
   if (code !== 0) throw new Error(`${path.basename(cmd)} failed (${code}):\n${out}`);
 }
 
+/** Stops a throwaway server: its process (signal, then SIGKILL after graceMs), its crash guard, its temp dir. */
+async function teardown(proc: Proc | undefined, signal: NodeJS.Signals, graceMs: number, unguard: () => void, dir: string): Promise<void> {
+  if (proc) await halt(proc, signal, graceMs);
+  unguard();
+  fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+}
+
 export async function startPostgres(): Promise<PgServer> {
   const owner = pgOwner();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-pg-'));
@@ -169,16 +176,10 @@ export async function startPostgres(): Promise<PgServer> {
     return {
       url,
       createDatabase: (name) => createDatabaseAt(url, name),
-      stop: () => stopped ??= (async () => {
-        if (proc) await halt(proc, 'SIGINT', 10_000); // SIGINT = "fast" shutdown
-        unguard();
-        fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
-      })(),
+      stop: () => stopped ??= teardown(proc, 'SIGINT', 10_000, unguard, dir), // SIGINT = "fast" shutdown
     };
   } catch (err) {
-    if (proc) await halt(proc, 'SIGKILL', 0);
-    unguard();
-    fs.rmSync(dir, { recursive: true, force: true });
+    await teardown(proc, 'SIGKILL', 0, unguard, dir);
     throw err;
   }
 }
@@ -223,16 +224,10 @@ export async function startRedis(): Promise<RedisServer> {
         else { await redisCommand(port, ['SHUTDOWN', 'SAVE']).catch(() => ''); await halt(proc, 'SIGTERM', 5000); }
         await start(port);
       },
-      stop: () => stopped ??= (async () => {
-        if (proc) await halt(proc, 'SIGTERM', 5000);
-        unguard();
-        fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
-      })(),
+      stop: () => stopped ??= teardown(proc, 'SIGTERM', 5000, unguard, dir),
     };
   } catch (err) {
-    if (proc) await halt(proc, 'SIGKILL', 0);
-    unguard();
-    fs.rmSync(dir, { recursive: true, force: true });
+    await teardown(proc, 'SIGKILL', 0, unguard, dir);
     throw err;
   }
 }
