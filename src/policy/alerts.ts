@@ -40,6 +40,8 @@ export class Alerts {
   private readonly onError: (err: unknown) => void;
   /** delivered webhook calls in flight, so tests and shutdown can wait for them */
   readonly pending = new Set<Promise<void>>();
+  /** alerts are delivered one after another, so receivers see them in the order they crossed */
+  private tail: Promise<void> = Promise.resolve();
 
   constructor(db: Kysely<Database>, sinks: AlertSink[], onError: (err: unknown) => void = () => {}) {
     this.db = db;
@@ -55,7 +57,8 @@ export class Alerts {
       if (this.fired.has(id)) continue;
       this.fired.add(id);
       const event: AlertEvent = { type: 'budget.threshold', level, scope, org_id: ids.orgId, team_id: ids.teamId, period, threshold: t, mode: budget.mode, limit_usd: microToUsd(budget.limitMicro), spent_usd: microToUsd(spentMicro), at: iso(now) };
-      this.track(this.fire(event));
+      this.tail = this.tail.then(() => this.fire(event)).catch(this.onError);
+      this.track(this.tail);
     }
   }
 
