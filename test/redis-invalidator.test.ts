@@ -61,6 +61,7 @@ describe('RedisInvalidator', { skip: serviceSkip('redis') }, () => {
       await until(() => b.seen.some((e) => e.kind === 'all'));
       await until(() => a.seen.some((e) => e.kind === 'all'));
       await until(() => b.inv.ping());
+      await until(() => a.pub.status === 'ready', 5000);
       b.seen.length = 0;
 
       // Only A's publishing connection drops (B keeps listening): the event is re-sent, not lost.

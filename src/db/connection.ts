@@ -34,8 +34,12 @@ export function openDb(url: string, options: { poolSize?: number } = {}): Db {
     return { kysely, dialect: 'sqlite', raw: { sqlite: database }, close: () => kysely.destroy() };
   }
   const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
-  // An idle client that loses its connection must not crash the process; the next query reconnects.
+  // A client that loses its connection must not crash the process. Idle ones are reported on the
+  // pool; a checked-out one (inside a query or transaction) emits 'error' on itself, which pg-pool
+  // leaves unhandled — its queries fail with the error instead, and on release the dead client is
+  // dropped from the pool. The next query reconnects.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { kysely, dialect: 'postgres', raw: { pg: pool }, close: () => kysely.destroy() };
 }
