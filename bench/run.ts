@@ -29,6 +29,7 @@ import type { LoadResult, LoadSpec } from './lib/load-types.ts';
 import { ROOT, startBareProxy, startClusterServices, startTollgate, startUpstream, type ClusterServices, type Target } from './lib/targets.ts';
 import { describePolicy, type PolicyStep } from './setup.ts';
 import { formatProfile, summarizeProfile } from './profile-summary.ts';
+import { formatAllocations, summarizeAllocations } from './alloc-summary.ts';
 
 // ---- options ----
 
@@ -345,6 +346,36 @@ async function soak(seconds: number): Promise<void> {
   }
 }
 
+/**
+ * Tollgate (embedded) with every allocation sampled during 10 s of non-streaming load, freed
+ * objects included: what the young-generation collector has to sweep, charged to the code that
+ * allocated it.
+ */
+async function allocProfile(): Promise<void> {
+  const file = path.join(RESULTS, 'alloc.heapprofile');
+  rmSync(file, { force: true });
+  const upstream = await startUpstream(CPU.other);
+  let requests = 0;
+  try {
+    const t = await startTollgate({ name: 'embedded-alloc', upstream: upstream.baseUrl, env: { TOLLGATE_ALLOC_PROFILE: file }, nodeArgs: ['--import', path.join(ROOT, 'bench/alloc-sampler.ts')], noPolicy, ...(CPU.gateway ? { cpus: CPU.gateway } : {}) });
+    try {
+      await closedLoad(t, BODY.plain, D.warmMs);
+      process.kill(t.proc.pid, 'SIGUSR2');
+      await new Promise((r) => setTimeout(r, 200));
+      const plain = await closedLoad(t, BODY.plain, D.runMs);
+      requests = plain.requests;
+      process.stdout.write(`sampled load: ${plain.rps.toFixed(0)} req/s, ${requests} requests\n`);
+    } finally {
+      await t.stop();
+    }
+  } finally {
+    await upstream.stop();
+  }
+  const summary = summarizeAllocations(file, requests, 30, ROOT);
+  process.stdout.write(`\n${formatAllocations(summary)}\n`);
+  writeResults(value('out') ?? 'alloc-top.json', { date: new Date().toISOString(), machine: machine(), target: 'embedded', noPolicy, requests, ...summary });
+}
+
 /** Tollgate (embedded, or cluster with --profile=cluster) under --cpu-prof during load. */
 async function profile(): Promise<void> {
   const cluster = value('profile') === 'cluster';
@@ -378,6 +409,7 @@ async function profile(): Promise<void> {
 
 const soakSeconds = value('soak');
 if (soakSeconds) await soak(Number(soakSeconds));
+else if (value('profile') === 'alloc') await allocProfile();
 else if (flag('profile')) await profile();
 else await mainBench();
 process.exit(0);

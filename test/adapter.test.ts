@@ -11,9 +11,15 @@ test('usage is read from the response without parsing it all, and matches a full
     { usage: { prompt_tokens: 3, completion_tokens: 0, total_tokens: 3 }, id: 'usage first' },
     { id: 'none' },
     { id: 'null', usage: null },
+    { id: 'nested first', usage: { prompt_tokens_details: { prompt_tokens: 1, cached_tokens: 0 }, prompt_tokens: 4, completion_tokens: 2 } },
+    { object: 'list', data: [], usage: { prompt_tokens: 9, total_tokens: 9 } },
+    { id: 'strings inside', usage: { note: 'x}"{\\', prompt_tokens: 6, completion_tokens: 1, completion_tokens_details: { reasoning_tokens: 0 } } },
+    { id: 'float', usage: { prompt_tokens: 2.5, completion_tokens: 1 } },
+    { id: 'empty', usage: {} },
   ];
   for (const b of bodies) {
-    const expected = b.usage ? { tokensIn: b.usage.prompt_tokens, tokensOut: b.usage.completion_tokens } : undefined;
+    const u = b.usage as { prompt_tokens?: number; completion_tokens?: number } | null | undefined;
+    const expected = u && typeof u.prompt_tokens === 'number' ? { tokensIn: u.prompt_tokens, tokensOut: u.completion_tokens ?? 0 } : undefined;
     assert.deepEqual(usageFromResponse(Buffer.from(JSON.stringify(b))), expected, JSON.stringify(b));
     assert.deepEqual(usageFromResponse(Buffer.from(JSON.stringify(b, null, 2))), expected, 'pretty-printed');
   }

@@ -13,7 +13,7 @@ const levels: LevelPolicy[] = [
   { level: 'key', scope: 'key:1', policy: { ...EMPTY_POLICY, budget: { limitMicro: 10_000, period: 'monthly', mode: 'hard', thresholds: [] } } },
   { level: 'team', scope: 'team:2', policy: { ...EMPTY_POLICY, budget: { limitMicro: 1_000_000, period: 'monthly', mode: 'hard', thresholds: [] } } },
 ];
-const policies = { levelsFor: async () => levels } as unknown as PolicyCache;
+const policies = { cachedLevels: () => undefined, levelsFor: async () => levels } as unknown as PolicyCache;
 const alerts = { check() {} } as unknown as Alerts;
 
 test('cold budget counters are loaded once, however many requests arrive together', async () => {

@@ -3,8 +3,8 @@
 // store, and maps a refusal back to the exact rule and level that refused.
 import { randomUUID } from 'node:crypto';
 import type { Admission, AdmissionOutcome, AdmissionRequest, Level, RateHeaders, Ticket } from './admission.ts';
-import { bucketOf, type AdmitPlan, type BudgetSpec, type CounterStore, type SettleSpec, type StoreOutcome, type WindowSpec } from './counter-store.ts';
-import { BUCKETS_PER_WINDOW, periodOf, WINDOW_NAMES, WINDOWS, type Budget, type LevelPolicy, type WindowName } from './policy.ts';
+import { bucketOf, type AdmitPlan, type BudgetSpec, type BudgetState, type CounterStore, type SettleSpec, type SlotSpec, type StoreOutcome, type WindowSpec, type WindowState } from './counter-store.ts';
+import { BUCKETS_PER_WINDOW, periodOf, WINDOW_NAMES, WINDOWS, type Budget, type LevelPolicy, type Period, type WindowName } from './policy.ts';
 import type { PolicyCache } from './policy-cache.ts';
 import type { Alerts } from './alerts.ts';
 import { microToUsd } from '../usage/spend.repository.ts';
@@ -26,10 +26,7 @@ export interface EngineOptions {
 
 const STORE_WARN_MS = 10_000;
 
-interface PlannedWindow { level: LevelPolicy; name: WindowName; spec: WindowSpec }
-interface PlannedBudget { level: LevelPolicy; budget: Budget; period: ReturnType<typeof periodOf>; spec: BudgetSpec }
-
-export function budgetTtl(period: ReturnType<typeof periodOf>, now: number): number {
+export function budgetTtl(period: Period, now: number): number {
   return (period.end === null ? 400 * DAY : period.end - now) + 2 * DAY;
 }
 
@@ -50,101 +47,106 @@ export class LimitsEngine implements Admission {
   }
 
   async admit(req: AdmissionRequest): Promise<AdmissionOutcome> {
-    const levels = await this.policies.levelsFor(req.ctx);
+    const levels = this.policies.cachedLevels(req.ctx) ?? (await this.policies.levelsFor(req.ctx));
+    const t = templateOf(levels);
+    if (t.empty) return { ok: true, ticket: NO_OP, headers: {} };
     const { now } = req;
-    const windows: PlannedWindow[] = [];
-    const budgets: PlannedBudget[] = [];
-    const slots: Array<{ level: LevelPolicy; limit: number }> = [];
-    for (const l of levels) {
-      const c = compile(l);
-      if (c.empty) continue;
-      const p = l.policy;
-      for (const w of c.windows) windows.push({ level: l, name: w.name, spec: { key: w.key, windowMs: w.windowMs, bucketMs: w.bucketMs, limit: w.limit, cost: w.tokens ? req.tokenBound : 1 } });
-      if (p.maxParallel != null) slots.push({ level: l, limit: p.maxParallel });
-      if (p.budget) {
-        if (req.costBoundMicro === undefined && p.budget.mode === 'hard') {
-          return this.deny('budget_exceeded', l.level, microToUsd(p.budget.limitMicro), null, `The model \`${req.model}\` has no known price, so the hard budget on this ${label(l.level)} cannot admit it. Ask an admin to set its price.`);
-        }
-        const period = periodOf(p.budget.period, now);
-        const spec = { key: budgetKey(c, period.key), limitMicro: p.budget.limitMicro, reserveMicro: req.costBoundMicro ?? 0, hard: p.budget.mode === 'hard', ttlMs: budgetTtl(period, now) };
-        budgets.push({ level: l, budget: p.budget, period, spec });
-      }
+    if (req.costBoundMicro === undefined && t.hardBudget) {
+      const l = t.hardBudget;
+      return this.deny('budget_exceeded', l.level, microToUsd(l.policy.budget!.limitMicro), null, `The model \`${req.model}\` has no known price, so the hard budget on this ${label(l.level)} cannot admit it. Ask an admin to set its price.`);
     }
-    if (windows.length === 0 && slots.length === 0 && budgets.length === 0) return { ok: true, ticket: NO_OP, headers: {} };
-
-    const leaseId = slots.length ? LEASE_PREFIX + (++leaseCounter).toString(36) : '';
-    const plan: AdmitPlan = {
-      now,
-      windows: windows.map((w) => w.spec),
-      slots: slots.map((s) => ({ key: compile(s.level).slotKey, limit: s.limit, leaseId, ttlMs: this.opts.slotTtlMs })),
-      budgets: budgets.map((b) => b.spec),
-    };
+    // The plan: request windows and slots are the template's own specs; only what depends on this
+    // request (token cost, reservation, period, lease) is built here.
+    const windows: WindowSpec[] = new Array(t.windows.length);
+    for (let i = 0; i < t.windows.length; i++) {
+      const w = t.windows[i]!;
+      windows[i] = w.tokens ? { key: w.spec.key, windowMs: w.spec.windowMs, bucketMs: w.spec.bucketMs, limit: w.spec.limit, cost: req.tokenBound } : w.spec;
+    }
+    const leaseId = t.slots.length ? LEASE_PREFIX + (++leaseCounter).toString(36) : '';
+    const slots: SlotSpec[] = new Array(t.slots.length);
+    for (let i = 0; i < t.slots.length; i++) slots[i] = { key: t.slots[i]!.key, limit: t.slots[i]!.limit, leaseId, ttlMs: this.opts.slotTtlMs };
+    const budgets: BudgetSpec[] = new Array(t.budgets.length);
+    const periods: Period[] = new Array(t.budgets.length);
+    for (let i = 0; i < t.budgets.length; i++) {
+      const b = t.budgets[i]!;
+      const period = (periods[i] = periodOf(b.budget.period, now));
+      budgets[i] = { key: budgetKey(b.compiled, period.key), limitMicro: b.budget.limitMicro, reserveMicro: req.costBoundMicro ?? 0, hard: b.budget.mode === 'hard', ttlMs: budgetTtl(period, now) };
+    }
+    const plan: AdmitPlan = { now, windows, slots, budgets };
     let outcome: StoreOutcome;
     try {
-      outcome = await this.charge(plan, budgets, now);
+      outcome = await this.charge(plan, t, periods, now);
     } catch (err) {
       // Redis down (or the rollups unreadable): fail closed by default, open if configured.
       this.storeDown(err);
       if (this.opts.failOpen) return { ok: true, ticket: NO_OP, headers: {} };
       return this.deny('service_unavailable', null, null, now + 1000, 'Limits and budgets cannot be checked right now (the counter store is unreachable); try again shortly.');
     }
-    if (!outcome.ok) {
-      switch (outcome.kind) {
-        case 'uninitialized':
-          return this.deny('service_unavailable', null, null, null, 'Budget counters could not be loaded; try again.');
-        case 'window': {
-          const w = windows[outcome.index]!;
-          const unit = WINDOWS[w.name].kind;
-          const headers: RateHeaders = unit === 'requests'
-            ? { limitRequests: w.spec.limit, remainingRequests: Math.max(0, w.spec.limit - outcome.state.used), resetRequestsMs: outcome.state.resetMs }
-            : { limitTokens: w.spec.limit, remainingTokens: Math.max(0, w.spec.limit - outcome.state.used), resetTokensMs: outcome.state.resetMs };
-          return this.deny('rate_limit_exceeded', w.level.level, w.spec.limit, now + outcome.state.resetMs,
-            `Rate limit reached for this ${label(w.level.level)}: ${w.spec.limit} ${unit} per ${per(w.name)} (${w.name}), ${outcome.state.used} used. Retry in ${Math.ceil(outcome.state.resetMs / 1000)}s.`, headers, { window: w.name });
-        }
-        case 'slot': {
-          const s = slots[outcome.index]!;
-          return this.deny('concurrency_limit_exceeded', s.level.level, s.limit, now + 1000, `Too many requests in flight for this ${label(s.level.level)}: at most ${s.limit} at a time.`);
-        }
-        case 'budget': {
-          const b = budgets[outcome.index]!;
-          const left = Math.max(0, b.spec.limitMicro - outcome.state.spentMicro - outcome.state.reservedMicro);
-          return this.deny('budget_exceeded', b.level.level, microToUsd(b.spec.limitMicro), b.period.end,
-            `Budget exceeded for this ${label(b.level.level)}: $${microToUsd(b.spec.limitMicro)} per ${PERIOD_WORD[b.budget.period]}, $${microToUsd(outcome.state.spentMicro)} spent, $${microToUsd(left)} left; this request could cost up to $${microToUsd(b.spec.reserveMicro)}.`,
-            {}, { budget_usd: microToUsd(b.spec.limitMicro), spent_usd: microToUsd(outcome.state.spentMicro), period: b.budget.period });
-        }
+    if (!outcome.ok) return this.refusal(outcome, plan, t, periods, now);
+    return { ok: true, ticket: new PlanTicket(this, req, plan, t, periods, outcome.budgets), headers: rateHeaders(t, outcome.windows) };
+  }
+
+  /** Replaces the reservation by the actual consumption, releases the slot, checks alert thresholds. */
+  settle(req: AdmissionRequest, plan: AdmitPlan, t: Template, periods: Period[], admitted: BudgetState[], actual: { tokens: number; costMicro: number }): void {
+    const windows: SettleSpec['windows'] = [];
+    for (let i = 0; i < plan.windows.length; i++) {
+      const w = plan.windows[i]!;
+      if (!t.windows[i]!.tokens || actual.tokens === w.cost) continue;
+      windows.push({ key: w.key, bucket: bucketOf(plan.now, w.bucketMs), bucketMs: w.bucketMs, windowMs: w.windowMs, delta: actual.tokens - w.cost });
+    }
+    const slots: SettleSpec['slots'] = plan.slots;
+    const budgets: SettleSpec['budgets'] = new Array(plan.budgets.length);
+    for (let i = 0; i < plan.budgets.length; i++) {
+      const b = plan.budgets[i]!;
+      budgets[i] = { key: b.key, reservedMicro: b.reserveMicro, actualMicro: actual.costMicro, ttlMs: b.ttlMs };
+    }
+    this.store.settle({ windows, slots, budgets }).catch(this.opts.onError);
+    for (let i = 0; i < t.budgets.length; i++) {
+      const b = t.budgets[i]!;
+      if (b.budget.thresholds.length === 0) continue;
+      const spent = admitted[i]!.spentMicro + actual.costMicro;
+      this.alerts.check(b.level.level, b.level.scope, { orgId: req.ctx.orgId, teamId: req.ctx.teamId }, b.budget, periods[i]!.key, spent, plan.now);
+    }
+  }
+
+  /** The store's refusal, as the rule and level that refused, in words. */
+  private refusal(outcome: Exclude<StoreOutcome, { ok: true }>, plan: AdmitPlan, t: Template, periods: Period[], now: number): AdmissionOutcome {
+    switch (outcome.kind) {
+      case 'uninitialized':
+        return this.deny('service_unavailable', null, null, null, 'Budget counters could not be loaded; try again.');
+      case 'window': {
+        const w = t.windows[outcome.index]!;
+        const limit = w.spec.limit;
+        const unit = WINDOWS[w.name].kind;
+        const headers: RateHeaders = unit === 'requests'
+          ? { limitRequests: limit, remainingRequests: Math.max(0, limit - outcome.state.used), resetRequestsMs: outcome.state.resetMs }
+          : { limitTokens: limit, remainingTokens: Math.max(0, limit - outcome.state.used), resetTokensMs: outcome.state.resetMs };
+        return this.deny('rate_limit_exceeded', w.level.level, limit, now + outcome.state.resetMs,
+          `Rate limit reached for this ${label(w.level.level)}: ${limit} ${unit} per ${per(w.name)} (${w.name}), ${outcome.state.used} used. Retry in ${Math.ceil(outcome.state.resetMs / 1000)}s.`, headers, { window: w.name });
+      }
+      case 'slot': {
+        const s = t.slots[outcome.index]!;
+        return this.deny('concurrency_limit_exceeded', s.level.level, s.limit, now + 1000, `Too many requests in flight for this ${label(s.level.level)}: at most ${s.limit} at a time.`);
+      }
+      case 'budget': {
+        const b = t.budgets[outcome.index]!;
+        const spec = plan.budgets[outcome.index]!;
+        const left = Math.max(0, spec.limitMicro - outcome.state.spentMicro - outcome.state.reservedMicro);
+        return this.deny('budget_exceeded', b.level.level, microToUsd(spec.limitMicro), periods[outcome.index]!.end,
+          `Budget exceeded for this ${label(b.level.level)}: $${microToUsd(spec.limitMicro)} per ${PERIOD_WORD[b.budget.period]}, $${microToUsd(outcome.state.spentMicro)} spent, $${microToUsd(left)} left; this request could cost up to $${microToUsd(spec.reserveMicro)}.`,
+          {}, { budget_usd: microToUsd(spec.limitMicro), spent_usd: microToUsd(outcome.state.spentMicro), period: b.budget.period });
       }
     }
-
-    const admitted = outcome;
-    const headers = this.headers(windows, admitted.windows);
-    let settled = false;
-    const ticket: Ticket = {
-      settle: (actual) => {
-        if (settled) return;
-        settled = true;
-        const spec: SettleSpec = {
-          windows: windows
-            .filter((w) => WINDOWS[w.name].kind === 'tokens' && actual.tokens !== w.spec.cost)
-            .map((w) => ({ key: w.spec.key, bucket: bucketOf(now, w.spec.bucketMs), bucketMs: w.spec.bucketMs, windowMs: w.spec.windowMs, delta: actual.tokens - w.spec.cost })),
-          slots: plan.slots.map((s) => ({ key: s.key, leaseId })),
-          budgets: budgets.map((b) => ({ key: b.spec.key, reservedMicro: b.spec.reserveMicro, actualMicro: actual.costMicro, ttlMs: b.spec.ttlMs })),
-        };
-        this.store.settle(spec).catch(this.opts.onError);
-        budgets.forEach((b, i) => {
-          if (b.budget.thresholds.length === 0) return;
-          const spent = admitted.budgets[i]!.spentMicro + actual.costMicro;
-          this.alerts.check(b.level.level, b.level.scope, { orgId: req.ctx.orgId, teamId: req.ctx.teamId }, b.budget, b.period.key, spent, now);
-        });
-      },
-    };
-    return { ok: true, ticket, headers };
   }
 
   /** Runs the plan, loading budget counters the store does not hold yet (from the rollups). */
-  private async charge(plan: AdmitPlan, budgets: PlannedBudget[], now: number): Promise<StoreOutcome> {
+  private async charge(plan: AdmitPlan, t: Template, periods: Period[], now: number): Promise<StoreOutcome> {
     let outcome = await this.store.admit(plan);
     for (let attempt = 0; outcome.ok === false && outcome.kind === 'uninitialized' && attempt < 3; attempt++) {
-      await Promise.all(outcome.budgetKeys.map((key) => this.loadBudget(key, budgets.find((x) => x.spec.key === key)!, now)));
+      await Promise.all(outcome.budgetKeys.map((key) => {
+        const i = plan.budgets.findIndex((b) => b.key === key);
+        return this.loadBudget(key, t.budgets[i]!.level.scope, periods[i]!, plan.budgets[i]!.ttlMs, now);
+      }));
       outcome = await this.store.admit(plan);
     }
     return outcome;
@@ -154,12 +156,12 @@ export class LimitsEngine implements Admission {
    * Loads one budget counter from the rollups. Single-flight: the requests that arrive together
    * for a cold counter (after a start, a Redis restart, a new period) share one query.
    */
-  private loadBudget(key: string, b: PlannedBudget, now: number): Promise<void> {
+  private loadBudget(key: string, scope: string, period: Period, ttlMs: number, now: number): Promise<void> {
     let load = this.loading.get(key);
     if (!load) {
       load = (async () => {
-        const spent = await this.opts.loadSpent(b.level.scope, b.period.start, b.period.end);
-        await this.store.initBudget(key, spent, b.spec.ttlMs, now);
+        const spent = await this.opts.loadSpent(scope, period.start, period.end);
+        await this.store.initBudget(key, spent, ttlMs, now);
       })().finally(() => this.loading.delete(key));
       this.loading.set(key, load);
     }
@@ -175,26 +177,6 @@ export class LimitsEngine implements Admission {
     this.opts.onStoreDown?.(err, this.opts.failOpen === true, this.suppressed);
     this.warnedAt = t;
     this.suppressed = 0;
-  }
-
-  /** The tightest request window and the tightest token window, for x-ratelimit-* headers. */
-  private headers(windows: PlannedWindow[], states: Array<{ used: number; resetMs: number }>): RateHeaders {
-    const h: RateHeaders = {};
-    let bestReq = Infinity;
-    let bestTok = Infinity;
-    windows.forEach((w, i) => {
-      const st = states[i];
-      const used = st?.used ?? 0;
-      const remaining = w.spec.limit - used;
-      if (WINDOWS[w.name].kind === 'requests' && remaining < bestReq) {
-        bestReq = remaining;
-        Object.assign(h, { limitRequests: w.spec.limit, remainingRequests: remaining, resetRequestsMs: st?.resetMs ?? 0 });
-      } else if (WINDOWS[w.name].kind === 'tokens' && remaining < bestTok) {
-        bestTok = remaining;
-        Object.assign(h, { limitTokens: w.spec.limit, remainingTokens: remaining, resetTokensMs: st?.resetMs ?? 0 });
-      }
-    });
-    return h;
   }
 
   private deny(code: 'rate_limit_exceeded' | 'concurrency_limit_exceeded' | 'budget_exceeded' | 'service_unavailable', level: Level | null, limit: number | null, resetAt: number | null, message: string, headers: RateHeaders = {}, details?: Record<string, unknown>): AdmissionOutcome {
@@ -243,4 +225,91 @@ function label(level: Level): string {
 
 function per(name: WindowName): string {
   return name.endsWith('m') ? 'minute' : name.endsWith('h') ? 'hour' : 'day';
+}
+
+/**
+ * What a set of levels asks of every request, worked out once per set (the PolicyCache hands out
+ * the same array while nothing changes): the windows with their specs (request windows' specs
+ * are used as they are), the slots, the budgets, and the first hard budget (which an unpriced
+ * model cannot pass).
+ */
+interface Template {
+  empty: boolean;
+  windows: Array<{ level: LevelPolicy; name: WindowName; tokens: boolean; spec: WindowSpec }>;
+  slots: Array<{ level: LevelPolicy; limit: number; key: string }>;
+  budgets: Array<{ level: LevelPolicy; budget: Budget; compiled: Compiled }>;
+  hardBudget: LevelPolicy | undefined;
+}
+
+const templates = new WeakMap<LevelPolicy[], Template>();
+
+function templateOf(levels: LevelPolicy[]): Template {
+  let t = templates.get(levels);
+  if (t) return t;
+  t = { empty: true, windows: [], slots: [], budgets: [], hardBudget: undefined };
+  for (const l of levels) {
+    const c = compile(l);
+    if (c.empty) continue;
+    t.empty = false;
+    for (const w of c.windows) t.windows.push({ level: l, name: w.name, tokens: w.tokens, spec: { key: w.key, windowMs: w.windowMs, bucketMs: w.bucketMs, limit: w.limit, cost: 1 } });
+    if (l.policy.maxParallel != null) t.slots.push({ level: l, limit: l.policy.maxParallel, key: c.slotKey });
+    const budget = l.policy.budget;
+    if (budget) {
+      t.budgets.push({ level: l, budget, compiled: c });
+      if (budget.mode === 'hard') t.hardBudget ??= l;
+    }
+  }
+  templates.set(levels, t);
+  return t;
+}
+
+/** The tightest request window and the tightest token window, for x-ratelimit-* headers. */
+function rateHeaders(t: Template, states: WindowState[]): RateHeaders {
+  const h: RateHeaders = {};
+  let bestReq = Infinity;
+  let bestTok = Infinity;
+  for (let i = 0; i < t.windows.length; i++) {
+    const w = t.windows[i]!;
+    const st = states[i];
+    const remaining = w.spec.limit - (st?.used ?? 0);
+    if (!w.tokens) {
+      if (remaining >= bestReq) continue;
+      bestReq = remaining;
+      h.limitRequests = w.spec.limit;
+      h.remainingRequests = remaining;
+      h.resetRequestsMs = st?.resetMs ?? 0;
+    } else if (remaining < bestTok) {
+      bestTok = remaining;
+      h.limitTokens = w.spec.limit;
+      h.remainingTokens = remaining;
+      h.resetTokensMs = st?.resetMs ?? 0;
+    }
+  }
+  return h;
+}
+
+/** An admitted request's ticket: settles once. */
+class PlanTicket implements Ticket {
+  private settled = false;
+  private readonly engine: LimitsEngine;
+  private readonly req: AdmissionRequest;
+  private readonly plan: AdmitPlan;
+  private readonly t: Template;
+  private readonly periods: Period[];
+  private readonly admitted: BudgetState[];
+
+  constructor(engine: LimitsEngine, req: AdmissionRequest, plan: AdmitPlan, t: Template, periods: Period[], admitted: BudgetState[]) {
+    this.engine = engine;
+    this.req = req;
+    this.plan = plan;
+    this.t = t;
+    this.periods = periods;
+    this.admitted = admitted;
+  }
+
+  settle(actual: { tokens: number; costMicro: number }): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.engine.settle(this.req, this.plan, this.t, this.periods, this.admitted, actual);
+  }
 }

@@ -29,13 +29,26 @@ export class PolicyCache {
   private readonly entries: BoundedCache<string, LevelPolicy>;
   private readonly db: Kysely<Database>;
   private generation = 0;
+  /** the levels last returned for a key: handed out again, with no new array, while all still hold */
+  private readonly memo = new WeakMap<KeyContext, LevelPolicy[]>();
 
   constructor(db: Kysely<Database>, max: number) {
     this.db = db;
     this.entries = new BoundedCache(max);
   }
 
+  /** The levels when every one is cached (the warm path, synchronous), else undefined. */
+  cachedLevels(ctx: KeyContext): LevelPolicy[] | undefined {
+    const memo = this.memo.get(ctx);
+    if (!memo) return undefined;
+    const scopes = scopesFor(ctx);
+    for (let i = 0; i < scopes.length; i++) if (this.entries.get(scopes[i]!.scope) !== memo[i]) return undefined;
+    return memo;
+  }
+
   async levelsFor(ctx: KeyContext): Promise<LevelPolicy[]> {
+    const memo = this.cachedLevels(ctx);
+    if (memo) return memo;
     const scopes = scopesFor(ctx);
     const out: LevelPolicy[] = [];
     let missing: string[] | undefined;
@@ -44,7 +57,10 @@ export class PolicyCache {
       if (level) out.push(level);
       else (missing ??= []).push(s.scope);
     }
-    if (!missing) return out;
+    if (!missing) {
+      this.memo.set(ctx, out);
+      return out;
+    }
     const generation = this.generation;
     const loaded = await loadPolicies(this.db, missing);
     return scopes.map((s) => {

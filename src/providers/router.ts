@@ -12,10 +12,16 @@ import type { ResolvedRoute } from './types.ts';
 interface OrgRoutes {
   exact: Map<string, ResolvedRoute>;
   catchAll: Omit<ResolvedRoute, 'upstreamModel' | 'price'> | undefined;
+  /** routes made from the catch-all, per model name asked for (bounded: names come from clients) */
+  viaCatchAll: Map<string, ResolvedRoute>;
 }
+
+const CATCH_ALL_MEMO = 1024;
 
 export class Router {
   private readonly cache = new Map<number, Promise<OrgRoutes>>();
+  /** the same, once loaded: a warm request resolves without awaiting */
+  private readonly loaded = new Map<number, OrgRoutes>();
   private readonly db: Kysely<Database>;
   private readonly vault: Vault;
   private readonly prices: PriceBook;
@@ -26,12 +32,27 @@ export class Router {
     this.prices = prices;
   }
 
+  /** The route for a model; null when the organization's routes are not loaded yet (call resolve). */
+  resolveCached(orgId: number, model: string): ResolvedRoute | undefined | null {
+    const routes = this.loaded.get(orgId);
+    return routes ? this.pick(routes, model) : null;
+  }
+
   async resolve(orgId: number, model: string): Promise<ResolvedRoute | undefined> {
-    const routes = await this.forOrg(orgId);
+    return this.pick(await this.forOrg(orgId), model);
+  }
+
+  private pick(routes: OrgRoutes, model: string): ResolvedRoute | undefined {
     const exact = routes.exact.get(model);
     if (exact) return exact;
     if (!routes.catchAll) return undefined;
-    return { ...routes.catchAll, upstreamModel: model, price: this.prices.lookup(model) };
+    let route = routes.viaCatchAll.get(model);
+    if (!route) {
+      if (routes.viaCatchAll.size >= CATCH_ALL_MEMO) routes.viaCatchAll.clear();
+      route = { ...routes.catchAll, upstreamModel: model, price: this.prices.lookup(model) };
+      routes.viaCatchAll.set(model, route);
+    }
+    return route;
   }
 
   /** Model names served by explicit routes, and whether a catch-all exists. */
@@ -42,16 +63,30 @@ export class Router {
   }
 
   invalidate(event: Invalidation): void {
-    if (event.kind === 'all') this.cache.clear();
-    else if (event.kind === 'routes' || event.kind === 'org') this.cache.delete(event.orgId);
+    if (event.kind === 'all') {
+      this.cache.clear();
+      this.loaded.clear();
+    } else if (event.kind === 'routes' || event.kind === 'org') {
+      this.cache.delete(event.orgId);
+      this.loaded.delete(event.orgId);
+    }
   }
 
   private forOrg(orgId: number): Promise<OrgRoutes> {
     let entry = this.cache.get(orgId);
     if (!entry) {
-      entry = this.load(orgId);
-      this.cache.set(orgId, entry);
-      entry.catch(() => this.cache.delete(orgId));
+      const loading = this.load(orgId);
+      entry = loading;
+      this.cache.set(orgId, loading);
+      loading.then(
+        (routes) => {
+          // Not if an invalidation dropped this load meanwhile: the next request loads afresh.
+          if (this.cache.get(orgId) === loading) this.loaded.set(orgId, routes);
+        },
+        () => {
+          if (this.cache.get(orgId) === loading) this.cache.delete(orgId);
+        },
+      );
     }
     return entry;
   }
@@ -59,7 +94,7 @@ export class Router {
   private async load(orgId: number): Promise<OrgRoutes> {
     const { credentials, routes } = await listCredentials(this.db, orgId);
     const byId = new Map(credentials.map((c) => [c.id, c]));
-    const out: OrgRoutes = { exact: new Map(), catchAll: undefined };
+    const out: OrgRoutes = { exact: new Map(), catchAll: undefined, viaCatchAll: new Map() };
     for (const r of routes) {
       const c = byId.get(r.credential_id);
       if (!c) continue;

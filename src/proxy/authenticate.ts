@@ -15,13 +15,21 @@ export function bearer(headers: Record<string, string | string[] | undefined>): 
   return typeof apiKey === 'string' ? apiKey.trim() : undefined;
 }
 
-export async function authenticate(db: Kysely<Database>, cache: KeyCache, secret: string | undefined, now: number): Promise<AuthOutcome> {
-  if (!secret) return { ok: false, code: 'missing_credentials', message: 'Missing API key: send it as "Authorization: Bearer sk-tg-…".' };
-  if (!isWellFormedKey(secret)) return { ok: false, code: 'invalid_api_key', message: 'Incorrect API key provided.' };
+const MISSING: AuthOutcome = { ok: false, code: 'missing_credentials', message: 'Missing API key: send it as "Authorization: Bearer sk-tg-…".' };
+const INVALID: AuthOutcome = { ok: false, code: 'invalid_api_key', message: 'Incorrect API key provided.' };
+
+/** Answers at once for a warm (or known-unknown) key; only a cold key returns a promise (a DB read). */
+export function authenticate(db: Kysely<Database>, cache: KeyCache, secret: string | undefined, now: number): AuthOutcome | Promise<AuthOutcome> {
+  if (!secret) return MISSING;
+  if (!isWellFormedKey(secret)) return INVALID;
   const hash = hashSecret(secret);
   const cached = cache.get(hash);
   if (cached) return { ok: true, ctx: cached };
-  if (cache.isKnownUnknown(hash, now)) return { ok: false, code: 'invalid_api_key', message: 'Incorrect API key provided.' };
+  if (cache.isKnownUnknown(hash, now)) return INVALID;
+  return load(db, cache, hash, now);
+}
+
+async function load(db: Kysely<Database>, cache: KeyCache, hash: string, now: number): Promise<AuthOutcome> {
   const generation = cache.generation;
   const ctx = await loadKeyContext(db, hash);
   // An admin change that landed while we were loading may have made this row stale: use it for
@@ -29,7 +37,7 @@ export async function authenticate(db: Kysely<Database>, cache: KeyCache, secret
   const fresh = generation === cache.generation;
   if (!ctx) {
     if (fresh) cache.setUnknown(hash, now);
-    return { ok: false, code: 'invalid_api_key', message: 'Incorrect API key provided.' };
+    return INVALID;
   }
   if (fresh) cache.set(hash, ctx);
   return { ok: true, ctx };

@@ -126,7 +126,10 @@ const CR = 13;
  * waits for its end in the next chunk. CRLF streams are normalized to LF first.
  */
 async function relayStream(res: ServerResponse, body: AsyncIterable<Buffer>, meter: StreamMeter, headers: HeaderMap): Promise<ForwardResult> {
-  res.writeHead(200, { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
+  headers['content-type'] = 'text/event-stream; charset=utf-8';
+  headers['cache-control'] = 'no-cache';
+  headers['x-accel-buffering'] = 'no';
+  res.writeHead(200, headers);
   res.flushHeaders();
   let pending: Buffer | undefined;
   for await (const chunk of body) {

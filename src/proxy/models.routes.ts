@@ -37,7 +37,7 @@ async function upstreamModels(deps: Deps, route: ResolvedRoute): Promise<ModelEn
 /** The usable key behind a /v1 read, or undefined after answering 401/403. */
 async function usableKey(deps: Deps, req: FastifyRequest, reply: FastifyReply): Promise<KeyContext | undefined> {
   const now = deps.clock.now();
-  const auth = await authenticate(deps.db.kysely, deps.keyCache, bearer(req.headers), now).catch(() => null);
+  const auth = await Promise.resolve(authenticate(deps.db.kysely, deps.keyCache, bearer(req.headers), now)).catch(() => null);
   if (!auth) {
     reply.code(503).send(errorBody('service_unavailable', 'The key store is unreachable; try again shortly.'));
     return undefined;

@@ -37,7 +37,8 @@ export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
   const headers: HeaderMap = { 'x-request-id': randomUUID() };
   const { res, body } = call;
 
-  const auth = await authenticate(deps.db.kysely, deps.keyCache, bearer(call.headers), now).catch(unavailable);
+  const authed = authenticate(deps.db.kysely, deps.keyCache, bearer(call.headers), now);
+  const auth = authed instanceof Promise ? await authed.catch(unavailable) : authed;
   if (!auth) return sendError(res, 'service_unavailable', 'The key store is unreachable; try again shortly.', { ...headers, 'retry-after': 1 });
   if (!auth.ok) return sendError(res, auth.code, auth.message, headers);
   const ctx = auth.ctx;
@@ -52,7 +53,8 @@ export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
   }
   if (typeof model !== 'string' || model === '') return sendError(res, 'invalid_request', 'model: a model name is required', headers, 'model');
 
-  const route = await deps.router.resolve(ctx.orgId, model).catch(unavailable);
+  const cached = deps.router.resolveCached(ctx.orgId, model);
+  const route = cached !== null ? cached : await deps.router.resolve(ctx.orgId, model).catch(unavailable);
   if (route === null) return sendError(res, 'service_unavailable', 'Model routes cannot be loaded right now; try again shortly.', { ...headers, 'retry-after': 1 });
   if (!route) {
     log({ status: 404, errorCode: 'model_not_found' }, null, null, false);
@@ -80,7 +82,7 @@ export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
   try {
     const prepared = prepareBody(body, call.raw, route, stream);
     const meter = new OpenAIStreamMeter(prepared.stripUsage, promptEstimate);
-    const up = { route, path: '/' + call.endpoint, headers: upstreamHeaders(route), body: prepared.body, timeoutMs: deps.config.upstreamTimeoutMs, drainMs: deps.config.abortDrainMs };
+    const up = { route, path: PATHS[call.endpoint], headers: upstreamHeaders(route), body: prepared.body, timeoutMs: deps.config.upstreamTimeoutMs, drainMs: deps.config.abortDrainMs };
     result = await forward(res, up, meter, headers);
   } finally {
     if (result.status < 400 && !result.usage) {
@@ -93,6 +95,8 @@ export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
     log(result, route.provider, cost, usage !== undefined && !route.price);
   }
 }
+
+const PATHS: Record<Endpoint, string> = { 'chat/completions': '/chat/completions', completions: '/completions', embeddings: '/embeddings' };
 
 /** A cold lookup that needs the database while it is unreachable: answered as a 503, not a bug. */
 const unavailable = (): null => null;

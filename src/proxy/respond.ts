@@ -19,9 +19,12 @@ export function rateLimitHeaders(h: RateHeaders, out: HeaderMap = {}): HeaderMap
   return out;
 }
 
+/** Sends a JSON body. `headers` belongs to the request being answered: it is completed in place. */
 export function sendJson(res: ServerResponse, status: number, body: string | Buffer, headers: HeaderMap): void {
   if (res.headersSent || res.destroyed) return;
-  res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  headers['content-type'] = 'application/json';
+  headers['content-length'] = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+  res.writeHead(status, headers);
   res.end(body);
 }
 

@@ -21,41 +21,32 @@ export function prepareBody(body: Record<string, unknown>, raw: Buffer, route: R
   return { body: JSON.stringify(out), stripUsage };
 }
 
+// One header object per cached route (undici only reads it).
+const headersOf = new WeakMap<ResolvedRoute, Record<string, string>>();
+
 export function upstreamHeaders(route: ResolvedRoute): Record<string, string> {
-  return { 'content-type': 'application/json', authorization: `Bearer ${route.apiKey}`, accept: 'application/json, text/event-stream' };
+  let h = headersOf.get(route);
+  if (!h) headersOf.set(route, (h = { 'content-type': 'application/json', authorization: `Bearer ${route.apiKey}`, accept: 'application/json, text/event-stream' }));
+  return h;
 }
 
 /**
- * Usage from a non-streamed response without parsing all of it: the last `"usage": {…}` object is
- * cut out by brace matching (it holds only numbers and nested objects) and parsed alone; anything
- * unexpected falls back to parsing the whole body.
+ * Usage from a non-streamed response without parsing it: the last `"usage": {…}` object is read
+ * on its bytes (OpenAI-shaped bodies end with it, so the tail is searched first) for its two
+ * integer counts; anything unexpected falls back to parsing the whole body.
  */
 const USAGE_KEY = Buffer.from('"usage"');
+const PROMPT_TOKENS = Buffer.from('prompt_tokens"');
+const COMPLETION_TOKENS = Buffer.from('completion_tokens"');
 
 export function usageFromResponse(buf: Buffer): Usage | undefined {
-  // OpenAI-shaped bodies end with the usage object: look in the tail first, then everywhere.
   const tail = buf.length > 640 ? buf.length - 640 : 0;
-  const inTail = tail ? buf.subarray(tail).lastIndexOf(USAGE_KEY) : -1;
-  const found = inTail !== -1 ? tail + inTail : buf.lastIndexOf(USAGE_KEY);
-  const text = found === -1 ? '' : buf.toString('latin1', found);
-  const at = found === -1 ? -1 : 0;
-  if (at !== -1) {
-    const open = text.indexOf('{', at);
-    const colon = text.indexOf(':', at);
-    if (open !== -1 && colon !== -1 && colon < open && /^\s*$/.test(text.slice(colon + 1, open))) {
-      let depth = 0;
-      for (let i = open; i < text.length; i++) {
-        const ch = text.charCodeAt(i);
-        if (ch === 123) depth++;
-        else if (ch === 125 && --depth === 0) {
-          try {
-            return usageFromBody({ usage: JSON.parse(text.slice(open, i + 1)) });
-          } catch {
-            break;
-          }
-        } else if (ch === 34) break; // a string inside usage: not the shape we know
-      }
-    }
+  let found = -1;
+  for (let i = buf.indexOf(USAGE_KEY, tail); i !== -1; i = buf.indexOf(USAGE_KEY, i + 1)) found = i;
+  if (found === -1 && tail > 0) found = buf.lastIndexOf(USAGE_KEY);
+  if (found !== -1) {
+    const usage = readUsageObject(buf, found + USAGE_KEY.length);
+    if (usage !== null) return usage;
   }
   try {
     return usageFromBody(JSON.parse(buf.toString('utf8')));
@@ -63,6 +54,64 @@ export function usageFromResponse(buf: Buffer): Usage | undefined {
     return undefined;
   }
 }
+
+/**
+ * Reads `: { "prompt_tokens": n, "completion_tokens": m, … }` starting after the key: the two
+ * counts at the object's top level (nested `*_details` objects are skipped). null when the bytes
+ * are not that shape (the caller parses the body instead); undefined for a usage without counts.
+ */
+function readUsageObject(buf: Buffer, from: number): Usage | undefined | null {
+  let i = from;
+  while (isSpace(buf[i])) i++;
+  if (buf[i++] !== COLON) return null;
+  while (isSpace(buf[i])) i++;
+  if (buf[i] !== BRACE) return null;
+  let depth = 0;
+  let tokensIn: number | undefined;
+  let tokensOut: number | undefined;
+  for (; i < buf.length; i++) {
+    const ch = buf[i];
+    if (ch === BRACE) depth++;
+    else if (ch === CLOSE_BRACE) {
+      if (--depth === 0) return tokensIn === undefined ? undefined : { tokensIn, tokensOut: tokensOut ?? 0 };
+    } else if (ch === QUOTE) {
+      const start = i + 1;
+      i = endOfString(buf, start);
+      if (i === -1) return null;
+      if (depth !== 1) continue;
+      const which = keyIs(buf, start, i, PROMPT_TOKENS) ? 1 : keyIs(buf, start, i, COMPLETION_TOKENS) ? 2 : 0;
+      if (which === 0) continue;
+      let j = i + 1;
+      while (isSpace(buf[j])) j++;
+      if (buf[j++] !== COLON) return null;
+      while (isSpace(buf[j])) j++;
+      let n = 0;
+      const digits = j;
+      while (buf[j]! >= 48 && buf[j]! <= 57) n = n * 10 + (buf[j++]! - 48);
+      if (j === digits || !(buf[j] === COMMA || buf[j] === CLOSE_BRACE || isSpace(buf[j]))) return null; // not a plain integer
+      if (which === 1) tokensIn = n;
+      else tokensOut = n;
+      i = j - 1;
+    }
+  }
+  return null;
+}
+
+/** Index of the closing quote of a JSON string whose content starts at `start`, or -1. */
+function endOfString(buf: Buffer, start: number): number {
+  for (let i = start; i < buf.length; i++) {
+    if (buf[i] === BACKSLASH) i++;
+    else if (buf[i] === QUOTE) return i;
+  }
+  return -1;
+}
+
+/** Whether the string between `start` and the quote at `end` is `key` (which ends with its quote). */
+function keyIs(buf: Buffer, start: number, end: number, key: Buffer): boolean {
+  return end - start + 1 === key.length && buf.compare(key, 0, key.length, start, end + 1) === 0;
+}
+
+const isSpace = (b: number | undefined) => b === SPACE || b === 10 || b === 13 || b === 9;
 
 /** Usage from a parsed response body; undefined when the upstream reported none. */
 export function usageFromBody(json: unknown): Usage | undefined {
@@ -74,7 +123,7 @@ export function usageFromBody(json: unknown): Usage | undefined {
 const USAGE = Buffer.from('"usage"');
 const CONTENT = Buffer.from('"content"');
 const TEXT = Buffer.from('"text"');
-const SPACE = 32, COLON = 58, QUOTE = 34, BRACE = 123;
+const SPACE = 32, COLON = 58, QUOTE = 34, BRACE = 123, CLOSE_BRACE = 125, BACKSLASH = 92, COMMA = 44;
 
 /** Index of the first non-space byte after `"key"` and its colon, or -1 when the key is absent. */
 function valueAt(event: Buffer, key: Buffer): number {
