@@ -214,7 +214,7 @@ function machine() {
 
 function writeResults(name: string, data: unknown): string {
   mkdirSync(RESULTS, { recursive: true });
-  const file = path.join(RESULTS, name);
+  const file = path.resolve(RESULTS, name); // a bare name lands in bench/results/
   writeFileSync(file, JSON.stringify(data, null, 2) + '\n');
   return file;
 }
