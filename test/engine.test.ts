@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { LimitsEngine } from '../src/policy/engine.ts';
 import { MemoryCounterStore } from '../src/policy/memory-store.ts';
 import type { PolicyCache } from '../src/policy/policy-cache.ts';
+import type { CounterStore } from '../src/policy/counter-store.ts';
 import type { Alerts } from '../src/policy/alerts.ts';
 import type { KeyContext } from '../src/keys/key-context.ts';
 import { EMPTY_POLICY, type LevelPolicy } from '../src/policy/policy.ts';
@@ -34,17 +35,18 @@ test('cold budget counters are loaded once, however many requests arrive togethe
 });
 
 test('a store failure refuses with 503 (fail closed) or admits without limits (fail open)', async () => {
-  const broken = new MemoryCounterStore();
-  broken.admit = async () => {
-    throw new Error('connection refused');
-  };
-  const down: boolean[] = [];
-  const make = (failOpen: boolean) =>
-    new LimitsEngine(broken, policies, alerts, { slotTtlMs: 60_000, failOpen, onError: () => {}, onStoreDown: (_e, open) => down.push(open), loadSpent: async () => 0 });
-  const closed = await make(false).admit({ ctx, model: 'm', tokenBound: 10, costBoundMicro: 1_000, now: Date.now() });
-  assert.equal(closed.ok, false);
-  if (!closed.ok) assert.equal(closed.code, 'service_unavailable');
-  const open = await make(true).admit({ ctx, model: 'm', tokenBound: 10, costBoundMicro: 1_000, now: Date.now() });
-  assert.equal(open.ok, true);
-  assert.deepEqual(down, [false, true]);
+  // A shared store fails by rejecting; an in-process one could only throw.
+  for (const fail of [async () => Promise.reject(new Error('connection refused')), () => { throw new Error('broken'); }]) {
+    const broken: CounterStore = new MemoryCounterStore();
+    broken.admit = fail;
+    const down: boolean[] = [];
+    const make = (failOpen: boolean) =>
+      new LimitsEngine(broken, policies, alerts, { slotTtlMs: 60_000, failOpen, onError: () => {}, onStoreDown: (_e, open) => down.push(open), loadSpent: async () => 0 });
+    const closed = await make(false).admit({ ctx, model: 'm', tokenBound: 10, costBoundMicro: 1_000, now: Date.now() });
+    assert.equal(closed.ok, false);
+    if (!closed.ok) assert.equal(closed.code, 'service_unavailable');
+    const open = await make(true).admit({ ctx, model: 'm', tokenBound: 10, costBoundMicro: 1_000, now: Date.now() });
+    assert.equal(open.ok, true);
+    assert.deepEqual(down, [false, true]);
+  }
 });

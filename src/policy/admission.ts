@@ -48,5 +48,6 @@ export type AdmissionOutcome =
     };
 
 export interface Admission {
-  admit(req: AdmissionRequest): Promise<AdmissionOutcome>;
+  /** A plain outcome when it could be decided at once (warm, in-memory), else a promise. */
+  admit(req: AdmissionRequest): AdmissionOutcome | Promise<AdmissionOutcome>;
 }

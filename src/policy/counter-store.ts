@@ -69,8 +69,9 @@ export interface SettleSpec {
 }
 
 export interface CounterStore {
-  admit(plan: AdmitPlan): Promise<StoreOutcome>;
-  settle(spec: SettleSpec): Promise<void>;
+  /** In-process stores answer synchronously; shared ones with a promise. */
+  admit(plan: AdmitPlan): StoreOutcome | Promise<StoreOutcome>;
+  settle(spec: SettleSpec): void | Promise<void>;
   /** Sets a budget counter's spent amount if it is not loaded yet (another replica may have). */
   initBudget(key: string, spentMicro: number, ttlMs: number, now: number): Promise<void>;
   /** Current state, for explain endpoints. Budgets not loaded read as undefined. */

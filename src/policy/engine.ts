@@ -46,8 +46,16 @@ export class LimitsEngine implements Admission {
     this.opts = opts;
   }
 
-  async admit(req: AdmissionRequest): Promise<AdmissionOutcome> {
-    const levels = this.policies.cachedLevels(req.ctx) ?? (await this.policies.levelsFor(req.ctx));
+  /**
+   * Synchronous on the warm embedded path (policies cached, memory store, counters loaded): no
+   * promise per request. A cold policy, a budget counter to load or the Redis store make it async.
+   */
+  admit(req: AdmissionRequest): AdmissionOutcome | Promise<AdmissionOutcome> {
+    const levels = this.policies.cachedLevels(req.ctx);
+    return levels ? this.admitWith(req, levels) : this.policies.levelsFor(req.ctx).then((l) => this.admitWith(req, l));
+  }
+
+  private admitWith(req: AdmissionRequest, levels: LevelPolicy[]): AdmissionOutcome | Promise<AdmissionOutcome> {
     const t = templateOf(levels);
     if (t.empty) return { ok: true, ticket: NO_OP, headers: {} };
     const { now } = req;
@@ -73,17 +81,26 @@ export class LimitsEngine implements Admission {
       budgets[i] = { key: budgetKey(b.compiled, period.key), limitMicro: b.budget.limitMicro, reserveMicro: req.costBoundMicro ?? 0, hard: b.budget.mode === 'hard', ttlMs: budgetTtl(period, now) };
     }
     const plan: AdmitPlan = { now, windows, slots, budgets };
-    let outcome: StoreOutcome;
+    let charged: StoreOutcome | Promise<StoreOutcome>;
     try {
-      outcome = await this.charge(plan, t, periods, now);
+      charged = this.charge(plan, t, periods, now);
     } catch (err) {
-      // Redis down (or the rollups unreadable): fail closed by default, open if configured.
-      this.storeDown(err);
-      if (this.opts.failOpen) return { ok: true, ticket: NO_OP, headers: {} };
-      return this.deny('service_unavailable', null, null, now + 1000, 'Limits and budgets cannot be checked right now (the counter store is unreachable); try again shortly.');
+      return this.storeFailed(err, now);
     }
+    if (charged instanceof Promise) return charged.then((o) => this.decide(req, o, plan, t, periods, now), (err: unknown) => this.storeFailed(err, now));
+    return this.decide(req, charged, plan, t, periods, now);
+  }
+
+  private decide(req: AdmissionRequest, outcome: StoreOutcome, plan: AdmitPlan, t: Template, periods: Period[], now: number): AdmissionOutcome {
     if (!outcome.ok) return this.refusal(outcome, plan, t, periods, now);
     return { ok: true, ticket: new PlanTicket(this, req, plan, t, periods, outcome.budgets), headers: rateHeaders(t, outcome.windows) };
+  }
+
+  /** Redis down (or the rollups unreadable): fail closed by default, open if configured. */
+  private storeFailed(err: unknown, now: number): AdmissionOutcome {
+    this.storeDown(err);
+    if (this.opts.failOpen) return { ok: true, ticket: NO_OP, headers: {} };
+    return this.deny('service_unavailable', null, null, now + 1000, 'Limits and budgets cannot be checked right now (the counter store is unreachable); try again shortly.');
   }
 
   /** Replaces the reservation by the actual consumption, releases the slot, checks alert thresholds. */
@@ -100,7 +117,12 @@ export class LimitsEngine implements Admission {
       const b = plan.budgets[i]!;
       budgets[i] = { key: b.key, reservedMicro: b.reserveMicro, actualMicro: actual.costMicro, ttlMs: b.ttlMs };
     }
-    this.store.settle({ windows, slots, budgets }).catch(this.opts.onError);
+    try {
+      const settling = this.store.settle({ windows, slots, budgets });
+      if (settling) settling.catch(this.opts.onError);
+    } catch (err) {
+      this.opts.onError(err);
+    }
     for (let i = 0; i < t.budgets.length; i++) {
       const b = t.budgets[i]!;
       if (b.budget.thresholds.length === 0) continue;
@@ -140,8 +162,14 @@ export class LimitsEngine implements Admission {
   }
 
   /** Runs the plan, loading budget counters the store does not hold yet (from the rollups). */
-  private async charge(plan: AdmitPlan, t: Template, periods: Period[], now: number): Promise<StoreOutcome> {
-    let outcome = await this.store.admit(plan);
+  private charge(plan: AdmitPlan, t: Template, periods: Period[], now: number): StoreOutcome | Promise<StoreOutcome> {
+    const first = this.store.admit(plan);
+    if (first instanceof Promise || (first.ok === false && first.kind === 'uninitialized')) return this.chargeLoading(first, plan, t, periods, now);
+    return first;
+  }
+
+  private async chargeLoading(first: StoreOutcome | Promise<StoreOutcome>, plan: AdmitPlan, t: Template, periods: Period[], now: number): Promise<StoreOutcome> {
+    let outcome = await first;
     for (let attempt = 0; outcome.ok === false && outcome.kind === 'uninitialized' && attempt < 3; attempt++) {
       await Promise.all(outcome.budgetKeys.map((key) => {
         const i = plan.budgets.findIndex((b) => b.key === key);

@@ -88,7 +88,7 @@ export class MemoryCounterStore implements CounterStore {
   private readonly budgets = new Map<string, BudgetCounter>();
   private sweepAt = 0;
 
-  async admit(plan: AdmitPlan): Promise<StoreOutcome> {
+  admit(plan: AdmitPlan): StoreOutcome {
     const { now } = plan;
     this.sweep(now);
     // Each counter is looked up once and kept for the check and the charge.
@@ -145,7 +145,7 @@ export class MemoryCounterStore implements CounterStore {
     return { ok: true, windows: states, budgets };
   }
 
-  async settle(spec: SettleSpec): Promise<void> {
+  settle(spec: SettleSpec): void {
     for (const w of spec.windows) {
       this.windows.get(w.key)?.add(w.bucket, w.delta);
     }

@@ -67,7 +67,8 @@ export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
   const generates = call.endpoint !== 'embeddings';
   const tokenBound = promptBound + (generates ? outputBound : 0);
   const costBoundMicro = route.price ? costMicro(route.price, promptBound, generates ? outputBound : 0) : undefined;
-  const admission = await deps.admission.admit({ ctx, model, tokenBound, costBoundMicro, now });
+  const admitting = deps.admission.admit({ ctx, model, tokenBound, costBoundMicro, now });
+  const admission = admitting instanceof Promise ? await admitting : admitting;
   rateLimitHeaders(admission.headers, headers);
   if (!admission.ok) {
     if (admission.resetAt !== null) headers['retry-after'] = Math.max(1, Math.ceil((admission.resetAt - now) / 1000));
