@@ -4,6 +4,7 @@ import type { Kysely } from 'kysely';
 import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
 import type { DialectName, Db } from './connection.ts';
 import * as m0001 from './migrations/0001_init.ts';
+import * as m0002 from './migrations/0002_key_listing_indexes.ts';
 
 export interface DialectMigration {
   up(db: Kysely<any>, dialect: DialectName): Promise<void>;
@@ -11,6 +12,7 @@ export interface DialectMigration {
 
 const MIGRATIONS: Record<string, DialectMigration> = {
   '0001_init': m0001,
+  '0002_key_listing_indexes': m0002,
 };
 
 class Provider implements MigrationProvider {

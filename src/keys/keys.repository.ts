@@ -128,9 +128,9 @@ export interface KeyFilter {
 
 /**
  * A deferred join: the page's ids are picked first, reading only the columns the filters need, then
- * only those rows are read in full. A deep OFFSET is then skipped inside an index (index-only scan)
- * when every filter is in it: today that holds with include_revoked, not for the default listing
- * (status is not in api_keys_org_idx / api_keys_team_idx).
+ * only those rows are read in full. A deep OFFSET is skipped inside the (org_id, id, status)
+ * index (an index-only scan; migration 0002) rather than by reading every skipped row.
+ * `afterId` (keyset) is still the way to page deep: it seeks instead of skipping.
  */
 export async function listKeys(db: Kysely<Database>, orgId: number, filter: KeyFilter, limit: number, offset: number): Promise<KeyRow[]> {
   let ids = db.selectFrom('api_keys').select('id').where('org_id', '=', orgId);
