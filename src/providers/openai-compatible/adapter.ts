@@ -126,8 +126,8 @@ const TEXT = Buffer.from('"text"');
 const SPACE = 32, COLON = 58, QUOTE = 34, BRACE = 123, CLOSE_BRACE = 125, BACKSLASH = 92, COMMA = 44;
 
 /** Index of the first non-space byte after `"key"` and its colon, or -1 when the key is absent. */
-function valueAt(event: Buffer, key: Buffer): number {
-  const at = event.indexOf(key);
+function valueAt(event: Buffer, key: Buffer, fromEnd = false): number {
+  const at = fromEnd ? event.lastIndexOf(key) : event.indexOf(key);
   if (at === -1) return -1;
   let i = at + key.length;
   while (event[i] === SPACE) i++;
@@ -159,7 +159,8 @@ export class OpenAIStreamMeter implements StreamMeter {
   }
 
   onEvent(event: Buffer): boolean {
-    const u = valueAt(event, USAGE);
+    // OpenAI puts `"usage"` last in every chunk (null until the final one): search from the end.
+    const u = valueAt(event, USAGE, true);
     if (u !== -1 && event[u] === BRACE) {
       const data = dataOf(event.toString('utf8'));
       if (data) {
