@@ -45,12 +45,12 @@ export interface RuntimeOptions {
 
 export async function startRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
   const clock = options.clock ?? systemClock;
-  const db = openDb(config.databaseUrl, { poolSize: config.databasePoolSize });
+  let log: FastifyInstance['log'] | undefined;
+  const db = openDb(config.databaseUrl, { poolSize: config.databasePoolSize, checkpointInWorker: true, onError: (message) => log?.error(message) });
   await migrate(db);
   const { vault } = loadVault(config.encryptionKey, config.dataDir);
   const boot = await bootstrapOnce(db, config, vault, clock.now());
   const prices = new PriceBook(config.pricing);
-  let log: FastifyInstance['log'] | undefined;
   const shared = config.redisUrl ? await openShared(config, (what) => throttled((err) => log?.warn({ err: (err as Error).message }, what))) : undefined;
   const invalidator = shared?.invalidator ?? new LocalInvalidator();
   const keyCache = new KeyCache(config.keyCacheSize, config.negativeCacheSeconds * 1000);

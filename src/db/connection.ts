@@ -6,6 +6,7 @@ import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import type { Database } from './types.ts';
+import { startCheckpointer } from './checkpointer.ts';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -21,7 +22,14 @@ export interface Db {
 pg.types.setTypeParser(20, (v) => Number(v));
 pg.types.setTypeParser(1700, (v) => Number(v));
 
-export function openDb(url: string, options: { poolSize?: number } = {}): Db {
+export interface OpenOptions {
+  poolSize?: number;
+  /** SQLite file: checkpoint the WAL on a worker thread, off the event loop (the serving process) */
+  checkpointInWorker?: boolean;
+  onError?: (message: string) => void;
+}
+
+export function openDb(url: string, options: OpenOptions = {}): Db {
   if (url.startsWith('sqlite:')) {
     const file = url.slice('sqlite:'.length);
     if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -31,7 +39,12 @@ export function openDb(url: string, options: { poolSize?: number } = {}): Db {
     database.pragma('busy_timeout = 5000');
     database.pragma('foreign_keys = ON');
     const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
-    return { kysely, dialect: 'sqlite', raw: { sqlite: database }, close: () => kysely.destroy() };
+    const checkpointer = options.checkpointInWorker && file !== ':memory:' ? startCheckpointer(database, file, 1000, options.onError) : undefined;
+    const close = async () => {
+      await checkpointer?.stop();
+      await kysely.destroy();
+    };
+    return { kysely, dialect: 'sqlite', raw: { sqlite: database }, close };
   }
   const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
   // A client that loses its connection must not crash the process. Idle ones are reported on the
