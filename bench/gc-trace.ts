@@ -1,7 +1,8 @@
 // Tollgate embedded at a fixed 1,000 req/s under --trace-gc: the latency percentiles next to the
 // garbage collections of the same 10 s, to tell GC pauses from other stalls in the tail.
 //   node bench/gc-trace.ts            (TARGET=bare: the bare proxy instead; NOFLUSH=1: no log flush during the run, TOLLGATE_LOG_FLUSH_MS=1h;
-//                                     GATEWAY_NODE_ARGS='--max-semi-space-size=64': extra node flags for Tollgate)
+//                                     GATEWAY_NODE_ARGS='--max-semi-space-size=64': extra node flags for Tollgate;
+//                                     GATEWAY_ENV='TOLLGATE_LOG_FLUSH_MS=100': extra environment for Tollgate)
 // Gateway on CPU 1, upstream and load generator on CPU 0 (needs taskset).
 import path from 'node:path';
 import { startTollgate, startUpstream, ROOT } from './lib/targets.ts';
@@ -14,7 +15,7 @@ async function bare() {
   const { port } = (await proc.ready) as { port: number };
   return { baseUrl: `http://127.0.0.1:${port}`, proc, auth: 'Bearer sk-bare', stop: () => proc.stop() };
 }
-const t = process.env.TARGET === 'bare' ? await bare() : await startTollgate({ name: 'gc', upstream: up.baseUrl, nodeArgs, cpus: '1', env: process.env.NOFLUSH ? { TOLLGATE_LOG_FLUSH_MS: '3600000' } : {} });
+const t = process.env.TARGET === 'bare' ? await bare() : await startTollgate({ name: 'gc', upstream: up.baseUrl, nodeArgs, cpus: '1', env: { ...(process.env.NOFLUSH ? { TOLLGATE_LOG_FLUSH_MS: '3600000' } : {}), ...Object.fromEntries((process.env.GATEWAY_ENV ?? '').split(' ').filter(Boolean).map((kv) => kv.split('='))) } });
 const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x'.repeat(400) }], max_tokens: 256 });
 const url = `${t.baseUrl}/v1/chat/completions`;
 const run = async (rate: number, ms: number) => (await startChild('lg', 'taskset', ['-c', '0', process.execPath, path.join(ROOT, 'bench/loadgen.ts'), JSON.stringify({ mode: 'open', url, headers: { authorization: t.auth }, body, rate, durationMs: ms, warmupMs: 1000 })]).ready) as any;
