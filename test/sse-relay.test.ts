@@ -2,7 +2,7 @@
 // characters cut in half must all reach the client intact, with the usage chunk read and dropped.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startGateway, type Gateway } from './support/gateway.ts';
 
@@ -65,4 +65,65 @@ describe('SSE relay on bytes', () => {
       assert.deepEqual([log.tokens_in, log.tokens_out, log.usage_estimated], [7, 4, false], 'usage read from the split usage chunk');
     });
   }
+});
+
+describe('SSE relay backpressure', () => {
+  test('a client that stops reading pauses the upstream; everything arrives once it reads again', async () => {
+    const EVENTS = 8000;
+    const event = (i: number) => `data: {"id":"f","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"${String(i).padStart(6, '0')}${'x'.repeat(4000)}"}}]}\n\n`;
+    const total = Array.from({ length: 3 }, (_, i) => event(i).length)[0]! * EVENTS;
+    let written = 0;
+    const upstream = createServer((req, res) => {
+      req.resume();
+      req.on('end', async () => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        for (let i = 0; i < EVENTS; i++) {
+          const chunk = event(i);
+          written += chunk.length;
+          if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
+        }
+        res.end('data: [DONE]\n\n');
+      });
+    });
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    const gw = await startGateway();
+    try {
+      const base = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1`;
+      assert.equal((await gw.api('POST', '/api/providers', { name: 'firehose', provider: 'openai-compatible', base_url: base, api_key: 'sk-firehose-1234', models: ['firehose'] })).status, 201);
+      const team = (await gw.api('POST', '/api/teams', { name: 'slow reader' })).body;
+      const key = (await gw.api('POST', `/api/teams/${team.id}/keys`, { name: 'k' })).body.key;
+      const received = await new Promise<{ bytes: number; writtenWhilePaused: number; events: number }>((resolve, reject) => {
+        const req = request(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' } }, (res) => {
+          let bytes = 0;
+          let text = '';
+          let writtenWhilePaused = 0;
+          res.once('data', () => {
+            res.pause();
+            setTimeout(() => {
+              writtenWhilePaused = written;
+              res.resume();
+            }, 600);
+          });
+          res.on('data', (c: Buffer) => {
+            bytes += c.length;
+            text += c.toString('latin1');
+          });
+          res.on('end', () => resolve({ bytes, writtenWhilePaused, events: (text.match(/"content":"\d{6}/g) ?? []).length }));
+          res.on('error', reject);
+        });
+        req.on('error', reject);
+        req.end(JSON.stringify({ model: 'firehose', messages: [{ role: 'user', content: 'go' }], stream: true }));
+      });
+      assert.ok(received.writtenWhilePaused < total * 0.6, `the upstream waited for the slow client: ${received.writtenWhilePaused} of ${total} bytes written while it did not read`);
+      assert.equal(received.events, EVENTS, 'every event arrived, in full, after the client read again');
+      assert.deepEqual(warnings.filter((w) => w === 'MaxListenersExceededWarning'), [], 'pausing and resuming does not pile up listeners');
+    } finally {
+      process.off('warning', onWarning);
+      await gw.close();
+      upstream.close();
+    }
+  });
 });
