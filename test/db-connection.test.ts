@@ -17,7 +17,7 @@ describe('PostgreSQL connections lost mid-use', { skip: serviceSkip('postgres') 
       await migrate(db);
       const pid = async (tag: string) => {
         for (let i = 0; i < 100; i++) {
-          const r = await sql<{ pid: number }>`select pid from pg_stat_activity where query like ${'%' + tag + '%'} and pid <> pg_backend_pid()`.execute(admin.kysely);
+          const r = await sql<{ pid: number }>`select pid from pg_stat_activity where datname = current_database() and query like ${'%' + tag + '%'} and pid <> pg_backend_pid()`.execute(admin.kysely);
           if (r.rows[0]) return r.rows[0].pid;
           await new Promise((r) => setTimeout(r, 20));
         }
