@@ -21,7 +21,7 @@ for (const worker of [true, false]) {
   test(`WAL growth over three write rounds, checkpoints ${worker ? 'on a worker thread' : 'off (control)'}`, async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'tollgate-wal-'));
     const file = path.join(dir, 't.db');
-    const db = openDb(`sqlite:${file}`, { checkpointInWorker: worker });
+    const db = openDb(`sqlite:${file}`, { checkpointInWorker: worker, checkpointIntervalMs: 100 });
     try {
       await migrate(db);
       const sqlite = (db.raw as { sqlite: import('better-sqlite3').Database }).sqlite;
@@ -33,7 +33,7 @@ for (const worker of [true, false]) {
       for (let round = 0; round < 3; round++) {
         await sink.write(Array.from({ length: 3000 }, () => row(n++)), [], new Map());
         sizes.push(statSync(file + '-wal').size);
-        await new Promise((r) => setTimeout(r, 1150));
+        await new Promise((r) => setTimeout(r, 600));
       }
       if (worker) assert.ok(sizes[2]! <= sizes[0]! * 1.2, `the log is reused after each checkpoint: ${sizes.join(' → ')} bytes`);
       else assert.ok(sizes[2]! > sizes[0]! * 1.8, `without checkpoints it keeps growing: ${sizes.join(' → ')} bytes`);

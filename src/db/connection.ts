@@ -26,6 +26,8 @@ export interface OpenOptions {
   poolSize?: number;
   /** SQLite file: checkpoint the WAL on a worker thread, off the event loop (the serving process) */
   checkpointInWorker?: boolean;
+  /** how often the worker checkpoints (ms) */
+  checkpointIntervalMs?: number;
   onError?: (message: string) => void;
 }
 
@@ -39,7 +41,7 @@ export function openDb(url: string, options: OpenOptions = {}): Db {
     database.pragma('busy_timeout = 5000');
     database.pragma('foreign_keys = ON');
     const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
-    const checkpointer = options.checkpointInWorker && file !== ':memory:' ? startCheckpointer(database, file, 1000, options.onError) : undefined;
+    const checkpointer = options.checkpointInWorker && file !== ':memory:' ? startCheckpointer(database, file, options.checkpointIntervalMs ?? 1000, options.onError) : undefined;
     const close = async () => {
       await checkpointer?.stop();
       await kysely.destroy();
