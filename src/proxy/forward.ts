@@ -59,6 +59,8 @@ export function forward(res: ServerResponse, up: Upstream, meter: StreamMeter, h
   });
 }
 
+// json: collected, usage read, sent whole · error: collected, relayed or mapped (relayError) ·
+// sse: relayed event by event as it arrives.
 type Mode = 'json' | 'error' | 'sse';
 
 class ForwardHandler implements Dispatcher.DispatchHandler {
