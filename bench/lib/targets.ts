@@ -58,7 +58,9 @@ export async function startTollgate(o: TollgateOptions): Promise<Target> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), `tollgate-bench-${o.name}-`));
   const port = await freePort();
   const adminKey = 'bench-admin-' + process.pid;
-  const [cmd, args] = pinned(o.cpus, node, [...(o.nodeArgs ?? []), path.join(ROOT, 'src/main.ts')]);
+  // TOLLGATE_BENCH_NODE_ARGS: extra node flags for the Tollgate processes only (e.g. GC tuning).
+  const extra = process.env.TOLLGATE_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const [cmd, args] = pinned(o.cpus, node, [...(o.nodeArgs ?? []), ...extra, path.join(ROOT, 'src/main.ts')]);
   const proc = startChild(o.name, cmd, args, {
     TOLLGATE_PORT: String(port),
     TOLLGATE_HOST: '127.0.0.1',
