@@ -32,15 +32,25 @@ describe('PostgreSQL connections lost mid-use', { skip: serviceSkip('postgres') 
       await assert.rejects(trx, /terminat/i, 'the transaction fails with the connection');
 
       // The log sink's own checked-out client (raw pg, one transaction per batch).
+      // Holds the table until the flush's backend has been terminated (however slow the machine).
+      let release!: () => void;
+      const released = new Promise<void>((r) => (release = r));
+      let locked!: () => void;
+      const lockTaken = new Promise<void>((r) => (locked = r));
       const blocker = db.kysely.transaction().execute(async (t) => {
         await sql`lock table spend_rollups in access exclusive mode`.execute(t);
-        await sql`select pg_sleep(0.5) -- lock-holder`.execute(t);
+        locked();
+        await released;
       });
-      await pid('lock-holder');
+      await lockTaken;
       const flush = logSinkFor(db).write([], [{ day: '2026-03-28', key_id: 1, model: 'm', org_id: 1, team_id: null, user_id: null, requests: 1, tokens_in: 1, tokens_out: 1, cost_micro: 1, unpriced_requests: 0 }], new Map());
       const victim = await pid('insert into spend_rollups');
       await sql`select pg_terminate_backend(${victim})`.execute(admin.kysely);
-      await assert.rejects(flush, /terminat|Connection/i, 'the flush fails, to be retried by the log writer');
+      try {
+        await assert.rejects(flush, /terminat|Connection/i, 'the flush fails, to be retried by the log writer');
+      } finally {
+        release();
+      }
       await blocker;
 
       const after = await sql<{ one: number }>`select 1 as one`.execute(db.kysely);

@@ -5,6 +5,7 @@ import { Migrator, type Migration, type MigrationProvider } from 'kysely/migrati
 import type { DialectName, Db } from './connection.ts';
 import * as m0001 from './migrations/0001_init.ts';
 import * as m0002 from './migrations/0002_key_listing_indexes.ts';
+import * as m0003 from './migrations/0003_org_day_rollups.ts';
 
 export interface DialectMigration {
   up(db: Kysely<any>, dialect: DialectName): Promise<void>;
@@ -13,6 +14,7 @@ export interface DialectMigration {
 const MIGRATIONS: Record<string, DialectMigration> = {
   '0001_init': m0001,
   '0002_key_listing_indexes': m0002,
+  '0003_org_day_rollups': m0003,
 };
 
 class Provider implements MigrationProvider {
@@ -27,14 +29,15 @@ class Provider implements MigrationProvider {
   }
 }
 
-export async function migrate(db: Db): Promise<string[]> {
+/** Runs every pending migration, or only up to `target` (a migration name; tests of a migration's data step). */
+export async function migrate(db: Db, target?: string): Promise<string[]> {
   const migrator = new Migrator({
     db: db.kysely,
     provider: new Provider(db.dialect),
     migrationTableName: 'tollgate_migrations',
     migrationLockTableName: 'tollgate_migrations_lock',
   });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } = target ? await migrator.migrateTo(target) : await migrator.migrateToLatest();
   if (error) throw error;
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

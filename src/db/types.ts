@@ -170,6 +170,16 @@ export interface SpendRollupsTable {
   unpriced_requests: number;
 }
 
+export interface OrgDayRollupsTable {
+  org_id: number;
+  day: string;
+  requests: number;
+  tokens_in: number;
+  tokens_out: number;
+  cost_micro: number;
+  unpriced_requests: number;
+}
+
 export interface AuditEventsTable {
   id: Generated<number>;
   created_at: string;
@@ -202,6 +212,7 @@ export interface Database {
   model_routes: ModelRoutesTable;
   request_logs: RequestLogsTable;
   spend_rollups: SpendRollupsTable;
+  org_day_rollups: OrgDayRollupsTable;
   audit_events: AuditEventsTable;
   budget_alerts: BudgetAlertsTable;
 }

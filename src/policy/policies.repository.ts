@@ -55,13 +55,17 @@ export async function savePolicy(trx: Transaction<Database>, scope: string, orgI
 /** Spend (micro-USD) recorded in the rollups for a scope between two days (inclusive, UTC). */
 export async function spentInPeriod(db: Kysely<Database>, scope: string, start: number, end: number | null): Promise<number> {
   const { type, id } = splitScope(scope);
+  if (type === 'org') {
+    // One row per organization and day (migration 0003), not every key × model row of it.
+    let o = db.selectFrom('org_day_rollups').select(sql<number>`coalesce(sum(cost_micro), 0)`.as('spent')).where('org_id', '=', Number(id));
+    if (start > 0) o = o.where('day', '>=', utcDay(start));
+    if (end !== null) o = o.where('day', '<', utcDay(end));
+    return Number((await o.executeTakeFirstOrThrow()).spent);
+  }
   let q = db.selectFrom('spend_rollups as r').select(sql<number>`coalesce(sum(r.cost_micro), 0)`.as('spent'));
   if (start > 0) q = q.where('r.day', '>=', utcDay(start));
   if (end !== null) q = q.where('r.day', '<', utcDay(end));
   switch (type) {
-    case 'org':
-      q = q.where('r.org_id', '=', Number(id));
-      break;
     case 'team':
       q = q.where('r.team_id', '=', Number(id));
       break;

@@ -18,16 +18,35 @@ const LOG_COLUMNS = ['request_id', 'created_at', 'org_id', 'team_id', 'user_id',
 const PG_TYPES = ['text', 'text', 'int', 'int', 'int', 'int', 'text', 'text', 'text', 'int', 'text', 'int', 'bigint', 'bigint', 'bigint', 'int', 'int', 'int', 'text'];
 const ROLLUP_COLUMNS = ['day', 'key_id', 'model', 'org_id', 'team_id', 'user_id', 'requests', 'tokens_in', 'tokens_out', 'cost_micro', 'unpriced_requests'] as const;
 const ROLLUP_TYPES = ['text', 'int', 'text', 'int', 'int', 'int', 'bigint', 'bigint', 'bigint', 'bigint', 'bigint'];
-const ADD = `requests = spend_rollups.requests + excluded.requests, tokens_in = spend_rollups.tokens_in + excluded.tokens_in, tokens_out = spend_rollups.tokens_out + excluded.tokens_out, cost_micro = spend_rollups.cost_micro + excluded.cost_micro, unpriced_requests = spend_rollups.unpriced_requests + excluded.unpriced_requests`;
+const COUNTS = ['requests', 'tokens_in', 'tokens_out', 'cost_micro', 'unpriced_requests'] as const;
+const add = (table: string) => COUNTS.map((c) => `${c} = ${table}.${c} + excluded.${c}`).join(', ');
+const ADD = add('spend_rollups');
+const ORG_DAY_COLUMNS = ['org_id', 'day', ...COUNTS] as const;
+const ORG_DAY_TYPES = ['int', 'text', 'bigint', 'bigint', 'bigint', 'bigint', 'bigint'];
+type OrgDay = Pick<Rollup, (typeof ORG_DAY_COLUMNS)[number]>;
+
+/** The batch's rollups summed per organization and day (org_day_rollups), in (org, day) order. */
+function orgDays(rollups: Rollup[]): OrgDay[] {
+  const out = new Map<string, OrgDay>();
+  for (const r of rollups) {
+    const k = `${r.org_id}|${r.day}`;
+    const o = out.get(k);
+    if (!o) out.set(k, { org_id: r.org_id, day: r.day, requests: r.requests, tokens_in: r.tokens_in, tokens_out: r.tokens_out, cost_micro: r.cost_micro, unpriced_requests: r.unpriced_requests });
+    else for (const c of COUNTS) o[c] += r[c];
+  }
+  return [...out.values()].sort((x, y) => (x.org_id - y.org_id) || (x.day < y.day ? -1 : x.day > y.day ? 1 : 0));
+}
 
 function sqliteSink(db: import('better-sqlite3').Database): LogSink {
   // Named parameters: a row object binds as it is, with no per-row array.
   const insertLog = db.prepare(`insert into request_logs (${LOG_COLUMNS.join(', ')}) values (${LOG_COLUMNS.map((c) => '@' + c).join(', ')})`);
   const upsertRollup = db.prepare(`insert into spend_rollups (${ROLLUP_COLUMNS.join(', ')}) values (${ROLLUP_COLUMNS.map((c) => '@' + c).join(', ')}) on conflict (day, key_id, model) do update set ${ADD}`);
+  const upsertOrgDay = db.prepare(`insert into org_day_rollups (${ORG_DAY_COLUMNS.join(', ')}) values (${ORG_DAY_COLUMNS.map((c) => '@' + c).join(', ')}) on conflict (org_id, day) do update set ${add('org_day_rollups')}`);
   const touchKey = db.prepare('update api_keys set last_used_at = ? where id = ? and (last_used_at is null or last_used_at < ?)');
   const tx = db.transaction((rows: LogRow[], rollups: Rollup[], lastUsed: Map<number, string>) => {
     for (const r of rows) insertLog.run(r);
     for (const r of rollups) upsertRollup.run(r);
+    for (const o of orgDays(rollups)) upsertOrgDay.run(o);
     for (const [id, at] of lastUsed) touchKey.run(at, id, at);
   });
   return { write: async (rows, rollups, lastUsed) => tx(rows, rollups, lastUsed) };
@@ -40,6 +59,7 @@ function pgSink(pool: import('pg').Pool): LogSink {
   const recordset = LOG_COLUMNS.map((c, i) => `${c} ${PG_TYPES[i]}`).join(', ');
   const insertLogs = `insert into request_logs (${LOG_COLUMNS.join(', ')}) select ${LOG_COLUMNS.join(', ')} from json_to_recordset($1::json) as x(${recordset})`;
   const upsertRollups = `insert into spend_rollups (${ROLLUP_COLUMNS.join(', ')}) select * from unnest(${unnest(ROLLUP_TYPES)}) on conflict (day, key_id, model) do update set ${ADD}`;
+  const upsertOrgDays = `insert into org_day_rollups (${ORG_DAY_COLUMNS.join(', ')}) select * from unnest(${unnest(ORG_DAY_TYPES)}) on conflict (org_id, day) do update set ${add('org_day_rollups')}`;
   const touchKeys = `update api_keys k set last_used_at = v.at from unnest($1::int[], $2::text[]) as v(id, at) where k.id = v.id and (k.last_used_at is null or k.last_used_at < v.at)`;
   const columns = <T>(rows: T[], names: readonly (keyof T)[]) => names.map((n) => rows.map((r) => r[n] ?? null));
   return {
@@ -52,7 +72,10 @@ function pgSink(pool: import('pg').Pool): LogSink {
       try {
         await client.query('begin');
         await client.query(insertLogs, [JSON.stringify(rows)]);
-        if (rollups.length) await client.query(upsertRollups, columns(rollups, ROLLUP_COLUMNS));
+        if (rollups.length) {
+          await client.query(upsertRollups, columns(rollups, ROLLUP_COLUMNS));
+          await client.query(upsertOrgDays, columns(orgDays(rollups), ORG_DAY_COLUMNS));
+        }
         if (lastUsed.size) await client.query(touchKeys, [[...lastUsed.keys()], [...lastUsed.values()]]);
         await client.query('commit');
       } catch (err) {
