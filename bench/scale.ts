@@ -27,6 +27,7 @@ import { migrate } from '../src/db/migrate.ts';
 import { generateKey, hashSecret } from '../src/keys/key-format.ts';
 import { loadKeyContext } from '../src/keys/key-context.ts';
 import { spendSummary } from '../src/usage/spend.repository.ts';
+import { spentInPeriod } from '../src/policy/policies.repository.ts';
 import { listKeys } from '../src/keys/keys.repository.ts';
 import { summarize, type Summary } from './lib/stats.ts';
 import { ROOT, startTollgate, startUpstream } from './lib/targets.ts';
@@ -104,6 +105,11 @@ async function loadPostgres(url: string): Promise<void> {
        select substr(created_at, 1, 10), key_id, model, min(org_id), min(team_id), min(user_id), count(*), sum(tokens_in), sum(tokens_out), sum(cost_micro), 0
        from request_logs group by 1, 2, 3`,
     );
+    await q(
+      'org_day_rollups (from the rollups, as migration 0003 does)',
+      `insert into org_day_rollups (org_id, day, requests, tokens_in, tokens_out, cost_micro, unpriced_requests)
+       select org_id, day, sum(requests), sum(tokens_in), sum(tokens_out), sum(cost_micro), sum(unpriced_requests) from spend_rollups group by org_id, day`,
+    );
     const t0 = performance.now();
     // A settled database, as in production: without this, autovacuum works through the fresh rows
     // during the measurements, on the same two cores.
@@ -149,6 +155,8 @@ async function loadSqlite(db: Kysely<Database>): Promise<void> {
     sql`insert into spend_rollups (day, key_id, model, org_id, team_id, user_id, requests, tokens_in, tokens_out, cost_micro, unpriced_requests)
         select substr(created_at, 1, 10), key_id, model, min(org_id), min(team_id), min(user_id), count(*), sum(tokens_in), sum(tokens_out), sum(cost_micro), 0 from request_logs group by 1, 2, 3`,
   );
+  await q('org_day_rollups', sql.raw(`insert into org_day_rollups (org_id, day, requests, tokens_in, tokens_out, cost_micro, unpriced_requests)
+       select org_id, day, sum(requests), sum(tokens_in), sum(tokens_out), sum(cost_micro), sum(unpriced_requests) from spend_rollups group by org_id, day`));
   await sql`analyze`.execute(db);
 }
 
@@ -191,6 +199,11 @@ async function measureQueries(db: Db): Promise<Record<string, Summary | string>>
   say(`  member spend: ${fmt(out.userSpend)}`);
   out.orgSpend = await timed(3, () => spendSummary(k, { orgId: 1 }, now));
   say(`  whole-org spend (every rollup row): ${fmt(out.orgSpend)}`);
+  // An organization budget's counter rebuild (after a start or a Redis loss): all time, and this month.
+  const monthStart = Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth(), 1);
+  out.orgBudgetTotal = await timed(5, () => spentInPeriod(k, 'org:1', 0, null));
+  out.orgBudgetMonth = await timed(5, () => spentInPeriod(k, 'org:1', monthStart, null));
+  say(`  org budget rebuild (org_day_rollups), all time: ${fmt(out.orgBudgetTotal)}; this month: ${fmt(out.orgBudgetMonth)}`);
   out.listKeysFirstPage = await timed(50, () => listKeys(k, 1, {}, 50, 0));
   say(`  key listing, first page of 50: ${fmt(out.listKeysFirstPage)}`);
   out.listKeysTeamPage = await timed(100, (i) => listKeys(k, 1, { teamId: team(i) }, 50, 0));
@@ -411,6 +424,7 @@ for (const c of checks) say(`${c.pass ? 'PASS' : 'FAIL'}  ${c.target}: ${c.value
 results.elapsedSeconds = Math.round((Date.now() - started) / 1000);
 mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
 const outName = process.argv.find((a) => a.startsWith('--out='))?.slice(6) ?? 'scale.json';
-writeFileSync(path.join(ROOT, 'bench/results', outName), JSON.stringify(results, null, 2) + '\n');
-say(`\nwrote bench/results/${outName} (${results.elapsedSeconds} s)`);
+const outFile = path.resolve(ROOT, 'bench/results', outName); // a bare name lands in bench/results/
+writeFileSync(outFile, JSON.stringify(results, null, 2) + '\n');
+say(`\nwrote ${path.relative(process.cwd(), outFile)} (${results.elapsedSeconds} s)`);
 process.exit(0);
