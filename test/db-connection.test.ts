@@ -25,11 +25,17 @@ describe('PostgreSQL connections lost mid-use', { skip: serviceSkip('postgres') 
       };
 
       // A Kysely transaction in flight.
-      const trx = db.kysely.transaction().execute(async (t) => {
-        await sql`select pg_sleep(30) -- tx-victim`.execute(t);
-      });
+      // (Each expectation is attached before the backend is terminated: the rejection must never
+      // be unhandled, even for a moment.)
+      const trx = assert.rejects(
+        db.kysely.transaction().execute(async (t) => {
+          await sql`select pg_sleep(30) -- tx-victim`.execute(t);
+        }),
+        /terminat/i,
+        'the transaction fails with the connection',
+      );
       await sql`select pg_terminate_backend(${await pid('tx-victim')})`.execute(admin.kysely);
-      await assert.rejects(trx, /terminat/i, 'the transaction fails with the connection');
+      await trx;
 
       // The log sink's own checked-out client (raw pg, one transaction per batch).
       // Holds the table until the flush's backend has been terminated (however slow the machine).
@@ -43,11 +49,14 @@ describe('PostgreSQL connections lost mid-use', { skip: serviceSkip('postgres') 
         await released;
       });
       await lockTaken;
-      const flush = logSinkFor(db).write([], [{ day: '2026-03-28', key_id: 1, model: 'm', org_id: 1, team_id: null, user_id: null, requests: 1, tokens_in: 1, tokens_out: 1, cost_micro: 1, unpriced_requests: 0 }], new Map());
-      const victim = await pid('insert into spend_rollups');
-      await sql`select pg_terminate_backend(${victim})`.execute(admin.kysely);
+      const flush = assert.rejects(
+        logSinkFor(db).write([], [{ day: '2026-03-28', key_id: 1, model: 'm', org_id: 1, team_id: null, user_id: null, requests: 1, tokens_in: 1, tokens_out: 1, cost_micro: 1, unpriced_requests: 0 }], new Map()),
+        /terminat|Connection/i,
+        'the flush fails, to be retried by the log writer',
+      );
       try {
-        await assert.rejects(flush, /terminat|Connection/i, 'the flush fails, to be retried by the log writer');
+        await sql`select pg_terminate_backend(${await pid('insert into spend_rollups')})`.execute(admin.kysely);
+        await flush;
       } finally {
         release();
       }
