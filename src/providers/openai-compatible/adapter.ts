@@ -30,22 +30,26 @@ export function upstreamHeaders(route: ResolvedRoute): Record<string, string> {
   return h;
 }
 
+// Responses are read on their bytes: the keys searched for, and the JSON bytes that matter.
+const USAGE = Buffer.from('"usage"');
+const CONTENT = Buffer.from('"content"');
+const TEXT = Buffer.from('"text"');
+const PROMPT_TOKENS = Buffer.from('prompt_tokens"');
+const COMPLETION_TOKENS = Buffer.from('completion_tokens"');
+const SPACE = 32, COLON = 58, QUOTE = 34, BRACE = 123, CLOSE_BRACE = 125, BACKSLASH = 92, COMMA = 44;
+
 /**
  * Usage from a non-streamed response without parsing it: the last `"usage": {…}` object is read
  * on its bytes (OpenAI-shaped bodies end with it, so the tail is searched first) for its two
  * integer counts; anything unexpected falls back to parsing the whole body.
  */
-const USAGE_KEY = Buffer.from('"usage"');
-const PROMPT_TOKENS = Buffer.from('prompt_tokens"');
-const COMPLETION_TOKENS = Buffer.from('completion_tokens"');
-
 export function usageFromResponse(buf: Buffer): Usage | undefined {
   const tail = buf.length > 640 ? buf.length - 640 : 0;
   let found = -1;
-  for (let i = buf.indexOf(USAGE_KEY, tail); i !== -1; i = buf.indexOf(USAGE_KEY, i + 1)) found = i;
-  if (found === -1 && tail > 0) found = buf.lastIndexOf(USAGE_KEY);
+  for (let i = buf.indexOf(USAGE, tail); i !== -1; i = buf.indexOf(USAGE, i + 1)) found = i;
+  if (found === -1 && tail > 0) found = buf.lastIndexOf(USAGE);
   if (found !== -1) {
-    const usage = readUsageObject(buf, found + USAGE_KEY.length);
+    const usage = readUsageObject(buf, found + USAGE.length);
     if (usage !== null) return usage;
   }
   try {
@@ -61,11 +65,8 @@ export function usageFromResponse(buf: Buffer): Usage | undefined {
  * are not that shape (the caller parses the body instead); undefined for a usage without counts.
  */
 function readUsageObject(buf: Buffer, from: number): Usage | undefined | null {
-  let i = from;
-  while (isSpace(buf[i])) i++;
-  if (buf[i++] !== COLON) return null;
-  while (isSpace(buf[i])) i++;
-  if (buf[i] !== BRACE) return null;
+  let i = afterColon(buf, from);
+  if (i === -1 || buf[i] !== BRACE) return null;
   let depth = 0;
   let tokensIn: number | undefined;
   let tokensOut: number | undefined;
@@ -81,10 +82,8 @@ function readUsageObject(buf: Buffer, from: number): Usage | undefined | null {
       if (depth !== 1) continue;
       const which = keyIs(buf, start, i, PROMPT_TOKENS) ? 1 : keyIs(buf, start, i, COMPLETION_TOKENS) ? 2 : 0;
       if (which === 0) continue;
-      let j = i + 1;
-      while (isSpace(buf[j])) j++;
-      if (buf[j++] !== COLON) return null;
-      while (isSpace(buf[j])) j++;
+      let j = afterColon(buf, i + 1);
+      if (j === -1) return null;
       let n = 0;
       const digits = j;
       while (buf[j]! >= 48 && buf[j]! <= 57) n = n * 10 + (buf[j++]! - 48);
@@ -113,6 +112,16 @@ function keyIs(buf: Buffer, start: number, end: number, key: Buffer): boolean {
 
 const isSpace = (b: number | undefined) => b === SPACE || b === 10 || b === 13 || b === 9;
 
+/** After a key: the index of the first non-space byte past `:` (spaces allowed around it), or -1. */
+function afterColon(buf: Buffer, from: number): number {
+  let i = from;
+  while (isSpace(buf[i])) i++;
+  if (buf[i] !== COLON) return -1;
+  i++;
+  while (isSpace(buf[i])) i++;
+  return i;
+}
+
 /** Usage from a parsed response body; undefined when the upstream reported none. */
 export function usageFromBody(json: unknown): Usage | undefined {
   const u = (json as { usage?: Record<string, unknown> } | null)?.usage;
@@ -120,21 +129,10 @@ export function usageFromBody(json: unknown): Usage | undefined {
   return { tokensIn: u.prompt_tokens, tokensOut: typeof u.completion_tokens === 'number' ? u.completion_tokens : 0 };
 }
 
-const USAGE = Buffer.from('"usage"');
-const CONTENT = Buffer.from('"content"');
-const TEXT = Buffer.from('"text"');
-const SPACE = 32, COLON = 58, QUOTE = 34, BRACE = 123, CLOSE_BRACE = 125, BACKSLASH = 92, COMMA = 44;
-
 /** Index of the first non-space byte after `"key"` and its colon, or -1 when the key is absent. */
 function valueAt(event: Buffer, key: Buffer, fromEnd = false): number {
   const at = fromEnd ? event.lastIndexOf(key) : event.indexOf(key);
-  if (at === -1) return -1;
-  let i = at + key.length;
-  while (event[i] === SPACE) i++;
-  if (event[i] !== COLON) return -1;
-  i++;
-  while (event[i] === SPACE) i++;
-  return i;
+  return at === -1 ? -1 : afterColon(event, at + key.length);
 }
 
 /** True when the event carries a non-empty string under `key` (one streamed token, roughly). */
