@@ -19,11 +19,16 @@ const PG_TYPES = ['text', 'text', 'int', 'int', 'int', 'int', 'text', 'text', 't
 const ROLLUP_COLUMNS = ['day', 'key_id', 'model', 'org_id', 'team_id', 'user_id', 'requests', 'tokens_in', 'tokens_out', 'cost_micro', 'unpriced_requests'] as const;
 const ROLLUP_TYPES = ['text', 'int', 'text', 'int', 'int', 'int', 'bigint', 'bigint', 'bigint', 'bigint', 'bigint'];
 const COUNTS = ['requests', 'tokens_in', 'tokens_out', 'cost_micro', 'unpriced_requests'] as const;
-const add = (table: string) => COUNTS.map((c) => `${c} = ${table}.${c} + excluded.${c}`).join(', ');
-const ADD = add('spend_rollups');
 const ORG_DAY_COLUMNS = ['org_id', 'day', ...COUNTS] as const;
 const ORG_DAY_TYPES = ['int', 'text', 'bigint', 'bigint', 'bigint', 'bigint', 'bigint'];
 type OrgDay = Pick<Rollup, (typeof ORG_DAY_COLUMNS)[number]>;
+
+// The two rollup tables, both written as "insert, or add the counts to the existing row".
+interface RollupTable { name: string; columns: readonly string[]; types: string[]; key: string }
+const SPEND_ROLLUPS: RollupTable = { name: 'spend_rollups', columns: ROLLUP_COLUMNS, types: ROLLUP_TYPES, key: 'day, key_id, model' };
+const ORG_DAY_ROLLUPS: RollupTable = { name: 'org_day_rollups', columns: ORG_DAY_COLUMNS, types: ORG_DAY_TYPES, key: 'org_id, day' };
+const upsert = (t: RollupTable, source: string) =>
+  `insert into ${t.name} (${t.columns.join(', ')}) ${source} on conflict (${t.key}) do update set ${COUNTS.map((c) => `${c} = ${t.name}.${c} + excluded.${c}`).join(', ')}`;
 
 /** The batch's rollups summed per organization and day (org_day_rollups), in (org, day) order. */
 function orgDays(rollups: Rollup[]): OrgDay[] {
@@ -40,8 +45,9 @@ function orgDays(rollups: Rollup[]): OrgDay[] {
 function sqliteSink(db: import('better-sqlite3').Database): LogSink {
   // Named parameters: a row object binds as it is, with no per-row array.
   const insertLog = db.prepare(`insert into request_logs (${LOG_COLUMNS.join(', ')}) values (${LOG_COLUMNS.map((c) => '@' + c).join(', ')})`);
-  const upsertRollup = db.prepare(`insert into spend_rollups (${ROLLUP_COLUMNS.join(', ')}) values (${ROLLUP_COLUMNS.map((c) => '@' + c).join(', ')}) on conflict (day, key_id, model) do update set ${ADD}`);
-  const upsertOrgDay = db.prepare(`insert into org_day_rollups (${ORG_DAY_COLUMNS.join(', ')}) values (${ORG_DAY_COLUMNS.map((c) => '@' + c).join(', ')}) on conflict (org_id, day) do update set ${add('org_day_rollups')}`);
+  const upsertOne = (t: RollupTable) => db.prepare(upsert(t, `values (${t.columns.map((c) => '@' + c).join(', ')})`));
+  const upsertRollup = upsertOne(SPEND_ROLLUPS);
+  const upsertOrgDay = upsertOne(ORG_DAY_ROLLUPS);
   const touchKey = db.prepare('update api_keys set last_used_at = ? where id = ? and (last_used_at is null or last_used_at < ?)');
   const tx = db.transaction((rows: LogRow[], rollups: Rollup[], lastUsed: Map<number, string>) => {
     for (const r of rows) insertLog.run(r);
@@ -58,8 +64,9 @@ function pgSink(pool: import('pg').Pool): LogSink {
   // elements the driver would escape one by one.
   const recordset = LOG_COLUMNS.map((c, i) => `${c} ${PG_TYPES[i]}`).join(', ');
   const insertLogs = `insert into request_logs (${LOG_COLUMNS.join(', ')}) select ${LOG_COLUMNS.join(', ')} from json_to_recordset($1::json) as x(${recordset})`;
-  const upsertRollups = `insert into spend_rollups (${ROLLUP_COLUMNS.join(', ')}) select * from unnest(${unnest(ROLLUP_TYPES)}) on conflict (day, key_id, model) do update set ${ADD}`;
-  const upsertOrgDays = `insert into org_day_rollups (${ORG_DAY_COLUMNS.join(', ')}) select * from unnest(${unnest(ORG_DAY_TYPES)}) on conflict (org_id, day) do update set ${add('org_day_rollups')}`;
+  const upsertMany = (t: RollupTable) => upsert(t, `select * from unnest(${unnest(t.types)})`);
+  const upsertRollups = upsertMany(SPEND_ROLLUPS);
+  const upsertOrgDays = upsertMany(ORG_DAY_ROLLUPS);
   const touchKeys = `update api_keys k set last_used_at = v.at from unnest($1::int[], $2::text[]) as v(id, at) where k.id = v.id and (k.last_used_at is null or k.last_used_at < v.at)`;
   const columns = <T>(rows: T[], names: readonly (keyof T)[]) => names.map((n) => rows.map((r) => r[n] ?? null));
   return {
