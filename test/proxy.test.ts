@@ -244,6 +244,27 @@ for (const dialect of DIALECTS) {
       }
     });
 
+    test('a client that leaves before the upstream answers: the answer is still read and metered', async () => {
+      gw.fake.options.latencyMs = 300;
+      const before = gw.fake.usageTotals.completion_tokens;
+      const previous = (await lastLog())?.id;
+      try {
+        const ac = new AbortController();
+        setTimeout(() => ac.abort(), 50);
+        await assert.rejects(client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] }, { signal: ac.signal }));
+        let log;
+        for (let i = 0; i < 100 && (log = await lastLog())?.id === previous; i++) await new Promise((r) => setTimeout(r, 50));
+        assert.equal(log.error_code, 'client_closed');
+        assert.equal(log.streamed, false);
+        assert.equal(log.usage_estimated, false, 'metered from the upstream answer, read after the client left');
+        assert.equal(log.status_code, 200, 'the upstream answered in full');
+        assert.ok(log.tokens_out > 0);
+        assert.equal(log.tokens_out, gw.fake.usageTotals.completion_tokens - before);
+      } finally {
+        gw.fake.options.latencyMs = 0;
+      }
+    });
+
     test('legacy completions and embeddings are proxied and metered', async () => {
       const emb = await client.embeddings.create({ model: 'text-embedding-3-small', input: ['a', 'b'] });
       assert.equal(emb.data.length, 2);

@@ -70,13 +70,12 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   private readonly drainMs: number;
   private readonly done: (r: ForwardResult) => void;
   private controller: Dispatcher.DispatchController | undefined;
+  /** the upstream's status; 0 until its response starts */
   private status = 0;
   private mode: Mode = 'json';
   private chunks: Buffer[] = [];
   /** SSE: the start of an event whose end has not arrived yet */
   private pending: Buffer | undefined;
-  private started = false;
-  private clientGone = false;
   private cancelTimer: NodeJS.Timeout | undefined;
   private cancelled = false;
   private finished = false;
@@ -92,9 +91,8 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
 
   // The client went away: keep reading for up to drainMs (to meter the provider's usage), then cancel.
   private readonly onClose = (): void => {
-    if (this.res.writableFinished) return;
-    this.clientGone = true;
-    if (this.started) this.cancelLater();
+    // Before the upstream answers there is nothing to cancel yet: onResponseStart sees the closed socket.
+    if (!this.res.writableFinished && this.status !== 0) this.cancelLater();
   };
 
   private cancelLater(): void {
@@ -117,9 +115,8 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     this.controller = controller;
-    this.started = true;
     this.status = statusCode;
-    if (this.clientGone || this.res.destroyed) this.cancelLater();
+    if (this.res.destroyed) this.cancelLater();
     if (statusCode >= 400) this.mode = 'error';
     else if (String(headers['content-type'] ?? '').includes('text/event-stream')) {
       this.mode = 'sse';
