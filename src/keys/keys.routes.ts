@@ -8,16 +8,16 @@ import type { Database } from '../db/types.ts';
 import type { Actor } from '../http/actor.ts';
 import { ApiError } from '../http/errors.ts';
 import { idParam, name, optionalText, pagination, parse } from '../http/validate.ts';
+import { canonicalInstant, isoDateTime } from '../http/timestamps.ts';
 import { requireAdmin } from '../http/admin-auth.ts';
 import { applyChange } from '../audit/change.ts';
 import { getTeam } from '../teams/teams.repository.ts';
-import { findKey, getTeamKey, insertKey, keyView, listKeys, revokeKey, rotateKey, type KeyRow, type KeyView } from './keys.repository.ts';
+import { findKey, getTeamKey, insertKey, keyView, lineageOf, listKeys, revokeKey, rotateKey, type KeyRow, type KeyView } from './keys.repository.ts';
 import { applyLimits, hasLimitFields, limitFields, policyView } from '../policy/policy-input.ts';
 import { assertCapFits } from '../policy/allocations.ts';
-import { savePolicy } from '../policy/policies.repository.ts';
+import { getPolicy, savePolicy } from '../policy/policies.repository.ts';
 import { EMPTY_POLICY } from '../policy/policy.ts';
 
-const isoDate = z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time, e.g. 2026-12-31T00:00:00Z' });
 const tags = z.array(z.string().min(1).max(100)).max(50);
 const scopes = z.string().min(1).max(500);
 
@@ -29,7 +29,7 @@ const createBody = z.strictObject({
   user_id: z.number().int().positive().optional(),
   service_account_id: z.number().int().positive().optional(),
   team_id: z.number().int().positive().nullish(),
-  expires_at: isoDate.nullish(),
+  expires_at: isoDateTime.nullish(),
   ...limitFields,
 });
 
@@ -38,7 +38,7 @@ const updateBody = z.strictObject({
   description: optionalText,
   tags: tags.optional(),
   status: z.enum(['active', 'disabled']).optional(),
-  expires_at: isoDate.nullish(),
+  expires_at: isoDateTime.nullish(),
 });
 
 const listQuery = pagination.extend({
@@ -63,7 +63,7 @@ async function resolveOwner(trx: Transaction<Database>, orgId: number, userId: n
 }
 
 export async function createKey(deps: Deps, actor: Actor, teamId: number | null, input: CreateInput) {
-  if (input.expires_at && Date.parse(input.expires_at) <= deps.clock.now()) throw new ApiError('invalid_request', 'expires_at: must be in the future', 'expires_at');
+  const expiresAt = input.expires_at ? canonicalInstant(input.expires_at, 'expires_at', deps.clock.now(), { future: true }) : null;
   if (teamId !== null) await getTeam(deps.db.kysely, actor.orgId, teamId);
   return applyChange(deps, actor, async (trx, at) => {
     let userId: number | null = null;
@@ -85,7 +85,7 @@ export async function createKey(deps: Deps, actor: Actor, teamId: number | null,
         description: input.description ?? null,
         tags: input.tags ?? [],
         scopes: input.scopes ?? '*',
-        expiresAt: input.expires_at ? new Date(input.expires_at).toISOString() : null,
+        expiresAt,
         createdBy: actor.userId ?? 0,
       },
       at,
@@ -131,14 +131,22 @@ async function rotate(deps: Deps, actor: Actor, key: KeyRow) {
 async function update(deps: Deps, actor: Actor, key: KeyRow, body: unknown) {
   const input = parse(updateBody, body);
   if (key.status === 'revoked') throw new ApiError('conflict', `key ${key.id} is revoked and cannot be changed`);
+  // A past expiry is allowed here: it expires the key at once.
+  const expiresAt = input.expires_at ? canonicalInstant(input.expires_at, 'expires_at', deps.clock.now()) : input.expires_at;
   return applyChange(deps, actor, async (trx, at) => {
     const patch: Partial<KeyRow> = { updated_at: at };
     if (input.name !== undefined) patch.name = input.name;
     if (input.description !== undefined) patch.description = input.description ?? null;
     if (input.tags !== undefined) patch.tags = JSON.stringify(input.tags);
     if (input.status !== undefined) patch.status = input.status;
-    if (input.expires_at !== undefined) patch.expires_at = input.expires_at ? new Date(input.expires_at).toISOString() : null;
+    if (expiresAt !== undefined) patch.expires_at = expiresAt;
     const row = await trx.updateTable('api_keys').set(patch).where('id', '=', key.id).returningAll().executeTakeFirstOrThrow();
+    // A new expiry can bring an expired key, and its budget cap, back to life: the cap must still
+    // fit in the owner's allocation next to the keys issued meanwhile.
+    if (expiresAt !== undefined) {
+      const cap = (await getPolicy(trx, `key:${lineageOf(key)}`)).budget?.limitMicro ?? null;
+      await assertCapFits(trx, deps.db.dialect, { teamId: key.team_id, userId: key.user_id, lineage: lineageOf(key) }, cap, at);
+    }
     return {
       result: keyView(row),
       audit: [{ orgId: key.org_id, teamId: key.team_id, action: 'key.update', targetType: 'key', targetId: key.id, before: keyView(key), after: keyView(row) }],

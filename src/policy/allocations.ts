@@ -6,22 +6,30 @@ import { sql, type Transaction } from 'kysely';
 import type { Database } from '../db/types.ts';
 import type { DialectName } from '../db/connection.ts';
 import { ApiError } from '../http/errors.ts';
+import { storedInstant } from '../http/timestamps.ts';
 import { microToUsd } from '../usage/spend.repository.ts';
 import { policyFromRow } from './policy.ts';
 
-/** Sum of budget caps (micro-USD) of a member's live keys in a team, optionally leaving one lineage out. */
+/**
+ * Sum of budget caps (micro-USD) of a member's live keys in a team, optionally leaving one lineage
+ * out. Expiry is compared as an instant here, not as text in SQL: a row written before timestamps
+ * were canonical (`+010000-01-01…` for a far-future date) sorts as text before any real date and
+ * would read as expired while the key still works. A member has few capped keys; reading them is cheap.
+ */
 export async function committedCaps(trx: Transaction<Database>, teamId: number, userId: number, nowIso: string, exceptLineage?: number): Promise<number> {
   let q = trx
     .selectFrom('api_keys as k')
     .innerJoin('policies as p', (j) => j.on('p.scope_type', '=', 'key').on('p.scope_id', '=', sql<string>`cast(coalesce(k.lineage_id, k.id) as text)`))
-    .select(sql<number>`coalesce(sum(p.budget_micro), 0)`.as('caps'))
+    .select(['k.expires_at', 'p.budget_micro'])
     .where('k.team_id', '=', teamId)
     .where('k.user_id', '=', userId)
     .where('k.status', '!=', 'revoked')
-    .where((eb) => eb.or([eb('k.expires_at', 'is', null), eb('k.expires_at', '>', nowIso)]))
     .where('p.budget_micro', 'is not', null);
   if (exceptLineage !== undefined) q = q.where(sql<number>`coalesce(k.lineage_id, k.id)`, '!=', exceptLineage);
-  return Number((await q.executeTakeFirstOrThrow()).caps);
+  const now = Date.parse(nowIso);
+  let caps = 0;
+  for (const row of await q.execute()) if (storedInstant(row.expires_at) > now) caps += Number(row.budget_micro);
+  return caps;
 }
 
 /** The member's allocation (monthly budget) in micro-USD, locking its row; undefined when none. */
