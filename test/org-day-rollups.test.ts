@@ -52,7 +52,7 @@ for (const dialect of DIALECTS) {
         await migrate(db, '0002_key_listing_indexes');
         const roll = (day: string, key_id: number, model: string, org_id: number, cost_micro: number) => ({ day, key_id, model, org_id, team_id: null, user_id: null, requests: 1, tokens_in: 2, tokens_out: 3, cost_micro, unpriced_requests: 0 });
         await db.kysely.insertInto('spend_rollups').values([roll('2026-03-01', 1, 'a', 1, 10), roll('2026-03-01', 2, 'b', 1, 20), roll('2026-03-02', 1, 'a', 1, 5), roll('2026-03-01', 3, 'a', 2, 7)]).execute();
-        assert.deepEqual(await migrate(db), ['0003_org_day_rollups']);
+        assert.deepEqual(await migrate(db, '0003_org_day_rollups'), ['0003_org_day_rollups']);
         const rows = await db.kysely.selectFrom('org_day_rollups').select(['org_id', 'day', 'requests', 'cost_micro']).orderBy('org_id').orderBy('day').execute();
         assert.deepEqual(rows.map((r) => [r.org_id, r.day, Number(r.requests), Number(r.cost_micro)]), [[1, '2026-03-01', 2, 30], [1, '2026-03-02', 1, 5], [2, '2026-03-01', 1, 7]]);
       } finally {

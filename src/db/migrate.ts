@@ -6,6 +6,7 @@ import type { DialectName, Db } from './connection.ts';
 import * as m0001 from './migrations/0001_init.ts';
 import * as m0002 from './migrations/0002_key_listing_indexes.ts';
 import * as m0003 from './migrations/0003_org_day_rollups.ts';
+import * as m0004 from './migrations/0004_crash_recovery.ts';
 
 export interface DialectMigration {
   up(db: Kysely<any>, dialect: DialectName): Promise<void>;
@@ -15,6 +16,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0001_init': m0001,
   '0002_key_listing_indexes': m0002,
   '0003_org_day_rollups': m0003,
+  '0004_crash_recovery': m0004,
 };
 
 class Provider implements MigrationProvider {

@@ -196,6 +196,12 @@ export interface AuditEventsTable {
   source_ip: string | null;
 }
 
+/** per local log journal: the last row sequence committed (usage/journal.ts, migration 0004) */
+export interface JournalMarksTable { journal_id: string; seq: number }
+
+/** forwarded requests and tokens per scope and UTC minute (epoch minutes): rate windows are rebuilt from it */
+export interface UsageMinutesTable { scope: string; minute: number; requests: number; tokens: number }
+
 export interface BudgetAlertsTable { scope: string; period: string; threshold: string; created_at: string }
 
 export interface Database {
@@ -215,4 +221,6 @@ export interface Database {
   org_day_rollups: OrgDayRollupsTable;
   audit_events: AuditEventsTable;
   budget_alerts: BudgetAlertsTable;
+  journal_marks: JournalMarksTable;
+  usage_minutes: UsageMinutesTable;
 }

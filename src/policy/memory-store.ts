@@ -1,6 +1,14 @@
 // Counters in process memory, for embedded mode. JavaScript is single-threaded and admit() has no
 // await between check and charge, so check-and-reserve across all levels is atomic.
+//
+// With a window rebuild (policy/window-rebuild.ts), a rate window this process does not hold yet,
+// and whose span reaches back before this process started, is loaded with what earlier processes
+// admitted in it before its first admission here — so windows survive restarts, graceful or
+// kill -9. A plan that needs one waits for it (one load per window, shared); a plan whose windows
+// are all held is answered synchronously, as before. Once a window's span starts after the start,
+// a new window is simply empty: nothing is loaded.
 import { bucketOf, type AdmitPlan, type BudgetState, type CounterStore, type SettleSpec, type StoreOutcome, type WindowSpec, type WindowState } from './counter-store.ts';
+import type { WindowRebuild } from './window-rebuild.ts';
 
 interface BudgetCounter { spent: number; reserved: number; expiresAt: number }
 
@@ -82,13 +90,61 @@ export class Ring {
   }
 }
 
+export interface MemoryStoreOptions {
+  /** loads what earlier processes admitted in a window this process does not hold */
+  rebuild?: WindowRebuild;
+}
+
 export class MemoryCounterStore implements CounterStore {
   private readonly windows = new Map<string, Ring>();
   private readonly slots = new Map<string, Map<string, number>>();
   private readonly budgets = new Map<string, BudgetCounter>();
+  private readonly rebuilder: WindowRebuild | undefined;
+  private readonly loading = new Map<string, Promise<void>>();
   private sweepAt = 0;
 
-  admit(plan: AdmitPlan): StoreOutcome {
+  constructor(opts: MemoryStoreOptions = {}) {
+    this.rebuilder = opts.rebuild;
+  }
+
+  admit(plan: AdmitPlan): StoreOutcome | Promise<StoreOutcome> {
+    return this.admitNow(plan, this.rebuilder !== undefined);
+  }
+
+  /** A window not held whose span reaches back before this process started (only then can the database add to it). */
+  private mustLoad(w: Omit<WindowSpec, 'limit'>, now: number): boolean {
+    if (!this.rebuilder || this.windows.has(w.key)) return false;
+    const n = Math.round(w.windowMs / w.bucketMs);
+    return (bucketOf(now, w.bucketMs) - n + 1) * w.bucketMs < this.rebuilder.since;
+  }
+
+  /** Loads the plan's windows that must be, then admits (synchronously, so still atomically). */
+  private async loadThenAdmit(plan: AdmitPlan): Promise<StoreOutcome> {
+    await Promise.all(plan.windows.filter((w) => this.mustLoad(w, plan.now)).map((w) => this.rebuild(w, plan.now)));
+    return this.admitNow(plan, false);
+  }
+
+  /** One load per window at a time; the ring goes in only if none appeared meanwhile. */
+  private rebuild(w: Omit<WindowSpec, 'limit'>, now: number): Promise<void> {
+    let load = this.loading.get(w.key);
+    if (!load) {
+      load = this.rebuilder!.load(w, now)
+        .then((buckets) => {
+          if (this.windows.has(w.key)) return;
+          const ring = new Ring(w.windowMs, w.bucketMs);
+          ring.advance(now);
+          const current = bucketOf(now, w.bucketMs);
+          for (const [b, amount] of buckets) ring.add(Math.min(b, current), amount);
+          ring.expiresAt = now + w.windowMs + w.bucketMs;
+          this.windows.set(w.key, ring);
+        })
+        .finally(() => this.loading.delete(w.key));
+      this.loading.set(w.key, load);
+    }
+    return load;
+  }
+
+  private admitNow(plan: AdmitPlan, mayLoad: boolean): StoreOutcome | Promise<StoreOutcome> {
     const { now } = plan;
     this.sweep(now);
     // Each counter is looked up once and kept for the check and the charge.
@@ -105,7 +161,8 @@ export class MemoryCounterStore implements CounterStore {
     const states: WindowState[] = [];
     for (let i = 0; i < plan.windows.length; i++) {
       const w = plan.windows[i]!;
-      const ring = this.window(w, now);
+      const ring = this.window(w, now, mayLoad);
+      if (!ring) return this.loadThenAdmit(plan);
       const state = ring.state(now, w.cost, w.limit);
       if (state.used + w.cost > w.limit) return { ok: false, kind: 'window', index: i, state };
       rings.push(ring);
@@ -164,6 +221,7 @@ export class MemoryCounterStore implements CounterStore {
   }
 
   async peek(windows: Array<Omit<WindowSpec, 'limit'>>, slots: string[], budgets: string[], now: number) {
+    await Promise.all(windows.filter((w) => this.mustLoad(w, now)).map((w) => this.rebuild(w, now)));
     return {
       windows: windows.map((w) => {
         const win = this.windows.get(w.key);
@@ -181,9 +239,11 @@ export class MemoryCounterStore implements CounterStore {
 
   async close(): Promise<void> {}
 
-  private window(w: WindowSpec, now: number): Ring {
+  /** The window's ring, moved to now; undefined when it is not held and must be loaded first. */
+  private window(w: WindowSpec, now: number, mayLoad: boolean): Ring | undefined {
     let win = this.windows.get(w.key);
     if (!win || win.n !== Math.round(w.windowMs / w.bucketMs)) {
+      if (mayLoad && this.mustLoad(w, now)) return undefined;
       win = new Ring(w.windowMs, w.bucketMs);
       win.expiresAt = now + w.windowMs + w.bucketMs;
       this.windows.set(w.key, win);

@@ -2,19 +2,32 @@
 // in ONE transaction. This is the one write path that runs at request rate, so it skips the query
 // builder: fixed SQL text, prepared once (SQLite: a prepared statement per row inside a
 // transaction, ~µs each; PostgreSQL: one statement per table, the log rows as one JSON recordset).
+// The same transaction records how far the local journal has been committed (journal_marks), so a
+// journal replayed after a crash inserts exactly the rows that were not, and — when rate windows
+// live in this process — the usage per scope and minute they are rebuilt from (usage_minutes).
 import type { Db } from '../db/connection.ts';
 import type { LogRow } from './log-writer.ts';
+import { MINUTES_KEPT, minuteOf, usageMinutesOf } from './usage-minutes.ts';
 
 export interface Rollup {
   day: string; key_id: number; model: string; org_id: number; team_id: number | null; user_id: number | null;
   requests: number; tokens_in: number; tokens_out: number; cost_micro: number; unpriced_requests: number;
 }
 
+/** The last journal row (usage/journal.ts) a batch holds: committed with it. */
+export interface JournalMark { journalId: string; seq: number }
+
 export interface LogSink {
-  write(rows: LogRow[], rollups: Rollup[], lastUsed: Map<number, string>): Promise<void>;
+  write(rows: LogRow[], rollups: Rollup[], lastUsed: Map<number, string>, mark?: JournalMark): Promise<void>;
 }
 
-const LOG_COLUMNS = ['request_id', 'created_at', 'org_id', 'team_id', 'user_id', 'key_id', 'endpoint', 'model', 'provider', 'status_code', 'error_code', 'streamed', 'tokens_in', 'tokens_out', 'cost_micro', 'unpriced', 'usage_estimated', 'latency_ms', 'client_ip'] as const;
+export interface SinkOptions {
+  /** write usage_minutes (rate windows kept in process memory are rebuilt from it) */
+  usageMinutes?: boolean;
+}
+
+/** The order of a log row's columns, in SQL and in the journal's lines. */
+export const LOG_COLUMNS = ['request_id', 'created_at', 'org_id', 'team_id', 'user_id', 'key_id', 'endpoint', 'model', 'provider', 'status_code', 'error_code', 'streamed', 'tokens_in', 'tokens_out', 'cost_micro', 'unpriced', 'usage_estimated', 'latency_ms', 'client_ip'] as const;
 const PG_TYPES = ['text', 'text', 'int', 'int', 'int', 'int', 'text', 'text', 'text', 'int', 'text', 'int', 'bigint', 'bigint', 'bigint', 'int', 'int', 'int', 'text'];
 const ROLLUP_COLUMNS = ['day', 'key_id', 'model', 'org_id', 'team_id', 'user_id', 'requests', 'tokens_in', 'tokens_out', 'cost_micro', 'unpriced_requests'] as const;
 const ROLLUP_TYPES = ['text', 'int', 'text', 'int', 'int', 'int', 'bigint', 'bigint', 'bigint', 'bigint', 'bigint'];
@@ -42,23 +55,61 @@ function orgDays(rollups: Rollup[]): OrgDay[] {
   return [...out.values()].sort((x, y) => (x.org_id - y.org_id) || (x.day < y.day ? -1 : x.day > y.day ? 1 : 0));
 }
 
-function sqliteSink(db: import('better-sqlite3').Database): LogSink {
+const MINUTE_COLUMNS = ['scope', 'minute', 'requests', 'tokens'] as const;
+const MINUTE_TYPES = ['text', 'int', 'bigint', 'bigint'];
+const upsertMinutes = (source: string) =>
+  `insert into usage_minutes (${MINUTE_COLUMNS.join(', ')}) ${source} on conflict (scope, minute) do update set requests = usage_minutes.requests + excluded.requests, tokens = usage_minutes.tokens + excluded.tokens`;
+const pruneMinutes = 'delete from usage_minutes where minute < ';
+const setMark = (max: string, p1: string, p2: string) =>
+  `insert into journal_marks (journal_id, seq) values (${p1}, ${p2}) on conflict (journal_id) do update set seq = ${max}(journal_marks.seq, excluded.seq)`;
+
+/**
+ * usage_minutes older than the longest window are deleted as the batches' minutes move on: at most
+ * one delete (an index range) per minute of traffic. Returns the cutoff to apply, if any is due.
+ */
+class MinutePruner {
+  private before = 0;
+  due(rows: LogRow[]): number | undefined {
+    const last = rows.length ? minuteOf(rows[rows.length - 1]!.created_at) - MINUTES_KEPT : 0;
+    return last > this.before ? last : undefined;
+  }
+  done(cutoff: number | undefined): void {
+    if (cutoff !== undefined && cutoff > this.before) this.before = cutoff;
+  }
+}
+
+function sqliteSink(db: import('better-sqlite3').Database, opts: SinkOptions): LogSink {
   // Named parameters: a row object binds as it is, with no per-row array.
   const insertLog = db.prepare(`insert into request_logs (${LOG_COLUMNS.join(', ')}) values (${LOG_COLUMNS.map((c) => '@' + c).join(', ')})`);
   const upsertOne = (t: RollupTable) => db.prepare(upsert(t, `values (${t.columns.map((c) => '@' + c).join(', ')})`));
   const upsertRollup = upsertOne(SPEND_ROLLUPS);
   const upsertOrgDay = upsertOne(ORG_DAY_ROLLUPS);
   const touchKey = db.prepare('update api_keys set last_used_at = ? where id = ? and (last_used_at is null or last_used_at < ?)');
-  const tx = db.transaction((rows: LogRow[], rollups: Rollup[], lastUsed: Map<number, string>) => {
+  const upsertMinute = db.prepare(upsertMinutes(`values (${MINUTE_COLUMNS.map((c) => '@' + c).join(', ')})`));
+  const prune = db.prepare(pruneMinutes + '?');
+  const mark = db.prepare(setMark('max', '?', '?'));
+  const pruner = new MinutePruner();
+  const tx = db.transaction((rows: LogRow[], rollups: Rollup[], lastUsed: Map<number, string>, m: JournalMark | undefined, cutoff: number | undefined) => {
     for (const r of rows) insertLog.run(r);
     for (const r of rollups) upsertRollup.run(r);
     for (const o of orgDays(rollups)) upsertOrgDay.run(o);
     for (const [id, at] of lastUsed) touchKey.run(at, id, at);
+    if (opts.usageMinutes) {
+      for (const u of usageMinutesOf(rows)) upsertMinute.run(u);
+      if (cutoff !== undefined) prune.run(cutoff);
+    }
+    if (m) mark.run(m.journalId, m.seq);
   });
-  return { write: async (rows, rollups, lastUsed) => tx(rows, rollups, lastUsed) };
+  return {
+    write: async (rows, rollups, lastUsed, m) => {
+      const cutoff = opts.usageMinutes ? pruner.due(rows) : undefined;
+      tx(rows, rollups, lastUsed, m, cutoff);
+      pruner.done(cutoff);
+    },
+  };
 }
 
-function pgSink(pool: import('pg').Pool): LogSink {
+function pgSink(pool: import('pg').Pool, opts: SinkOptions): LogSink {
   const unnest = (types: string[]) => types.map((t, i) => `$${i + 1}::${t}[]`).join(', ');
   // The log rows travel as one JSON document (serialized natively) rather than 19 arrays whose
   // elements the driver would escape one by one.
@@ -69,12 +120,17 @@ function pgSink(pool: import('pg').Pool): LogSink {
   const upsertOrgDays = upsertMany(ORG_DAY_ROLLUPS);
   const touchKeys = `update api_keys k set last_used_at = v.at from unnest($1::int[], $2::text[]) as v(id, at) where k.id = v.id and (k.last_used_at is null or k.last_used_at < v.at)`;
   const columns = <T>(rows: T[], names: readonly (keyof T)[]) => names.map((n) => rows.map((r) => r[n] ?? null));
+  const upsertMinutesMany = upsertMinutes(`select * from unnest(${unnest(MINUTE_TYPES)})`);
+  const mark = setMark('greatest', '$1', '$2::bigint');
+  const pruner = new MinutePruner();
   return {
-    async write(rows, unordered, lastUsedUnordered) {
+    async write(rows, unordered, lastUsedUnordered, m) {
       // Replicas flush concurrently into the same rollup and key rows: taking the row locks in one
       // global order (not each batch's arrival order) keeps their transactions from deadlocking.
       const rollups = [...unordered].sort((x, y) => (x.key_id - y.key_id) || (x.day < y.day ? -1 : x.day > y.day ? 1 : 0) || (x.model < y.model ? -1 : x.model > y.model ? 1 : 0));
       const lastUsed = new Map([...lastUsedUnordered].sort((x, y) => x[0] - y[0]));
+      const minutes = opts.usageMinutes ? usageMinutesOf(rows) : undefined;
+      const cutoff = opts.usageMinutes ? pruner.due(rows) : undefined;
       const client = await pool.connect();
       try {
         await client.query('begin');
@@ -84,7 +140,11 @@ function pgSink(pool: import('pg').Pool): LogSink {
           await client.query(upsertOrgDays, columns(orgDays(rollups), ORG_DAY_COLUMNS));
         }
         if (lastUsed.size) await client.query(touchKeys, [[...lastUsed.keys()], [...lastUsed.values()]]);
+        if (cutoff !== undefined) await client.query(pruneMinutes + '$1', [cutoff]);
+        if (minutes?.length) await client.query(upsertMinutesMany, columns(minutes, MINUTE_COLUMNS));
+        if (m) await client.query(mark, [m.journalId, m.seq]);
         await client.query('commit');
+        pruner.done(cutoff);
       } catch (err) {
         await client.query('rollback').catch(() => {});
         throw err;
@@ -95,6 +155,6 @@ function pgSink(pool: import('pg').Pool): LogSink {
   };
 }
 
-export function logSinkFor(db: Db): LogSink {
-  return 'sqlite' in db.raw ? sqliteSink(db.raw.sqlite) : pgSink(db.raw.pg);
+export function logSinkFor(db: Db, opts: SinkOptions = {}): LogSink {
+  return 'sqlite' in db.raw ? sqliteSink(db.raw.sqlite, opts) : pgSink(db.raw.pg, opts);
 }
