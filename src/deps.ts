@@ -13,6 +13,8 @@ import type { InFlight } from './proxy/in-flight.ts';
 import type { PolicyCache } from './policy/policy-cache.ts';
 import type { CounterStore } from './policy/counter-store.ts';
 import type { Alerts } from './policy/alerts.ts';
+import type { PoolOptions } from './providers/http-pool.ts';
+import type { AuthThrottle } from './proxy/auth-throttle.ts';
 
 export interface Deps {
   config: Config;
@@ -31,6 +33,10 @@ export interface Deps {
   loadSpent(scope: string, start: number, end: number | null): Promise<number>;
   invalidator: Invalidator;
   inFlight: InFlight;
+  /** how upstream connection pools are made (size, SSRF-guarded lookup) */
+  upstreamPool: PoolOptions;
+  /** failed /v1 authentications per client address */
+  authThrottle: AuthThrottle;
   /** the default organization, created on first start */
   defaultOrgId: number;
 }

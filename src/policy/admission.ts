@@ -13,6 +13,8 @@ export interface AdmissionRequest {
   tokenBound: number;
   /** upper bound of its cost in micro-USD; undefined when the model is unpriced */
   costBoundMicro: number | undefined;
+  /** the field whose cost has no bound, and why (a hard budget refuses the request), if any */
+  unbounded?: { param: string; reason: string } | undefined;
   now: number;
 }
 
@@ -31,7 +33,7 @@ export interface Ticket {
   settle(actual: { tokens: number; costMicro: number }): void;
 }
 
-export type DenialCode = 'rate_limit_exceeded' | 'concurrency_limit_exceeded' | 'budget_exceeded' | 'service_unavailable';
+export type DenialCode = 'rate_limit_exceeded' | 'concurrency_limit_exceeded' | 'budget_exceeded' | 'cost_unbounded' | 'service_unavailable';
 
 export type AdmissionOutcome =
   | { ok: true; ticket: Ticket; headers: RateHeaders }

@@ -2,7 +2,7 @@
 // (rate windows, concurrency slots, budget reservations at every level), runs it on the counter
 // store, and maps a refusal back to the exact rule and level that refused.
 import { randomUUID } from 'node:crypto';
-import type { Admission, AdmissionOutcome, AdmissionRequest, Level, RateHeaders, Ticket } from './admission.ts';
+import type { Admission, AdmissionOutcome, AdmissionRequest, DenialCode, Level, RateHeaders, Ticket } from './admission.ts';
 import { bucketOf, type AdmitPlan, type BudgetSpec, type BudgetState, type CounterStore, type SettleSpec, type SlotSpec, type StoreOutcome, type WindowSpec, type WindowState } from './counter-store.ts';
 import { BUCKETS_PER_WINDOW, periodOf, WINDOW_NAMES, WINDOWS, type Budget, type LevelPolicy, type Period, type WindowName } from './policy.ts';
 import type { PolicyCache } from './policy-cache.ts';
@@ -61,7 +61,12 @@ export class LimitsEngine implements Admission {
     const { now } = req;
     if (req.costBoundMicro === undefined && t.hardBudget) {
       const l = t.hardBudget;
-      return this.deny('budget_exceeded', l.level, microToUsd(l.policy.budget!.limitMicro), null, `The model \`${req.model}\` has no known price, so the hard budget on this ${label(l.level)} cannot admit it. Ask an admin to set its price.`);
+      const limit = microToUsd(l.policy.budget!.limitMicro);
+      if (req.unbounded) {
+        const why = `This request's cost has no upper bound (${req.unbounded.reason}), so the hard budget on this ${label(l.level)} cannot admit it.`;
+        return this.deny('cost_unbounded', l.level, limit, null, why, {}, { param: req.unbounded.param });
+      }
+      return this.deny('budget_exceeded', l.level, limit, null, `The model \`${req.model}\` has no known price, so the hard budget on this ${label(l.level)} cannot admit it. Ask an admin to set its price.`);
     }
     // The plan: request windows and slots are the template's own specs; only what depends on this
     // request (token cost, reservation, period, lease) is built here.
@@ -207,7 +212,7 @@ export class LimitsEngine implements Admission {
     this.suppressed = 0;
   }
 
-  private deny(code: 'rate_limit_exceeded' | 'concurrency_limit_exceeded' | 'budget_exceeded' | 'service_unavailable', level: Level | null, limit: number | null, resetAt: number | null, message: string, headers: RateHeaders = {}, details?: Record<string, unknown>): AdmissionOutcome {
+  private deny(code: DenialCode, level: Level | null, limit: number | null, resetAt: number | null, message: string, headers: RateHeaders = {}, details?: Record<string, unknown>): AdmissionOutcome {
     return { ok: false, code, level, limit, resetAt, message, headers, ...(details ? { details } : {}) };
   }
 }

@@ -22,6 +22,8 @@ export interface ResolvedRoute {
 export interface StreamMeter {
   /** Inspects one complete SSE event (its bytes, without the blank line). Returns false to drop it. */
   onEvent(event: Buffer): boolean;
+  /** the stream's own end marker was seen (OpenAI: `data: [DONE]`): it was not cut short */
+  readonly completed: boolean;
   /** Usage as reported, or estimated from what was seen when the stream ended early. */
   result(): { usage: Usage; estimated: boolean };
 }

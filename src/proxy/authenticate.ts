@@ -6,7 +6,7 @@ import { hashSecret, isWellFormedKey } from '../keys/key-format.ts';
 import type { KeyCache } from '../keys/key-cache.ts';
 import { loadKeyContext, type KeyContext } from '../keys/key-context.ts';
 
-export type AuthOutcome = { ok: true; ctx: KeyContext } | { ok: false; code: 'missing_credentials' | 'invalid_api_key'; message: string };
+export type AuthOutcome = { ok: true; ctx: KeyContext } | { ok: false; code: 'missing_credentials' | 'invalid_api_key' | 'too_many_auth_failures'; message: string };
 
 export function bearer(headers: Record<string, string | string[] | undefined>): string | undefined {
   const auth = headers.authorization;
@@ -17,14 +17,21 @@ export function bearer(headers: Record<string, string | string[] | undefined>): 
 
 const MISSING: AuthOutcome = { ok: false, code: 'missing_credentials', message: 'Missing API key: send it as "Authorization: Bearer sk-tg-…".' };
 const INVALID: AuthOutcome = { ok: false, code: 'invalid_api_key', message: 'Incorrect API key provided.' };
+const THROTTLED: AuthOutcome = { ok: false, code: 'too_many_auth_failures', message: 'Too many requests with invalid API keys from this address; try again later.' };
 
-/** Answers at once for a warm (or known-unknown) key; only a cold key returns a promise (a DB read). */
-export function authenticate(db: Kysely<Database>, cache: KeyCache, secret: string | undefined, now: number): AuthOutcome | Promise<AuthOutcome> {
-  if (!secret) return MISSING;
-  if (!isWellFormedKey(secret)) return INVALID;
+/**
+ * Answers at once for a warm (or known-unknown) key; only a cold key returns a promise (a DB read).
+ * `throttled`: the caller's address has failed too often (proxy/auth-throttle.ts): a warm key
+ * still passes (a shared NAT address does not lock out good keys), anything else is refused
+ * without a lookup.
+ */
+export function authenticate(db: Kysely<Database>, cache: KeyCache, secret: string | undefined, now: number, throttled = false): AuthOutcome | Promise<AuthOutcome> {
+  if (!secret) return throttled ? THROTTLED : MISSING;
+  if (!isWellFormedKey(secret)) return throttled ? THROTTLED : INVALID;
   const hash = hashSecret(secret);
   const cached = cache.get(hash);
   if (cached) return { ok: true, ctx: cached };
+  if (throttled) return THROTTLED;
   if (cache.isKnownUnknown(hash, now)) return INVALID;
   return load(db, cache, hash, now);
 }

@@ -2,46 +2,54 @@
 // Node's http server, ahead of Fastify (everything else goes on to Fastify). The hot path needs
 // none of the framework — routing is three string compares, the body is read and parsed once —
 // and skipping its per-request objects, hooks and logger is most of the gap to a bare proxy.
+//
+// The key is checked from the headers BEFORE the body is read: an unauthenticated client cannot
+// make Tollgate buffer a body (up to the /v1 limit) or hold a connection open with a slow one.
+// Refusals before the body discard it unread and close the connection.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Deps } from '../deps.ts';
 import type { Endpoint } from '../providers/openai-compatible/adapter.ts';
+import type { ErrorCode } from '../http/errors.ts';
+import { authenticate, bearer, type AuthOutcome } from './authenticate.ts';
 import { proxyRequest } from './pipeline.ts';
-import { sendError } from './respond.ts';
+import { sendError, type HeaderMap } from './respond.ts';
 
 const ENDPOINTS: Record<string, Endpoint> = {
   '/v1/chat/completions': 'chat/completions',
   '/v1/completions': 'completions',
   '/v1/embeddings': 'embeddings',
 };
-const BODY_LIMIT = 32 * 1024 * 1024;
 
 export type Lane = (req: IncomingMessage, res: ServerResponse) => boolean;
 
 export function fastLane(deps: Deps, onError: (err: unknown) => void): Lane {
-  return (req, res) => {
-    if (req.method !== 'POST') return false;
-    const q = req.url!.indexOf('?');
-    const endpoint = ENDPOINTS[q === -1 ? req.url! : req.url!.slice(0, q)];
-    if (!endpoint) return false;
-    if (deps.inFlight.closing) {
-      res.setHeader('connection', 'close');
-      sendError(res, 'service_unavailable', 'Tollgate is shutting down; retry on another replica.', {});
-      return true;
+  const limit = deps.config.v1BodyLimitBytes;
+
+  const readBody = (req: IncomingMessage, res: ServerResponse, endpoint: Endpoint, auth: AuthOutcome | null, ip: string, now: number): void => {
+    if (!auth) return refuse(req, res, 'service_unavailable', 'The key store is unreachable; try again shortly.', { 'retry-after': 1 });
+    if (!auth.ok) {
+      if (auth.code === 'too_many_auth_failures') {
+        const retry = Math.max(1, Math.ceil((deps.authThrottle.blockedUntil(ip, now) - now) / 1000));
+        return refuse(req, res, auth.code, auth.message, { 'retry-after': retry });
+      }
+      deps.authThrottle.fail(ip, now);
+      return refuse(req, res, auth.code, auth.message);
     }
     const type = req.headers['content-type'];
-    if (type !== undefined && !type.includes('json')) {
-      req.resume();
-      sendError(res, 'invalid_request', 'Content-Type must be application/json.', {});
-      return true;
-    }
+    if (type !== undefined && !type.includes('json')) return refuse(req, res, 'invalid_request', 'Content-Type must be application/json.', {}, 'content-type');
+    const declared = Number(req.headers['content-length']);
+    if (declared > limit) return refuse(req, res, 'payload_too_large', tooLarge(limit));
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (c: Buffer) => {
+    const onData = (c: Buffer): void => {
       size += c.length;
-      if (size <= BODY_LIMIT) chunks.push(c);
-    });
-    req.on('end', () => {
-      if (size > BODY_LIMIT) return sendError(res, 'payload_too_large', 'Request body is too large (32 MiB at most).', {});
+      if (size <= limit) return void chunks.push(c);
+      // Over the limit: stop keeping it, answer now, drop the rest unread.
+      req.off('data', onData).off('end', onEnd);
+      chunks.length = 0;
+      refuse(req, res, 'payload_too_large', tooLarge(limit));
+    };
+    const onEnd = (): void => {
       const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
       let body: unknown;
       try {
@@ -50,16 +58,44 @@ export function fastLane(deps: Deps, onError: (err: unknown) => void): Lane {
         return sendError(res, 'invalid_json', `Request body is not valid JSON: ${(err as Error).message}`, {});
       }
       if (!body || typeof body !== 'object' || Array.isArray(body)) return sendError(res, 'invalid_request', 'The request body must be a JSON object.', {});
-      const ip = clientIp(req, deps.config.trustProxy);
-      deps.inFlight.track(proxyRequest(deps, { endpoint, body: body as Record<string, unknown>, bodyBytes: raw.length, raw, headers: req.headers, ip, res })).catch((err: unknown) => {
+      deps.inFlight.track(proxyRequest(deps, { ctx: auth.ctx, endpoint, body: body as Record<string, unknown>, bodyBytes: raw.length, raw, headers: req.headers, ip, res })).catch((err: unknown) => {
         onError(err);
         if (!res.headersSent) sendError(res, 'internal_error', 'Internal error.', {});
         else res.end();
       });
-    });
+    };
+    req.on('data', onData).on('end', onEnd);
+    req.resume();
+  };
+
+  return (req, res) => {
+    if (req.method !== 'POST') return false;
+    const q = req.url!.indexOf('?');
+    const endpoint = ENDPOINTS[q === -1 ? req.url! : req.url!.slice(0, q)];
+    if (!endpoint) return false;
     req.on('error', () => res.destroy());
+    if (deps.inFlight.closing) {
+      refuse(req, res, 'service_unavailable', 'Tollgate is shutting down; retry on another replica.');
+      return true;
+    }
+    const ip = clientIp(req, deps.config.trustProxy);
+    const now = deps.clock.now();
+    const authed = authenticate(deps.db.kysely, deps.keyCache, bearer(req.headers), now, deps.authThrottle.blockedUntil(ip, now) !== 0);
+    if (authed instanceof Promise) {
+      req.pause();
+      authed.then((a) => readBody(req, res, endpoint, a, ip, now), () => readBody(req, res, endpoint, null, ip, now));
+    } else readBody(req, res, endpoint, authed, ip, now);
     return true;
   };
+}
+
+const tooLarge = (limit: number): string => `Request body is too large (${limit} bytes at most).`;
+
+/** Answers before (or instead of) reading the body: the rest is discarded unread, the connection closed. */
+function refuse(req: IncomingMessage, res: ServerResponse, code: ErrorCode, message: string, headers: HeaderMap = {}, param: string | null = null): void {
+  headers.connection = 'close';
+  sendError(res, code, message, headers, param);
+  req.resume();
 }
 
 /** The caller's address; behind a trusted proxy, the left-most X-Forwarded-For entry. */

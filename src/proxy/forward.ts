@@ -4,19 +4,33 @@
 // away mid-stream, Tollgate keeps reading the upstream for up to `drainMs` to meter the usage the
 // provider itself reports (what it bills); past that it cancels, and meters what it saw (flagged
 // as estimated). The reservation made at admission already covered the full output either way.
+//
+// Nothing holds an upstream connection without bound: a stream's first byte and every silence
+// between its chunks are limited by `firstByteMs`, the whole response by `timeoutMs`, and a
+// client that stops reading (its socket buffer stays full) for `stallMs` is disconnected, so a
+// tenant cannot park connections by opening streams and never reading them. An upstream that
+// fails mid-stream ends the stream with an error event in OpenAI's format (never a silently
+// truncated 200), and the request is logged as failed with what was metered.
 import type { ServerResponse } from 'node:http';
 import { errors as undiciErrors, type Dispatcher } from 'undici';
-import { poolFor } from '../providers/http-pool.ts';
+import { poolFor, type PoolOptions } from '../providers/http-pool.ts';
 import type { ResolvedRoute, StreamMeter, Usage } from '../providers/types.ts';
 import { usageFromResponse } from '../providers/openai-compatible/adapter.ts';
 import { sendError, sendJson, type HeaderMap } from './respond.ts';
+import { errorBody } from '../http/errors.ts';
 
 export interface Upstream {
   route: ResolvedRoute;
   path: string;
   headers: Record<string, string>;
   body: string | Buffer;
+  stream: boolean;
+  /** the whole response, at most */
   timeoutMs: number;
+  /** a stream's first byte and any silence between chunks, at most */
+  firstByteMs: number;
+  /** a client that reads nothing for this long is disconnected */
+  stallMs: number;
   /** after a client disconnect, how long to keep reading a stream for its usage */
   drainMs: number;
 }
@@ -51,11 +65,13 @@ function target(baseUrl: string, path: string): { origin: string; path: string }
  * callbacks on one handler object (no Readable stream, async iterator or promise per chunk, ~9 µs
  * less CPU per request than `request()` + reading its body).
  */
-export function forward(res: ServerResponse, up: Upstream, meter: StreamMeter, headers: HeaderMap): Promise<ForwardResult> {
+export function forward(res: ServerResponse, up: Upstream, meter: StreamMeter, headers: HeaderMap, pool: PoolOptions): Promise<ForwardResult> {
   const { origin, path } = target(up.route.baseUrl, up.path);
   return new Promise((resolve) => {
-    const handler = new ForwardHandler(res, meter, headers, up.drainMs, resolve);
-    poolFor(origin).dispatch({ method: 'POST', path, headers: up.headers, body: up.body, headersTimeout: up.timeoutMs, bodyTimeout: up.timeoutMs }, handler);
+    const handler = new ForwardHandler(res, meter, headers, up, resolve);
+    // A non-streamed answer arrives whole, when it is done: only the full timeout applies to it.
+    const wait = up.stream ? Math.min(up.firstByteMs, up.timeoutMs) : up.timeoutMs;
+    poolFor(origin, up.route.credentialId, pool).dispatch({ method: 'POST', path, headers: up.headers, body: up.body, headersTimeout: wait, bodyTimeout: wait }, handler);
   });
 }
 
@@ -68,6 +84,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   private readonly meter: StreamMeter;
   private readonly headers: HeaderMap;
   private readonly drainMs: number;
+  private readonly stallMs: number;
   private readonly done: (r: ForwardResult) => void;
   private controller: Dispatcher.DispatchController | undefined;
   /** the upstream's status; 0 until its response starts */
@@ -79,15 +96,35 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   private cancelTimer: NodeJS.Timeout | undefined;
   private cancelled = false;
   private finished = false;
+  /** the whole response's deadline */
+  private readonly deadline: NodeJS.Timeout;
+  private timedOut = false;
+  /** set while the upstream is paused for a client that is not reading */
+  private stallTimer: NodeJS.Timeout | undefined;
+  private stalled = false;
 
-  constructor(res: ServerResponse, meter: StreamMeter, headers: HeaderMap, drainMs: number, done: (r: ForwardResult) => void) {
+  constructor(res: ServerResponse, meter: StreamMeter, headers: HeaderMap, up: Upstream, done: (r: ForwardResult) => void) {
     this.res = res;
     this.meter = meter;
     this.headers = headers;
-    this.drainMs = drainMs;
+    this.drainMs = up.drainMs;
+    this.stallMs = up.stallMs;
     this.done = done;
     res.on('close', this.onClose);
+    this.deadline = setTimeout(this.onDeadline, up.timeoutMs);
   }
+
+  private readonly onDeadline = (): void => {
+    this.timedOut = true;
+    this.controller?.abort(new undiciErrors.BodyTimeoutError('The upstream response took longer than the upstream timeout.'));
+  };
+
+  // The client has read nothing for stallMs: disconnect it. Its 'close' resumes the upstream,
+  // which is read (not relayed) for up to drainMs to meter its usage, then cancelled.
+  private readonly onStall = (): void => {
+    this.stalled = true;
+    this.res.destroy();
+  };
 
   // The client went away: keep reading for up to drainMs (to meter the provider's usage), then cancel.
   private readonly onClose = (): void => {
@@ -106,6 +143,8 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   // Backpressure: the upstream is paused while the client's socket buffer is full.
   private readonly resume = (): void => {
     this.res.off('drain', this.resume).off('close', this.resume);
+    clearTimeout(this.stallTimer);
+    this.stallTimer = undefined;
     this.controller?.resume();
   };
 
@@ -139,9 +178,10 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     if (this.res.destroyed) return;
     let ok = true;
     for (const piece of out) ok = this.res.write(piece) && ok;
-    if (!ok) {
+    if (!ok && this.stallTimer === undefined) {
       controller.pause();
       this.res.once('drain', this.resume).once('close', this.resume);
+      this.stallTimer = setTimeout(this.onStall, this.stallMs);
     }
   }
 
@@ -150,24 +190,52 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     if (this.mode === 'sse') {
       const rest = this.pending;
       if (rest && rest.toString('latin1').trim() && this.meter.onEvent(rest) && !res.destroyed) res.write(rest);
+      if (res.destroyed) return this.finish({ status: 200, ...this.meter.result(), errorCode: this.clientGoneCode(), streamed: true });
+      // The upstream closed without finishing its stream ([DONE]): the client must not take a
+      // truncated answer for a whole one.
+      if (!this.meter.completed) return this.failStream(502, 'upstream_error', 'The upstream provider ended the stream before it was complete.');
       res.end();
-      return this.finish({ status: 200, ...this.meter.result(), errorCode: res.destroyed ? 'client_closed' : null, streamed: true });
+      return this.finish({ status: 200, ...this.meter.result(), errorCode: null, streamed: true });
     }
     const buf = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
     if (this.mode === 'error') return this.finish(relayError(res, this.status, buf.toString('utf8'), this.headers));
+    if (!looksLikeJsonObject(buf)) {
+      sendError(res, 'upstream_error', 'The upstream provider returned a malformed response.', this.headers, null, { upstream_status: this.status });
+      return this.finish({ status: 502, usage: undefined, estimated: false, errorCode: 'upstream_malformed', streamed: false });
+    }
     const usage = usageFromResponse(buf);
     sendJson(res, this.status, buf, this.headers);
     this.finish({ status: this.status, usage, estimated: false, errorCode: res.destroyed ? 'client_closed' : null, streamed: false });
   }
 
+  private clientGoneCode(): string {
+    return this.stalled ? 'client_stalled' : 'client_closed';
+  }
+
+  /**
+   * A stream that cannot complete: the client (if still there) gets an error event in OpenAI's
+   * streaming format — the official SDKs raise it as an APIError — and the log says it failed,
+   * with the usage metered so far.
+   */
+  private failStream(status: 502 | 504, code: 'upstream_error' | 'upstream_timeout', message: string): void {
+    const res = this.res;
+    if (!res.destroyed) {
+      res.write(`data: ${JSON.stringify(errorBody(code, message))}\n\n`);
+      res.end();
+    }
+    this.finish({ status, ...this.meter.result(), errorCode: res.destroyed ? this.clientGoneCode() : code, streamed: true });
+  }
+
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
     const res = this.res;
     if (res.headersSent) {
-      // Mid-stream failure or cancellation after the client left: end what was sent; meter what was seen.
-      res.end();
-      return this.finish({ status: res.statusCode, ...this.meter.result(), errorCode: res.destroyed ? 'client_closed' : 'upstream_error', streamed: true });
+      // Cancelled after the client left: meter what was seen.
+      if (res.destroyed) return this.finish({ status: res.statusCode, ...this.meter.result(), errorCode: this.clientGoneCode(), streamed: true });
+      // The upstream failed mid-stream (reset, timeout): an error event, then the end.
+      if (this.timedOut || err instanceof undiciErrors.BodyTimeoutError) return this.failStream(504, 'upstream_timeout', 'The upstream provider stopped sending before the stream was complete.');
+      return this.failStream(502, 'upstream_error', 'The upstream provider failed in the middle of the stream.');
     }
-    if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {
+    if (this.timedOut || err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {
       sendError(res, 'upstream_timeout', 'The upstream provider did not answer in time.', this.headers);
       return this.finish({ status: 504, usage: undefined, estimated: false, errorCode: 'upstream_timeout', streamed: false });
     }
@@ -180,6 +248,8 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     if (this.finished) return;
     this.finished = true;
     clearTimeout(this.cancelTimer);
+    clearTimeout(this.deadline);
+    clearTimeout(this.stallTimer);
     this.res.off('close', this.onClose);
     this.done(result);
   }
@@ -229,6 +299,15 @@ function relayError(res: ServerResponse, status: number, text: string, headers: 
   const why = status === 401 || status === 403 ? 'rejected the gateway credential' : `failed with HTTP ${status}`;
   sendError(res, 'upstream_error', `The upstream provider ${why}: ${message}`, headers, null, { upstream_status: status });
   return { status: 502, usage: undefined, estimated: false, errorCode: 'upstream_' + status, streamed: false };
+}
+
+/** A cheap check that a 200 answer is a whole JSON object (not cut short, not an HTML page). */
+function looksLikeJsonObject(buf: Buffer): boolean {
+  let i = 0;
+  let j = buf.length - 1;
+  while (i <= j && (buf[i] === 32 || buf[i] === 10 || buf[i] === 13 || buf[i] === 9)) i++;
+  while (j >= i && (buf[j] === 32 || buf[j] === 10 || buf[j] === 13 || buf[j] === 9)) j--;
+  return buf[i] === 123 && buf[j] === 125;
 }
 
 const EVENT_END = Buffer.from('\n\n');

@@ -22,7 +22,7 @@ async function upstreamModels(deps: Deps, route: ResolvedRoute): Promise<ModelEn
   if (hit && now - hit.at < 60_000) return hit.models;
   try {
     const url = new URL(route.baseUrl + '/models');
-    const res = await poolFor(url.origin).request({ method: 'GET', path: url.pathname, headers: { authorization: `Bearer ${route.apiKey}` }, headersTimeout: 10_000, bodyTimeout: 10_000 });
+    const res = await poolFor(url.origin, route.credentialId, deps.upstreamPool).request({ method: 'GET', path: url.pathname, headers: { authorization: `Bearer ${route.apiKey}` }, headersTimeout: 10_000, bodyTimeout: 10_000 });
     const json = (await res.body.json()) as { data?: Array<{ id?: unknown; created?: unknown; owned_by?: unknown }> };
     const models = res.statusCode === 200 && Array.isArray(json.data)
       ? json.data.filter((m) => typeof m.id === 'string').map((m) => ({ id: m.id as string, object: 'model' as const, created: Number(m.created) || 0, owned_by: String(m.owned_by ?? route.provider) }))

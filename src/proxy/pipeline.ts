@@ -1,7 +1,8 @@
 // ★ The hot path: one /v1 request, top to bottom. See docs/architecture.md for the diagram.
 //
-//   authenticate ─► access ─► route ─► admit (limits + budget reservation, all levels)
-//     ─► forward + meter ─► settle (actual cost replaces the reservation) ─► enqueue log
+//   authenticate (fast-lane.ts, from the headers, before the body is read)
+//     ─► access ─► check body ─► route ─► bound the cost ─► admit (limits + budget reservation,
+//     all levels) ─► forward + meter ─► settle (actual cost replaces the reservation) ─► enqueue log
 //
 // Each step returns a typed outcome; a failed step answers in OpenAI's error shape and stops.
 // Nothing here awaits the database on a warm key, and the log row is only enqueued.
@@ -9,10 +10,10 @@ import type { ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { Deps } from '../deps.ts';
 import { iso } from '../clock.ts';
-import { authenticate, bearer } from './authenticate.ts';
 import { checkAccess } from '../policy/access.ts';
-import { costMicro, DEFAULT_MAX_OUTPUT_TOKENS } from '../usage/pricing.ts';
-import { promptTokenBound } from '../usage/token-bound.ts';
+import { costMicro } from '../usage/pricing.ts';
+import { requestBound } from '../usage/token-bound.ts';
+import { checkBody } from './body-check.ts';
 import { OpenAIStreamMeter, prepareBody, upstreamHeaders, type Endpoint } from '../providers/openai-compatible/adapter.ts';
 import type { KeyContext } from '../keys/key-context.ts';
 import { forward, type ForwardResult } from './forward.ts';
@@ -20,6 +21,8 @@ import { ERRORS } from '../http/errors.ts';
 import { rateLimitHeaders, sendError, type HeaderMap } from './respond.ts';
 
 export interface ProxyCall {
+  /** the key, authenticated from the headers before the body was read */
+  ctx: KeyContext;
   endpoint: Endpoint;
   body: Record<string, unknown>;
   /** byte length of the request body (a coarse bound of its prompt tokens, see token-bound.ts) */
@@ -35,13 +38,7 @@ export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
   const started = performance.now();
   const now = deps.clock.now();
   const headers: HeaderMap = { 'x-request-id': randomUUID() };
-  const { res, body } = call;
-
-  const authed = authenticate(deps.db.kysely, deps.keyCache, bearer(call.headers), now);
-  const auth = authed instanceof Promise ? await authed.catch(unavailable) : authed;
-  if (!auth) return sendError(res, 'service_unavailable', 'The key store is unreachable; try again shortly.', { ...headers, 'retry-after': 1 });
-  if (!auth.ok) return sendError(res, auth.code, auth.message, headers);
-  const ctx = auth.ctx;
+  const { res, body, ctx } = call;
   const model = body.model;
   const log = (r: Pick<ForwardResult, 'status' | 'errorCode'> & Partial<ForwardResult>, provider: string | null, cost: number | null, unpriced: boolean) =>
     enqueueLog(deps, call, ctx, String(headers['x-request-id']), typeof model === 'string' ? model : '', provider, r, cost, unpriced, now, started);
@@ -51,7 +48,13 @@ export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
     log({ status: 403, errorCode: access.code }, null, null, false);
     return sendError(res, access.code, access.message, headers);
   }
-  if (typeof model !== 'string' || model === '') return sendError(res, 'invalid_request', 'model: a model name is required', headers, 'model');
+  // Malformed bodies stop here: before admission, before any upstream call.
+  const problem = checkBody(call.endpoint, body);
+  if (problem) {
+    log({ status: 400, errorCode: 'invalid_request' }, null, null, false);
+    return sendError(res, 'invalid_request', `${problem.param}: ${problem.message}`, headers, problem.param);
+  }
+  if (typeof model !== 'string') return; // checked above; narrows the type
 
   const cached = deps.router.resolveCached(ctx.orgId, model);
   const route = cached !== null ? cached : await deps.router.resolve(ctx.orgId, model).catch(unavailable);
@@ -62,12 +65,12 @@ export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
   }
 
   const stream = body.stream === true;
-  const outputBound = outputCap(body) ?? route.price?.maxOutputTokens ?? DEFAULT_MAX_OUTPUT_TOKENS;
-  const promptBound = promptTokenBound(call.endpoint, body, call.bodyBytes);
-  const generates = call.endpoint !== 'embeddings';
-  const tokenBound = promptBound + (generates ? outputBound : 0);
-  const costBoundMicro = route.price ? costMicro(route.price, promptBound, generates ? outputBound : 0) : undefined;
-  const admitting = deps.admission.admit({ ctx, model, tokenBound, costBoundMicro, now });
+  // A true upper bound of what the provider can bill (n, best_of, images, tools …); a request
+  // whose cost cannot be bounded passes no hard budget (docs/limits.md lists the bound per field).
+  const bound = requestBound(call.endpoint, body, route.price);
+  const tokenBound = bound.promptTokens + bound.outputTokens;
+  const costBoundMicro = route.price && !bound.unbounded ? costMicro(route.price, bound.promptTokens, bound.outputTokens) : undefined;
+  const admitting = deps.admission.admit({ ctx, model, tokenBound, costBoundMicro, unbounded: bound.unbounded, now });
   const admission = admitting instanceof Promise ? await admitting : admitting;
   rateLimitHeaders(admission.headers, headers);
   if (!admission.ok) {
@@ -83,8 +86,12 @@ export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
   try {
     const prepared = prepareBody(body, call.raw, route, stream);
     const meter = new OpenAIStreamMeter(prepared.stripUsage, promptEstimate);
-    const up = { route, path: PATHS[call.endpoint], headers: upstreamHeaders(route), body: prepared.body, timeoutMs: deps.config.upstreamTimeoutMs, drainMs: deps.config.abortDrainMs };
-    result = await forward(res, up, meter, headers);
+    const { config } = deps;
+    const up = {
+      route, path: PATHS[call.endpoint], headers: upstreamHeaders(route), body: prepared.body, stream,
+      timeoutMs: config.upstreamTimeoutMs, firstByteMs: config.upstreamFirstByteTimeoutMs, stallMs: config.clientStallMs, drainMs: config.abortDrainMs,
+    };
+    result = await forward(res, up, meter, headers, deps.upstreamPool);
   } finally {
     if (result.status < 400 && !result.usage) {
       // The upstream answered without usage: meter an estimate, and flag it, rather than nothing.
@@ -101,11 +108,6 @@ const PATHS: Record<Endpoint, string> = { 'chat/completions': '/chat/completions
 
 /** A cold lookup that needs the database while it is unreachable: answered as a 503, not a bug. */
 const unavailable = (): null => null;
-
-function outputCap(body: Record<string, unknown>): number | undefined {
-  const v = body.max_completion_tokens ?? body.max_tokens;
-  return typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : undefined;
-}
 
 function enqueueLog(
   deps: Deps, call: ProxyCall, ctx: KeyContext, requestId: string, model: string, provider: string | null,

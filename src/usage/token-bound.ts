@@ -1,48 +1,135 @@
-// An upper bound of a request's prompt tokens, from its body, without a tokenizer.
-// Byte-level BPE tokenizers never emit more tokens than the UTF-8 bytes they encode, so the byte
-// length of every text the model reads, plus the chat format's per-message overhead, bounds the
-// prompt. Images are bounded per part (the largest high-detail image costs under 1,600 tokens).
-// Anything not understood falls back to the whole body's byte length, which is also a bound.
+// An upper bound of what a request can be billed, from its (checked, see proxy/body-check.ts) body,
+// without a tokenizer. Admission reserves this much against every budget, so it must be a TRUE
+// bound for every field that adds or multiplies cost; where the request names something whose
+// cost cannot be bounded from the request, the bound says so (`unbounded`) and a hard budget
+// refuses the request rather than guess. docs/limits.md lists the bound per field.
+//
+// Text: byte-level BPE tokenizers never emit more tokens than the UTF-8 bytes they encode, so
+// byte lengths plus the chat format's per-message overhead bound the prompt.
+import type { ModelPrice } from '../config.ts';
+import type { Endpoint } from '../providers/openai-compatible/adapter.ts';
+
+export interface Unbounded {
+  param: string;
+  reason: string;
+}
+
+export interface RequestBound {
+  /** prompt tokens, at most (billed once, whatever `n` is) */
+  promptTokens: number;
+  /** output tokens over every choice and every prompt, at most */
+  outputTokens: number;
+  /** the field whose cost has no bound and why (a hard budget refuses the request), else undefined */
+  unbounded: Unbounded | undefined;
+}
 
 const PER_MESSAGE = 4;
 const REPLY_PRIMING = 3;
-const PER_IMAGE = 1_600;
+/** per tool definition: the rendered function signature adds a few words around its JSON */
+const PER_TOOL = 32;
+/** the tools preamble the provider adds once */
+const TOOLS_PREAMBLE = 64;
+/**
+ * Per image, when the model has no `imageTokens` of its own: the most any OpenAI model documents
+ * (gpt-4o-mini: 2,833 + 5,667 per 512-px tile, 8 tiles at most after scaling = 48,169).
+ */
+export const DEFAULT_IMAGE_TOKENS = 48_169;
+/** Output cap reserved when neither the request nor the model gives one (soft budgets only). */
+export const DEFAULT_MAX_OUTPUT_TOKENS = 4_096;
+/** OpenAI's legacy completions API generates 16 tokens when max_tokens is absent. */
+const COMPLETIONS_DEFAULT_MAX_TOKENS = 16;
 
 const bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
+const json = (v: unknown): number => bytes(JSON.stringify(v) ?? '');
 
-function contentBound(content: unknown): number | undefined {
-  if (content == null) return 0;
-  if (typeof content === 'string') return bytes(content);
-  if (!Array.isArray(content)) return undefined;
-  let n = 0;
-  for (const part of content as Array<Record<string, unknown>>) {
-    if (part?.type === 'text' && typeof part.text === 'string') n += bytes(part.text);
-    else if (part?.type === 'image_url' || part?.type === 'image') n += PER_IMAGE;
-    else n += bytes(JSON.stringify(part));
+// Top-level fields that change neither the tokens billed nor their price. A field outside these
+// lists (or a cost-bearing one: audio, web search, priority tier) has no bound Tollgate knows.
+const NEUTRAL_COMMON = ['model', 'stream', 'stream_options', 'max_tokens', 'n', 'temperature', 'top_p', 'frequency_penalty', 'presence_penalty', 'logit_bias', 'logprobs', 'stop', 'seed', 'user',
+  // widely used sampling parameters of OpenAI-compatible servers (vLLM, Ollama, OpenRouter)
+  'top_k', 'min_p', 'top_a', 'repetition_penalty', 'length_penalty', 'ignore_eos', 'skip_special_tokens', 'min_tokens'];
+const NEUTRAL: Record<Endpoint, Set<string>> = {
+  'chat/completions': new Set([...NEUTRAL_COMMON, 'messages', 'max_completion_tokens', 'top_logprobs', 'response_format', 'tools', 'tool_choice', 'parallel_tool_calls', 'functions',
+    'function_call', 'store', 'metadata', 'reasoning_effort', 'verbosity', 'prediction', 'safety_identifier', 'prompt_cache_key', 'service_tier', 'modalities']),
+  completions: new Set([...NEUTRAL_COMMON, 'prompt', 'suffix', 'best_of', 'echo']),
+  embeddings: new Set(['model', 'input', 'encoding_format', 'dimensions', 'user']),
+};
+
+export function requestBound(endpoint: Endpoint, body: Record<string, unknown>, price: ModelPrice | undefined): RequestBound {
+  let unbounded: Unbounded | undefined;
+  for (const field in body) {
+    if (!NEUTRAL[endpoint].has(field) && body[field] !== undefined && body[field] !== null) {
+      unbounded = { param: field, reason: `\`${field}\` is not a field whose cost Tollgate can bound` };
+      break;
+    }
   }
-  return n;
+  if (endpoint === 'embeddings') return { promptTokens: inputTokens(body.input).tokens, outputTokens: 0, unbounded };
+  if (endpoint === 'completions') {
+    const prompts = inputTokens(body.prompt ?? '');
+    const suffix = typeof body.suffix === 'string' ? bytes(body.suffix) : 0;
+    const perChoice = outputCap(body) ?? COMPLETIONS_DEFAULT_MAX_TOKENS;
+    const choices = Math.max(int(body.n, 1), int(body.best_of, 1));
+    // Each prompt of a batch gets its own `n` (or `best_of`) completions, all billed.
+    return { promptTokens: prompts.tokens + suffix, outputTokens: perChoice * choices * Math.max(1, prompts.count), unbounded };
+  }
+
+  const prompt = chatPrompt(body, price);
+  unbounded ??= prompt.unbounded;
+  if (body.service_tier !== undefined && body.service_tier !== null && !['auto', 'default', 'flex'].includes(body.service_tier as string)) {
+    unbounded ??= { param: 'service_tier', reason: `service_tier \`${String(body.service_tier)}\` is priced above the list price` };
+  }
+  if (Array.isArray(body.modalities) && body.modalities.includes('audio')) unbounded ??= { param: 'modalities', reason: 'audio output is billed in audio tokens, which the request cannot bound' };
+  const cap = outputCap(body) ?? price?.maxOutputTokens;
+  if (cap === undefined) unbounded ??= { param: 'max_tokens', reason: `the model \`${String(body.model)}\` has no known output cap: set max_tokens or max_completion_tokens` };
+  // Predicted outputs: rejected prediction tokens are billed as output, on top of max_tokens.
+  const prediction = body.prediction !== undefined && body.prediction !== null ? json(body.prediction) : 0;
+  const choices = int(body.n, 1);
+  return { promptTokens: prompt.tokens, outputTokens: ((cap ?? DEFAULT_MAX_OUTPUT_TOKENS) + prediction) * choices, unbounded };
 }
 
-export function promptTokenBound(endpoint: string, body: Record<string, unknown>, bodyBytes: number): number {
-  if (endpoint === 'chat/completions' || endpoint === 'messages') {
-    const messages = body.messages;
-    if (!Array.isArray(messages)) return bodyBytes;
-    let n = REPLY_PRIMING;
-    for (const m of messages as Array<Record<string, unknown>>) {
-      const c = contentBound(m?.content);
-      if (c === undefined) return bodyBytes;
-      n += PER_MESSAGE + c;
-      if (typeof m.name === 'string') n += bytes(m.name);
-      if (m.tool_calls !== undefined) n += bytes(JSON.stringify(m.tool_calls));
-      if (m.function_call !== undefined) n += bytes(JSON.stringify(m.function_call));
+function chatPrompt(body: Record<string, unknown>, price: ModelPrice | undefined): { tokens: number; unbounded: Unbounded | undefined } {
+  const imageTokens = price?.imageTokens ?? DEFAULT_IMAGE_TOKENS;
+  let unbounded: Unbounded | undefined;
+  let n = REPLY_PRIMING;
+  const messages = body.messages as Array<Record<string, unknown>>;
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i]!;
+    n += PER_MESSAGE + bytes(m.role as string);
+    const c = m.content;
+    if (typeof c === 'string') n += bytes(c);
+    else if (Array.isArray(c)) {
+      for (const part of c as Array<Record<string, unknown>>) {
+        if (part.type === 'text' || part.type === 'refusal') n += bytes(String(part.text ?? part.refusal ?? ''));
+        else if (part.type === 'image_url') n += imageTokens;
+        else unbounded ??= { param: `messages[${i}].content`, reason: `a \`${String(part.type)}\` content part has no cost bound Tollgate knows` };
+      }
     }
-    for (const extra of ['system', 'tools', 'functions', 'tool_choice', 'response_format']) {
-      if (body[extra] !== undefined) n += extra === 'system' ? (contentBound(body.system) ?? bodyBytes) : bytes(JSON.stringify(body[extra]));
-    }
-    return n;
+    if (typeof m.name === 'string') n += bytes(m.name);
+    if (m.tool_calls !== undefined) n += json(m.tool_calls);
+    if (m.function_call !== undefined) n += json(m.function_call);
+    if (m.audio !== undefined && m.audio !== null) unbounded ??= { param: `messages[${i}].audio`, reason: 'an audio reply in the history is billed in audio tokens, which the request cannot bound' };
   }
-  const input = endpoint === 'completions' ? body.prompt : body.input;
-  if (typeof input === 'string') return bytes(input) + REPLY_PRIMING;
-  if (Array.isArray(input) && input.every((x) => typeof x === 'string')) return (input as string[]).reduce((s, x) => s + bytes(x) + 1, REPLY_PRIMING);
-  return bodyBytes;
+  for (const f of ['tools', 'functions'] as const) {
+    const list = body[f];
+    if (Array.isArray(list) && list.length > 0) n += TOOLS_PREAMBLE + list.length * PER_TOOL + json(list);
+  }
+  for (const f of ['tool_choice', 'function_call', 'response_format'] as const) if (body[f] !== undefined) n += json(body[f]);
+  return { tokens: n, unbounded };
 }
+
+/** Tokens of a prompt/input (string, strings, token ids, token arrays) and how many prompts it holds. */
+function inputTokens(v: unknown): { tokens: number; count: number } {
+  if (typeof v === 'string') return { tokens: bytes(v) + REPLY_PRIMING, count: 1 };
+  if (!Array.isArray(v)) return { tokens: 0, count: 0 };
+  // An array of token ids is ONE prompt; an array of strings or of token arrays is a batch.
+  if (v.every((x) => typeof x === 'number')) return { tokens: v.length + REPLY_PRIMING, count: 1 };
+  let tokens = REPLY_PRIMING;
+  for (const x of v) tokens += (typeof x === 'string' ? bytes(x) : Array.isArray(x) ? x.length : 1) + 1;
+  return { tokens, count: v.length };
+}
+
+function outputCap(body: Record<string, unknown>): number | undefined {
+  const v = body.max_completion_tokens ?? body.max_tokens;
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : undefined;
+}
+
+const int = (v: unknown, dflt: number): number => (typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : dflt);

@@ -34,6 +34,7 @@ export function upstreamHeaders(route: ResolvedRoute): Record<string, string> {
 const USAGE = Buffer.from('"usage"');
 const CONTENT = Buffer.from('"content"');
 const TEXT = Buffer.from('"text"');
+const DONE = Buffer.from('[DONE]');
 const PROMPT_TOKENS = Buffer.from('prompt_tokens"');
 const COMPLETION_TOKENS = Buffer.from('completion_tokens"');
 const SPACE = 32, COLON = 58, QUOTE = 34, BRACE = 123, CLOSE_BRACE = 125, BACKSLASH = 92, COMMA = 44;
@@ -148,6 +149,7 @@ function hasText(event: Buffer, key: Buffer): boolean {
 export class OpenAIStreamMeter implements StreamMeter {
   private usage: Usage | undefined;
   private contentEvents = 0;
+  completed = false;
   private readonly stripUsage: boolean;
   private readonly promptEstimate: number;
 
@@ -173,6 +175,8 @@ export class OpenAIStreamMeter implements StreamMeter {
       }
     } else if (hasText(event, CONTENT) || hasText(event, TEXT)) {
       this.contentEvents++;
+    } else if (event.length <= 24 && event.includes(DONE)) {
+      this.completed = true;
     }
     return true;
   }
