@@ -74,6 +74,18 @@ export async function stream(ctx: Ctx, frames: Frame[]): Promise<void> {
   ctx.res.end();
 }
 
+/** Writes, then waits while the peer's buffers are full (or until it leaves): a fake that honours backpressure. */
+export function writeFlowing(res: http.ServerResponse, data: string | Buffer): Promise<void> {
+  if (res.destroyed || res.write(data)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const go = () => {
+      res.off('drain', go).off('close', go);
+      resolve();
+    };
+    res.on('drain', go).on('close', go);
+  });
+}
+
 function openaiErrorKind(status: number): [type: string, code: string | null] {
   if (status === 401) return ['invalid_request_error', 'invalid_api_key'];
   if (status === 404) return ['invalid_request_error', 'model_not_found'];

@@ -1,0 +1,74 @@
+// Fault matrix, client faults (issue 8, "Keep proving it"): clients that abort a stream in the
+// middle, that leave before the first byte (the upstream slow, or never answering), and clients that
+// stop reading a stream with the connection left open — mixed with normal requests, through a real
+// Tollgate. Besides what every cell holds (support/fault-checks.ts), each request a client abandoned
+// is logged once as the client's doing (client_*), metered from the upstream's usage when Tollgate
+// could still read it or as a flagged estimate otherwise, and no upstream connection outlives it.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startGateway, UPSTREAM_KEY, type Gateway } from './support/gateway.ts';
+import { startFaultUpstream, type FaultUpstream } from './support/fault-upstream.ts';
+import { drive, faultEnv, MARGIN_MS, mix, ok, times, TIMEOUTS, type Shot } from './support/fault-load.ts';
+import { cellKey, checkRecovery, openLogStore, verifyCell, type Expect, type LogStore } from './support/fault-checks.ts';
+
+const MODELS = ['fault', 'fault_drip-5', 'fault_drip-20', 'fault_slow-300', 'fault_hang', 'fault_pad-32768'];
+
+describe('fault matrix: client faults', () => {
+  let fault: FaultUpstream;
+  let gw: Gateway;
+  let store: LogStore;
+  before(async () => {
+    fault = await startFaultUpstream({ requireAuth: UPSTREAM_KEY, completionTokens: 4096 });
+    gw = await startGateway({ fake: fault, env: faultEnv(MODELS) });
+    store = openLogStore(gw.runtime.deps.config.databaseUrl);
+  });
+  after(async () => {
+    await gw?.close();
+    await fault?.close();
+  });
+
+  async function cell(name: string, shots: Shot[], expect: Expect = {}): Promise<void> {
+    const key = await cellKey(gw.api, name, 1, 16);
+    const outcomes = await drive({ url: gw.url, secret: key.secret, fault }, shots, 16);
+    const problems = await verifyCell({ api: gw.api, store, flush: gw.flush, fault, key, outcomes, expect });
+    problems.push(...(await checkRecovery(gw.api, gw.url, fault, store)));
+    assert.deepEqual(problems, [], `${name}: ${shots.length} requests`);
+  }
+
+  test('aborts mid-stream: short streams are read on for the usage the upstream reports, long ones cancelled after the drain window and estimated', async () => {
+    await cell('abort mid-stream', mix(
+      times(8, { model: 'fault_drip-5', client: 'abort-mid', abortAfter: 3, maxTokens: 40 }),
+      times(4, { model: 'fault_drip-5', client: 'abort-mid', abortAfter: 1, maxTokens: 40, includeUsage: true }),
+      times(8, { model: 'fault_drip-20', client: 'abort-mid', abortAfter: 3, maxTokens: 400 }),
+      ok(6),
+    ));
+  });
+
+  test('aborts before the first byte: logged once as the client\'s doing, the upstream let go of (the slow one read for its usage, the silent one within its timeout)', async () => {
+    await cell('abort before first byte', mix(
+      times(8, { model: 'fault_slow-300', client: 'abort-early', maxTokens: 16 }),
+      times(8, { model: 'fault_slow-300', client: 'abort-early', maxTokens: 16, stream: true }),
+      times(4, { model: 'fault_hang', client: 'abort-early', maxTokens: 16, stream: true }),
+      times(4, { model: 'fault_hang', client: 'abort-early', maxTokens: 16 }),
+      ok(6),
+    ), {
+      // The client left before the response head, so only the rows say what happened to it.
+      unmatched: (row) => {
+        if (/^client_/.test(row.error_code ?? '')) return undefined;
+        if (row.model === 'fault_hang' && row.error_code === 'upstream_timeout') return undefined;
+        return `a request whose client left early is logged as ${row.status_code} ${row.error_code}`;
+      },
+    });
+  });
+
+  test('stops reading a stream, connection open: disconnected after the stall time, the upstream cancelled, metered, logged; others are served meanwhile', async () => {
+    const stall = TIMEOUTS.TOLLGATE_CLIENT_STALL_MS + TIMEOUTS.TOLLGATE_ABORT_DRAIN_MS + MARGIN_MS;
+    await cell('stops reading', mix(
+      // 600 events padded with 32 KiB comments: ~20 MB, far more than the socket buffers hold.
+      times(6, { model: 'fault_pad-32768', client: 'stop-reading', maxTokens: 600, deadlineMs: stall }),
+      ok(8),
+    ), {
+      each: (o) => (o.shot.client === 'stop-reading' && o.finished ? 'the client that stopped reading got the whole stream after all: never disconnected' : undefined),
+    });
+  });
+});
