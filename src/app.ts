@@ -1,10 +1,11 @@
 // buildApp(deps): registers plugins and routes; never listens (main.ts does; tests use inject or
 // a real port). No module-level state: two apps in one process share nothing.
-import { createServer } from 'node:http';
+import { createServer, type ServerOptions } from 'node:http';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { fastLane } from './proxy/fast-lane.ts';
 import type { Deps } from './deps.ts';
-import { registerErrorHandling } from './http/error-handler.ts';
+import { frameworkErrors, registerErrorHandling } from './http/error-handler.ts';
+import { answerServerLevelErrors, onClientError, refuseMissingHost } from './http/client-errors.ts';
 import { ApiError } from './http/errors.ts';
 import { resolveActor } from './http/admin-auth.ts';
 import type { Actor } from './http/actor.ts';
@@ -39,9 +40,16 @@ export async function buildApp(deps: Deps, opts: AppOptions): Promise<FastifyIns
   const lane = fastLane(deps, (err) => onLaneError(err));
   const app = Fastify({
     // /v1 completions take the fast lane (src/proxy/fast-lane.ts); everything else is Fastify's.
-    serverFactory: (handler) => createServer((req, res) => {
-      if (!lane(req, res)) handler(req, res);
-    }),
+    serverFactory: (handler) => {
+      const server = createServer(serverOptions(deps.config), (req, res) => {
+        if (!refuseMissingHost(req, res) && !lane(req, res)) handler(req, res);
+      });
+      server.keepAliveTimeout = deps.config.keepAliveTimeoutMs;
+      answerServerLevelErrors(server);
+      return server;
+    },
+    clientErrorHandler: onClientError,
+    frameworkErrors,
     logger: opts.logger ?? false,
     // Per-request access logs cost CPU on the hot path; request_logs is the access log.
     logController: new LogController({ disableRequestLogging: true }),
@@ -59,8 +67,9 @@ export async function buildApp(deps: Deps, opts: AppOptions): Promise<FastifyIns
   });
   app.decorateRequest('actor', null as unknown as Actor);
 
+  // JSON only (no text/plain parser: a body in any other type is refused, naming its type).
   // Plain JSON.parse: invalid JSON is an OpenAI-shaped 400 naming the problem.
-  app.removeContentTypeParser(['application/json']);
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body: Buffer, done) => {
     if (body.length === 0) return done(null, undefined);
     try {
@@ -89,4 +98,21 @@ export async function buildApp(deps: Deps, opts: AppOptions): Promise<FastifyIns
   }, { prefix: '/api' });
 
   return app;
+}
+
+/**
+ * Slow clients (slowloris) hold a connection for as long as the server waits: headers must arrive
+ * within headersTimeout, the whole request (headers and body) within requestTimeout. Neither
+ * limits the response, so long streams are not cut. Expired connections are found by a periodic
+ * sweep: every second, or a quarter of the header timeout if that is shorter. A timed-out request
+ * is answered 408 by onClientError when nothing of a response was written yet.
+ */
+function serverOptions(config: Deps['config']): ServerOptions {
+  return {
+    headersTimeout: config.headersTimeoutMs,
+    requestTimeout: config.requestTimeoutMs,
+    connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(config.headersTimeoutMs / 4))),
+    // Checked in the request listener instead, to answer in OpenAI's shape (Node's 400 is empty).
+    requireHostHeader: false,
+  };
 }

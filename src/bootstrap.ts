@@ -1,7 +1,8 @@
 // First start (and every start): default organization and user, master admin key, and the
 // OpenAI credential from OPENAI_API_KEY so a newcomer can make a request at once.
 import type { Kysely, Transaction } from 'kysely';
-import type { Config } from './config.ts';
+import { ConfigError, type Config } from './config.ts';
+import { createUpstreamGuard } from './net/ssrf.ts';
 import type { Database } from './db/types.ts';
 import type { Vault } from './vault/crypto.ts';
 import { ADMIN_KEY_PREFIX, generateKey, hashSecret } from './keys/key-format.ts';
@@ -20,6 +21,7 @@ export interface BootstrapResult {
 /** `lock`, if given, runs first in the transaction: replicas starting together take turns (runtime.ts). */
 export async function bootstrap(db: Kysely<Database>, config: Config, vault: Vault, now: number, lock?: (trx: Transaction<Database>) => Promise<void>): Promise<BootstrapResult> {
   const at = iso(now);
+  if (config.openai.apiKey) await checkOperatorUpstream(config);
   return db.transaction().execute(async (trx) => {
     await lock?.(trx);
     let org = await trx.selectFrom('organizations').select('id').orderBy('id').executeTakeFirst();
@@ -54,4 +56,15 @@ export async function bootstrap(db: Kysely<Database>, config: Config, vault: Vau
     }
     return { defaultOrgId: orgId, masterKeyHash, generatedAdminKey, registeredOpenAI };
   });
+}
+
+/**
+ * OPENAI_BASE_URL comes from the operator, yet it is not exempt from the SSRF guard: the
+ * credential it registers belongs to the default organization, whose admins then use it like any
+ * other, and the guard cannot tell one connection from another. An internal address (a local vLLM
+ * or Ollama) must be listed in TOLLGATE_UPSTREAM_ALLOW; start-up says so rather than every request.
+ */
+async function checkOperatorUpstream(config: Config): Promise<void> {
+  const refused = await createUpstreamGuard(config.upstreamAllow).checkBaseUrl(config.openai.baseUrl);
+  if (refused) throw new ConfigError(`OPENAI_BASE_URL: ${refused}; list it in TOLLGATE_UPSTREAM_ALLOW to let Tollgate call it`);
 }

@@ -3,6 +3,7 @@
 // with the variable named, never silently fall back.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { parseAllowlist } from './net/ssrf.ts';
 
 export interface ModelPrice {
   /** micro-USD per 1M input (prompt) tokens */
@@ -36,6 +37,14 @@ export interface Config {
   abortDrainMs: number;
   shutdownGraceMs: number;
   trustProxy: boolean;
+  /** the HTTP server waits this long for a request's headers (slow clients are cut off: 408) */
+  headersTimeoutMs: number;
+  /** … and this long for the whole request, body included (never limits the response) */
+  requestTimeoutMs: number;
+  /** an idle keep-alive connection is closed after this long */
+  keepAliveTimeoutMs: number;
+  /** internal upstream addresses providers may use anyway: CIDRs, addresses, host names, `*` (src/net/ssrf.ts) */
+  upstreamAllow: string[];
   openai: { apiKey: string | undefined; baseUrl: string };
   /** extra or overriding prices, by model name */
   pricing: Record<string, ModelPrice>;
@@ -124,6 +133,19 @@ function pricing(raw: unknown): Record<string, ModelPrice> {
   return out;
 }
 
+function upstreamAllow(env: Env, file: Record<string, unknown>): string[] {
+  const raw = env.TOLLGATE_UPSTREAM_ALLOW ?? file.upstreamAllow;
+  if (raw === undefined || raw === '') return [];
+  const entries = typeof raw === 'string' ? raw.split(',') : Array.isArray(raw) && raw.every((e) => typeof e === 'string') ? (raw as string[]) : undefined;
+  if (!entries) throw new ConfigError('TOLLGATE_UPSTREAM_ALLOW must be a comma-separated list (or, in the file, an array of strings)');
+  try {
+    parseAllowlist(entries);
+  } catch (err) {
+    throw new ConfigError(`TOLLGATE_UPSTREAM_ALLOW: ${(err as Error).message}`);
+  }
+  return entries.map((e) => e.trim()).filter(Boolean);
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const file = readFile(env.TOLLGATE_CONFIG);
   const dataDir = path.resolve(str(env, file, 'TOLLGATE_DATA_DIR', 'dataDir') ?? './data');
@@ -133,6 +155,9 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const redisUrl = str(env, file, 'TOLLGATE_REDIS_URL', 'redisUrl');
   if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) throw new ConfigError('TOLLGATE_REDIS_URL must start with redis:// or rediss://');
+  const headersTimeoutMs = int(env, file, 'TOLLGATE_HEADERS_TIMEOUT_MS', 'headersTimeoutMs', 10_000, 1);
+  const requestTimeoutMs = int(env, file, 'TOLLGATE_REQUEST_TIMEOUT_MS', 'requestTimeoutMs', 30_000, 1);
+  if (headersTimeoutMs > requestTimeoutMs) throw new ConfigError('TOLLGATE_HEADERS_TIMEOUT_MS must not exceed TOLLGATE_REQUEST_TIMEOUT_MS (the headers are part of the request)');
   return {
     host: str(env, file, 'TOLLGATE_HOST', 'host') ?? '0.0.0.0',
     port: int(env, file, 'TOLLGATE_PORT', 'port', 4000),
@@ -151,6 +176,10 @@ export function loadConfig(env: Env = process.env): Config {
     abortDrainMs: int(env, file, 'TOLLGATE_ABORT_DRAIN_MS', 'abortDrainMs', 5_000),
     shutdownGraceMs: int(env, file, 'TOLLGATE_SHUTDOWN_GRACE_MS', 'shutdownGraceMs', 30_000),
     trustProxy: bool(env, file, 'TOLLGATE_TRUST_PROXY', 'trustProxy', false),
+    headersTimeoutMs,
+    requestTimeoutMs,
+    keepAliveTimeoutMs: int(env, file, 'TOLLGATE_KEEP_ALIVE_TIMEOUT_MS', 'keepAliveTimeoutMs', 5_000, 1),
+    upstreamAllow: upstreamAllow(env, file),
     openai: {
       apiKey: env.OPENAI_API_KEY || undefined,
       baseUrl: env.OPENAI_BASE_URL || 'https://api.openai.com/v1',

@@ -1,6 +1,6 @@
 // Opens the store named by the database URL: SQLite (embedded default, WAL) or PostgreSQL.
 // Both dialects run the same Kysely queries and the same migrations.
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
@@ -31,10 +31,28 @@ export interface OpenOptions {
   onError?: (message: string) => void;
 }
 
+/**
+ * The database holds every key hash, audit trail and sealed credential: only its owner may read
+ * it. A new data directory is made 0700 and the database file 0600 before SQLite opens it; SQLite
+ * gives the -wal and -shm files the database file's mode, so they are 0600 too. Files left more
+ * open by an earlier version are tightened.
+ */
+function privateFiles(file: string): void {
+  mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
+  closeSync(openSync(file, 'a', 0o600));
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      if (existsSync(f) && (statSync(f).mode & 0o077) !== 0) chmodSync(f, 0o600);
+    } catch (err) {
+      process.emitWarning(`cannot restrict ${f} to its owner (mode 0600): ${(err as Error).message}`);
+    }
+  }
+}
+
 export function openDb(url: string, options: OpenOptions = {}): Db {
   if (url.startsWith('sqlite:')) {
     const file = url.slice('sqlite:'.length);
-    if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    if (file !== ':memory:') privateFiles(file);
     const database = new SQLite(file);
     database.pragma('journal_mode = WAL');
     database.pragma('synchronous = NORMAL');

@@ -65,7 +65,7 @@ export function loadVault(encryptionKey: string | undefined, dataDir: string): {
   }
   const file = path.join(dataDir, 'encryption.key');
   if (existsSync(file)) return { vault: new Vault(new Map([[1, parseKey(readFileSync(file, 'utf8'), file)]])), generated: false };
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const key = randomBytes(32);
   writeFileSync(file, key.toString('hex') + '\n', { mode: 0o600 });
   return { vault: new Vault(new Map([[1, key]])), generated: true };

@@ -7,6 +7,7 @@ import { ApiError } from '../http/errors.ts';
 import { idParam, name, parse } from '../http/validate.ts';
 import { requireAdmin } from '../http/admin-auth.ts';
 import { applyChange } from '../audit/change.ts';
+import { createUpstreamGuard } from '../net/ssrf.ts';
 import { credentialView, deleteCredential, insertCredential, listCredentials } from './credentials.repository.ts';
 
 const createBody = z.strictObject({
@@ -19,6 +20,7 @@ const createBody = z.strictObject({
 
 export function registerProviderRoutes(api: FastifyInstance, deps: Deps): void {
   const db = deps.db.kysely;
+  const guard = createUpstreamGuard(deps.config.upstreamAllow);
   api.get('/providers', async (req) => {
     requireAdmin(req.actor);
     const { credentials, routes } = await listCredentials(db, req.actor.orgId);
@@ -27,6 +29,9 @@ export function registerProviderRoutes(api: FastifyInstance, deps: Deps): void {
   api.post('/providers', async (req, reply) => {
     requireAdmin(req.actor);
     const input = parse(createBody, req.body);
+    // Internal addresses are refused here, clearly, and again at connect time (DNS rebinding).
+    const refused = await guard.checkBaseUrl(input.base_url);
+    if (refused) throw new ApiError('invalid_request', `base_url: ${refused}; Tollgate does not call internal addresses unless the operator allows them (TOLLGATE_UPSTREAM_ALLOW)`, 'base_url');
     const view = await applyChange(deps, req.actor, async (trx, at) => {
       const row = await insertCredential(trx, deps.vault, { orgId: req.actor.orgId, name: input.name, provider: input.provider, baseUrl: input.base_url, apiKey: input.api_key, models: input.models }, at);
       const routes = await trx.selectFrom('model_routes').selectAll().where('credential_id', '=', row.id).execute();

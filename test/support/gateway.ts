@@ -55,6 +55,8 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
     OPENAI_API_KEY: UPSTREAM_KEY,
     OPENAI_BASE_URL: fake.baseUrl + '/v1',
     TOLLGATE_LOG_FLUSH_MS: '50',
+    // The fake upstreams listen on loopback, which the SSRF guard refuses unless allowed.
+    TOLLGATE_UPSTREAM_ALLOW: '127.0.0.1',
     ...opts.env,
   });
   const runtime = await startRuntime(config, opts.clock ? { clock: opts.clock } : {});

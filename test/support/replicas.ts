@@ -26,7 +26,7 @@ export async function startReplica(name: string, env: Record<string, string>, ad
   const dir = mkdtempSync(path.join(tmpdir(), `tollgate-${name}-`));
   const child = spawn(process.execPath, ['src/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, TOLLGATE_HOST: '127.0.0.1', TOLLGATE_PORT: String(port), TOLLGATE_DATA_DIR: dir, TOLLGATE_LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, TOLLGATE_HOST: '127.0.0.1', TOLLGATE_PORT: String(port), TOLLGATE_DATA_DIR: dir, TOLLGATE_LOG_LEVEL: 'warn', TOLLGATE_UPSTREAM_ALLOW: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
