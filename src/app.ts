@@ -5,7 +5,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { fastLane } from './proxy/fast-lane.ts';
 import type { Deps } from './deps.ts';
 import { frameworkErrors, registerErrorHandling } from './http/error-handler.ts';
-import { answerServerLevelErrors, onClientError, refuseMissingHost } from './http/client-errors.ts';
+import { answerServerLevelErrors, onClientError, refuseMissingHost, sendJson } from './http/client-errors.ts';
 import { ApiError } from './http/errors.ts';
 import { resolveActor } from './http/admin-auth.ts';
 import type { Actor } from './http/actor.ts';
@@ -42,7 +42,11 @@ export async function buildApp(deps: Deps, opts: AppOptions): Promise<FastifyIns
     // /v1 completions take the fast lane (src/proxy/fast-lane.ts); everything else is Fastify's.
     serverFactory: (handler) => {
       const server = createServer(serverOptions(deps.config), (req, res) => {
-        if (!refuseMissingHost(req, res) && !lane(req, res)) handler(req, res);
+        if (refuseMissingHost(req, res) || lane(req, res)) return;
+        // Draining: requests still arriving on open connections are refused in OpenAI's shape
+        // (Fastify's own 503 for this, return503OnClosing, has its own body).
+        if (deps.inFlight.closing) return sendJson(res, 'service_unavailable', 'Tollgate is shutting down; retry on another replica.');
+        handler(req, res);
       });
       server.keepAliveTimeout = deps.config.keepAliveTimeoutMs;
       answerServerLevelErrors(server);

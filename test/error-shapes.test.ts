@@ -89,6 +89,16 @@ describe('error shapes: every failure, at every layer', () => {
     assert.match(missing.headers['content-type'] ?? '', /^application\/json/);
   });
 
+  test('while draining for shutdown, requests on open connections get 503 in the error shape', async () => {
+    gw.runtime.deps.inFlight.closing = true;
+    try {
+      assertShape(await rawHttp(gw.url, get('/api/teams')), 'service_unavailable', 'draining');
+      assertShape(await rawHttp(gw.url, get('/readyz')), 'service_unavailable', 'draining /readyz');
+    } finally {
+      gw.runtime.deps.inFlight.closing = false;
+    }
+  });
+
   test('a keep-alive connection still works after an error answered by a route', async () => {
     const twice = `GET /api/teams/%ff HTTP/1.1\r\nHost: t\r\n${AUTH}\r\n` + get('/api/teams');
     const res = await rawHttp(gw.url, twice);

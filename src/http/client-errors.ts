@@ -49,7 +49,8 @@ export function onClientError(err: ParserError, socket: Duplex): void {
   socket.destroy();
 }
 
-function sendJson(res: ServerResponse, code: ErrorCode, message: string, headers: Record<string, string> = {}): void {
+/** An error response written on the raw Node response (Connection: close). */
+export function sendJson(res: ServerResponse, code: ErrorCode, message: string, headers: Record<string, string> = {}): void {
   const body = JSON.stringify(errorBody(code, message));
   res.writeHead(ERRORS[code].status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close', ...headers });
   res.end(body);
