@@ -4,11 +4,14 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import http from 'node:http';
+import { Pool } from 'undici';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startGateway, type Gateway } from './support/gateway.ts';
 import { createUpstreamGuard, parseAllowlist } from '../src/net/ssrf.ts';
+import { guardedConnector } from '../src/net/guarded-connector.ts';
 import { ConfigError, loadConfig } from '../src/config.ts';
 import { openDb } from '../src/db/connection.ts';
 import { migrate } from '../src/db/migrate.ts';
@@ -92,6 +95,42 @@ describe('SSRF guard: connect time (net.connect lookup)', () => {
     assert.deepEqual(one, ['127.0.0.1', 4]);
     const all = await new Promise<Array<{ address: string }>>((resolve, reject) => guardedLookup('localhost', { all: true }, (err, addresses) => (err ? reject(err) : resolve(addresses as Array<{ address: string }>))));
     assert.deepEqual(all.map((a) => a.address), ['127.0.0.1'], '::1, not allowed, is left out');
+  });
+});
+
+describe('SSRF guard: connect time (undici connector, as the upstream pools use it)', () => {
+  let server: http.Server;
+  let port: number;
+  let accepted = 0;
+  before(async () => {
+    server = http.createServer((_req, res) => res.end('upstream'));
+    server.on('connection', () => accepted++);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.address() as net.AddressInfo).port;
+  });
+  after(() => new Promise<void>((r) => server.close(() => r())));
+
+  async function get(origin: string, allow: string[]): Promise<string> {
+    const pool = new Pool(origin, { connect: guardedConnector(createUpstreamGuard(allow)) });
+    try {
+      const res = await pool.request({ method: 'GET', path: '/v1/models' });
+      return await res.body.text();
+    } finally {
+      await pool.close();
+    }
+  }
+
+  test('a literal internal address (never looked up by net.connect) and a name resolving to one are refused before connecting', async () => {
+    const before = accepted;
+    for (const origin of [`http://127.0.0.1:${port}`, `http://localhost:${port}`, `http://[::ffff:127.0.0.1]:${port}`]) {
+      await assert.rejects(get(origin, []), (e: NodeJS.ErrnoException) => e.code === 'ERR_UPSTREAM_ADDRESS_DENIED' && /TOLLGATE_UPSTREAM_ALLOW/.test(e.message), origin);
+    }
+    assert.equal(accepted, before, 'no connection was made');
+  });
+
+  test('allowed, the same origins are reached', async () => {
+    assert.equal(await get(`http://127.0.0.1:${port}`, ['127.0.0.1']), 'upstream');
+    assert.equal(await get(`http://localhost:${port}`, ['127.0.0.0/8']), 'upstream');
   });
 });
 

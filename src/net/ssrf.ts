@@ -118,7 +118,7 @@ export function createUpstreamGuard(entries: readonly string[], options: GuardOp
     dnsLookup(hostname, { ...opts, all: true }, (err, addresses: LookupAddress[]) => {
       if (err) return callback(err, opts.all ? [] : '', undefined);
       const usable = addresses.filter((a) => checkUpstreamAddress(a.address, a.family));
-      if (usable.length === 0) return callback(deniedError(hostname), opts.all ? [] : '', undefined);
+      if (usable.length === 0) return callback(deniedError(`host ${hostname} resolves only to internal addresses`), opts.all ? [] : '', undefined);
       if (opts.all) return callback(null, usable);
       callback(null, usable[0]!.address, usable[0]!.family);
     });
@@ -149,8 +149,9 @@ export function createUpstreamGuard(entries: readonly string[], options: GuardOp
   return { checkUpstreamAddress, guardedLookup, checkUpstreamHost, checkBaseUrl };
 }
 
-function deniedError(hostname: string): NodeJS.ErrnoException {
-  const err: NodeJS.ErrnoException = new Error(`upstream host ${hostname} resolves only to internal addresses, which Tollgate does not call unless TOLLGATE_UPSTREAM_ALLOW lists them`);
+/** The error a refused connection fails with (code ERR_UPSTREAM_ADDRESS_DENIED). */
+export function deniedError(what: string): NodeJS.ErrnoException {
+  const err: NodeJS.ErrnoException = new Error(`upstream ${what}, which Tollgate does not call unless TOLLGATE_UPSTREAM_ALLOW lists it`);
   err.code = 'ERR_UPSTREAM_ADDRESS_DENIED';
   return err;
 }
