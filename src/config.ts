@@ -29,6 +29,12 @@ export interface Config {
   logBatchSize: number;
   /** bound on queued log rows while the database is unreachable */
   logQueueMax: number;
+  /** append every log row to a local journal in the data dir, replayed after a crash (docs/production.md) */
+  journal: boolean;
+  /** how often the journal is fsynced (ms; 0: left to the OS): what an OS crash can lose */
+  journalFsyncMs: number;
+  /** bound on the journal while the database is unreachable (MiB) */
+  journalMaxMb: number;
   keyCacheSize: number;
   /** seconds an unknown key hash is remembered as unknown */
   negativeCacheSeconds: number;
@@ -170,6 +176,9 @@ export function loadConfig(env: Env = process.env): Config {
     logFlushMs: int(env, file, 'TOLLGATE_LOG_FLUSH_MS', 'logFlushMs', 250, 1),
     logBatchSize: int(env, file, 'TOLLGATE_LOG_BATCH_SIZE', 'logBatchSize', 200, 1),
     logQueueMax: int(env, file, 'TOLLGATE_LOG_QUEUE_MAX', 'logQueueMax', 200_000, 1),
+    journal: bool(env, file, 'TOLLGATE_JOURNAL', 'journal', true),
+    journalFsyncMs: int(env, file, 'TOLLGATE_JOURNAL_FSYNC_MS', 'journalFsyncMs', 1000),
+    journalMaxMb: int(env, file, 'TOLLGATE_JOURNAL_MAX_MB', 'journalMaxMb', 256, 8),
     keyCacheSize: int(env, file, 'TOLLGATE_KEY_CACHE_SIZE', 'keyCacheSize', 100_000, 1),
     negativeCacheSeconds: int(env, file, 'TOLLGATE_NEGATIVE_CACHE_SECONDS', 'negativeCacheSeconds', 10),
     upstreamTimeoutMs: int(env, file, 'TOLLGATE_UPSTREAM_TIMEOUT_MS', 'upstreamTimeoutMs', 600_000, 1),

@@ -1,6 +1,7 @@
 // The process: config → runtime → listen → drain on SIGTERM/SIGINT.
 import { loadConfig, ConfigError } from './config.ts';
 import { startRuntime } from './runtime.ts';
+import { JournalLockedError } from './usage/journal.ts';
 
 export async function serve(): Promise<void> {
   let config;
@@ -14,7 +15,12 @@ export async function serve(): Promise<void> {
     throw err;
   }
   const logger = { level: config.logLevel, redact: ['req.headers.authorization', 'req.headers["x-admin-key"]', 'req.headers["x-api-key"]'] };
-  const runtime = await startRuntime(config, { logger });
+  const runtime = await startRuntime(config, { logger }).catch((err: unknown) => {
+    // A second process on the same data dir: refused before it touches the first one's journal.
+    if (!(err instanceof JournalLockedError)) throw err;
+    process.stderr.write(`tollgate: ${err.message}\n`);
+    process.exit(2);
+  });
   const log = runtime.app.log;
   if (runtime.boot.generatedAdminKey) {
     // Printed once, to the terminal only: it is stored hashed and cannot be shown again.

@@ -11,11 +11,11 @@ import { loadVault, type Vault } from './vault/crypto.ts';
 import { KeyCache } from './keys/key-cache.ts';
 import { Router } from './providers/router.ts';
 import { PriceBook } from './usage/pricing.ts';
-import { LogWriter } from './usage/log-writer.ts';
-import { logSinkFor } from './usage/log-sinks.ts';
+import { openDurableLog } from './usage/durable-log.ts';
 import { LocalInvalidator, type Invalidator } from './cache/invalidator.ts';
 import { RedisInvalidator } from './cache/redis-invalidator.ts';
 import { MemoryCounterStore } from './policy/memory-store.ts';
+import { windowRebuild } from './policy/window-rebuild.ts';
 import { RedisCounterStore } from './policy/redis-store.ts';
 import { openRedis, waitReady } from './redis.ts';
 import { PolicyCache } from './policy/policy-cache.ts';
@@ -57,15 +57,19 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
   const router = new Router(db.kysely, vault, prices);
   invalidator.subscribe((e) => keyCache.invalidate(e));
   invalidator.subscribe((e) => router.invalidate(e));
-  const logWriter = new LogWriter(logSinkFor(db), {
-    flushMs: config.logFlushMs,
-    batchSize: config.logBatchSize,
-    queueMax: config.logQueueMax,
-    onError: (err) => log?.error({ err: (err as Error).message, pending: logWriter.pending, dropped: logWriter.dropped }, 'request log flush failed; will retry'),
+  // Replays what a crashed run left in the journal before anything is rebuilt from the logs.
+  const journalFailed = throttled((err) => log?.error({ err: (err as Error).message }, 'request log journal write failed; rows are kept in memory only'));
+  const durableLog = await openDurableLog(db, config, {
+    usageMinutes: !config.redisUrl,
+    report: {
+      flushFailed: (err, w) => log?.error({ err: (err as Error).message, pending: w.pending, dropped: w.dropped }, 'request log flush failed; will retry'),
+      journalFailed,
+      journalOverflow: (rows) => log?.error({ rows }, 'request log journal full (TOLLGATE_JOURNAL_MAX_MB) while the database is unreachable: its oldest rows were deleted'),
+    },
   });
-  logWriter.start();
+  const logWriter = durableLog.writer;
   const onError = (what: string) => (err: unknown) => log?.error({ err: (err as Error).message }, what);
-  const counters = options.counters ?? shared?.counters ?? new MemoryCounterStore();
+  const counters = options.counters ?? shared?.counters ?? new MemoryCounterStore({ rebuild: await windowRebuild(db.kysely, clock.now()) });
   const policies = new PolicyCache(db.kysely, config.keyCacheSize * 4);
   invalidator.subscribe((e) => policies.invalidate(e));
   const alerts = new Alerts(db.kysely, config.alertWebhooks, onError('budget alert delivery failed'));
@@ -85,6 +89,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
   const deps: Deps = { config, db, clock, vault, keyCache, router, prices, logWriter, admission, policies, counters, alerts, loadSpent, invalidator, inFlight: new InFlight(), defaultOrgId: boot.defaultOrgId };
   const app = await buildApp(deps, { masterKeyHash: boot.masterKeyHash, ...(options.logger !== undefined ? { logger: options.logger } : {}) });
   log = app.log;
+  if (durableLog.replay?.replayed || durableLog.replay?.bad) log.warn({ ...durableLog.replay }, 'request log journal replayed: rows answered by the previous run but not yet committed');
   let closed: Promise<void> | undefined;
   const close = () =>
     (closed ??= (async () => {
@@ -97,7 +102,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
       app.server.closeAllConnections();
       await closing;
       await alerts.drain();
-      await logWriter.stop().catch(() => {});
+      await durableLog.close();
       await invalidator.close();
       await counters.close();
       if (shared && shared.counters !== counters) await shared.counters.close();
