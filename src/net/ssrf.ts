@@ -6,8 +6,8 @@
 // (as CIDRs, addresses or host names), e.g. for a local vLLM or Ollama.
 //
 // Checked twice: when a provider is written (a clear 400 naming base_url), and when a connection
-// is made (guardedLookup, for net.connect's `lookup`), because a host name may resolve elsewhere
-// by then (DNS rebinding). docs/security.md describes the threat.
+// is made (guardedLookup for net.connect's `lookup`, or net/guarded-connector.ts for an undici
+// pool), because a host name may resolve elsewhere by then (DNS rebinding).
 import { lookup as dnsLookup, promises as dns, type LookupAddress, type LookupOptions } from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
 import { embeddedIPv4, inCidr, parseCidr, parseIp, type Cidr } from './ip.ts';
