@@ -14,10 +14,14 @@ import type { FaultUpstream } from './fault-upstream.ts';
 /** 1 µ$ per prompt token, 2 µ$ per completion token: every cost is exact and tells the two apart. */
 export const PRICE = { input: 1_000_000, output: 2_000_000 };
 
-/** Tollgate's timeouts in every cell, short so faults resolve in about a second. */
+/**
+ * Tollgate's timeouts in every cell, short so faults resolve in seconds. The stall time stays below
+ * the first-byte timeout, as their defaults do (30 s, 60 s): a client that stops reading pauses the
+ * upstream, and the upstream's silence timer must not be the one that ends it.
+ */
 export const TIMEOUTS = {
-  TOLLGATE_UPSTREAM_FIRST_BYTE_TIMEOUT_MS: 1000,
-  TOLLGATE_UPSTREAM_TIMEOUT_MS: 3000,
+  TOLLGATE_UPSTREAM_FIRST_BYTE_TIMEOUT_MS: 2000,
+  TOLLGATE_UPSTREAM_TIMEOUT_MS: 4000,
   TOLLGATE_CLIENT_STALL_MS: 1000,
   TOLLGATE_ABORT_DRAIN_MS: 1000,
 };
@@ -104,22 +108,30 @@ export interface Target {
 const run = randomBytes(3).toString('hex');
 let seq = 0;
 
-/** Runs `shots`, `concurrency` at a time; `onDone` sees each outcome as it lands. */
-export async function drive(target: Target, shots: Shot[], concurrency: number, onDone?: (o: Outcome, done: number) => void): Promise<Outcome[]> {
+export interface DriveOptions {
+  concurrency: number;
+  /** sees each outcome as it lands, with how many have landed */
+  onDone?(o: Outcome, done: number): void;
+  /** checked before each request: true stops the load (the requests in flight still finish) */
+  stop?(): boolean;
+}
+
+/** Runs `shots`, `concurrency` at a time; the outcomes of those that were sent, in order. */
+export async function drive(target: Target, shots: Shot[], opts: DriveOptions): Promise<Outcome[]> {
   // logLevel off: the SDK would print every malformed event the faults send.
   const client = new OpenAI({ apiKey: target.secret, baseURL: target.url + '/v1', maxRetries: 0, logLevel: 'off' });
-  const out: Outcome[] = new Array(shots.length);
+  const out: Array<Outcome | undefined> = new Array(shots.length);
   let next = 0;
   let done = 0;
   const worker = async () => {
-    while (next < shots.length) {
+    while (next < shots.length && !opts.stop?.()) {
       const i = next++;
-      out[i] = await one(target, client, shots[i]!);
-      onDone?.(out[i]!, ++done);
+      const o = (out[i] = await one(target, client, shots[i]!));
+      opts.onDone?.(o, ++done);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(concurrency, shots.length) }, worker));
-  return out;
+  await Promise.all(Array.from({ length: Math.min(opts.concurrency, shots.length) }, worker));
+  return out.filter((o) => o !== undefined);
 }
 
 async function one(target: Target, client: OpenAI, shot: Shot): Promise<Outcome> {

@@ -8,6 +8,7 @@
 //   fault_5xx-503         the fake's OpenAI error body with that status (its `error-<status>` model)
 //   fault_slow-300        waits 300 ms before the status line, then answers normally
 //   fault_drip-10         10 ms between SSE events
+//   fault_linger-300      waits 300 ms after the stream's last event ([DONE]) before ending the body
 //   fault_pad-65536       every SSE event followed by an SSE comment of that many bytes (a firehose
 //                         for slow-reader tests; comments are valid SSE, ignored by clients)
 //   fault_reset-3         streams 3 events, then resets the TCP connection (non-streamed: half the
@@ -30,6 +31,7 @@ export interface Directives {
   status: number | undefined;
   slowMs: number;
   dripMs: number;
+  lingerMs: number;
   padBytes: number;
   reset: number | undefined;
   stall: number | undefined;
@@ -72,7 +74,7 @@ export interface FaultUpstream extends FakeUpstream {
 }
 
 export function parseDirectives(model: string): Directives {
-  const d: Directives = { hang: false, status: undefined, slowMs: 0, dripMs: 0, padBytes: 0, reset: undefined, stall: undefined, eof: undefined, badsse: undefined, badjson: false };
+  const d: Directives = { hang: false, status: undefined, slowMs: 0, dripMs: 0, lingerMs: 0, padBytes: 0, reset: undefined, stall: undefined, eof: undefined, badsse: undefined, badjson: false };
   const [head, ...rest] = model.split('_');
   if (head !== 'fault') return d;
   for (const part of rest) {
@@ -83,6 +85,7 @@ export function parseDirectives(model: string): Directives {
     else if (name === '5xx') d.status = n;
     else if (name === 'slow') d.slowMs = n;
     else if (name === 'drip') d.dripMs = n;
+    else if (name === 'linger') d.lingerMs = n;
     else if (name === 'pad') d.padBytes = n;
     else if (name === 'reset' || name === 'stall' || name === 'eof' || name === 'badsse') d[name] = n;
     else throw new Error(`fault upstream: unknown directive "${part}" in model ${model}`);
@@ -96,7 +99,9 @@ const USAGE = /"usage":\{"prompt_tokens":(\d+),"completion_tokens":(\d+)/;
 export async function startFaultUpstream(options: FakeOptions = {}): Promise<FaultUpstream> {
   const inner = await startFakeUpstream(options);
   const innerUrl = new URL(inner.baseUrl);
-  const agent = new http.Agent({ keepAlive: true });
+  // A connection per request: a kept-alive one can be closed by the fake just as it is reused, and
+  // that reset would pass for a fault.
+  const agent = new http.Agent({ keepAlive: false });
   const calls: FaultCall[] = [];
   const byMarker = new Map<string, FaultCall>();
   const waiting = new Map<string, Array<(c: FaultCall) => void>>();
@@ -205,14 +210,15 @@ export async function startFaultUpstream(options: FakeOptions = {}): Promise<Fau
           call.events++;
           await writeFlowing(res, 'data: {"id":"chatcmpl-broken","object":"chat.compl\n\n');
         }
+        if (d.dripMs > 0 && call.events > 0) await sleep(d.dripMs);
         call.events++;
         if (CONTENT.test(event)) call.contentEvents++;
         const usage = usageIn(event);
         if (usage) call.usage = usage;
         await writeFlowing(res, event + padding);
-        if (d.dripMs > 0) await sleep(d.dripMs);
       }
     }
+    if (d.lingerMs > 0) await sleep(d.lingerMs);
     if (res.destroyed) return;
     res.end();
     call.finished = true;

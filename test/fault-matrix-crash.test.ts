@@ -1,0 +1,82 @@
+// Fault matrix, process fault (issue 8, "Keep proving it"): Tollgate (`node src/main.ts`, as an
+// operator runs it) killed with SIGKILL in the middle of a load, then started again on the same data
+// directory, embedded and in cluster mode. The log flushes once a second here, so without a journal
+// the last second of answered requests would be gone. Every request a client got an answer for must
+// be in the log exactly once and in the spend; a request cut by the kill may be logged at most once;
+// the budget, rebuilt from the database on start, is never overshot; nothing stays reserved.
+import { describe, test, before, after, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { serviceSkip, testPostgresUrl, testRedisUrl } from './support/services.ts';
+import { startReplica, type Replica } from './support/replicas.ts';
+import { UPSTREAM_KEY } from './support/gateway.ts';
+import { startFaultUpstream, type FaultUpstream } from './support/fault-upstream.ts';
+import { drive, faultEnv, mix, times, type Shot } from './support/fault-load.ts';
+import { cellKey, checkRecovery, openLogStore, verifyCell } from './support/fault-checks.ts';
+
+const ADMIN_KEY = 'fault-matrix-admin-key-0123456789';
+const MODELS = ['fault', 'fault_drip-5'];
+const load = (n: number): Shot[] => mix(times(n, { model: 'fault_drip-5', client: 'sdk-stream', maxTokens: 16 }), times(n, { model: 'fault', client: 'fetch', maxTokens: 16 }));
+/** Killed after this many answers of the first 200 requests; 200 more after the restart. */
+const KILL_AT = 100;
+/** About 42 µ$ a request: the cap is reached about 50 requests after the restart. */
+const CAP_USD = 0.0065;
+
+type Mode = 'embedded' | 'cluster';
+const skip = (mode: Mode) => (mode === 'cluster' ? serviceSkip('postgres') || serviceSkip('redis') : false);
+
+for (const mode of ['embedded', 'cluster'] as const) {
+  describe(`fault matrix: Tollgate SIGKILLed under load and restarted (${mode})`, { skip: skip(mode) }, () => {
+    let fault: FaultUpstream;
+    let dataDir: string;
+    let env: Record<string, string>;
+    let databaseUrl: string;
+    before(async () => {
+      fault = await startFaultUpstream({ requireAuth: UPSTREAM_KEY, completionTokens: 4096 });
+      dataDir = mkdtempSync(path.join(tmpdir(), 'tollgate-crash-'));
+      databaseUrl = mode === 'cluster' ? (await testPostgresUrl())! : `sqlite:${path.join(dataDir, 'tollgate.db')}`;
+      env = {
+        TOLLGATE_DATA_DIR: dataDir, TOLLGATE_ADMIN_KEY: ADMIN_KEY, OPENAI_API_KEY: UPSTREAM_KEY, OPENAI_BASE_URL: fault.baseUrl + '/v1',
+        TOLLGATE_LOG_FLUSH_MS: '1000', ...faultEnv(MODELS),
+        ...(mode === 'cluster' ? { TOLLGATE_DATABASE_URL: databaseUrl, TOLLGATE_REDIS_URL: testRedisUrl()!, TOLLGATE_REDIS_PREFIX: `fm${randomBytes(4).toString('hex')}:` } : {}),
+      };
+    });
+    after(async () => {
+      await fault?.close();
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    });
+
+    test('no answered request is lost from the log or the spend; the budget holds across the restart', async (t: TestContext) => {
+      const first = await startReplica(`crash-${mode}-1`, env, ADMIN_KEY);
+      let second: Replica | undefined;
+      try {
+        const key = await cellKey(first.api, `sigkill ${mode}`, CAP_USD, 16);
+        let killed = false;
+        const before = await drive({ url: first.url, secret: key.secret, fault }, load(100), {
+          concurrency: 16,
+          stop: () => killed,
+          onDone: (_o, done) => {
+            if (done !== KILL_AT) return;
+            killed = true;
+            first.child.kill('SIGKILL');
+          },
+        });
+        assert.equal(await first.stop(), null, 'killed by the signal');
+        second = await startReplica(`crash-${mode}-2`, env, ADMIN_KEY);
+        const afterwards = await drive({ url: second.url, secret: key.secret, fault }, load(100), { concurrency: 16 });
+        const store = openLogStore(databaseUrl);
+        const { problems, summary } = await verifyCell({ api: second.api, store, fault, key, outcomes: [...before, ...afterwards], expect: { crash: true } });
+        const answered = before.filter((o) => o.answered).length;
+        t.diagnostic(`before the kill: ${before.length} sent, ${answered} answered; ${summary}`);
+        problems.push(...(await checkRecovery(second.api, second.url, fault, store)));
+        assert.deepEqual(problems, [], summary);
+      } finally {
+        await second?.stop();
+        if (first.child.exitCode === null && first.child.signalCode === null) await first.stop();
+      }
+    });
+  });
+}
