@@ -15,6 +15,7 @@ import type { CounterStore } from './policy/counter-store.ts';
 import type { Alerts } from './policy/alerts.ts';
 import type { PoolOptions } from './providers/http-pool.ts';
 import type { AuthThrottle } from './proxy/auth-throttle.ts';
+import type { OrgSlots } from './proxy/org-slots.ts';
 
 export interface Deps {
   config: Config;
@@ -37,6 +38,8 @@ export interface Deps {
   upstreamPool: PoolOptions;
   /** failed /v1 authentications per client address */
   authThrottle: AuthThrottle;
+  /** per-replica ceiling on each organization's requests in flight */
+  orgSlots: OrgSlots;
   /** the default organization, created on first start */
   defaultOrgId: number;
 }

@@ -5,12 +5,7 @@ import type { Database } from '../db/types.ts';
 import type { Invalidation } from '../cache/invalidator.ts';
 import type { KeyContext } from '../keys/key-context.ts';
 import { loadPolicies } from './policies.repository.ts';
-import type { LevelPolicy, Policy } from './policy.ts';
-
-export interface PolicyDefaults {
-  /** max_parallel_requests of an organization that sets none (0: unlimited) */
-  orgMaxParallel: number;
-}
+import type { LevelPolicy } from './policy.ts';
 import type { Level } from './admission.ts';
 import { BoundedCache } from '../cache/bounded-cache.ts';
 
@@ -36,12 +31,10 @@ export class PolicyCache {
   private generation = 0;
   /** the levels last returned for a key: handed out again, with no new array, while all still hold */
   private readonly memo = new WeakMap<KeyContext, LevelPolicy[]>();
-  private readonly defaults: PolicyDefaults;
 
-  constructor(db: Kysely<Database>, max: number, defaults: PolicyDefaults = { orgMaxParallel: 0 }) {
+  constructor(db: Kysely<Database>, max: number) {
     this.db = db;
     this.entries = new BoundedCache(max);
-    this.defaults = defaults;
   }
 
   /** The levels when every one is cached (the warm path, synchronous), else undefined. */
@@ -73,19 +66,10 @@ export class PolicyCache {
     return scopes.map((s) => {
       const cached = this.entries.get(s.scope);
       if (cached) return cached;
-      const level: LevelPolicy = { ...s, policy: this.withDefaults(s.level, loaded.get(s.scope)!) };
+      const level: LevelPolicy = { ...s, policy: loaded.get(s.scope)! };
       if (generation === this.generation) this.entries.set(s.scope, level);
       return level;
     });
-  }
-
-  /**
-   * An organization that sets no max_parallel_requests gets the configured default, so no single
-   * tenant can hold an unbounded number of upstream requests open.
-   */
-  private withDefaults(level: Level, policy: Policy): Policy {
-    if (level !== 'org' || policy.maxParallel != null || this.defaults.orgMaxParallel === 0) return policy;
-    return { ...policy, maxParallel: this.defaults.orgMaxParallel };
   }
 
   invalidate(event: Invalidation): void {

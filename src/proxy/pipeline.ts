@@ -70,10 +70,22 @@ export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
   const bound = requestBound(call.endpoint, body, route.price);
   const tokenBound = bound.promptTokens + bound.outputTokens;
   const costBoundMicro = route.price && !bound.unbounded ? costMicro(route.price, bound.promptTokens, bound.outputTokens) : undefined;
-  const admitting = deps.admission.admit({ ctx, model, tokenBound, costBoundMicro, unbounded: bound.unbounded, now });
-  const admission = admitting instanceof Promise ? await admitting : admitting;
+  if (!deps.orgSlots.acquire(ctx.orgId)) {
+    log({ status: 429, errorCode: 'concurrency_limit_exceeded' }, null, null, false);
+    headers['retry-after'] = 1;
+    const limit = deps.orgSlots.limit;
+    return sendError(res, 'concurrency_limit_exceeded', `Too many requests in flight for this org on this replica: at most ${limit} at a time.`, headers, null, { level: 'org', limit, reset_at: null });
+  }
+  // An unpriced model is refused by a hard budget as unpriced, whatever else it asks for.
+  const unbounded = route.price ? bound.unbounded : undefined;
+  const admitting = deps.admission.admit({ ctx, model, tokenBound, costBoundMicro, unbounded, now });
+  const admission = admitting instanceof Promise ? await admitting.catch((err: unknown) => {
+    deps.orgSlots.release(ctx.orgId);
+    throw err;
+  }) : admitting;
   rateLimitHeaders(admission.headers, headers);
   if (!admission.ok) {
+    deps.orgSlots.release(ctx.orgId);
     if (admission.resetAt !== null) headers['retry-after'] = Math.max(1, Math.ceil((admission.resetAt - now) / 1000));
     log({ status: ERRORS[admission.code].status, errorCode: admission.code }, null, null, false);
     const extra = { level: admission.level, limit: admission.limit, reset_at: admission.resetAt === null ? null : iso(admission.resetAt), ...admission.details };
@@ -100,6 +112,7 @@ export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
     const usage = result.usage;
     const cost = !usage ? 0 : route.price ? costMicro(route.price, usage.tokensIn, usage.tokensOut) : null;
     admission.ticket.settle({ tokens: usage ? usage.tokensIn + usage.tokensOut : 0, costMicro: cost ?? 0 });
+    deps.orgSlots.release(ctx.orgId);
     log(result, route.provider, cost, usage !== undefined && !route.price);
   }
 }
