@@ -12,6 +12,8 @@ export interface ModelPrice {
   output: number;
   /** the model's maximum output tokens, used to bound a reservation when max_tokens is absent */
   maxOutputTokens?: number;
+  /** the most one image input can cost, in input tokens (reservations; default: the largest any OpenAI model documents) */
+  imageTokens?: number;
 }
 
 export interface Config {
@@ -38,7 +40,20 @@ export interface Config {
   keyCacheSize: number;
   /** seconds an unknown key hash is remembered as unknown */
   negativeCacheSeconds: number;
+  /** the whole upstream response, at most (streams included) */
   upstreamTimeoutMs: number;
+  /** a stream's first byte, and any silence between its chunks, at most */
+  upstreamFirstByteTimeoutMs: number;
+  /** connections to one upstream origin per provider credential (each organization has its own) */
+  upstreamConnections: number;
+  /** a streaming client that reads nothing for this long is disconnected and its upstream cancelled */
+  clientStallMs: number;
+  /** largest /v1 request body accepted, in bytes */
+  v1BodyLimitBytes: number;
+  /** failed /v1 authentications per client IP per minute before it is refused outright (0: never) */
+  authFailuresPerMinute: number;
+  /** per replica: requests in flight of one organization, at most (0: unlimited) */
+  orgMaxParallelDefault: number;
   /** after a client abandons a stream, how long to keep reading it for the provider's usage */
   abortDrainMs: number;
   shutdownGraceMs: number;
@@ -134,7 +149,7 @@ function pricing(raw: unknown): Record<string, ModelPrice> {
     if (!Number.isInteger(p?.input) || !Number.isInteger(p?.output) || p.input < 0 || p.output < 0) {
       throw new ConfigError(`pricing.${model}: input and output must be integers (micro-USD per 1M tokens)`);
     }
-    out[model] = { input: p.input, output: p.output, ...(Number.isInteger(p.maxOutputTokens) ? { maxOutputTokens: p.maxOutputTokens } : {}) };
+    out[model] = { input: p.input, output: p.output, ...(Number.isInteger(p.maxOutputTokens) ? { maxOutputTokens: p.maxOutputTokens } : {}), ...(Number.isInteger(p.imageTokens) ? { imageTokens: p.imageTokens } : {}) };
   }
   return out;
 }
@@ -182,6 +197,12 @@ export function loadConfig(env: Env = process.env): Config {
     keyCacheSize: int(env, file, 'TOLLGATE_KEY_CACHE_SIZE', 'keyCacheSize', 100_000, 1),
     negativeCacheSeconds: int(env, file, 'TOLLGATE_NEGATIVE_CACHE_SECONDS', 'negativeCacheSeconds', 10),
     upstreamTimeoutMs: int(env, file, 'TOLLGATE_UPSTREAM_TIMEOUT_MS', 'upstreamTimeoutMs', 600_000, 1),
+    upstreamFirstByteTimeoutMs: int(env, file, 'TOLLGATE_UPSTREAM_FIRST_BYTE_TIMEOUT_MS', 'upstreamFirstByteTimeoutMs', 60_000, 1),
+    upstreamConnections: int(env, file, 'TOLLGATE_UPSTREAM_CONNECTIONS', 'upstreamConnections', 128, 1),
+    clientStallMs: int(env, file, 'TOLLGATE_CLIENT_STALL_MS', 'clientStallMs', 30_000, 1),
+    v1BodyLimitBytes: int(env, file, 'TOLLGATE_V1_BODY_LIMIT_BYTES', 'v1BodyLimitBytes', 16 * 1024 * 1024, 1024),
+    authFailuresPerMinute: int(env, file, 'TOLLGATE_AUTH_FAILURES_PER_MINUTE', 'authFailuresPerMinute', 30),
+    orgMaxParallelDefault: int(env, file, 'TOLLGATE_ORG_MAX_PARALLEL', 'orgMaxParallelDefault', 512),
     abortDrainMs: int(env, file, 'TOLLGATE_ABORT_DRAIN_MS', 'abortDrainMs', 5_000),
     shutdownGraceMs: int(env, file, 'TOLLGATE_SHUTDOWN_GRACE_MS', 'shutdownGraceMs', 30_000),
     trustProxy: bool(env, file, 'TOLLGATE_TRUST_PROXY', 'trustProxy', false),

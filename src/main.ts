@@ -16,8 +16,9 @@ export async function serve(): Promise<void> {
   }
   const logger = { level: config.logLevel, redact: ['req.headers.authorization', 'req.headers["x-admin-key"]', 'req.headers["x-api-key"]'] };
   const runtime = await startRuntime(config, { logger }).catch((err: unknown) => {
-    // A second process on the same data dir: refused before it touches the first one's journal.
-    if (!(err instanceof JournalLockedError)) throw err;
+    // A second process on the same data dir (refused before it touches the first one's journal),
+    // or a configuration only start-up can check (an internal OPENAI_BASE_URL): one line, exit 2.
+    if (!(err instanceof JournalLockedError) && !(err instanceof ConfigError)) throw err;
     process.stderr.write(`tollgate: ${err.message}\n`);
     process.exit(2);
   });

@@ -27,6 +27,10 @@ import { bootstrap, type BootstrapResult } from './bootstrap.ts';
 import { buildApp } from './app.ts';
 import { closePools } from './providers/http-pool.ts';
 import { InFlight } from './proxy/in-flight.ts';
+import { AuthThrottle } from './proxy/auth-throttle.ts';
+import { OrgSlots } from './proxy/org-slots.ts';
+import { guardedConnector } from './net/guarded-connector.ts';
+import { createUpstreamGuard } from './net/ssrf.ts';
 
 export interface Runtime {
   deps: Deps;
@@ -86,7 +90,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
     onStoreDown: (err, failOpen, suppressed) =>
       log?.warn({ err: (err as Error).message, failOpen, suppressed }, failOpen ? 'counter store unreachable: admitting WITHOUT limits (TOLLGATE_FAIL_OPEN)' : 'counter store unreachable: refusing requests that need counters (503)'),
   });
-  const deps: Deps = { config, db, clock, vault, keyCache, router, prices, logWriter, admission, policies, counters, alerts, loadSpent, invalidator, inFlight: new InFlight(), defaultOrgId: boot.defaultOrgId };
+  const deps: Deps = { config, db, clock, vault, keyCache, router, prices, logWriter, admission, policies, counters, alerts, loadSpent, invalidator, inFlight: new InFlight(), upstreamPool: { connections: config.upstreamConnections, connect: guardedConnector(createUpstreamGuard(config.upstreamAllow)) }, authThrottle: new AuthThrottle(config.authFailuresPerMinute), orgSlots: new OrgSlots(config.orgMaxParallelDefault), defaultOrgId: boot.defaultOrgId };
   const app = await buildApp(deps, { masterKeyHash: boot.masterKeyHash, ...(options.logger !== undefined ? { logger: options.logger } : {}) });
   log = app.log;
   if (durableLog.replay?.replayed || durableLog.replay?.bad) log.warn({ ...durableLog.replay }, 'request log journal replayed: rows answered by the previous run but not yet committed');

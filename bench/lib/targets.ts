@@ -69,6 +69,8 @@ export async function startTollgate(o: TollgateOptions): Promise<Target> {
     TOLLGATE_LOG_LEVEL: 'warn',
     OPENAI_API_KEY: 'sk-upstream-bench',
     OPENAI_BASE_URL: `${o.upstream}/v1`,
+    // the upstream is on loopback, which the SSRF guard refuses unless allowed
+    TOLLGATE_UPSTREAM_ALLOW: '127.0.0.1',
     ...o.env,
   });
   const baseUrl = `http://127.0.0.1:${port}`;

@@ -1,14 +1,13 @@
 // Upstream connection pools: one per provider credential and origin. Organizations register
 // their own credentials, so each has its own connections: a tenant that holds every connection of
 // its pool (long streams, a hanging upstream) queues only its own requests, never another's.
-import { Pool } from 'undici';
-import type { LookupFunction } from 'node:net';
+import { Pool, type buildConnector } from 'undici';
 
 export interface PoolOptions {
   /** connections per credential and origin */
   connections: number;
-  /** resolves upstream host names; the SSRF guard refuses internal addresses here (DNS rebinding) */
-  lookup?: LookupFunction;
+  /** opens connections: the SSRF guard (src/net/guarded-connector.ts) refuses internal addresses here */
+  connect?: buildConnector.connector;
 }
 
 const pools = new Map<string, Pool>();
@@ -24,7 +23,7 @@ export function poolFor(origin: string, credentialId: number, opts: PoolOptions)
       // Per-request timeouts are set on each dispatch (proxy/forward.ts).
       headersTimeout: 600_000,
       bodyTimeout: 600_000,
-      ...(opts.lookup ? { connect: { lookup: opts.lookup } } : {}),
+      ...(opts.connect ? { connect: opts.connect } : {}),
     });
     pools.set(id, pool);
   }
