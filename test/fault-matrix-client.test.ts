@@ -8,10 +8,19 @@ import { describe, test, before, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { startGateway, UPSTREAM_KEY, type Gateway } from './support/gateway.ts';
 import { startFaultUpstream, type FaultUpstream } from './support/fault-upstream.ts';
-import { drive, faultEnv, MARGIN_MS, mix, ok, times, TIMEOUTS, type Shot } from './support/fault-load.ts';
+import { drive, faultEnv, mix, ok, times, type Shot } from './support/fault-load.ts';
 import { cellKey, checkRecovery, openLogStore, verifyCell, type Expect, type LogStore } from './support/fault-checks.ts';
 
 const MODELS = ['fault', 'fault_drip-5', 'fault_drip-20', 'fault_linger-300', 'fault_slow-300', 'fault_hang', 'fault_pad-32768'];
+/**
+ * The whole-response timeout, far above the stall time here: a client that stops reading is found
+ * once the socket buffers between it and the upstream are full, and on a busy machine the upstream
+ * (in this process) can take seconds to fill them; the whole-response timeout must not end the
+ * stream first. Upstream timeouts have their own cells (fault-matrix-upstream.test.ts).
+ */
+const WHOLE_MS = 20_000;
+/** A stalled client is let go within this: the buffers filled, the stall time, the drain. */
+const STALL_DEADLINE_MS = 15_000;
 
 describe('fault matrix: client faults', () => {
   let fault: FaultUpstream;
@@ -19,7 +28,7 @@ describe('fault matrix: client faults', () => {
   let store: LogStore;
   before(async () => {
     fault = await startFaultUpstream({ requireAuth: UPSTREAM_KEY, completionTokens: 4096 });
-    gw = await startGateway({ fake: fault, env: faultEnv(MODELS) });
+    gw = await startGateway({ fake: fault, env: faultEnv(MODELS, { TOLLGATE_UPSTREAM_TIMEOUT_MS: String(WHOLE_MS) }) });
     store = openLogStore(gw.runtime.deps.config.databaseUrl);
   });
   after(async () => {
@@ -48,12 +57,11 @@ describe('fault matrix: client faults', () => {
     ));
   });
 
-  test('aborts before the first byte: logged once as the client\'s doing, the upstream let go of (the slow one read for its usage, the silent one within its timeout)', async (t) => {
+  test('aborts before the first byte: logged once as the client\'s doing, the upstream let go of (the slow one read for its usage, the silent stream within its first-byte timeout)', async (t) => {
     await cell(t, 'abort before first byte', mix(
       times(8, { model: 'fault_slow-300', client: 'abort-early', maxTokens: 16 }),
       times(8, { model: 'fault_slow-300', client: 'abort-early', maxTokens: 16, stream: true }),
       times(4, { model: 'fault_hang', client: 'abort-early', maxTokens: 16, stream: true }),
-      times(4, { model: 'fault_hang', client: 'abort-early', maxTokens: 16 }),
       ok(6),
     ), {
       // The client left before the response head, so only the rows say what happened to it.
@@ -66,10 +74,9 @@ describe('fault matrix: client faults', () => {
   });
 
   test('stops reading a stream, connection open: disconnected after the stall time, the upstream cancelled, metered, logged; others are served meanwhile', async (t) => {
-    const stall = TIMEOUTS.TOLLGATE_CLIENT_STALL_MS + TIMEOUTS.TOLLGATE_ABORT_DRAIN_MS + MARGIN_MS;
     await cell(t, 'stops reading', mix(
       // 600 events padded with 32 KiB comments: ~20 MB, far more than the socket buffers hold.
-      times(6, { model: 'fault_pad-32768', client: 'stop-reading', maxTokens: 600, deadlineMs: stall }),
+      times(6, { model: 'fault_pad-32768', client: 'stop-reading', maxTokens: 600, deadlineMs: STALL_DEADLINE_MS }),
       ok(8),
     ), {
       each: (o) => (o.shot.client === 'stop-reading' && o.finished ? 'the client that stopped reading got the whole stream after all: never disconnected' : undefined),

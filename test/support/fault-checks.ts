@@ -25,7 +25,7 @@ export interface LogStore {
   rollup(keyIds: number[]): Promise<Totals>;
 }
 
-const ROWS = 'select request_id, key_id, model, status_code, error_code, provider, streamed, tokens_in, tokens_out, cost_micro, usage_estimated from request_logs where key_id in';
+const ROWS = 'select request_id, key_id, model, status_code, latency_ms, error_code, provider, streamed, tokens_in, tokens_out, cost_micro, usage_estimated from request_logs where key_id in';
 const ROLLUP = 'select coalesce(sum(requests), 0) as requests, coalesce(sum(tokens_in), 0) as tokens_in, coalesce(sum(tokens_out), 0) as tokens_out, coalesce(sum(cost_micro), 0) as cost_micro from spend_rollups where key_id in';
 
 /** Reads a Tollgate database from the outside (its own connection per read: it survives restarts). */

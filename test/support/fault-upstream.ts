@@ -181,9 +181,10 @@ export async function startFaultUpstream(options: FakeOptions = {}): Promise<Fau
     const d = call.directives;
     res.writeHead(call.status!, { ...head, 'cache-control': 'no-cache' });
     const padding = d.padBytes > 0 ? `: ${'x'.repeat(d.padBytes)}\n\n` : '';
+    answer.setEncoding('utf8'); // characters split across chunks are decoded whole
     let pending = '';
     for await (const chunk of answer) {
-      pending += (chunk as Buffer).toString('utf8');
+      pending += chunk as string;
       let cut: number;
       while ((cut = pending.indexOf('\n\n')) !== -1) {
         const event = pending.slice(0, cut + 2);
