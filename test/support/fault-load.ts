@@ -14,11 +14,7 @@ import type { FaultUpstream } from './fault-upstream.ts';
 /** 1 µ$ per prompt token, 2 µ$ per completion token: every cost is exact and tells the two apart. */
 export const PRICE = { input: 1_000_000, output: 2_000_000 };
 
-/**
- * Tollgate's timeouts in every cell, short so faults resolve in seconds. The stall time stays below
- * the first-byte timeout, as their defaults do (30 s, 60 s): a client that stops reading pauses the
- * upstream, and the upstream's silence timer must not be the one that ends it.
- */
+/** Tollgate's timeouts in every cell, short so faults resolve in seconds (a file may lengthen one). */
 export const TIMEOUTS = {
   TOLLGATE_UPSTREAM_FIRST_BYTE_TIMEOUT_MS: 2000,
   TOLLGATE_UPSTREAM_TIMEOUT_MS: 4000,
