@@ -169,7 +169,8 @@ function checkMetering(add: (kind: string) => void, row: LogRow, call: ReturnTyp
     if (!reported && (row.tokens_in > 0 || row.tokens_out > 0)) add('metered as exact, but the upstream reported no usage');
     return;
   }
-  if (reported && call.finished && !call.closedByPeer) add('estimated, though the upstream sent its usage in full');
+  // A request that failed or lost its client may have stopped reading just before the usage arrived.
+  if (reported && call.finished && !call.closedByPeer && row.error_code === null) add('estimated, though the upstream sent its usage in full');
   if (row.tokens_out > call.contentEvents) add(`estimated ${row.tokens_out} output tokens, more than the ${call.contentEvents} the upstream sent`);
   if (o && row.tokens_out < o.contentEvents) add(`estimated ${row.tokens_out} output tokens, fewer than the ${o.contentEvents} the client received`);
 }
