@@ -57,8 +57,10 @@ export async function buildApp(deps: Deps, opts: AppOptions): Promise<FastifyIns
     logger: opts.logger ?? false,
     // Per-request access logs cost CPU on the hot path; request_logs is the access log.
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: 32 * 1024 * 1024,
-    trustProxy: deps.config.trustProxy,
+    // Admin bodies are small JSON; a path with no route still has its body read, so keep it small.
+    bodyLimit: deps.config.apiBodyLimitBytes,
+    // One trusted hop: req.ip is the right-most X-Forwarded-For entry (see proxy/fast-lane.ts clientIp).
+    trustProxy: deps.config.trustProxy ? (_address: string, hop: number) => hop === 0 : false,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     requestIdHeader: false,

@@ -50,6 +50,10 @@ export interface Config {
   clientStallMs: number;
   /** largest /v1 request body accepted, in bytes */
   v1BodyLimitBytes: number;
+  /** largest body of any other request (the admin API), in bytes */
+  apiBodyLimitBytes: number;
+  /** largest upstream answer Tollgate buffers (a non-streamed response, or one SSE event), in bytes */
+  upstreamResponseLimitBytes: number;
   /** failed /v1 authentications per client IP per minute before it is refused outright (0: never) */
   authFailuresPerMinute: number;
   /** per replica: requests in flight of one organization, at most (0: unlimited) */
@@ -201,6 +205,8 @@ export function loadConfig(env: Env = process.env): Config {
     upstreamConnections: int(env, file, 'TOLLGATE_UPSTREAM_CONNECTIONS', 'upstreamConnections', 128, 1),
     clientStallMs: int(env, file, 'TOLLGATE_CLIENT_STALL_MS', 'clientStallMs', 30_000, 1),
     v1BodyLimitBytes: int(env, file, 'TOLLGATE_V1_BODY_LIMIT_BYTES', 'v1BodyLimitBytes', 16 * 1024 * 1024, 1024),
+    apiBodyLimitBytes: int(env, file, 'TOLLGATE_API_BODY_LIMIT_BYTES', 'apiBodyLimitBytes', 1024 * 1024, 1024),
+    upstreamResponseLimitBytes: int(env, file, 'TOLLGATE_UPSTREAM_RESPONSE_LIMIT_BYTES', 'upstreamResponseLimitBytes', 64 * 1024 * 1024, 1024),
     authFailuresPerMinute: int(env, file, 'TOLLGATE_AUTH_FAILURES_PER_MINUTE', 'authFailuresPerMinute', 30),
     orgMaxParallelDefault: int(env, file, 'TOLLGATE_ORG_MAX_PARALLEL', 'orgMaxParallelDefault', 512),
     abortDrainMs: int(env, file, 'TOLLGATE_ABORT_DRAIN_MS', 'abortDrainMs', 5_000),

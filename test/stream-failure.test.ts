@@ -24,6 +24,20 @@ function brokenUpstream(): Server {
         return void res.end('{"id":"chatcmpl-1","object":"chat.completion","choi');
       }
       if (model === 'hang-before') return; // never answers
+      if (model === 'huge-json') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        const block = Buffer.alloc(64 * 1024, 0x61);
+        for (let i = 0; i < 64 && !res.destroyed; i++) if (!res.write(block)) await new Promise((r) => res.once('drain', r));
+        return void res.end();
+      }
+      if (model === 'huge-event') {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write(chunk('one '));
+        res.write('data: {"choices":[{"delta":{"content":"');
+        const block = Buffer.alloc(64 * 1024, 0x61);
+        for (let i = 0; i < 64 && !res.destroyed; i++) if (!res.write(block)) await new Promise((r) => res.once('drain', r));
+        return void res.end();
+      }
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       for (const word of ['one ', 'two ', 'three ']) {
         res.write(chunk(word));
@@ -44,9 +58,9 @@ describe('upstream failures after the answer started', () => {
   before(async () => {
     up = brokenUpstream();
     await new Promise<void>((r) => up.listen(0, '127.0.0.1', r));
-    gw = await startGateway({ env: { TOLLGATE_UPSTREAM_FIRST_BYTE_TIMEOUT_MS: String(FIRST_BYTE_MS), TOLLGATE_UPSTREAM_TIMEOUT_MS: '60000' } });
+    gw = await startGateway({ env: { TOLLGATE_UPSTREAM_FIRST_BYTE_TIMEOUT_MS: String(FIRST_BYTE_MS), TOLLGATE_UPSTREAM_TIMEOUT_MS: '60000', TOLLGATE_UPSTREAM_RESPONSE_LIMIT_BYTES: String(1024 * 1024) } });
     const base = `http://127.0.0.1:${(up.address() as AddressInfo).port}/v1`;
-    const models = ['reset-mid', 'no-done', 'hang-mid', 'hang-before', 'bad-json'];
+    const models = ['reset-mid', 'no-done', 'hang-mid', 'hang-before', 'bad-json', 'huge-json', 'huge-event'];
     assert.equal((await gw.api('POST', '/api/providers', { name: 'broken', provider: 'openai-compatible', base_url: base, api_key: 'sk-broken-1234', models })).status, 201);
     teamId = (await gw.api('POST', '/api/teams', { name: 'broken' })).body.id;
     key = (await gw.api('POST', `/api/teams/${teamId}/keys`, { name: 'k' })).body.key;
@@ -96,6 +110,16 @@ describe('upstream failures after the answer started', () => {
     assert.equal(r.error?.status, 504);
     assert.ok(r.ms < FIRST_BYTE_MS * 5 + 1_000, `${r.ms.toFixed(0)} ms`);
     assert.equal((await lastLog()).error_code, 'upstream_timeout');
+  });
+
+  test('an answer larger than Tollgate buffers is cut: 502 (or an error event), never held in memory whole', async () => {
+    const err = await gw.openai(key).chat.completions.create({ model: 'huge-json', messages: [{ role: 'user', content: 'hi' }] }).then(() => undefined, (e: APIError) => e);
+    assert.equal(err?.status, 502);
+    assert.equal((await lastLog()).error_code, 'upstream_too_large');
+    const r = await streamed('huge-event');
+    assert.equal(r.text, 'one ');
+    assert.equal((r.error?.error as any)?.code ?? r.error?.code, 'upstream_error', 'an endless SSE event ends the stream with an error event');
+    assert.equal((await lastLog()).status_code, 502);
   });
 
   test('a 200 whose body is not JSON is a 502, not relayed as a success', async () => {

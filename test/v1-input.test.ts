@@ -28,6 +28,30 @@ function raw(url: string, head: string, body = ''): Promise<{ status: number; te
   });
 }
 
+describe('behind a trusted proxy', () => {
+  test('the client address is the one the proxy saw (right-most X-Forwarded-For), not one the client wrote', async () => {
+    const gw = await startGateway({ env: { TOLLGATE_TRUST_PROXY: 'true', TOLLGATE_AUTH_FAILURES_PER_MINUTE: '3' } });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 6; i++) {
+        // The client forges a new address each time; the proxy appends the one it saw.
+        const r = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer sk-tg-guess${i}`, 'content-type': 'application/json', 'x-forwarded-for': `10.0.0.${i}, 203.0.113.7` }, body: '{}' });
+        statuses.push(r.status);
+        await r.arrayBuffer();
+      }
+      assert.deepEqual(statuses, [401, 401, 401, 429, 429, 429], 'forged entries do not escape the throttle');
+      const team = (await gw.api('POST', '/api/teams', { name: 'xff' })).body;
+      const key = (await gw.api('POST', `/api/teams/${team.id}/keys`, { name: 'k' })).body.key;
+      await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'x-forwarded-for': '6.6.6.6, 198.51.100.9' }, body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }) }).then((r) => r.arrayBuffer());
+      await gw.flush();
+      const row = await gw.runtime.deps.db.kysely.selectFrom('request_logs').select('client_ip').where('team_id', '=', team.id).executeTakeFirstOrThrow();
+      assert.equal(row.client_ip, '198.51.100.9', 'the logged address is the one the proxy saw');
+    } finally {
+      await gw.close();
+    }
+  });
+});
+
 describe('/v1 input', () => {
   let gw: Gateway;
   let key: string;
@@ -84,6 +108,12 @@ describe('/v1 input', () => {
     assert.equal(JSON.parse(tooLarge.text).error.code, 'payload_too_large');
   });
 
+  test('a request to a path with no route cannot make Tollgate buffer a large body', async () => {
+    const head = `POST /api/nope HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${8 * 1024 * 1024}\r\n\r\n`;
+    const r = await raw(gw.url, head);
+    assert.equal(r.status, 413, 'refused from its declared length (the admin API takes 1 MiB at most)');
+  });
+
   test('a body that grows past the limit without a declared length is cut off with 413', async () => {
     const chunked = `POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\nauthorization: Bearer ${key}\r\n\r\n`;
     const piece = 'a'.repeat(32 * 1024);
@@ -107,5 +137,11 @@ describe('/v1 input', () => {
     assert.equal(statuses.at(-1), 429, `throttled after repeated failures: ${statuses.join(',')}`);
     const good = await post(JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'still works' }] }));
     assert.equal(good.status, 200, 'a good key from the throttled address is still served');
+    const models = await fetch(`${gw.url}/v1/models`, { headers: { authorization: 'Bearer sk-tg-another-guess' } });
+    assert.equal(models.status, 429, '/v1 reads share the throttle');
+    const admin = await gw.api('GET', '/api/teams', undefined, 'sk-tga-guess');
+    assert.equal(admin.status, 429, 'so does the admin API');
+    assert.equal(admin.body.error.code, 'too_many_auth_failures');
+    assert.equal((await gw.api('GET', '/api/teams')).status, 200, 'the master key is never locked out');
   });
 });

@@ -18,13 +18,28 @@ export function adminSecret(req: FastifyRequest): string | undefined {
 }
 
 export async function resolveActor(deps: Deps, req: FastifyRequest, masterHash: string): Promise<Actor> {
-  const secret = adminSecret(req);
-  if (!secret) throw new ApiError('missing_credentials', 'Missing admin credential: send X-Admin-Key or Authorization: Bearer.');
-  const hash = hashSecret(secret);
   const ip = req.ip;
-  if (digestsEqual(hash, masterHash)) {
+  const now = deps.clock.now();
+  const blocked = deps.authThrottle.blockedUntil(ip, now);
+  const secret = adminSecret(req);
+  const hash = secret ? hashSecret(secret) : '';
+  if (secret && digestsEqual(hash, masterHash)) {
     return { type: 'admin_key', id: 'master', orgId: deps.defaultOrgId, role: 'admin', userId: null, superadmin: true, ip };
   }
+  // An address that keeps failing (src/proxy/auth-throttle.ts) is refused before any lookup.
+  if (blocked !== 0) {
+    throw new ApiError('too_many_auth_failures', 'Too many requests with invalid credentials from this address; try again later.', null, { retry_after: Math.max(1, Math.ceil((blocked - now) / 1000)) });
+  }
+  try {
+    return await lookupActor(deps, secret, hash, ip);
+  } catch (err) {
+    if (err instanceof ApiError && (err.code === 'invalid_api_key' || err.code === 'missing_credentials')) deps.authThrottle.fail(ip, now);
+    throw err;
+  }
+}
+
+async function lookupActor(deps: Deps, secret: string | undefined, hash: string, ip: string): Promise<Actor> {
+  if (!secret) throw new ApiError('missing_credentials', 'Missing admin credential: send X-Admin-Key or Authorization: Bearer.');
   const db = deps.db.kysely;
   if (secret.startsWith(ADMIN_KEY_PREFIX) && isWellFormedKey(KEY_PREFIX + secret.slice(ADMIN_KEY_PREFIX.length))) {
     const row = await db.selectFrom('admin_keys').select(['id', 'org_id', 'role']).where('key_hash', '=', hash).where('revoked_at', 'is', null).executeTakeFirst();

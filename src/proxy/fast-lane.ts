@@ -98,12 +98,17 @@ function refuse(req: IncomingMessage, res: ServerResponse, code: ErrorCode, mess
   req.resume();
 }
 
-/** The caller's address; behind a trusted proxy, the left-most X-Forwarded-For entry. */
+/**
+ * The caller's address. Behind a trusted proxy (one hop), the RIGHT-most X-Forwarded-For entry:
+ * the address that proxy saw. Entries to its left are whatever the client sent, so trusting them
+ * would let a client choose its own address (and escape the failed-authentication throttle).
+ */
 export function clientIp(req: IncomingMessage, trustProxy: boolean): string {
   if (trustProxy) {
     const xff = req.headers['x-forwarded-for'];
-    const first = (Array.isArray(xff) ? xff[0] : xff)?.split(',')[0]?.trim();
-    if (first) return first;
+    const list = Array.isArray(xff) ? xff.join(',') : xff;
+    const last = list?.slice(list.lastIndexOf(',') + 1).trim();
+    if (last) return last;
   }
   return req.socket.remoteAddress ?? '';
 }

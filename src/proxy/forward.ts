@@ -31,6 +31,8 @@ export interface Upstream {
   firstByteMs: number;
   /** a client that reads nothing for this long is disconnected */
   stallMs: number;
+  /** the most Tollgate buffers of an answer: a non-streamed body, or one SSE event */
+  maxBytes: number;
   /** after a client disconnect, how long to keep reading a stream for its usage */
   drainMs: number;
 }
@@ -91,8 +93,12 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   private status = 0;
   private mode: Mode = 'json';
   private chunks: Buffer[] = [];
-  /** SSE: the start of an event whose end has not arrived yet */
-  private pending: Buffer | undefined;
+  private bytes = 0;
+  private readonly maxBytes: number;
+  private tooLarge = false;
+  /** SSE: the start of an event whose end has not arrived yet, as the chunks it came in */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
   private cancelTimer: NodeJS.Timeout | undefined;
   private cancelled = false;
   private finished = false;
@@ -109,6 +115,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     this.headers = headers;
     this.drainMs = up.drainMs;
     this.stallMs = up.stallMs;
+    this.maxBytes = up.maxBytes;
     this.done = done;
     res.on('close', this.onClose);
     this.deadline = setTimeout(this.onDeadline, up.timeoutMs);
@@ -170,10 +177,13 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.mode !== 'sse') {
+      this.bytes += chunk.length;
+      if (this.bytes > this.maxBytes) return this.abortTooLarge(controller);
       this.chunks.push(chunk);
       return;
     }
     const out = this.events(chunk);
+    if (this.pendingBytes > this.maxBytes) return this.abortTooLarge(controller);
     // A departed client gets nothing more, but the stream is still read for its usage.
     if (this.res.destroyed) return;
     let ok = true;
@@ -188,7 +198,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   onResponseEnd(): void {
     const res = this.res;
     if (this.mode === 'sse') {
-      const rest = this.pending;
+      const rest = this.pendingBytes > 0 ? Buffer.concat(this.pending) : undefined;
       if (rest && rest.toString('latin1').trim() && this.meter.onEvent(rest) && !res.destroyed) res.write(rest);
       if (res.destroyed) return this.finish({ status: 200, ...this.meter.result(), errorCode: this.clientGoneCode(), streamed: true });
       // The upstream closed without finishing its stream ([DONE]): the client must not take a
@@ -206,6 +216,15 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     const usage = usageFromResponse(buf);
     sendJson(res, this.status, buf, this.headers);
     this.finish({ status: this.status, usage, estimated: false, errorCode: res.destroyed ? 'client_closed' : null, streamed: false });
+  }
+
+  /** An answer larger than Tollgate buffers (a hostile or broken upstream): cancel it, answer 502. */
+  private abortTooLarge(controller: Dispatcher.DispatchController): void {
+    if (this.tooLarge) return;
+    this.tooLarge = true;
+    this.chunks = [];
+    this.pending = [];
+    controller.abort(new Error('upstream answer too large'));
   }
 
   private clientGoneCode(): string {
@@ -228,6 +247,12 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
     const res = this.res;
+    if (this.tooLarge) {
+      const message = `The upstream provider's answer exceeded ${this.maxBytes} bytes.`;
+      if (res.headersSent) return this.failStream(502, 'upstream_error', message);
+      sendError(res, 'upstream_error', message, this.headers);
+      return this.finish({ status: 502, usage: undefined, estimated: false, errorCode: 'upstream_too_large', streamed: false });
+    }
     if (res.headersSent) {
       // Cancelled after the client left: meter what was seen.
       if (res.destroyed) return this.finish({ status: res.statusCode, ...this.meter.result(), errorCode: this.clientGoneCode(), streamed: true });
@@ -257,10 +282,16 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   /**
    * SSE on its bytes: complete events are found with a byte search, handed to the meter, and
    * returned as slices of the upstream's own buffers (no decoding, no re-encoding). A partial event
-   * waits for its end in the next chunk. CRLF streams are normalized to LF first.
+   * waits for its end: its chunks are only joined once one could complete it (so a long event
+   * costs one copy, not one per chunk). CRLF streams are normalized to LF first.
    */
   private events(chunk: Buffer): Buffer[] {
-    let buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
+    if (this.pendingBytes > 0 && !mayEndEvent(this.pending[this.pending.length - 1]!, chunk)) {
+      this.pending.push(chunk);
+      this.pendingBytes += chunk.length;
+      return NONE;
+    }
+    let buf = this.pendingBytes > 0 ? Buffer.concat([...this.pending, chunk]) : chunk;
     if (buf.includes(CR)) buf = Buffer.from(buf.toString('latin1').replace(/\r\n/g, '\n'), 'latin1');
     const out: Buffer[] = [];
     let start = 0;
@@ -275,7 +306,13 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
       start = end;
     }
     if (start > keptFrom) out.push(buf.subarray(keptFrom, start));
-    this.pending = start < buf.length ? buf.subarray(start) : undefined;
+    if (start < buf.length) {
+      this.pending = [buf.subarray(start)];
+      this.pendingBytes = buf.length - start;
+    } else if (this.pendingBytes > 0) {
+      this.pending = [];
+      this.pendingBytes = 0;
+    }
     return out;
   }
 }
@@ -311,4 +348,20 @@ function looksLikeJsonObject(buf: Buffer): boolean {
 }
 
 const EVENT_END = Buffer.from('\n\n');
+const LF_LF = EVENT_END;
+const LF_CR_LF = Buffer.from('\n\r\n');
+const LF = 10;
+const NONE: Buffer[] = [];
+
+/**
+ * Whether `chunk`, following a partial event that ends with `prev`, may complete it ("\n\n" or
+ * "\r\n\r\n", possibly split across the two). Errs towards yes: a yes only costs a join.
+ */
+function mayEndEvent(prev: Buffer, chunk: Buffer): boolean {
+  const last = prev[prev.length - 1];
+  const first = chunk[0];
+  if (last === LF && (first === LF || first === CR)) return true;
+  if (last === CR && first === LF) return true;
+  return chunk.includes(LF_LF) || chunk.includes(LF_CR_LF);
+}
 const CR = 13;

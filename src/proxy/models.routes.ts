@@ -2,7 +2,7 @@
 // credential, the upstream's own list (cached for a minute).
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Deps } from '../deps.ts';
-import { errorBody } from '../http/errors.ts';
+import { errorBody, ERRORS } from '../http/errors.ts';
 import { authenticate, bearer } from './authenticate.ts';
 import { checkAccess } from '../policy/access.ts';
 import { poolFor } from '../providers/http-pool.ts';
@@ -37,13 +37,15 @@ async function upstreamModels(deps: Deps, route: ResolvedRoute): Promise<ModelEn
 /** The usable key behind a /v1 read, or undefined after answering 401/403. */
 async function usableKey(deps: Deps, req: FastifyRequest, reply: FastifyReply): Promise<KeyContext | undefined> {
   const now = deps.clock.now();
-  const auth = await Promise.resolve(authenticate(deps.db.kysely, deps.keyCache, bearer(req.headers), now)).catch(() => null);
+  const throttled = deps.authThrottle.blockedUntil(req.ip, now) !== 0;
+  const auth = await Promise.resolve(authenticate(deps.db.kysely, deps.keyCache, bearer(req.headers), now, throttled)).catch(() => null);
   if (!auth) {
     reply.code(503).send(errorBody('service_unavailable', 'The key store is unreachable; try again shortly.'));
     return undefined;
   }
   if (!auth.ok) {
-    reply.code(401).send(errorBody(auth.code, auth.message));
+    if (auth.code !== 'too_many_auth_failures') deps.authThrottle.fail(req.ip, now);
+    reply.code(ERRORS[auth.code].status).send(errorBody(auth.code, auth.message));
     return undefined;
   }
   const access = checkAccess(auth.ctx, now);

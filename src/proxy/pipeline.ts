@@ -101,7 +101,7 @@ export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
     const { config } = deps;
     const up = {
       route, path: PATHS[call.endpoint], headers: upstreamHeaders(route), body: prepared.body, stream,
-      timeoutMs: config.upstreamTimeoutMs, firstByteMs: config.upstreamFirstByteTimeoutMs, stallMs: config.clientStallMs, drainMs: config.abortDrainMs,
+      timeoutMs: config.upstreamTimeoutMs, firstByteMs: config.upstreamFirstByteTimeoutMs, stallMs: config.clientStallMs, drainMs: config.abortDrainMs, maxBytes: config.upstreamResponseLimitBytes,
     };
     result = await forward(res, up, meter, headers, deps.upstreamPool);
   } finally {

@@ -57,6 +57,9 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
     TOLLGATE_LOG_FLUSH_MS: '50',
     // The fake upstreams listen on loopback, which the SSRF guard refuses unless allowed.
     TOLLGATE_UPSTREAM_ALLOW: '127.0.0.1',
+    // Suites send wrong credentials from 127.0.0.1 on purpose (the generated security checks);
+    // the throttle is tested where a test sets it.
+    TOLLGATE_AUTH_FAILURES_PER_MINUTE: '0',
     ...opts.env,
   });
   const runtime = await startRuntime(config, opts.clock ? { clock: opts.clock } : {});
