@@ -1,8 +1,8 @@
 // `npm run bench:micro`: mitata micro-benchmarks of the hot-path pieces, imported from src/
 // (issue #5): key format and hashing, the key cache, warm authentication, policy admission across
-// four levels (key, member, team, org), metering a streamed response, log enqueue, and the cost
-// of one log flush on SQLite (it runs on the event loop, so it is latency for every request
-// in flight while it runs). Writes bench/results/micro.json.
+// four levels (key, member, team, org), metering a streamed response, log enqueue (with and without
+// the crash journal, issue #8), and the cost of one log flush on SQLite (it runs on the event loop,
+// so it is latency for every request in flight while it runs). Writes bench/results/micro.json.
 //
 //   node bench/micro.ts [--filter=<regex>]
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,6 +15,7 @@ import type { KeyContext } from '../src/keys/key-context.ts';
 import { authenticate } from '../src/proxy/authenticate.ts';
 import { OpenAIStreamMeter } from '../src/providers/openai-compatible/adapter.ts';
 import { LogWriter, type LogRow } from '../src/usage/log-writer.ts';
+import { Journal } from '../src/usage/journal.ts';
 import { logSinkFor } from '../src/usage/log-sinks.ts';
 import { openDb } from '../src/db/connection.ts';
 import { migrate } from '../src/db/migrate.ts';
@@ -181,6 +182,7 @@ group(`usage metering of a streamed response (${events.length} SSE events)`, () 
   });
 });
 
+let journal: Journal | undefined;
 group('request log', () => {
   const writer = new LogWriter(logSinkFor(db), { flushMs: 1e9, batchSize: 500, queueMax: 1e9 });
   const rows = Array.from({ length: 1024 }, (_, i) => logRow(i));
@@ -201,6 +203,27 @@ group('request log', () => {
   bench('LogWriter.enqueue ×1024 at queueMax 200,000 (DB down)', () => {
     for (let i = 0; i < 1024; i++) full.enqueue(rows[i]!);
   });
+  // The journal (issue #8): every enqueue also appends its row to a file in the data dir with one
+  // write() — the per-request cost of surviving kill -9. Segments rotate every 4 MiB; past 64 MiB
+  // the oldest go (here nothing is committed, so that bound does the cleaning).
+  journal = new Journal({ dir: path.join(tmp, 'journal'), fsyncMs: 1000, maxBytes: 64 * 1024 * 1024 });
+  journal.start(1);
+  const journaled = new LogWriter(logSinkFor(db), { flushMs: 1e9, batchSize: 500, queueMax: 1e9, journal, firstSeq: 1 });
+  bench('LogWriter.enqueue ×1024 with the journal (one write() per row)', function* () {
+    yield {
+      [0]() {
+        return journaled;
+      },
+      bench(w: LogWriter) {
+        for (let i = 0; i < 1024; i++) w.enqueue(rows[i]!);
+        const q = w as unknown as { queue: LogRow[]; base: number };
+        q.base += q.queue.length; // keeps the rows' sequence numbers growing, as in a real run
+        q.queue.length = 0;
+      },
+    };
+  });
+  let seq = 1e9;
+  bench('Journal.append (one row: encode + write())', () => journal!.append(seq++, rows[seq % 1024]!));
   const flusher = new LogWriter(logSinkFor(db), { flushMs: 1e9, batchSize: 500, queueMax: 1e9 });
   bench('LogWriter flush of 250 rows to SQLite (blocks the event loop)', async () => {
     for (let i = 0; i < 250; i++) flusher.enqueue(rows[i]!);
@@ -222,6 +245,7 @@ writeFileSync(
   path.join(ROOT, 'bench/results/micro.json'),
   JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: os.availableParallelism(), policyAdmission: typeof engine === 'string' ? engine : 'measured', results }, null, 2) + '\n',
 );
+journal?.close();
 await db.close();
 rmSync(tmp, { recursive: true, force: true });
 process.stdout.write('\nwrote bench/results/micro.json\n');
