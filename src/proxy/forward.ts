@@ -67,10 +67,10 @@ function target(baseUrl: string, path: string): { origin: string; path: string }
  * callbacks on one handler object (no Readable stream, async iterator or promise per chunk, ~9 µs
  * less CPU per request than `request()` + reading its body).
  */
-export function forward(res: ServerResponse, up: Upstream, meter: StreamMeter, headers: HeaderMap, pool: PoolOptions): Promise<ForwardResult> {
+export function forward(res: ServerResponse, up: Upstream, meter: StreamMeter, headers: HeaderMap, pool: PoolOptions, settle: (r: ForwardResult) => void): Promise<ForwardResult> {
   const { origin, path } = target(up.route.baseUrl, up.path);
   return new Promise((resolve) => {
-    const handler = new ForwardHandler(res, meter, headers, up, resolve);
+    const handler = new ForwardHandler(res, meter, headers, up, settle, resolve);
     // A non-streamed answer arrives whole, when it is done: only the full timeout applies to it.
     const wait = up.stream ? Math.min(up.firstByteMs, up.timeoutMs) : up.timeoutMs;
     poolFor(origin, up.route.credentialId, pool).dispatch({ method: 'POST', path, headers: up.headers, body: up.body, headersTimeout: wait, bodyTimeout: wait }, handler);
@@ -87,7 +87,10 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   private readonly headers: HeaderMap;
   private readonly drainMs: number;
   private readonly stallMs: number;
+  private readonly settle: (r: ForwardResult) => void;
   private readonly done: (r: ForwardResult) => void;
+  /** the stream's end marker ([DONE]) is held back until the request is settled and logged */
+  private doneHeld = false;
   private controller: Dispatcher.DispatchController | undefined;
   /** the upstream's status; 0 until its response starts */
   private status = 0;
@@ -109,13 +112,14 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   private stallTimer: NodeJS.Timeout | undefined;
   private stalled = false;
 
-  constructor(res: ServerResponse, meter: StreamMeter, headers: HeaderMap, up: Upstream, done: (r: ForwardResult) => void) {
+  constructor(res: ServerResponse, meter: StreamMeter, headers: HeaderMap, up: Upstream, settle: (r: ForwardResult) => void, done: (r: ForwardResult) => void) {
     this.res = res;
     this.meter = meter;
     this.headers = headers;
     this.drainMs = up.drainMs;
     this.stallMs = up.stallMs;
     this.maxBytes = up.maxBytes;
+    this.settle = settle;
     this.done = done;
     res.on('close', this.onClose);
     this.deadline = setTimeout(this.onDeadline, up.timeoutMs);
@@ -199,23 +203,33 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     const res = this.res;
     if (this.mode === 'sse') {
       const rest = this.pendingBytes > 0 ? Buffer.concat(this.pending) : undefined;
-      if (rest && rest.toString('latin1').trim() && this.meter.onEvent(rest) && !res.destroyed) res.write(rest);
+      if (rest && rest.toString('latin1').trim()) {
+        const wasComplete = this.meter.completed;
+        if (this.meter.onEvent(rest) && !res.destroyed) {
+          if (!wasComplete && this.meter.completed) this.doneHeld = true;
+          else res.write(rest);
+        }
+      }
       if (res.destroyed) return this.finish({ status: 200, ...this.meter.result(), errorCode: this.clientGoneCode(), streamed: true });
       // The upstream closed without finishing its stream ([DONE]): the client must not take a
       // truncated answer for a whole one.
       if (!this.meter.completed) return this.failStream(502, 'upstream_error', 'The upstream provider ended the stream before it was complete.');
-      res.end();
-      return this.finish({ status: 200, ...this.meter.result(), errorCode: null, streamed: true });
+      return this.finish({ status: 200, ...this.meter.result(), errorCode: null, streamed: true }, () => {
+        if (this.doneHeld) res.write(DONE_EVENT);
+        res.end();
+      });
     }
     const buf = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
-    if (this.mode === 'error') return this.finish(relayError(res, this.status, buf.toString('utf8'), this.headers));
+    if (this.mode === 'error') {
+      const relayed = relayError(res, this.status, buf.toString('utf8'), this.headers);
+      return this.finish(relayed.result, relayed.reply);
+    }
     if (!looksLikeJsonObject(buf)) {
-      sendError(res, 'upstream_error', 'The upstream provider returned a malformed response.', this.headers, null, { upstream_status: this.status });
-      return this.finish({ status: 502, usage: undefined, estimated: false, errorCode: 'upstream_malformed', streamed: false });
+      return this.finish({ status: 502, usage: undefined, estimated: false, errorCode: 'upstream_malformed', streamed: false }, () =>
+        sendError(res, 'upstream_error', 'The upstream provider returned a malformed response.', this.headers, null, { upstream_status: this.status }));
     }
     const usage = usageFromResponse(buf);
-    sendJson(res, this.status, buf, this.headers);
-    this.finish({ status: this.status, usage, estimated: false, errorCode: res.destroyed ? 'client_closed' : null, streamed: false });
+    this.finish({ status: this.status, usage, estimated: false, errorCode: res.destroyed ? 'client_closed' : null, streamed: false }, () => sendJson(res, this.status, buf, this.headers));
   }
 
   /** An answer larger than Tollgate buffers (a hostile or broken upstream): cancel it, answer 502. */
@@ -238,11 +252,11 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
    */
   private failStream(status: 502 | 504, code: 'upstream_error' | 'upstream_timeout', message: string): void {
     const res = this.res;
-    if (!res.destroyed) {
+    this.finish({ status, ...this.meter.result(), errorCode: res.destroyed ? this.clientGoneCode() : code, streamed: true }, () => {
+      if (res.destroyed) return;
       res.write(`data: ${JSON.stringify(errorBody(code, message))}\n\n`);
       res.end();
-    }
-    this.finish({ status, ...this.meter.result(), errorCode: res.destroyed ? this.clientGoneCode() : code, streamed: true });
+    });
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
@@ -250,8 +264,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     if (this.tooLarge) {
       const message = `The upstream provider's answer exceeded ${this.maxBytes} bytes.`;
       if (res.headersSent) return this.failStream(502, 'upstream_error', message);
-      sendError(res, 'upstream_error', message, this.headers);
-      return this.finish({ status: 502, usage: undefined, estimated: false, errorCode: 'upstream_too_large', streamed: false });
+      return this.finish({ status: 502, usage: undefined, estimated: false, errorCode: 'upstream_too_large', streamed: false }, () => sendError(res, 'upstream_error', message, this.headers));
     }
     if (res.headersSent) {
       // Cancelled after the client left: meter what was seen.
@@ -261,21 +274,28 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
       return this.failStream(502, 'upstream_error', 'The upstream provider failed in the middle of the stream.');
     }
     if (this.timedOut || err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {
-      sendError(res, 'upstream_timeout', 'The upstream provider did not answer in time.', this.headers);
-      return this.finish({ status: 504, usage: undefined, estimated: false, errorCode: 'upstream_timeout', streamed: false });
+      return this.finish({ status: 504, usage: undefined, estimated: false, errorCode: 'upstream_timeout', streamed: false }, () =>
+        sendError(res, 'upstream_timeout', 'The upstream provider did not answer in time.', this.headers));
     }
     if (this.cancelled) return this.finish({ status: 499, usage: undefined, estimated: false, errorCode: 'client_closed', streamed: false });
-    sendError(res, 'upstream_error', 'The upstream provider could not be reached.', this.headers);
-    this.finish({ status: 502, usage: undefined, estimated: false, errorCode: 'upstream_error', streamed: false });
+    this.finish({ status: 502, usage: undefined, estimated: false, errorCode: 'upstream_error', streamed: false }, () =>
+      sendError(res, 'upstream_error', 'The upstream provider could not be reached.', this.headers));
   }
 
-  private finish(result: ForwardResult): void {
+  /**
+   * Settles and logs the request (synchronously: the log row reaches the crash journal) BEFORE the
+   * client gets the last of its answer, then answers: a process killed at any point never leaves
+   * a request the client saw complete without its log row and spend.
+   */
+  private finish(result: ForwardResult, reply?: () => void): void {
     if (this.finished) return;
     this.finished = true;
     clearTimeout(this.cancelTimer);
     clearTimeout(this.deadline);
     clearTimeout(this.stallTimer);
     this.res.off('close', this.onClose);
+    this.settle(result);
+    reply?.();
     this.done(result);
   }
 
@@ -299,7 +319,15 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     let cut: number;
     while ((cut = buf.indexOf(EVENT_END, start)) !== -1) {
       const end = cut + 2;
-      if (!this.meter.onEvent(buf.subarray(start, cut))) {
+      const wasComplete = this.meter.completed;
+      // Dropped: the usage chunk the client did not ask for, and the end marker (held back until
+      // the request is logged, see finish()).
+      let keep = this.meter.onEvent(buf.subarray(start, cut));
+      if (keep && !wasComplete && this.meter.completed) {
+        keep = false;
+        this.doneHeld = true;
+      }
+      if (!keep) {
         if (start > keptFrom) out.push(buf.subarray(keptFrom, start));
         keptFrom = end;
       }
@@ -317,7 +345,8 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   }
 }
 
-function relayError(res: ServerResponse, status: number, text: string, headers: HeaderMap): ForwardResult {
+/** What an upstream error answer is logged as, and how the client is answered (after logging). */
+function relayError(res: ServerResponse, status: number, text: string, headers: HeaderMap): { result: ForwardResult; reply: () => void } {
   let parsed: { error?: { message?: unknown } } | undefined;
   try {
     parsed = JSON.parse(text);
@@ -325,17 +354,13 @@ function relayError(res: ServerResponse, status: number, text: string, headers: 
     parsed = undefined;
   }
   const message = typeof parsed?.error?.message === 'string' ? parsed.error.message : `HTTP ${status}`;
-  if (RELAYED.has(status) && parsed?.error) {
-    sendJson(res, status, text, headers);
-    return { status, usage: undefined, estimated: false, errorCode: 'upstream_' + status, streamed: false };
-  }
+  const failed = (logged: number, errorCode: string) => ({ status: logged, usage: undefined, estimated: false, errorCode, streamed: false });
+  if (RELAYED.has(status) && parsed?.error) return { result: failed(status, 'upstream_' + status), reply: () => sendJson(res, status, text, headers) };
   if (status === 404) {
-    sendError(res, 'model_not_found', `The upstream provider does not know this model: ${message}`, headers, 'model');
-    return { status, usage: undefined, estimated: false, errorCode: 'model_not_found', streamed: false };
+    return { result: failed(status, 'model_not_found'), reply: () => sendError(res, 'model_not_found', `The upstream provider does not know this model: ${message}`, headers, 'model') };
   }
   const why = status === 401 || status === 403 ? 'rejected the gateway credential' : `failed with HTTP ${status}`;
-  sendError(res, 'upstream_error', `The upstream provider ${why}: ${message}`, headers, null, { upstream_status: status });
-  return { status: 502, usage: undefined, estimated: false, errorCode: 'upstream_' + status, streamed: false };
+  return { result: failed(502, 'upstream_' + status), reply: () => sendError(res, 'upstream_error', `The upstream provider ${why}: ${message}`, headers, null, { upstream_status: status }) };
 }
 
 /** A cheap check that a 200 answer is a whole JSON object (not cut short, not an HTML page). */
@@ -348,6 +373,7 @@ function looksLikeJsonObject(buf: Buffer): boolean {
 }
 
 const EVENT_END = Buffer.from('\n\n');
+const DONE_EVENT = 'data: [DONE]\n\n';
 const LF_LF = EVENT_END;
 const LF_CR_LF = Buffer.from('\n\r\n');
 const LF = 10;

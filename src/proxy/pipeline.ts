@@ -94,7 +94,20 @@ export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
 
   // What a response without usage is charged for its prompt (flagged as estimated).
   const promptEstimate = Math.ceil(call.bodyBytes / 4);
-  let result: ForwardResult = { status: 502, usage: undefined, estimated: false, errorCode: 'internal_error', streamed: stream };
+  // Settle and log: called by forward() BEFORE the last bytes reach the client, so the log row is
+  // in the crash journal before the client can see its answer complete; at most once.
+  let settled = false;
+  const settle = (r: ForwardResult): void => {
+    if (settled) return;
+    settled = true;
+    // The upstream answered without usage: meter an estimate, and flag it, rather than nothing.
+    const usage = r.usage ?? (r.status < 400 ? { tokensIn: promptEstimate, tokensOut: 0 } : undefined);
+    const estimated = r.estimated || (r.usage === undefined && usage !== undefined);
+    const cost = !usage ? 0 : route.price ? costMicro(route.price, usage.tokensIn, usage.tokensOut) : null;
+    admission.ticket.settle({ tokens: usage ? usage.tokensIn + usage.tokensOut : 0, costMicro: cost ?? 0 });
+    deps.orgSlots.release(ctx.orgId);
+    log({ ...r, usage, estimated }, route.provider, cost, usage !== undefined && !route.price);
+  };
   try {
     const prepared = prepareBody(body, call.raw, route, stream);
     const meter = new OpenAIStreamMeter(prepared.stripUsage, promptEstimate);
@@ -103,17 +116,10 @@ export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
       route, path: PATHS[call.endpoint], headers: upstreamHeaders(route), body: prepared.body, stream,
       timeoutMs: config.upstreamTimeoutMs, firstByteMs: config.upstreamFirstByteTimeoutMs, stallMs: config.clientStallMs, drainMs: config.abortDrainMs, maxBytes: config.upstreamResponseLimitBytes,
     };
-    result = await forward(res, up, meter, headers, deps.upstreamPool);
+    await forward(res, up, meter, headers, deps.upstreamPool, settle);
   } finally {
-    if (result.status < 400 && !result.usage) {
-      // The upstream answered without usage: meter an estimate, and flag it, rather than nothing.
-      result = { ...result, usage: { tokensIn: promptEstimate, tokensOut: 0 }, estimated: true };
-    }
-    const usage = result.usage;
-    const cost = !usage ? 0 : route.price ? costMicro(route.price, usage.tokensIn, usage.tokensOut) : null;
-    admission.ticket.settle({ tokens: usage ? usage.tokensIn + usage.tokensOut : 0, costMicro: cost ?? 0 });
-    deps.orgSlots.release(ctx.orgId);
-    log(result, route.provider, cost, usage !== undefined && !route.price);
+    // Only if forwarding failed before an answer (a bug): the reservation is still released.
+    settle({ status: 502, usage: undefined, estimated: false, errorCode: 'internal_error', streamed: stream });
   }
 }
 
