@@ -3,6 +3,7 @@
 // held by one process at a time. Replay runs on both dialects.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,7 +15,7 @@ import { replayJournal } from '../src/usage/journal-replay.ts';
 import { LOG_COLUMNS, logSinkFor } from '../src/usage/log-sinks.ts';
 import { LogWriter, type LogRow } from '../src/usage/log-writer.ts';
 import { DIALECTS, dialectSkip } from './support/gateway.ts';
-import { testPostgresUrl } from './support/services.ts';
+import { freePort, testPostgresUrl } from './support/services.ts';
 
 const row = (i: number, over: Partial<LogRow> = {}): LogRow => ({
   request_id: `req-${i}`, created_at: '2026-03-28T10:00:00.000Z', org_id: 1, team_id: 7, user_id: 3, key_id: 1 + (i % 2),
@@ -77,6 +78,32 @@ test('a second process (or journal) on the same directory is refused; the lock g
     assert.equal(second.id, first.id, 'the id is the data directory’s, kept across starts');
     second.close();
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('node src/main.ts: a second process on a running one’s data dir exits at start, before touching its journal', async () => {
+  const dir = tmp();
+  const run = (port: number) => {
+    const child = spawn(process.execPath, ['src/main.ts'], { cwd: path.resolve(import.meta.dirname, '..'), env: { ...process.env, TOLLGATE_DATA_DIR: dir, TOLLGATE_HOST: '127.0.0.1', TOLLGATE_PORT: String(port), TOLLGATE_ADMIN_KEY: 'journal-lock-admin-key-0123456789', TOLLGATE_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (out += d));
+    return { child, out: () => out, exited: new Promise<number | null>((resolve) => child.on('exit', resolve)) };
+  };
+  const port = await freePort();
+  const first = run(port);
+  try {
+    for (let i = 0; i < 300; i++) {
+      if (await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false)) break;
+      }
+    const second = run(await freePort());
+    assert.equal(await second.exited, 2, second.out());
+    assert.match(second.out(), /in use by another Tollgate process/);
+    assert.equal(first.child.exitCode, null, 'the first one goes on');
+  } finally {
+    first.child.kill('SIGTERM');
+    await first.exited;
     rmSync(dir, { recursive: true, force: true });
   }
 });
@@ -179,14 +206,12 @@ test('segments rotate, are deleted once committed, and stay bounded while the da
     for (let i = 0; i < 25; i++) a.writer.enqueue(row(i));
     assert.equal(segments(jdir).length, 3, '25 rows: two full segments and an open one');
     await a.writer.flush();
-    await new Promise((r) => setTimeout(r, 50)); // unlink runs off the event loop
     assert.equal(segments(jdir).length, 1, 'the committed closed segments are gone; the open one stays');
 
     // Database down: rows pile up in memory (bounded by queueMax) and in the journal (bounded by maxBytes).
     await sql`alter table spend_rollups rename to spend_rollups_away`.execute(db.kysely);
     for (let i = 25; i < 125; i++) a.writer.enqueue(row(i));
     await assert.rejects(a.writer.flush());
-    await new Promise((r) => setTimeout(r, 50));
     assert.ok(a.journal.bytes <= lineBytes * 50 + lineBytes * 10, `journal bounded: ${a.journal.bytes} bytes`);
     assert.ok(segments(jdir).length <= 6);
     assert.ok(a.journal.overflowRows > 0, 'what went past the bound is counted');
