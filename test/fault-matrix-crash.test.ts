@@ -15,7 +15,7 @@ import { startReplica, type Replica } from './support/replicas.ts';
 import { UPSTREAM_KEY } from './support/gateway.ts';
 import { startFaultUpstream, type FaultUpstream } from './support/fault-upstream.ts';
 import { drive, faultEnv, mix, times, type Shot } from './support/fault-load.ts';
-import { cellKey, checkRecovery, openLogStore, verifyCell } from './support/fault-checks.ts';
+import { cellKey, checkRecovery, openLogStore, verifyCell, type Area } from './support/fault-checks.ts';
 
 const ADMIN_KEY = 'fault-matrix-admin-key-0123456789';
 const MODELS = ['fault', 'fault_drip-5'];
@@ -44,39 +44,46 @@ for (const mode of ['embedded', 'cluster'] as const) {
         ...(mode === 'cluster' ? { TOLLGATE_DATABASE_URL: databaseUrl, TOLLGATE_REDIS_URL: testRedisUrl()!, TOLLGATE_REDIS_PREFIX: `fm${randomBytes(4).toString('hex')}:` } : {}),
       };
     });
+    /** What the scenario left: the problems by area, a summary, and how recovery went. */
+    let result: { areas: Record<Area, string[]>; summary: string; recovery: string[] };
+    let first: Replica | undefined;
+    let second: Replica | undefined;
+    before(async () => {
+      first = await startReplica(`crash-${mode}-1`, env, ADMIN_KEY);
+      const key = await cellKey(first.api, `sigkill ${mode}`, CAP_USD, 16);
+      let killed = false;
+      const target = { url: first.url, secret: key.secret, fault };
+      const untilKill = await drive(target, load(100), {
+        concurrency: 16,
+        stop: () => killed,
+        onDone: (_o, done) => {
+          if (done !== KILL_AT) return;
+          killed = true;
+          first!.child.kill('SIGKILL');
+        },
+      });
+      assert.equal(await first.stop(), null, 'killed by the signal');
+      second = await startReplica(`crash-${mode}-2`, env, ADMIN_KEY);
+      const afterRestart = await drive({ ...target, url: second.url }, load(100), { concurrency: 16 });
+      const store = openLogStore(databaseUrl);
+      const { areas, summary } = await verifyCell({ api: second.api, store, fault, key, outcomes: [...untilKill, ...afterRestart], expect: { crash: true } });
+      const answered = untilKill.filter((o) => o.answered).length;
+      result = { areas, summary: `before the kill: ${untilKill.length} sent, ${answered} answered; ${summary}`, recovery: await checkRecovery(second.api, second.url, fault, store) };
+    });
     after(async () => {
+      await second?.stop();
+      if (first && first.child.exitCode === null && first.child.signalCode === null) await first.stop();
       await fault?.close();
       if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     });
 
-    test('no answered request is lost from the log or the spend; the budget holds across the restart', async (t: TestContext) => {
-      const first = await startReplica(`crash-${mode}-1`, env, ADMIN_KEY);
-      let second: Replica | undefined;
-      try {
-        const key = await cellKey(first.api, `sigkill ${mode}`, CAP_USD, 16);
-        let killed = false;
-        const before = await drive({ url: first.url, secret: key.secret, fault }, load(100), {
-          concurrency: 16,
-          stop: () => killed,
-          onDone: (_o, done) => {
-            if (done !== KILL_AT) return;
-            killed = true;
-            first.child.kill('SIGKILL');
-          },
-        });
-        assert.equal(await first.stop(), null, 'killed by the signal');
-        second = await startReplica(`crash-${mode}-2`, env, ADMIN_KEY);
-        const afterwards = await drive({ url: second.url, secret: key.secret, fault }, load(100), { concurrency: 16 });
-        const store = openLogStore(databaseUrl);
-        const { problems, summary } = await verifyCell({ api: second.api, store, fault, key, outcomes: [...before, ...afterwards], expect: { crash: true } });
-        const answered = before.filter((o) => o.answered).length;
-        t.diagnostic(`before the kill: ${before.length} sent, ${answered} answered; ${summary}`);
-        problems.push(...(await checkRecovery(second.api, second.url, fault, store)));
-        assert.deepEqual(problems, [], summary);
-      } finally {
-        await second?.stop();
-        if (first.child.exitCode === null && first.child.signalCode === null) await first.stop();
-      }
+    test('no answered request is lost from the log or the spend; the budget holds across the restart; the restarted process serves', (t: TestContext) => {
+      t.diagnostic(result.summary);
+      assert.deepEqual([...result.areas.requests, ...result.recovery], [], result.summary);
+    });
+
+    test('the slots and reservations the killed process held are released, and the budget counter agrees with the rollups', () => {
+      assert.deepEqual(result.areas.counters, [], result.summary);
     });
   });
 }

@@ -69,18 +69,24 @@ export async function cellKey(api: Api, name: string, budgetUsd: number, maxPara
   return { teamId: team.body.id, keyId: key.body.id, secret: key.body.key, capMicro: Math.round(budgetUsd * 1e6) };
 }
 
-/** Problems counted by kind, each with its first example. */
+/**
+ * Problems counted by kind, each with its first example, in two areas: what was answered, logged
+ * and spent ('requests'), and whether the counters let go afterwards ('counters': slots,
+ * reservations, the budget counter against the rollups).
+ */
 export class Problems {
-  private readonly kinds = new Map<string, { count: number; example: string }>();
-  add(kind: string, example = ''): void {
+  private readonly kinds = new Map<string, { area: Area; count: number; example: string }>();
+  add(kind: string, example = '', area: Area = 'requests'): void {
     const k = this.kinds.get(kind);
     if (k) k.count++;
-    else this.kinds.set(kind, { count: 1, example });
+    else this.kinds.set(kind, { area, count: 1, example });
   }
-  list(): string[] {
-    return [...this.kinds].map(([kind, { count, example }]) => `${count}× ${kind}${example ? ` (e.g. ${example})` : ''}`);
+  list(area?: Area): string[] {
+    return [...this.kinds].filter(([, k]) => area === undefined || k.area === area)
+      .map(([kind, { count, example }]) => `${count}× ${kind}${example ? ` (e.g. ${example})` : ''}`);
   }
 }
+export type Area = 'requests' | 'counters';
 
 export interface Expect {
   /**
@@ -197,7 +203,7 @@ export async function awaitReleased(p: Problems, api: Api, key: CellKey, deadlin
     ]);
     if (held.length === 0) return layers;
     if (Date.now() > deadline) {
-      for (const h of held) p.add(`not released ${deadlineMs} ms after the load: ${h}`);
+      for (const h of held) p.add(`not released ${deadlineMs} ms after the load: ${h}`, '', 'counters');
       return layers;
     }
     await sleep(100);
@@ -208,9 +214,9 @@ export async function awaitReleased(p: Problems, api: Api, key: CellKey, deadlin
 export function checkBudget(p: Problems, layers: any[], key: CellKey, totals: Totals): void {
   if (totals.cost_micro > key.capMicro) p.add(`hard budget overshot: ${totals.cost_micro} µ$ spent of ${key.capMicro}`);
   const budget = layers.find((l) => l.level === 'key')?.budget;
-  if (!budget) return p.add('the key shows no budget');
+  if (!budget) return p.add('the key shows no budget', '', 'counters');
   const counted = Math.round(budget.spent_usd * 1e6);
-  if (counted !== totals.cost_micro) p.add(`the key's budget counter says ${counted} µ$ spent, the rollups ${totals.cost_micro}`);
+  if (counted !== totals.cost_micro) p.add(`the key's budget counter says ${counted} µ$ spent, the rollups ${totals.cost_micro}`, '', 'counters');
 }
 
 /**
@@ -252,8 +258,11 @@ export interface CellRun {
   expect?: Expect;
 }
 
-/** Everything a cell must hold once its load is over: the problems found, by kind, and what was logged. */
-export async function verifyCell(run: CellRun): Promise<{ problems: string[]; summary: string }> {
+/**
+ * Everything a cell must hold once its load is over: the problems found, by kind (all of them, and
+ * by area), and what was logged.
+ */
+export async function verifyCell(run: CellRun): Promise<{ problems: string[]; areas: Record<Area, string[]>; summary: string }> {
   const p = new Problems();
   await awaitUpstreamReleased(p, run.fault, run.outcomes);
   const layers = await awaitReleased(p, run.api, run.key);
@@ -265,7 +274,8 @@ export async function verifyCell(run: CellRun): Promise<{ problems: string[]; su
   checkRequests(p, run.outcomes, rows, run.fault, run.expect);
   checkRollups(p, rows, totals);
   checkBudget(p, layers, run.key, totals);
-  return { problems: p.list(), summary: summarize(run.outcomes, rows, totals, run.key) };
+  const areas = { requests: p.list('requests'), counters: p.list('counters') };
+  return { problems: p.list(), areas, summary: summarize(run.outcomes, rows, totals, run.key) };
 }
 
 /** One line for the test's diagnostics: what the clients got and what the log holds. */
