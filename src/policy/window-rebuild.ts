@@ -81,16 +81,21 @@ export function parseWindowKey(key: string): { scope: string; name: WindowName }
   return { scope: key.slice(3, i), name: name as WindowName };
 }
 
-/** The usage_minutes scopes a limits scope sums: a key's rotation lineage, a service account's keys, or itself. */
+/**
+ * The usage_minutes scopes a limits scope sums: teams and organizations have their own rows; a key
+ * sums its rotation lineage, a member the keys it owns in the team, a service account its keys.
+ */
 async function dbScopes(db: Kysely<Database>, scope: string): Promise<string[]> {
   const { type, id } = splitScope(scope);
-  if (type !== 'key' && type !== 'sa') return [scope];
-  const keys = await db
-    .selectFrom('api_keys')
-    .select('id')
-    .where((eb) => (type === 'key' ? eb.or([eb('id', '=', Number(id)), eb('lineage_id', '=', Number(id))]) : eb('service_account_id', '=', Number(id))))
-    .execute();
-  return keys.map((k) => `key:${k.id}`);
+  if (type === 'team' || type === 'org') return [scope];
+  let q = db.selectFrom('api_keys').select('id');
+  if (type === 'key') q = q.where((eb) => eb.or([eb('id', '=', Number(id)), eb('lineage_id', '=', Number(id))]));
+  else if (type === 'sa') q = q.where('service_account_id', '=', Number(id));
+  else if (type === 'member') {
+    const [teamId, userId] = id.split(':').map(Number);
+    q = q.where('user_id', '=', userId!).where('team_id', '=', teamId!).where('service_account_id', 'is', null);
+  } else return [];
+  return (await q.execute()).map((k) => `key:${k.id}`);
 }
 
 /** Usage per minute of these scopes in [from, to). */

@@ -3,8 +3,8 @@
 // - journal_marks: per local log journal (src/usage/journal.ts), the sequence number of the last
 //   row committed. It is written in the same transaction as the rows, so replaying the journal
 //   after a crash skips exactly what was committed and inserts exactly what was not.
-// - usage_minutes: forwarded requests and tokens per scope (key id, member, team, organization)
-//   and UTC minute, written with the log rows. Rate windows kept in process memory are rebuilt from
+// - usage_minutes: forwarded requests and tokens per scope (key id, team, organization) and UTC
+//   minute, written with the log rows. Rate windows kept in process memory are rebuilt from
 //   it on their first use after a start (at most 1,440 rows per scope for a day window), so they
 //   survive a restart as budgets do. Rows older than a day and an hour are pruned as they go.
 // Backfill: the last day of request_logs, so the first start on this migration keeps its windows.
@@ -18,6 +18,8 @@ export async function up(db: Kysely<any>, dialect: DialectName): Promise<void> {
     .addColumn('seq', 'bigint', (c) => c.notNull())
     .execute();
 
+  // SQLite: WITHOUT ROWID keeps the rows in the primary key's own B-tree, so each upsert (one per
+  // scope and minute of every log batch) touches one tree instead of a table and an index.
   await db.schema
     .createTable('usage_minutes')
     .addColumn('scope', 'text', (c) => c.notNull())
@@ -25,6 +27,7 @@ export async function up(db: Kysely<any>, dialect: DialectName): Promise<void> {
     .addColumn('requests', 'bigint', (c) => c.notNull().defaultTo(0))
     .addColumn('tokens', 'bigint', (c) => c.notNull().defaultTo(0))
     .addPrimaryKeyConstraint('usage_minutes_pk', ['scope', 'minute'])
+    .$call((t) => (dialect === 'sqlite' ? t.modifyEnd(sql`without rowid`) : t))
     .execute();
   await db.schema.createIndex('usage_minutes_minute_idx').on('usage_minutes').column('minute').execute();
 
@@ -34,7 +37,6 @@ export async function up(db: Kysely<any>, dialect: DialectName): Promise<void> {
     : sql.raw(`cast(strftime('%s', created_at) as integer) / 60`);
   const scopes: Array<{ scope: string; where: string }> = [
     { scope: `'key:' || key_id`, where: 'true' },
-    { scope: `'member:' || team_id || ':' || user_id`, where: 'team_id is not null and user_id is not null' },
     { scope: `'team:' || team_id`, where: 'team_id is not null' },
     { scope: `'org:' || org_id`, where: 'true' },
   ];
