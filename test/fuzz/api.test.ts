@@ -21,10 +21,10 @@ await probe.close();
 const FAMILIES = families(apiRoutes, '/api/');
 
 for (const dialect of DIALECTS) {
-  const runs = dialect === 'sqlite' ? FUZZ_RUNS : FUZZ_PG_RUNS;
+  const [runs, runsVar] = dialect === 'sqlite' ? [FUZZ_RUNS, 'TOLLGATE_FUZZ_RUNS'] : [FUZZ_PG_RUNS, 'TOLLGATE_FUZZ_PG_RUNS'];
   describe(`fuzz /api (${dialect})`, { skip: dialectSkip(dialect) }, () => {
     for (const [family, routes] of FAMILIES) {
-      test(`${family}: ${runs} cases over ${routes.length} routes`, { timeout: 600_000 }, async (ctx) => {
+      test(`${family} (${dialect}): ${runs} cases over ${routes.length} routes`, { timeout: 600_000 }, async (ctx) => {
         const gw = await startFuzzGateway(dialect);
         try {
           const watch = new DbWatch(gw.runtime.deps.db);
@@ -37,7 +37,7 @@ for (const dialect of DIALECTS) {
             send: (sent: Parameters<typeof viaInject>[1]) => viaInject(gw.app, sent),
             watchReads: dialect === 'sqlite',
           };
-          await runFamily(ctx, `${family} (${dialect})`, 'test/fuzz/api.test.ts', fuzzCase(routes, { cred: apiCredential, body: apiBody }), target, runs);
+          await runFamily(ctx, 'test/fuzz/api.test.ts', runsVar, fuzzCase(routes, { cred: apiCredential, body: apiBody }), target, runs);
         } finally {
           await gw.close();
         }

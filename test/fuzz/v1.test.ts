@@ -3,10 +3,12 @@
 // undici pool, or a raw socket for header injection), never through inject. On top of the
 // properties of every response (test/support/fuzz-checks.ts): a refused request never reaches the
 // upstream, an admitted one reaches it at most once, and after every request nothing stays reserved —
-// no budget reservation and no concurrency slot at any level of the key.
+// no budget reservation and no concurrency slot at any level of the key. The fake upstream runs in
+// a process of its own (fuzz-fake.ts): a forwarded body that kills it fails that case, not the run.
 import { describe, test } from 'node:test';
 import { Pool } from 'undici';
 import { startFuzzGateway, type FuzzGateway } from '../support/fuzz-gateway.ts';
+import { FakeProcess } from '../support/fuzz-fake.ts';
 import { fuzzCase, type FuzzCase, type Route } from '../support/fuzz-http.ts';
 import { v1Body } from '../support/fuzz-v1-bodies.ts';
 import { V1_VALID, v1Credential, v1Headers } from '../support/fuzz-credentials.ts';
@@ -42,14 +44,15 @@ async function heldAfter(gw: FuzzGateway, ctx: KeyContext): Promise<string | und
   return held;
 }
 
-async function v1Checks(gw: FuzzGateway, key: KeyContext, c: FuzzCase, res: Received): Promise<Violation[]> {
+async function v1Checks(gw: FuzzGateway, fake: FakeProcess, key: KeyContext, c: FuzzCase, res: Received): Promise<Violation[]> {
   const out: Violation[] = [];
-  const upstream = gw.fake.requests.filter((r) => r.path !== '/v1/models').length;
-  if (FAST_LANE.some((r) => r.url === c.route.url) && c.method === 'POST') {
+  const upstream = await fake.take();
+  const label = res.ok ? `${res.status} ${errorLabel(res.body.toString('utf8'))}` : 'no answer';
+  if ('crashed' in upstream) out.push({ kind: 'upstream-crashed', label: upstream.crashed, detail: `the gateway forwarded this request and ${upstream.crashed}; the gateway answered ${label}` });
+  else if (FAST_LANE.some((r) => r.url === c.route.url) && c.method === 'POST') {
     const status = res.ok ? res.status : 0;
-    const label = res.ok ? `${res.status} ${errorLabel(res.body.toString('utf8'))}` : 'no answer';
-    if ((!res.ok || res.status >= 400) && upstream > 0) out.push({ kind: 'upstream-reached', label, detail: `refused (${label}) after the upstream got ${upstream} request(s)` });
-    if (status >= 200 && status < 300 && upstream > 1) out.push({ kind: 'duplicate-upstream', label, detail: `one request, ${upstream} upstream requests` });
+    if ((!res.ok || res.status >= 400) && upstream.requests > 0) out.push({ kind: 'upstream-reached', label, detail: `refused (${label}) after the upstream got ${upstream.requests} request(s)` });
+    if (status >= 200 && status < 300 && upstream.requests > 1) out.push({ kind: 'duplicate-upstream', label, detail: `one request, ${upstream.requests} upstream requests` });
   }
   if (V1_VALID.has(c.cred)) {
     const held = await heldAfter(gw, key);
@@ -61,7 +64,8 @@ async function v1Checks(gw: FuzzGateway, key: KeyContext, c: FuzzCase, res: Rece
 describe('fuzz /v1 (sqlite)', () => {
   for (const route of V1_ROUTES) {
     test(`${route.method} ${route.url}: ${FUZZ_RUNS} cases`, { timeout: 600_000 }, async (ctx) => {
-      const gw = await startFuzzGateway('sqlite');
+      const fake = await FakeProcess.start();
+      const gw = await startFuzzGateway('sqlite', fake.baseUrl);
       const pool = new Pool(`http://127.0.0.1:${gw.port}`, { connections: 1, pipelining: 1 });
       try {
         const key = (await loadKeyContext(gw.runtime.deps.db.kysely, hashSecret(gw.fixtures.keySecret)))!;
@@ -73,13 +77,15 @@ describe('fuzz /v1 (sqlite)', () => {
           credentials: (tag: string) => v1Headers(tag, gw.fixtures),
           send: (sent: Sent) => viaPool(pool, gw.port, sent),
           watchReads: false,
-          before: () => gw.fake.reset(),
-          after: (c: FuzzCase, _sent: Sent, res: Received) => v1Checks(gw, key, c, res),
+          // Write this case's log row now: a row the writer cannot store is then blamed on its request.
+          settle: () => gw.runtime.deps.logWriter.flush().catch(() => {}),
+          after: (c: FuzzCase, _sent: Sent, res: Received) => v1Checks(gw, fake, key, c, res),
         };
-        await runFamily(ctx, `${route.method} ${route.url}`, 'test/fuzz/v1.test.ts', fuzzCase([route], { cred: v1Credential, body: v1Body }), target, FUZZ_RUNS);
+        await runFamily(ctx, 'test/fuzz/v1.test.ts', 'TOLLGATE_FUZZ_RUNS', fuzzCase([route], { cred: v1Credential, body: v1Body }), target, FUZZ_RUNS);
       } finally {
         await pool.close();
         await gw.close();
+        await fake.close();
       }
     });
   }

@@ -9,7 +9,7 @@ import { ERRORS } from '../../src/http/errors.ts';
 import type { Received } from './fuzz-transport.ts';
 
 export interface Violation {
-  kind: 'no-answer' | '5xx' | 'error-shape' | 'secret' | 'injected-header' | 'partial-write' | 'upstream-reached' | 'reservation-left' | 'duplicate-upstream' | 'secret-in-log';
+  kind: 'no-answer' | '5xx' | 'error-shape' | 'secret' | 'injected-header' | 'partial-write' | 'upstream-reached' | 'upstream-crashed' | 'reservation-left' | 'duplicate-upstream' | 'secret-in-log' | 'error-logged';
   /** what groups equal failures: the error code or framework code, the fault's source file, … */
   label: string;
   detail: string;
@@ -80,20 +80,29 @@ function shapeProblem(status: number, text: string): string | undefined {
 }
 
 /**
- * The error Tollgate logged while answering (captured log lines, JSON from pino): its message and
- * the first source frame inside src/, which is what a 5xx is grouped by.
+ * The error Tollgate logged while answering (captured pino JSON lines): its message and the first
+ * source frame inside src/, which is what a 5xx is grouped by.
  */
 export function faultOf(logLines: string[]): string | undefined {
-  for (const line of logLines) {
-    try {
-      const j = JSON.parse(line) as { err?: { message?: string; stack?: string }; msg?: string };
-      if (!j.err) continue;
-      const frame = /\/(src\/[^\s:)]+):(\d+)/.exec(j.err.stack ?? '');
-      const message = String(j.err.message ?? j.msg).split('\n')[0]!.slice(0, 120);
-      return `${message}${frame ? ` @ ${frame[1]}:${frame[2]}` : ''}`;
-    } catch {
-      // not JSON: not ours
-    }
-  }
+  for (const e of loggedErrors(logLines)) if (e.frame || e.isError) return `${e.message}${e.frame ? ` @ ${e.frame}` : ''}`;
   return undefined;
+}
+
+/** Error-level lines (pino level 50+): nothing a fuzz case sends should make the server log one. */
+export function loggedErrors(logLines: string[]): Array<{ message: string; frame: string | undefined; isError: boolean }> {
+  const out = [];
+  for (const line of logLines) {
+    let j: { level?: number; err?: string | { message?: string; stack?: string }; msg?: string };
+    try {
+      j = JSON.parse(line);
+    } catch {
+      continue; // not a pino line
+    }
+    if ((j.level ?? 0) < 50) continue;
+    const err = typeof j.err === 'string' ? { message: j.err } : j.err;
+    const frame = /\/(src\/[^\s:)]+):(\d+)/.exec(err?.stack ?? '');
+    const message = [j.msg, err?.message].filter(Boolean).join(': ').split('\n')[0]!.slice(0, 160);
+    out.push({ message, frame: frame ? `${frame[1]}:${frame[2]}` : undefined, isError: err !== undefined });
+  }
+  return out;
 }

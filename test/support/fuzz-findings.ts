@@ -21,6 +21,8 @@ export class Findings {
   /** secret values → the names printed in their place */
   private readonly redact: Array<[string, string]>;
   statuses = new Map<number | string, number>();
+  /** requests that got no answer within the transport's timeout */
+  hangs = 0;
 
   constructor(secrets: Record<string, string>) {
     this.redact = Object.entries(secrets).filter(([, v]) => v).map(([name, v]) => [v, `<${name}>`]);
@@ -44,7 +46,8 @@ export class Findings {
     }
     c.count++;
     c.routes.add(route);
-    if (size < c.size) Object.assign(c, { repro: sent, size, status, violation: v });
+    // A logged error may be the lasting effect of an earlier request: its first case is the lead.
+    if (size < c.size && v.kind !== 'error-logged') Object.assign(c, { repro: sent, size, status, violation: v });
   }
 
   report(title: string, replay: string): string {
@@ -54,7 +57,7 @@ export class Findings {
       const routes = [...c.routes];
       lines.push('', `[${c.violation.kind}] ${this.clean(c.violation.label)}`);
       lines.push(`  ${c.count} case(s) on ${routes.length} route(s): ${routes.slice(0, 8).join(', ')}${routes.length > 8 ? ', …' : ''}`);
-      lines.push(`  smallest: ${this.describe(c.repro)}`.replace(/\n/g, '\n  '));
+      lines.push(`  ${c.violation.kind === 'error-logged' ? 'first' : 'smallest'}: ${this.describe(c.repro)}`.replace(/\n/g, '\n  '));
       lines.push(`  answer: ${c.status ?? '-'} ${this.clean(c.violation.detail.slice(0, 240))}`);
     }
     return lines.join('\n');

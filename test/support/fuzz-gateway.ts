@@ -10,7 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '../../src/config.ts';
 import { startRuntime, type Runtime } from '../../src/runtime.ts';
 import { generateKey } from '../../src/keys/key-format.ts';
-import { startFakeUpstream, type FakeUpstream } from './fake-upstream.ts';
+import { startFakeUpstream } from './fake-upstream.ts';
 import { testPostgresUrl } from './services.ts';
 import { ADMIN_KEY, UPSTREAM_KEY, type Dialect } from './gateway.ts';
 import type { Secrets } from './fuzz-checks.ts';
@@ -24,7 +24,6 @@ export interface FuzzGateway {
   app: FastifyInstance;
   port: number;
   runtime: Runtime;
-  fake: FakeUpstream;
   /** warn/error lines the server logged, since the last `logs.length = 0` */
   logs: string[];
   fixtures: Fixtures;
@@ -42,9 +41,10 @@ export interface Fixtures {
   orgAdminKey: string;
 }
 
-export async function startFuzzGateway(dialect: Dialect): Promise<FuzzGateway> {
+/** `upstream`: the base URL of a fake upstream running elsewhere (default: one in this process). */
+export async function startFuzzGateway(dialect: Dialect, upstream?: string): Promise<FuzzGateway> {
   const dir = mkdtempSync(path.join(tmpdir(), 'tollgate-fuzz-'));
-  const fake = await startFakeUpstream({ requireAuth: UPSTREAM_KEY });
+  const fake = upstream === undefined ? await startFakeUpstream({ requireAuth: UPSTREAM_KEY }) : undefined;
   const configFile = path.join(dir, 'config.json');
   writeFileSync(configFile, JSON.stringify({ pricing: { [FUZZ_MODEL]: { input: 1_000_000, output: 2_000_000, maxOutputTokens: 4_096 } } }));
   const databaseUrl = dialect === 'postgres' ? await testPostgresUrl() : `sqlite:${path.join(dir, 'tollgate.db')}`;
@@ -55,7 +55,7 @@ export async function startFuzzGateway(dialect: Dialect): Promise<FuzzGateway> {
     TOLLGATE_CONFIG: configFile,
     TOLLGATE_ADMIN_KEY: ADMIN_KEY,
     OPENAI_API_KEY: UPSTREAM_KEY,
-    OPENAI_BASE_URL: fake.baseUrl + '/v1',
+    OPENAI_BASE_URL: (upstream ?? fake!.baseUrl) + '/v1',
     TOLLGATE_LOG_FLUSH_MS: '50',
     // The fake upstream listens on loopback, which the SSRF guard refuses unless allowed.
     TOLLGATE_UPSTREAM_ALLOW: '127.0.0.1',
@@ -81,14 +81,14 @@ export async function startFuzzGateway(dialect: Dialect): Promise<FuzzGateway> {
   };
   logs.length = 0;
   return {
-    app: runtime.app, port, runtime, fake, logs, fixtures, secrets,
+    app: runtime.app, port, runtime, logs, fixtures, secrets,
     async close() {
       // The checkpointer's stop() waits for an unref'd worker thread to exit: with nothing else
       // pending, the process would end inside close() (as at the top level of a test file).
       const alive = setInterval(() => {}, 1_000);
       try {
         await runtime.close();
-        await fake.close();
+        await fake?.close();
       } finally {
         clearInterval(alive);
       }

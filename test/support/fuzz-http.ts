@@ -185,8 +185,10 @@ export const RAW_TWEAKS = {
   'huge-header': (h: RawHead) => h.lines.push('X-Fuzz: ' + 'a'.repeat(20_000)),
   'many-headers': (h: RawHead) => h.lines.push(...Array.from({ length: 300 }, (_, i) => `X-F${i}: v`)),
   'huge-url': (h: RawHead) => void (h.target += (h.target.includes('?') ? '&' : '?') + 'q=' + 'a'.repeat(70_000)),
-  'dup-content-length': (h: RawHead) => h.lines.push(`Content-Length: ${h.bodyLength + 1}`),
-  'te-and-cl': (h: RawHead) => h.lines.push('Transfer-Encoding: chunked'),
+  // Framing conflicts (request smuggling): both lines are always there, so no request is left
+  // waiting for bytes that never come.
+  'dup-content-length': (h: RawHead) => h.lines.push(`Content-Length: ${h.bodyLength}`, `Content-Length: ${h.bodyLength + 1}`),
+  'te-and-cl': (h: RawHead) => h.lines.push(`Content-Length: ${h.bodyLength}`, 'Transfer-Encoding: chunked'),
   'dup-host': (h: RawHead) => h.lines.push('Host: evil.example'),
   'no-host': (h: RawHead) => void (h.lines = h.lines.filter((l) => !l.startsWith('Host:'))),
   'http10': (h: RawHead) => void (h.version = 'HTTP/1.0'),

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import fc from 'fast-check';
-import { checkResponse, errorLabel, faultOf, findSecret, type Violation } from './fuzz-checks.ts';
+import { checkResponse, errorLabel, faultOf, findSecret, loggedErrors, type Violation } from './fuzz-checks.ts';
 import type { DbWatch } from './fuzz-db.ts';
 import { Findings } from './fuzz-findings.ts';
 import type { FuzzGateway } from './fuzz-gateway.ts';
@@ -38,10 +38,10 @@ export interface Target {
   send(sent: Sent): Promise<Received>;
   /** also check that reads wrote nothing (cheap on SQLite; on PostgreSQL a fingerprint is a full read) */
   watchReads: boolean;
+  /** lets background work the case caused finish, so what it logs is blamed on this case */
+  settle?(): Promise<void>;
   /** further checks (the /v1 suite: upstream untouched, nothing left reserved) */
   after?(c: FuzzCase, sent: Sent, res: Received): Promise<Violation[]>;
-  /** just before the case is sent */
-  before?(c: FuzzCase): void;
   /** the last case sent on a kept-alive connection (set by runCase) */
   previous?: { route: string; sent: Sent; res: Received };
 }
@@ -81,7 +81,6 @@ export async function runCase(c: FuzzCase, t: Target): Promise<void> {
   const writes = !READS.has(sent.method.toUpperCase());
   const watch = t.watch && (writes || t.watchReads) ? t.watch : undefined;
   await watch?.before();
-  t.before?.(c);
   t.gw.logs.length = 0;
   let res = sent.raw ? await viaRaw(t.gw.port, sent) : await t.send(sent);
   if (!sent.raw && !res.ok && /ECONNRESET|UND_ERR_SOCKET|other side closed/i.test(res.error) && t.previous) {
@@ -92,15 +91,18 @@ export async function runCase(c: FuzzCase, t: Target): Promise<void> {
     t.findings.add({ kind: 'no-answer', label: `keep-alive connection closed without "Connection: close" after a ${label}`, detail: `the next request on it failed: ${res.error}` }, p.route, p.sent, p.res.ok ? p.res.status : undefined);
     res = await t.send(sent);
   }
+  await t.settle?.();
   const violations = checkResponse(res, sent.method, t.gw.secrets);
   const logged = t.gw.logs.join('\n');
   for (const v of violations) if (v.kind === '5xx') v.label += ` — ${faultOf(t.gw.logs) ?? 'nothing logged'}`;
+  // An error logged without a 5xx (the 5xx carries it already): a flush or a background task failed.
+  if (!violations.some((v) => v.kind === '5xx')) for (const e of loggedErrors(t.gw.logs)) violations.push({ kind: 'error-logged', label: e.message.replace(/\d+/g, 'N'), detail: `${e.message}${e.frame ? ` @ ${e.frame}` : ''}` });
   const leak = logged && findSecret(logged, t.gw.secrets);
   if (leak) violations.push({ kind: 'secret-in-log', label: leak, detail: `the server logged the ${leak}` });
   const refused = !res.ok || res.status >= 400;
   if (refused && watch) {
     const changed = await watch.changedTables();
-    if (changed.length) violations.push({ kind: 'partial-write', label: changed.map((x) => x.split(' ')[0]).join(', '), detail: `refused, yet changed ${changed.join('; ')}` });
+    if (changed.length) violations.push({ kind: 'partial-write', label: changed.join(', '), detail: `refused, yet committed changes to ${changed.join(', ')}` });
   }
   if (!refused && writes) t.watch?.touched();
   if (t.after) violations.push(...(await t.after(c, sent, res)));
@@ -108,17 +110,28 @@ export async function runCase(c: FuzzCase, t: Target): Promise<void> {
   if (!sent.raw) t.previous = { route: `${c.route.method} ${c.route.url}`, sent, res };
   t.findings.seen(status ?? 'no answer');
   for (const v of violations) t.findings.add(v, `${c.route.method} ${c.route.url}`, sent, status);
+  // Each hang costs the transport's whole timeout: past a few, the run would outlast any CI.
+  if (!res.ok && /no answer within/.test(res.error) && ++t.findings.hangs >= MAX_HANGS) throw new TooManyHangs();
 }
 
-/** Runs `runs` cases of one family and fails with every failure class found. */
-export async function runFamily(ctx: TestContext, title: string, file: string, cases: fc.Arbitrary<FuzzCase>, t: Target, runs: number): Promise<void> {
+const MAX_HANGS = 10;
+class TooManyHangs extends Error {}
+
+/**
+ * Runs `runs` cases of one family (the test `ctx`) and fails with every failure class found.
+ * `runsVar` names the environment variable that set `runs`, for the replay line.
+ */
+export async function runFamily(ctx: TestContext, file: string, runsVar: string, cases: fc.Arbitrary<FuzzCase>, t: Target, runs: number): Promise<void> {
   const seed = SEED ?? (Date.now() ^ (Math.random() * 0x7fffffff)) | 0;
-  const replay = `TOLLGATE_FUZZ_SEED=${seed} TOLLGATE_FUZZ_RUNS=${runs} npm test -- ${file} --test-name-pattern="${title}"`;
+  const pattern = ctx.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const replay = `TOLLGATE_FUZZ_SEED=${seed} ${runsVar}=${runs} npm test -- ${file} --test-name-pattern="^${pattern}$"`;
   const started = performance.now();
   const details = await fc.check(fc.asyncProperty(cases, (c) => runCase(c, t)), { numRuns: runs, seed, endOnFailure: true });
+  const stopped = details.failed && details.errorInstance instanceof TooManyHangs;
   // A harness error, not a finding: say where, with the seed, without printing a 33 MiB counterexample.
-  if (details.failed) throw new Error(`fuzz harness failed in ${title} (seed ${seed}, path ${details.counterexamplePath}): ${String((details.errorInstance as Error | null)?.stack ?? 'interrupted')}`);
+  if (details.failed && !stopped) throw new Error(`fuzz harness failed in ${ctx.name} (seed ${seed}, path ${details.counterexamplePath}): ${String((details.errorInstance as Error | null)?.stack ?? 'interrupted')}`);
   const statuses = [...t.findings.statuses].sort((a, b) => String(a[0]).localeCompare(String(b[0]))).map(([s, n]) => `${s}×${n}`).join(' ');
-  ctx.diagnostic(`${title}: ${runs} cases in ${((performance.now() - started) / 1000).toFixed(1)} s, seed ${seed}; statuses ${statuses}`);
+  ctx.diagnostic(`${ctx.name}: ${details.numRuns} cases in ${((performance.now() - started) / 1000).toFixed(1)} s, seed ${seed}; statuses ${statuses}`);
+  const title = stopped ? `${ctx.name}, stopped after ${MAX_HANGS} requests got no answer` : ctx.name;
   if (t.findings.size) assert.fail(t.findings.report(title, replay));
 }

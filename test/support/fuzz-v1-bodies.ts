@@ -9,6 +9,8 @@ import type { Route } from './fuzz-http.ts';
 const model = fc.oneof(
   { weight: 12, arbitrary: fc.constant(FUZZ_MODEL) },
   { weight: 1, arbitrary: fc.constantFrom('gpt-4o-mini', 'text-embedding-3-small', 'gpt-unpriced', 'fuzz-other', 'no-such-model', '', ' ', 'gpt-fuzz ', 'GPT-FUZZ') },
+  // Names that are also properties of every JavaScript object: lookups keyed by model must not find them.
+  { weight: 1, arbitrary: fc.constantFrom('__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf') },
 );
 const text = fc.oneof(fc.constantFrom('hi', 'Say hello.', ''), fc.string({ unit: 'grapheme', maxLength: 80 }));
 const part = fc.oneof(
