@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startFakeUpstream } from './support/fake-upstream.ts';
 import { freePort, testPostgresUrl } from './support/services.ts';
+import { openDb } from '../src/db/connection.ts';
+import { migrate } from '../src/db/migrate.ts';
 import { ADMIN_KEY, DIALECTS, UPSTREAM_KEY, TestClock, dialectSkip, startGateway, type Gateway } from './support/gateway.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -154,6 +156,37 @@ for (const dialect of DIALECTS) {
       } finally {
         await gw.close();
         await fake.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+}
+
+for (const dialect of DIALECTS) {
+  describe(`migration 0004 (${dialect})`, { skip: dialectSkip(dialect) }, () => {
+    test('fills usage_minutes from the last day of forwarded requests, so the upgrade restart keeps its windows', async () => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'tollgate-0004-'));
+      const db = openDb(dialect === 'sqlite' ? `sqlite:${path.join(dir, 't.db')}` : (await testPostgresUrl())!);
+      try {
+        await migrate(db, '0003_org_day_rollups');
+        const minute = Math.floor(Date.now() / 60_000) - 30;
+        const at = (m: number, s = 7) => new Date(m * 60_000 + s * 1000).toISOString();
+        const row = (i: number, created_at: string, over: Record<string, unknown> = {}) => ({
+          request_id: `r${i}`, created_at, org_id: 1, team_id: 4, user_id: 9, key_id: 2, endpoint: 'chat/completions', model: 'm', provider: 'openai',
+          status_code: 200, error_code: null, streamed: 0, tokens_in: 10, tokens_out: 5, cost_micro: 1, unpriced: 0, usage_estimated: 0, latency_ms: 1, client_ip: null, ...over,
+        });
+        await db.kysely.insertInto('request_logs').values([
+          row(1, at(minute)), row(2, at(minute, 59)), row(3, at(minute + 1), { key_id: 3, team_id: null, user_id: 9 }),
+          row(4, at(minute), { provider: null, status_code: 429, tokens_in: 0, tokens_out: 0 }), // refused: took nothing
+          row(5, at(minute - 26 * 60)), // older than a day
+        ]).execute();
+        assert.deepEqual(await migrate(db, '0004_crash_recovery'), ['0004_crash_recovery']);
+        const rows = await db.kysely.selectFrom('usage_minutes').select(['scope', 'minute', 'requests', 'tokens']).orderBy('scope').orderBy('minute').execute();
+        assert.deepEqual(rows.map((r) => [r.scope, Number(r.minute) - minute, Number(r.requests), Number(r.tokens)]), [
+          ['key:2', 0, 2, 30], ['key:3', 1, 1, 15], ['org:1', 0, 2, 30], ['org:1', 1, 1, 15], ['team:4', 0, 2, 30],
+        ]);
+      } finally {
+        await db.close();
         rmSync(dir, { recursive: true, force: true });
       }
     });
