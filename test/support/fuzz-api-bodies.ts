@@ -3,14 +3,18 @@
 // deep into the handler), and per route the fields it takes. A route not listed here gets random
 // subsets of every known field: a new route is fuzzed from the day it exists.
 import fc from 'fast-check';
-import { IdRef } from './fuzz-values.ts';
+import { IdRef, storageHostileString, type IdKind } from './fuzz-values.ts';
 import type { Route } from './fuzz-http.ts';
 import { PROVIDER_SECRET_PREFIX } from './fuzz-gateway.ts';
 
 const count = fc.oneof(fc.constant(null), fc.integer({ min: 1, max: 1_000_000 }));
 const usd = fc.oneof(fc.constant(null), fc.integer({ min: 0, max: 1_000 }), fc.double({ min: 0, max: 1_000, noNaN: true }));
-const text = (max: number) => fc.string({ unit: 'grapheme', minLength: 1, maxLength: max });
+// Mostly printable text; now and then a string the database itself may refuse (NUL, lone
+// surrogates), in an otherwise valid body so that it reaches the INSERT.
+const text = (max: number) => fc.oneof({ weight: 19, arbitrary: fc.string({ unit: 'grapheme', minLength: 1, maxLength: max }) }, { weight: 1, arbitrary: storageHostileString });
 const alnum = fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz0123456789');
+/** An existing object's id, or now and then one past what an integer column holds. */
+const ref = (kind: IdKind) => fc.oneof({ weight: 19, arbitrary: fc.nat(20).map((i) => new IdRef(kind, i)) }, { weight: 1, arbitrary: fc.constantFrom(2 ** 31, 2 ** 32, 2 ** 53 - 1) });
 
 export const FIELDS: Record<string, fc.Arbitrary<unknown>> = {
   name: fc.oneof(fc.constantFrom('Platform', 'ML Research', 'ci-bot', 'Ünïcødé team 😀'), text(40)),
@@ -18,9 +22,9 @@ export const FIELDS: Record<string, fc.Arbitrary<unknown>> = {
   description: fc.option(text(100)),
   tags: fc.array(fc.string({ minLength: 1, maxLength: 20 }), { maxLength: 5 }),
   scopes: fc.constantFrom('*', 'chat', 'embeddings'),
-  user_id: fc.nat(20).map((i) => new IdRef('user', i)),
-  service_account_id: fc.nat(20).map((i) => new IdRef('service_account', i)),
-  team_id: fc.nat(20).map((i) => new IdRef('team', i)),
+  user_id: ref('user'),
+  service_account_id: ref('service_account'),
+  team_id: ref('team'),
   expires_at: fc.oneof(
     fc.constant(null),
     fc.constantFrom('2031-01-01T00:00:00Z', '2030-06-30T12:00:00+02:00', '9999-12-31T23:59:59-00:01', '2020-01-01T00:00:00Z'),

@@ -84,7 +84,8 @@ function shapeProblem(status: number, text: string): string | undefined {
  * source frame inside src/, which is what a 5xx is grouped by.
  */
 export function faultOf(logLines: string[]): string | undefined {
-  for (const e of loggedErrors(logLines)) if (e.frame || e.isError) return `${e.message}${e.frame ? ` @ ${e.frame}` : ''}`;
+  // Numbers in the message are the request's own values ("value 2147483648 is out of range"): one class.
+  for (const e of loggedErrors(logLines)) if (e.frame || e.isError) return `${e.message.replace(/\d+/g, 'N')}${e.frame ? ` @ ${e.frame}` : ''}`;
   return undefined;
 }
 

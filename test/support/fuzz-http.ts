@@ -61,7 +61,7 @@ export function paramKinds(url: string): Array<IdKind | undefined> {
 const HOSTILE_IDS = [
   '0', '-1', '1.5', '1e3', '0x10', '00001', '+1', '%201', '1%20', '9999999999999999', '99999999999999999999999', 'NaN', 'Infinity', 'null', 'undefined',
   'true', '[]', '%ff%fe', '%00', '1%00', '..%2f..%2fetc%2fpasswd', '..', '.', '%2e%2e', '%', '%zz', '%E2%82%AC', '%C0%AF', '%ED%A0%80', '€', 'ü',
-  'x'.repeat(101), 'x'.repeat(10_000), '1;DROP', "1'", '1%27%20OR%201=1', '__proto__', 'constructor', '%0d%0aX-Injected:%201', '%3F', '%23', '1%2F2', '*', '',
+  '2147483647', '2147483648', '4294967296', '9007199254740991', '9007199254740992', 'x'.repeat(101), 'x'.repeat(10_000), '1;DROP', "1'", '1%27%20OR%201=1', '__proto__', 'constructor', '%0d%0aX-Injected:%201', '%3F', '%23', '1%2F2', '*', '',
 ];
 
 export function pathId(kind: IdKind | undefined): fc.Arbitrary<IdRef | string> {
@@ -92,7 +92,7 @@ const queryKey = fc.oneof(
   { weight: 1, arbitrary: hostileString.filter((s) => s.length < 200) },
 );
 const queryValue = fc.oneof(
-  { weight: 6, arbitrary: fc.constantFrom('1', '0', '-1', '50', '1000', '1001', '1.5', '1e3', '0x10', 'true', 'false', '', 'NaN', '9'.repeat(30), ' 1') },
+  { weight: 6, arbitrary: fc.constantFrom('1', '0', '-1', '50', '1000', '1001', '1.5', '1e3', '0x10', 'true', 'false', '', 'NaN', '9'.repeat(30), ' 1', '2147483648', '9007199254740993') },
   { weight: 2, arbitrary: hostileString.filter((s) => s.length < 5000) },
 );
 /** Encodings a hand-written client might send: malformed escapes, raw `+`, a stray `%`. */

@@ -81,8 +81,12 @@ export const loneSurrogateString: fc.Arbitrary<string> = fc
   .map(([a, s, b]) => a + String.fromCharCode(s) + b);
 
 // Weights out of 100; megabyte strings are rare because each costs milliseconds to send and parse.
+/** Strings a database may refuse to store (PostgreSQL text cannot hold NUL) or a parser may mangle. */
+export const storageHostileString: fc.Arbitrary<string> = fc.constantFrom('\u0000', 'a\u0000b', 'nul at end\u0000', '\ud800', 'lone \udfff surrogate', '\uffff', '\u0001\u001f\u007f');
+
 export const hostileString: fc.Arbitrary<string> = fc.oneof(
-  { weight: 50, arbitrary: fc.constantFrom(...NASTY_STRINGS) },
+  { weight: 45, arbitrary: fc.constantFrom(...NASTY_STRINGS) },
+  { weight: 5, arbitrary: storageHostileString },
   { weight: 15, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }) },
   { weight: 15, arbitrary: fc.string({ unit: 'grapheme', maxLength: 40 }) },
   { weight: 7, arbitrary: fc.string({ unit: 'binary-ascii', maxLength: 40 }) },
@@ -94,7 +98,8 @@ export const hostileString: fc.Arbitrary<string> = fc.oneof(
 // ---- numbers ----
 
 export const hostileNumber: fc.Arbitrary<number | RawJson> = fc.oneof(
-  fc.constantFrom(0, -1, 1, 1.5, -1.5, 2 ** 31, 2 ** 32, 2 ** 53, -(2 ** 53), Number.MAX_SAFE_INTEGER, 1e12, 1e12 + 1, 1e9 + 1, 1e15, 1e308, -1e308, 5e-324, 0.1 + 0.2),
+  // Integer-column edges (PostgreSQL int4 and int8, JavaScript's safe integers) and the schemas' own limits.
+  fc.constantFrom(0, -1, 1, 1.5, -1.5, 2 ** 31 - 1, 2 ** 31, -(2 ** 31) - 1, 2 ** 32, 2 ** 53, -(2 ** 53), Number.MAX_SAFE_INTEGER, 1e12, 1e12 + 1, 1e9 + 1, 1e15, 1e308, -1e308, 5e-324, 0.1 + 0.2),
   fc.constantFrom('-0', '1e400', '-1e400', '9007199254740993', '123456789012345678901234567890', '1.0', '1E2', '0.1e-400', '1e-7', '0.0000001').map((t) => new RawJson(t)),
   fc.double({ noNaN: true, noDefaultInfinity: true }),
   fc.integer(),

@@ -1,0 +1,42 @@
+// The /api fuzz suite, for one dialect (test/fuzz/api*.test.ts): one test per route family, each
+// on a gateway of its own, cases sent with inject (raw sockets for header injection). Families
+// come from the app's own route table, so a new route is fuzzed from the day it is added.
+import { describe, test } from 'node:test';
+import { dialectSkip, type Dialect } from './gateway.ts';
+import { startFuzzGateway } from './fuzz-gateway.ts';
+import { families, fuzzCase } from './fuzz-http.ts';
+import { apiBody } from './fuzz-api-bodies.ts';
+import { apiCredential, apiHeaders } from './fuzz-credentials.ts';
+import { DbWatch } from './fuzz-db.ts';
+import { Findings } from './fuzz-findings.ts';
+import { viaInject, type Sent } from './fuzz-transport.ts';
+import { runFamily } from './fuzz-run.ts';
+
+export async function fuzzApi(dialect: Dialect, file: string, runs: number, runsVar: string): Promise<void> {
+  const probe = await startFuzzGateway('sqlite');
+  const routes = probe.app.routeTable.filter((r) => r.url.startsWith('/api/'));
+  await probe.close();
+  describe(`fuzz /api (${dialect})`, { skip: dialectSkip(dialect) }, () => {
+    for (const [family, members] of families(routes, '/api/')) {
+      test(`${family} (${dialect}): ${runs} cases over ${members.length} routes`, { timeout: 600_000 }, async (ctx) => {
+        const gw = await startFuzzGateway(dialect);
+        try {
+          const watch = new DbWatch(gw.runtime.deps.db);
+          await watch.init();
+          const target = {
+            gw,
+            watch,
+            findings: new Findings(gw.secrets.named),
+            credentials: (tag: string) => apiHeaders(tag, gw.fixtures),
+            send: (sent: Sent) => viaInject(gw.app, sent),
+            // Reads are checked too where it is cheap (SQLite's write counters; PostgreSQL re-reads every table).
+            watchReads: dialect === 'sqlite',
+          };
+          await runFamily(ctx, file, runsVar, fuzzCase(members, { cred: apiCredential, body: apiBody }), target, runs);
+        } finally {
+          await gw.close();
+        }
+      });
+    }
+  });
+}
