@@ -26,7 +26,11 @@ export interface SinkOptions {
   usageMinutes?: boolean;
 }
 
-/** The order of a log row's columns, in SQL and in the journal's lines. */
+/**
+ * The order of a log row's columns, in SQL and in the journal's lines (usage/journal.ts). A journal
+ * left by an older version is replayed with this list: a column added later goes at the end, and
+ * decodeSegment() must then accept the shorter lines.
+ */
 export const LOG_COLUMNS = ['request_id', 'created_at', 'org_id', 'team_id', 'user_id', 'key_id', 'endpoint', 'model', 'provider', 'status_code', 'error_code', 'streamed', 'tokens_in', 'tokens_out', 'cost_micro', 'unpriced', 'usage_estimated', 'latency_ms', 'client_ip'] as const;
 const PG_TYPES = ['text', 'text', 'int', 'int', 'int', 'int', 'text', 'text', 'text', 'int', 'text', 'int', 'bigint', 'bigint', 'bigint', 'int', 'int', 'int', 'text'];
 const ROLLUP_COLUMNS = ['day', 'key_id', 'model', 'org_id', 'team_id', 'user_id', 'requests', 'tokens_in', 'tokens_out', 'cost_micro', 'unpriced_requests'] as const;
