@@ -202,13 +202,14 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   onResponseEnd(): void {
     const res = this.res;
     if (this.mode === 'sse') {
+      // An event the upstream did not terminate is never relayed (SSE clients discard it, and an
+      // error event written after it would merge into it); it is still read, for a final [DONE]
+      // or usage sent without the closing blank line.
       const rest = this.pendingBytes > 0 ? Buffer.concat(this.pending) : undefined;
       if (rest && rest.toString('latin1').trim()) {
         const wasComplete = this.meter.completed;
-        if (this.meter.onEvent(rest) && !res.destroyed) {
-          if (!wasComplete && this.meter.completed) this.doneHeld = true;
-          else res.write(rest);
-        }
+        this.meter.onEvent(rest);
+        if (!wasComplete && this.meter.completed) this.doneHeld = true;
       }
       if (res.destroyed) return this.finish({ status: 200, ...this.meter.result(), errorCode: this.clientGoneCode(), streamed: true });
       // The upstream closed without finishing its stream ([DONE]): the client must not take a
