@@ -81,6 +81,8 @@ export interface Config {
   redisPrefix: string;
   /** cluster mode: a Redis command that takes longer fails (and admission fails closed or open) */
   redisTimeoutMs: number;
+  /** cluster mode: replica heartbeat; one silent for 3 of them is presumed dead and its leases and reservations released */
+  replicaHeartbeatMs: number;
   /** PostgreSQL: connections per replica */
   databasePoolSize: number;
 }
@@ -225,6 +227,7 @@ export function loadConfig(env: Env = process.env): Config {
     alertWebhooks: webhooks(env, file),
     redisPrefix: str(env, file, 'TOLLGATE_REDIS_PREFIX', 'redisPrefix') ?? 'tg:',
     redisTimeoutMs: int(env, file, 'TOLLGATE_REDIS_TIMEOUT_MS', 'redisTimeoutMs', 1000, 1),
+    replicaHeartbeatMs: int(env, file, 'TOLLGATE_REPLICA_HEARTBEAT_MS', 'replicaHeartbeatMs', 2000, 50),
     databasePoolSize: int(env, file, 'TOLLGATE_DATABASE_POOL_SIZE', 'databasePoolSize', 10, 1),
   };
 }

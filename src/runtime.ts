@@ -138,7 +138,14 @@ const BOOTSTRAP_LOCK = 0x746f6c6c; // "toll"
 async function openShared(config: Config, warn: (what: string) => (err: unknown) => void): Promise<{ counters: RedisCounterStore; invalidator: Invalidator }> {
   const conn = { url: config.redisUrl!, timeoutMs: config.redisTimeoutMs };
   const main = openRedis(conn);
-  const counters = new RedisCounterStore(main, { prefix: config.redisPrefix });
+  const counters = new RedisCounterStore(main, {
+    prefix: config.redisPrefix,
+    ledger: {
+      heartbeatMs: config.replicaHeartbeatMs,
+      onError: warn('replica heartbeat or release of dead replicas failed; will retry'),
+      onPresumedDead: () => warn('this replica missed 3 heartbeats (TOLLGATE_REPLICA_HEARTBEAT_MS) and was presumed dead: the leases and reservations of its requests then in flight were released')(new Error('alive key expired')),
+    },
+  });
   const pub = openRedis(conn);
   const sub = openRedis(conn, { subscriber: true });
   const invalidator = new RedisInvalidator({ pub, sub, channel: config.redisPrefix + 'invalidate', onError: warn('cache invalidation could not be published; will retry') });

@@ -8,6 +8,16 @@
 //   window  hash    field = bucket index, value = count    PEXPIRE windowMs + bucketMs on charge
 //   slot    zset    member = leaseId, score = lease expiry  PEXPIRE ≥ lease ttl
 //   budget  hash    {spent, reserved}                       PEXPIRE ≥ period remainder + margin
+//   ledger  hash    rep:<instance>: what one replica process holds (replica-ledger.ts), no expiry
+//                     "s:<leaseId>\n<slot key>" = 1       a lease in a slot zset
+//                     "b:<budget key>" = micro-USD         its reservations in that budget, summed
+//   alive   string  alive:<instance>, PEXPIRE 3 heartbeats; replicas: set of instances
+//
+// The ledger is what lets a replica that died (SIGKILL, a lost machine) be cleaned up by the others:
+// RELEASE takes exactly its leases and reservations back. Invariant: a budget's `reserved` is the sum
+// of its "b:" fields over all ledgers, so settle takes back min(its reservation, what the ledger
+// still holds): a settle arriving after its replica was presumed dead and released subtracts nothing
+// twice and never takes another replica's reservation.
 //
 // Numbers cross into Redis as strings made by int() ("%d"): Lua 5.1's default number formatting
 // keeps only 14 significant digits. Counts, ms and micro-USD all stay far below 2^53.
@@ -43,7 +53,7 @@ end
 `;
 
 /**
- * KEYS: windows…, slots…, budgets…
+ * KEYS: windows…, slots…, budgets…, ledger
  * ARGV: now, nW, nS, nB,
  *   per window: windowMs, bucketMs, limit, cost, current bucket
  *   per slot:   limit, leaseId, lease expiry (ms), ttlMs
@@ -100,10 +110,20 @@ for i = 1, ns do
   redis.call('ZADD', key, ARGV[a + 2], ARGV[a + 1])
   if redis.call('PTTL', key) < tonumber(ARGV[a + 3]) then redis.call('PEXPIRE', key, ARGV[a + 3]) end
 end
+local ledger = KEYS[nw + ns + nb + 1]
+if ns > 0 then
+  local held = {}
+  for i = 1, ns do
+    held[#held + 1] = 's:' .. ARGV[sa + (i - 1) * 4 + 1] .. '\\n' .. KEYS[nw + i]
+    held[#held + 1] = '1'
+  end
+  redis.call('HSET', ledger, unpack(held))
+end
 for i = 1, nb do
   local key, a = KEYS[nw + ns + i], ba + (i - 1) * 4
   reserved[i] = redis.call('HINCRBY', key, 'reserved', ARGV[a + 1])
   if redis.call('PTTL', key) < tonumber(ARGV[a + 3]) then redis.call('PEXPIRE', key, ARGV[a + 3]) end
+  if ARGV[a + 1] ~= '0' then redis.call('HINCRBY', ledger, 'b:' .. key, ARGV[a + 1]) end
   out[#out + 1] = spent[i]
   out[#out + 1] = reserved[i]
 end
@@ -111,7 +131,7 @@ return out
 `;
 
 /**
- * KEYS: windows…, slots…, budgets…
+ * KEYS: windows…, slots…, budgets…, ledger
  * ARGV: nW, nS, nB, per window: bucket, delta; per slot: leaseId; per budget: reservedMicro, actualMicro
  */
 export const SETTLE = `
@@ -127,20 +147,69 @@ for i = 1, nw do
     redis.call('HSET', KEYS[i], ARGV[a], int(v))
   end
 end
+local ledger = KEYS[nw + ns + nb + 1]
 for i = 1, ns do
   redis.call('ZREM', KEYS[nw + i], ARGV[sa + i - 1])
+  redis.call('HDEL', ledger, 's:' .. ARGV[sa + i - 1] .. '\\n' .. KEYS[nw + i])
 end
 for i = 1, nb do
   local key, a = KEYS[nw + ns + i], ba + (i - 1) * 2
+  -- Only what this replica's ledger still holds is taken back (released already: nothing).
+  local field = 'b:' .. key
+  local give = tonumber(redis.call('HGET', ledger, field)) or 0
+  if give > tonumber(ARGV[a]) then give = tonumber(ARGV[a]) end
+  if give > 0 and redis.call('HINCRBY', ledger, field, int(-give)) <= 0 then redis.call('HDEL', ledger, field) end
   -- A counter that expired meanwhile is rebuilt from the rollups, which include this request.
   if redis.call('EXISTS', key) == 1 then
-    local r = (tonumber(redis.call('HGET', key, 'reserved')) or 0) - tonumber(ARGV[a])
+    local r = (tonumber(redis.call('HGET', key, 'reserved')) or 0) - give
     if r < 0 then r = 0 end
     redis.call('HSET', key, 'reserved', int(r))
     redis.call('HINCRBY', key, 'spent', ARGV[a + 1])
   end
 end
 return 1
+`;
+
+/**
+ * A replica's heartbeat. KEYS: alive, replicas; ARGV: ttlMs, instance.
+ * Returns 1 if the alive key was still there (0: first beat, or presumed dead and released meanwhile).
+ */
+export const BEAT = `
+local was = redis.call('EXISTS', KEYS[1])
+redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
+redis.call('SADD', KEYS[2], ARGV[2])
+return was
+`;
+
+/**
+ * Takes back everything a replica's ledger holds: its leases (ZREM) and its reservations (never
+ * below 0; a budget counter that no longer exists is not recreated), then forgets the replica.
+ * KEYS: alive, ledger, replicas; ARGV: instance, force (1: a clean shutdown, releasing itself).
+ * Returns -1 if the replica is alive after all (it beat since it was looked at), else how many
+ * entries were released. Idempotent: a second run finds no ledger and releases nothing.
+ */
+export const RELEASE = `
+local function int(x) return string.format('%d', x) end
+if ARGV[2] ~= '1' and redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
+local flat = redis.call('HGETALL', KEYS[2])
+for j = 1, #flat, 2 do
+  local f = flat[j]
+  local kind = string.sub(f, 1, 2)
+  if kind == 'b:' then
+    local key = string.sub(f, 3)
+    if redis.call('EXISTS', key) == 1 then
+      local r = (tonumber(redis.call('HGET', key, 'reserved')) or 0) - tonumber(flat[j + 1])
+      if r < 0 then r = 0 end
+      redis.call('HSET', key, 'reserved', int(r))
+    end
+  elseif kind == 's:' then
+    local nl = string.find(f, '\\n', 3, true)
+    if nl then redis.call('ZREM', string.sub(f, nl + 1), string.sub(f, 3, nl - 1)) end
+  end
+end
+redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('SREM', KEYS[3], ARGV[1])
+return #flat / 2
 `;
 
 /** KEYS[1] budget; ARGV: spentMicro, ttlMs. Never overwrites a counter another replica loaded. */

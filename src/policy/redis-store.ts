@@ -5,30 +5,47 @@
 // All keys of a plan go to one script, so on Redis Cluster they would have to share a hash slot
 // (a prefix with a hash tag, e.g. "{tg}:"); a single Redis / Valkey (with replicas) is the
 // supported deployment. See docs/production.md.
-import { createHash } from 'node:crypto';
+//
+// Admit and settle also keep this process's ledger (one more key per script call, no more round
+// trips): what it holds, so that if it dies the other replicas give it back (replica-ledger.ts).
 import type { Redis } from 'ioredis';
 import { bucketOf, type AdmitPlan, type BudgetState, type CounterStore, type SettleSpec, type StoreOutcome, type WindowSpec, type WindowState } from './counter-store.ts';
 import { ADMIT, INIT_BUDGET, PEEK, SETTLE } from './redis-lua.ts';
+import { evalScript, script, type Reply, type Script } from './redis-eval.ts';
+import { ledgerKey, newInstanceId, ReplicaLedger, type ReplicaLedgerOptions } from './replica-ledger.ts';
 import { closeRedis, pingRedis } from '../redis.ts';
 
-interface Script { lua: string; sha: string }
-const script = (lua: string): Script => ({ lua, sha: createHash('sha1').update(lua).digest('hex') });
 const SCRIPTS = { admit: script(ADMIT), settle: script(SETTLE), init: script(INIT_BUDGET), peek: script(PEEK) };
 
-type Reply = Array<number | string>;
+export interface RedisCounterStoreOptions {
+  prefix?: string;
+  /** this process's id in the ledger (default: a new random one) */
+  instance?: string;
+  /** beat and release dead replicas (cluster replicas do; a store used alone in a test need not) */
+  ledger?: Pick<ReplicaLedgerOptions, 'heartbeatMs' | 'onError' | 'onPresumedDead' | 'onReleased'>;
+}
 
 export class RedisCounterStore implements CounterStore {
   private readonly redis: Redis;
   private readonly prefix: string;
+  readonly instance: string;
+  private readonly ledgerKey: string;
+  readonly ledger: ReplicaLedger | undefined;
 
   /** Takes ownership of the connection: close() closes it. */
-  constructor(redis: Redis, opts: { prefix?: string } = {}) {
+  constructor(redis: Redis, opts: RedisCounterStoreOptions = {}) {
     this.redis = redis;
     this.prefix = opts.prefix ?? 'tg:';
+    this.instance = opts.instance ?? newInstanceId();
+    this.ledgerKey = ledgerKey(this.instance);
+    if (opts.ledger) {
+      this.ledger = new ReplicaLedger(redis, { ...opts.ledger, prefix: this.prefix, instance: this.instance });
+      this.ledger.start();
+    }
   }
 
   async admit(plan: AdmitPlan): Promise<StoreOutcome> {
-    const keys = [...plan.windows.map((w) => w.key), ...plan.slots.map((s) => s.key), ...plan.budgets.map((b) => b.key)];
+    const keys = [...plan.windows.map((w) => w.key), ...plan.slots.map((s) => s.key), ...plan.budgets.map((b) => b.key), this.ledgerKey];
     const args: Array<string | number> = [plan.now, plan.windows.length, plan.slots.length, plan.budgets.length];
     for (const w of plan.windows) args.push(w.windowMs, w.bucketMs, w.limit, w.cost, bucketOf(plan.now, w.bucketMs));
     for (const s of plan.slots) args.push(s.limit, s.leaseId, plan.now + s.ttlMs, s.ttlMs);
@@ -70,6 +87,8 @@ export class RedisCounterStore implements CounterStore {
   }
 
   private pendingSettles: Array<{ spec: SettleSpec; resolve(): void; reject(err: unknown): void }> = [];
+  /** settle scripts sent and not answered yet (close() waits for them) */
+  private readonly flushing = new Set<Promise<void>>();
 
   private flushSettles(): void {
     const all = this.pendingSettles;
@@ -82,15 +101,17 @@ export class RedisCounterStore implements CounterStore {
         merged.slots.push(...spec.slots);
         merged.budgets.push(...spec.budgets);
       }
-      this.settleNow(merged).then(
+      const flushing = this.settleNow(merged).then(
         () => group.forEach((g) => g.resolve()),
         (err) => group.forEach((g) => g.reject(err)),
       );
+      this.flushing.add(flushing);
+      void flushing.finally(() => this.flushing.delete(flushing));
     }
   }
 
   private async settleNow(spec: SettleSpec): Promise<void> {
-    const keys = [...spec.windows.map((w) => w.key), ...spec.slots.map((s) => s.key), ...spec.budgets.map((b) => b.key)];
+    const keys = [...spec.windows.map((w) => w.key), ...spec.slots.map((s) => s.key), ...spec.budgets.map((b) => b.key), this.ledgerKey];
     const args: Array<string | number> = [spec.windows.length, spec.slots.length, spec.budgets.length];
     for (const w of spec.windows) args.push(w.bucket, w.delta);
     for (const s of spec.slots) args.push(s.leaseId);
@@ -120,18 +141,15 @@ export class RedisCounterStore implements CounterStore {
     return pingRedis(this.redis);
   }
 
+  /** Sends the settlements still queued, waits for them, releases what the ledger still holds, closes. */
   async close(): Promise<void> {
+    if (this.pendingSettles.length) this.flushSettles();
+    await Promise.allSettled([...this.flushing]);
+    await this.ledger?.stop();
     await closeRedis(this.redis);
   }
 
-  /** EVALSHA, then EVAL if Redis has not cached the script (it also caches it for next time). */
-  private async run(s: Script, keys: string[], args: Array<string | number>): Promise<Reply> {
-    const full = keys.map((k) => this.prefix + k);
-    try {
-      return (await this.redis.evalsha(s.sha, full.length, ...full, ...args)) as Reply;
-    } catch (err) {
-      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-      return (await this.redis.eval(s.lua, full.length, ...full, ...args)) as Reply;
-    }
+  private run(s: Script, keys: string[], args: Array<string | number>): Promise<Reply> {
+    return evalScript(this.redis, s, keys.map((k) => this.prefix + k), args);
   }
 }

@@ -1,0 +1,148 @@
+// Cluster mode: a replica that dies without settling (SIGKILL, a lost machine) must not keep its
+// concurrency leases and budget reservations forever. Each replica's ledger in Redis records what
+// it holds; the others release it once its heartbeat stops (src/policy/replica-ledger.ts).
+// Against the run's real Redis, under a prefix of its own.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { RedisCounterStore, type RedisCounterStoreOptions } from '../src/policy/redis-store.ts';
+import type { AdmitPlan, SettleSpec } from '../src/policy/counter-store.ts';
+import { openRedis, waitReady } from '../src/redis.ts';
+import { serviceSkip, testRedisUrl } from './support/services.ts';
+
+const HEARTBEAT_MS = 100;
+
+describe('replica ledger: a dead replica\'s leases and reservations are released', { skip: serviceSkip('redis') }, () => {
+  const prefix = `tg-test:${randomUUID()}:`;
+  const opened: RedisCounterStore[] = [];
+  const errors: unknown[] = [];
+
+  async function store(opts: Omit<RedisCounterStoreOptions, 'prefix'> = {}): Promise<RedisCounterStore> {
+    const redis = openRedis({ url: testRedisUrl()!, timeoutMs: 2000 });
+    await waitReady(redis, 5000);
+    const s = new RedisCounterStore(redis, { prefix, ...opts });
+    opened.push(s);
+    return s;
+  }
+  /** A replica that beats and sweeps every HEARTBEAT_MS (or `heartbeatMs`). */
+  const replica = (heartbeatMs = HEARTBEAT_MS, onError = (err: unknown) => void errors.push(err)) => store({ ledger: { heartbeatMs, onError } });
+
+  /** A slot of `slotLimit` and a hard budget, both fresh. */
+  async function counters(store: RedisCounterStore, slotLimit: number, limitMicro = 10_000) {
+    const id = randomUUID();
+    const budget = { key: `t:${id}:bg`, limitMicro, hard: true, ttlMs: 3_600_000 };
+    await store.initBudget(budget.key, 0, budget.ttlMs);
+    const plan = (leaseId: string, reserveMicro: number): AdmitPlan => ({
+      now: Date.now(), windows: [], slots: [{ key: `t:${id}:cc`, limit: slotLimit, leaseId, ttlMs: 600_000 }], budgets: [{ ...budget, reserveMicro }],
+    });
+    const settle = (leaseId: string, reservedMicro: number, actualMicro: number): SettleSpec => ({
+      windows: [], slots: [{ key: `t:${id}:cc`, leaseId }], budgets: [{ key: budget.key, reservedMicro, actualMicro, ttlMs: budget.ttlMs }],
+    });
+    const peek = async (s: RedisCounterStore) => {
+      const p = await s.peek([], [`t:${id}:cc`], [budget.key], Date.now());
+      return { inFlight: p.slots[0], ...p.budgets[0] };
+    };
+    return { plan, settle, peek };
+  }
+
+  /** Simulates `kill -9` of the replica behind a store: its connection drops, nothing is settled or released. */
+  function crash(s: RedisCounterStore): void {
+    (s as unknown as { redis: { disconnect(): void } }).redis.disconnect();
+  }
+
+  /** Another process's instance that was registered and then stopped beating: its alive key is gone. */
+  async function registerSilent(s: RedisCounterStore): Promise<void> {
+    const r = openRedis({ url: testRedisUrl()!, timeoutMs: 2000 });
+    await waitReady(r, 5000);
+    await r.sadd(prefix + 'replicas', s.instance);
+    r.disconnect();
+  }
+
+  test('A admits and is killed; B, beating, releases A\'s lease and reservation within a few heartbeats; B\'s own are kept', async (t) => {
+    t.after(() => Promise.all(opened.splice(0).map((s) => s.close())));
+    const a = await replica(HEARTBEAT_MS, () => {}); // its beats fail once it is "killed"
+    const b = await replica();
+    const c = await counters(a, 2);
+    assert.equal((await a.admit(c.plan('a1', 6000))).ok, true);
+    assert.equal((await b.admit(c.plan('b1', 3000))).ok, true);
+    const refused = await b.admit(c.plan('b2', 100));
+    assert.equal(refused.ok === false && refused.kind, 'slot', 'both slots are held');
+    crash(a);
+    const deadline = Date.now() + 50 * HEARTBEAT_MS;
+    let state = await c.peek(b);
+    while ((state.inFlight !== 1 || state.reservedMicro !== 3000) && Date.now() < deadline) {
+      await sleep(HEARTBEAT_MS / 2);
+      state = await c.peek(b);
+    }
+    assert.deepEqual(state, { inFlight: 1, spentMicro: 0, reservedMicro: 3000 }, 'A\'s lease and 6000 µ$ reservation released, B\'s kept');
+    assert.equal((await b.admit(c.plan('b2', 100))).ok, true, 'the released slot admits again');
+    b.settle(c.settle('b1', 3000, 2500));
+    b.settle(c.settle('b2', 100, 0));
+    await sleep(50);
+    assert.deepEqual(await c.peek(b), { inFlight: 0, spentMicro: 2500, reservedMicro: 0 });
+  });
+
+  test('a settle arriving after its replica was released takes back nothing twice and never another replica\'s reservation', async (t) => {
+    t.after(() => Promise.all(opened.splice(0).map((s) => s.close())));
+    const a = await store(); // a replica paused past its heartbeats: registered, alive key expired
+    const b = await replica(60_000);
+    const c = await counters(a, 5);
+    assert.equal((await a.admit(c.plan('a1', 6000))).ok, true);
+    assert.equal((await b.admit(c.plan('b1', 3000))).ok, true);
+    await registerSilent(a);
+    assert.deepEqual(await b.ledger!.sweep(), [a.instance]);
+    assert.deepEqual(await c.peek(b), { inFlight: 1, spentMicro: 0, reservedMicro: 3000 });
+    await a.settle(c.settle('a1', 6000, 4000));
+    assert.deepEqual(await c.peek(b), { inFlight: 1, spentMicro: 4000, reservedMicro: 3000 }, 'spent counts; B\'s reservation is intact');
+    await b.settle(c.settle('b1', 3000, 1000));
+    assert.deepEqual(await c.peek(b), { inFlight: 0, spentMicro: 5000, reservedMicro: 0 });
+  });
+
+  test('two replicas sweeping at once release a dead one exactly once', async (t) => {
+    t.after(() => Promise.all(opened.splice(0).map((s) => s.close())));
+    const dead = await store();
+    const live = await store();
+    const released: Array<[string, number]> = [];
+    const sweeper = () => store({ ledger: { heartbeatMs: 60_000, onError: (err) => errors.push(err), onReleased: (i, n) => released.push([i, n]) } });
+    const [b, d] = [await sweeper(), await sweeper()];
+    const c = await counters(dead, 5);
+    assert.equal((await dead.admit(c.plan('x1', 6000))).ok, true);
+    assert.equal((await dead.admit(c.plan('x2', 1000))).ok, true);
+    assert.equal((await live.admit(c.plan('l1', 2000))).ok, true);
+    await registerSilent(dead);
+    await Promise.all([b.ledger!.sweep(), d.ledger!.sweep(), b.ledger!.sweep(), d.ledger!.sweep()]);
+    assert.deepEqual(await c.peek(b), { inFlight: 1, spentMicro: 0, reservedMicro: 2000 }, 'the live replica\'s reservation is not taken by a second release');
+    const entries = released.filter(([i]) => i === dead.instance).reduce((n, [, e]) => n + e, 0);
+    assert.equal(entries, 3, `two leases and one budget entry released in all: ${JSON.stringify(released)}`);
+    const r = openRedis({ url: testRedisUrl()!, timeoutMs: 2000 });
+    await waitReady(r, 5000);
+    try {
+      assert.equal(await r.sismember(prefix + 'replicas', dead.instance), 0, 'the dead replica is forgotten');
+      assert.equal(await r.exists(`${prefix}rep:${dead.instance}`), 0, 'its ledger is gone');
+    } finally {
+      r.disconnect();
+    }
+  });
+
+  test('a clean shutdown releases what its replica still holds; a settled admission leaves an empty ledger', async (t) => {
+    t.after(() => Promise.all(opened.splice(0).map((s) => s.close())));
+    const a = await replica(60_000);
+    const b = await store();
+    const c = await counters(a, 5);
+    assert.equal((await a.admit(c.plan('a1', 500))).ok, true);
+    assert.equal((await a.admit(c.plan('a2', 700))).ok, true);
+    await a.settle(c.settle('a1', 500, 200));
+    const r = openRedis({ url: testRedisUrl()!, timeoutMs: 2000 });
+    await waitReady(r, 5000);
+    try {
+      assert.deepEqual(Object.keys(await r.hgetall(`${prefix}rep:${a.instance}`)).length, 2, 'a2\'s lease and reservation only');
+      await a.close();
+      assert.deepEqual(await c.peek(b), { inFlight: 0, spentMicro: 200, reservedMicro: 0 });
+      assert.equal(await r.exists(`${prefix}alive:${a.instance}`, `${prefix}rep:${a.instance}`), 0);
+    } finally {
+      r.disconnect();
+    }
+    assert.deepEqual(errors, []);
+  });
+});
