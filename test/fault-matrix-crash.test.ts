@@ -41,7 +41,8 @@ for (const mode of ['embedded', 'cluster'] as const) {
       env = {
         TOLLGATE_DATA_DIR: dataDir, TOLLGATE_ADMIN_KEY: ADMIN_KEY, OPENAI_API_KEY: UPSTREAM_KEY, OPENAI_BASE_URL: fault.baseUrl + '/v1',
         TOLLGATE_LOG_FLUSH_MS: '1000', ...faultEnv(MODELS),
-        ...(mode === 'cluster' ? { TOLLGATE_DATABASE_URL: databaseUrl, TOLLGATE_REDIS_URL: testRedisUrl()!, TOLLGATE_REDIS_PREFIX: `fm${randomBytes(4).toString('hex')}:` } : {}),
+        // The restarted replica releases what the killed one held once it has missed 3 heartbeats.
+        ...(mode === 'cluster' ? { TOLLGATE_DATABASE_URL: databaseUrl, TOLLGATE_REDIS_URL: testRedisUrl()!, TOLLGATE_REDIS_PREFIX: `fm${randomBytes(4).toString('hex')}:`, TOLLGATE_REPLICA_HEARTBEAT_MS: '500' } : {}),
       };
     });
     /** What the scenario left: the problems by area, a summary, and how recovery went. */
