@@ -85,7 +85,7 @@ function shapeProblem(status: number, text: string): string | undefined {
  */
 export function faultOf(logLines: string[]): string | undefined {
   // Numbers in the message are the request's own values ("value 2147483648 is out of range"): one class.
-  for (const e of loggedErrors(logLines)) if (e.frame || e.isError) return `${e.message.replace(/\d+/g, 'N')}${e.frame ? ` @ ${e.frame}` : ''}`;
+  for (const e of loggedErrors(logLines)) if (e.frame || e.isError) return `${e.message.replace(/\b\d{3,}\b/g, 'N')}${e.frame ? ` @ ${e.frame}` : ''}`;
   return undefined;
 }
 

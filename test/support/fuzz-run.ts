@@ -96,7 +96,7 @@ export async function runCase(c: FuzzCase, t: Target): Promise<void> {
   const logged = t.gw.logs.join('\n');
   for (const v of violations) if (v.kind === '5xx') v.label += ` — ${faultOf(t.gw.logs) ?? 'nothing logged'}`;
   // An error logged without a 5xx (the 5xx carries it already): a flush or a background task failed.
-  if (!violations.some((v) => v.kind === '5xx')) for (const e of loggedErrors(t.gw.logs)) violations.push({ kind: 'error-logged', label: e.message.replace(/\d+/g, 'N'), detail: `${e.message}${e.frame ? ` @ ${e.frame}` : ''}` });
+  if (!violations.some((v) => v.kind === '5xx')) for (const e of loggedErrors(t.gw.logs)) violations.push({ kind: 'error-logged', label: e.message.replace(/\b\d{3,}\b/g, 'N'), detail: `${e.message}${e.frame ? ` @ ${e.frame}` : ''}` });
   const leak = logged && findSecret(logged, t.gw.secrets);
   if (leak) violations.push({ kind: 'secret-in-log', label: leak, detail: `the server logged the ${leak}` });
   const refused = !res.ok || res.status >= 400;
