@@ -67,7 +67,7 @@ for (const mode of ['embedded', 'cluster'] as const) {
       second = await startReplica(`crash-${mode}-2`, env, ADMIN_KEY);
       const afterRestart = await drive({ ...target, url: second.url }, load(100), { concurrency: 16 });
       const store = openLogStore(databaseUrl);
-      const { areas, summary } = await verifyCell({ api: second.api, store, fault, key, outcomes: [...untilKill, ...afterRestart], expect: { crash: true } });
+      const { areas, summary } = await verifyCell({ api: second.api, store, fault, key, outcomes: [...untilKill, ...afterRestart], expect: { crash: true, crashLagRequests: mode === 'cluster' ? 16 : 0 } });
       const answered = untilKill.filter((o) => o.answered).length;
       result = { areas, summary: `before the kill: ${untilKill.length} sent, ${answered} answered; ${summary}`, recovery: await checkRecovery(second.api, second.url, fault, store) };
     });
