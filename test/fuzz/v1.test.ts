@@ -3,7 +3,7 @@
 // undici pool, or a raw socket for header injection), never through inject. On top of the
 // properties of every response (test/support/fuzz-checks.ts): a refused request never reaches the
 // upstream, an admitted one reaches it at most once, and after every request nothing stays reserved —
-// no budget reservation and no concurrency slot at any level of the key. The fake upstream runs in
+// no budget reservation and no concurrency slot at any level of the key, nothing still in flight. The fake upstream runs in
 // a process of its own (fuzz-fake.ts): a forwarded body that kills it fails that case, not the run.
 import { describe, test } from 'node:test';
 import { Pool } from 'undici';
@@ -33,11 +33,14 @@ async function heldAfter(gw: FuzzGateway, ctx: KeyContext): Promise<string | und
   // Settling runs right after the response's last byte; give it a moment before calling it a leak.
   for (let i = 0; i < 40; i++) {
     // What GET /api/keys/{id}/limits shows, without its database reads (a few per case add up).
-    const { layers } = await explainKey(gw.runtime.deps, ctx);
-    held = layers
-      .flatMap((l) => [l.budget && l.budget.reserved_usd > 0 ? `budget reserved at ${l.level} level` : '', l.concurrency && l.concurrency.in_flight > 0 ? `slot held at ${l.level} level` : ''])
-      .filter(Boolean)
-      .join(', ') || undefined;
+    const deps = gw.runtime.deps;
+    const { layers } = await explainKey(deps, ctx);
+    held = [
+      ...layers.flatMap((l) => [l.budget && l.budget.reserved_usd > 0 ? `budget reserved at ${l.level} level` : '', l.concurrency && l.concurrency.in_flight > 0 ? `slot held at ${l.level} level` : '']),
+      // The per-replica organization ceiling, and the request itself still inside the pipeline.
+      deps.orgSlots.held(ctx.orgId) > 0 ? 'organization slot held' : '',
+      deps.inFlight.size > 0 ? 'request still in the pipeline' : '',
+    ].filter(Boolean).join(', ') || undefined;
     if (!held) return undefined;
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -79,19 +79,20 @@ function shapeProblem(status: number, text: string): string | undefined {
   return undefined;
 }
 
-/**
- * The error Tollgate logged while answering (captured pino JSON lines): its message and the first
- * source frame inside src/, which is what a 5xx is grouped by.
- */
-export function faultOf(logLines: string[]): string | undefined {
-  // Numbers in the message are the request's own values ("value 2147483648 is out of range"): one class.
-  for (const e of loggedErrors(logLines)) if (e.frame || e.isError) return `${e.message.replace(/\b\d{3,}\b/g, 'N')}${e.frame ? ` @ ${e.frame}` : ''}`;
-  return undefined;
+/** How a logged error names a failure class: its message (the request's own long numbers folded) and where it was thrown. */
+export function faultLabel(e: LoggedError): string {
+  return `${e.message.replace(/\b\d{3,}\b/g, 'N')}${e.frame ? ` @ ${e.frame}` : ''}`;
+}
+
+export interface LoggedError {
+  message: string;
+  /** the first stack frame inside src/ (file:line), when the error had a stack */
+  frame: string | undefined;
 }
 
 /** Error-level lines (pino level 50+): nothing a fuzz case sends should make the server log one. */
-export function loggedErrors(logLines: string[]): Array<{ message: string; frame: string | undefined; isError: boolean }> {
-  const out = [];
+export function loggedErrors(logLines: string[]): LoggedError[] {
+  const out: LoggedError[] = [];
   for (const line of logLines) {
     let j: { level?: number; err?: string | { message?: string; stack?: string }; msg?: string };
     try {
@@ -100,10 +101,10 @@ export function loggedErrors(logLines: string[]): Array<{ message: string; frame
       continue; // not a pino line
     }
     if ((j.level ?? 0) < 50) continue;
-    const err = typeof j.err === 'string' ? { message: j.err } : j.err;
+    const err = typeof j.err === 'string' ? { message: j.err, stack: undefined } : j.err;
     const frame = /\/(src\/[^\s:)]+):(\d+)/.exec(err?.stack ?? '');
     const message = [j.msg, err?.message].filter(Boolean).join(': ').split('\n')[0]!.slice(0, 160);
-    out.push({ message, frame: frame ? `${frame[1]}:${frame[2]}` : undefined, isError: err !== undefined });
+    out.push({ message, frame: frame ? `${frame[1]}:${frame[2]}` : undefined });
   }
   return out;
 }

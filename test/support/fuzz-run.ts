@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import fc from 'fast-check';
-import { checkResponse, errorLabel, faultOf, findSecret, loggedErrors, type Violation } from './fuzz-checks.ts';
+import { checkResponse, errorLabel, faultLabel, findSecret, loggedErrors, type Violation } from './fuzz-checks.ts';
 import type { DbWatch } from './fuzz-db.ts';
 import { Findings } from './fuzz-findings.ts';
 import type { FuzzGateway } from './fuzz-gateway.ts';
@@ -94,9 +94,12 @@ export async function runCase(c: FuzzCase, t: Target): Promise<void> {
   await t.settle?.();
   const violations = checkResponse(res, sent.method, t.gw.secrets);
   const logged = t.gw.logs.join('\n');
-  for (const v of violations) if (v.kind === '5xx') v.label += ` — ${faultOf(t.gw.logs) ?? 'nothing logged'}`;
-  // An error logged without a 5xx (the 5xx carries it already): a flush or a background task failed.
-  if (!violations.some((v) => v.kind === '5xx')) for (const e of loggedErrors(t.gw.logs)) violations.push({ kind: 'error-logged', label: e.message.replace(/\b\d{3,}\b/g, 'N'), detail: `${e.message}${e.frame ? ` @ ${e.frame}` : ''}` });
+  // A 5xx is grouped by the error thrown while answering it (the one with a stack in src/); any
+  // other error logged meanwhile (a failed log flush, a background task) is a finding of its own.
+  const errors = loggedErrors(t.gw.logs);
+  const fault = violations.some((v) => v.kind === '5xx') ? errors.find((e) => e.frame) : undefined;
+  for (const v of violations) if (v.kind === '5xx') v.label += ` — ${fault ? faultLabel(fault) : 'nothing logged'}`;
+  for (const e of errors) if (e !== fault) violations.push({ kind: 'error-logged', label: faultLabel(e), detail: e.message });
   const leak = logged && findSecret(logged, t.gw.secrets);
   if (leak) violations.push({ kind: 'secret-in-log', label: leak, detail: `the server logged the ${leak}` });
   const refused = !res.ok || res.status >= 400;
