@@ -6,7 +6,6 @@
 // restarted on its own disk. What a replica whose disk is lost can lose is shown last.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,37 +16,13 @@ import { sql } from 'kysely';
 import { openDb } from '../src/db/connection.ts';
 import { decodeSegment } from '../src/usage/journal.ts';
 import { startFakeUpstream, type FakeUpstream } from './support/fake-upstream.ts';
-import { freePort, serviceSkip, testPostgresUrl, testRedisUrl } from './support/services.ts';
+import { serviceSkip, testPostgresUrl, testRedisUrl } from './support/services.ts';
 import { ADMIN_KEY } from './support/gateway.ts';
+import { launchTollgate, type Proc } from './support/tollgate-process.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
 const UPSTREAM = 'sk-upstream-crash-test';
 
-interface Proc { child: ChildProcess; url: string; out(): string; exited: Promise<number | null> }
-
-async function launch(env: Record<string, string>): Promise<Proc> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['src/main.ts'], { cwd: ROOT, env: { ...process.env, TOLLGATE_HOST: '127.0.0.1', TOLLGATE_PORT: String(port), TOLLGATE_LOG_LEVEL: 'warn', TOLLGATE_UPSTREAM_ALLOW: '127.0.0.1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const reap = () => child.kill('SIGKILL');
-  process.once('exit', reap);
-  void exited.then(() => process.removeListener('exit', reap));
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 300; i++) {
-    try {
-      if ((await fetch(url + '/readyz')).ok) return { child, url, out: () => out, exited };
-    } catch {
-      // not listening yet
-    }
-    if (child.exitCode !== null) break;
-    await sleep(50);
-  }
-  child.kill('SIGKILL');
-  throw new Error(`tollgate did not start:\n${out}`);
-}
+const launch = (env: Record<string, string>): Promise<Proc> => launchTollgate(env);
 
 async function stop(p: Proc): Promise<void> {
   p.child.kill('SIGTERM');

@@ -1,38 +1,17 @@
 // Tollgate as an operator runs it: `node src/main.ts` as a child process.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import OpenAI from 'openai';
 import { startFakeUpstream } from './support/fake-upstream.ts';
-import { freePort } from './support/services.ts';
+import { launchTollgate, type Proc } from './support/tollgate-process.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 
-interface Proc { child: ChildProcess; out: () => string; url: string; exited: Promise<number | null> }
-
-async function launch(env: Record<string, string>): Promise<Proc> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['src/main.ts'], { cwd: ROOT, env: { ...process.env, TOLLGATE_HOST: '127.0.0.1', TOLLGATE_PORT: String(port), TOLLGATE_LOG_LEVEL: 'warn', TOLLGATE_UPSTREAM_ALLOW: '127.0.0.1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 200; i++) {
-    try {
-      if ((await fetch(url + '/healthz')).ok) return { child, out: () => out, url, exited };
-    } catch {
-      // not listening yet
-    }
-    if (child.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  child.kill('SIGKILL');
-  throw new Error(`tollgate did not start:\n${out}`);
-}
+const launch = (env: Record<string, string>): Promise<Proc> => launchTollgate(env, '/healthz');
 
 test('first start: generates and prints the master admin key once, registers OPENAI_API_KEY; restart keeps data', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'tollgate-proc-'));

@@ -3,43 +3,18 @@
 // process. See docs/limits.md, "Rate windows across restarts".
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startFakeUpstream } from './support/fake-upstream.ts';
-import { freePort, testPostgresUrl } from './support/services.ts';
+import { testPostgresUrl } from './support/services.ts';
 import { openDb } from '../src/db/connection.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { ADMIN_KEY, DIALECTS, UPSTREAM_KEY, TestClock, dialectSkip, startGateway, type Gateway } from './support/gateway.ts';
+import { launchTollgate, type Proc } from './support/tollgate-process.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
 
-interface Proc { child: ChildProcess; url: string; out(): string; exited: Promise<number | null> }
-
-async function launch(env: Record<string, string>): Promise<Proc> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['src/main.ts'], { cwd: ROOT, env: { ...process.env, TOLLGATE_HOST: '127.0.0.1', TOLLGATE_PORT: String(port), TOLLGATE_LOG_LEVEL: 'warn', TOLLGATE_UPSTREAM_ALLOW: '127.0.0.1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const reap = () => child.kill('SIGKILL');
-  process.once('exit', reap);
-  void exited.then(() => process.removeListener('exit', reap));
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 300; i++) {
-    try {
-      if ((await fetch(url + '/readyz')).ok) return { child, url, out: () => out, exited };
-    } catch {
-      // not listening yet
-    }
-    if (child.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  child.kill('SIGKILL');
-  throw new Error(`tollgate did not start:\n${out}`);
-}
+const launch = (env: Record<string, string>): Promise<Proc> => launchTollgate(env);
 
 async function chat(url: string, key: string): Promise<{ status: number; remaining: string | null; window?: string }> {
   const res = await fetch(url + '/v1/chat/completions', {
