@@ -39,7 +39,7 @@ export class FakeProcess {
   private spawn(): Promise<void> {
     this.crashed = undefined;
     // A small heap: a request that makes the fake allocate without bound kills it in a second, not a minute.
-    const child = (this.child = fork(CHILD, { env: { ...process.env, FUZZ_UPSTREAM_KEY: UPSTREAM_KEY }, execArgv: ['--max-old-space-size=256'], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] }));
+    const child = (this.child = fork(CHILD, { env: { ...process.env, FUZZ_UPSTREAM_KEY: UPSTREAM_KEY }, execArgv: ['--max-old-space-size=64'], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] }));
     let stderr = '';
     child.stderr!.on('data', (c: Buffer) => void (stderr = (stderr + c.toString()).slice(-2_000)));
     child.on('message', (m: { id?: number; n?: number }) => {
