@@ -17,7 +17,7 @@ export interface FuzzCase {
   params: Array<IdRef | string>;
   /** '' or '?…', already encoded as it goes on the wire */
   query: string;
-  /** resolved to headers by the suite (fuzz-run.ts `Secrets`) */
+  /** a credential tag (fuzz-credentials.ts), turned into headers by the suite */
   cred: string;
   /** 'auto': application/json when there is a body */
   contentType: string | null | 'auto';
