@@ -111,7 +111,8 @@ async function createFixtures(app: FastifyInstance): Promise<Fixtures> {
   const revoked = await call('POST', `/api/teams/${team.id}/keys`, { name: 'revoked key', user_id: user.id });
   await call('DELETE', `/api/keys/${revoked.id}`);
   await call('POST', `/api/teams/${team.id}/service-accounts`, { name: 'fuzz robot' });
-  await call('POST', '/api/providers', { name: 'fuzz provider', provider: 'openai', base_url: 'http://127.0.0.1:9/v1', api_key: `${PROVIDER_SECRET_PREFIX}fixture`, models: ['fuzz-other'] });
+  // A provider for /api cases to list and delete. Its address is down on purpose, so no /v1 case names its model.
+  await call('POST', '/api/providers', { name: 'fuzz provider', provider: 'openai', base_url: 'http://127.0.0.1:9/v1', api_key: `${PROVIDER_SECRET_PREFIX}fixture`, models: ['fuzz-provider-model'] });
   const orgAdmin = await call('POST', '/api/orgs/1/admin-keys', { name: 'fuzz org admin' });
   const other = await call('POST', '/api/orgs', { name: 'Other org' });
   return { teamId: team.id, userId: user.id, keyId: key.id, keySecret: key.key, revokedSecret: revoked.key, otherOrgAdminKey: other.admin_key, orgAdminKey: orgAdmin.key };

@@ -8,7 +8,7 @@ import type { Route } from './fuzz-http.ts';
 // which is the fault matrix's business, not the fuzzer's. Unknown and unpriced names stay.
 const model = fc.oneof(
   { weight: 12, arbitrary: fc.constant(FUZZ_MODEL) },
-  { weight: 1, arbitrary: fc.constantFrom('gpt-4o-mini', 'text-embedding-3-small', 'gpt-unpriced', 'fuzz-other', 'no-such-model', '', ' ', 'gpt-fuzz ', 'GPT-FUZZ') },
+  { weight: 1, arbitrary: fc.constantFrom('gpt-4o-mini', 'text-embedding-3-small', 'gpt-unpriced', 'no-such-model', '', ' ', 'gpt-fuzz ', 'GPT-FUZZ') },
   // Names that are also properties of every JavaScript object: lookups keyed by model must not find them.
   { weight: 1, arbitrary: fc.constantFrom('__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf') },
 );
