@@ -7,6 +7,7 @@ import type { Deps } from './deps.ts';
 import { frameworkErrors, registerErrorHandling } from './http/error-handler.ts';
 import { answerServerLevelErrors, onClientError, refuseMissingHost, sendJson } from './http/client-errors.ts';
 import { ApiError } from './http/errors.ts';
+import { findNul } from './http/validate.ts';
 import { resolveActor } from './http/admin-auth.ts';
 import type { Actor } from './http/actor.ts';
 import { registerProxyRoutes } from './proxy/proxy.routes.ts';
@@ -78,11 +79,15 @@ export async function buildApp(deps: Deps, opts: AppOptions): Promise<FastifyIns
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body: Buffer, done) => {
     if (body.length === 0) return done(null, undefined);
+    let parsed: unknown;
     try {
-      done(null, JSON.parse(body.toString('utf8')));
+      parsed = JSON.parse(body.toString('utf8'));
     } catch (err) {
-      done(new ApiError('invalid_json', `Request body is not valid JSON: ${(err as Error).message}`), undefined);
+      return done(new ApiError('invalid_json', `Request body is not valid JSON: ${(err as Error).message}`), undefined);
     }
+    const nul = findNul(parsed);
+    if (nul !== undefined) return done(new ApiError('invalid_request', `${nul}: must not contain the NUL character (U+0000)`, nul), undefined);
+    done(null, parsed);
   });
 
   registerErrorHandling(app);
@@ -90,6 +95,10 @@ export async function buildApp(deps: Deps, opts: AppOptions): Promise<FastifyIns
   registerProxyRoutes(app, deps);
 
   await app.register(async (api) => {
+    api.addHook('preValidation', async (req) => {
+      const nul = findNul(req.query);
+      if (nul !== undefined) throw new ApiError('invalid_request', `${nul}: must not contain the NUL character (U+0000)`, nul);
+    });
     api.addHook('onRequest', async (req) => {
       req.actor = await resolveActor(deps, req, opts.masterKeyHash);
     });

@@ -12,18 +12,48 @@ export function parse<T extends z.ZodType>(schema: T, input: unknown, where = ''
   throw new ApiError('invalid_request', `${field}: ${unknown !== undefined ? 'is not a known field' : issue.message}`, field);
 }
 
+/** The largest id (and any other 32-bit integer column): PostgreSQL's `integer`. */
+export const MAX_INT32 = 2_147_483_647;
+/** The largest value of a 64-bit counter column Tollgate accepts (tokens; far inside `bigint`). */
+export const MAX_COUNT = 1e12;
+
 /** A positive integer id from a path parameter; anything else is a 404 for that resource. */
 export function idParam(value: unknown, what: string): number {
-  const n = typeof value === 'string' && /^[1-9]\d{0,15}$/.test(value) ? Number(value) : NaN;
-  if (!Number.isSafeInteger(n)) throw new ApiError('not_found', `${what} ${String(value)} not found`);
+  const n = typeof value === 'string' && /^[1-9]\d{0,9}$/.test(value) ? Number(value) : NaN;
+  if (!(n <= MAX_INT32)) throw new ApiError('not_found', `${what} ${String(value)} not found`);
   return n;
 }
 
 export const pagination = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(50),
-  offset: z.coerce.number().int().min(0).default(0),
+  offset: z.coerce.number().int().min(0).max(MAX_INT32).default(0),
 });
+
+/**
+ * The path of the first string (value or key) holding U+0000, which PostgreSQL's text cannot
+ * store, or undefined. Bodies and query strings are checked once, before any route sees them.
+ */
+export function findNul(v: unknown, path = ''): string | undefined {
+  if (typeof v === 'string') return v.includes('\u0000') ? path || 'body' : undefined;
+  if (typeof v !== 'object' || v === null) return undefined;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const p = findNul(v[i], `${path}[${i}]`);
+      if (p !== undefined) return p;
+    }
+    return undefined;
+  }
+  for (const [k, x] of Object.entries(v)) {
+    const at = path ? `${path}.${k}` : k;
+    if (k.includes('\u0000')) return at;
+    const p = findNul(x, at);
+    if (p !== undefined) return p;
+  }
+  return undefined;
+}
 
 export const name = z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
 export const optionalText = z.string().max(2000, 'must be at most 2000 characters').nullish();
-export const id = z.number().int().positive();
+export const id = z.number().int().positive().max(MAX_INT32);
+/** An id in a query string. */
+export const queryId = z.coerce.number().int().positive().max(MAX_INT32);

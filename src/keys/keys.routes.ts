@@ -7,7 +7,7 @@ import type { Deps } from '../deps.ts';
 import type { Database } from '../db/types.ts';
 import type { Actor } from '../http/actor.ts';
 import { ApiError } from '../http/errors.ts';
-import { idParam, name, optionalText, pagination, parse } from '../http/validate.ts';
+import { id, idParam, MAX_INT32, name, optionalText, pagination, parse, queryId } from '../http/validate.ts';
 import { canonicalInstant, isoDateTime } from '../http/timestamps.ts';
 import { requireAdmin } from '../http/admin-auth.ts';
 import { applyChange } from '../audit/change.ts';
@@ -26,9 +26,9 @@ const createBody = z.strictObject({
   description: optionalText,
   tags: tags.optional(),
   scopes: scopes.optional(),
-  user_id: z.number().int().positive().optional(),
-  service_account_id: z.number().int().positive().optional(),
-  team_id: z.number().int().positive().nullish(),
+  user_id: id.optional(),
+  service_account_id: id.optional(),
+  team_id: id.nullish(),
   expires_at: isoDateTime.nullish(),
   ...limitFields,
 });
@@ -42,9 +42,9 @@ const updateBody = z.strictObject({
 });
 
 const listQuery = pagination.extend({
-  after: z.coerce.number().int().min(0).optional(),
-  team_id: z.coerce.number().int().positive().optional(),
-  user_id: z.coerce.number().int().positive().optional(),
+  after: z.coerce.number().int().min(0).max(MAX_INT32).optional(),
+  team_id: queryId.optional(),
+  user_id: queryId.optional(),
   include_revoked: z.enum(['true', 'false']).optional(),
 });
 

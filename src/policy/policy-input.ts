@@ -4,16 +4,18 @@ import { z } from 'zod';
 import { microToUsd } from '../usage/spend.repository.ts';
 import { EMPTY_POLICY, type BudgetPeriod, type Policy } from './policy.ts';
 
+// Request counts are 32-bit columns; token counts 64-bit (docs/limits.md).
+const requests = z.number().int('must be a whole number').positive('must be positive').max(2_147_483_647).nullable();
 const count = z.number().int('must be a whole number').positive('must be positive').max(1e12).nullable();
 const usd = z.number().nonnegative('must not be negative').max(1e9, 'must be at most 1e9').nullable();
 
 export const limitFields = {
-  rpm: count.optional(),
-  rph: count.optional(),
-  rpd: count.optional(),
+  rpm: requests.optional(),
+  rph: requests.optional(),
+  rpd: requests.optional(),
   tpm: count.optional(),
   tpd: count.optional(),
-  max_parallel_requests: count.optional(),
+  max_parallel_requests: requests.optional(),
   max_budget_usd: usd.optional(),
   budget_period: z.enum(['total', 'daily', 'weekly', 'monthly']).optional(),
   budget_mode: z.enum(['hard', 'soft']).optional(),

@@ -2,7 +2,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Deps } from '../deps.ts';
-import { idParam, name, optionalText, pagination, parse } from '../http/validate.ts';
+import { idParam, MAX_COUNT, name, optionalText, pagination, parse } from '../http/validate.ts';
 import { requireAdmin } from '../http/admin-auth.ts';
 import { applyChange } from '../audit/change.ts';
 import { deleteTeam, getTeam, insertTeam, listTeams, teamView, updateTeam } from './teams.repository.ts';
@@ -19,8 +19,8 @@ const createBody = z.strictObject({
   slug: slug.optional(),
   description: optionalText,
   // seed 001's names for the team's token limits
-  tpm_limit: z.number().int().positive().nullable().optional(),
-  daily_token_limit: z.number().int().positive().nullable().optional(),
+  tpm_limit: z.number().int().positive().max(MAX_COUNT).nullable().optional(),
+  daily_token_limit: z.number().int().positive().max(MAX_COUNT).nullable().optional(),
   ...limitFields,
 });
 const updateBody = z.strictObject({ name: name.optional(), slug: slug.optional(), description: optionalText });

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Deps } from '../deps.ts';
-import { idParam, pagination, parse } from '../http/validate.ts';
+import { id, idParam, pagination, parse } from '../http/validate.ts';
 import { requireAdmin } from '../http/admin-auth.ts';
 import { applyChange } from '../audit/change.ts';
 import { findTeam } from '../teams/teams.repository.ts';
@@ -14,7 +14,7 @@ const createBody = z.strictObject({
   name: z.string().max(200).nullish(),
   email: z.email('must be an email address').nullish(),
   role: z.enum(['admin', 'member']).optional(),
-  team_id: z.number().int().positive().optional(),
+  team_id: id.optional(),
   team_role: z.enum(['owner', 'member']).optional(),
 });
 
