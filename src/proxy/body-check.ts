@@ -23,7 +23,10 @@ export function checkBody(endpoint: Endpoint, body: Record<string, unknown>): Bo
   if (common) return common;
   if (endpoint === 'chat/completions') return checkMessages(body.messages);
   if (endpoint === 'completions') return body.prompt === undefined || body.prompt === null ? undefined : checkInput(body.prompt, 'prompt');
-  return body.input === undefined ? { param: 'input', message: 'input is required' } : checkInput(body.input, 'input');
+  if (body.input === undefined) return { param: 'input', message: 'input is required' };
+  const d = body.dimensions;
+  if (d !== undefined && d !== null && !(isInt(d) && d >= 1 && d <= 65_536)) return { param: 'dimensions', message: 'must be an integer from 1 to 65536' };
+  return checkInput(body.input, 'input');
 }
 
 function checkCommon(body: Record<string, unknown>): BodyProblem | undefined {

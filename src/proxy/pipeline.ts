@@ -103,7 +103,9 @@ export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
     // The upstream answered without usage: meter an estimate, and flag it, rather than nothing.
     const usage = r.usage ?? (r.status < 400 ? { tokensIn: promptEstimate, tokensOut: 0 } : undefined);
     const estimated = r.estimated || (r.usage === undefined && usage !== undefined);
-    const cost = !usage ? 0 : route.price ? costMicro(route.price, usage.tokensIn, usage.tokensOut) : null;
+    const priced = !usage ? 0 : route.price ? costMicro(route.price, usage.tokensIn, usage.tokensOut) : null;
+    // Never a NaN into the ledger (an upstream reporting absurd usage): unpriced instead.
+    const cost = priced === null || Number.isFinite(priced) ? priced : null;
     admission.ticket.settle({ tokens: usage ? usage.tokensIn + usage.tokensOut : 0, costMicro: cost ?? 0 });
     deps.orgSlots.release(ctx.orgId);
     log({ ...r, usage, estimated }, route.provider, cost, usage !== undefined && !route.price);

@@ -33,7 +33,8 @@ export function costMicro(price: ModelPrice, tokensIn: number, tokensOut: number
 export class PriceBook {
   private readonly prices: Record<string, ModelPrice>;
   constructor(overrides: Record<string, ModelPrice>) {
-    this.prices = { ...BUILTIN_PRICES, ...overrides };
+    // No prototype: a model named `toString` or `constructor` (names come from clients) has no price.
+    this.prices = Object.assign(Object.create(null) as Record<string, ModelPrice>, BUILTIN_PRICES, overrides);
   }
   /** Exact name first, then the name without a dated suffix (gpt-4o-2024-08-06 → gpt-4o). */
   lookup(model: string): ModelPrice | undefined {
