@@ -7,7 +7,7 @@ import type { Deps } from './deps.ts';
 import { frameworkErrors, registerErrorHandling } from './http/error-handler.ts';
 import { answerServerLevelErrors, onClientError, refuseMissingHost, sendJson } from './http/client-errors.ts';
 import { ApiError } from './http/errors.ts';
-import { findNul } from './http/validate.ts';
+import { jsonProblem } from './http/validate.ts';
 import { resolveActor } from './http/admin-auth.ts';
 import type { Actor } from './http/actor.ts';
 import { registerProxyRoutes } from './proxy/proxy.routes.ts';
@@ -85,8 +85,8 @@ export async function buildApp(deps: Deps, opts: AppOptions): Promise<FastifyIns
     } catch (err) {
       return done(new ApiError('invalid_json', `Request body is not valid JSON: ${(err as Error).message}`), undefined);
     }
-    const nul = findNul(parsed);
-    if (nul !== undefined) return done(new ApiError('invalid_request', `${nul}: must not contain the NUL character (U+0000)`, nul), undefined);
+    const problem = jsonProblem(parsed);
+    if (problem) return done(new ApiError('invalid_request', `${problem.param}: ${problem.message}`, problem.param), undefined);
     done(null, parsed);
   });
 
@@ -96,8 +96,8 @@ export async function buildApp(deps: Deps, opts: AppOptions): Promise<FastifyIns
 
   await app.register(async (api) => {
     api.addHook('preValidation', async (req) => {
-      const nul = findNul(req.query);
-      if (nul !== undefined) throw new ApiError('invalid_request', `${nul}: must not contain the NUL character (U+0000)`, nul);
+      const problem = jsonProblem(req.query);
+      if (problem) throw new ApiError('invalid_request', `${problem.param}: ${problem.message}`, problem.param);
     });
     api.addHook('onRequest', async (req) => {
       req.actor = await resolveActor(deps, req, opts.masterKeyHash);

@@ -29,24 +29,29 @@ export const pagination = z.strictObject({
   offset: z.coerce.number().int().min(0).max(MAX_INT32).default(0),
 });
 
+/** Deeper JSON than this is refused (as on /v1: src/proxy/body-check.ts). */
+const MAX_DEPTH = 64;
+
 /**
- * The path of the first string (value or key) holding U+0000, which PostgreSQL's text cannot
- * store, or undefined. Bodies and query strings are checked once, before any route sees them.
+ * The first problem of a parsed body or query that no route should see: a string (value or key)
+ * holding U+0000, which PostgreSQL's text cannot store, or nesting deeper than MAX_DEPTH. Checked
+ * once, before any route; bounded recursion (a 5,000-deep body stops at level 64).
  */
-export function findNul(v: unknown, path = ''): string | undefined {
-  if (typeof v === 'string') return v.includes('\u0000') ? path || 'body' : undefined;
+export function jsonProblem(v: unknown, path = '', depth = 0): { param: string; message: string } | undefined {
+  if (typeof v === 'string') return v.includes('\u0000') ? { param: path || 'body', message: 'must not contain the NUL character (U+0000)' } : undefined;
   if (typeof v !== 'object' || v === null) return undefined;
+  if (depth >= MAX_DEPTH) return { param: path || 'body', message: `is nested more than ${MAX_DEPTH} levels deep` };
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) {
-      const p = findNul(v[i], `${path}[${i}]`);
+      const p = jsonProblem(v[i], `${path}[${i}]`, depth + 1);
       if (p !== undefined) return p;
     }
     return undefined;
   }
   for (const [k, x] of Object.entries(v)) {
     const at = path ? `${path}.${k}` : k;
-    if (k.includes('\u0000')) return at;
-    const p = findNul(x, at);
+    if (k.includes('\u0000')) return { param: at, message: 'must not contain the NUL character (U+0000)' };
+    const p = jsonProblem(x, at, depth + 1);
     if (p !== undefined) return p;
   }
   return undefined;

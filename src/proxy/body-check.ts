@@ -26,6 +26,8 @@ export function checkBody(endpoint: Endpoint, body: Record<string, unknown>): Bo
   if (body.input === undefined) return { param: 'input', message: 'input is required' };
   const d = body.dimensions;
   if (d !== undefined && d !== null && !(isInt(d) && d >= 1 && d <= 65_536)) return { param: 'dimensions', message: 'must be an integer from 1 to 65536' };
+  const f = body.encoding_format;
+  if (f !== undefined && f !== null && f !== 'float' && f !== 'base64') return { param: 'encoding_format', message: 'must be "float" or "base64"' };
   return checkInput(body.input, 'input');
 }
 
@@ -71,10 +73,11 @@ function checkMessages(messages: unknown): BodyProblem | undefined {
 function checkInput(v: unknown, param: string): BodyProblem | undefined {
   if (typeof v === 'string') return undefined;
   if (!Array.isArray(v)) return { param, message: 'must be a string, an array of strings, or an array of token arrays' };
+  if (v.length === 0) return { param, message: 'must not be empty' };
   for (let i = 0; i < v.length; i++) {
     const x: unknown = v[i];
     if (typeof x === 'string' || isInt(x)) continue;
-    if (Array.isArray(x) && x.every(isInt)) continue;
+    if (Array.isArray(x) && x.length > 0 && x.every(isInt)) continue;
     return { param: `${param}[${i}]`, message: 'must be a string, a token id, or an array of token ids' };
   }
   return undefined;
