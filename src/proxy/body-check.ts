@@ -18,7 +18,10 @@ const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInt
 export function checkBody(endpoint: Endpoint, body: Record<string, unknown>): BodyProblem | undefined {
   const deep = tooDeep(body, 1);
   if (deep !== undefined) return { param: deep, message: `JSON is nested more than ${MAX_DEPTH} levels deep` };
-  if (typeof body.model !== 'string' || body.model === '') return { param: 'model', message: 'a model name is required' };
+  const model = body.model;
+  if (typeof model !== 'string' || model === '') return { param: 'model', message: 'a model name is required' };
+  // The name is logged and routed on: printable, well-formed (no lone surrogate, no NUL), bounded.
+  if (model.length > 256 || !model.isWellFormed() || model.includes('\u0000')) return { param: 'model', message: 'must be a model name of at most 256 well-formed characters' };
   const common = checkCommon(body);
   if (common) return common;
   if (endpoint === 'chat/completions') return checkMessages(body.messages);

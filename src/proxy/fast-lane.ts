@@ -7,6 +7,7 @@
 // make Tollgate buffer a body (up to the /v1 limit) or hold a connection open with a slow one.
 // Refusals before the body discard it unread and close the connection.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isIP } from 'node:net';
 import type { Deps } from '../deps.ts';
 import type { Endpoint } from '../providers/openai-compatible/adapter.ts';
 import type { ErrorCode } from '../http/errors.ts';
@@ -108,7 +109,8 @@ export function clientIp(req: IncomingMessage, trustProxy: boolean): string {
     const xff = req.headers['x-forwarded-for'];
     const list = Array.isArray(xff) ? xff.join(',') : xff;
     const last = list?.slice(list.lastIndexOf(',') + 1).trim();
-    if (last) return last;
+    // Only an address is taken (it is logged and keys the throttle); anything else is ignored.
+    if (last && isIP(last) !== 0) return last;
   }
   return req.socket.remoteAddress ?? '';
 }

@@ -41,7 +41,7 @@ export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
   const { res, body, ctx } = call;
   const model = body.model;
   const log = (r: Pick<ForwardResult, 'status' | 'errorCode'> & Partial<ForwardResult>, provider: string | null, cost: number | null, unpriced: boolean) =>
-    enqueueLog(deps, call, ctx, String(headers['x-request-id']), typeof model === 'string' ? model : '', provider, r, cost, unpriced, now, started);
+    enqueueLog(deps, call, ctx, String(headers['x-request-id']), loggable(model), provider, r, cost, unpriced, now, started);
 
   const access = checkAccess(ctx, now);
   if (!access.ok) {
@@ -124,6 +124,10 @@ export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
     settle({ status: 502, usage: undefined, estimated: false, errorCode: 'internal_error', streamed: stream });
   }
 }
+
+/** The model name as logged: a name the body check would refuse (lone surrogates, NUL) is logged as ''. */
+const loggable = (model: unknown): string =>
+  typeof model === 'string' && model.length <= 256 && model.isWellFormed() && !model.includes('\u0000') ? model : '';
 
 const PATHS: Record<Endpoint, string> = { 'chat/completions': '/chat/completions', completions: '/completions', embeddings: '/embeddings' };
 
