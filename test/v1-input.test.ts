@@ -114,6 +114,13 @@ describe('/v1 input', () => {
     assert.equal(r.status, 413, 'refused from its declared length (the admin API takes 1 MiB at most)');
   });
 
+  test('another method on a completion endpoint is a 405 naming the one allowed', async () => {
+    const r = await fetch(`${gw.url}/v1/chat/completions`, { headers: { authorization: `Bearer ${key}` } });
+    assert.equal(r.status, 405);
+    assert.equal(r.headers.get('allow'), 'POST');
+    assert.equal(((await r.json()) as any).error.code, 'method_not_allowed');
+  });
+
   test('a body that grows past the limit without a declared length is cut off with 413', async () => {
     const chunked = `POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\nauthorization: Bearer ${key}\r\n\r\n`;
     const piece = 'a'.repeat(32 * 1024);

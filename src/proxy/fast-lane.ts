@@ -70,10 +70,13 @@ export function fastLane(deps: Deps, onError: (err: unknown) => void): Lane {
   };
 
   return (req, res) => {
-    if (req.method !== 'POST') return false;
     const q = req.url!.indexOf('?');
     const endpoint = ENDPOINTS[q === -1 ? req.url! : req.url!.slice(0, q)];
     if (!endpoint) return false;
+    if (req.method !== 'POST') {
+      refuse(req, res, 'method_not_allowed', `${req.method} is not allowed on ${req.url!.slice(0, q === -1 ? undefined : q)}; allowed: POST`, { allow: 'POST' });
+      return true;
+    }
     req.on('error', () => res.destroy());
     if (deps.inFlight.closing) {
       refuse(req, res, 'service_unavailable', 'Tollgate is shutting down; retry on another replica.');
