@@ -152,8 +152,10 @@ for (const mode of MODES) {
         for (const f of readdirSync(jdir).filter((x) => x.endsWith('.jsonl'))) copyFileSync(path.join(jdir, f), path.join(saved, f));
 
         p = await launch(env);
-        const replayed = replayedRows(p.out());
+        // The replay is logged before the process listens, but its log line reaches our pipe
+        // asynchronously: on a busy machine it can arrive after the readiness answer.
         await stop(p);
+        const replayed = replayedRows(p.out());
         // What the killed process had enqueued (its journal) is all there, once; and it had not
         // committed all of it (without the journal, those rows and their spend were lost).
         const journaled = readdirSync(saved).flatMap((f) => decodeSegment(readFileSync(path.join(saved, f), 'utf8')).rows.map((r) => r.row.request_id));
@@ -173,8 +175,8 @@ for (const mode of MODES) {
         // A crash after the replay committed but before its segments went: the same rows again.
         for (const f of readdirSync(saved)) copyFileSync(path.join(saved, f), path.join(jdir, f));
         p = await launch(env);
-        assert.equal(replayedRows(p.out()), 0, 'rows already committed are not replayed');
         await stop(p);
+        assert.equal(replayedRows(p.out()), 0, 'rows already committed are not replayed');
         const again = await totals(databaseUrl, received);
         assert.deepEqual(again.t, after.t, 'replaying the same journal twice does not double count');
       } finally {
