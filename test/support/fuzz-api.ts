@@ -29,8 +29,7 @@ export async function fuzzApi(dialect: Dialect, file: string, runs: number, runs
             findings: new Findings(gw.secrets.named),
             credentials: (tag: string) => apiHeaders(tag, gw.fixtures),
             send: (sent: Sent) => viaInject(gw.app, sent),
-            // Reads are checked too where it is cheap (SQLite's write counters; PostgreSQL re-reads every table).
-            watchReads: dialect === 'sqlite',
+            watchReads: true,
           };
           await runFamily(ctx, file, runsVar, fuzzCase(members, { cred: apiCredential, body: apiBody }), target, runs);
         } finally {

@@ -1,11 +1,10 @@
-// "Nothing half-written": which tables a refused case changed, if any.
-//   SQLite: temporary triggers on the gateway's own connection count the rows each table gets
-//     inserted, updated or deleted. The count is written inside the same transaction, so a change
-//     that was rolled back leaves it as it was: only committed writes show, and reading the
-//     counts is one small query per case however large the database grows.
-//   PostgreSQL: a fingerprint of every table (rows hashed in JS) before and after the case.
+// "Nothing half-written": which tables a refused case changed, if any. Triggers on every table
+// count the rows it gets inserted, updated or deleted, in a counter written inside the same
+// transaction: a change that was rolled back leaves the count as it was, so only committed writes
+// show, and reading the counts is one small query per case however large the database grows.
+//   SQLite: temporary triggers on the gateway's own (only) connection, counting into a temp table.
+//   PostgreSQL: row triggers and a counter table in the run's throwaway database.
 // Also answers "the n-th existing team/key/…" for the fuzzer's IdRef nodes.
-import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from '../../src/db/connection.ts';
 import type { IdKind, IdRef } from './fuzz-values.ts';
@@ -22,8 +21,8 @@ const ID_QUERIES: Record<IdKind, string> = {
   service_account: 'select id from service_accounts where deleted_at is null order by id',
 };
 
-/** table → a value that changes whenever the table's committed rows do */
-type Marks = Map<string, string>;
+/** table → rows written to it by committed transactions */
+type Marks = Map<string, number>;
 
 export class DbWatch {
   private readonly db: Db;
@@ -51,6 +50,12 @@ export class DbWatch {
     } else {
       const rows = (await sql<{ name: string }>`select tablename as name from pg_tables where schemaname = current_schema()`.execute(this.db.kysely)).rows;
       this.tables = rows.map((r) => r.name).filter((n) => !BACKGROUND_TABLES.has(n)).sort();
+      await sql`create table fuzz_writes (t text primary key, n bigint not null default 0)`.execute(this.db.kysely);
+      await sql`create function fuzz_count() returns trigger language plpgsql as $$ begin update fuzz_writes set n = n + 1 where t = TG_TABLE_NAME; return null; end $$`.execute(this.db.kysely);
+      for (const t of this.tables) {
+        await sql`insert into fuzz_writes (t) values (${t})`.execute(this.db.kysely);
+        await sql`create trigger fuzz_count after insert or update or delete on ${sql.table(t)} for each row execute function fuzz_count()`.execute(this.db.kysely);
+      }
     }
     this.marks = await this.read();
   }
@@ -75,17 +80,10 @@ export class DbWatch {
 
   private async read(): Promise<Marks> {
     const raw = this.db.raw;
-    if ('sqlite' in raw) {
-      const rows = raw.sqlite.prepare('select t, n from temp.fz_writes').raw().all() as Array<[string, number]>;
-      return new Map(rows.map(([t, n]) => [t, String(n)]));
-    }
-    const marks: Marks = new Map();
-    for (const t of this.tables) {
-      const rows = (await sql`select * from ${sql.table(t)}`.execute(this.db.kysely)).rows;
-      // Row order is not part of the state: PostgreSQL may return rows in another physical order.
-      marks.set(t, `${rows.length}:${createHash('sha1').update(rows.map((r) => JSON.stringify(r)).sort().join('\n')).digest('hex')}`);
-    }
-    return marks;
+    const rows = 'sqlite' in raw
+      ? (raw.sqlite.prepare('select t, n from temp.fz_writes order by t').raw().all() as Array<[string, number]>)
+      : (await sql<{ t: string; n: number }>`select t, n from fuzz_writes order by t`.execute(this.db.kysely)).rows.map((r): [string, number] => [r.t, Number(r.n)]);
+    return new Map(rows);
   }
 
   /** The id an IdRef stands for now: the index-th live object of its kind (wrapping), else 1. */

@@ -36,7 +36,7 @@ export interface Target {
   credentials(tag: string): Array<[string, string]>;
   /** sends a case that needs no raw socket */
   send(sent: Sent): Promise<Received>;
-  /** also check that reads wrote nothing (cheap on SQLite; on PostgreSQL a fingerprint is a full read) */
+  /** also check that reads (GET, HEAD, OPTIONS) wrote nothing */
   watchReads: boolean;
   /** lets background work the case caused finish, so what it logs is blamed on this case */
   settle?(): Promise<void>;
