@@ -160,7 +160,9 @@ for (const dialect of DIALECTS) {
       const withQuery = await post(JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'q' }] }), 'application/json', '/v1/chat/completions?x=1');
       assert.equal(withQuery.status, 200);
       const get = await fetch(gw.url + '/v1/chat/completions');
-      assert.equal(get.status, 404, 'other methods fall through to the router');
+      assert.equal(get.status, 405, 'another method is refused, naming the one allowed');
+      assert.equal(get.headers.get('allow'), 'POST');
+      assert.equal(((await get.json()) as any).error.code, 'method_not_allowed');
     });
 
     test('a model with explicit routes only: unknown model → 404 model_not_found; /v1/models lists what is routed', async () => {
