@@ -5,11 +5,10 @@
 // is logged once as the client's doing (client_*), metered from the upstream's usage when Tollgate
 // could still read it or as a flagged estimate otherwise, and no upstream connection outlives it.
 import { describe, test, before, after, type TestContext } from 'node:test';
-import assert from 'node:assert/strict';
 import { startGateway, UPSTREAM_KEY, type Gateway } from './support/gateway.ts';
 import { startFaultUpstream, type FaultUpstream } from './support/fault-upstream.ts';
-import { drive, faultEnv, mix, ok, times, type Shot } from './support/fault-load.ts';
-import { cellKey, checkRecovery, openLogStore, verifyCell, type Expect, type LogStore } from './support/fault-checks.ts';
+import { faultEnv, mix, ok, times, type Shot } from './support/fault-load.ts';
+import { openLogStore, runCell, type Expect, type LogStore } from './support/fault-checks.ts';
 
 const MODELS = ['fault', 'fault_drip-5', 'fault_drip-20', 'fault_linger-300', 'fault_slow-300', 'fault_hang', 'fault_pad-32768'];
 /**
@@ -36,15 +35,7 @@ describe('fault matrix: client faults', () => {
     await fault?.close();
   });
 
-  async function cell(t: TestContext, name: string, shots: Shot[], expect: Expect = {}): Promise<void> {
-    // Slots to spare: a request a client abandoned keeps its slot while Tollgate drains it.
-    const key = await cellKey(gw.api, name, 1, 64);
-    const outcomes = await drive({ url: gw.url, secret: key.secret, fault }, shots, { concurrency: 16 });
-    const { problems, summary } = await verifyCell({ api: gw.api, store, flush: gw.flush, fault, key, outcomes, expect });
-    t.diagnostic(summary);
-    problems.push(...(await checkRecovery(gw.api, gw.url, fault, store)));
-    assert.deepEqual(problems, [], `${name}: ${summary}`);
-  }
+  const cell = (t: TestContext, name: string, shots: Shot[], expect: Expect = {}): Promise<void> => runCell(t, { gw, store, fault }, name, shots, expect);
 
   test('aborts mid-stream: short streams are read on for the usage the upstream reports, long ones cancelled after the drain window and estimated; leaving after [DONE] is no abort', async (t) => {
     await cell(t, 'abort mid-stream', mix(

@@ -6,11 +6,10 @@
 // was metered, rollups equal to the logs, slots and reservations released, the budget within its
 // cap, no request past its deadline, and a normal request served afterwards.
 import { describe, test, before, after, type TestContext } from 'node:test';
-import assert from 'node:assert/strict';
 import { startGateway, UPSTREAM_KEY, type Gateway } from './support/gateway.ts';
 import { startFaultUpstream, type FaultUpstream } from './support/fault-upstream.ts';
-import { drive, faultEnv, MARGIN_MS, mix, ok, times, TIMEOUTS, type Outcome, type Shot } from './support/fault-load.ts';
-import { cellKey, checkRecovery, openLogStore, verifyCell, type Expect, type LogStore } from './support/fault-checks.ts';
+import { faultEnv, MARGIN_MS, mix, ok, times, TIMEOUTS, type Outcome, type Shot } from './support/fault-load.ts';
+import { openLogStore, runCell, type Expect, type LogStore } from './support/fault-checks.ts';
 
 const FIRST_BYTE = TIMEOUTS.TOLLGATE_UPSTREAM_FIRST_BYTE_TIMEOUT_MS;
 const WHOLE = TIMEOUTS.TOLLGATE_UPSTREAM_TIMEOUT_MS;
@@ -57,15 +56,7 @@ describe('fault matrix: upstream faults', () => {
     await fault?.close();
   });
 
-  async function cell(t: TestContext, name: string, shots: Shot[], expect: Expect = {}): Promise<void> {
-    // Slots to spare: a request a client abandoned keeps its slot while Tollgate drains it.
-    const key = await cellKey(gw.api, name, 1, 64);
-    const outcomes = await drive({ url: gw.url, secret: key.secret, fault }, shots, { concurrency: 16 });
-    const { problems, summary } = await verifyCell({ api: gw.api, store, flush: gw.flush, fault, key, outcomes, expect });
-    t.diagnostic(summary);
-    problems.push(...(await checkRecovery(gw.api, gw.url, fault, store)));
-    assert.deepEqual(problems, [], `${name}: ${summary}`);
-  }
+  const cell = (t: TestContext, name: string, shots: Shot[], expect: Expect = {}): Promise<void> => runCell(t, { gw, store, fault }, name, shots, expect);
 
   test('times out: no response head → 504 upstream_timeout (streams within the first-byte timeout, whole answers within the full one); silence mid-stream → an error event', async (t) => {
     const streamDeadline = FIRST_BYTE + MARGIN_MS;

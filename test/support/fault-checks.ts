@@ -12,7 +12,10 @@ import pg from 'pg';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { costMicro } from '../../src/usage/pricing.ts';
 import type { FaultUpstream } from './fault-upstream.ts';
-import { drive, MARGIN_MS, PRICE, TIMEOUTS, type Outcome } from './fault-load.ts';
+import { drive, MARGIN_MS, PRICE, TIMEOUTS, type Outcome, type Shot } from './fault-load.ts';
+import assert from 'node:assert/strict';
+import type { TestContext } from 'node:test';
+import type { Gateway } from './gateway.ts';
 
 export interface LogRow {
   request_id: string; key_id: number; model: string; status_code: number; error_code: string | null; provider: string | null;
@@ -304,4 +307,19 @@ export async function checkRecovery(api: Api, url: string, fault: FaultUpstream,
   if (o!.status !== 200 || !o!.answered) return [`recovery: a normal request got ${o!.status} ${o!.errorCode ?? o!.failure ?? ''}`];
   const rows = await awaitLogged(store, [key.keyId], [o!.requestId], 1);
   return rows.length === 1 ? [] : [`recovery: the normal request is logged ${rows.length} times`];
+}
+
+/**
+ * One in-process cell: a fresh capped key, the shots driven at 16 in flight, then every check of
+ * verifyCell and a recovery request; fails the test with every problem found.
+ */
+export async function runCell(t: TestContext, env: { gw: Gateway; store: LogStore; fault: FaultUpstream }, name: string, shots: Shot[], expect: Expect = {}): Promise<void> {
+  const { gw, store, fault } = env;
+  // Slots to spare: a request a client abandoned keeps its slot while Tollgate drains it.
+  const key = await cellKey(gw.api, name, 1, 64);
+  const outcomes = await drive({ url: gw.url, secret: key.secret, fault }, shots, { concurrency: 16 });
+  const { problems, summary } = await verifyCell({ api: gw.api, store, flush: gw.flush, fault, key, outcomes, expect });
+  t.diagnostic(summary);
+  problems.push(...(await checkRecovery(gw.api, gw.url, fault, store)));
+  assert.deepEqual(problems, [], `${name}: ${summary}`);
 }
