@@ -29,8 +29,8 @@ export const pagination = z.strictObject({
   offset: z.coerce.number().int().min(0).max(MAX_INT32).default(0),
 });
 
-/** Deeper JSON than this is refused (as on /v1: src/proxy/body-check.ts). */
-const MAX_DEPTH = 64;
+/** Deeper JSON than this is refused, on /api here and on /v1 (src/proxy/body-check.ts). */
+export const MAX_DEPTH = 64;
 
 /**
  * The first problem of a parsed body or query that no route should see: a string (value or key)

@@ -6,8 +6,8 @@
 // The walk visits values, not bytes (a 100 KB string is one step), so a normal chat body costs
 // well under a microsecond.
 import type { Endpoint } from '../providers/openai-compatible/adapter.ts';
+import { MAX_DEPTH } from '../http/validate.ts';
 
-export const MAX_DEPTH = 64;
 
 export type BodyProblem = { param: string; message: string };
 
