@@ -13,6 +13,8 @@ import type { Actor } from './http/actor.ts';
 import { registerProxyRoutes } from './proxy/proxy.routes.ts';
 import { registerTeamRoutes } from './teams/teams.routes.ts';
 import { registerKeyRoutes } from './keys/keys.routes.ts';
+import { registerKeyListingRoutes } from './keys/key-listing.routes.ts';
+import { registerKeyRotationRoutes } from './keys/key-rotation.routes.ts';
 import { registerUserRoutes } from './users/users.routes.ts';
 import { registerProviderRoutes } from './vault/providers.routes.ts';
 import { registerOrgRoutes } from './orgs/orgs.routes.ts';
@@ -105,6 +107,8 @@ export async function buildApp(deps: Deps, opts: AppOptions): Promise<FastifyIns
     registerOrgRoutes(api, deps);
     registerTeamRoutes(api, deps);
     registerKeyRoutes(api, deps);
+    registerKeyListingRoutes(api, deps);
+    registerKeyRotationRoutes(api, deps);
     registerUserRoutes(api, deps);
     registerProviderRoutes(api, deps);
     registerLimitRoutes(api, deps);

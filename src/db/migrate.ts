@@ -7,6 +7,9 @@ import * as m0001 from './migrations/0001_init.ts';
 import * as m0002 from './migrations/0002_key_listing_indexes.ts';
 import * as m0003 from './migrations/0003_org_day_rollups.ts';
 import * as m0004 from './migrations/0004_crash_recovery.ts';
+import * as m0005 from './migrations/0005_access_rules.ts';
+import * as m0006 from './migrations/0006_key_listing_search.ts';
+import * as m0007 from './migrations/0007_key_rotation.ts';
 
 export interface DialectMigration {
   up(db: Kysely<any>, dialect: DialectName): Promise<void>;
@@ -17,6 +20,9 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0002_key_listing_indexes': m0002,
   '0003_org_day_rollups': m0003,
   '0004_crash_recovery': m0004,
+  '0005_access_rules': m0005,
+  '0006_key_listing_search': m0006,
+  '0007_key_rotation': m0007,
 };
 
 class Provider implements MigrationProvider {

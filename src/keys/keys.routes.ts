@@ -1,18 +1,19 @@
 // Key management: team keys under /api/teams/{id}/keys (seed 000) and any key under /api/keys
 // (personal keys without a team keep working). The secret is in the create/rotate response only.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Transaction } from 'kysely';
 import { z } from 'zod';
 import type { Deps } from '../deps.ts';
 import type { Database } from '../db/types.ts';
 import type { Actor } from '../http/actor.ts';
 import { ApiError } from '../http/errors.ts';
-import { id, idParam, MAX_INT32, name, optionalText, pagination, parse, queryId } from '../http/validate.ts';
+import { id, idParam, name, optionalText, parse } from '../http/validate.ts';
 import { canonicalInstant, isoDateTime } from '../http/timestamps.ts';
 import { requireAdmin } from '../http/admin-auth.ts';
 import { applyChange } from '../audit/change.ts';
+import { keyOf, teamKeyOf, type KeyReq, type TeamKeyReq } from './key-lookup.ts';
 import { getTeam } from '../teams/teams.repository.ts';
-import { findKey, getTeamKey, insertKey, keyView, lineageOf, listKeys, revokeKey, rotateKey, type KeyRow, type KeyView } from './keys.repository.ts';
+import { insertKey, keyView, lineageOf, revokeKey, type KeyRow } from './keys.repository.ts';
 import { applyLimits, hasLimitFields, limitFields, policyView } from '../policy/policy-input.ts';
 import { assertCapFits } from '../policy/allocations.ts';
 import { getPolicy, savePolicy } from '../policy/policies.repository.ts';
@@ -39,13 +40,6 @@ const updateBody = z.strictObject({
   tags: tags.optional(),
   status: z.enum(['active', 'disabled']).optional(),
   expires_at: isoDateTime.nullish(),
-});
-
-const listQuery = pagination.extend({
-  after: z.coerce.number().int().min(0).max(MAX_INT32).optional(),
-  team_id: queryId.optional(),
-  user_id: queryId.optional(),
-  include_revoked: z.enum(['true', 'false']).optional(),
 });
 
 type CreateInput = z.infer<typeof createBody>;
@@ -117,17 +111,6 @@ async function revoke(deps: Deps, actor: Actor, key: KeyRow) {
   });
 }
 
-async function rotate(deps: Deps, actor: Actor, key: KeyRow) {
-  return applyChange(deps, actor, async (trx, at) => {
-    const { row, secret } = await rotateKey(trx, key, actor.userId ?? 0, at);
-    return {
-      result: { ...keyView(row), key: secret, rotated_from: key.id },
-      audit: [{ orgId: key.org_id, teamId: key.team_id, action: 'key.rotate', targetType: 'key', targetId: row.id, before: keyView(key), after: keyView(row) }],
-      invalidate: [{ kind: 'key', keyId: key.id }],
-    };
-  });
-}
-
 async function update(deps: Deps, actor: Actor, key: KeyRow, body: unknown) {
   const input = parse(updateBody, body);
   if (key.status === 'revoked') throw new ApiError('conflict', `key ${key.id} is revoked and cannot be changed`);
@@ -155,38 +138,12 @@ async function update(deps: Deps, actor: Actor, key: KeyRow, body: unknown) {
   });
 }
 
-/** A page of keys; `next_after` continues after the last one (keyset pagination). */
-function page(data: KeyView[], q: { limit: number; offset: number }) {
-  return { data, limit: q.limit, offset: q.offset, next_after: data.length === q.limit ? data.at(-1)!.id : null };
-}
-
-type TeamKeyReq = FastifyRequest<{ Params: { id: string; keyId: string } }>;
-type KeyReq = FastifyRequest<{ Params: { id: string } }>;
 
 export function registerKeyRoutes(api: FastifyInstance, deps: Deps): void {
   const db = deps.db.kysely;
-  const teamKey = async (req: TeamKeyReq) => {
-    requireAdmin(req.actor);
-    const teamId = idParam(req.params.id, 'team');
-    await getTeam(db, req.actor.orgId, teamId);
-    return getTeamKey(db, req.actor.orgId, teamId, idParam(req.params.keyId, 'key'));
-  };
-  const anyKey = async (req: KeyReq) => {
-    requireAdmin(req.actor);
-    const id = idParam(req.params.id, 'key');
-    const key = await findKey(db, req.actor.orgId, id);
-    if (!key) throw new ApiError('not_found', `key ${id} not found`);
-    return key;
-  };
+  const teamKey = (req: TeamKeyReq) => teamKeyOf(deps, req);
+  const anyKey = (req: KeyReq) => keyOf(deps, req);
 
-  api.get<{ Params: { id: string } }>('/teams/:id/keys', async (req) => {
-    requireAdmin(req.actor);
-    const teamId = idParam(req.params.id, 'team');
-    await getTeam(db, req.actor.orgId, teamId);
-    const q = parse(listQuery, req.query, 'query');
-    const rows = await listKeys(db, req.actor.orgId, { teamId, includeRevoked: q.include_revoked === 'true', ...(q.after !== undefined ? { afterId: q.after } : {}) }, q.limit, q.offset);
-    return page(rows.map(keyView), q);
-  });
   api.post<{ Params: { id: string } }>('/teams/:id/keys', async (req, reply) => {
     requireAdmin(req.actor);
     const teamId = idParam(req.params.id, 'team');
@@ -197,14 +154,7 @@ export function registerKeyRoutes(api: FastifyInstance, deps: Deps): void {
   api.get('/teams/:id/keys/:keyId', async (req: TeamKeyReq) => keyView(await teamKey(req)));
   api.patch('/teams/:id/keys/:keyId', async (req: TeamKeyReq) => update(deps, req.actor, await teamKey(req), req.body));
   api.delete('/teams/:id/keys/:keyId', async (req: TeamKeyReq) => revoke(deps, req.actor, await teamKey(req)));
-  api.post('/teams/:id/keys/:keyId/rotate', async (req: TeamKeyReq, reply) => reply.code(201).send(await rotate(deps, req.actor, await teamKey(req))));
 
-  api.get('/keys', async (req) => {
-    requireAdmin(req.actor);
-    const q = parse(listQuery, req.query, 'query');
-    const filter = { includeRevoked: q.include_revoked === 'true', ...(q.team_id ? { teamId: q.team_id } : {}), ...(q.user_id ? { userId: q.user_id } : {}), ...(q.after !== undefined ? { afterId: q.after } : {}) };
-    return page((await listKeys(db, req.actor.orgId, filter, q.limit, q.offset)).map(keyView), q);
-  });
   api.post('/keys', async (req, reply) => {
     requireAdmin(req.actor);
     const input = parse(createBody, req.body);
@@ -213,5 +163,4 @@ export function registerKeyRoutes(api: FastifyInstance, deps: Deps): void {
   api.get('/keys/:id', async (req: KeyReq) => keyView(await anyKey(req)));
   api.patch('/keys/:id', async (req: KeyReq) => update(deps, req.actor, await anyKey(req), req.body));
   api.delete('/keys/:id', async (req: KeyReq) => revoke(deps, req.actor, await anyKey(req)));
-  api.post('/keys/:id/rotate', async (req: KeyReq, reply) => reply.code(201).send(await rotate(deps, req.actor, await anyKey(req))));
 }
