@@ -11,7 +11,8 @@ import path from 'node:path';
 import { bench, group, run, do_not_optimize } from 'mitata';
 import { generateKey, hashSecret, isWellFormedKey } from '../src/keys/key-format.ts';
 import { KeyCache } from '../src/keys/key-cache.ts';
-import type { KeyContext } from '../src/keys/key-context.ts';
+import { OPEN_ACCESS, type KeyContext } from '../src/keys/key-context.ts';
+import { OrgAccessCache } from '../src/access/org-access.ts';
 import { authenticate } from '../src/proxy/authenticate.ts';
 import { OpenAIStreamMeter } from '../src/providers/openai-compatible/adapter.ts';
 import { LogWriter, type LogRow } from '../src/usage/log-writer.ts';
@@ -35,8 +36,7 @@ const ctxFor = (i: number): KeyContext => ({
   name: `key-${i}`,
   status: 'active',
   expiresAtMs: null,
-  ipAllowlist: [],
-  modelAccess: { mode: 'inherit' },
+  ...OPEN_ACCESS,
 });
 
 const WARM = 100_000;
@@ -81,6 +81,7 @@ const logRow = (i: number): LogRow => ({
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'tollgate-micro-'));
 const db = openDb(`sqlite:${path.join(tmp, 'micro.db')}`);
+const authDeps = { db, orgAccess: new OrgAccessCache(db.kysely) };
 await migrate(db);
 await db.kysely.insertInto('organizations').values({ name: 'o', slug: 'o', created_at: '2026-01-01T00:00:00Z', updated_at: '2026-01-01T00:00:00Z' }).execute();
 const now = Date.now();
@@ -160,8 +161,8 @@ group(`key cache (${WARM.toLocaleString('en')} entries)`, () => {
 });
 
 group('authenticate (warm: format check + sha256 + cache hit, no DB)', () => {
-  bench('authenticate(warm key)', async () => do_not_optimize(await authenticate(db.kysely, cache, secrets[k++ % 1000]!, now)));
-  bench('authenticate(malformed key)', async () => do_not_optimize(await authenticate(db.kysely, cache, malformed, now)));
+  bench('authenticate(warm key)', async () => do_not_optimize(await authenticate(authDeps, cache, secrets[k++ % 1000]!, now)));
+  bench('authenticate(malformed key)', async () => do_not_optimize(await authenticate(authDeps, cache, malformed, now)));
 });
 
 if (typeof engine !== 'string') {

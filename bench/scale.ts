@@ -26,6 +26,7 @@ import { openDb, type Db } from '../src/db/connection.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { generateKey, hashSecret } from '../src/keys/key-format.ts';
 import { loadKeyContext } from '../src/keys/key-context.ts';
+import { OrgAccessCache } from '../src/access/org-access.ts';
 import { spendSummary } from '../src/usage/spend.repository.ts';
 import { spentInPeriod } from '../src/policy/policies.repository.ts';
 import { listKeys } from '../src/keys/keys.repository.ts';
@@ -178,16 +179,18 @@ async function measureQueries(db: Db): Promise<Record<string, Summary | string>>
   const k = db.kysely;
   const now = Date.now();
   const out: Record<string, Summary | string> = {};
-  // Every real key exactly once: nothing is cached in Tollgate (a fresh process would do this).
+  // Every real key exactly once: nothing is cached in Tollgate but each org's access rules, loaded
+  // once per organization (as a fresh process would do).
+  const orgAccess = new OrgAccessCache(k);
   const order = secrets.map((_, i) => i).sort(() => Math.random() - 0.5);
   let missing = 0;
   out.coldKeyLookup = await timed(order.length, async (i) => {
-    const ctx = await loadKeyContext(k, realHashes[order[i]!]!);
+    const ctx = await loadKeyContext(k, orgAccess, realHashes[order[i]!]!);
     if (!ctx) missing++;
   });
   if (missing) out.coldKeyLookupMissing = `${missing} of the real keys were not found`;
   say(`  cold key lookup (loadKeyContext): ${fmt(out.coldKeyLookup)}`);
-  out.unknownKeyLookup = await timed(200, () => loadKeyContext(k, hashSecret(generateKey())));
+  out.unknownKeyLookup = await timed(200, () => loadKeyContext(k, orgAccess, hashSecret(generateKey())));
   say(`  unknown key lookup: ${fmt(out.unknownKeyLookup)}`);
   const team = (i: number) => 1 + ((i * 7919) % N.teams);
   await spendSummary(k, { teamId: team(9999) }, now);

@@ -12,6 +12,7 @@ import { resolveActor } from './http/admin-auth.ts';
 import type { Actor } from './http/actor.ts';
 import { registerProxyRoutes } from './proxy/proxy.routes.ts';
 import { registerTeamRoutes } from './teams/teams.routes.ts';
+import { fastifyTrustProxy } from './net/client-ip.ts';
 import { registerKeyRoutes } from './keys/keys.routes.ts';
 import { registerKeyListingRoutes } from './keys/key-listing.routes.ts';
 import { registerKeyRotationRoutes } from './keys/key-rotation.routes.ts';
@@ -63,7 +64,7 @@ export async function buildApp(deps: Deps, opts: AppOptions): Promise<FastifyIns
     // Admin bodies are small JSON; a path with no route still has its body read, so keep it small.
     bodyLimit: deps.config.apiBodyLimitBytes,
     // One trusted hop: req.ip is the right-most X-Forwarded-For entry (see proxy/fast-lane.ts clientIp).
-    trustProxy: deps.config.trustProxy ? (_address: string, hop: number) => hop === 0 : false,
+    trustProxy: fastifyTrustProxy(deps.config.trustProxy),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     requestIdHeader: false,

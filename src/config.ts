@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseAllowlist } from './net/ssrf.ts';
+import { parseTrustProxy, type TrustProxy } from './net/client-ip.ts';
 
 export interface ModelPrice {
   /** micro-USD per 1M input (prompt) tokens */
@@ -61,7 +62,8 @@ export interface Config {
   /** after a client abandons a stream, how long to keep reading it for the provider's usage */
   abortDrainMs: number;
   shutdownGraceMs: number;
-  trustProxy: boolean;
+  /** which proxies may set X-Forwarded-For (net/client-ip.ts) */
+  trustProxy: TrustProxy;
   /** the HTTP server waits this long for a request's headers (slow clients are cut off: 408) */
   headersTimeoutMs: number;
   /** … and this long for the whole request, body included (never limits the response) */
@@ -173,6 +175,15 @@ function upstreamAllow(env: Env, file: Record<string, unknown>): string[] {
   return entries.map((e) => e.trim()).filter(Boolean);
 }
 
+function trustProxy(raw: unknown): TrustProxy {
+  if (raw !== undefined && typeof raw !== 'string' && typeof raw !== 'boolean' && typeof raw !== 'number') throw new ConfigError('TOLLGATE_TRUST_PROXY must be true, false, a hop count or a comma-separated list of CIDR ranges');
+  try {
+    return parseTrustProxy(raw);
+  } catch (err) {
+    throw new ConfigError(`TOLLGATE_TRUST_PROXY: ${(err as Error).message}`);
+  }
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const file = readFile(env.TOLLGATE_CONFIG);
   const dataDir = path.resolve(str(env, file, 'TOLLGATE_DATA_DIR', 'dataDir') ?? './data');
@@ -213,7 +224,7 @@ export function loadConfig(env: Env = process.env): Config {
     orgMaxParallelDefault: int(env, file, 'TOLLGATE_ORG_MAX_PARALLEL', 'orgMaxParallelDefault', 512),
     abortDrainMs: int(env, file, 'TOLLGATE_ABORT_DRAIN_MS', 'abortDrainMs', 5_000),
     shutdownGraceMs: int(env, file, 'TOLLGATE_SHUTDOWN_GRACE_MS', 'shutdownGraceMs', 30_000),
-    trustProxy: bool(env, file, 'TOLLGATE_TRUST_PROXY', 'trustProxy', false),
+    trustProxy: trustProxy(env.TOLLGATE_TRUST_PROXY ?? file.trustProxy),
     headersTimeoutMs,
     requestTimeoutMs,
     keepAliveTimeoutMs: int(env, file, 'TOLLGATE_KEEP_ALIVE_TIMEOUT_MS', 'keepAliveTimeoutMs', 5_000, 1),

@@ -16,6 +16,7 @@ import type { Alerts } from './policy/alerts.ts';
 import type { PoolOptions } from './providers/http-pool.ts';
 import type { AuthThrottle } from './proxy/auth-throttle.ts';
 import type { OrgSlots } from './proxy/org-slots.ts';
+import type { OrgAccessCache } from './access/org-access.ts';
 
 export interface Deps {
   config: Config;
@@ -23,6 +24,8 @@ export interface Deps {
   clock: Clock;
   vault: Vault;
   keyCache: KeyCache;
+  /** each organization's access rules and groups, that key contexts compile their access from */
+  orgAccess: OrgAccessCache;
   router: Router;
   prices: PriceBook;
   logWriter: LogWriter;

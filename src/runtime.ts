@@ -8,6 +8,7 @@ import { openDb, type Db } from './db/connection.ts';
 import { migrate } from './db/migrate.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { loadVault, type Vault } from './vault/crypto.ts';
+import { OrgAccessCache } from './access/org-access.ts';
 import { KeyCache } from './keys/key-cache.ts';
 import { Router } from './providers/router.ts';
 import { PriceBook } from './usage/pricing.ts';
@@ -59,6 +60,8 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
   const invalidator = shared?.invalidator ?? new LocalInvalidator();
   const keyCache = new KeyCache(config.keyCacheSize, config.negativeCacheSeconds * 1000);
   const router = new Router(db.kysely, vault, prices);
+  const orgAccess = new OrgAccessCache(db.kysely);
+  invalidator.subscribe((e) => orgAccess.invalidate(e));
   invalidator.subscribe((e) => keyCache.invalidate(e));
   invalidator.subscribe((e) => router.invalidate(e));
   // Replays what a crashed run left in the journal before anything is rebuilt from the logs.
@@ -90,7 +93,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
     onStoreDown: (err, failOpen, suppressed) =>
       log?.warn({ err: (err as Error).message, failOpen, suppressed }, failOpen ? 'counter store unreachable: admitting WITHOUT limits (TOLLGATE_FAIL_OPEN)' : 'counter store unreachable: refusing requests that need counters (503)'),
   });
-  const deps: Deps = { config, db, clock, vault, keyCache, router, prices, logWriter, admission, policies, counters, alerts, loadSpent, invalidator, inFlight: new InFlight(), upstreamPool: { connections: config.upstreamConnections, connect: guardedConnector(createUpstreamGuard(config.upstreamAllow)) }, authThrottle: new AuthThrottle(config.authFailuresPerMinute), orgSlots: new OrgSlots(config.orgMaxParallelDefault), defaultOrgId: boot.defaultOrgId };
+  const deps: Deps = { config, db, clock, vault, keyCache, orgAccess, router, prices, logWriter, admission, policies, counters, alerts, loadSpent, invalidator, inFlight: new InFlight(), upstreamPool: { connections: config.upstreamConnections, connect: guardedConnector(createUpstreamGuard(config.upstreamAllow)) }, authThrottle: new AuthThrottle(config.authFailuresPerMinute), orgSlots: new OrgSlots(config.orgMaxParallelDefault), defaultOrgId: boot.defaultOrgId };
   const app = await buildApp(deps, { masterKeyHash: boot.masterKeyHash, ...(options.logger !== undefined ? { logger: options.logger } : {}) });
   log = app.log;
   if (durableLog.replay?.replayed || durableLog.replay?.bad) log.warn({ ...durableLog.replay }, 'request log journal replayed: rows answered by the previous run but not yet committed');

@@ -6,10 +6,10 @@ import { MemoryCounterStore } from '../src/policy/memory-store.ts';
 import type { PolicyCache } from '../src/policy/policy-cache.ts';
 import type { CounterStore } from '../src/policy/counter-store.ts';
 import type { Alerts } from '../src/policy/alerts.ts';
-import type { KeyContext } from '../src/keys/key-context.ts';
+import { OPEN_ACCESS, type KeyContext } from '../src/keys/key-context.ts';
 import { EMPTY_POLICY, type LevelPolicy } from '../src/policy/policy.ts';
 
-const ctx: KeyContext = { keyId: 1, lineageId: 1, orgId: 1, teamId: 2, userId: 3, serviceAccountId: null, name: 'k', status: 'active', expiresAtMs: null, ipAllowlist: [], modelAccess: { mode: 'inherit' } };
+const ctx: KeyContext = { keyId: 1, lineageId: 1, orgId: 1, teamId: 2, userId: 3, serviceAccountId: null, name: 'k', status: 'active', expiresAtMs: null, ...OPEN_ACCESS };
 const levels: LevelPolicy[] = [
   { level: 'key', scope: 'key:1', policy: { ...EMPTY_POLICY, budget: { limitMicro: 10_000, period: 'monthly', mode: 'hard', thresholds: [] } } },
   { level: 'team', scope: 'team:2', policy: { ...EMPTY_POLICY, budget: { limitMicro: 1_000_000, period: 'monthly', mode: 'hard', thresholds: [] } } },

@@ -5,7 +5,7 @@
 // Map, for comparison. Run with --expose-gc (scale.ts does); prints one JSON line.
 //   node --expose-gc bench/lib/key-cache-memory.ts [N=1000000]
 import { KeyCache } from '../../src/keys/key-cache.ts';
-import type { KeyContext } from '../../src/keys/key-context.ts';
+import { OPEN_ACCESS, type KeyContext } from '../../src/keys/key-context.ts';
 import { generateKey, hashSecret, isWellFormedKey } from '../../src/keys/key-format.ts';
 import { loadConfig } from '../../src/config.ts';
 
@@ -29,8 +29,7 @@ const ctx = (i: number): KeyContext => ({
   name: `key-${i}`,
   status: 'active',
   expiresAtMs: null,
-  ipAllowlist: JSON.parse('[]') as string[],
-  modelAccess: JSON.parse('{"mode":"inherit"}') as KeyContext['modelAccess'],
+  ...OPEN_ACCESS,
 });
 
 const config = loadConfig({});

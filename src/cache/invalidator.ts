@@ -6,6 +6,8 @@ export type Invalidation =
   | { kind: 'team'; teamId: number }
   | { kind: 'org'; orgId: number }
   | { kind: 'routes'; orgId: number }
+  /** an org's access rules or access groups changed: its keys recompile their model sets */
+  | { kind: 'access'; orgId: number }
   | { kind: 'policy'; scope: string }
   | { kind: 'all' };
 

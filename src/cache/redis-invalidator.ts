@@ -13,7 +13,7 @@ import type { Redis } from 'ioredis';
 import { LocalInvalidator, type Invalidation, type Invalidator } from './invalidator.ts';
 import { closeRedis } from '../redis.ts';
 
-const KINDS = new Set(['key', 'team', 'org', 'routes', 'policy', 'all']);
+const KINDS = new Set(['key', 'team', 'org', 'routes', 'access', 'policy', 'all']);
 /** Beyond this many unsent events, they collapse into one {kind: 'all'}. */
 const PENDING_MAX = 1000;
 const RETRY_MS = 500;

@@ -82,12 +82,34 @@ export interface ApiKeysTable {
   ip_allowlist: Generated<string>;
   model_access: Generated<string>;
   created_by: Generated<number>;
+  created_by_actor: string | null;
   rotated_from_id: number | null;
   lineage_id: number | null;
   created_at: string;
   updated_at: string;
   revoked_at: string | null;
   last_used_at: string | null;
+}
+
+export interface AccessGroupsTable {
+  id: Generated<number>;
+  org_id: number;
+  name: string;
+  description: string | null;
+  models: Generated<string>;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AccessRulesTable {
+  org_id: number;
+  /** 'org' or 'team:<id>' */
+  scope: string;
+  models: string | null;
+  access_groups: string | null;
+  blocked_models: Generated<string>;
+  ip_allowlist: Generated<string>;
+  updated_at: string;
 }
 
 export interface PoliciesTable {
@@ -223,4 +245,6 @@ export interface Database {
   budget_alerts: BudgetAlertsTable;
   journal_marks: JournalMarksTable;
   usage_minutes: UsageMinutesTable;
+  access_groups: AccessGroupsTable;
+  access_rules: AccessRulesTable;
 }

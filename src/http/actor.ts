@@ -14,3 +14,9 @@ export interface Actor {
   superadmin: boolean;
   ip: string | null;
 }
+
+/** How an actor is recorded on what it creates: 'user:5', 'admin_key:3', 'admin_key:master', 'system:rotation'. */
+export function actorRef(actor: Pick<Actor, 'type' | 'id' | 'userId'>): string {
+  if (actor.type === 'user') return `user:${actor.userId ?? actor.id}`;
+  return `${actor.type}:${actor.id ?? 'unknown'}`;
+}

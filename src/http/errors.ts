@@ -13,6 +13,7 @@ export const ERRORS = {
   key_expired: { status: 403, type: 'permission_error' },
   ip_not_allowed: { status: 403, type: 'permission_error' },
   model_not_allowed: { status: 403, type: 'permission_error' },
+  scope_not_allowed: { status: 403, type: 'permission_error' },
   forbidden: { status: 403, type: 'permission_error' },
   allocation_exceeded: { status: 403, type: 'permission_error' },
   not_found: { status: 404, type: 'not_found_error' },

@@ -56,7 +56,7 @@ export class KeyCache {
       (ctx) =>
         (event.kind === 'key' && ctx.keyId === event.keyId) ||
         (event.kind === 'team' && ctx.teamId === event.teamId) ||
-        (event.kind === 'org' && ctx.orgId === event.orgId),
+        ((event.kind === 'org' || event.kind === 'access') && ctx.orgId === event.orgId),
     );
   }
 }

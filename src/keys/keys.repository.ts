@@ -3,16 +3,10 @@ import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { ApiKeysTable, Database } from '../db/types.ts';
 import { ApiError } from '../http/errors.ts';
 import { displayPrefix, generateKey, hashSecret } from './key-format.ts';
+import { OPEN_RULE, ruleFromStored, ruleView, storedModelAccess, type AccessRule } from '../policy/access-rules.ts';
 
 export type KeyRow = Selectable<ApiKeysTable>;
 export type KeyStatus = 'active' | 'disabled' | 'revoked';
-
-export interface ModelAccess {
-  mode: 'inherit' | 'restrict';
-  models?: string[];
-  groups?: string[];
-  blocklist?: string[];
-}
 
 export interface KeyView {
   id: number;
@@ -23,12 +17,17 @@ export interface KeyView {
   name: string;
   description: string | null;
   tags: string[];
+  /** endpoint scopes, space-separated ("*": all; policy/scopes.ts) */
   scopes: string;
   status: KeyStatus;
   expires_at: string | null;
+  /** null: inherits the team's models (docs/access.md) */
+  models: string[] | null;
+  access_groups: number[] | null;
+  blocked_models: string[];
   ip_allowlist: string[];
-  model_access: ModelAccess;
-  created_by: number;
+  /** who created it: 'user:5', 'admin_key:3', 'admin_key:master', 'system:rotation' (null: before this was recorded) */
+  created_by: string | null;
   created_at: string;
   updated_at: string;
   revoked_at: string | null;
@@ -51,9 +50,8 @@ export function keyView(k: KeyRow): KeyView {
     scopes: k.scopes,
     status: k.status as KeyStatus,
     expires_at: k.expires_at,
-    ip_allowlist: JSON.parse(k.ip_allowlist) as string[],
-    model_access: JSON.parse(k.model_access) as ModelAccess,
-    created_by: k.created_by,
+    ...ruleView(ruleFromStored(k.model_access, k.ip_allowlist)),
+    created_by: k.created_by_actor,
     created_at: k.created_at,
     updated_at: k.updated_at,
     revoked_at: k.revoked_at,
@@ -69,11 +67,13 @@ export interface KeyInput {
   name: string;
   description?: string | null;
   tags?: string[];
+  /** canonical (policy/scopes.ts normalizeScopes) */
   scopes?: string;
   expiresAt?: string | null;
-  ipAllowlist?: string[];
-  modelAccess?: ModelAccess;
-  createdBy: number;
+  /** the key's own access rule (models, groups, blocklist, IP allowlist); default: inherit, open */
+  rule?: AccessRule;
+  /** actorRef() of whoever creates it */
+  createdBy: string;
   rotatedFromId?: number | null;
   lineageId?: number | null;
 }
@@ -95,9 +95,10 @@ export async function insertKey(trx: Transaction<Database>, input: KeyInput, at:
       key_hash: hashSecret(secret),
       scopes: input.scopes ?? '*',
       expires_at: input.expiresAt ?? null,
-      ip_allowlist: JSON.stringify(input.ipAllowlist ?? []),
-      model_access: JSON.stringify(input.modelAccess ?? { mode: 'inherit' }),
-      created_by: input.createdBy,
+      ip_allowlist: JSON.stringify(input.rule?.ipAllowlist ?? []),
+      model_access: storedModelAccess(input.rule ?? OPEN_RULE),
+      created_by: input.createdBy.startsWith('user:') ? Number(input.createdBy.slice(5)) : 0,
+      created_by_actor: input.createdBy,
       rotated_from_id: input.rotatedFromId ?? null,
       lineage_id: input.lineageId ?? null,
       created_at: at,
@@ -155,7 +156,7 @@ export async function revokeKey(trx: Transaction<Database>, key: KeyRow, at: str
  * Rotation, in one transaction: the old key is revoked and a new one with the same name, owner,
  * team and settings is issued. Key-level limits, budgets and spend follow the lineage (lineageOf).
  */
-export async function rotateKey(trx: Transaction<Database>, key: KeyRow, createdBy: number, at: string): Promise<{ row: KeyRow; secret: string }> {
+export async function rotateKey(trx: Transaction<Database>, key: KeyRow, createdBy: string, at: string): Promise<{ row: KeyRow; secret: string }> {
   if (key.status === 'revoked') throw new ApiError('conflict', `key ${key.id} is revoked and cannot be rotated`);
   await revokeKey(trx, key, at);
   const fresh = await insertKey(
@@ -170,8 +171,7 @@ export async function rotateKey(trx: Transaction<Database>, key: KeyRow, created
       tags: JSON.parse(key.tags) as string[],
       scopes: key.scopes,
       expiresAt: key.expires_at,
-      ipAllowlist: JSON.parse(key.ip_allowlist) as string[],
-      modelAccess: JSON.parse(key.model_access) as ModelAccess,
+      rule: ruleFromStored(key.model_access, key.ip_allowlist),
       createdBy,
       rotatedFromId: key.id,
       lineageId: key.lineage_id ?? key.id,

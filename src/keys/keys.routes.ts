@@ -5,7 +5,7 @@ import type { Transaction } from 'kysely';
 import { z } from 'zod';
 import type { Deps } from '../deps.ts';
 import type { Database } from '../db/types.ts';
-import type { Actor } from '../http/actor.ts';
+import { actorRef, type Actor } from '../http/actor.ts';
 import { ApiError } from '../http/errors.ts';
 import { id, idParam, name, optionalText, parse } from '../http/validate.ts';
 import { canonicalInstant, isoDateTime } from '../http/timestamps.ts';
@@ -80,7 +80,7 @@ export async function createKey(deps: Deps, actor: Actor, teamId: number | null,
         tags: input.tags ?? [],
         scopes: input.scopes ?? '*',
         expiresAt,
-        createdBy: actor.userId ?? 0,
+        createdBy: actorRef(actor),
       },
       at,
     );

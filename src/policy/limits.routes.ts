@@ -91,7 +91,7 @@ export function registerLimitRoutes(api: FastifyInstance, deps: Deps): void {
       const target = await resolveTarget(deps, req.actor, kind, req.params);
       if (kind === 'key') {
         const key = (await findKey(deps.db.kysely, req.actor.orgId, Number(req.params.id)))!;
-        return explainKey(deps, (await loadKeyContext(deps.db.kysely, key.key_hash))!);
+        return explainKey(deps, (await loadKeyContext(deps.db.kysely, deps.orgAccess, key.key_hash))!);
       }
       const policy = await getPolicy(deps.db.kysely, target.scope);
       const [layer] = await explainLevels(deps, [{ level: target.level, scope: target.scope, policy }]);

@@ -1,10 +1,9 @@
 // Step 1 of the hot path: bearer secret → KeyContext. Malformed secrets are rejected before any
 // lookup; a warm key costs one SHA-256 and one Map lookup, no database query.
-import type { Kysely } from 'kysely';
-import type { Database } from '../db/types.ts';
 import { hashSecret, isWellFormedKey } from '../keys/key-format.ts';
 import type { KeyCache } from '../keys/key-cache.ts';
 import { loadKeyContext, type KeyContext } from '../keys/key-context.ts';
+import type { Deps } from '../deps.ts';
 
 export type AuthOutcome = { ok: true; ctx: KeyContext } | { ok: false; code: 'missing_credentials' | 'invalid_api_key' | 'too_many_auth_failures'; message: string };
 
@@ -25,7 +24,7 @@ const THROTTLED: AuthOutcome = { ok: false, code: 'too_many_auth_failures', mess
  * still passes (a shared NAT address does not lock out good keys), anything else is refused
  * without a lookup.
  */
-export function authenticate(db: Kysely<Database>, cache: KeyCache, secret: string | undefined, now: number, throttled = false): AuthOutcome | Promise<AuthOutcome> {
+export function authenticate(deps: Pick<Deps, 'db' | 'orgAccess'>, cache: KeyCache, secret: string | undefined, now: number, throttled = false): AuthOutcome | Promise<AuthOutcome> {
   if (!secret) return throttled ? THROTTLED : MISSING;
   if (!isWellFormedKey(secret)) return throttled ? THROTTLED : INVALID;
   const hash = hashSecret(secret);
@@ -33,12 +32,12 @@ export function authenticate(db: Kysely<Database>, cache: KeyCache, secret: stri
   if (cached) return { ok: true, ctx: cached };
   if (throttled) return THROTTLED;
   if (cache.isKnownUnknown(hash, now)) return INVALID;
-  return load(db, cache, hash, now);
+  return load(deps, cache, hash, now);
 }
 
-async function load(db: Kysely<Database>, cache: KeyCache, hash: string, now: number): Promise<AuthOutcome> {
+async function load(deps: Pick<Deps, 'db' | 'orgAccess'>, cache: KeyCache, hash: string, now: number): Promise<AuthOutcome> {
   const generation = cache.generation;
-  const ctx = await loadKeyContext(db, hash);
+  const ctx = await loadKeyContext(deps.db.kysely, deps.orgAccess, hash);
   // An admin change that landed while we were loading may have made this row stale: use it for
   // this request (it was read after the change started) but do not cache it.
   const fresh = generation === cache.generation;

@@ -7,12 +7,12 @@
 // make Tollgate buffer a body (up to the /v1 limit) or hold a connection open with a slow one.
 // Refusals before the body discard it unread and close the connection.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isIP } from 'node:net';
+import { resolveClientIp, type TrustProxy } from '../net/client-ip.ts';
 import type { Deps } from '../deps.ts';
 import type { Endpoint } from '../providers/openai-compatible/adapter.ts';
 import type { ErrorCode } from '../http/errors.ts';
 import { authenticate, bearer, type AuthOutcome } from './authenticate.ts';
-import { proxyRequest } from './pipeline.ts';
+import { checkKey, proxyRequest } from './pipeline.ts';
 import { sendError, type HeaderMap } from './respond.ts';
 
 const ENDPOINTS: Record<string, Endpoint> = {
@@ -35,6 +35,11 @@ export function fastLane(deps: Deps, onError: (err: unknown) => void): Lane {
       }
       deps.authThrottle.fail(ip, now);
       return refuse(req, res, auth.code, auth.message);
+    }
+    const refused = checkKey(deps, auth.ctx, endpoint, ip, now);
+    if (refused) {
+      if (refused.code === 'invalid_api_key') deps.authThrottle.fail(ip, now);
+      return refuse(req, res, refused.code, refused.message);
     }
     const type = req.headers['content-type'];
     if (type !== undefined && !type.includes('json')) return refuse(req, res, 'invalid_request', 'Content-Type must be application/json.', {}, 'content-type');
@@ -84,7 +89,7 @@ export function fastLane(deps: Deps, onError: (err: unknown) => void): Lane {
     }
     const ip = clientIp(req, deps.config.trustProxy);
     const now = deps.clock.now();
-    const authed = authenticate(deps.db.kysely, deps.keyCache, bearer(req.headers), now, deps.authThrottle.blockedUntil(ip, now) !== 0);
+    const authed = authenticate(deps, deps.keyCache, bearer(req.headers), now, deps.authThrottle.blockedUntil(ip, now) !== 0);
     if (authed instanceof Promise) {
       req.pause();
       authed.then((a) => readBody(req, res, endpoint, a, ip, now), () => readBody(req, res, endpoint, null, ip, now));
@@ -102,18 +107,7 @@ function refuse(req: IncomingMessage, res: ServerResponse, code: ErrorCode, mess
   req.resume();
 }
 
-/**
- * The caller's address. Behind a trusted proxy (one hop), the RIGHT-most X-Forwarded-For entry:
- * the address that proxy saw. Entries to its left are whatever the client sent, so trusting them
- * would let a client choose its own address (and escape the failed-authentication throttle).
- */
-export function clientIp(req: IncomingMessage, trustProxy: boolean): string {
-  if (trustProxy) {
-    const xff = req.headers['x-forwarded-for'];
-    const list = Array.isArray(xff) ? xff.join(',') : xff;
-    const last = list?.slice(list.lastIndexOf(',') + 1).trim();
-    // Only an address is taken (it is logged and keys the throttle); anything else is ignored.
-    if (last && isIP(last) !== 0) return last;
-  }
-  return req.socket.remoteAddress ?? '';
+/** The caller's address (net/client-ip.ts: the socket peer unless a trusted proxy forwarded it). */
+export function clientIp(req: IncomingMessage, trust: TrustProxy): string {
+  return resolveClientIp(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for'], trust);
 }

@@ -4,7 +4,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Deps } from '../deps.ts';
 import { errorBody, ERRORS } from '../http/errors.ts';
 import { authenticate, bearer } from './authenticate.ts';
-import { checkAccess } from '../policy/access.ts';
+import { checkAccess, checkCaller } from '../policy/access.ts';
+import { scopeBit } from '../policy/scopes.ts';
 import { poolFor } from '../providers/http-pool.ts';
 import type { ResolvedRoute } from '../providers/types.ts';
 import { explainKey } from '../policy/explain.ts';
@@ -35,10 +36,10 @@ async function upstreamModels(deps: Deps, route: ResolvedRoute): Promise<ModelEn
 }
 
 /** The usable key behind a /v1 read, or undefined after answering 401/403. */
-async function usableKey(deps: Deps, req: FastifyRequest, reply: FastifyReply): Promise<KeyContext | undefined> {
+async function usableKey(deps: Deps, req: FastifyRequest, reply: FastifyReply, scope: 'models' | null): Promise<KeyContext | undefined> {
   const now = deps.clock.now();
   const throttled = deps.authThrottle.blockedUntil(req.ip, now) !== 0;
-  const auth = await Promise.resolve(authenticate(deps.db.kysely, deps.keyCache, bearer(req.headers), now, throttled)).catch(() => null);
+  const auth = await Promise.resolve(authenticate(deps, deps.keyCache, bearer(req.headers), now, throttled)).catch(() => null);
   if (!auth) {
     reply.code(503).send(errorBody('service_unavailable', 'The key store is unreachable; try again shortly.'));
     return undefined;
@@ -49,26 +50,30 @@ async function usableKey(deps: Deps, req: FastifyRequest, reply: FastifyReply): 
     return undefined;
   }
   const access = checkAccess(auth.ctx, now);
-  if (!access.ok) {
-    reply.code(403).send(errorBody(access.code, access.message));
+  // GET /v1/key describes the key to its holder: any scope may read it; the IP allowlists still apply.
+  const refused = !access.ok ? access : checkCaller(auth.ctx, scope ? scopeBit(scope) : 0, scope ?? '', req.ip);
+  if (!refused.ok) {
+    if (refused.code === 'invalid_api_key') deps.authThrottle.fail(req.ip, now);
+    reply.code(ERRORS[refused.code].status).send(errorBody(refused.code, refused.message));
     return undefined;
   }
   return auth.ctx;
 }
 
 export async function listModels(deps: Deps, req: FastifyRequest, reply: FastifyReply) {
-  const ctx = await usableKey(deps, req, reply);
+  const ctx = await usableKey(deps, req, reply, 'models');
   if (!ctx) return reply;
   const { names, catchAll } = await deps.router.models(ctx.orgId);
   const byId = new Map<string, ModelEntry>();
   if (catchAll) for (const m of await upstreamModels(deps, catchAll)) byId.set(m.id, m);
   for (const id of names) byId.set(id, { id, object: 'model', created: 0, owned_by: 'tollgate' });
-  return reply.send({ object: 'list', data: [...byId.values()] });
+  // Exactly what this key may call: the org's, its team's and its own rules applied.
+  return reply.send({ object: 'list', data: [...byId.values()].filter((m) => ctx.models.refusal(m.id) === null) });
 }
 
 /** GET /v1/key: the calling key's own limits, usage and budgets at every level (like OpenRouter's). */
 export async function describeKey(deps: Deps, req: FastifyRequest, reply: FastifyReply) {
-  const ctx = await usableKey(deps, req, reply);
+  const ctx = await usableKey(deps, req, reply, null);
   if (!ctx) return reply;
   return reply.send({ data: await explainKey(deps, ctx) });
 }

@@ -10,14 +10,15 @@ import type { ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { Deps } from '../deps.ts';
 import { iso } from '../clock.ts';
-import { checkAccess } from '../policy/access.ts';
+import { checkAccess, checkCaller, checkModel } from '../policy/access.ts';
+import { ENDPOINT_SCOPE, scopeBit } from '../policy/scopes.ts';
 import { costMicro } from '../usage/pricing.ts';
 import { requestBound } from '../usage/token-bound.ts';
 import { checkBody } from './body-check.ts';
 import { OpenAIStreamMeter, prepareBody, upstreamHeaders, type Endpoint } from '../providers/openai-compatible/adapter.ts';
 import type { KeyContext } from '../keys/key-context.ts';
 import { forward, type ForwardResult } from './forward.ts';
-import { ERRORS } from '../http/errors.ts';
+import { ERRORS, type ErrorCode } from '../http/errors.ts';
 import { rateLimitHeaders, sendError, type HeaderMap } from './respond.ts';
 
 export interface ProxyCall {
@@ -43,11 +44,7 @@ export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
   const log = (r: Pick<ForwardResult, 'status' | 'errorCode'> & Partial<ForwardResult>, provider: string | null, cost: number | null, unpriced: boolean) =>
     enqueueLog(deps, call, ctx, String(headers['x-request-id']), loggable(model), provider, r, cost, unpriced, now, started);
 
-  const access = checkAccess(ctx, now);
-  if (!access.ok) {
-    log({ status: 403, errorCode: access.code }, null, null, false);
-    return sendError(res, access.code, access.message, headers);
-  }
+  // Status, expiry, scope and IP allowlists were checked from the headers (fast-lane.ts, checkKey).
   // Malformed bodies stop here: before admission, before any upstream call.
   const problem = checkBody(call.endpoint, body);
   if (problem) {
@@ -55,6 +52,11 @@ export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
     return sendError(res, 'invalid_request', `${problem.param}: ${problem.message}`, headers, problem.param);
   }
   if (typeof model !== 'string') return; // checked above; narrows the type
+  const allowed = checkModel(ctx, model);
+  if (!allowed.ok) {
+    log({ status: 403, errorCode: allowed.code }, null, null, false);
+    return sendError(res, allowed.code, allowed.message, headers, 'model');
+  }
 
   const cached = deps.router.resolveCached(ctx.orgId, model);
   const route = cached !== null ? cached : await deps.router.resolve(ctx.orgId, model).catch(unavailable);
@@ -123,6 +125,24 @@ export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
     // Only if forwarding failed before an answer (a bug): the reservation is still released.
     settle({ status: 502, usage: undefined, estimated: false, errorCode: 'internal_error', streamed: stream });
   }
+}
+
+const SCOPE_BIT = Object.fromEntries(Object.entries(ENDPOINT_SCOPE).map(([e, s]) => [e, scopeBit(s)])) as Record<Endpoint, number>;
+
+/**
+ * The checks a key passes before its body is read: status, expiry, an old secret's grace period,
+ * the endpoint's scope and the IP allowlists. A refusal is logged (model unknown: '') and returned.
+ */
+export function checkKey(deps: Deps, ctx: KeyContext, endpoint: Endpoint, ip: string, now: number): { code: ErrorCode; message: string } | null {
+  const access = checkAccess(ctx, now);
+  const refused = !access.ok ? access : checkCaller(ctx, SCOPE_BIT[endpoint], ENDPOINT_SCOPE[endpoint], ip);
+  if (refused.ok) return null;
+  // An old secret past its grace period is not a credential: not logged against the key.
+  if (refused.code !== 'invalid_api_key') {
+    const call = { endpoint, ip } as ProxyCall;
+    enqueueLog(deps, call, ctx, randomUUID(), '', null, { status: ERRORS[refused.code].status, errorCode: refused.code }, null, false, now, performance.now());
+  }
+  return refused;
 }
 
 /** The model name as logged: a name the body check would refuse (lone surrogates, NUL) is logged as ''. */

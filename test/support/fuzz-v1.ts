@@ -73,7 +73,7 @@ export async function fuzzV1(dialect: Dialect, file: string, runs: number, runsV
         const gw = await startFuzzGateway(dialect, fake.baseUrl);
         const pool = new Pool(`http://127.0.0.1:${gw.port}`, { connections: 1, pipelining: 1 });
         try {
-          const key = (await loadKeyContext(gw.runtime.deps.db.kysely, hashSecret(gw.fixtures.keySecret)))!;
+          const key = (await loadKeyContext(gw.runtime.deps.db.kysely, gw.runtime.deps.orgAccess, hashSecret(gw.fixtures.keySecret)))!;
           // No database watch: a /v1 request writes its log row, spend and usage in the background;
           // what must hold for a refused one is that the upstream never saw it and nothing stays reserved.
           const target = {
