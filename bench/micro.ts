@@ -13,6 +13,11 @@ import { generateKey, hashSecret, isWellFormedKey } from '../src/keys/key-format
 import { KeyCache } from '../src/keys/key-cache.ts';
 import { OPEN_ACCESS, type KeyContext } from '../src/keys/key-context.ts';
 import { OrgAccessCache } from '../src/access/org-access.ts';
+import { checkAccess, checkCaller, checkModel } from '../src/policy/access.ts';
+import { OPEN_RULE } from '../src/policy/access-rules.ts';
+import { ModelAccess } from '../src/policy/model-access.ts';
+import { IpAllowlist } from '../src/policy/ip-allowlist.ts';
+import { scopeMask } from '../src/policy/scopes.ts';
 import { authenticate } from '../src/proxy/authenticate.ts';
 import { OpenAIStreamMeter } from '../src/providers/openai-compatible/adapter.ts';
 import { LogWriter, type LogRow } from '../src/usage/log-writer.ts';
@@ -163,6 +168,32 @@ group(`key cache (${WARM.toLocaleString('en')} entries)`, () => {
 group('authenticate (warm: format check + sha256 + cache hit, no DB)', () => {
   bench('authenticate(warm key)', async () => do_not_optimize(await authenticate(authDeps, cache, secrets[k++ % 1000]!, now)));
   bench('authenticate(malformed key)', async () => do_not_optimize(await authenticate(authDeps, cache, malformed, now)));
+});
+
+// The realistic policy's access rules (bench/setup.ts): the key restricted to two models, the team
+// to a pattern, the org blocking one, and a loopback IP allowlist; checked once per request.
+const restricted: KeyContext = {
+  ...ctxFor(1),
+  scopes: scopeMask('chat embeddings'),
+  models: ModelAccess.forKey(
+    { org: { ...OPEN_RULE, blockedModels: ['o1-pro'] }, teams: new Map([[1, { ...OPEN_RULE, models: ['gpt-4o*'] }]]), groups: new Map() },
+    1,
+    { ...OPEN_RULE, models: ['gpt-4o-mini', 'gpt-4o'], ipAllowlist: ['127.0.0.0/8', '::1/128'] },
+  ),
+  ip: new IpAllowlist([{ level: 'key', cidrs: ['127.0.0.0/8', '::1/128'] }]),
+};
+group('access checks per request (status, scope, IP allowlist, model set), warm key', () => {
+  bench('checkAccess + checkCaller + checkModel (restricted key)', () => {
+    do_not_optimize(checkAccess(restricted, now));
+    do_not_optimize(checkCaller(restricted, 1, 'chat', '127.0.0.1'));
+    do_not_optimize(checkModel(restricted, 'gpt-4o-mini'));
+  });
+  const open = ctxFor(2);
+  bench('the same, open key', () => {
+    do_not_optimize(checkAccess(open, now));
+    do_not_optimize(checkCaller(open, 1, 'chat', '127.0.0.1'));
+    do_not_optimize(checkModel(open, 'gpt-4o-mini'));
+  });
 });
 
 if (typeof engine !== 'string') {

@@ -72,7 +72,7 @@ export async function applyRealisticPolicy(baseUrl: string, adminKey: string, id
     { what: 'member monthly allocation', method: 'PUT', path: `/api/teams/${ids.teamId}/members/${ids.userId}/limits`, body: p.member },
     { what: 'key limits + hard key budget', method: 'PUT', path: `/api/keys/${ids.keyId}/limits`, body: p.key },
     { what: 'key IP allowlist (loopback)', method: 'PATCH', path: `/api/keys/${ids.keyId}`, body: { ip_allowlist: ['127.0.0.0/8', '::1/128'] } },
-    { what: 'key model restriction', method: 'PATCH', path: `/api/keys/${ids.keyId}`, body: { model_access: { mode: 'restrict', models: ['gpt-4o-mini', 'gpt-4o'] } } },
+    { what: 'key model restriction', method: 'PATCH', path: `/api/keys/${ids.keyId}`, body: { models: ['gpt-4o-mini', 'gpt-4o'] } },
   ];
   const out: PolicyStep[] = [];
   for (const s of steps) {
