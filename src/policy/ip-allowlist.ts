@@ -19,7 +19,8 @@ function clientBytes(ip: string): Uint8Array | undefined {
   return bytes;
 }
 
-const MEMO = 256;
+/** addresses judged last, per key (a key is used from few addresses; bounded either way) */
+const MEMO = 16;
 
 export class IpAllowlist {
   private readonly levels: Array<{ level: IpLevel; ranges: Cidr[] }>;

@@ -31,11 +31,23 @@ function compile(level: AccessLevel, rule: AccessRule, groups: Map<number, Acces
   return { level, allow: allowedBy(rule, groups), block: rule.blockedModels.length > 0 ? new ModelSet(rule.blockedModels) : null };
 }
 
-const MEMO = 512;
+/**
+ * Per key, the allowed names seen last (a prefix pattern is a scan; a remembered name is one lookup).
+ * Only allowed names are kept, so a caller sending made-up names cannot grow a cached key's memory.
+ */
+const MEMO = 64;
+
+/** The org's and teams' levels are compiled once per loaded OrgAccess and shared by all their keys. */
+const compiled = new WeakMap<AccessRule, Level>();
+function shared(level: AccessLevel, rule: AccessRule, groups: Map<number, AccessGroup>): Level {
+  let out = compiled.get(rule);
+  if (!out) compiled.set(rule, (out = compile(level, rule, groups)));
+  return out;
+}
 
 export class ModelAccess {
   private readonly levels: Level[];
-  private readonly memo = new Map<string, Refusal | null>();
+  private readonly memo = new Set<string>();
   /** no level restricts or blocks anything: every routed model is allowed, no lookup needed */
   readonly open: boolean;
 
@@ -45,8 +57,8 @@ export class ModelAccess {
   }
 
   static forKey(book: OrgAccess, teamId: number | null, key: AccessRule): ModelAccess {
-    const levels = [compile('org', book.org, book.groups)];
-    if (teamId !== null) levels.push(compile('team', book.teams.get(teamId) ?? OPEN_RULE, book.groups));
+    const levels = [shared('org', book.org, book.groups)];
+    if (teamId !== null) levels.push(shared('team', book.teams.get(teamId) ?? OPEN_RULE, book.groups));
     levels.push(compile('key', key, book.groups));
     return new ModelAccess(levels);
   }
@@ -54,8 +66,7 @@ export class ModelAccess {
   /** The first level that removes this model (blocklists are checked first: they always win), or null. */
   refusal(model: string): Refusal | null {
     if (this.open) return null;
-    const hit = this.memo.get(model);
-    if (hit !== undefined) return hit;
+    if (this.memo.has(model)) return null;
     let out: Refusal | null = null;
     for (const l of this.levels) if (l.block?.has(model)) {
       out = { level: l.level, reason: 'blocked' };
@@ -65,8 +76,10 @@ export class ModelAccess {
       out = { level: l.level, reason: 'not_in_allowlist' };
       break;
     }
-    if (this.memo.size >= MEMO) this.memo.clear();
-    this.memo.set(model, out);
+    if (out === null) {
+      if (this.memo.size >= MEMO) this.memo.clear();
+      this.memo.add(model);
+    }
     return out;
   }
 }
