@@ -23,6 +23,8 @@ import { registerHealthRoutes } from './http/health.routes.ts';
 import { registerLimitRoutes } from './policy/limits.routes.ts';
 import { registerMemberRoutes } from './teams/members.routes.ts';
 import { registerServiceAccountRoutes } from './teams/service-accounts.routes.ts';
+import { registerAccessGroupRoutes } from './access/access-groups.routes.ts';
+import { registerAccessRoutes } from './access/access.routes.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -115,6 +117,8 @@ export async function buildApp(deps: Deps, opts: AppOptions): Promise<FastifyIns
     registerLimitRoutes(api, deps);
     registerMemberRoutes(api, deps);
     registerServiceAccountRoutes(api, deps);
+    registerAccessGroupRoutes(api, deps);
+    registerAccessRoutes(api, deps);
   }, { prefix: '/api' });
 
   return app;

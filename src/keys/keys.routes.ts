@@ -1,5 +1,8 @@
 // Key management: team keys under /api/teams/{id}/keys (seed 000) and any key under /api/keys
 // (personal keys without a team keep working). The secret is in the create/rotate response only.
+// A key's access rule (models, access_groups, blocked_models, ip_allowlist) and scopes are set on
+// create and PATCH; the rule may only narrow its team's and org's (access/narrowing.ts, 400 naming
+// the entry), checked inside the same transaction as the write.
 import type { FastifyInstance } from 'fastify';
 import type { Transaction } from 'kysely';
 import { z } from 'zod';
@@ -18,15 +21,19 @@ import { applyLimits, hasLimitFields, limitFields, policyView } from '../policy/
 import { assertCapFits } from '../policy/allocations.ts';
 import { getPolicy, savePolicy } from '../policy/policies.repository.ts';
 import { EMPTY_POLICY } from '../policy/policy.ts';
+import { OPEN_RULE, ruleFromStored, storedModelAccess, type AccessRule } from '../policy/access-rules.ts';
+import { loadOrgAccess } from '../access/org-access.ts';
+import { aboveKey, narrowingProblem } from '../access/narrowing.ts';
+import { applyRulePatch, hasRuleFields, ruleFields, rulePatch, scopesField, scopesInput, type RulePatch } from '../access/rule-input.ts';
 
 const tags = z.array(z.string().min(1).max(100)).max(50);
-const scopes = z.string().min(1).max(500);
 
 const createBody = z.strictObject({
   name,
   description: optionalText,
   tags: tags.optional(),
-  scopes: scopes.optional(),
+  scopes: scopesField,
+  ...ruleFields,
   user_id: id.optional(),
   service_account_id: id.optional(),
   team_id: id.nullish(),
@@ -40,9 +47,19 @@ const updateBody = z.strictObject({
   tags: tags.optional(),
   status: z.enum(['active', 'disabled']).optional(),
   expires_at: isoDateTime.nullish(),
+  scopes: scopesField,
+  ...ruleFields,
 });
 
 type CreateInput = z.infer<typeof createBody>;
+
+/** 400 when the key's rule asks for more than its team and org allow (read in this transaction). */
+async function assertNarrows(trx: Transaction<Database>, orgId: number, teamId: number | null, patch: RulePatch): Promise<void> {
+  if (patch.models == null && patch.accessGroups == null) return;
+  const book = await loadOrgAccess(trx, orgId);
+  const problem = narrowingProblem(book, aboveKey(book, teamId), patch);
+  if (problem) throw new ApiError('invalid_request', `${problem.param}: ${problem.message}`, problem.param);
+}
 
 /** The owner defaults to the organization's first admin user (user 1 in the default org). */
 async function resolveOwner(trx: Transaction<Database>, orgId: number, userId: number | undefined): Promise<number> {
@@ -58,8 +75,12 @@ async function resolveOwner(trx: Transaction<Database>, orgId: number, userId: n
 
 export async function createKey(deps: Deps, actor: Actor, teamId: number | null, input: CreateInput) {
   const expiresAt = input.expires_at ? canonicalInstant(input.expires_at, 'expires_at', deps.clock.now(), { future: true }) : null;
+  const scopes = input.scopes === undefined ? '*' : scopesInput(input.scopes);
+  const patch = rulePatch(input);
+  const rule: AccessRule = hasRuleFields(input) ? applyRulePatch(OPEN_RULE, patch) : OPEN_RULE;
   if (teamId !== null) await getTeam(deps.db.kysely, actor.orgId, teamId);
   return applyChange(deps, actor, async (trx, at) => {
+    await assertNarrows(trx, actor.orgId, teamId, patch);
     let userId: number | null = null;
     let serviceAccountId: number | null = null;
     if (input.service_account_id !== undefined) {
@@ -78,8 +99,9 @@ export async function createKey(deps: Deps, actor: Actor, teamId: number | null,
         name: input.name,
         description: input.description ?? null,
         tags: input.tags ?? [],
-        scopes: input.scopes ?? '*',
+        scopes,
         expiresAt,
+        rule,
         createdBy: actorRef(actor),
       },
       at,
@@ -116,8 +138,17 @@ async function update(deps: Deps, actor: Actor, key: KeyRow, body: unknown) {
   if (key.status === 'revoked') throw new ApiError('conflict', `key ${key.id} is revoked and cannot be changed`);
   // A past expiry is allowed here: it expires the key at once.
   const expiresAt = input.expires_at ? canonicalInstant(input.expires_at, 'expires_at', deps.clock.now()) : input.expires_at;
+  const scopes = input.scopes === undefined ? undefined : scopesInput(input.scopes);
+  const rulePatchInput = rulePatch(input);
   return applyChange(deps, actor, async (trx, at) => {
     const patch: Partial<KeyRow> = { updated_at: at };
+    if (hasRuleFields(input)) {
+      await assertNarrows(trx, key.org_id, key.team_id, rulePatchInput);
+      const rule = applyRulePatch(ruleFromStored(key.model_access, key.ip_allowlist), rulePatchInput);
+      patch.model_access = storedModelAccess(rule);
+      patch.ip_allowlist = JSON.stringify(rule.ipAllowlist);
+    }
+    if (scopes !== undefined) patch.scopes = scopes;
     if (input.name !== undefined) patch.name = input.name;
     if (input.description !== undefined) patch.description = input.description ?? null;
     if (input.tags !== undefined) patch.tags = JSON.stringify(input.tags);

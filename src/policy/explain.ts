@@ -1,6 +1,7 @@
 // "Which limits apply to this key, and where does it stand?" — every level, its usage, what is
 // left and when it resets. Served to admins (GET /api/keys/{id}/limits) and to the key itself
-// (GET /v1/key).
+// (GET /v1/key), which also gets its access: scopes, each level's rule and which models it may
+// call (access/access-explain.ts, as GET /api/keys/{id}/access).
 import type { Deps } from '../deps.ts';
 import { ApiError } from '../http/errors.ts';
 import type { KeyContext } from '../keys/key-context.ts';
@@ -9,6 +10,7 @@ import { microToUsd } from '../usage/spend.repository.ts';
 import { BUCKETS_PER_WINDOW, periodOf, WINDOW_NAMES, WINDOWS, type LevelPolicy } from './policy.ts';
 import { budgetTtl } from './engine.ts';
 import { policyView } from './policy-input.ts';
+import { explainAccess, scopeNames } from '../access/access-explain.ts';
 
 export async function explainLevels(deps: Deps, levels: LevelPolicy[]) {
   try {
@@ -70,5 +72,6 @@ async function readLevels(deps: Deps, levels: LevelPolicy[]) {
 
 export async function explainKey(deps: Deps, ctx: KeyContext) {
   const layers = await explainLevels(deps, await deps.policies.levelsFor(ctx));
-  return { key_id: ctx.keyId, name: ctx.name, team_id: ctx.teamId, user_id: ctx.userId, status: ctx.status, layers };
+  const access = await explainAccess(deps, { orgId: ctx.orgId, teamId: ctx.teamId, rule: ctx.rule, models: ctx.models });
+  return { key_id: ctx.keyId, name: ctx.name, team_id: ctx.teamId, user_id: ctx.userId, status: ctx.status, layers, access: { scopes: scopeNames(ctx.scopes), ...access } };
 }

@@ -3,6 +3,7 @@
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { Database, TeamsTable } from '../db/types.ts';
 import { ApiError } from '../http/errors.ts';
+import { deleteRule, teamScope } from '../access/access-rules.repository.ts';
 
 export type TeamRow = Selectable<TeamsTable>;
 
@@ -71,7 +72,7 @@ export async function updateTeam(trx: Transaction<Database>, team: TeamRow, inpu
   return trx.updateTable('teams').set(patch).where('id', '=', team.id).returningAll().executeTakeFirstOrThrow();
 }
 
-/** Soft-deletes the team, frees its slug, and revokes all of its live keys. Returns revoked key ids. */
+/** Soft-deletes the team, frees its slug, revokes all of its live keys and drops its access rule. Returns revoked key ids. */
 export async function deleteTeam(trx: Transaction<Database>, team: TeamRow, at: string): Promise<number[]> {
   const revoked = await trx
     .updateTable('api_keys')
@@ -85,5 +86,7 @@ export async function deleteTeam(trx: Transaction<Database>, team: TeamRow, at: 
     .set({ deleted_at: at, updated_at: at, slug: `${team.slug}~deleted-${team.id}` })
     .where('id', '=', team.id)
     .execute();
+  // A deleted team's rule names nothing usable; left behind it would keep its access groups "in use".
+  await deleteRule(trx, team.org_id, teamScope(team.id));
   return revoked.map((r) => r.id);
 }

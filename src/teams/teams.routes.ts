@@ -1,17 +1,27 @@
 // /api/teams: create, list, get (with keys), update, delete (revokes its keys), spend, logs.
+// A team's access rule (models, access_groups, blocked_models, ip_allowlist; docs/access.md) is
+// set on create and update, may only narrow the org's, and lives in access_rules ('team:<id>').
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Transaction } from 'kysely';
+import type { Database } from '../db/types.ts';
 import { z } from 'zod';
 import type { Deps } from '../deps.ts';
 import { idParam, MAX_COUNT, name, optionalText, pagination, parse } from '../http/validate.ts';
 import { requireAdmin } from '../http/admin-auth.ts';
 import { applyChange } from '../audit/change.ts';
-import { deleteTeam, getTeam, insertTeam, listTeams, teamView, updateTeam } from './teams.repository.ts';
+import { deleteTeam, getTeam, insertTeam, listTeams, teamView, updateTeam, type TeamRow } from './teams.repository.ts';
 import { keyView, listKeys } from '../keys/keys.repository.ts';
 import { spendSummary } from '../usage/spend.repository.ts';
 import { listLogs } from '../usage/logs.repository.ts';
 import { applyLimits, hasLimitFields, limitFields, policyView } from '../policy/policy-input.ts';
 import { getPolicy, savePolicy } from '../policy/policies.repository.ts';
 import { EMPTY_POLICY } from '../policy/policy.ts';
+import { ApiError } from '../http/errors.ts';
+import { OPEN_RULE, ruleView, type AccessRule } from '../policy/access-rules.ts';
+import { loadOrgAccess } from '../access/org-access.ts';
+import { aboveTeam, narrowingProblem } from '../access/narrowing.ts';
+import { applyRulePatch, hasRuleFields, ruleFields, rulePatch, type RulePatch } from '../access/rule-input.ts';
+import { getRule, saveRule, teamScope } from '../access/access-rules.repository.ts';
 
 const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'must be lowercase letters, digits and dashes (at most 64)');
 const createBody = z.strictObject({
@@ -22,8 +32,20 @@ const createBody = z.strictObject({
   tpm_limit: z.number().int().positive().max(MAX_COUNT).nullable().optional(),
   daily_token_limit: z.number().int().positive().max(MAX_COUNT).nullable().optional(),
   ...limitFields,
+  ...ruleFields,
 });
-const updateBody = z.strictObject({ name: name.optional(), slug: slug.optional(), description: optionalText });
+const updateBody = z.strictObject({ name: name.optional(), slug: slug.optional(), description: optionalText, ...ruleFields });
+
+/** Merges the given fields into the team's rule, refusing what the org does not allow (400 naming the entry). */
+async function writeTeamRule(trx: Transaction<Database>, team: TeamRow, patch: RulePatch, at: string): Promise<{ before: AccessRule; after: AccessRule }> {
+  const book = await loadOrgAccess(trx, team.org_id);
+  const problem = narrowingProblem(book, aboveTeam(book), patch);
+  if (problem) throw new ApiError('invalid_request', `${problem.param}: ${problem.message}`, problem.param);
+  const before = book.teams.get(team.id) ?? OPEN_RULE;
+  const after = applyRulePatch(before, patch);
+  await saveRule(trx, team.org_id, teamScope(team.id), after, at);
+  return { before, after };
+}
 
 export function registerTeamRoutes(api: FastifyInstance, deps: Deps): void {
   const db = deps.db.kysely;
@@ -33,14 +55,23 @@ export function registerTeamRoutes(api: FastifyInstance, deps: Deps): void {
     const { tpm_limit, daily_token_limit, ...input } = parse(createBody, req.body);
     const limitsInput = { ...input, tpm: input.tpm ?? tpm_limit, tpd: input.tpd ?? daily_token_limit };
     const policy = hasLimitFields(limitsInput) ? applyLimits(EMPTY_POLICY, limitsInput, 'replace') : EMPTY_POLICY;
-    const team = await applyChange(deps, req.actor, async (trx, at) => {
+    const withRule = hasRuleFields(input);
+    const patch = rulePatch(input);
+    const { row: team, rule } = await applyChange(deps, req.actor, async (trx, at) => {
       const row = await insertTeam(trx, req.actor.orgId, input, req.actor.userId ?? 0, at);
       if (policy !== EMPTY_POLICY) await savePolicy(trx, `team:${row.id}`, row.org_id, policy, at);
-      return { result: row, audit: [{ orgId: row.org_id, teamId: row.id, action: 'team.create', targetType: 'team', targetId: row.id, after: { ...teamView(row), limits: policyView(policy) } }] };
+      const rule = withRule ? (await writeTeamRule(trx, row, patch, at)).after : OPEN_RULE;
+      const access = withRule ? ruleView(rule) : {};
+      return {
+        result: { row, rule },
+        audit: [{ orgId: row.org_id, teamId: row.id, action: 'team.create', targetType: 'team', targetId: row.id, after: { ...teamView(row), limits: policyView(policy), ...access } }],
+        // The org's compiled access holds every team's rule: a new one must be seen.
+        invalidate: withRule ? [{ kind: 'team', teamId: row.id }] : [],
+      };
     });
-    // Seed 000's exact shape, plus the limits when some were given (seed 001).
+    // Seed 000's exact shape, plus the limits and the access rule when they were given.
     const limits = policy === EMPTY_POLICY ? {} : { tpm_limit: policy.tpm, daily_token_limit: policy.tpd, limits: policyView(policy) };
-    return reply.code(201).send({ ...teamView(team), ...limits });
+    return reply.code(201).send({ ...teamView(team), ...limits, ...(withRule ? ruleView(rule) : {}) });
   });
 
   api.get('/teams', async (req) => {
@@ -54,7 +85,8 @@ export function registerTeamRoutes(api: FastifyInstance, deps: Deps): void {
     const team = await getTeam(db, req.actor.orgId, idParam(req.params.id, 'team'));
     const keys = await listKeys(db, req.actor.orgId, { teamId: team.id }, 1000, 0);
     const policy = await getPolicy(db, `team:${team.id}`);
-    return { ...teamView(team), tpm_limit: policy.tpm, daily_token_limit: policy.tpd, limits: policyView(policy), keys: keys.map(keyView) };
+    const rule = await getRule(db, team.org_id, teamScope(team.id));
+    return { ...teamView(team), ...ruleView(rule), tpm_limit: policy.tpm, daily_token_limit: policy.tpd, limits: policyView(policy), keys: keys.map(keyView) };
   });
 
   const update = async (req: FastifyRequest<{ Params: { id: string } }>) => {
@@ -62,11 +94,19 @@ export function registerTeamRoutes(api: FastifyInstance, deps: Deps): void {
     const id = idParam(req.params.id, 'team');
     const team = await getTeam(db, req.actor.orgId, id);
     const input = parse(updateBody, req.body);
-    const updated = await applyChange(deps, req.actor, async (trx, at) => {
+    const withRule = hasRuleFields(input);
+    const patch = rulePatch(input);
+    return applyChange(deps, req.actor, async (trx, at) => {
       const row = await updateTeam(trx, team, input, at);
-      return { result: row, audit: [{ orgId: row.org_id, teamId: row.id, action: 'team.update', targetType: 'team', targetId: row.id, before: teamView(team), after: teamView(row) }] };
+      const rule = withRule ? await writeTeamRule(trx, row, patch, at) : undefined;
+      const current = rule?.after ?? (await getRule(trx, row.org_id, teamScope(row.id)));
+      const access = (r: AccessRule | undefined) => (r ? ruleView(r) : {});
+      return {
+        result: { ...teamView(row), ...ruleView(current) },
+        audit: [{ orgId: row.org_id, teamId: row.id, action: 'team.update', targetType: 'team', targetId: row.id, before: { ...teamView(team), ...access(rule?.before) }, after: { ...teamView(row), ...access(rule?.after) } }],
+        invalidate: withRule ? [{ kind: 'team', teamId: row.id }] : [],
+      };
     });
-    return teamView(updated);
   };
   api.put<{ Params: { id: string } }>('/teams/:id', (req) => update(req));
   api.patch<{ Params: { id: string } }>('/teams/:id', (req) => update(req));

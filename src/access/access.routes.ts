@@ -1,0 +1,72 @@
+// The organization's access rule (GET/PUT/PATCH /api/orgs/current/access), the top of the asset
+// boundary, and the explanations of the effective boundary of a key (GET /api/keys/{id}/access) and
+// of a team (GET /api/teams/{id}/access). docs/access.md describes the precedence.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { Deps } from '../deps.ts';
+import { ApiError } from '../http/errors.ts';
+import { idParam, parse } from '../http/validate.ts';
+import { requireAdmin } from '../http/admin-auth.ts';
+import { applyChange } from '../audit/change.ts';
+import { OPEN_RULE, ruleFromStored, ruleView } from '../policy/access-rules.ts';
+import { ModelAccess } from '../policy/model-access.ts';
+import { MAX_MODEL_NAME } from '../policy/model-set.ts';
+import { keyOf, type KeyReq } from '../keys/key-lookup.ts';
+import { getTeam } from '../teams/teams.repository.ts';
+import { loadOrgAccess } from './org-access.ts';
+import { applyRulePatch, ruleBody, rulePatch } from './rule-input.ts';
+import { narrowingProblem } from './narrowing.ts';
+import { getRule, ORG_SCOPE, saveRule } from './access-rules.repository.ts';
+import { explainAccess } from './access-explain.ts';
+
+const explainQuery = z.strictObject({ model: z.string().min(1).max(MAX_MODEL_NAME).optional() });
+
+export function registerAccessRoutes(api: FastifyInstance, deps: Deps): void {
+  const db = deps.db.kysely;
+
+  api.get('/orgs/current/access', async (req) => {
+    requireAdmin(req.actor);
+    return ruleView(await getRule(db, req.actor.orgId, ORG_SCOPE));
+  });
+
+  // PUT replaces the rule (an omitted field: inherit, nothing blocked, any address); PATCH merges.
+  const write = (mode: 'replace' | 'merge') => async (req: FastifyRequest) => {
+    requireAdmin(req.actor);
+    const patch = rulePatch(parse(ruleBody, req.body));
+    const orgId = req.actor.orgId;
+    return applyChange(deps, req.actor, async (trx, at) => {
+      const book = await loadOrgAccess(trx, orgId);
+      // Nothing is above the org: only its groups must exist in it.
+      const problem = narrowingProblem(book, [], patch);
+      if (problem) throw new ApiError('invalid_request', `${problem.param}: ${problem.message}`, problem.param);
+      const next = applyRulePatch(mode === 'replace' ? OPEN_RULE : book.org, patch);
+      await saveRule(trx, orgId, ORG_SCOPE, next, at);
+      return {
+        result: ruleView(next),
+        audit: [{ orgId, action: 'org.access.set', targetType: 'org', targetId: orgId, before: ruleView(book.org), after: ruleView(next) }],
+        invalidate: [{ kind: 'access', orgId }],
+      };
+    });
+  };
+  api.put('/orgs/current/access', write('replace'));
+  api.patch('/orgs/current/access', write('merge'));
+
+  api.get('/keys/:id/access', async (req: KeyReq) => {
+    const key = await keyOf(deps, req);
+    const { model } = parse(explainQuery, req.query, 'query');
+    const rule = ruleFromStored(key.model_access, key.ip_allowlist);
+    // Compiled exactly as a key context is (keys/key-context.ts), from the same cached org access.
+    const models = ModelAccess.forKey(await deps.orgAccess.get(key.org_id), key.team_id, rule);
+    const access = await explainAccess(deps, { orgId: key.org_id, teamId: key.team_id, rule, models }, model);
+    return { key_id: key.id, team_id: key.team_id, status: key.status, scopes: key.scopes, ...access };
+  });
+
+  api.get<{ Params: { id: string } }>('/teams/:id/access', async (req) => {
+    requireAdmin(req.actor);
+    const team = await getTeam(db, req.actor.orgId, idParam(req.params.id, 'team'));
+    const { model } = parse(explainQuery, req.query, 'query');
+    // What a key of this team that narrows nothing may call.
+    const models = ModelAccess.forKey(await deps.orgAccess.get(team.org_id), team.id, OPEN_RULE);
+    return { team_id: team.id, ...(await explainAccess(deps, { orgId: team.org_id, teamId: team.id, rule: null, models }, model)) };
+  });
+}
