@@ -1,38 +1,97 @@
-// Key listings: GET /api/keys and GET /api/teams/{id}/keys.
+// Key listings: GET /api/keys and GET /api/teams/{id}/keys. Filters, sorts and cursor paging
+// (docs/api.md, "Key listings"); the query itself is key-listing.ts.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Deps } from '../deps.ts';
+import { ApiError } from '../http/errors.ts';
 import { MAX_INT32, idParam, pagination, parse, queryId } from '../http/validate.ts';
 import { requireAdmin } from '../http/admin-auth.ts';
 import { getTeam } from '../teams/teams.repository.ts';
-import { keyView, listKeys, type KeyView } from './keys.repository.ts';
+import { microToUsd } from '../usage/spend.repository.ts';
+import { keyView, type KeyStatus } from './keys.repository.ts';
+import { decodeCursor, encodeCursor } from './key-cursor.ts';
+import { listKeyPage, monthOf, SORT_KEYS, type KeyListing, type KeyPage, type SortKey } from './key-listing.ts';
+
+const STATUSES = ['active', 'disabled', 'revoked'] as const satisfies readonly KeyStatus[];
+const SORTS = SORT_KEYS.flatMap((k) => [k, `-${k}`]) as [string, ...string[]];
+
+/** A parameter that may be repeated (?tag=a&tag=b): one value or several. */
+const repeated = <T extends z.ZodType>(item: T) => z.union([item, z.array(item).min(1).max(20)]).transform((v) => (Array.isArray(v) ? v : [v]) as z.infer<T>[]);
 
 const listQuery = pagination.extend({
   after: z.coerce.number().int().min(0).max(MAX_INT32).optional(),
+  cursor: z.string().max(512).optional(),
   team_id: queryId.optional(),
   user_id: queryId.optional(),
+  service_account_id: queryId.optional(),
+  // ?status=active&status=disabled or ?status=active,disabled
+  status: repeated(z.string())
+    .transform((v) => v.flatMap((s) => s.split(',')))
+    .pipe(z.array(z.enum(STATUSES, { message: `must be one or more of ${STATUSES.join(', ')}` }))).optional(),
   include_revoked: z.enum(['true', 'false']).optional(),
+  // Tags may hold commas, so several tags are several parameters (a key must carry them all).
+  tag: repeated(z.string().min(1).max(100)).optional(),
+  // Control characters are refused: the search text joins the fields with a newline (key-listing.ts).
+  q: z.string().min(1, 'must not be empty').max(200).regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters').optional(),
+  sort: z.enum(SORTS, { message: `must be one of ${SORTS.join(', ')}` }).default('created_at'),
 });
+type ListQuery = z.infer<typeof listQuery>;
 
-/** A page of keys; `next_after` continues after the last one (keyset pagination). */
-function page(data: KeyView[], q: { limit: number; offset: number }) {
-  return { data, limit: q.limit, offset: q.offset, next_after: data.length === q.limit ? data.at(-1)!.id : null };
+/** The listing the query asks for; the combinations that cannot be honoured are a 400 naming the parameter. */
+function listingOf(q: ListQuery, orgId: number, teamId: number | undefined, now: number): KeyListing {
+  const desc = q.sort.startsWith('-');
+  const key = (desc ? q.sort.slice(1) : q.sort) as SortKey;
+  if (q.after !== undefined && q.cursor !== undefined) throw new ApiError('invalid_request', 'query.after: use either cursor or after, not both', 'query.after');
+  if (q.after !== undefined && q.sort !== 'created_at') throw new ApiError('invalid_request', 'query.after: pages sort=created_at only; use cursor (next_cursor) for other sorts', 'query.after');
+  if (q.offset > 0 && key === 'spend') throw new ApiError('invalid_request', 'query.offset: not available with sort=spend; use cursor (next_cursor)', 'query.offset');
+  const kind = key === 'created_at' ? 'none' : key === 'spend' ? 'amount' : 'text';
+  const after = q.cursor !== undefined ? decodeCursor(q.cursor, q.sort, kind) : q.after !== undefined ? { value: null, id: q.after } : undefined;
+  // Revoked keys are hidden unless asked for, by status or by include_revoked (status wins).
+  const statuses = q.status ? [...new Set(q.status)] : q.include_revoked === 'true' ? [...STATUSES] : ['active' as const, 'disabled' as const];
+  const tid = teamId ?? q.team_id;
+  return {
+    orgId,
+    ...(tid !== undefined ? { teamId: tid } : {}),
+    ...(q.user_id !== undefined ? { userId: q.user_id } : {}),
+    ...(q.service_account_id !== undefined ? { serviceAccountId: q.service_account_id } : {}),
+    statuses,
+    tags: q.tag ? [...new Set(q.tag)] : [],
+    ...(q.q !== undefined ? { q: q.q } : {}),
+    sort: { key, desc },
+    ...(after ? { after } : {}),
+    offset: q.offset,
+    limit: q.limit,
+    month: monthOf(now),
+  };
+}
+
+function pageView(p: KeyPage, q: ListQuery, l: KeyListing) {
+  return {
+    data: p.keys.map((k) => ({ ...keyView(k.row), spend_this_month_usd: microToUsd(k.monthSpendMicro) })),
+    limit: q.limit,
+    offset: q.offset,
+    sort: q.sort,
+    spend_month: l.month,
+    next_cursor: p.next ? encodeCursor(q.sort, p.next) : null,
+    // the legacy keyset parameter, for creation order (ascending) only
+    next_after: p.next && q.sort === 'created_at' ? p.next.id : null,
+  };
 }
 
 export function registerKeyListingRoutes(api: FastifyInstance, deps: Deps): void {
-  const db = deps.db.kysely;
+  const list = async (orgId: number, query: unknown, teamId?: number) => {
+    const q = parse(listQuery, query, 'query');
+    const l = listingOf(q, orgId, teamId, deps.clock.now());
+    return pageView(await listKeyPage(deps.db, l), q, l);
+  };
   api.get<{ Params: { id: string } }>('/teams/:id/keys', async (req) => {
     requireAdmin(req.actor);
     const teamId = idParam(req.params.id, 'team');
-    await getTeam(db, req.actor.orgId, teamId);
-    const q = parse(listQuery, req.query, 'query');
-    const rows = await listKeys(db, req.actor.orgId, { teamId, includeRevoked: q.include_revoked === 'true', ...(q.after !== undefined ? { afterId: q.after } : {}) }, q.limit, q.offset);
-    return page(rows.map(keyView), q);
+    await getTeam(deps.db.kysely, req.actor.orgId, teamId);
+    return list(req.actor.orgId, req.query, teamId);
   });
   api.get('/keys', async (req) => {
     requireAdmin(req.actor);
-    const q = parse(listQuery, req.query, 'query');
-    const filter = { includeRevoked: q.include_revoked === 'true', ...(q.team_id ? { teamId: q.team_id } : {}), ...(q.user_id ? { userId: q.user_id } : {}), ...(q.after !== undefined ? { afterId: q.after } : {}) };
-    return page((await listKeys(db, req.actor.orgId, filter, q.limit, q.offset)).map(keyView), q);
+    return list(req.actor.orgId, req.query);
   });
 }
