@@ -79,6 +79,12 @@ export interface Config {
   failOpen: boolean;
   /** budget alerts are POSTed here, signed with the secret */
   alertWebhooks: Array<{ url: string; secret: string }>;
+  /** scheduled rotations (with the new secret) and expiry reminders are POSTed here, signed alike */
+  keyWebhooks: Array<{ url: string; secret: string }>;
+  /** how often each replica looks for keys due for rotation or an expiry reminder (s; 0: never) */
+  rotationCheckSeconds: number;
+  /** a `key.expiring` reminder is sent this many days before a key expires (0: none) */
+  keyExpiryReminderDays: number;
   /** cluster mode: prefix of every Redis key and of the invalidation channel */
   redisPrefix: string;
   /** cluster mode: a Redis command that takes longer fails (and admission fails closed or open) */
@@ -147,6 +153,16 @@ function webhooks(env: Env, file: Record<string, unknown>): Array<{ url: string;
     out.push({ url, secret });
   }
   return out;
+}
+
+/** The key webhook (scheduled rotation, expiry reminders): it receives secrets, so it is always signed. */
+function keyWebhooks(env: Env, file: Record<string, unknown>): Array<{ url: string; secret: string }> {
+  const url = str(env, file, 'TOLLGATE_KEY_WEBHOOK_URL', 'keyWebhookUrl');
+  if (!url) return [];
+  if (!/^https?:\/\//.test(url)) throw new ConfigError('TOLLGATE_KEY_WEBHOOK_URL must be an http(s) URL');
+  const secret = str(env, file, 'TOLLGATE_KEY_WEBHOOK_SECRET', 'keyWebhookSecret');
+  if (!secret) throw new ConfigError('TOLLGATE_KEY_WEBHOOK_SECRET is required with TOLLGATE_KEY_WEBHOOK_URL (deliveries are signed)');
+  return [{ url, secret }];
 }
 
 function pricing(raw: unknown): Record<string, ModelPrice> {
@@ -236,6 +252,9 @@ export function loadConfig(env: Env = process.env): Config {
     pricing: pricing(file.pricing),
     failOpen: bool(env, file, 'TOLLGATE_FAIL_OPEN', 'failOpen', false),
     alertWebhooks: webhooks(env, file),
+    keyWebhooks: keyWebhooks(env, file),
+    rotationCheckSeconds: int(env, file, 'TOLLGATE_ROTATION_CHECK_SECONDS', 'rotationCheckSeconds', 60),
+    keyExpiryReminderDays: int(env, file, 'TOLLGATE_KEY_EXPIRY_REMINDER_DAYS', 'keyExpiryReminderDays', 7),
     redisPrefix: str(env, file, 'TOLLGATE_REDIS_PREFIX', 'redisPrefix') ?? 'tg:',
     redisTimeoutMs: int(env, file, 'TOLLGATE_REDIS_TIMEOUT_MS', 'redisTimeoutMs', 1000, 1),
     replicaHeartbeatMs: int(env, file, 'TOLLGATE_REPLICA_HEARTBEAT_MS', 'replicaHeartbeatMs', 2000, 50),

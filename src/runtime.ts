@@ -30,6 +30,7 @@ import { closePools } from './providers/http-pool.ts';
 import { InFlight } from './proxy/in-flight.ts';
 import { AuthThrottle } from './proxy/auth-throttle.ts';
 import { OrgSlots } from './proxy/org-slots.ts';
+import { RotationScheduler } from './keys/rotation-scheduler.ts';
 import { guardedConnector } from './net/guarded-connector.ts';
 import { createUpstreamGuard } from './net/ssrf.ts';
 
@@ -37,6 +38,8 @@ export interface Runtime {
   deps: Deps;
   app: FastifyInstance;
   boot: BootstrapResult;
+  /** scheduled key rotation and expiry reminders (tests call its tick(now)) */
+  rotation: RotationScheduler;
   /** Stops accepting requests, drains in-flight ones, flushes logs, closes the store. */
   close(): Promise<void>;
 }
@@ -96,6 +99,13 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
   const deps: Deps = { config, db, clock, vault, keyCache, orgAccess, router, prices, logWriter, admission, policies, counters, alerts, loadSpent, invalidator, inFlight: new InFlight(), upstreamPool: { connections: config.upstreamConnections, connect: guardedConnector(createUpstreamGuard(config.upstreamAllow)) }, authThrottle: new AuthThrottle(config.authFailuresPerMinute), orgSlots: new OrgSlots(config.orgMaxParallelDefault), defaultOrgId: boot.defaultOrgId };
   const app = await buildApp(deps, { masterKeyHash: boot.masterKeyHash, ...(options.logger !== undefined ? { logger: options.logger } : {}) });
   log = app.log;
+  const rotation = new RotationScheduler(deps, {
+    checkMs: config.rotationCheckSeconds * 1000,
+    reminderDays: config.keyExpiryReminderDays,
+    sinks: config.keyWebhooks,
+    onError: (what, err, keyId) => log?.error({ err: (err as Error).message, keyId }, what),
+  });
+  rotation.start();
   if (durableLog.replay?.replayed || durableLog.replay?.bad) log.warn({ ...durableLog.replay }, 'request log journal replayed: rows answered by the previous run but not yet committed');
   let closed: Promise<void> | undefined;
   const close = () =>
@@ -108,6 +118,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
       // the close for the whole keep-alive timeout.
       app.server.closeAllConnections();
       await closing;
+      await rotation.stop();
       await alerts.drain();
       await durableLog.close();
       await invalidator.close();
@@ -116,7 +127,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
       await closePools();
       await db.close();
     })());
-  return { deps, app, boot, close };
+  return { deps, app, boot, rotation, close };
 }
 
 /**

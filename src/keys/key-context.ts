@@ -10,6 +10,7 @@ import { OPEN_RULE, ruleFromStored, type AccessRule } from '../policy/access-rul
 import { ModelAccess } from '../policy/model-access.ts';
 import { IpAllowlist } from '../policy/ip-allowlist.ts';
 import { ALL_SCOPES, scopeMask } from '../policy/scopes.ts';
+import { rotationDb } from './key-secrets.repository.ts';
 
 export interface KeyContext {
   keyId: number;
@@ -54,11 +55,26 @@ export interface KeyRecord {
 
 export const KEY_RECORD_COLUMNS = ['id', 'lineage_id', 'org_id', 'team_id', 'user_id', 'service_account_id', 'name', 'status', 'expires_at', 'scopes', 'ip_allowlist', 'model_access'] as const;
 
-/** The record of the key a secret belongs to, plus which secret it is (see KeyContext.secretId). */
+/**
+ * The record of the key a secret belongs to, plus which secret it is (see KeyContext.secretId): the
+ * key's current secret, or an older one not ended early (key_secrets; its grace period is checked
+ * by the clock in checkAccess, so every replica stops it on time without any invalidation).
+ * The second lookup only runs for a hash that is not a current secret (a cache miss either way).
+ */
 export async function loadKeyRecord(db: Kysely<Database>, hash: string): Promise<{ row: KeyRecord; secretId: number | null; secretUntilMs: number | null } | undefined> {
   const row = await db.selectFrom('api_keys').select(KEY_RECORD_COLUMNS).where('key_hash', '=', hash).executeTakeFirst();
-  if (!row) return undefined;
-  return { row, secretId: null, secretUntilMs: null };
+  if (row) return { row, secretId: null, secretUntilMs: null };
+  const old = await rotationDb(db)
+    .selectFrom('key_secrets as s')
+    .innerJoin('api_keys as k', 'k.id', 's.key_id')
+    .select(KEY_RECORD_COLUMNS.map((c) => `k.${c}` as const))
+    .select(['s.id as secret_id', 's.valid_until'])
+    .where('s.key_hash', '=', hash)
+    .where('s.ended_at', 'is', null)
+    .executeTakeFirst();
+  if (!old) return undefined;
+  const { secret_id, valid_until, ...record } = old;
+  return { row: record, secretId: secret_id, secretUntilMs: Date.parse(valid_until) };
 }
 
 export async function loadKeyContext(db: Kysely<Database>, access: OrgAccessCache, hash: string): Promise<KeyContext | undefined> {

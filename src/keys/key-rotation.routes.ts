@@ -1,23 +1,94 @@
-// Rotation: POST /api/keys/{id}/rotate and /api/teams/{id}/keys/{keyId}/rotate.
-import type { FastifyInstance } from 'fastify';
+// Rotation (docs/api.md, "Rotation"):
+//   POST   /api/keys/{id}/rotate, /api/teams/{id}/keys/{keyId}/rotate   {grace_period_seconds?}
+//          + optional Idempotency-Key header
+//   GET    /api/keys/{id}/secrets                 current and older secrets, each one's last use
+//   DELETE /api/keys/{id}/secrets/{secretId}      ends an older secret's grace period now
+//   GET / PUT / DELETE /api/keys/{id}/rotation-schedule   {rotate_every_days, grace_period_seconds?}
+// The key is looked up (404 for another organization's) before the body is read.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import type { Deps } from '../deps.ts';
-import { actorRef, type Actor } from '../http/actor.ts';
+import type { Actor } from '../http/actor.ts';
+import { ApiError, invalid } from '../http/errors.ts';
+import { idParam, parse } from '../http/validate.ts';
 import { applyChange } from '../audit/change.ts';
-import { keyView, rotateKey, type KeyRow } from './keys.repository.ts';
+import type { KeyRow } from './keys.repository.ts';
 import { keyOf, teamKeyOf, type KeyReq, type TeamKeyReq } from './key-lookup.ts';
+import { endSecret, findSchedule, findSecret, listSecrets } from './key-secrets.repository.ts';
+import { MAX_GRACE_SECONDS, oldSecretView, rotateByAdmin, secretViews } from './key-rotation.ts';
+import { MAX_ROTATE_EVERY_DAYS, removeSchedule, scheduleView, setSchedule } from './rotation-schedule.ts';
 
-async function rotate(deps: Deps, actor: Actor, key: KeyRow) {
+const graceSeconds = z.number().int().min(0).max(MAX_GRACE_SECONDS, `must be at most ${MAX_GRACE_SECONDS} (30 days)`);
+const rotateBody = z.strictObject({ grace_period_seconds: graceSeconds.optional() });
+const scheduleBody = z.strictObject({
+  rotate_every_days: z.number().int().min(1).max(MAX_ROTATE_EVERY_DAYS),
+  grace_period_seconds: graceSeconds.optional(),
+});
+
+/** 1–255 visible ASCII characters (a UUID, typically); one header. */
+function idempotencyKey(req: FastifyRequest): string | undefined {
+  const raw = req.headers['idempotency-key'];
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'string' || !/^[\x21-\x7e]{1,255}$/.test(raw)) throw invalid('Idempotency-Key', 'must be one header of 1 to 255 visible ASCII characters');
+  return raw;
+}
+
+async function rotate(deps: Deps, req: FastifyRequest, key: KeyRow) {
+  const input = parse(rotateBody, req.body);
+  return rotateByAdmin(deps, req.actor, key, input.grace_period_seconds ?? 0, idempotencyKey(req));
+}
+
+type SecretReq = FastifyRequest<{ Params: { id: string; secretId: string } }>;
+
+async function endEarly(deps: Deps, actor: Actor, key: KeyRow, secretId: number) {
+  const secret = await findSecret(deps.db.kysely, key.id, secretId);
+  if (!secret) throw new ApiError('not_found', `secret ${secretId} not found for key ${key.id}`);
+  const now = deps.clock.now();
+  if (secret.ended_at !== null) return oldSecretView(secret, key, now);
   return applyChange(deps, actor, async (trx, at) => {
-    const { row, secret } = await rotateKey(trx, key, actorRef(actor), at);
+    const row = await endSecret(trx, secret, at);
+    const before = oldSecretView(secret, key, now);
+    const after = oldSecretView(row, key, now);
     return {
-      result: { ...keyView(row), key: secret, rotated_from: key.id },
-      audit: [{ orgId: key.org_id, teamId: key.team_id, action: 'key.rotate', targetType: 'key', targetId: row.id, before: keyView(key), after: keyView(row) }],
+      result: after,
+      audit: [{ orgId: key.org_id, teamId: key.team_id, action: 'key.secret.end', targetType: 'key', targetId: key.id, before, after }],
+      // Replicas holding the old secret's context drop it; the next lookup no longer finds it.
       invalidate: [{ kind: 'key', keyId: key.id }],
     };
   });
 }
 
 export function registerKeyRotationRoutes(api: FastifyInstance, deps: Deps): void {
-  api.post('/teams/:id/keys/:keyId/rotate', async (req: TeamKeyReq, reply) => reply.code(201).send(await rotate(deps, req.actor, await teamKeyOf(deps, req))));
-  api.post('/keys/:id/rotate', async (req: KeyReq, reply) => reply.code(201).send(await rotate(deps, req.actor, await keyOf(deps, req))));
+  const db = deps.db.kysely;
+  api.post('/teams/:id/keys/:keyId/rotate', async (req: TeamKeyReq, reply) => {
+    const { result, replayed } = await rotate(deps, req, await teamKeyOf(deps, req));
+    if (replayed) reply.header('idempotent-replayed', 'true');
+    return reply.code(replayed ? 200 : 201).send(result);
+  });
+  api.post('/keys/:id/rotate', async (req: KeyReq, reply) => {
+    const { result, replayed } = await rotate(deps, req, await keyOf(deps, req));
+    if (replayed) reply.header('idempotent-replayed', 'true');
+    return reply.code(replayed ? 200 : 201).send(result);
+  });
+
+  api.get('/keys/:id/secrets', async (req: KeyReq) => {
+    const key = await keyOf(deps, req);
+    const [old, schedule] = await Promise.all([listSecrets(db, key.id), findSchedule(db, key.id)]);
+    return { data: await secretViews(deps, key, old), rotation_schedule: scheduleView(key.id, schedule) };
+  });
+  api.delete('/keys/:id/secrets/:secretId', async (req: SecretReq) => {
+    const key = await keyOf(deps, req);
+    return endEarly(deps, req.actor, key, idParam(req.params.secretId, 'secret'));
+  });
+
+  api.get('/keys/:id/rotation-schedule', async (req: KeyReq) => {
+    const key = await keyOf(deps, req);
+    return scheduleView(key.id, await findSchedule(db, key.id));
+  });
+  api.put('/keys/:id/rotation-schedule', async (req: KeyReq) => {
+    const key = await keyOf(deps, req);
+    const input = parse(scheduleBody, req.body);
+    return setSchedule(deps, req.actor, key, input.rotate_every_days, input.grace_period_seconds);
+  });
+  api.delete('/keys/:id/rotation-schedule', async (req: KeyReq) => removeSchedule(deps, req.actor, await keyOf(deps, req)));
 }

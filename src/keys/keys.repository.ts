@@ -3,6 +3,7 @@ import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { ApiKeysTable, Database } from '../db/types.ts';
 import { ApiError } from '../http/errors.ts';
 import { displayPrefix, generateKey, hashSecret } from './key-format.ts';
+import { addSeconds, currentSecretIssuedAt, deleteSchedule, endAllSecrets, rotationDb, type SecretRow } from './key-secrets.repository.ts';
 import { OPEN_RULE, ruleFromStored, ruleView, storedModelAccess, type AccessRule } from '../policy/access-rules.ts';
 
 export type KeyRow = Selectable<ApiKeysTable>;
@@ -143,44 +144,60 @@ export async function listKeys(db: Kysely<Database>, orgId: number, filter: KeyF
   return db.selectFrom('api_keys').selectAll().where('id', 'in', ids).orderBy('id').execute();
 }
 
+/** Revokes the key: its current secret and every older one still in a grace period stop at once. */
 export async function revokeKey(trx: Transaction<Database>, key: KeyRow, at: string): Promise<KeyRow> {
-  return trx
+  const row = await trx
     .updateTable('api_keys')
     .set({ status: 'revoked', revoked_at: at, updated_at: at })
     .where('id', '=', key.id)
     .returningAll()
     .executeTakeFirstOrThrow();
+  await endAllSecrets(trx, key.id, at);
+  await deleteSchedule(trx, key.id);
+  return row;
+}
+
+export interface Rotation {
+  row: KeyRow;
+  /** the new secret: returned once, never stored */
+  secret: string;
+  /** the secret it replaced, now in key_secrets */
+  previous: SecretRow;
 }
 
 /**
- * Rotation, in one transaction: the old key is revoked and a new one with the same name, owner,
- * team and settings is issued. Key-level limits, budgets and spend follow the lineage (lineageOf).
+ * Rotation keeps the key: same id, limits, budget counters and spend. The new secret becomes the
+ * key's (api_keys.key_hash); the old one moves to key_secrets and keeps working until the end of
+ * its grace period (0 seconds: it is ended at once). The swap is a compare-and-set on the hash
+ * read before: two rotations racing on one key cannot both succeed (the loser gets a 409).
+ * `secret`: a secret generated beforehand (scheduled rotation delivers it before committing).
  */
-export async function rotateKey(trx: Transaction<Database>, key: KeyRow, createdBy: string, at: string): Promise<{ row: KeyRow; secret: string }> {
+export async function rotateKey(trx: Transaction<Database>, key: KeyRow, graceSeconds: number, at: string, secret = generateKey()): Promise<Rotation> {
   if (key.status === 'revoked') throw new ApiError('conflict', `key ${key.id} is revoked and cannot be rotated`);
-  await revokeKey(trx, key, at);
-  const fresh = await insertKey(
-    trx,
-    {
-      orgId: key.org_id,
-      teamId: key.team_id,
-      userId: key.user_id,
-      serviceAccountId: key.service_account_id,
-      name: key.name,
-      description: key.description,
-      tags: JSON.parse(key.tags) as string[],
-      scopes: key.scopes,
-      expiresAt: key.expires_at,
-      rule: ruleFromStored(key.model_access, key.ip_allowlist),
-      createdBy,
-      rotatedFromId: key.id,
-      lineageId: key.lineage_id ?? key.id,
-    },
-    at,
-  );
-  if (key.status === 'disabled') {
-    await trx.updateTable('api_keys').set({ status: 'disabled' }).where('id', '=', fresh.row.id).execute();
-    fresh.row.status = 'disabled';
-  }
-  return fresh;
+  const issuedAt = await currentSecretIssuedAt(trx, key);
+  const row = await trx
+    .updateTable('api_keys')
+    .set({ key_hash: hashSecret(secret), key_prefix: displayPrefix(secret), updated_at: at })
+    .where('id', '=', key.id)
+    .where('key_hash', '=', key.key_hash)
+    .where('status', '!=', 'revoked')
+    .returningAll()
+    .executeTakeFirst();
+  if (!row) throw new ApiError('conflict', `key ${key.id} was changed (rotated or revoked) while it was being rotated; read it again`);
+  const previous = await rotationDb(trx)
+    .insertInto('key_secrets')
+    .values({
+      key_id: key.id,
+      key_hash: key.key_hash,
+      key_prefix: key.key_prefix,
+      issued_at: issuedAt,
+      created_at: at,
+      valid_until: addSeconds(at, graceSeconds),
+      ended_at: graceSeconds === 0 ? at : null,
+      // api_keys.last_used_at is the current secret's, once it is at least as recent as its issue
+      last_used_at: key.last_used_at !== null && key.last_used_at >= issuedAt ? key.last_used_at : null,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return { row, secret, previous };
 }

@@ -165,6 +165,7 @@ function enqueueLog(
     team_id: ctx.teamId,
     user_id: ctx.userId,
     key_id: ctx.keyId,
+    secret_id: ctx.secretId,
     endpoint: call.endpoint,
     model,
     provider,

@@ -1,5 +1,5 @@
-// Where a batch of log rows goes: request_logs rows, spend_rollups increments and last_used_at,
-// in ONE transaction. This is the one write path that runs at request rate, so it skips the query
+// Where a batch of log rows goes: request_logs rows, spend_rollups increments and last_used_at
+// (of keys, and of older secrets still in a grace period: key_secrets), in ONE transaction. This is the one write path that runs at request rate, so it skips the query
 // builder: fixed SQL text, prepared once (SQLite: a prepared statement per row inside a
 // transaction, ~µs each; PostgreSQL: one statement per table, the log rows as one JSON recordset).
 // The same transaction records how far the local journal has been committed (journal_marks), so a
@@ -18,7 +18,8 @@ export interface Rollup {
 export interface JournalMark { journalId: string; seq: number }
 
 export interface LogSink {
-  write(rows: LogRow[], rollups: Rollup[], lastUsed: Map<number, string>, mark?: JournalMark): Promise<void>;
+  /** `lastUsed`: by key id; `secretsUsed`: by key_secrets id (a request made with an older secret) */
+  write(rows: LogRow[], rollups: Rollup[], lastUsed: Map<number, string>, mark?: JournalMark, secretsUsed?: Map<number, string>): Promise<void>;
 }
 
 export interface SinkOptions {
@@ -89,15 +90,18 @@ function sqliteSink(db: import('better-sqlite3').Database, opts: SinkOptions): L
   const upsertRollup = upsertOne(SPEND_ROLLUPS);
   const upsertOrgDay = upsertOne(ORG_DAY_ROLLUPS);
   const touchKey = db.prepare('update api_keys set last_used_at = ? where id = ? and (last_used_at is null or last_used_at < ?)');
+  const touchSecret = db.prepare('update key_secrets set last_used_at = ? where id = ? and (last_used_at is null or last_used_at < ?)');
   const upsertMinute = db.prepare(upsertMinutes(`values (${MINUTE_COLUMNS.map((c) => '@' + c).join(', ')})`));
   const prune = db.prepare(pruneMinutes + '?');
   const mark = db.prepare(setMark('max', '?', '?'));
   const pruner = new MinutePruner();
-  const tx = db.transaction((rows: LogRow[], rollups: Rollup[], lastUsed: Map<number, string>, m: JournalMark | undefined, cutoff: number | undefined) => {
+  const tx = db.transaction((rows: LogRow[], rollups: Rollup[], lastUsed: Map<number, string>, m: JournalMark | undefined, cutoff: number | undefined, secretsUsed: Map<number, string> | undefined) => {
+    // Named parameters: a row's other fields (secret_id) are not bound.
     for (const r of rows) insertLog.run(r);
     for (const r of rollups) upsertRollup.run(r);
     for (const o of orgDays(rollups)) upsertOrgDay.run(o);
     for (const [id, at] of lastUsed) touchKey.run(at, id, at);
+    if (secretsUsed) for (const [id, at] of secretsUsed) touchSecret.run(at, id, at);
     if (opts.usageMinutes) {
       for (const u of usageMinutesOf(rows)) upsertMinute.run(u);
       if (cutoff !== undefined) prune.run(cutoff);
@@ -105,9 +109,9 @@ function sqliteSink(db: import('better-sqlite3').Database, opts: SinkOptions): L
     if (m) mark.run(m.journalId, m.seq);
   });
   return {
-    write: async (rows, rollups, lastUsed, m) => {
+    write: async (rows, rollups, lastUsed, m, secretsUsed) => {
       const cutoff = opts.usageMinutes ? pruner.due(rows) : undefined;
-      tx(rows, rollups, lastUsed, m, cutoff);
+      tx(rows, rollups, lastUsed, m, cutoff, secretsUsed);
       pruner.done(cutoff);
     },
   };
@@ -118,21 +122,25 @@ function pgSink(pool: import('pg').Pool, opts: SinkOptions): LogSink {
   // The log rows travel as one JSON document (serialized natively) rather than 19 arrays whose
   // elements the driver would escape one by one.
   const recordset = LOG_COLUMNS.map((c, i) => `${c} ${PG_TYPES[i]}`).join(', ');
+  // json_to_recordset reads only the columns named: a row's other fields (secret_id) are ignored.
   const insertLogs = `insert into request_logs (${LOG_COLUMNS.join(', ')}) select ${LOG_COLUMNS.join(', ')} from json_to_recordset($1::json) as x(${recordset})`;
   const upsertMany = (t: RollupTable) => upsert(t, `select * from unnest(${unnest(t.types)})`);
   const upsertRollups = upsertMany(SPEND_ROLLUPS);
   const upsertOrgDays = upsertMany(ORG_DAY_ROLLUPS);
-  const touchKeys = `update api_keys k set last_used_at = v.at from unnest($1::int[], $2::text[]) as v(id, at) where k.id = v.id and (k.last_used_at is null or k.last_used_at < v.at)`;
+  const touch = (table: string) => `update ${table} k set last_used_at = v.at from unnest($1::int[], $2::text[]) as v(id, at) where k.id = v.id and (k.last_used_at is null or k.last_used_at < v.at)`;
+  const touchKeys = touch('api_keys');
+  const touchSecrets = touch('key_secrets');
   const columns = <T>(rows: T[], names: readonly (keyof T)[]) => names.map((n) => rows.map((r) => r[n] ?? null));
   const upsertMinutesMany = upsertMinutes(`select * from unnest(${unnest(MINUTE_TYPES)})`);
   const mark = setMark('greatest', '$1', '$2::bigint');
   const pruner = new MinutePruner();
   return {
-    async write(rows, unordered, lastUsedUnordered, m) {
+    async write(rows, unordered, lastUsedUnordered, m, secretsUnordered) {
       // Replicas flush concurrently into the same rollup and key rows: taking the row locks in one
       // global order (not each batch's arrival order) keeps their transactions from deadlocking.
       const rollups = [...unordered].sort((x, y) => (x.key_id - y.key_id) || (x.day < y.day ? -1 : x.day > y.day ? 1 : 0) || (x.model < y.model ? -1 : x.model > y.model ? 1 : 0));
       const lastUsed = new Map([...lastUsedUnordered].sort((x, y) => x[0] - y[0]));
+      const secretsUsed = new Map([...(secretsUnordered ?? [])].sort((x, y) => x[0] - y[0]));
       const minutes = opts.usageMinutes ? usageMinutesOf(rows) : undefined;
       const cutoff = opts.usageMinutes ? pruner.due(rows) : undefined;
       const client = await pool.connect();
@@ -144,6 +152,7 @@ function pgSink(pool: import('pg').Pool, opts: SinkOptions): LogSink {
           await client.query(upsertOrgDays, columns(orgDays(rollups), ORG_DAY_COLUMNS));
         }
         if (lastUsed.size) await client.query(touchKeys, [[...lastUsed.keys()], [...lastUsed.values()]]);
+        if (secretsUsed.size) await client.query(touchSecrets, [[...secretsUsed.keys()], [...secretsUsed.values()]]);
         if (cutoff !== undefined) await client.query(pruneMinutes + '$1', [cutoff]);
         if (minutes?.length) await client.query(upsertMinutesMany, columns(minutes, MINUTE_COLUMNS));
         if (m) await client.query(mark, [m.journalId, m.seq]);

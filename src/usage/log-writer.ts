@@ -13,7 +13,15 @@ import type { RequestLogsTable } from '../db/types.ts';
 import type { JournalMark, LogSink, Rollup } from './log-sinks.ts';
 import type { Journal } from './journal.ts';
 
-export type LogRow = Insertable<RequestLogsTable> & { created_at: string };
+export type LogRow = Insertable<RequestLogsTable> & {
+  created_at: string;
+  /**
+   * Set when the request used one of the key's older secrets (still in its grace period): that
+   * secret's last_used_at is touched instead of the key's. Not a request_logs column; the sinks
+   * do not write it, and the crash journal does not keep it (a replayed row touches the key's).
+   */
+  secret_id?: number | null;
+};
 
 export interface LogWriterOptions {
   flushMs: number;
@@ -117,13 +125,16 @@ export class LogWriter {
   }
 }
 
-/** One batch into the sink: the rows, their rollups and keys' last use, in one transaction. */
+/** One batch into the sink: the rows, their rollups and keys' (and older secrets') last use, in one transaction. */
 export async function writeBatch(sink: LogSink, batch: LogRow[], mark?: JournalMark): Promise<void> {
   const rollups = new Map<string, Rollup>();
   const lastUsed = new Map<number, string>();
+  const secretsUsed = new Map<number, string>();
   for (const r of batch) {
-    const prev = lastUsed.get(r.key_id);
-    if (!prev || prev < r.created_at) lastUsed.set(r.key_id, r.created_at);
+    const used = r.secret_id == null ? lastUsed : secretsUsed;
+    const id = r.secret_id ?? r.key_id;
+    const prev = used.get(id);
+    if (!prev || prev < r.created_at) used.set(id, r.created_at);
     // Rows Tollgate answered itself (bad key state, unknown model, limit denial) have no
     // provider: they are logged but are not spend.
     if (r.provider == null) continue;
@@ -140,5 +151,5 @@ export async function writeBatch(sink: LogSink, batch: LogRow[], mark?: JournalM
     agg.cost_micro += Number(r.cost_micro ?? 0);
     if (r.unpriced) agg.unpriced_requests++;
   }
-  return sink.write(batch, [...rollups.values()], lastUsed, mark);
+  return sink.write(batch, [...rollups.values()], lastUsed, mark, secretsUsed);
 }
