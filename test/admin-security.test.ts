@@ -20,7 +20,11 @@ for (const dialect of DIALECTS) describe(`admin API security, every route (${dia
     const provider = (await gw.api('POST', '/api/providers', { name: 'victim provider', provider: 'openai', base_url: 'http://127.0.0.1:9/v1', api_key: 'sk-victim-provider', models: ['m'] })).body;
     const sa = (await gw.api('POST', `/api/teams/${team.id}/service-accounts`, { name: 'victim robot' })).body;
     await gw.api('PUT', `/api/teams/${team.id}/members/${user.id}`, { allocation_usd: 10 });
-    ids = { team: team.id, key: key.id, user: user.id, provider: provider.id, org: 1, sa: sa.id };
+    // An access group the victim's team and key are restricted to (a leak would show its name).
+    const group = (await gw.api('POST', '/api/access-groups', { name: 'Victim group', models: ['gpt-4o'] })).body;
+    assert.equal((await gw.api('PATCH', `/api/teams/${team.id}`, { access_groups: [group.id] })).status, 200);
+    assert.equal((await gw.api('PATCH', `/api/keys/${key.id}`, { access_groups: [group.id] })).status, 200);
+    ids = { team: team.id, key: key.id, user: user.id, provider: provider.id, org: 1, sa: sa.id, group: group.id };
     teamKeySecret = key.key;
     otherAdmin = (await gw.api('POST', '/api/orgs', { name: 'Attacker Inc' })).body.admin_key;
     routes = gw.runtime.app.routeTable.filter((r) => r.url.startsWith('/api/'));
@@ -37,6 +41,7 @@ for (const dialect of DIALECTS) describe(`admin API security, every route (${dia
       .replace(/\/providers\/:id/, `/providers/${ids.provider}`)
       .replace(/\/orgs\/:id/, `/orgs/${ids.org}`)
       .replace(/\/service-accounts\/:id/, `/service-accounts/${ids.sa}`)
+      .replace(/\/access-groups\/:id/, `/access-groups/${ids.group}`)
       .replace(/:userId/, String(ids.user))
       .replace(/:saId/, String(ids.sa))
       .replace(/:[a-zA-Z]+/g, '1');
@@ -87,6 +92,8 @@ for (const dialect of DIALECTS) describe(`admin API security, every route (${dia
     assert.equal(team.body.keys[0].status, 'active');
     assert.equal((await gw.api('GET', `/api/teams/${ids.team}/members`)).body.data[0].allocation_usd, 10);
     assert.equal((await gw.api('GET', `/api/teams/${ids.team}/service-accounts`)).body.data.length, 1);
+    assert.deepEqual((await gw.api('GET', `/api/access-groups/${ids.group}`)).body.models, ['gpt-4o']);
+    assert.deepEqual((await gw.api('GET', `/api/keys/${ids.key}`)).body.access_groups, [ids.group]);
     const ok = await gw.openai(teamKeySecret).chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'still works' }] });
     assert.equal(ok.object, 'chat.completion');
   });
