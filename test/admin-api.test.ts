@@ -131,19 +131,21 @@ for (const dialect of DIALECTS) {
       assert.equal((await gw.api('GET', '/api/teams')).body.data.some((x: any) => x.id === t.id), false);
     });
 
-    test('rotation keeps owner, team and settings; the rotated key is linked to its predecessor', async () => {
+    test('rotation keeps the key (id, owner, team and settings) and replaces its secret', async () => {
       const t = (await gw.api('POST', '/api/teams', { name: 'Rotators' })).body;
       const u = (await gw.api('POST', '/api/users', { external_id: 'rota@example.com', team_id: t.id })).body;
       const k = (await gw.api('POST', `/api/teams/${t.id}/keys`, { name: 'ci', user_id: u.id, tags: ['env:prod'], description: 'CI key' })).body;
       const r = (await gw.api('POST', `/api/teams/${t.id}/keys/${k.id}/rotate`)).body;
+      assert.equal(r.id, k.id);
       assert.equal(r.user_id, u.id);
       assert.equal(r.team_id, t.id);
       assert.deepEqual(r.tags, ['env:prod']);
       assert.equal(r.description, 'CI key');
-      assert.equal(r.rotated_from, k.id);
-      assert.notEqual(r.id, k.id);
-      const old = (await gw.api('GET', `/api/keys/${k.id}`)).body;
-      assert.equal(old.status, 'revoked');
+      assert.notEqual(r.key_prefix, k.key_prefix);
+      assert.equal(r.previous_secret.key_prefix, k.key_prefix);
+      const now = (await gw.api('GET', `/api/keys/${k.id}`)).body;
+      assert.equal(now.status, 'active');
+      assert.equal(now.key_prefix, r.key_prefix);
     });
   });
 }

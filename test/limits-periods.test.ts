@@ -63,7 +63,7 @@ for (const dialect of DIALECTS) {
       assert.equal(rebuilt, 6_000_000);
     });
 
-    test('a rotated key keeps its budget and spend (they follow the key lineage)', async () => {
+    test('a rotated key keeps its budget and spend (a rotation keeps the key)', async () => {
       const team = (await gw.api('POST', '/api/teams', { name: 'rotating budget' })).body;
       const key = (await gw.api('POST', `/api/teams/${team.id}/keys`, { name: 'k', max_budget_usd: 12, budget_period: 'total' })).body;
       assert.equal(await call(gw.openai(key.key)), 200);

@@ -124,7 +124,7 @@ for (const dialect of DIALECTS) {
 
         clock.advance(5_000);
         gw = await start();
-        assert.equal(await call(rotated.key), 429, 'member rpd 4: 2 + 1 + 1, counted through the rotation lineage');
+        assert.equal(await call(rotated.key), 429, 'member rpd 4: 2 + 1 + 1, counted through the rotation (the same key)');
         const other = (await gw.api('POST', `/api/teams/${team.id}/keys`, { name: 'service' })).body;
         assert.equal(await call(other.key), 200, 'the team’s 5th of the hour');
         assert.equal(await call(other.key), 429, 'team rph 5');

@@ -74,11 +74,12 @@ for (const dialect of DIALECTS) {
 
       const rotated = await curl('POST', `/api/teams/${teamId}/keys/${key.json.id}/rotate`, { admin: true });
       assert.equal(rotated.status, 201);
+      assert.equal(rotated.json.id, key.json.id, 'same key: a new secret');
       assert.equal(rotated.json.name, 'production', 'same name');
       assert.notEqual(rotated.json.key, secret);
       const oldKey = await curl('POST', '/v1/chat/completions', { bearer: secret, body: { model: 'gpt-4o', messages: [{ role: 'user', content: 'Hello' }] } });
-      assert.equal(oldKey.status, 403, 'old key stops working immediately');
-      assert.equal(oldKey.json.error.code, 'key_revoked');
+      assert.equal(oldKey.status, 401, 'the old secret stops working immediately (no grace period asked for)');
+      assert.equal(oldKey.json.error.code, 'invalid_api_key');
       const newKey = await curl('POST', '/v1/chat/completions', { bearer: rotated.json.key, body: { model: 'gpt-4o', messages: [{ role: 'user', content: 'Hello' }] } });
       assert.equal(newKey.status, 200);
 
