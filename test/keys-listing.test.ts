@@ -1,42 +1,214 @@
-// Key listing pages on both dialects: an offset counts only the keys the filters keep (team,
-// revoked, keyset cursor), so pages neither repeat nor skip keys.
+// Key listings on both dialects (docs/api.md, "Key listings"): each filter, each sort with its
+// NULL placement, spend this month from real requests, cursor pages that neither repeat nor skip
+// keys when keys are created between them, the legacy offset/after paging, and a 400 naming the
+// parameter for every value the listing cannot honour.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DIALECTS, dialectSkip, startGateway, type Gateway } from './support/gateway.ts';
+import { DIALECTS, TestClock, dialectSkip, type Gateway } from './support/gateway.ts';
+import { call, startPricedGateway } from './support/priced.ts';
+
+const DAY = 86_400_000;
 
 for (const dialect of DIALECTS) {
   describe(`key listing (${dialect})`, { skip: dialectSkip(dialect) }, () => {
     let gw: Gateway;
+    const clock = new TestClock();
     before(async () => {
-      gw = await startGateway({ dialect });
+      gw = await startPricedGateway({ dialect, clock });
     });
     after(async () => {
       await gw.close();
     });
 
+    const team = async (name: string): Promise<number> => (await gw.api('POST', '/api/teams', { name })).body.id;
+    const key = async (teamId: number, body: Record<string, unknown>) => {
+      const res = await gw.api('POST', `/api/teams/${teamId}/keys`, body);
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+      return res.body as { id: number; key: string; key_prefix: string; name: string };
+    };
+    const list = async (path: string) => {
+      const res = await gw.api('GET', path);
+      assert.equal(res.status, 200, `${path}: ${JSON.stringify(res.body)}`);
+      return res.body as { data: any[]; next_cursor: string | null; next_after: number | null; spend_month: string; sort: string };
+    };
+    const names = async (path: string) => (await list(path)).data.map((k) => k.name);
+    /** Every page of a listing, following next_cursor. */
+    const walk = async (path: string) => {
+      const out: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page = await list(cursor === null ? path : `${path}&cursor=${cursor}`);
+        out.push(...page.data.map((k) => k.name));
+        cursor = page.next_cursor;
+      } while (cursor !== null && out.length < 100);
+      return out;
+    };
+
     test('offset pages follow the team, revoked and after filters', async () => {
-      const a = (await gw.api('POST', '/api/teams', { name: 'Listed A' })).body;
-      const b = (await gw.api('POST', '/api/teams', { name: 'Listed B' })).body;
+      const a = await team('Listed A');
+      const b = await team('Listed B');
       const keys: Record<string, number> = {};
       // the two teams' keys interleave by id
       for (let i = 0; i < 6; i++) {
-        keys[`a${i}`] = (await gw.api('POST', `/api/teams/${a.id}/keys`, { name: `a${i}` })).body.id;
-        keys[`b${i}`] = (await gw.api('POST', `/api/teams/${b.id}/keys`, { name: `b${i}` })).body.id;
+        keys[`a${i}`] = (await key(a, { name: `a${i}` })).id;
+        keys[`b${i}`] = (await key(b, { name: `b${i}` })).id;
       }
-      for (const name of ['a1', 'a3']) assert.equal((await gw.api('DELETE', `/api/teams/${a.id}/keys/${keys[name]}`)).status, 200);
-      const names = async (path: string) => {
-        const res = await gw.api('GET', path);
-        assert.equal(res.status, 200, path);
-        return res.body.data.map((k: any) => k.name);
-      };
+      for (const name of ['a1', 'a3']) assert.equal((await gw.api('DELETE', `/api/teams/${a}/keys/${keys[name]}`)).status, 200);
 
-      assert.deepEqual(await names(`/api/teams/${a.id}/keys?limit=2&offset=1`), ['a2', 'a4'], 'revoked keys are not counted by the offset');
-      assert.deepEqual(await names(`/api/teams/${a.id}/keys?limit=2&offset=3`), ['a5']);
-      assert.deepEqual(await names(`/api/teams/${a.id}/keys?limit=2&offset=3&include_revoked=true`), ['a3', 'a4']);
-      assert.deepEqual(await names(`/api/keys?team_id=${a.id}&limit=3&offset=2`), ['a4', 'a5']);
-      assert.deepEqual(await names(`/api/teams/${a.id}/keys?limit=2&offset=1&after=${keys.a2}`), ['a5'], 'the offset applies after the cursor');
+      assert.deepEqual(await names(`/api/teams/${a}/keys?limit=2&offset=1`), ['a2', 'a4'], 'revoked keys are not counted by the offset');
+      assert.deepEqual(await names(`/api/teams/${a}/keys?limit=2&offset=3`), ['a5']);
+      assert.deepEqual(await names(`/api/teams/${a}/keys?limit=2&offset=3&include_revoked=true`), ['a3', 'a4']);
+      assert.deepEqual(await names(`/api/keys?team_id=${a}&limit=3&offset=2`), ['a4', 'a5']);
+      assert.deepEqual(await names(`/api/teams/${a}/keys?limit=2&offset=1&after=${keys.a2}`), ['a5'], 'the offset applies after the cursor');
       assert.deepEqual(await names(`/api/keys?limit=3&offset=2&after=${keys.a2}`), ['a4', 'b4', 'a5'], 'without a team filter both teams interleave');
-      assert.deepEqual(await names(`/api/teams/${a.id}/keys?limit=2&offset=10`), [], 'past the end is an empty page');
+      assert.deepEqual(await names(`/api/teams/${a}/keys?limit=2&offset=10`), [], 'past the end is an empty page');
+      const first = await list(`/api/teams/${a}/keys?limit=2`);
+      assert.equal(first.next_after, keys.a2, 'next_after: the last id of a full page');
+      assert.equal((await list(`/api/teams/${a}/keys?limit=2&after=${keys.a4}`)).next_after, null, 'null on the last page');
+    });
+
+    test('filters: team, owner, status, tag and text search', async () => {
+      const t = await team('Filtered');
+      const user = (await gw.api('POST', '/api/users', { external_id: `owner-${dialect}@example.com`, team_id: t })).body.id as number;
+      const sa = (await gw.api('POST', `/api/teams/${t}/service-accounts`, { name: 'deployer' })).body.id as number;
+      const k1 = await key(t, { name: 'Alpha-One', user_id: user, tags: ['prod', 'eu'] });
+      await key(t, { name: 'beta', description: 'Payments: 100% of batch_job', tags: ['prod'] });
+      const k3 = await key(t, { name: 'gamma', service_account_id: sa, tags: ['a,b'] });
+      const k4 = await key(t, { name: 'delta' });
+      const k5 = await key(t, { name: 'epsilon' });
+      assert.equal((await gw.api('PATCH', `/api/teams/${t}/keys/${k4.id}`, { status: 'disabled' })).status, 200);
+      assert.equal((await gw.api('DELETE', `/api/teams/${t}/keys/${k5.id}`)).status, 200);
+      await key(await team('Elsewhere'), { name: 'Alpha-Two', tags: ['prod'] });
+      const q = (s: string) => names(`/api/keys?team_id=${t}&${s}`);
+
+      assert.deepEqual(await q(''), ['Alpha-One', 'beta', 'gamma', 'delta'], 'revoked keys are hidden by default');
+      assert.deepEqual(await names(`/api/teams/${t}/keys?include_revoked=true`), ['Alpha-One', 'beta', 'gamma', 'delta', 'epsilon']);
+      assert.deepEqual(await q('status=disabled'), ['delta']);
+      assert.deepEqual(await q('status=active,revoked'), ['Alpha-One', 'beta', 'gamma', 'epsilon'], 'a comma list');
+      assert.deepEqual(await q('status=revoked&status=disabled'), ['delta', 'epsilon'], 'a repeated parameter');
+      assert.deepEqual(await q('status=revoked&include_revoked=false'), ['epsilon'], 'status wins over include_revoked');
+      assert.deepEqual(await q(`user_id=${user}`), ['Alpha-One']);
+      assert.deepEqual(await q(`service_account_id=${sa}`), ['gamma']);
+      assert.deepEqual(await q('tag=prod'), ['Alpha-One', 'beta']);
+      assert.deepEqual(await names('/api/keys?tag=prod&q=alpha'), ['Alpha-One', 'Alpha-Two'], 'without a team: every team of the organization');
+      assert.deepEqual(await q('tag=prod&tag=eu'), ['Alpha-One'], 'several tags: keys carrying all of them');
+      assert.deepEqual(await q('tag=a%2Cb'), ['gamma'], 'a tag holding a comma is one tag');
+      assert.deepEqual(await q('tag=pro'), [], 'a tag matches whole, not as a substring');
+      assert.deepEqual(await q('q=ALPHA'), ['Alpha-One'], 'case-insensitive, on the name');
+      assert.deepEqual(await q('q=payments'), ['beta'], 'on the description');
+      assert.deepEqual(await q(`q=${encodeURIComponent(k3.key_prefix.slice(0, 10))}`), ['gamma'], 'on the key prefix');
+      assert.deepEqual(await q('q=a-o'), ['Alpha-One'], 'a substring anywhere');
+      assert.deepEqual(await q('q=%25'), ['beta'], '% is a literal character, not a wildcard');
+      assert.deepEqual(await q('q=_'), ['beta'], '_ is a literal character, not a wildcard');
+      assert.deepEqual(await q('q=eta&status=active'), ['beta'], 'filters combine');
+      assert.deepEqual(await names(`/api/teams/${t}/keys?tag=prod&sort=-created_at`), ['beta', 'Alpha-One'], 'the team route takes the same parameters');
+      assert.deepEqual(await names(`/api/keys?team_id=${k1.id + 100000}`), [], 'an unknown team lists nothing');
+    });
+
+    test('sorts: creation, last use (never used first), expiry (never expiring last), spend this month', async () => {
+      const t = await team('Sorted');
+      const a = await key(t, { name: 'a', expires_at: new Date(clock.now() + 30 * DAY).toISOString() });
+      await key(t, { name: 'b' });
+      const c = await key(t, { name: 'c', expires_at: new Date(clock.now() + 10 * DAY).toISOString() });
+      await key(t, { name: 'd' });
+      // c is used first; a a minute later, twice ($6 a reply at the priced model's price)
+      assert.equal(await call(gw.openai(c.key)), 200);
+      clock.advance(60_000);
+      assert.equal(await call(gw.openai(a.key)), 200);
+      assert.equal(await call(gw.openai(a.key)), 200);
+      await gw.flush();
+      const q = (s: string) => names(`/api/keys?team_id=${t}&sort=${s}`);
+
+      assert.deepEqual(await q('created_at'), ['a', 'b', 'c', 'd']);
+      assert.deepEqual(await q('-created_at'), ['d', 'c', 'b', 'a']);
+      assert.deepEqual(await q('last_used_at'), ['b', 'd', 'c', 'a'], 'never used sorts as the oldest use (ties by id)');
+      assert.deepEqual(await q('-last_used_at'), ['a', 'c', 'd', 'b'], 'most recent first, never used last');
+      assert.deepEqual(await q('expires_at'), ['c', 'a', 'b', 'd'], 'expiring soonest first, no expiry last');
+      assert.deepEqual(await q('-expires_at'), ['d', 'b', 'a', 'c']);
+      assert.deepEqual(await q('-spend'), ['a', 'c', 'd', 'b'], 'top spenders first, then keys without spend (ties by id)');
+      assert.deepEqual(await q('spend'), ['b', 'd', 'c', 'a']);
+      assert.deepEqual(await walk(`/api/keys?team_id=${t}&sort=-spend&limit=1`), ['a', 'c', 'd', 'b'], 'one key a page, across spenders and non-spenders');
+      assert.deepEqual(await walk(`/api/keys?team_id=${t}&sort=spend&limit=1`), ['b', 'd', 'c', 'a']);
+      const page = await list(`/api/keys?team_id=${t}&sort=-spend`);
+      assert.equal(page.spend_month, '2026-03');
+      assert.deepEqual(page.data.map((k) => k.spend_this_month_usd), [12, 6, 0, 0]);
+      assert.ok(page.data[0].last_used_at > page.data[1].last_used_at);
+
+      // "This month" is the calendar month (UTC): in April nobody has spent yet.
+      clock.set('2026-04-02T00:00:00Z');
+      const april = await list(`/api/keys?team_id=${t}&sort=-spend`);
+      assert.equal(april.spend_month, '2026-04');
+      assert.deepEqual(april.data.map((k) => [k.name, k.spend_this_month_usd]), [['d', 0], ['c', 0], ['b', 0], ['a', 0]]);
+    });
+
+    test('cursor pages neither repeat nor skip keys created between them', async () => {
+      const t = await team('Paged');
+      for (let i = 1; i <= 5; i++) await key(t, { name: `k${i}` });
+      const p1 = await list(`/api/keys?team_id=${t}&sort=-created_at&limit=2`);
+      assert.deepEqual(p1.data.map((k) => k.name), ['k1', 'k2', 'k3', 'k4', 'k5'].reverse().slice(0, 2));
+      assert.equal(p1.next_after, null, 'next_after belongs to the ascending creation order only');
+      await key(t, { name: 'k6' }); // sorts before the cursor: an offset would now repeat k4
+      const p2 = await list(`/api/keys?team_id=${t}&sort=-created_at&limit=2&cursor=${p1.next_cursor}`);
+      assert.deepEqual(p2.data.map((k) => k.name), ['k3', 'k2']);
+      const p3 = await list(`/api/keys?team_id=${t}&sort=-created_at&limit=2&cursor=${p2.next_cursor}`);
+      assert.deepEqual(p3.data.map((k) => k.name), ['k1']);
+      assert.equal(p3.next_cursor, null, 'the last page has no next cursor');
+
+      // Expiry order with ties and keys without expiry, walked two by two, while keys are added
+      // before and after the cursor's position.
+      const at = (days: number) => new Date(clock.now() + days * DAY).toISOString();
+      const s = await team('Paged by expiry');
+      for (const [name, days] of [['e1', 5], ['e2', null], ['e3', 5], ['e4', 2], ['e5', null], ['e6', 9]] as const) await key(s, { name, ...(days ? { expires_at: at(days) } : {}) });
+      const path = `/api/keys?team_id=${s}&sort=expires_at&limit=2`;
+      assert.deepEqual(await walk(path), ['e4', 'e1', 'e3', 'e6', 'e2', 'e5']);
+      const q1 = await list(path);
+      assert.deepEqual(q1.data.map((k) => k.name), ['e4', 'e1']);
+      await key(s, { name: 'early', expires_at: at(1) }); // before the cursor: not shown
+      await key(s, { name: 'later', expires_at: at(7) }); // after it: shown in its place
+      const rest: string[] = [];
+      for (let c: string | null = q1.next_cursor; c !== null; ) {
+        const p = await list(`${path}&cursor=${c}`);
+        rest.push(...p.data.map((k) => k.name));
+        c = p.next_cursor;
+      }
+      assert.deepEqual(rest, ['e3', 'later', 'e6', 'e2', 'e5']);
+      assert.deepEqual(await walk(path), ['early', 'e4', 'e1', 'e3', 'later', 'e6', 'e2', 'e5'], 'a fresh walk sees all of them once');
+    });
+
+    test('a value the listing cannot honour is a 400 naming the parameter', async () => {
+      const t = await team('Refusals');
+      await key(t, { name: 'only' });
+      const cursor = (await list(`/api/keys?team_id=${t}&sort=-created_at&limit=1`)).next_cursor;
+      const cases: Array<[string, string]> = [
+        ['sort=name', 'query.sort'],
+        ['sort=created_at&sort=-created_at', 'query.sort'],
+        ['status=expired', 'query.status'],
+        ['status=active,', 'query.status'],
+        ['include_revoked=yes', 'query.include_revoked'],
+        ['tag=', 'query.tag'],
+        [`tag=${'x'.repeat(101)}`, 'query.tag'],
+        ['q=', 'query.q'],
+        ['q=a%0Ab', 'query.q'],
+        [`q=${'x'.repeat(201)}`, 'query.q'],
+        ['user_id=0', 'query.user_id'],
+        ['service_account_id=abc', 'query.service_account_id'],
+        ['limit=1001', 'query.limit'],
+        ['cursor=not-a-cursor!', 'query.cursor'],
+        [`cursor=${Buffer.from('[1,2,3]').toString('base64url')}`, 'query.cursor'],
+        [`cursor=${Buffer.from('["-created_at",null,0]').toString('base64url')}`, 'query.cursor'],
+        [`sort=expires_at&cursor=${cursor}`, 'query.cursor'],
+        [`sort=-created_at&cursor=${cursor}&after=1`, 'query.after'],
+        ['sort=-created_at&after=1', 'query.after'],
+        ['sort=-spend&offset=5', 'query.offset'],
+        ['owner=user:1', 'query.owner'],
+      ];
+      for (const [qs, param] of cases) {
+        const res = await gw.api('GET', `/api/keys?${qs}`);
+        assert.equal(res.status, 400, `${qs}: ${JSON.stringify(res.body)}`);
+        assert.equal(res.body.error.code, 'invalid_request', qs);
+        assert.equal(res.body.error.param, param, `${qs}: ${res.body.error.message}`);
+      }
+      assert.equal((await gw.api('GET', `/api/teams/${t}/keys?sort=bogus`)).body.error.param, 'query.sort');
     });
   });
 }

@@ -15,8 +15,19 @@ import { listKeyPage, monthOf, SORT_KEYS, type KeyListing, type KeyPage, type So
 const STATUSES = ['active', 'disabled', 'revoked'] as const satisfies readonly KeyStatus[];
 const SORTS = SORT_KEYS.flatMap((k) => [k, `-${k}`]) as [string, ...string[]];
 
-/** A parameter that may be repeated (?tag=a&tag=b): one value or several. */
-const repeated = <T extends z.ZodType>(item: T) => z.union([item, z.array(item).min(1).max(20)]).transform((v) => (Array.isArray(v) ? v : [v]) as z.infer<T>[]);
+/**
+ * A parameter that may be repeated (?tag=a&tag=b): its values as a list, each checked by `problem`.
+ * A bad value is reported on the parameter itself (param "query.tag", not "query.tag.1").
+ */
+const repeated = (problem: (value: string) => string | undefined, commas = false) =>
+  z.union([z.string(), z.array(z.string())]).transform((v, ctx) => {
+    const values = (Array.isArray(v) ? v : [v]).flatMap((x) => (commas ? x.split(',') : [x]));
+    const bad = values.length > 20 ? 'must not be given more than 20 times' : values.map(problem).find((p) => p !== undefined);
+    if (bad === undefined) return values;
+    ctx.addIssue({ code: 'custom', message: bad });
+    return z.NEVER;
+  });
+const oneOf = (allowed: readonly string[]) => (v: string) => (allowed.includes(v) ? undefined : `must be one or more of ${allowed.join(', ')} (got "${v.slice(0, 40)}")`);
 
 const listQuery = pagination.extend({
   after: z.coerce.number().int().min(0).max(MAX_INT32).optional(),
@@ -25,12 +36,10 @@ const listQuery = pagination.extend({
   user_id: queryId.optional(),
   service_account_id: queryId.optional(),
   // ?status=active&status=disabled or ?status=active,disabled
-  status: repeated(z.string())
-    .transform((v) => v.flatMap((s) => s.split(',')))
-    .pipe(z.array(z.enum(STATUSES, { message: `must be one or more of ${STATUSES.join(', ')}` }))).optional(),
+  status: repeated(oneOf(STATUSES), true).optional(),
   include_revoked: z.enum(['true', 'false']).optional(),
   // Tags may hold commas, so several tags are several parameters (a key must carry them all).
-  tag: repeated(z.string().min(1).max(100)).optional(),
+  tag: repeated((t) => (t.length === 0 ? 'must not be empty' : t.length > 100 ? 'must be at most 100 characters' : undefined)).optional(),
   // Control characters are refused: the search text joins the fields with a newline (key-listing.ts).
   q: z.string().min(1, 'must not be empty').max(200).regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters').optional(),
   sort: z.enum(SORTS, { message: `must be one of ${SORTS.join(', ')}` }).default('created_at'),
@@ -47,7 +56,7 @@ function listingOf(q: ListQuery, orgId: number, teamId: number | undefined, now:
   const kind = key === 'created_at' ? 'none' : key === 'spend' ? 'amount' : 'text';
   const after = q.cursor !== undefined ? decodeCursor(q.cursor, q.sort, kind) : q.after !== undefined ? { value: null, id: q.after } : undefined;
   // Revoked keys are hidden unless asked for, by status or by include_revoked (status wins).
-  const statuses = q.status ? [...new Set(q.status)] : q.include_revoked === 'true' ? [...STATUSES] : ['active' as const, 'disabled' as const];
+  const statuses = q.status ? [...new Set(q.status as KeyStatus[])] : q.include_revoked === 'true' ? [...STATUSES] : ['active' as const, 'disabled' as const];
   const tid = teamId ?? q.team_id;
   return {
     orgId,
