@@ -24,8 +24,10 @@ for (const dialect of DIALECTS) describe(`admin API security, every route (${dia
     const group = (await gw.api('POST', '/api/access-groups', { name: 'Victim group', models: ['gpt-4o'] })).body;
     assert.equal((await gw.api('PATCH', `/api/teams/${team.id}`, { access_groups: [group.id] })).status, 200);
     assert.equal((await gw.api('PATCH', `/api/keys/${key.id}`, { access_groups: [group.id] })).status, 200);
-    ids = { team: team.id, key: key.id, user: user.id, provider: provider.id, org: 1, sa: sa.id, group: group.id };
-    teamKeySecret = key.key;
+    // Rotated with a grace period: the victim key has an older secret, so /secrets/:secretId names a real one.
+    const rotated = (await gw.api('POST', `/api/keys/${key.id}/rotate`, { grace_period_seconds: 3600 })).body;
+    ids = { team: team.id, key: key.id, user: user.id, provider: provider.id, org: 1, sa: sa.id, group: group.id, secret: rotated.previous_secret.id };
+    teamKeySecret = rotated.key;
     otherAdmin = (await gw.api('POST', '/api/orgs', { name: 'Attacker Inc' })).body.admin_key;
     routes = gw.runtime.app.routeTable.filter((r) => r.url.startsWith('/api/'));
     assert.ok(routes.length >= 50, `found ${routes.length} admin routes`);
@@ -44,6 +46,7 @@ for (const dialect of DIALECTS) describe(`admin API security, every route (${dia
       .replace(/\/access-groups\/:id/, `/access-groups/${ids.group}`)
       .replace(/:userId/, String(ids.user))
       .replace(/:saId/, String(ids.sa))
+      .replace(/:secretId/, String(ids.secret))
       .replace(/:[a-zA-Z]+/g, '1');
   const body = (method: string) => (method === 'GET' || method === 'DELETE' ? undefined : {});
 
@@ -94,6 +97,7 @@ for (const dialect of DIALECTS) describe(`admin API security, every route (${dia
     assert.equal((await gw.api('GET', `/api/teams/${ids.team}/service-accounts`)).body.data.length, 1);
     assert.deepEqual((await gw.api('GET', `/api/access-groups/${ids.group}`)).body.models, ['gpt-4o']);
     assert.deepEqual((await gw.api('GET', `/api/keys/${ids.key}`)).body.access_groups, [ids.group]);
+    assert.deepEqual((await gw.api('GET', `/api/keys/${ids.key}/secrets`)).body.data.map((s: any) => s.status), ['current', 'grace'], 'not rotated, its older secret not ended');
     const ok = await gw.openai(teamKeySecret).chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'still works' }] });
     assert.equal(ok.object, 'chat.completion');
   });
