@@ -179,6 +179,15 @@ for (const dialect of DIALECTS) {
       assert.equal((await rotate(key.id)).status, 409, 'a revoked key cannot be rotated');
     });
 
+    test('without a key webhook a rotation schedule is refused: its new secrets would reach no one', async () => {
+      const { key } = await newKey();
+      const res = await gw.api('PUT', `/api/keys/${key.id}/rotation-schedule`, { rotate_every_days: 30 });
+      assert.equal(res.status, 400);
+      assert.equal(res.body.error.param, 'rotate_every_days');
+      assert.match(res.body.error.message, /TOLLGATE_KEY_WEBHOOK_URL/);
+      assert.equal((await gw.api('GET', `/api/keys/${key.id}/rotation-schedule`)).body.rotate_every_days, null);
+    });
+
     test('the team route rotates the same way; another team cannot', async () => {
       const { team, key, secret } = await newKey();
       const other = await newKey();
