@@ -4,6 +4,8 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { DIALECTS, dialectSkip, startGateway, type Gateway } from './support/gateway.ts';
+import { insertGroup } from '../src/access/access-groups.repository.ts';
+import { ApiError } from '../src/http/errors.ts';
 
 for (const dialect of DIALECTS) {
   describe(`access groups (${dialect})`, { skip: dialectSkip(dialect) }, () => {
@@ -102,6 +104,28 @@ for (const dialect of DIALECTS) {
       assert.deepEqual((await gw.api('GET', `/api/access-groups/${a.body.id}`)).body.models, ['o1']);
       assert.equal((await gw.api('GET', '/api/access-groups/999999')).status, 404);
       assert.equal((await gw.api('GET', '/api/access-groups/abc')).status, 404);
+    });
+
+    test('concurrent creates of one name: exactly one wins, the others get the same 409', async () => {
+      const answers = await Promise.all(Array.from({ length: 8 }, () => gw.api('POST', '/api/access-groups', { name: 'raced', models: ['m'] })));
+      assert.deepEqual(answers.map((a) => a.status).sort(), [201, 409, 409, 409, 409, 409, 409, 409], JSON.stringify(answers.map((a) => a.body)));
+      for (const a of answers.filter((x) => x.status === 409)) assert.equal(a.body.error.param, 'name');
+
+      // The narrowest race, forced: B checks the name while A's insert is not committed yet, so only
+      // the unique index can stop B (PostgreSQL; SQLite runs one transaction at a time).
+      const db = gw.runtime.deps.db.kysely;
+      const at = new Date().toISOString();
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      const a = db.transaction().execute(async (trx) => {
+        await insertGroup(trx, 1, { name: 'raced twice', models: [] }, at);
+        await held;
+      });
+      await new Promise((r) => setTimeout(r, 50));
+      const b = db.transaction().execute((trx) => insertGroup(trx, 1, { name: 'raced twice', models: [] }, at));
+      setTimeout(release, 200);
+      await a;
+      await assert.rejects(b, (err: any) => err instanceof ApiError && err.code === 'conflict' && err.param === 'name');
     });
 
     test('deleting a group still named by the org, a team or a live key is a 409 saying who; a revoked key does not count', async () => {

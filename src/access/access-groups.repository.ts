@@ -24,10 +24,23 @@ export async function getGroup(db: Kysely<Database>, orgId: number, id: number):
   return row;
 }
 
+const nameTaken = (name: string) => new ApiError('conflict', `an access group named "${name}" already exists`, 'name');
+
 async function assertNameFree(db: Kysely<Database>, orgId: number, name: string, exceptId?: number): Promise<void> {
   let q = db.selectFrom('access_groups').select('id').where('org_id', '=', orgId).where('name', '=', name);
   if (exceptId !== undefined) q = q.where('id', '!=', exceptId);
-  if (await q.executeTakeFirst()) throw new ApiError('conflict', `an access group named "${name}" already exists`, 'name');
+  if (await q.executeTakeFirst()) throw nameTaken(name);
+}
+
+/** Two writers racing for one name (PostgreSQL, read committed): the unique index decides, and the loser gets the same 409. */
+async function uniqueName<T>(name: string, write: Promise<T>): Promise<T> {
+  try {
+    return await write;
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE') throw nameTaken(name);
+    throw err;
+  }
 }
 
 export interface GroupInput {
@@ -38,11 +51,14 @@ export interface GroupInput {
 
 export async function insertGroup(trx: Transaction<Database>, orgId: number, input: GroupInput, at: string): Promise<GroupRow> {
   await assertNameFree(trx, orgId, input.name);
-  return trx
-    .insertInto('access_groups')
-    .values({ org_id: orgId, name: input.name, description: input.description ?? null, models: JSON.stringify(input.models), created_at: at, updated_at: at })
-    .returningAll()
-    .executeTakeFirstOrThrow();
+  return uniqueName(
+    input.name,
+    trx
+      .insertInto('access_groups')
+      .values({ org_id: orgId, name: input.name, description: input.description ?? null, models: JSON.stringify(input.models), created_at: at, updated_at: at })
+      .returningAll()
+      .executeTakeFirstOrThrow(),
+  );
 }
 
 export async function updateGroup(trx: Transaction<Database>, group: GroupRow, input: Partial<GroupInput>, at: string): Promise<GroupRow> {
@@ -53,7 +69,7 @@ export async function updateGroup(trx: Transaction<Database>, group: GroupRow, i
   }
   if (input.description !== undefined) patch.description = input.description ?? null;
   if (input.models !== undefined) patch.models = JSON.stringify(input.models);
-  return trx.updateTable('access_groups').set(patch).where('id', '=', group.id).returningAll().executeTakeFirstOrThrow();
+  return uniqueName(input.name ?? group.name, trx.updateTable('access_groups').set(patch).where('id', '=', group.id).returningAll().executeTakeFirstOrThrow());
 }
 
 /** Who names a group: the org rule, live teams' rules, live (not revoked) keys. */

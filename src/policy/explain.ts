@@ -72,6 +72,10 @@ async function readLevels(deps: Deps, levels: LevelPolicy[]) {
 
 export async function explainKey(deps: Deps, ctx: KeyContext) {
   const layers = await explainLevels(deps, await deps.policies.levelsFor(ctx));
-  const access = await explainAccess(deps, { orgId: ctx.orgId, teamId: ctx.teamId, rule: ctx.rule, models: ctx.models });
+  const access = await explainAccess(deps, { orgId: ctx.orgId, teamId: ctx.teamId, rule: ctx.rule, models: ctx.models }).catch((err: unknown) => {
+    if (err instanceof ApiError) throw err;
+    // The org's rules or routes need the database, which is unreachable: say so, as above.
+    throw new ApiError('service_unavailable', 'Access rules cannot be read right now (the database is unreachable); try again shortly.');
+  });
   return { key_id: ctx.keyId, name: ctx.name, team_id: ctx.teamId, user_id: ctx.userId, status: ctx.status, layers, access: { scopes: scopeNames(ctx.scopes), ...access } };
 }
