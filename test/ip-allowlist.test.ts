@@ -1,8 +1,8 @@
 // IP allowlists on the running server, both dialects: a key's, its team's and the org's (a request
 // must pass every one), IPv4 and IPv6, refused with 403 ip_not_allowed before anything reaches the
-// upstream and logged with the client address. The gateway listens on 127.0.0.1 only, so IPv6
-// clients arrive the way they do in production behind a proxy: in X-Forwarded-For, which is read
-// only under TOLLGATE_TRUST_PROXY (a hop count, or the proxies' CIDRs) and never by default.
+// upstream and logged with the client address. IPv6 clients are tested both as the socket peer
+// (a gateway listening on ::1) and the way they arrive behind a proxy: in X-Forwarded-For, which is
+// read only under TOLLGATE_TRUST_PROXY (a hop count, or the proxies' CIDRs) and never by default.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { DIALECTS, dialectSkip, startGateway, type Gateway } from './support/gateway.ts';
@@ -139,6 +139,27 @@ for (const dialect of DIALECTS) {
         }
         assert.deepEqual((await gw.api('GET', `/api/keys/${k.keyId}`)).body.ip_allowlist, ['127.0.0.1/32', '2001:db8::/32', '10.0.0.0/8']);
         assert.deepEqual((await gw.api('GET', '/api/orgs/current/access')).body.ip_allowlist, []);
+      });
+    });
+
+    describe('an IPv6 client as the socket peer (listening on ::1)', () => {
+      let gw: Gateway;
+      before(async () => {
+        gw = await startGateway({ dialect, fake, host: '::1' });
+      });
+      after(() => gw?.close());
+
+      test('::1 passes an IPv6 range and is refused by an IPv4-only list', async () => {
+        const v6 = await keyWith(gw, ['::1/128'], ['::/64']);
+        assert.equal((await chat(gw, v6.secret)).status, 200);
+        assert.equal((await lastLog(gw, v6.keyId)).client_ip, '::1');
+        assert.equal(await models(gw, v6.secret), 200);
+        const v4 = await keyWith(gw, undefined, ['127.0.0.0/8']);
+        const res = await chat(gw, v4.secret);
+        assert.deepEqual([res.status, res.code], [403, 'ip_not_allowed']);
+        assert.match(res.message, /Requests from ::1 /);
+        assert.deepEqual(await lastLog(gw, v4.keyId), { status_code: 403, error_code: 'ip_not_allowed', client_ip: '::1' });
+        assert.equal(await models(gw, v4.secret), 403);
       });
     });
 

@@ -35,6 +35,8 @@ export interface GatewayOptions {
   clock?: Clock;
   env?: Record<string, string>;
   fake?: FakeUpstream;
+  /** the loopback address to listen on (default 127.0.0.1; '::1' for IPv6 clients) */
+  host?: string;
 }
 
 export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> {
@@ -63,7 +65,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
     ...opts.env,
   });
   const runtime = await startRuntime(config, opts.clock ? { clock: opts.clock } : {});
-  const url = await runtime.app.listen({ port: 0, host: '127.0.0.1' });
+  const url = await runtime.app.listen({ port: 0, host: opts.host ?? '127.0.0.1' });
   return {
     url,
     runtime,
