@@ -195,6 +195,18 @@ for (const dialect of DIALECTS) {
         // Without the header, the peer itself (127.0.0.1) is the client: outside both lists.
         assert.equal((await chat(gw, k.secret)).status, 403);
       });
+
+      // Found while testing: the Fastify routes (/v1/models, /v1/key, /api) take req.ip from
+      // Fastify's own trustProxy walk, which returns a non-address X-Forwarded-For entry as the
+      // client ("Requests from not-an-ip are not allowed"), while the fast lane (resolveClientIp)
+      // stops at it and judges the last trusted hop. Left as a todo until the lead's fix lands.
+      test('/v1/models judges the same address as the completion endpoints when X-Forwarded-For holds a non-address', { todo: 'Fastify req.ip differs from resolveClientIp (reported)' }, async () => {
+        const k = await keyWith(gw, undefined, ['127.0.0.0/8']);
+        for (const forwarded of ['not-an-ip', '127.0.0.9, not-an-ip']) {
+          assert.equal((await chat(gw, k.secret, forwarded)).status, 200, `chat, ${forwarded}`);
+          assert.equal(await models(gw, k.secret, forwarded), 200, `models, ${forwarded}`);
+        }
+      });
     });
 
     describe('TOLLGATE_TRUST_PROXY=2 (two hops)', () => {
