@@ -81,3 +81,20 @@ test('rows queued (and dropped at the cap) while a slow batch is written are nei
   assert.equal(w.pending, 0);
   assert.equal(written.length + w.dropped >= 14, true);
 });
+
+test('a flush that comes while an admin transaction is open on the SQLite connection is not rolled back with it', async () => {
+  const db = await setup();
+  const sink = logSinkFor(db);
+  let written: Promise<void> | undefined;
+  await assert.rejects(db.kysely.transaction().execute(async (trx) => {
+    await trx.selectFrom('settings').selectAll().execute();
+    // A log flush timer firing between two of the transaction's queries.
+    written = sink.write([row(1)], [], new Map());
+    await trx.selectFrom('settings').selectAll().execute();
+    throw new Error('the admin change fails and rolls back');
+  }), /rolls back/);
+  await written;
+  const logs = await db.kysely.selectFrom('request_logs').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  assert.equal(Number(logs.n), 1, 'the log row survived the rollback');
+  await db.close();
+});

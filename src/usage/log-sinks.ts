@@ -110,6 +110,13 @@ function sqliteSink(db: import('better-sqlite3').Database, opts: SinkOptions): L
   });
   return {
     write: async (rows, rollups, lastUsed, m, secretsUsed) => {
+      // This sink writes on the connection Kysely uses, past Kysely's connection mutex: while an
+      // admin transaction is open on it (it awaits between its queries), a batch written now
+      // would land inside that transaction and vanish with its rollback. Wait for it to end.
+      for (let waited = 0; db.inTransaction; waited++) {
+        if (waited > 5_000) throw new Error('a transaction has been open on the SQLite connection for over 5 s');
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
       const cutoff = opts.usageMinutes ? pruner.due(rows) : undefined;
       tx(rows, rollups, lastUsed, m, cutoff, secretsUsed);
       pruner.done(cutoff);
