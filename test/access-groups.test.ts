@@ -116,14 +116,18 @@ for (const dialect of DIALECTS) {
       const db = gw.runtime.deps.db.kysely;
       const at = new Date().toISOString();
       let release!: () => void;
+      let inserted!: () => void;
       const held = new Promise<void>((r) => (release = r));
+      const aInserted = new Promise<void>((r) => (inserted = r));
       const a = db.transaction().execute(async (trx) => {
         await insertGroup(trx, 1, { name: 'raced twice', models: [] }, at);
+        inserted();
         await held;
       });
-      await new Promise((r) => setTimeout(r, 50));
-      const b = db.transaction().execute((trx) => insertGroup(trx, 1, { name: 'raced twice', models: [] }, at));
+      await aInserted;
+      // A commits a moment later whatever B does (on SQLite, B waits for A's transaction to end).
       setTimeout(release, 200);
+      const b = db.transaction().execute((trx) => insertGroup(trx, 1, { name: 'raced twice', models: [] }, at));
       await a;
       await assert.rejects(b, (err: any) => err instanceof ApiError && err.code === 'conflict' && err.param === 'name');
     });
