@@ -12,7 +12,6 @@ import { resolveActor } from './http/admin-auth.ts';
 import type { Actor } from './http/actor.ts';
 import { registerProxyRoutes } from './proxy/proxy.routes.ts';
 import { registerTeamRoutes } from './teams/teams.routes.ts';
-import { fastifyTrustProxy } from './net/client-ip.ts';
 import { registerKeyRoutes } from './keys/keys.routes.ts';
 import { registerKeyListingRoutes } from './keys/key-listing.routes.ts';
 import { registerKeyRotationRoutes } from './keys/key-rotation.routes.ts';
@@ -65,8 +64,9 @@ export async function buildApp(deps: Deps, opts: AppOptions): Promise<FastifyIns
     logController: new LogController({ disableRequestLogging: true }),
     // Admin bodies are small JSON; a path with no route still has its body read, so keep it small.
     bodyLimit: deps.config.apiBodyLimitBytes,
-    // One trusted hop: req.ip is the right-most X-Forwarded-For entry (see proxy/fast-lane.ts clientIp).
-    trustProxy: fastifyTrustProxy(deps.config.trustProxy),
+    // Fastify's req.ip is not used: every route takes the client address from net/client-ip.ts
+    // (requestIp), the same resolution as the /v1 fast lane.
+    trustProxy: false,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     requestIdHeader: false,

@@ -196,11 +196,9 @@ for (const dialect of DIALECTS) {
         assert.equal((await chat(gw, k.secret)).status, 403);
       });
 
-      // Found while testing: the Fastify routes (/v1/models, /v1/key, /api) take req.ip from
-      // Fastify's own trustProxy walk, which returns a non-address X-Forwarded-For entry as the
-      // client ("Requests from not-an-ip are not allowed"), while the fast lane (resolveClientIp)
-      // stops at it and judges the last trusted hop. Left as a todo until the lead's fix lands.
-      test('/v1/models judges the same address as the completion endpoints when X-Forwarded-For holds a non-address', { todo: 'Fastify req.ip differs from resolveClientIp (reported)' }, async () => {
+      // The Fastify routes (/v1/models, /v1/key, /api) resolve the address with the same function as
+      // the fast lane: a non-address entry ends the walk at the last trusted hop on both.
+      test('/v1/models judges the same address as the completion endpoints when X-Forwarded-For holds a non-address', async () => {
         const k = await keyWith(gw, undefined, ['127.0.0.0/8']);
         for (const forwarded of ['not-an-ip', '127.0.0.9, not-an-ip']) {
           assert.equal((await chat(gw, k.secret, forwarded)).status, 200, `chat, ${forwarded}`);

@@ -7,6 +7,7 @@ import { ADMIN_KEY_PREFIX, digestsEqual, hashSecret, isWellFormedKey, KEY_PREFIX
 import { ApiError } from './errors.ts';
 import type { Actor } from './actor.ts';
 import { bearer } from '../proxy/authenticate.ts';
+import { clientIp } from '../net/client-ip.ts';
 
 export const MASTER_KEY_SETTING = 'admin_key_hash';
 
@@ -18,7 +19,7 @@ export function adminSecret(req: FastifyRequest): string | undefined {
 }
 
 export async function resolveActor(deps: Deps, req: FastifyRequest, masterHash: string): Promise<Actor> {
-  const ip = req.ip;
+  const ip = clientIp(req.raw, deps.config.trustProxy);
   const now = deps.clock.now();
   const blocked = deps.authThrottle.blockedUntil(ip, now);
   const secret = adminSecret(req);

@@ -7,7 +7,7 @@
 // make Tollgate buffer a body (up to the /v1 limit) or hold a connection open with a slow one.
 // Refusals before the body discard it unread and close the connection.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { resolveClientIp, type TrustProxy } from '../net/client-ip.ts';
+import { clientIp } from '../net/client-ip.ts';
 import type { Deps } from '../deps.ts';
 import type { Endpoint } from '../providers/openai-compatible/adapter.ts';
 import type { ErrorCode } from '../http/errors.ts';
@@ -107,7 +107,3 @@ function refuse(req: IncomingMessage, res: ServerResponse, code: ErrorCode, mess
   req.resume();
 }
 
-/** The caller's address (net/client-ip.ts: the socket peer unless a trusted proxy forwarded it). */
-export function clientIp(req: IncomingMessage, trust: TrustProxy): string {
-  return resolveClientIp(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for'], trust);
-}

@@ -6,6 +6,7 @@ import { errorBody, ERRORS } from '../http/errors.ts';
 import { authenticate, bearer } from './authenticate.ts';
 import { checkAccess, checkCaller } from '../policy/access.ts';
 import { scopeBit } from '../policy/scopes.ts';
+import { clientIp } from '../net/client-ip.ts';
 import { poolFor } from '../providers/http-pool.ts';
 import type { ResolvedRoute } from '../providers/types.ts';
 import { explainKey } from '../policy/explain.ts';
@@ -38,22 +39,23 @@ async function upstreamModels(deps: Deps, route: ResolvedRoute): Promise<ModelEn
 /** The usable key behind a /v1 read, or undefined after answering 401/403. */
 async function usableKey(deps: Deps, req: FastifyRequest, reply: FastifyReply, scope: 'models' | null): Promise<KeyContext | undefined> {
   const now = deps.clock.now();
-  const throttled = deps.authThrottle.blockedUntil(req.ip, now) !== 0;
+  const ip = clientIp(req.raw, deps.config.trustProxy);
+  const throttled = deps.authThrottle.blockedUntil(ip, now) !== 0;
   const auth = await Promise.resolve(authenticate(deps, deps.keyCache, bearer(req.headers), now, throttled)).catch(() => null);
   if (!auth) {
     reply.code(503).send(errorBody('service_unavailable', 'The key store is unreachable; try again shortly.'));
     return undefined;
   }
   if (!auth.ok) {
-    if (auth.code !== 'too_many_auth_failures') deps.authThrottle.fail(req.ip, now);
+    if (auth.code !== 'too_many_auth_failures') deps.authThrottle.fail(ip, now);
     reply.code(ERRORS[auth.code].status).send(errorBody(auth.code, auth.message));
     return undefined;
   }
   const access = checkAccess(auth.ctx, now);
   // GET /v1/key describes the key to its holder: any scope may read it; the IP allowlists still apply.
-  const refused = !access.ok ? access : checkCaller(auth.ctx, scope ? scopeBit(scope) : 0, scope ?? '', req.ip);
+  const refused = !access.ok ? access : checkCaller(auth.ctx, scope ? scopeBit(scope) : 0, scope ?? '', ip);
   if (!refused.ok) {
-    if (refused.code === 'invalid_api_key') deps.authThrottle.fail(req.ip, now);
+    if (refused.code === 'invalid_api_key') deps.authThrottle.fail(ip, now);
     reply.code(ERRORS[refused.code].status).send(errorBody(refused.code, refused.message));
     return undefined;
   }
