@@ -25,6 +25,8 @@ export function logView(r: Selectable<RequestLogsTable>) {
     unpriced: r.unpriced === 1,
     usage_estimated: r.usage_estimated === 1,
     latency_ms: r.latency_ms,
+    /** the client address as resolved (TOLLGATE_TRUST_PROXY): who used the key, e.g. after a leak */
+    client_ip: r.client_ip,
   };
 }
 
