@@ -47,26 +47,36 @@ export const FIELDS: Record<string, fc.Arbitrary<unknown>> = {
   api_key: fc.string({ unit: alnum, minLength: 8, maxLength: 16 }).map((s) => PROVIDER_SECRET_PREFIX + s),
   models: fc.array(fc.constantFrom('gpt-4o', 'gpt-4o-mini', '*', 'claude-3', 'm'), { minLength: 1, maxLength: 3 }),
   allocation_usd: usd,
+  access_groups: fc.option(fc.array(fc.integer({ min: 1, max: 8 }), { maxLength: 3 })),
+  blocked_models: fc.array(fc.constantFrom('o1-pro', 'gpt-4o*', 'claude-*', '*', 'a*b'), { maxLength: 3 }),
+  ip_allowlist: fc.array(fc.constantFrom('127.0.0.0/8', '::1', '10.0.0.0/33', '2001:db8::/32', '0.0.0.0/0', 'not-an-ip', '::ffff:10.0.0.0/104'), { maxLength: 3 }),
+  grace_period_seconds: fc.oneof(fc.integer({ min: 0, max: 100_000 }), fc.constantFrom(2_592_000, 2_592_001, -1)),
+  rotate_every_days: fc.integer({ min: 0, max: 400 }),
 };
 
 const LIMITS = ['rpm', 'rph', 'rpd', 'tpm', 'tpd', 'max_parallel_requests', 'max_budget_usd', 'budget_period', 'budget_mode', 'alert_thresholds'];
-const KEY_CREATE = ['name', 'description', 'tags', 'scopes', 'user_id', 'service_account_id', 'expires_at', ...LIMITS];
+const ACCESS = ['models', 'access_groups', 'blocked_models', 'ip_allowlist'];
+const KEY_CREATE = ['name', 'description', 'tags', 'scopes', 'user_id', 'service_account_id', 'expires_at', ...ACCESS, ...LIMITS];
 
 /** [method and url pattern, fields, required fields] */
 const BODIES: Array<[RegExp, string[], string[]]> = [
   [/^(PUT|PATCH) .*\/limits$/, LIMITS, []],
-  [/^POST \/api\/teams$/, ['name', 'slug', 'description', 'tpm_limit', 'daily_token_limit', ...LIMITS], ['name']],
-  [/^(PUT|PATCH) \/api\/teams\/:id$/, ['name', 'slug', 'description'], []],
+  [/^POST \/api\/teams$/, ['name', 'slug', 'description', 'tpm_limit', 'daily_token_limit', ...ACCESS, ...LIMITS], ['name']],
+  [/^(PUT|PATCH) \/api\/teams\/:id$/, ['name', 'slug', 'description', ...ACCESS], []],
   [/^POST \/api\/teams\/:id\/keys$/, KEY_CREATE, ['name']],
   [/^POST \/api\/keys$/, [...KEY_CREATE, 'team_id'], ['name']],
-  [/^PATCH .*\/keys\/:\w+$/, ['name', 'description', 'tags', 'status', 'expires_at'], []],
+  [/^PATCH .*\/keys\/:\w+$/, ['name', 'description', 'tags', 'status', 'expires_at', 'scopes', ...ACCESS], []],
+  [/^(PUT|PATCH) \/api\/orgs\/current\/access$/, ACCESS, []],
+  [/^POST \/api\/access-groups$/, ['name', 'description', 'models'], ['name', 'models']],
+  [/^PATCH \/api\/access-groups\/:\w+$/, ['name', 'description', 'models'], []],
+  [/^PUT .*\/rotation-schedule$/, ['rotate_every_days', 'grace_period_seconds'], ['rotate_every_days']],
   [/^POST \/api\/users$/, ['external_id', 'name', 'email', 'role', 'team_id', 'team_role'], ['external_id']],
   [/^POST \/api\/providers$/, ['name', 'provider', 'base_url', 'api_key', 'models'], ['name', 'provider', 'base_url', 'api_key']],
   [/^PUT .*\/members\/:\w+$/, ['role', 'allocation_usd'], []],
   [/^POST .*\/service-accounts$/, ['name', 'description'], ['name']],
   [/^POST \/api\/orgs$/, ['name', 'slug'], ['name']],
   [/^POST .*\/admin-keys$/, ['name'], ['name']],
-  [/\/rotate$/, [], []],
+  [/\/rotate$/, ['grace_period_seconds'], []],
   [/^(GET|DELETE) /, [], []],
 ];
 
