@@ -5,9 +5,13 @@
 import { ApiError } from '../http/errors.ts';
 import { MAX_INT32 } from '../http/validate.ts';
 
-/** The last key of a page, in the listing's order: its sort value (null for creation order) and id. */
+/**
+ * The last key of a page, in the listing's order: its sort value and id. The value is null for
+ * creation order (the id alone), a string for last use and expiry, and [month, spend, lineage]
+ * for the spend order (key-listing.ts).
+ */
 export interface Position {
-  value: string | number | null;
+  value: string | [string, number, number] | null;
   id: number;
 }
 
@@ -18,7 +22,7 @@ export function encodeCursor(sort: string, p: Position): string {
 const bad = (why: string) => new ApiError('invalid_request', `query.cursor: ${why}`, 'query.cursor');
 
 /** The position a cursor holds, checked against the sort it must have been made for. */
-export function decodeCursor(cursor: string, sort: string, valueKind: 'none' | 'text' | 'amount'): Position {
+export function decodeCursor(cursor: string, sort: string, valueKind: 'none' | 'text' | 'spend'): Position {
   let parsed: unknown;
   try {
     if (!/^[A-Za-z0-9_-]{1,512}$/.test(cursor)) throw new Error('not base64url');
@@ -30,10 +34,11 @@ export function decodeCursor(cursor: string, sort: string, valueKind: 'none' | '
   const [s, value, id] = parsed as [unknown, unknown, unknown];
   if (s !== sort) throw bad(`was made for sort=${typeof s === 'string' ? s.slice(0, 40) : '?'}, not sort=${sort}`);
   if (!(Number.isInteger(id) && (id as number) >= 1 && (id as number) <= MAX_INT32)) throw bad('holds no valid key id');
+  const text = (v: unknown, max: number) => typeof v === 'string' && v.length <= max && !v.includes('\u0000');
   const ok =
     valueKind === 'none' ? value === null
-    : valueKind === 'text' ? typeof value === 'string' && value.length <= 64 && !value.includes('\u0000')
-    : Number.isSafeInteger(value) && (value as number) >= 0;
+    : valueKind === 'text' ? text(value, 64)
+    : Array.isArray(value) && value.length === 3 && text(value[0], 16) && Number.isSafeInteger(value[1]) && Number.isInteger(value[2]) && value[2] >= 1 && value[2] <= MAX_INT32;
   if (!ok) throw bad('holds no valid sort value');
   return { value: value as Position['value'], id: id as number };
 }

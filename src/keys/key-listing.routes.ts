@@ -52,8 +52,7 @@ function listingOf(q: ListQuery, orgId: number, teamId: number | undefined, now:
   const key = (desc ? q.sort.slice(1) : q.sort) as SortKey;
   if (q.after !== undefined && q.cursor !== undefined) throw new ApiError('invalid_request', 'query.after: use either cursor or after, not both', 'query.after');
   if (q.after !== undefined && q.sort !== 'created_at') throw new ApiError('invalid_request', 'query.after: pages sort=created_at only; use cursor (next_cursor) for other sorts', 'query.after');
-  if (q.offset > 0 && key === 'spend') throw new ApiError('invalid_request', 'query.offset: not available with sort=spend; use cursor (next_cursor)', 'query.offset');
-  const kind = key === 'created_at' ? 'none' : key === 'spend' ? 'amount' : 'text';
+  const kind = key === 'created_at' ? 'none' : key === 'spend' ? 'spend' : 'text';
   const after = q.cursor !== undefined ? decodeCursor(q.cursor, q.sort, kind) : q.after !== undefined ? { value: null, id: q.after } : undefined;
   // Revoked keys are hidden unless asked for, by status or by include_revoked (status wins).
   const statuses = q.status ? [...new Set(q.status as KeyStatus[])] : q.include_revoked === 'true' ? [...STATUSES] : ['active' as const, 'disabled' as const];

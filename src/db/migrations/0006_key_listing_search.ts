@@ -1,59 +1,73 @@
 // Frozen once landed. What key listings (src/keys/key-listing.ts) need to stay fast at 1,000,000
 // keys (docs/benchmarks.md, "Key listings"):
-// - sorts by last use and by expiry: indexes on (org_id, sort expression, id). The expressions put
-//   "never used" before every timestamp ('') and "never expires" after every one ('~'), so NULLs
-//   sit where the API documents them on both dialects (SQLite orders NULL first, PostgreSQL last).
-//   The team variants keep a large team's sorted pages from sorting all of its keys.
-// - the spend sort: key_month_spend holds each key lineage's spend per calendar month (UTC),
-//   kept by triggers on spend_rollups (insert, the writer's "+=" upsert, delete), so whatever
-//   writes the rollups (the log writer, a journal replay) keeps it right; one row per lineage and
-//   month, indexed by spend within the organization's month. The listing joins it back to the keys by lineage (an index on
-//   coalesce(lineage_id, id)). Backfilled from spend_rollups.
+// - sorts by creation, last use and expiry: indexes on (org_id | team_id, status, sort expression,
+//   id). The expressions put "never used" before every timestamp ('') and "never expires" after
+//   every one ('z': after digits in every collation, where '~' is punctuation that en_US ignores),
+//   so NULLs sit where the API documents them on both dialects (SQLite orders NULL first,
+//   PostgreSQL last).
+// - the spend sort: key_latest_spend holds, for every key lineage (a key that was never rotated
+//   into is its own lineage), the latest calendar month (UTC, 'YYYY-MM'; '' = never) in which it
+//   spent and what it spent in that month. Triggers keep it: on api_keys (a new lineage gets its
+//   row) and on spend_rollups (insert, the log writer's "+=" upsert, delete), so whatever writes
+//   the rollups (the writer, a journal replay) keeps it right. Its (org_id, month, cost_micro,
+//   lineage_id) index is the spend order itself, every key included: this month's spenders by
+//   spend, then keys that did not spend this month (most recent month first), then keys that never
+//   spent. One ordered walk, with no anti-join to find the keys without spend.
 // - PostgreSQL only: tag filters through a GIN index on tags::jsonb (tags are a JSON array in text);
 //   the text search through a trigram index on name, prefix and description, when the pg_trgm
 //   extension can be created (a contrib extension, trusted since PostgreSQL 13). Without it, the
-//   search still works, unindexed. SQLite reads the table for both.
-// The query text of each expression must stay identical to key-listing.ts for an index to match.
+//   search still works, unindexed. SQLite reads the rows for both.
+// The text of each indexed expression must stay identical in key-listing.ts: an expression index
+// is used only for the same expression.
 import { sql, type Kysely } from 'kysely';
 import type { DialectName } from '../connection.ts';
 
 export async function up(db: Kysely<any>, dialect: DialectName): Promise<void> {
   const run = (q: string) => sql.raw(q).execute(db);
-  await run(`create index api_keys_org_used_idx on api_keys (org_id, (coalesce(last_used_at, '')), id)`);
-  await run(`create index api_keys_org_expiry_idx on api_keys (org_id, (coalesce(expires_at, '~')), id)`);
-  await run(`create index api_keys_team_used_idx on api_keys (team_id, (coalesce(last_used_at, '')), id)`);
-  await run(`create index api_keys_team_expiry_idx on api_keys (team_id, (coalesce(expires_at, '~')), id)`);
+  const pg = dialect === 'postgres';
+  // Status leads: each status is its own ordered range, so a listing of one status (or of the
+  // "live" ones, as two ranges merged) walks only its keys, however the statuses are spread in the
+  // order (revoked keys cluster where last use is oldest). The id order (creation) has them too.
+  for (const [scope, col] of [['org', 'org_id'], ['team', 'team_id']] as const) {
+    await run(`create index api_keys_${scope}_status_idx on api_keys (${col}, status, id)`);
+    await run(`create index api_keys_${scope}_status_used_idx on api_keys (${col}, status, (coalesce(last_used_at, '')), id)`);
+    await run(`create index api_keys_${scope}_status_expiry_idx on api_keys (${col}, status, (coalesce(expires_at, 'z')), id)`);
+  }
   await run(`create index api_keys_lineage_of_idx on api_keys ((coalesce(lineage_id, id)))`);
 
   await db.schema
-    .createTable('key_month_spend')
-    .addColumn('lineage_id', 'integer', (c) => c.notNull())
-    .addColumn('month', 'text', (c) => c.notNull())
+    .createTable('key_latest_spend')
+    .addColumn('lineage_id', 'integer', (c) => c.primaryKey())
     .addColumn('org_id', 'integer', (c) => c.notNull())
+    .addColumn('month', 'text', (c) => c.notNull().defaultTo(''))
     .addColumn('cost_micro', 'bigint', (c) => c.notNull().defaultTo(0))
-    .addPrimaryKeyConstraint('key_month_spend_pk', ['lineage_id', 'month'])
     .execute();
-  await run(`create index key_month_spend_rank_idx on key_month_spend (org_id, month, cost_micro, lineage_id)`);
+  await run(`create index key_latest_spend_order_idx on key_latest_spend (org_id, month, cost_micro, lineage_id)`);
 
-  // The lineage a rollup's key belongs to (a key that was never rotated into is its own lineage).
-  const lineage = (row: string) => `coalesce((select k.lineage_id from api_keys k where k.id = ${row}.key_id), ${row}.key_id)`;
-  const add = (row: string, amount: string) =>
-    `insert into key_month_spend (lineage_id, month, org_id, cost_micro) values (${lineage(row)}, substr(${row}.day, 1, 7), ${row}.org_id, ${amount})
-     on conflict (lineage_id, month) do update set cost_micro = key_month_spend.cost_micro + excluded.cost_micro`;
-  if (dialect === 'postgres') {
+  // Spend for (lineage, month) merged into the lineage's row: a later month replaces the row's
+  // month and amount, the same month adds to it, an earlier month (a late write) changes nothing.
+  const merge = `on conflict (lineage_id) do update set
+      cost_micro = case when excluded.month > key_latest_spend.month then excluded.cost_micro
+                        when excluded.month = key_latest_spend.month then key_latest_spend.cost_micro + excluded.cost_micro
+                        else key_latest_spend.cost_micro end,
+      month = case when excluded.month > key_latest_spend.month then excluded.month else key_latest_spend.month end`;
+  const lineageOf = (row: string) => `coalesce((select k.lineage_id from api_keys k where k.id = ${row}.key_id), ${row}.key_id)`;
+  if (pg) {
     // Statement triggers over the transition tables: one set-based upsert per write of the log
-    // writer, taking the rows' locks in (lineage, month) order. Replicas flushing at once then lock
-    // key_month_spend rows in one global order, as they do spend_rollups rows (log-sinks.ts), and
-    // cannot deadlock on them. (Row triggers would lock in key order, which lineages do not follow.)
+    // writer, taking the rows' locks in lineage order, so replicas flushing at once lock them in one
+    // global order (as they do spend_rollups rows, usage/log-sinks.ts) and cannot deadlock on them.
+    // Per lineage, only the batch's latest month counts (an earlier one cannot change the row).
     const upsert = (source: string) =>
-      `insert into key_month_spend (lineage_id, month, org_id, cost_micro)
-       select coalesce(k.lineage_id, d.key_id), substr(d.day, 1, 7), min(d.org_id), sum(d.cost)
-       from (${source}) d left join api_keys k on k.id = d.key_id
-       group by 1, 2 having sum(d.cost) <> 0 order by 1, 2
-       on conflict (lineage_id, month) do update set cost_micro = key_month_spend.cost_micro + excluded.cost_micro`;
+      `insert into key_latest_spend (lineage_id, org_id, month, cost_micro)
+       select distinct on (lineage) lineage, org_id, month, cost from (
+         select coalesce(k.lineage_id, d.key_id) as lineage, min(d.org_id) as org_id, substr(d.day, 1, 7) as month, sum(d.cost) as cost
+         from (${source}) d left join api_keys k on k.id = d.key_id
+         group by 1, 3 having sum(d.cost) <> 0) x
+       order by lineage, month desc
+       ${merge}`;
     const added = 'select key_id, day, org_id, cost_micro as cost from added';
     const removed = 'select key_id, day, org_id, -cost_micro as cost from removed';
-    await run(`create function key_month_spend_track() returns trigger language plpgsql as $$
+    await run(`create function key_latest_spend_track() returns trigger language plpgsql as $$
       begin
         if tg_op = 'INSERT' then ${upsert(added)};
         elsif tg_op = 'DELETE' then ${upsert(removed)};
@@ -61,25 +75,41 @@ export async function up(db: Kysely<any>, dialect: DialectName): Promise<void> {
         end if;
         return null;
       end $$`);
-    await run(`create trigger key_month_spend_insert after insert on spend_rollups referencing new table as added for each statement execute function key_month_spend_track()`);
-    await run(`create trigger key_month_spend_update after update on spend_rollups referencing old table as removed new table as added for each statement execute function key_month_spend_track()`);
-    await run(`create trigger key_month_spend_delete after delete on spend_rollups referencing old table as removed for each statement execute function key_month_spend_track()`);
+    for (const [op, tables] of [['insert', 'new table as added'], ['update', 'old table as removed new table as added'], ['delete', 'old table as removed']] as const) {
+      await run(`create trigger key_latest_spend_${op} after ${op} on spend_rollups referencing ${tables} for each statement execute function key_latest_spend_track()`);
+    }
+    await run(`create function key_latest_spend_key() returns trigger language plpgsql as $$
+      begin
+        insert into key_latest_spend (lineage_id, org_id) values (coalesce(new.lineage_id, new.id), new.org_id) on conflict (lineage_id) do nothing;
+        return null;
+      end $$`);
+    await run(`create trigger key_latest_spend_key after insert on api_keys for each row execute function key_latest_spend_key()`);
   } else {
     // SQLite has row triggers only (and one writer at a time, so no lock order to keep).
-    await run(`create trigger key_month_spend_insert after insert on spend_rollups when new.cost_micro <> 0 begin ${add('new', 'new.cost_micro')}; end`);
-    await run(`create trigger key_month_spend_update after update on spend_rollups
+    const add = (row: string, amount: string) =>
+      `insert into key_latest_spend (lineage_id, org_id, month, cost_micro) values (${lineageOf(row)}, ${row}.org_id, substr(${row}.day, 1, 7), ${amount}) ${merge}`;
+    await run(`create trigger key_latest_spend_insert after insert on spend_rollups when new.cost_micro <> 0 begin ${add('new', 'new.cost_micro')}; end`);
+    await run(`create trigger key_latest_spend_update after update on spend_rollups
       when new.key_id = old.key_id and new.day = old.day and new.cost_micro <> old.cost_micro
       begin ${add('new', 'new.cost_micro - old.cost_micro')}; end`);
-    await run(`create trigger key_month_spend_move after update on spend_rollups when new.key_id <> old.key_id or new.day <> old.day
+    await run(`create trigger key_latest_spend_move after update on spend_rollups when new.key_id <> old.key_id or new.day <> old.day
       begin ${add('old', '-old.cost_micro')}; ${add('new', 'new.cost_micro')}; end`);
-    await run(`create trigger key_month_spend_delete after delete on spend_rollups when old.cost_micro <> 0 begin ${add('old', '-old.cost_micro')}; end`);
+    await run(`create trigger key_latest_spend_delete after delete on spend_rollups when old.cost_micro <> 0 begin ${add('old', '-old.cost_micro')}; end`);
+    await run(`create trigger key_latest_spend_key after insert on api_keys
+      begin insert into key_latest_spend (lineage_id, org_id) values (coalesce(new.lineage_id, new.id), new.org_id) on conflict (lineage_id) do nothing; end`);
   }
-  await run(`insert into key_month_spend (lineage_id, month, org_id, cost_micro)
-    select coalesce(k.lineage_id, r.key_id), substr(r.day, 1, 7), min(r.org_id), sum(r.cost_micro)
-    from spend_rollups r left join api_keys k on k.id = r.key_id
-    group by coalesce(k.lineage_id, r.key_id), substr(r.day, 1, 7)`);
+  // Backfill: each lineage's latest month with spend, from the rollups; then every other lineage.
+  await run(`insert into key_latest_spend (lineage_id, org_id, month, cost_micro)
+    select lineage, org_id, month, cost from (
+      select lineage, org_id, month, cost, row_number() over (partition by lineage order by month desc) as nth from (
+        select coalesce(k.lineage_id, r.key_id) as lineage, min(r.org_id) as org_id, substr(r.day, 1, 7) as month, sum(r.cost_micro) as cost
+        from spend_rollups r left join api_keys k on k.id = r.key_id
+        group by coalesce(k.lineage_id, r.key_id), substr(r.day, 1, 7)
+        having sum(r.cost_micro) <> 0) m) x
+    where nth = 1`);
+  await run(`insert into key_latest_spend (lineage_id, org_id) select distinct coalesce(lineage_id, id), org_id from api_keys where true on conflict (lineage_id) do nothing`);
 
-  if (dialect !== 'postgres') return;
+  if (!pg) return;
   await run(`create index api_keys_tags_idx on api_keys using gin ((tags::jsonb) jsonb_path_ops)`);
   // An extension the database role may not be allowed to create: try, inside a savepoint (the DO
   // block's exception handler), and index the search only if it is there.
