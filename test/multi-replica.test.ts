@@ -3,12 +3,12 @@
 // a second, and concurrent requests on both never push a key or a team past its hard budget.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type OpenAI from 'openai';
-import { serviceSkip, testPostgresUrl, testRedisUrl } from './support/services.ts';
+import { serviceSkip } from './support/services.ts';
 import { startFakeUpstream, type FakeUpstream } from './support/fake-upstream.ts';
-import { startReplica, type Replica } from './support/replicas.ts';
+import { clusterEnv, startReplica, type Replica } from './support/replicas.ts';
 import { BUILTIN_PRICES, costMicro } from '../src/usage/pricing.ts';
 
 const ADMIN_KEY = `admin-${randomUUID()}`;
@@ -44,17 +44,7 @@ describe('two replicas on one PostgreSQL and one Redis', { skip }, () => {
 
   before(async () => {
     fake = await startFakeUpstream({ requireAuth: UPSTREAM_KEY });
-    const env = {
-      TOLLGATE_DATABASE_URL: (await testPostgresUrl())!,
-      TOLLGATE_REDIS_URL: testRedisUrl()!,
-      TOLLGATE_REDIS_PREFIX: `tg-test:${randomUUID()}:`,
-      TOLLGATE_ADMIN_KEY: ADMIN_KEY,
-      // Both replicas must open the provider credential the first one sealed.
-      TOLLGATE_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
-      OPENAI_API_KEY: UPSTREAM_KEY,
-      OPENAI_BASE_URL: fake.baseUrl + '/v1',
-      TOLLGATE_LOG_FLUSH_MS: '50',
-    };
+    const env = await clusterEnv(ADMIN_KEY, UPSTREAM_KEY, fake.baseUrl, { TOLLGATE_LOG_FLUSH_MS: '50' });
     // Started together, as a Deployment does: bootstrap must not race.
     [a, b] = await Promise.all([startReplica('a', env, ADMIN_KEY), startReplica('b', env, ADMIN_KEY)]);
   });

@@ -3,11 +3,11 @@
 // a second of an admin ending the period early on the other replica.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { serviceSkip, testPostgresUrl, testRedisUrl } from './support/services.ts';
+import { serviceSkip } from './support/services.ts';
 import { startFakeUpstream, type FakeUpstream } from './support/fake-upstream.ts';
-import { startReplica, type Replica } from './support/replicas.ts';
+import { clusterEnv, startReplica, type Replica } from './support/replicas.ts';
 
 const ADMIN_KEY = `admin-${randomUUID()}`;
 const UPSTREAM_KEY = 'sk-upstream-rotation-cluster';
@@ -43,16 +43,7 @@ describe('grace rotation on two replicas', { skip }, () => {
 
   before(async () => {
     fake = await startFakeUpstream({ requireAuth: UPSTREAM_KEY });
-    const env = {
-      TOLLGATE_DATABASE_URL: (await testPostgresUrl())!,
-      TOLLGATE_REDIS_URL: testRedisUrl()!,
-      TOLLGATE_REDIS_PREFIX: `tg-test:${randomUUID()}:`,
-      TOLLGATE_ADMIN_KEY: ADMIN_KEY,
-      TOLLGATE_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
-      OPENAI_API_KEY: UPSTREAM_KEY,
-      OPENAI_BASE_URL: fake.baseUrl + '/v1',
-      TOLLGATE_LOG_FLUSH_MS: '50',
-    };
+    const env = await clusterEnv(ADMIN_KEY, UPSTREAM_KEY, fake.baseUrl, { TOLLGATE_LOG_FLUSH_MS: '50' });
     [a, b] = await Promise.all([startReplica('a', env, ADMIN_KEY), startReplica('b', env, ADMIN_KEY)]);
   });
 

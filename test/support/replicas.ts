@@ -5,7 +5,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import OpenAI from 'openai';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { launchTollgate } from './tollgate-process.ts';
+import { testPostgresUrl, testRedisUrl } from './services.ts';
 
 export interface Replica {
   name: string;
@@ -45,5 +47,23 @@ export async function startReplica(name: string, env: Record<string, string>, ad
       rmSync(dir, { recursive: true, force: true });
       return code;
     },
+  };
+}
+
+/**
+ * The environment of replicas sharing one fresh PostgreSQL database and one Redis (under a prefix
+ * of their own), with the fake upstream as their default OpenAI credential and one encryption key
+ * (every replica must open what another sealed).
+ */
+export async function clusterEnv(adminKey: string, upstreamKey: string, upstreamBaseUrl: string, extra: Record<string, string> = {}): Promise<Record<string, string>> {
+  return {
+    TOLLGATE_DATABASE_URL: (await testPostgresUrl())!,
+    TOLLGATE_REDIS_URL: testRedisUrl()!,
+    TOLLGATE_REDIS_PREFIX: `tg-test:${randomUUID()}:`,
+    TOLLGATE_ADMIN_KEY: adminKey,
+    TOLLGATE_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+    OPENAI_API_KEY: upstreamKey,
+    OPENAI_BASE_URL: upstreamBaseUrl + '/v1',
+    ...extra,
   };
 }
