@@ -7,11 +7,11 @@ import { MAX_INT32 } from '../http/validate.ts';
 
 /**
  * The last key of a page, in the listing's order: its sort value and id. The value is null for
- * creation order (the id alone), a string for last use and expiry, and [month, spend, lineage]
- * for the spend order (key-listing.ts).
+ * creation order (the id alone), a string for last use and expiry, and [month, spend] for the
+ * spend order (key-listing.ts).
  */
 export interface Position {
-  value: string | [string, number, number] | null;
+  value: string | [string, number] | null;
   id: number;
 }
 
@@ -38,7 +38,7 @@ export function decodeCursor(cursor: string, sort: string, valueKind: 'none' | '
   const ok =
     valueKind === 'none' ? value === null
     : valueKind === 'text' ? text(value, 64)
-    : Array.isArray(value) && value.length === 3 && text(value[0], 16) && Number.isSafeInteger(value[1]) && Number.isInteger(value[2]) && value[2] >= 1 && value[2] <= MAX_INT32;
+    : Array.isArray(value) && value.length === 2 && text(value[0], 16) && Number.isSafeInteger(value[1]);
   if (!ok) throw bad('holds no valid sort value');
   return { value: value as Position['value'], id: id as number };
 }

@@ -5,14 +5,14 @@
 //   every one ('z': after digits in every collation, where '~' is punctuation that en_US ignores),
 //   so NULLs sit where the API documents them on both dialects (SQLite orders NULL first,
 //   PostgreSQL last).
-// - the spend sort: key_latest_spend holds, for every key lineage (a key that was never rotated
-//   into is its own lineage), the latest calendar month (UTC, 'YYYY-MM'; '' = never) in which it
-//   spent and what it spent in that month. Triggers keep it: on api_keys (a new lineage gets its
-//   row) and on spend_rollups (insert, the log writer's "+=" upsert, delete), so whatever writes
-//   the rollups (the writer, a journal replay) keeps it right. Its (org_id, month, cost_micro,
-//   lineage_id) index is the spend order itself, every key included: this month's spenders by
-//   spend, then keys that did not spend this month (most recent month first), then keys that never
-//   spent. One ordered walk, with no anti-join to find the keys without spend.
+// - the spend sort: key_spend holds, for every key, the latest calendar month (UTC, 'YYYY-MM';
+//   '' = never) in which its lineage (a key that was never rotated into is its own lineage) spent,
+//   what it spent in that month, and the key's organization, team and status. Triggers keep it:
+//   on api_keys (a new key gets its row; status and team are mirrored) and on spend_rollups
+//   (insert, the log writer's "+=" upsert, delete), so whatever writes the rollups (the writer, a
+//   journal replay) keeps it right. Its (org_id | team_id, status, month, cost_micro, key_id)
+//   indexes are the spend order itself, every key included: this month's spenders by spend, then
+//   keys that did not spend this month (most recent month first), then keys that never spent.
 // - PostgreSQL only: tag filters through a GIN index on tags::jsonb (tags are a JSON array in text);
 //   the text search through a trigram index on name, prefix and description, when the pg_trgm
 //   extension can be created (a contrib extension, trusted since PostgreSQL 13). Without it, the
@@ -36,78 +36,96 @@ export async function up(db: Kysely<any>, dialect: DialectName): Promise<void> {
   await run(`create index api_keys_lineage_of_idx on api_keys ((coalesce(lineage_id, id)))`);
 
   await db.schema
-    .createTable('key_latest_spend')
-    .addColumn('lineage_id', 'integer', (c) => c.primaryKey())
+    .createTable('key_spend')
+    .addColumn('key_id', 'integer', (c) => c.primaryKey())
     .addColumn('org_id', 'integer', (c) => c.notNull())
+    .addColumn('team_id', 'integer')
+    .addColumn('status', 'text', (c) => c.notNull())
     .addColumn('month', 'text', (c) => c.notNull().defaultTo(''))
     .addColumn('cost_micro', 'bigint', (c) => c.notNull().defaultTo(0))
     .execute();
-  await run(`create index key_latest_spend_order_idx on key_latest_spend (org_id, month, cost_micro, lineage_id)`);
+  await run(`create index key_spend_org_idx on key_spend (org_id, status, month, cost_micro, key_id)`);
+  await run(`create index key_spend_team_idx on key_spend (team_id, status, month, cost_micro, key_id)`);
 
-  // Spend for (lineage, month) merged into the lineage's row: a later month replaces the row's
-  // month and amount, the same month adds to it, an earlier month (a late write) changes nothing.
-  const merge = `on conflict (lineage_id) do update set
-      cost_micro = case when excluded.month > key_latest_spend.month then excluded.cost_micro
-                        when excluded.month = key_latest_spend.month then key_latest_spend.cost_micro + excluded.cost_micro
-                        else key_latest_spend.cost_micro end,
-      month = case when excluded.month > key_latest_spend.month then excluded.month else key_latest_spend.month end`;
-  const lineageOf = (row: string) => `coalesce((select k.lineage_id from api_keys k where k.id = ${row}.key_id), ${row}.key_id)`;
+  // Spend for (lineage, month) merged into the rows of the lineage's keys: a later month replaces
+  // a row's month and amount, the same month adds to it, an earlier month (a late write) changes
+  // nothing. `d` is the lineage's (lineage, month, cost).
+  const merged = (max: string) => `
+      cost_micro = case when d.month > key_spend.month then d.cost when d.month = key_spend.month then key_spend.cost_micro + d.cost else key_spend.cost_micro end,
+      month = ${max}(key_spend.month, d.month)`;
+  const keyRow = (k: string) => `${k}.id, ${k}.org_id, ${k}.team_id, ${k}.status`;
   if (pg) {
-    // Statement triggers over the transition tables: one set-based upsert per write of the log
-    // writer, taking the rows' locks in lineage order, so replicas flushing at once lock them in one
-    // global order (as they do spend_rollups rows, usage/log-sinks.ts) and cannot deadlock on them.
-    // Per lineage, only the batch's latest month counts (an earlier one cannot change the row).
-    const upsert = (source: string) =>
-      `insert into key_latest_spend (lineage_id, org_id, month, cost_micro)
-       select distinct on (lineage) lineage, org_id, month, cost from (
-         select coalesce(k.lineage_id, d.key_id) as lineage, min(d.org_id) as org_id, substr(d.day, 1, 7) as month, sum(d.cost) as cost
-         from (${source}) d left join api_keys k on k.id = d.key_id
-         group by 1, 3 having sum(d.cost) <> 0) x
-       order by lineage, month desc
-       ${merge}`;
-    const added = 'select key_id, day, org_id, cost_micro as cost from added';
-    const removed = 'select key_id, day, org_id, -cost_micro as cost from removed';
-    await run(`create function key_latest_spend_track() returns trigger language plpgsql as $$
+    // Statement triggers over the transition tables: one set-based update per write of the log
+    // writer. Its rows are locked first, in key order, as spend_rollups rows are (sorted by key,
+    // usage/log-sinks.ts): replicas flushing at once take the locks in one global order and cannot
+    // deadlock on them. Per lineage, only the batch's latest month counts.
+    const track = (source: string) => `
+      with d as (
+        select distinct on (lineage) lineage, month, cost from (
+          select coalesce(k.lineage_id, x.key_id) as lineage, substr(x.day, 1, 7) as month, sum(x.cost) as cost
+          from (${source}) x left join api_keys k on k.id = x.key_id
+          group by 1, 2 having sum(x.cost) <> 0) y
+        order by lineage, month desc),
+      t as (select ks.key_id, d.month, d.cost from d join api_keys k on coalesce(k.lineage_id, k.id) = d.lineage
+            join key_spend ks on ks.key_id = k.id order by ks.key_id for update of ks)
+      update key_spend set ${merged('greatest')} from t d where key_spend.key_id = d.key_id`;
+    const added = 'select key_id, day, cost_micro as cost from added';
+    const removed = 'select key_id, day, -cost_micro as cost from removed';
+    await run(`create function key_spend_track() returns trigger language plpgsql as $$
       begin
-        if tg_op = 'INSERT' then ${upsert(added)};
-        elsif tg_op = 'DELETE' then ${upsert(removed)};
-        else ${upsert(`${added} union all ${removed}`)};
+        if tg_op = 'INSERT' then ${track(added)};
+        elsif tg_op = 'DELETE' then ${track(removed)};
+        else ${track(`${added} union all ${removed}`)};
         end if;
         return null;
       end $$`);
     for (const [op, tables] of [['insert', 'new table as added'], ['update', 'old table as removed new table as added'], ['delete', 'old table as removed']] as const) {
-      await run(`create trigger key_latest_spend_${op} after ${op} on spend_rollups referencing ${tables} for each statement execute function key_latest_spend_track()`);
+      await run(`create trigger key_spend_${op} after ${op} on spend_rollups referencing ${tables} for each statement execute function key_spend_track()`);
     }
-    await run(`create function key_latest_spend_key() returns trigger language plpgsql as $$
+    // A new key (a rotation of the old kind adds one to a lineage) starts from its lineage's spend;
+    // a key's status and team are mirrored for the indexes.
+    await run(`create function key_spend_key() returns trigger language plpgsql as $$
       begin
-        insert into key_latest_spend (lineage_id, org_id) values (coalesce(new.lineage_id, new.id), new.org_id) on conflict (lineage_id) do nothing;
+        if tg_op = 'INSERT' then
+          insert into key_spend (key_id, org_id, team_id, status, month, cost_micro)
+          select ${keyRow('new')}, coalesce(l.month, ''), coalesce(l.cost_micro, 0) from (select 1) one left join key_spend l on l.key_id = new.lineage_id;
+        else
+          update key_spend set status = new.status, team_id = new.team_id where key_id = new.id;
+        end if;
         return null;
       end $$`);
-    await run(`create trigger key_latest_spend_key after insert on api_keys for each row execute function key_latest_spend_key()`);
+    await run(`create trigger key_spend_key_insert after insert on api_keys for each row execute function key_spend_key()`);
+    await run(`create trigger key_spend_key_update after update of status, team_id on api_keys for each row
+      when (new.status is distinct from old.status or new.team_id is distinct from old.team_id) execute function key_spend_key()`);
   } else {
     // SQLite has row triggers only (and one writer at a time, so no lock order to keep).
-    const add = (row: string, amount: string) =>
-      `insert into key_latest_spend (lineage_id, org_id, month, cost_micro) values (${lineageOf(row)}, ${row}.org_id, substr(${row}.day, 1, 7), ${amount}) ${merge}`;
-    await run(`create trigger key_latest_spend_insert after insert on spend_rollups when new.cost_micro <> 0 begin ${add('new', 'new.cost_micro')}; end`);
-    await run(`create trigger key_latest_spend_update after update on spend_rollups
+    const add = (row: string, amount: string) => `
+      update key_spend set ${merged('max')}
+      from (select coalesce((select k.lineage_id from api_keys k where k.id = ${row}.key_id), ${row}.key_id) as lineage, substr(${row}.day, 1, 7) as month, ${amount} as cost) d
+      where key_spend.key_id in (select k.id from api_keys k where coalesce(k.lineage_id, k.id) = d.lineage)`;
+    await run(`create trigger key_spend_insert after insert on spend_rollups when new.cost_micro <> 0 begin ${add('new', 'new.cost_micro')}; end`);
+    await run(`create trigger key_spend_update after update on spend_rollups
       when new.key_id = old.key_id and new.day = old.day and new.cost_micro <> old.cost_micro
       begin ${add('new', 'new.cost_micro - old.cost_micro')}; end`);
-    await run(`create trigger key_latest_spend_move after update on spend_rollups when new.key_id <> old.key_id or new.day <> old.day
+    await run(`create trigger key_spend_move after update on spend_rollups when new.key_id <> old.key_id or new.day <> old.day
       begin ${add('old', '-old.cost_micro')}; ${add('new', 'new.cost_micro')}; end`);
-    await run(`create trigger key_latest_spend_delete after delete on spend_rollups when old.cost_micro <> 0 begin ${add('old', '-old.cost_micro')}; end`);
-    await run(`create trigger key_latest_spend_key after insert on api_keys
-      begin insert into key_latest_spend (lineage_id, org_id) values (coalesce(new.lineage_id, new.id), new.org_id) on conflict (lineage_id) do nothing; end`);
+    await run(`create trigger key_spend_delete after delete on spend_rollups when old.cost_micro <> 0 begin ${add('old', '-old.cost_micro')}; end`);
+    await run(`create trigger key_spend_key_insert after insert on api_keys begin
+      insert into key_spend (key_id, org_id, team_id, status, month, cost_micro)
+      select ${keyRow('new')}, coalesce(l.month, ''), coalesce(l.cost_micro, 0) from (select 1) one left join key_spend l on l.key_id = new.lineage_id; end`);
+    await run(`create trigger key_spend_key_update after update of status, team_id on api_keys
+      when new.status is not old.status or new.team_id is not old.team_id
+      begin update key_spend set status = new.status, team_id = new.team_id where key_id = new.id; end`);
   }
-  // Backfill: each lineage's latest month with spend, from the rollups; then every other lineage.
-  await run(`insert into key_latest_spend (lineage_id, org_id, month, cost_micro)
-    select lineage, org_id, month, cost from (
-      select lineage, org_id, month, cost, row_number() over (partition by lineage order by month desc) as nth from (
-        select coalesce(k.lineage_id, r.key_id) as lineage, min(r.org_id) as org_id, substr(r.day, 1, 7) as month, sum(r.cost_micro) as cost
-        from spend_rollups r left join api_keys k on k.id = r.key_id
-        group by coalesce(k.lineage_id, r.key_id), substr(r.day, 1, 7)
-        having sum(r.cost_micro) <> 0) m) x
-    where nth = 1`);
-  await run(`insert into key_latest_spend (lineage_id, org_id) select distinct coalesce(lineage_id, id), org_id from api_keys where true on conflict (lineage_id) do nothing`);
+  // Backfill: every key, with its lineage's latest month with spend, from the rollups.
+  await run(`insert into key_spend (key_id, org_id, team_id, status, month, cost_micro)
+    select ${keyRow('k')}, coalesce(l.month, ''), coalesce(l.cost, 0)
+    from api_keys k left join (
+      select lineage, month, cost, row_number() over (partition by lineage order by month desc) as nth from (
+        select coalesce(a.lineage_id, r.key_id) as lineage, substr(r.day, 1, 7) as month, sum(r.cost_micro) as cost
+        from spend_rollups r left join api_keys a on a.id = r.key_id
+        group by coalesce(a.lineage_id, r.key_id), substr(r.day, 1, 7)
+        having sum(r.cost_micro) <> 0) m) l on l.lineage = coalesce(k.lineage_id, k.id) and l.nth = 1`);
 
   if (!pg) return;
   await run(`create index api_keys_tags_idx on api_keys using gin ((tags::jsonb) jsonb_path_ops)`);
