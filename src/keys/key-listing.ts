@@ -74,7 +74,7 @@ export interface Steps {
   /** the most matching keys step 2 sorts */
   maxSorted: number;
 }
-const STEPS: Steps = { probeRows: 2000, maxSorted: 5000 };
+const STEPS: Steps = { probeRows: 1000, maxSorted: 15_000 };
 
 interface Hit {
   id: number;
