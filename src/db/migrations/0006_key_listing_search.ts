@@ -7,8 +7,8 @@
 //   PostgreSQL last).
 // - the spend sort: key_spend holds, for every key, the latest calendar month (UTC, 'YYYY-MM';
 //   '' = never) in which its lineage (a key that was never rotated into is its own lineage) spent,
-//   what it spent in that month, and the key's organization, team and status. Triggers keep it:
-//   on api_keys (a new key gets its row; status and team are mirrored) and on spend_rollups
+//   what it spent in that month, and the key's lineage, organization, team and status. Triggers
+//   keep it: on api_keys (a new key gets its row; status and team are mirrored) and on spend_rollups
 //   (insert, the log writer's "+=" upsert, delete), so whatever writes the rollups (the writer, a
 //   journal replay) keeps it right. Its (org_id | team_id, status, month, cost_micro, key_id)
 //   indexes are the spend order itself, every key included: this month's spenders by spend, then
@@ -33,11 +33,11 @@ export async function up(db: Kysely<any>, dialect: DialectName): Promise<void> {
     await run(`create index api_keys_${scope}_status_used_idx on api_keys (${col}, status, (coalesce(last_used_at, '')), id)`);
     await run(`create index api_keys_${scope}_status_expiry_idx on api_keys (${col}, status, (coalesce(expires_at, 'z')), id)`);
   }
-  await run(`create index api_keys_lineage_of_idx on api_keys ((coalesce(lineage_id, id)))`);
 
   await db.schema
     .createTable('key_spend')
     .addColumn('key_id', 'integer', (c) => c.primaryKey())
+    .addColumn('lineage_id', 'integer', (c) => c.notNull())
     .addColumn('org_id', 'integer', (c) => c.notNull())
     .addColumn('team_id', 'integer')
     .addColumn('status', 'text', (c) => c.notNull())
@@ -46,6 +46,8 @@ export async function up(db: Kysely<any>, dialect: DialectName): Promise<void> {
     .execute();
   await run(`create index key_spend_org_idx on key_spend (org_id, status, month, cost_micro, key_id)`);
   await run(`create index key_spend_team_idx on key_spend (team_id, status, month, cost_micro, key_id)`);
+  // The keys of a lineage, for the triggers: they read key_spend only, whose rows they update anyway.
+  await run(`create index key_spend_lineage_idx on key_spend (lineage_id)`);
 
   // Spend for (lineage, month) merged into the rows of the lineage's keys: a later month replaces
   // a row's month and amount, the same month adds to it, an earlier month (a late write) changes
@@ -53,25 +55,29 @@ export async function up(db: Kysely<any>, dialect: DialectName): Promise<void> {
   const merged = (max: string) => `
       cost_micro = case when d.month > key_spend.month then d.cost when d.month = key_spend.month then key_spend.cost_micro + d.cost else key_spend.cost_micro end,
       month = ${max}(key_spend.month, d.month)`;
-  const keyRow = (k: string) => `${k}.id, ${k}.org_id, ${k}.team_id, ${k}.status`;
+  const keyRow = (k: string) => `${k}.id, coalesce(${k}.lineage_id, ${k}.id), ${k}.org_id, ${k}.team_id, ${k}.status`;
   if (pg) {
     // Statement triggers over the transition tables: one set-based update per write of the log
-    // writer. Its rows are locked first, in key order, as spend_rollups rows are (sorted by key,
+    // writer. The rows are locked first, in key order, as spend_rollups rows are (sorted by key,
     // usage/log-sinks.ts): replicas flushing at once take the locks in one global order and cannot
-    // deadlock on them. Per lineage, only the batch's latest month counts.
+    // deadlock on them. Per lineage, only the batch's latest month counts. Every lookup is by key
+    // or lineage through key_spend's indexes (correlated, lateral): a transition table has no
+    // statistics, and planned as joins these read all of api_keys (40 ms a flush of 100 keys at 1M).
     const track = (source: string) => `
-      with d as (
+      select coalesce(array_agg(t.key_id order by t.key_id), '{}'), array_agg(d.month order by t.key_id), array_agg(d.cost order by t.key_id)
+        into ids, months, costs
+      from (
         select distinct on (lineage) lineage, month, cost from (
-          select coalesce(k.lineage_id, x.key_id) as lineage, substr(x.day, 1, 7) as month, sum(x.cost) as cost
-          from (${source}) x left join api_keys k on k.id = x.key_id
-          group by 1, 2 having sum(x.cost) <> 0) y
-        order by lineage, month desc),
-      t as (select ks.key_id, d.month, d.cost from d join api_keys k on coalesce(k.lineage_id, k.id) = d.lineage
-            join key_spend ks on ks.key_id = k.id order by ks.key_id for update of ks)
-      update key_spend set ${merged('greatest')} from t d where key_spend.key_id = d.key_id`;
+          select coalesce((select ks.lineage_id from key_spend ks where ks.key_id = x.key_id), x.key_id) as lineage, substr(x.day, 1, 7) as month, sum(x.cost) as cost
+          from (${source}) x group by 1, 2 having sum(x.cost) <> 0) y
+        order by lineage, month desc) d
+      cross join lateral (select ks.key_id from key_spend ks where ks.lineage_id = d.lineage) t;
+      perform 1 from key_spend where key_id = any(ids) order by key_id for update;
+      update key_spend set ${merged('greatest')} from unnest(ids, months, costs) as d(key_id, month, cost) where key_spend.key_id = d.key_id`;
     const added = 'select key_id, day, cost_micro as cost from added';
     const removed = 'select key_id, day, -cost_micro as cost from removed';
     await run(`create function key_spend_track() returns trigger language plpgsql as $$
+      declare ids integer[]; months text[]; costs bigint[];
       begin
         if tg_op = 'INSERT' then ${track(added)};
         elsif tg_op = 'DELETE' then ${track(removed)};
@@ -87,7 +93,7 @@ export async function up(db: Kysely<any>, dialect: DialectName): Promise<void> {
     await run(`create function key_spend_key() returns trigger language plpgsql as $$
       begin
         if tg_op = 'INSERT' then
-          insert into key_spend (key_id, org_id, team_id, status, month, cost_micro)
+          insert into key_spend (key_id, lineage_id, org_id, team_id, status, month, cost_micro)
           select ${keyRow('new')}, coalesce(l.month, ''), coalesce(l.cost_micro, 0) from (select 1) one left join key_spend l on l.key_id = new.lineage_id;
         else
           update key_spend set status = new.status, team_id = new.team_id where key_id = new.id;
@@ -101,8 +107,8 @@ export async function up(db: Kysely<any>, dialect: DialectName): Promise<void> {
     // SQLite has row triggers only (and one writer at a time, so no lock order to keep).
     const add = (row: string, amount: string) => `
       update key_spend set ${merged('max')}
-      from (select coalesce((select k.lineage_id from api_keys k where k.id = ${row}.key_id), ${row}.key_id) as lineage, substr(${row}.day, 1, 7) as month, ${amount} as cost) d
-      where key_spend.key_id in (select k.id from api_keys k where coalesce(k.lineage_id, k.id) = d.lineage)`;
+      from (select coalesce((select ks.lineage_id from key_spend ks where ks.key_id = ${row}.key_id), ${row}.key_id) as lineage, substr(${row}.day, 1, 7) as month, ${amount} as cost) d
+      where key_spend.lineage_id = d.lineage`;
     await run(`create trigger key_spend_insert after insert on spend_rollups when new.cost_micro <> 0 begin ${add('new', 'new.cost_micro')}; end`);
     await run(`create trigger key_spend_update after update on spend_rollups
       when new.key_id = old.key_id and new.day = old.day and new.cost_micro <> old.cost_micro
@@ -111,14 +117,14 @@ export async function up(db: Kysely<any>, dialect: DialectName): Promise<void> {
       begin ${add('old', '-old.cost_micro')}; ${add('new', 'new.cost_micro')}; end`);
     await run(`create trigger key_spend_delete after delete on spend_rollups when old.cost_micro <> 0 begin ${add('old', '-old.cost_micro')}; end`);
     await run(`create trigger key_spend_key_insert after insert on api_keys begin
-      insert into key_spend (key_id, org_id, team_id, status, month, cost_micro)
+      insert into key_spend (key_id, lineage_id, org_id, team_id, status, month, cost_micro)
       select ${keyRow('new')}, coalesce(l.month, ''), coalesce(l.cost_micro, 0) from (select 1) one left join key_spend l on l.key_id = new.lineage_id; end`);
     await run(`create trigger key_spend_key_update after update of status, team_id on api_keys
       when new.status is not old.status or new.team_id is not old.team_id
       begin update key_spend set status = new.status, team_id = new.team_id where key_id = new.id; end`);
   }
   // Backfill: every key, with its lineage's latest month with spend, from the rollups.
-  await run(`insert into key_spend (key_id, org_id, team_id, status, month, cost_micro)
+  await run(`insert into key_spend (key_id, lineage_id, org_id, team_id, status, month, cost_micro)
     select ${keyRow('k')}, coalesce(l.month, ''), coalesce(l.cost, 0)
     from api_keys k left join (
       select lineage, month, cost, row_number() over (partition by lineage order by month desc) as nth from (
