@@ -1,5 +1,5 @@
 // Key listings: GET /api/keys and GET /api/teams/{id}/keys. Filters, sorts and cursor paging
-// (docs/api.md, "Key listings"); the query itself is key-listing.ts.
+// (docs/api.md, "Key listings"); the query itself is key-listing.ts and key-listing-sql.ts.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Deps } from '../deps.ts';
@@ -40,7 +40,7 @@ const listQuery = pagination.extend({
   include_revoked: z.enum(['true', 'false']).optional(),
   // Tags may hold commas, so several tags are several parameters (a key must carry them all).
   tag: repeated((t) => (t.length === 0 ? 'must not be empty' : t.length > 100 ? 'must be at most 100 characters' : undefined)).optional(),
-  // Control characters are refused: the search text joins the fields with a newline (key-listing.ts).
+  // Control characters are refused: the search text joins the fields with a newline (key-listing-sql.ts).
   q: z.string().min(1, 'must not be empty').max(200).regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters').optional(),
   sort: z.enum(SORTS, { message: `must be one of ${SORTS.join(', ')}` }).default('created_at'),
 });
