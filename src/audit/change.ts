@@ -14,13 +14,29 @@ export interface Change<T> {
   invalidate?: Invalidation[];
 }
 
+/**
+ * PostgreSQL aborts one side of a deadlock (40P01) or a serialization conflict (40001); that side
+ * did nothing, so the change is run again, a few times, instead of answering 500. `fn` must only
+ * touch the database (nothing outside the transaction), which is what makes it safe to repeat.
+ */
+const RETRYABLE = new Set(['40P01', '40001']);
+const ATTEMPTS = 3;
+
 export async function applyChange<T>(deps: Deps, actor: Actor, fn: (trx: Transaction<Database>, at: string) => Promise<Change<T>>): Promise<T> {
   const at = iso(deps.clock.now());
-  const change = await deps.db.kysely.transaction().execute(async (trx) => {
+  const run = () => deps.db.kysely.transaction().execute(async (trx) => {
     const c = await fn(trx, at);
     for (const a of c.audit) await recordAudit(trx, actor, a, at);
     return c;
   });
+  let change: Change<T> | undefined;
+  for (let attempt = 1; change === undefined; attempt++) {
+    try {
+      change = await run();
+    } catch (err) {
+      if (attempt >= ATTEMPTS || !RETRYABLE.has((err as { code?: string }).code ?? '')) throw err;
+    }
+  }
   for (const event of change.invalidate ?? []) await deps.invalidator.publish(event);
   return change.result;
 }

@@ -154,11 +154,14 @@ function pgSink(pool: import('pg').Pool, opts: SinkOptions): LogSink {
       try {
         await client.query('begin');
         await client.query(insertLogs, [JSON.stringify(rows)]);
+        // api_keys rows before the rollups: a rollup write locks key_spend rows (its triggers,
+        // migration 0006), and an admin change to keys locks api_keys then key_spend; the same
+        // order here keeps a flush and, say, a team deletion from deadlocking each other.
+        if (lastUsed.size) await client.query(touchKeys, [[...lastUsed.keys()], [...lastUsed.values()]]);
         if (rollups.length) {
           await client.query(upsertRollups, columns(rollups, ROLLUP_COLUMNS));
           await client.query(upsertOrgDays, columns(orgDays(rollups), ORG_DAY_COLUMNS));
         }
-        if (lastUsed.size) await client.query(touchKeys, [[...lastUsed.keys()], [...lastUsed.values()]]);
         if (secretsUsed.size) await client.query(touchSecrets, [[...secretsUsed.keys()], [...secretsUsed.values()]]);
         if (cutoff !== undefined) await client.query(pruneMinutes + '$1', [cutoff]);
         if (minutes?.length) await client.query(upsertMinutesMany, columns(minutes, MINUTE_COLUMNS));
