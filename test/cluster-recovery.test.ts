@@ -81,12 +81,15 @@ describe('cluster mode: Redis outage and restart', { skip }, () => {
     assert.equal(await call(unlimited), 200, 'a key with no limits anywhere needs no counters and keeps working');
 
     // Bounded while down: nothing waits on Redis, nothing queues for it.
+    const store = gw.runtime.deps.counters as unknown as { redis: { offlineQueue: { length: number }; commandQueue: { length: number } } };
     const started = performance.now();
     const burst = await Promise.all(Array.from({ length: 300 }, () => call(client)));
     const took = performance.now() - started;
     assert.ok(burst.every((s) => s === 503), 'every request in the burst was refused');
-    assert.ok(took < 5000, `300 refusals took ${took.toFixed(0)} ms: none hung on Redis`);
-    const store = gw.runtime.deps.counters as unknown as { redis: { offlineQueue: { length: number }; commandQueue: { length: number } } };
+    // Not a speed target: a request that waited on Redis would hold its connection for the command
+    // timeout and queue the burst behind it; a loaded CI machine answers 300 refusals in ~1-6 s.
+    assert.ok(took < 20_000, `300 refusals took ${took.toFixed(0)} ms: none hung on Redis`);
+    assert.equal(store.redis.commandQueue.length, 0, 'no command is waiting on the dead Redis');
     assert.equal(store.redis.offlineQueue.length, 0, 'the offline queue stays empty (disabled)');
 
     const explain = await gw.api('GET', `/api/teams/${team.id}/limits`);
