@@ -86,13 +86,16 @@ export class ListingSql {
     return sql`select * from (${sql.join(each, sql` union all `)}) u order by ${this.orderSelected()} limit ${limit} offset ${opts.skip}`;
   }
 
-  /** Step 1: the first `rows` keys of the walk, then the selective conditions. */
-  probe(rows: number, n: number): Frag {
+  /**
+   * Step 1: the first `rows` keys of the walk, each with `hit`: whether the selective conditions
+   * hold. All of them come back, so the caller also learns whether the walk reached the end.
+   */
+  probe(rows: number): Frag {
     // The walked rows are named k and carry the columns the selective conditions read, so the same
     // conditions apply to them.
     const outer = this.cols.map((_, i, a) => sql.raw(i < a.length - 1 ? `k.c${i}` : 'k.id'));
-    return sql`select ${this.selectOrder(outer)} from (${this.walk(rows, { filtered: false, carry: true, skip: 0 })}) k
-      where ${where(this.selective())} order by ${this.orderSelected('k.')} limit ${n}`;
+    return sql`select ${this.selectOrder(outer)}, case when ${where(this.selective())} then 1 else 0 end as hit
+      from (${this.walk(rows, { filtered: false, carry: true, skip: 0 })}) k order by ${this.orderSelected('k.')}`;
   }
 
   /**

@@ -10,7 +10,7 @@
 // Owner (user, service account), tags and text search may match few keys, spread anywhere in the
 // order. They are answered in up to three steps, cheapest first:
 //   1. probe: walk the first probeRows keys of the order and filter them; enough when matches
-//      are common, which is when step 2 would be expensive;
+//      are common (which is when step 2 would be expensive), or when the walk reaches the end;
 //   2. filter first: all matching keys (through the owner, tag and search indexes) up to
 //      maxSorted, sorted; exact whenever they are that few, however they are spread in the order;
 //   3. otherwise the plain walk: more than maxSorted matches, but rare at the start of the order.
@@ -82,11 +82,12 @@ interface Hit {
   values: unknown[];
 }
 
-async function hits(db: Db, query: RawBuilder<unknown>): Promise<{ hits: Hit[]; matched: number | undefined }> {
+async function hits(db: Db, query: RawBuilder<unknown>): Promise<{ hits: Hit[]; matched: number | undefined; rows: number }> {
   const rows = (await query.execute(db.kysely)).rows as Array<Record<string, unknown>>;
   return {
-    hits: rows.map((r) => ({ id: Number(r.id), values: Object.keys(r).filter((k) => /^c\d$/.test(k)).sort().map((k) => r[k]) })),
+    hits: rows.filter((r) => !('hit' in r) || Number(r.hit) === 1).map((r) => ({ id: Number(r.id), values: Object.keys(r).filter((k) => /^c\d$/.test(k)).sort().map((k) => r[k]) })),
     matched: rows[0] && 'matched' in rows[0] ? Number(rows[0].matched) : undefined,
+    rows: rows.length,
   };
 }
 
@@ -95,8 +96,9 @@ async function pageIds(db: Db, s: ListingSql, n: number, steps: Steps): Promise<
   if (l.offset > 0 && l.sort.key === 'created_at') return (await hits(db, s.byOffset(n))).hits;
   const plain = async () => (await hits(db, s.walk(n, { filtered: true, carry: false, skip: l.offset }))).hits;
   if (s.selective().length === 0 || l.offset > 0) return plain();
-  const probed = (await hits(db, s.probe(steps.probeRows, n))).hits;
-  if (probed.length === n) return probed;
+  const probed = await hits(db, s.probe(steps.probeRows));
+  // Enough matches, or the walk reached the end of the listing: the probe's matches are the page.
+  if (probed.hits.length >= n || probed.rows < steps.probeRows) return probed.hits.slice(0, n);
   const sorted = await hits(db, s.filterFirst(steps.maxSorted, n));
   // No row: nothing matched (the count rides on the rows).
   if ((sorted.matched ?? 0) <= steps.maxSorted) return sorted.hits;
