@@ -109,8 +109,11 @@ export class ListingSql {
     // planner could turn around: driven by the cursor's misjudged row comparison, it once scanned
     // key_spend for every match).
     const spend = (col: string) => sql`(select ks.${sql.raw(col)} from key_spend ks where ks.key_id = k.id)`;
+    // `offset 0` keeps PostgreSQL from merging the two levels, which let it look up key_spend for
+    // every key before the selective conditions (2.3 s instead of 0.6 for a search matching nothing).
+    const fence = this.dialect === 'postgres' ? sql`offset 0` : sql``;
     const rows = this.spend
-      ? sql`select * from (select k.id as id, ${spend('month')} as c0, ${spend('cost_micro')} as c1 from api_keys k where ${keys}) x where true ${this.pastWhere([sql`x.c0`, sql`x.c1`, sql`x.id`])}`
+      ? sql`select * from (select k.id as id, ${spend('month')} as c0, ${spend('cost_micro')} as c1 from api_keys k where ${keys} ${fence}) x where true ${this.pastWhere([sql`x.c0`, sql`x.c1`, sql`x.id`])}`
       : sql`select ${this.selectOrder()} from api_keys k where ${keys} ${this.pastWhere()}`;
     return sql`with m as materialized (${rows} limit ${max + 1})
       select m.*, (select count(*) from m) as matched from m order by ${this.orderSelected()} limit ${n}`;
