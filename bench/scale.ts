@@ -18,6 +18,7 @@
 // Writes bench/results/scale.json.
 //
 //   node bench/scale.ts [--keys=1000000] [--teams=10000] [--logs=10000000] [--sqlite] [--no-warm]
+//                       [--no-listings] [--listing-reps=20] [--no-postgres] [--out=scale.json]
 // PostgreSQL: TOLLGATE_BENCH_PG_URL (a server URL; a fresh database is created on it), else a
 // throwaway server via test/support/services.ts.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -53,6 +54,8 @@ const users = () => N.teams * N.membersPerTeam;
 const withSqlite = process.argv.includes('--sqlite');
 const withWarm = !process.argv.includes('--no-warm');
 const withListings = !process.argv.includes('--no-listings');
+/** --no-postgres: SQLite alone (with --sqlite), e.g. to re-measure it; the PostgreSQL checks are then skipped */
+const withPostgres = !process.argv.includes('--no-postgres');
 /** timed runs of each listing combination's first and deep page */
 const listingReps = arg('listing-reps', 20);
 
@@ -422,41 +425,43 @@ async function postgres(): Promise<PgHandle> {
 const started = Date.now();
 say(`Scale: ${N.keys.toLocaleString('en')} keys, ${N.teams.toLocaleString('en')} teams, ${users().toLocaleString('en')} users, ${N.logs.toLocaleString('en')} log rows`);
 const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version, cpus: os.availableParallelism(), counts: { ...N, users: users() } };
-const server = await postgres();
-try {
-  say('\n[postgres] loading');
-  const url = await server.createDatabase(`bench_scale_${process.pid}`);
-  const db = openDb(url);
+if (withPostgres) {
+  const server = await postgres();
   try {
-    await migrate(db, LOADED_AT);
-    const t0 = performance.now();
-    await loadPostgres(url);
-    const migrated = await migrateLoaded(db);
-    const loadMs = ms(t0);
-    const size = await sql<{ size: string }>`select pg_size_pretty(pg_database_size(current_database())) as size`.execute(db.kysely);
-    say(`  loaded in ${(loadMs / 1000).toFixed(1)} s; database size ${size.rows[0]?.size}`);
-    say('\n[postgres] queries');
-    results.postgres = { loadSeconds: loadMs / 1000, databaseSize: size.rows[0]?.size, migrated, ...(await measureQueries(db)) };
+    say('\n[postgres] loading');
+    const url = await server.createDatabase(`bench_scale_${process.pid}`);
+    const db = openDb(url);
+    try {
+      await migrate(db, LOADED_AT);
+      const t0 = performance.now();
+      await loadPostgres(url);
+      const migrated = await migrateLoaded(db);
+      const loadMs = ms(t0);
+      const size = await sql<{ size: string }>`select pg_size_pretty(pg_database_size(current_database())) as size`.execute(db.kysely);
+      say(`  loaded in ${(loadMs / 1000).toFixed(1)} s; database size ${size.rows[0]?.size}`);
+      say('\n[postgres] queries');
+      results.postgres = { loadSeconds: loadMs / 1000, databaseSize: size.rows[0]?.size, migrated, ...(await measureQueries(db)) };
+    } finally {
+      await db.close();
+    }
+    if (withWarm) {
+      say('\n[postgres] warm requests through Tollgate: loaded database vs empty');
+      const empty = await server.createDatabase(`bench_empty_${process.pid}`);
+      const emptyR = await warmRequests(empty, 'empty database');
+      const loadedR = await warmRequests(url, 'loaded database');
+      results.warmRequests = {
+        empty: emptyR.load?.latency,
+        loaded: loadedR.load?.latency,
+        errors: { empty: emptyR.load?.errors, loaded: loadedR.load?.errors },
+        abandoned: { empty: emptyR.abandoned, loaded: loadedR.abandoned },
+        firstRequestMs: { empty: emptyR.firstRequestMs, loaded: loadedR.firstRequestMs },
+        slowStatements: { empty: emptyR.slowStatements, loaded: loadedR.slowStatements },
+        httpKeyListing: { empty: emptyR.http, loaded: loadedR.http },
+      };
+    }
   } finally {
-    await db.close();
+    await server.stop();
   }
-  if (withWarm) {
-    say('\n[postgres] warm requests through Tollgate: loaded database vs empty');
-    const empty = await server.createDatabase(`bench_empty_${process.pid}`);
-    const emptyR = await warmRequests(empty, 'empty database');
-    const loadedR = await warmRequests(url, 'loaded database');
-    results.warmRequests = {
-      empty: emptyR.load?.latency,
-      loaded: loadedR.load?.latency,
-      errors: { empty: emptyR.load?.errors, loaded: loadedR.load?.errors },
-      abandoned: { empty: emptyR.abandoned, loaded: loadedR.abandoned },
-      firstRequestMs: { empty: emptyR.firstRequestMs, loaded: loadedR.firstRequestMs },
-      slowStatements: { empty: emptyR.slowStatements, loaded: loadedR.slowStatements },
-      httpKeyListing: { empty: emptyR.http, loaded: loadedR.http },
-    };
-  }
-} finally {
-  await server.stop();
 }
 
 if (withSqlite) {
@@ -482,10 +487,10 @@ say('\n[memory] 1,000,000 distinct keys seen by one process');
 results.keyCacheMemory = keyCacheMemory();
 say(`  ${JSON.stringify(results.keyCacheMemory)}`);
 
-// The targets of the issue, on PostgreSQL.
-const p = results.postgres as Record<string, Summary>;
+// The targets of the issue, on PostgreSQL (none without it).
+const p = (results.postgres ?? {}) as Record<string, Summary>;
 const w = results.warmRequests as { empty?: Summary; loaded?: Summary; abandoned: { loaded?: string } } | undefined;
-const checks = [
+const checks = !results.postgres ? [] : [
   { target: 'cold key lookup on PostgreSQL < 2 ms (p99)', value: `${p.coldKeyLookup!.p99.toFixed(3)} ms`, pass: p.coldKeyLookup!.p99 < 2 },
   { target: 'team spend read (rollups) < 50 ms (p99)', value: `${p.teamSpend!.p99.toFixed(3)} ms`, pass: p.teamSpend!.p99 < 50 },
   { target: 'key listing first page < 100 ms (p99)', value: `${p.listKeysFirstPage!.p99.toFixed(3)} ms`, pass: p.listKeysFirstPage!.p99 < 100 },

@@ -158,11 +158,19 @@ export class ListingSql {
     return this.l.after ? sql`and ${this.past(this.l.after, cols)}` : sql``;
   }
 
-  /** Strictly after the position in the order: one row comparison, on one table's columns, which its index seeks to. */
+  /**
+   * Strictly after the position in the order: one row comparison, on one table's columns, which
+   * PostgreSQL's index seeks to. SQLite seeks on a row comparison's first column only, and not at
+   * all on an expression's: it gets that column's bound as well (at 1M keys, a deep page of a large
+   * team by last use: 224 ms without it).
+   */
   private past(p: Position, cols = this.cols): Frag {
     const op = sql.raw(this.l.sort.desc ? '<' : '>');
     const values = [...(Array.isArray(p.value) ? p.value : p.value === null ? [] : [p.value]), p.id];
-    return values.length === 1 ? sql`${cols[0]!} ${op} ${p.id}` : sql`${tuple(cols)} ${op} ${tuple(values)}`;
+    if (values.length === 1) return sql`${cols[0]!} ${op} ${p.id}`;
+    const exact = sql`${tuple(cols)} ${op} ${tuple(values)}`;
+    if (this.dialect !== 'sqlite') return exact;
+    return sql`${cols[0]!} ${sql.raw(this.l.sort.desc ? '<=' : '>=')} ${values[0]} and ${exact}`;
   }
 
   /** `<the key id> as id, <c0> as c0, …` */
