@@ -9,7 +9,7 @@
 //   - a team's spend read from the rollups (spendSummary), over 200 teams
 //   - key listing pages (listKeyPage, what GET /api/keys runs), first page and a deep page, by
 //     OFFSET and by keyset; then every filter × sort a UI offers (bench/lib/listing-scale.ts),
-//     first page and a deep cursor page, with the spend sort also for a month few keys spent in
+//     first page and a deep cursor page
 //   - warm requests through a Tollgate process on the loaded database vs an empty one (with a
 //     watchdog: statements running > 1 s in pg_stat_activity are recorded, and the run is abandoned
 //     after 120 s), the first request's latency, and the admin key listing over HTTP
@@ -285,10 +285,6 @@ async function measureQueries(db: Db): Promise<Record<string, Summary | string |
     const shape: ListingShape = { keys: N.keys, at: Date.parse(AT), team: team(7), bigTeam: BIG_TEAM, user: 1 + ((7 * 7919) % users()), serviceAccount: 3 };
     say('  key listings, every filter × sort (50 per page; p50 / p99 ms):');
     out.listings = await measureListings(db, shape, listingReps, say);
-    // A month in which few keys spent (the oldest in the data): the spend sort's other extreme.
-    const quiet = monthOf(now - (N.days - 3) * 86_400_000);
-    say(`  the spend sort for ${quiet}, a month with few spenders:`);
-    out.listingsQuietMonth = await measureListings(db, shape, listingReps, say, { month: quiet, sort: 'spend' });
   }
   return out;
 }
@@ -498,7 +494,7 @@ const checks = !results.postgres ? [] : [
   { target: `key listing deep page by keyset (after id ${Math.floor(N.keys / 2).toLocaleString('en')}) < 100 ms (p99)`, value: `${p.listKeysDeepKeyset!.p99.toFixed(3)} ms`, pass: p.listKeysDeepKeyset!.p99 < 100 },
   ...(p.listings
     ? [(() => {
-        const all = [...(p.listings as unknown as ListingResult[]), ...((p.listingsQuietMonth ?? []) as unknown as ListingResult[])];
+        const all = p.listings as unknown as ListingResult[];
         const worst = (r: ListingResult) => Math.max(r.first.p99, r.deep.p99);
         const over = all.filter((r) => worst(r) >= 100);
         const top = [...all].sort((a, b) => worst(b) - worst(a))[0]!;

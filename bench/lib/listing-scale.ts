@@ -4,7 +4,7 @@
 // the order: the cost of any later page, since pages are keyset walks).
 // The data's shape is the loader's in bench/scale.ts (its comment lists the proportions).
 import type { Db } from '../../src/db/connection.ts';
-import { listKeyPage, monthOf, SORT_KEYS, type KeyListing, type Sort, type SortKey } from '../../src/keys/key-listing.ts';
+import { listKeyPage, monthOf, SORT_KEYS, type KeyListing, type Sort } from '../../src/keys/key-listing.ts';
 import type { Position } from '../../src/keys/key-cursor.ts';
 import { summarize, type Summary } from './stats.ts';
 
@@ -80,14 +80,11 @@ async function timed(n: number, fn: () => Promise<unknown>): Promise<number[]> {
   return out;
 }
 
-/**
- * Every filter × sort (or only `opts.sort`); `opts.month` is the spend sort's month (by default the
- * loader's current one).
- */
-export async function measureListings(db: Db, s: ListingShape, reps: number, say: (line: string) => void, opts: { month?: string; sort?: SortKey } = {}): Promise<ListingResult[]> {
+/** Every filter × sort, in the loader's current month. */
+export async function measureListings(db: Db, s: ListingShape, reps: number, say: (line: string) => void): Promise<ListingResult[]> {
   const out: ListingResult[] = [];
-  const month = opts.month ?? monthOf(s.at);
-  const sorts: Sort[] = SORT_KEYS.filter((k) => opts.sort === undefined || k === opts.sort).flatMap((key) => [{ key, desc: false }, { key, desc: true }]);
+  const month = monthOf(s.at);
+  const sorts: Sort[] = SORT_KEYS.flatMap((key) => [{ key, desc: false }, { key, desc: true }]);
   for (const [name, filter] of filters(s)) {
     for (const sort of sorts) {
       const l: KeyListing = { orgId: 1, ...filter, sort, offset: 0, limit: 50, month };
