@@ -110,7 +110,7 @@ export class ListingSql {
     // key_spend for every match).
     const spend = (col: string) => sql`(select ks.${sql.raw(col)} from key_spend ks where ks.key_id = k.id)`;
     // `offset 0` keeps PostgreSQL from merging the two levels, which let it look up key_spend for
-    // every key before the selective conditions (2.3 s instead of 0.6 for a search matching nothing).
+    // every key before the selective conditions (2.3 s instead of 0.42 for a search matching nothing).
     const fence = this.dialect === 'postgres' ? sql`offset 0` : sql``;
     const rows = this.spend
       ? sql`select * from (select k.id as id, ${spend('month')} as c0, ${spend('cost_micro')} as c1 from api_keys k where ${keys} ${fence}) x where true ${this.pastWhere([sql`x.c0`, sql`x.c1`, sql`x.id`])}`
