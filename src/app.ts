@@ -8,7 +8,10 @@ import { frameworkErrors, registerErrorHandling } from './http/error-handler.ts'
 import { answerServerLevelErrors, onClientError, refuseMissingHost, sendJson } from './http/client-errors.ts';
 import { ApiError } from './http/errors.ts';
 import { jsonProblem } from './http/validate.ts';
-import { resolveActor } from './http/admin-auth.ts';
+import { MasterKey, resolveActor } from './http/admin-auth.ts';
+import { isAction } from './auth/permissions.ts';
+import type { RouteAuth } from './auth/authorize.ts';
+import { errorBody } from './http/errors.ts';
 import type { Actor } from './http/actor.ts';
 import { registerProxyRoutes } from './proxy/proxy.routes.ts';
 import { registerTeamRoutes } from './teams/teams.routes.ts';
@@ -27,12 +30,24 @@ import { registerAccessRoutes } from './access/access.routes.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** every route registered, for the generated security tests */
-    routeTable: Array<{ method: string; url: string }>;
+    /** every route registered, with its declared action, for the generated security tests */
+    routeTable: RouteEntry[];
   }
   interface FastifyRequest {
     actor: Actor;
   }
+  interface FastifyContextConfig {
+    /** /api routes: the action the route authorizes (auth/permissions.ts), or public */
+    action?: RouteAuth['action'];
+    public?: boolean;
+  }
+}
+
+export interface RouteEntry {
+  method: string;
+  url: string;
+  action?: string;
+  public?: boolean;
 }
 
 export interface AppOptions {
@@ -72,10 +87,15 @@ export async function buildApp(deps: Deps, opts: AppOptions): Promise<FastifyIns
     requestIdHeader: false,
   });
   onLaneError = (err) => app.log.error({ err: { message: (err as Error).message, stack: (err as Error).stack } }, 'proxy failure');
-  const routeTable: Array<{ method: string; url: string }> = [];
+  const routeTable: RouteEntry[] = [];
   app.decorate('routeTable', routeTable);
   app.addHook('onRoute', (r) => {
-    for (const method of [r.method].flat()) if (method !== 'HEAD') routeTable.push({ method, url: r.url });
+    const config = (r.config ?? {}) as RouteAuth;
+    // Every /api route declares what it authorizes (or that it is public): no route without a decision.
+    if (r.url.startsWith('/api/') && !config.public && !(config.action && isAction(config.action))) {
+      throw new Error(`${[r.method].flat().join(',')} ${r.url}: an /api route must declare config.action (auth/permissions.ts) or config.public`);
+    }
+    for (const method of [r.method].flat()) if (method !== 'HEAD') routeTable.push({ method, url: r.url, action: config.action, public: config.public });
   });
   app.decorateRequest('actor', null as unknown as Actor);
 
@@ -104,8 +124,20 @@ export async function buildApp(deps: Deps, opts: AppOptions): Promise<FastifyIns
       const problem = jsonProblem(req.query);
       if (problem) throw new ApiError('invalid_request', `${problem.param}: ${problem.message}`, problem.param);
     });
+    const master = new MasterKey(deps, opts.masterKeyHash);
     api.addHook('onRequest', async (req) => {
-      req.actor = await resolveActor(deps, req, opts.masterKeyHash);
+      if (req.routeOptions.config.public) return;
+      req.actor = await resolveActor(deps, req, master);
+    });
+    // The guard: a route that answered successfully without asking authorize() for its declared
+    // action is a defect; the client gets a 500 rather than whatever the route meant to show.
+    api.addHook('onSend', async (req, reply, payload) => {
+      const config = req.routeOptions.config;
+      if (reply.statusCode >= 400 || config.public || !config.action) return payload;
+      if (req.actor?.granted?.has(config.action)) return payload;
+      req.log.error({ route: req.routeOptions.url, action: config.action }, 'route answered without an authorization decision');
+      reply.code(500).type('application/json');
+      return JSON.stringify(errorBody('internal_error', 'Internal error.'));
     });
     registerOrgRoutes(api, deps);
     registerTeamRoutes(api, deps);

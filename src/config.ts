@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseAllowlist } from './net/ssrf.ts';
 import { parseTrustProxy, type TrustProxy } from './net/client-ip.ts';
+import { peopleConfig, type PeopleConfig } from './auth/people-config.ts';
 
 export interface ModelPrice {
   /** micro-USD per 1M input (prompt) tokens */
@@ -93,13 +94,15 @@ export interface Config {
   replicaHeartbeatMs: number;
   /** PostgreSQL: connections per replica */
   databasePoolSize: number;
+  /** sign-in, sessions, OIDC, invitations (auth/people-config.ts) */
+  people: PeopleConfig;
 }
 
 export class ConfigError extends Error {}
 
-type Env = Record<string, string | undefined>;
+export type Env = Record<string, string | undefined>;
 
-function int(env: Env, file: Record<string, unknown>, name: string, fileKey: string, dflt: number, min = 0): number {
+export function int(env: Env, file: Record<string, unknown>, name: string, fileKey: string, dflt: number, min = 0): number {
   const raw = env[name] ?? file[fileKey];
   if (raw === undefined || raw === '') return dflt;
   const n = typeof raw === 'number' ? raw : Number(raw);
@@ -107,14 +110,14 @@ function int(env: Env, file: Record<string, unknown>, name: string, fileKey: str
   return n;
 }
 
-function str(env: Env, file: Record<string, unknown>, name: string, fileKey: string): string | undefined {
+export function str(env: Env, file: Record<string, unknown>, name: string, fileKey: string): string | undefined {
   const raw = env[name] ?? file[fileKey];
   if (raw === undefined || raw === '') return undefined;
   if (typeof raw !== 'string') throw new ConfigError(`${name} must be a string`);
   return raw;
 }
 
-function bool(env: Env, file: Record<string, unknown>, name: string, fileKey: string, dflt: boolean): boolean {
+export function bool(env: Env, file: Record<string, unknown>, name: string, fileKey: string, dflt: boolean): boolean {
   const raw = env[name] ?? file[fileKey];
   if (raw === undefined || raw === '') return dflt;
   if (typeof raw === 'boolean') return raw;
@@ -259,5 +262,6 @@ export function loadConfig(env: Env = process.env): Config {
     redisTimeoutMs: int(env, file, 'TOLLGATE_REDIS_TIMEOUT_MS', 'redisTimeoutMs', 1000, 1),
     replicaHeartbeatMs: int(env, file, 'TOLLGATE_REPLICA_HEARTBEAT_MS', 'replicaHeartbeatMs', 2000, 50),
     databasePoolSize: int(env, file, 'TOLLGATE_DATABASE_POOL_SIZE', 'databasePoolSize', 10, 1),
+    people: peopleConfig(env, file),
   };
 }

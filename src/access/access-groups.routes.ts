@@ -7,7 +7,8 @@ import type { Deps } from '../deps.ts';
 import type { Actor } from '../http/actor.ts';
 import { ApiError } from '../http/errors.ts';
 import { idParam, name, optionalText, pagination, parse } from '../http/validate.ts';
-import { requireAdmin } from '../http/admin-auth.ts';
+import { authorize } from '../auth/authorize.ts';
+import type { Action } from '../auth/permissions.ts';
 import { applyChange } from '../audit/change.ts';
 import { MAX_MODEL_ENTRIES, modelEntries } from './rule-input.ts';
 import { deleteGroup, getGroup, groupUsage, groupView, inUse, insertGroup, listGroups, removeGroupFromRules, updateGroup, type GroupUsage } from './access-groups.repository.ts';
@@ -35,20 +36,21 @@ function usageText(u: GroupUsage): string {
 
 export function registerAccessGroupRoutes(api: FastifyInstance, deps: Deps): void {
   const db = deps.db.kysely;
-  const groupOf = (req: GroupReq) => {
-    requireAdmin(req.actor);
-    return getGroup(db, req.actor.orgId, idParam(req.params.id, 'access group'));
+  const groupOf = async (req: GroupReq, action: Action) => {
+    const group = await getGroup(db, req.actor.orgId, idParam(req.params.id, 'access group'));
+    authorize(req.actor, action);
+    return group;
   };
   const changed = (actor: Actor) => [{ kind: 'access' as const, orgId: actor.orgId }];
 
-  api.get('/access-groups', async (req) => {
-    requireAdmin(req.actor);
+  api.get('/access-groups', { config: { action: 'access_group.read' } }, async (req) => {
+    authorize(req.actor, 'access_group.read');
     const { limit, offset } = parse(pagination, req.query, 'query');
     return { data: (await listGroups(db, req.actor.orgId, limit, offset)).map(groupView), limit, offset };
   });
 
-  api.post('/access-groups', async (req, reply) => {
-    requireAdmin(req.actor);
+  api.post('/access-groups', { config: { action: 'access_group.write' } }, async (req, reply) => {
+    authorize(req.actor, 'access_group.write');
     const input = parse(createBody, req.body);
     const entries = modelEntries('models', input.models);
     const created = await applyChange(deps, req.actor, async (trx, at) => {
@@ -62,13 +64,13 @@ export function registerAccessGroupRoutes(api: FastifyInstance, deps: Deps): voi
     return reply.code(201).send(created);
   });
 
-  api.get('/access-groups/:id', async (req: GroupReq) => {
-    const group = await groupOf(req);
+  api.get('/access-groups/:id', { config: { action: 'access_group.read' } }, async (req: GroupReq) => {
+    const group = await groupOf(req, 'access_group.read');
     return { ...groupView(group), used_by: usageView(await groupUsage(db, group.org_id, group.id)) };
   });
 
-  api.patch('/access-groups/:id', async (req: GroupReq) => {
-    const group = await groupOf(req);
+  api.patch('/access-groups/:id', { config: { action: 'access_group.write' } }, async (req: GroupReq) => {
+    const group = await groupOf(req, 'access_group.write');
     const input = parse(updateBody, req.body);
     const entries = input.models === undefined ? undefined : modelEntries('models', input.models);
     return applyChange(deps, req.actor, async (trx, at) => {
@@ -83,8 +85,8 @@ export function registerAccessGroupRoutes(api: FastifyInstance, deps: Deps): voi
 
   // A group still named somewhere is not deleted by accident: 409 saying who names it. With
   // ?force=true it is removed from those rules in the same transaction (which only narrows them).
-  api.delete('/access-groups/:id', async (req: GroupReq) => {
-    const group = await groupOf(req);
+  api.delete('/access-groups/:id', { config: { action: 'access_group.write' } }, async (req: GroupReq) => {
+    const group = await groupOf(req, 'access_group.write');
     const force = parse(deleteQuery, req.query, 'query').force === 'true';
     return applyChange(deps, req.actor, async (trx, at) => {
       const usage = await groupUsage(trx, group.org_id, group.id);

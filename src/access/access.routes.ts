@@ -6,7 +6,8 @@ import { z } from 'zod';
 import type { Deps } from '../deps.ts';
 import { ApiError } from '../http/errors.ts';
 import { idParam, parse } from '../http/validate.ts';
-import { requireAdmin } from '../http/admin-auth.ts';
+import { authorize } from '../auth/authorize.ts';
+import { authorizedTeam } from '../teams/team-access.ts';
 import { applyChange } from '../audit/change.ts';
 import { OPEN_RULE, ruleFromStored, ruleView } from '../policy/access-rules.ts';
 import { ModelAccess } from '../policy/model-access.ts';
@@ -24,14 +25,14 @@ const explainQuery = z.strictObject({ model: z.string().min(1).max(MAX_MODEL_NAM
 export function registerAccessRoutes(api: FastifyInstance, deps: Deps): void {
   const db = deps.db.kysely;
 
-  api.get('/orgs/current/access', async (req) => {
-    requireAdmin(req.actor);
+  api.get('/orgs/current/access', { config: { action: 'org.access.read' } }, async (req) => {
+    authorize(req.actor, 'org.access.read');
     return ruleView(await getRule(db, req.actor.orgId, ORG_SCOPE));
   });
 
   // PUT replaces the rule (an omitted field: inherit, nothing blocked, any address); PATCH merges.
   const write = (mode: 'replace' | 'merge') => async (req: FastifyRequest) => {
-    requireAdmin(req.actor);
+    authorize(req.actor, 'org.access.write');
     const patch = rulePatch(parse(ruleBody, req.body));
     const orgId = req.actor.orgId;
     return applyChange(deps, req.actor, async (trx, at) => {
@@ -48,11 +49,11 @@ export function registerAccessRoutes(api: FastifyInstance, deps: Deps): void {
       };
     });
   };
-  api.put('/orgs/current/access', write('replace'));
-  api.patch('/orgs/current/access', write('merge'));
+  api.put('/orgs/current/access', { config: { action: 'org.access.write' } }, write('replace'));
+  api.patch('/orgs/current/access', { config: { action: 'org.access.write' } }, write('merge'));
 
-  api.get('/keys/:id/access', async (req: KeyReq) => {
-    const key = await keyOf(deps, req);
+  api.get('/keys/:id/access', { config: { action: 'key.read' } }, async (req: KeyReq) => {
+    const key = await keyOf(deps, req, 'key.read');
     const { model } = parse(explainQuery, req.query, 'query');
     const rule = ruleFromStored(key.model_access, key.ip_allowlist);
     // Compiled exactly as a key context is (keys/key-context.ts), from the same cached org access.
@@ -61,9 +62,8 @@ export function registerAccessRoutes(api: FastifyInstance, deps: Deps): void {
     return { key_id: key.id, team_id: key.team_id, status: key.status, scopes: key.scopes, ...access };
   });
 
-  api.get<{ Params: { id: string } }>('/teams/:id/access', async (req) => {
-    requireAdmin(req.actor);
-    const team = await getTeam(db, req.actor.orgId, idParam(req.params.id, 'team'));
+  api.get<{ Params: { id: string } }>('/teams/:id/access', { config: { action: 'team.access.read' } }, async (req) => {
+    const team = await authorizedTeam(deps, req.actor, req.params.id, 'team.access.read');
     const { model } = parse(explainQuery, req.query, 'query');
     // What a key of this team that narrows nothing may call.
     const models = ModelAccess.forKey(await deps.orgAccess.get(team.org_id), team.id, OPEN_RULE);

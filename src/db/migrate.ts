@@ -10,6 +10,7 @@ import * as m0004 from './migrations/0004_crash_recovery.ts';
 import * as m0005 from './migrations/0005_access_rules.ts';
 import * as m0006 from './migrations/0006_key_listing_search.ts';
 import * as m0007 from './migrations/0007_key_rotation.ts';
+import * as m0008 from './migrations/0008_people.ts';
 
 export interface DialectMigration {
   up(db: Kysely<any>, dialect: DialectName): Promise<void>;
@@ -23,6 +24,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0005_access_rules': m0005,
   '0006_key_listing_search': m0006,
   '0007_key_rotation': m0007,
+  '0008_people': m0008,
 };
 
 class Provider implements MigrationProvider {

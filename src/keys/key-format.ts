@@ -36,7 +36,15 @@ export function checksum(body: string): string {
   return base62(crc32(body), CHECKSUM_LENGTH);
 }
 
+/** the master key, and organization admin keys issued before management keys */
 export const ADMIN_KEY_PREFIX = 'sk-tga-';
+/** management keys (auth/management-keys): /api only */
+export const MANAGEMENT_KEY_PREFIX = 'sk-tgm-';
+
+/** A well-formed key with another prefix of the same length (`sk-tga-`, `sk-tgm-`). */
+export function isWellFormedWithPrefix(secret: string, prefix: string): boolean {
+  return secret.startsWith(prefix) && isWellFormedKey(KEY_PREFIX + secret.slice(prefix.length));
+}
 
 export function generateKey(prefix = KEY_PREFIX): string {
   const body = randomBase62(BODY_LENGTH);

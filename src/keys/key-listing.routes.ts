@@ -5,8 +5,10 @@ import { z } from 'zod';
 import type { Deps } from '../deps.ts';
 import { ApiError } from '../http/errors.ts';
 import { MAX_INT32, idParam, pagination, parse, queryId } from '../http/validate.ts';
-import { requireAdmin } from '../http/admin-auth.ts';
-import { getTeam } from '../teams/teams.repository.ts';
+import type { Actor } from '../http/actor.ts';
+import { authorize } from '../auth/authorize.ts';
+import { decide } from '../auth/permissions.ts';
+import { authorizedTeam } from '../teams/team-access.ts';
 import { microToUsd } from '../usage/spend.repository.ts';
 import { keyView, type KeyStatus } from './keys.repository.ts';
 import { decodeCursor, encodeCursor } from './key-cursor.ts';
@@ -86,20 +88,29 @@ function pageView(p: KeyPage, q: ListQuery, l: KeyListing) {
   };
 }
 
+/**
+ * What of a listing the caller may see: admins and viewers everything, a team's owners that team's
+ * keys, anyone else only the keys they own ("My Keys"); null: nothing.
+ */
+function visibleTo(actor: Actor, l: KeyListing): KeyListing | null {
+  if (decide(actor, 'key.read', { teamId: l.teamId ?? null, userId: null })) return l;
+  if (actor.userId === null || (l.userId !== undefined && l.userId !== actor.userId)) return null;
+  return { ...l, userId: actor.userId };
+}
+
 export function registerKeyListingRoutes(api: FastifyInstance, deps: Deps): void {
-  const list = async (orgId: number, query: unknown, teamId?: number) => {
+  const list = async (actor: Actor, query: unknown, teamId?: number) => {
     const q = parse(listQuery, query, 'query');
-    const l = listingOf(q, orgId, teamId, deps.clock.now());
-    return pageView(await listKeyPage(deps.db, l), q, l);
+    const l = listingOf(q, actor.orgId, teamId, deps.clock.now());
+    const visible = visibleTo(actor, l);
+    return pageView(visible ? await listKeyPage(deps.db, visible) : { keys: [], next: null }, q, l);
   };
-  api.get<{ Params: { id: string } }>('/teams/:id/keys', async (req) => {
-    requireAdmin(req.actor);
-    const teamId = idParam(req.params.id, 'team');
-    await getTeam(deps.db.kysely, req.actor.orgId, teamId);
-    return list(req.actor.orgId, req.query, teamId);
+  api.get<{ Params: { id: string } }>('/teams/:id/keys', { config: { action: 'team.read' } }, async (req) => {
+    const team = await authorizedTeam(deps, req.actor, req.params.id, 'team.read');
+    return list(req.actor, req.query, team.id);
   });
-  api.get('/keys', async (req) => {
-    requireAdmin(req.actor);
-    return list(req.actor.orgId, req.query);
+  api.get('/keys', { config: { action: 'key.list' } }, async (req) => {
+    authorize(req.actor, 'key.list');
+    return list(req.actor, req.query);
   });
 }

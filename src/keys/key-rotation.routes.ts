@@ -60,35 +60,35 @@ async function endEarly(deps: Deps, actor: Actor, key: KeyRow, secretId: number)
 
 export function registerKeyRotationRoutes(api: FastifyInstance, deps: Deps): void {
   const db = deps.db.kysely;
-  api.post('/teams/:id/keys/:keyId/rotate', async (req: TeamKeyReq, reply) => {
-    const { result, replayed } = await rotate(deps, req, await teamKeyOf(deps, req));
+  api.post('/teams/:id/keys/:keyId/rotate', { config: { action: 'key.rotate' } }, async (req: TeamKeyReq, reply) => {
+    const { result, replayed } = await rotate(deps, req, await teamKeyOf(deps, req, 'key.rotate'));
     if (replayed) reply.header('idempotent-replayed', 'true');
     return reply.code(replayed ? 200 : 201).send(result);
   });
-  api.post('/keys/:id/rotate', async (req: KeyReq, reply) => {
-    const { result, replayed } = await rotate(deps, req, await keyOf(deps, req));
+  api.post('/keys/:id/rotate', { config: { action: 'key.rotate' } }, async (req: KeyReq, reply) => {
+    const { result, replayed } = await rotate(deps, req, await keyOf(deps, req, 'key.rotate'));
     if (replayed) reply.header('idempotent-replayed', 'true');
     return reply.code(replayed ? 200 : 201).send(result);
   });
 
-  api.get('/keys/:id/secrets', async (req: KeyReq) => {
-    const key = await keyOf(deps, req);
+  api.get('/keys/:id/secrets', { config: { action: 'key.read' } }, async (req: KeyReq) => {
+    const key = await keyOf(deps, req, 'key.read');
     const [old, schedule] = await Promise.all([listSecrets(db, key.id), findSchedule(db, key.id)]);
     return { data: await secretViews(deps, key, old), rotation_schedule: scheduleView(key.id, schedule) };
   });
-  api.delete('/keys/:id/secrets/:secretId', async (req: SecretReq) => {
-    const key = await keyOf(deps, req);
+  api.delete('/keys/:id/secrets/:secretId', { config: { action: 'key.rotate' } }, async (req: SecretReq) => {
+    const key = await keyOf(deps, req, 'key.rotate');
     return endEarly(deps, req.actor, key, idParam(req.params.secretId, 'secret'));
   });
 
-  api.get('/keys/:id/rotation-schedule', async (req: KeyReq) => {
-    const key = await keyOf(deps, req);
+  api.get('/keys/:id/rotation-schedule', { config: { action: 'key.read' } }, async (req: KeyReq) => {
+    const key = await keyOf(deps, req, 'key.read');
     return scheduleView(key.id, await findSchedule(db, key.id));
   });
-  api.put('/keys/:id/rotation-schedule', async (req: KeyReq) => {
-    const key = await keyOf(deps, req);
+  api.put('/keys/:id/rotation-schedule', { config: { action: 'key.update' } }, async (req: KeyReq) => {
+    const key = await keyOf(deps, req, 'key.update');
     const input = parse(scheduleBody, req.body);
     return setSchedule(deps, req.actor, key, input.rotate_every_days, input.grace_period_seconds);
   });
-  api.delete('/keys/:id/rotation-schedule', async (req: KeyReq) => removeSchedule(deps, req.actor, await keyOf(deps, req)));
+  api.delete('/keys/:id/rotation-schedule', { config: { action: 'key.update' } }, async (req: KeyReq) => removeSchedule(deps, req.actor, await keyOf(deps, req, 'key.update')));
 }

@@ -12,7 +12,7 @@ import { actorRef, type Actor } from '../http/actor.ts';
 import { ApiError } from '../http/errors.ts';
 import { id, idParam, name, optionalText, parse } from '../http/validate.ts';
 import { canonicalInstant, isoDateTime } from '../http/timestamps.ts';
-import { requireAdmin } from '../http/admin-auth.ts';
+import { authorize } from '../auth/authorize.ts';
 import { applyChange } from '../audit/change.ts';
 import { keyOf, teamKeyOf, type KeyReq, type TeamKeyReq } from './key-lookup.ts';
 import { getTeam } from '../teams/teams.repository.ts';
@@ -172,26 +172,31 @@ async function update(deps: Deps, actor: Actor, key: KeyRow, body: unknown) {
 
 export function registerKeyRoutes(api: FastifyInstance, deps: Deps): void {
   const db = deps.db.kysely;
-  const teamKey = (req: TeamKeyReq) => teamKeyOf(deps, req);
-  const anyKey = (req: KeyReq) => keyOf(deps, req);
+  const key = { config: { action: 'key.read' as const } };
+  const change = { config: { action: 'key.update' as const } };
+  const end = { config: { action: 'key.revoke' as const } };
+  const create = { config: { action: 'key.create' as const } };
 
-  api.post<{ Params: { id: string } }>('/teams/:id/keys', async (req, reply) => {
-    requireAdmin(req.actor);
+  api.post<{ Params: { id: string } }>('/teams/:id/keys', create, async (req, reply) => {
     const teamId = idParam(req.params.id, 'team');
     await getTeam(db, req.actor.orgId, teamId);
+    authorize(req.actor, 'key.create', { teamId });
     const input = parse(createBody.omit({ team_id: true }), req.body);
     return reply.code(201).send(await createKey(deps, req.actor, teamId, input));
   });
-  api.get('/teams/:id/keys/:keyId', async (req: TeamKeyReq) => keyView(await teamKey(req)));
-  api.patch('/teams/:id/keys/:keyId', async (req: TeamKeyReq) => update(deps, req.actor, await teamKey(req), req.body));
-  api.delete('/teams/:id/keys/:keyId', async (req: TeamKeyReq) => revoke(deps, req.actor, await teamKey(req)));
+  api.get('/teams/:id/keys/:keyId', key, async (req: TeamKeyReq) => keyView(await teamKeyOf(deps, req, 'key.read')));
+  api.patch('/teams/:id/keys/:keyId', change, async (req: TeamKeyReq) => update(deps, req.actor, await teamKeyOf(deps, req, 'key.update'), req.body));
+  api.delete('/teams/:id/keys/:keyId', end, async (req: TeamKeyReq) => revoke(deps, req.actor, await teamKeyOf(deps, req, 'key.revoke')));
 
-  api.post('/keys', async (req, reply) => {
-    requireAdmin(req.actor);
+  api.post('/keys', create, async (req, reply) => {
+    // Decided twice: whether the caller may create keys at all (before the body is read, so a
+    // refusal does not depend on it), then for the team the body names (null: a key of no team).
+    authorize(req.actor, 'key.create');
     const input = parse(createBody, req.body);
+    authorize(req.actor, 'key.create', { teamId: input.team_id ?? null });
     return reply.code(201).send(await createKey(deps, req.actor, input.team_id ?? null, input));
   });
-  api.get('/keys/:id', async (req: KeyReq) => keyView(await anyKey(req)));
-  api.patch('/keys/:id', async (req: KeyReq) => update(deps, req.actor, await anyKey(req), req.body));
-  api.delete('/keys/:id', async (req: KeyReq) => revoke(deps, req.actor, await anyKey(req)));
+  api.get('/keys/:id', key, async (req: KeyReq) => keyView(await keyOf(deps, req, 'key.read')));
+  api.patch('/keys/:id', change, async (req: KeyReq) => update(deps, req.actor, await keyOf(deps, req, 'key.update'), req.body));
+  api.delete('/keys/:id', end, async (req: KeyReq) => revoke(deps, req.actor, await keyOf(deps, req, 'key.revoke')));
 }

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Deps } from '../deps.ts';
 import { idParam, name, parse } from '../http/validate.ts';
-import { requireAdmin, requireSuperadmin } from '../http/admin-auth.ts';
+import { authorize } from '../auth/authorize.ts';
 import { ApiError } from '../http/errors.ts';
 import { applyChange } from '../audit/change.ts';
 import { slugify } from '../teams/teams.repository.ts';
@@ -15,16 +15,16 @@ const adminKeyBody = z.strictObject({ name });
 
 export function registerOrgRoutes(api: FastifyInstance, deps: Deps): void {
   const db = deps.db.kysely;
-  api.get('/orgs', async (req) => {
-    requireSuperadmin(req.actor);
+  api.get('/orgs', { config: { action: 'org.list' } }, async (req) => {
+    authorize(req.actor, 'org.list');
     return { data: await db.selectFrom('organizations').selectAll().orderBy('id').execute() };
   });
-  api.get('/orgs/current', async (req) => {
-    requireAdmin(req.actor);
+  api.get('/orgs/current', { config: { action: 'org.read' } }, async (req) => {
+    authorize(req.actor, 'org.read');
     return db.selectFrom('organizations').selectAll().where('id', '=', req.actor.orgId).executeTakeFirstOrThrow();
   });
-  api.post('/orgs', async (req, reply) => {
-    requireSuperadmin(req.actor);
+  api.post('/orgs', { config: { action: 'org.create' } }, async (req, reply) => {
+    authorize(req.actor, 'org.create');
     const input = parse(createBody, req.body);
     const slug = input.slug ?? slugify(input.name);
     const created = await applyChange(deps, req.actor, async (trx, at) => {
@@ -37,10 +37,10 @@ export function registerOrgRoutes(api: FastifyInstance, deps: Deps): void {
     });
     return reply.code(201).send(created);
   });
-  api.post<{ Params: { id: string } }>('/orgs/:id/admin-keys', async (req, reply) => {
+  api.post<{ Params: { id: string } }>('/orgs/:id/admin-keys', { config: { action: 'org.admin_key.create' } }, async (req, reply) => {
     const orgId = idParam(req.params.id, 'organization');
-    requireAdmin(req.actor);
     if (!req.actor.superadmin && req.actor.orgId !== orgId) throw new ApiError('not_found', `organization ${orgId} not found`);
+    authorize(req.actor, 'org.admin_key.create');
     const input = parse(adminKeyBody, req.body);
     const created = await applyChange(deps, req.actor, async (trx, at) => {
       if (!(await trx.selectFrom('organizations').select('id').where('id', '=', orgId).executeTakeFirst())) throw new ApiError('not_found', `organization ${orgId} not found`);

@@ -7,7 +7,8 @@ import type { Deps } from '../deps.ts';
 import type { Actor } from '../http/actor.ts';
 import { ApiError } from '../http/errors.ts';
 import { idParam, parse } from '../http/validate.ts';
-import { requireAdmin } from '../http/admin-auth.ts';
+import { authorize } from '../auth/authorize.ts';
+import type { Action } from '../auth/permissions.ts';
 import { applyChange } from '../audit/change.ts';
 import { getTeam } from '../teams/teams.repository.ts';
 import { findKey, lineageOf } from '../keys/keys.repository.ts';
@@ -25,6 +26,8 @@ export interface Target {
   scope: string;
   orgId: number;
   teamId: number | null;
+  /** the user the level belongs to (a key's owner, a member), for the authorization decision */
+  userId: number | null;
   /** allocation invariant checks for this level */
   check(trx: Transaction<Database>, next: Policy, at: string): Promise<void>;
 }
@@ -42,19 +45,19 @@ export async function resolveTarget(deps: Deps, actor: Actor, kind: string, para
       if (key.status === 'revoked') throw new ApiError('conflict', `key ${id} is revoked`);
       const lineage = lineageOf(key);
       return {
-        level: 'key', scope: `key:${lineage}`, orgId: key.org_id, teamId: key.team_id,
+        level: 'key', scope: `key:${lineage}`, orgId: key.org_id, teamId: key.team_id, userId: key.user_id,
         check: (trx, next, at) => assertCapFits(trx, deps.db.dialect, { teamId: key.team_id, userId: key.user_id, lineage }, next.budget?.limitMicro ?? null, at),
       };
     }
     case 'team': {
       const team = await getTeam(db, actor.orgId, idParam(params.id, 'team'));
-      return { level: 'team', scope: `team:${team.id}`, orgId: team.org_id, teamId: team.id, check: none };
+      return { level: 'team', scope: `team:${team.id}`, orgId: team.org_id, teamId: team.id, userId: null, check: none };
     }
     case 'member': {
       const team = await getTeam(db, actor.orgId, idParam(params.id, 'team'));
       const user = await getUser(db, actor.orgId, idParam(params.userId, 'user'));
       return {
-        level: 'member', scope: `member:${team.id}:${user.id}`, orgId: team.org_id, teamId: team.id,
+        level: 'member', scope: `member:${team.id}:${user.id}`, orgId: team.org_id, teamId: team.id, userId: user.id,
         check: (trx, next, at) => assertAllocationCovers(trx, deps.db.dialect, team.id, user.id, next.budget?.limitMicro ?? null, at),
       };
     }
@@ -62,10 +65,10 @@ export async function resolveTarget(deps: Deps, actor: Actor, kind: string, para
       const id = idParam(params.id, 'service account');
       const sa = await db.selectFrom('service_accounts').selectAll().where('id', '=', id).where('org_id', '=', actor.orgId).where('deleted_at', 'is', null).executeTakeFirst();
       if (!sa) throw new ApiError('not_found', `service account ${id} not found`);
-      return { level: 'service_account', scope: `sa:${sa.id}`, orgId: sa.org_id, teamId: sa.team_id, check: none };
+      return { level: 'service_account', scope: `sa:${sa.id}`, orgId: sa.org_id, teamId: sa.team_id, userId: null, check: none };
     }
     default:
-      return { level: 'org', scope: `org:${actor.orgId}`, orgId: actor.orgId, teamId: null, check: none };
+      return { level: 'org', scope: `org:${actor.orgId}`, orgId: actor.orgId, teamId: null, userId: null, check: none };
   }
 }
 
@@ -85,10 +88,17 @@ export function registerLimitRoutes(api: FastifyInstance, deps: Deps): void {
     ['service_account', '/service-accounts/:id/limits'],
     ['org', '/orgs/current/limits'],
   ];
+  const actions: Record<string, string> = { key: 'key.limits', team: 'team.limits', member: 'member.limits', service_account: 'service_account.limits', org: 'org.limits' };
   for (const [kind, path] of paths) {
-    api.get(path, async (req: Req) => {
-      requireAdmin(req.actor);
+    const read = `${actions[kind]}.read` as Action;
+    const write = `${actions[kind]}.write` as Action;
+    const authorized = async (req: Req, action: Action) => {
       const target = await resolveTarget(deps, req.actor, kind, req.params);
+      authorize(req.actor, action, kind === 'org' ? undefined : { teamId: target.teamId, userId: target.userId });
+      return target;
+    };
+    api.get(path, { config: { action: read } }, async (req: Req) => {
+      const target = await authorized(req, read);
       if (kind === 'key') {
         const key = (await findKey(deps.db.kysely, req.actor.orgId, Number(req.params.id)))!;
         return explainKey(deps, (await loadKeyContext(deps.db.kysely, deps.orgAccess, key.key_hash))!);
@@ -97,9 +107,8 @@ export function registerLimitRoutes(api: FastifyInstance, deps: Deps): void {
       const [layer] = await explainLevels(deps, [{ level: target.level, scope: target.scope, policy }]);
       return layer;
     });
-    const write = (mode: 'replace' | 'merge' | 'clear') => async (req: Req) => {
-      requireAdmin(req.actor);
-      const target = await resolveTarget(deps, req.actor, kind, req.params);
+    const change = (mode: 'replace' | 'merge' | 'clear') => async (req: Req) => {
+      const target = await authorized(req, write);
       const input = mode === 'clear' ? {} : parse(limitsBody, req.body);
       const next = await applyChange(deps, req.actor, async (trx, at) => {
         const before = await getPolicy(trx, target.scope);
@@ -108,8 +117,8 @@ export function registerLimitRoutes(api: FastifyInstance, deps: Deps): void {
       });
       return { level: target.level, scope: target.scope, ...policyView(next) };
     };
-    api.put(path, write('replace'));
-    api.patch(path, write('merge'));
-    api.delete(path, write('clear'));
+    api.put(path, { config: { action: write } }, change('replace'));
+    api.patch(path, { config: { action: write } }, change('merge'));
+    api.delete(path, { config: { action: write } }, change('clear'));
   }
 }

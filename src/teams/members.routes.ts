@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Deps } from '../deps.ts';
 import { idParam, pagination, parse } from '../http/validate.ts';
-import { requireAdmin } from '../http/admin-auth.ts';
+import { authorizedTeam } from './team-access.ts';
 import { ApiError } from '../http/errors.ts';
 import { applyChange } from '../audit/change.ts';
 import type { AuditInput } from '../audit/audit.repository.ts';
@@ -28,9 +28,8 @@ type MemberReq = FastifyRequest<{ Params: { id: string; userId: string } }>;
 export function registerMemberRoutes(api: FastifyInstance, deps: Deps): void {
   const db = deps.db.kysely;
 
-  api.get<{ Params: { id: string } }>('/teams/:id/members', async (req) => {
-    requireAdmin(req.actor);
-    const team = await getTeam(db, req.actor.orgId, idParam(req.params.id, 'team'));
+  api.get<{ Params: { id: string } }>('/teams/:id/members', { config: { action: 'team.members.read' } }, async (req) => {
+    const team = await authorizedTeam(deps, req.actor, req.params.id, 'team.members.read');
     const rows = await db.selectFrom('memberships as m').innerJoin('users as u', 'u.id', 'm.user_id').select(['u.id', 'u.external_id', 'u.name', 'u.email', 'm.role', 'm.created_at']).where('m.team_id', '=', team.id).orderBy('u.id').execute();
     const nowIso = iso(deps.clock.now());
     const data = [];
@@ -50,9 +49,8 @@ export function registerMemberRoutes(api: FastifyInstance, deps: Deps): void {
     return { data };
   });
 
-  api.put('/teams/:id/members/:userId', async (req: MemberReq) => {
-    requireAdmin(req.actor);
-    const team = await getTeam(db, req.actor.orgId, idParam(req.params.id, 'team'));
+  api.put('/teams/:id/members/:userId', { config: { action: 'team.members.write' } }, async (req: MemberReq) => {
+    const team = await authorizedTeam(deps, req.actor, req.params.id, 'team.members.write');
     const user = await getUser(db, req.actor.orgId, idParam(req.params.userId, 'user'));
     const input = parse(memberBody, req.body);
     const target = await resolveTarget(deps, req.actor, 'member', { id: String(team.id), userId: String(user.id) });
@@ -73,9 +71,8 @@ export function registerMemberRoutes(api: FastifyInstance, deps: Deps): void {
     return { team_id: team.id, user_id: user.id, role, allocation_usd: policy.budget ? microToUsd(policy.budget.limitMicro) : null };
   });
 
-  api.delete('/teams/:id/members/:userId', async (req: MemberReq) => {
-    requireAdmin(req.actor);
-    const team = await getTeam(db, req.actor.orgId, idParam(req.params.id, 'team'));
+  api.delete('/teams/:id/members/:userId', { config: { action: 'team.members.write' } }, async (req: MemberReq) => {
+    const team = await authorizedTeam(deps, req.actor, req.params.id, 'team.members.write');
     const userId = idParam(req.params.userId, 'user');
     const revoked = await applyChange(deps, req.actor, async (trx, at) => {
       const gone = await trx.deleteFrom('memberships').where('team_id', '=', team.id).where('user_id', '=', userId).executeTakeFirst();
@@ -91,9 +88,8 @@ export function registerMemberRoutes(api: FastifyInstance, deps: Deps): void {
     return { team_id: team.id, user_id: userId, removed: true, revoked_keys: revoked.length };
   });
 
-  api.get<{ Params: { id: string } }>('/teams/:id/transactions', async (req) => {
-    requireAdmin(req.actor);
-    const team = await getTeam(db, req.actor.orgId, idParam(req.params.id, 'team'));
+  api.get<{ Params: { id: string } }>('/teams/:id/transactions', { config: { action: 'team.transactions.read' } }, async (req) => {
+    const team = await authorizedTeam(deps, req.actor, req.params.id, 'team.transactions.read');
     const { limit, offset } = parse(pagination, req.query, 'query');
     const rows = await db.selectFrom('audit_events').selectAll().where('team_id', '=', team.id).where('action', 'in', TRANSACTION_ACTIONS).orderBy('id', 'desc').limit(limit).offset(offset).execute();
     return {

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Deps } from '../deps.ts';
 import { idParam, name, optionalText, parse } from '../http/validate.ts';
-import { requireAdmin } from '../http/admin-auth.ts';
+import { authorizedTeam } from './team-access.ts';
 import { ApiError } from '../http/errors.ts';
 import { applyChange } from '../audit/change.ts';
 import { getTeam } from './teams.repository.ts';
@@ -15,9 +15,8 @@ export function registerServiceAccountRoutes(api: FastifyInstance, deps: Deps): 
   const db = deps.db.kysely;
   const view = (r: { id: number; team_id: number; name: string; description: string | null; created_at: string }) => ({ id: r.id, team_id: r.team_id, name: r.name, description: r.description, created_at: r.created_at });
 
-  api.post<{ Params: { id: string } }>('/teams/:id/service-accounts', async (req, reply) => {
-    requireAdmin(req.actor);
-    const team = await getTeam(db, req.actor.orgId, idParam(req.params.id, 'team'));
+  api.post<{ Params: { id: string } }>('/teams/:id/service-accounts', { config: { action: 'service_account.write' } }, async (req, reply) => {
+    const team = await authorizedTeam(deps, req.actor, req.params.id, 'service_account.write');
     const input = parse(body, req.body);
     const sa = await applyChange(deps, req.actor, async (trx, at) => {
       const row = await trx.insertInto('service_accounts').values({ org_id: team.org_id, team_id: team.id, name: input.name, description: input.description ?? null, created_at: at, deleted_at: null }).returningAll().executeTakeFirstOrThrow();
@@ -26,16 +25,14 @@ export function registerServiceAccountRoutes(api: FastifyInstance, deps: Deps): 
     return reply.code(201).send(view(sa));
   });
 
-  api.get<{ Params: { id: string } }>('/teams/:id/service-accounts', async (req) => {
-    requireAdmin(req.actor);
-    const team = await getTeam(db, req.actor.orgId, idParam(req.params.id, 'team'));
+  api.get<{ Params: { id: string } }>('/teams/:id/service-accounts', { config: { action: 'service_account.read' } }, async (req) => {
+    const team = await authorizedTeam(deps, req.actor, req.params.id, 'service_account.read');
     const rows = await db.selectFrom('service_accounts').selectAll().where('team_id', '=', team.id).where('deleted_at', 'is', null).orderBy('id').execute();
     return { data: rows.map(view) };
   });
 
-  api.delete('/teams/:id/service-accounts/:saId', async (req: FastifyRequest<{ Params: { id: string; saId: string } }>) => {
-    requireAdmin(req.actor);
-    const team = await getTeam(db, req.actor.orgId, idParam(req.params.id, 'team'));
+  api.delete('/teams/:id/service-accounts/:saId', { config: { action: 'service_account.write' } }, async (req: FastifyRequest<{ Params: { id: string; saId: string } }>) => {
+    const team = await authorizedTeam(deps, req.actor, req.params.id, 'service_account.write');
     const id = idParam(req.params.saId, 'service account');
     const revoked = await applyChange(deps, req.actor, async (trx, at) => {
       const gone = await trx.updateTable('service_accounts').set({ deleted_at: at }).where('id', '=', id).where('team_id', '=', team.id).where('deleted_at', 'is', null).executeTakeFirst();

@@ -35,8 +35,12 @@ export async function getTeam(db: Kysely<Database>, orgId: number, id: number): 
   return team;
 }
 
-export async function listTeams(db: Kysely<Database>, orgId: number, limit: number, offset: number): Promise<TeamRow[]> {
-  return db.selectFrom('teams').selectAll().where('org_id', '=', orgId).where('deleted_at', 'is', null).orderBy('id').limit(limit).offset(offset).execute();
+/** `visible`: 'all', or the only team ids the caller may see. */
+export async function listTeams(db: Kysely<Database>, orgId: number, limit: number, offset: number, visible: 'all' | number[] = 'all'): Promise<TeamRow[]> {
+  if (visible !== 'all' && visible.length === 0) return [];
+  let q = db.selectFrom('teams').selectAll().where('org_id', '=', orgId).where('deleted_at', 'is', null);
+  if (visible !== 'all') q = q.where('id', 'in', visible);
+  return q.orderBy('id').limit(limit).offset(offset).execute();
 }
 
 async function assertSlugFree(db: Kysely<Database>, orgId: number, slug: string, exceptId?: number): Promise<void> {

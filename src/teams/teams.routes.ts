@@ -7,7 +7,9 @@ import type { Database } from '../db/types.ts';
 import { z } from 'zod';
 import type { Deps } from '../deps.ts';
 import { idParam, MAX_COUNT, name, optionalText, pagination, parse } from '../http/validate.ts';
-import { requireAdmin } from '../http/admin-auth.ts';
+import { authorize } from '../auth/authorize.ts';
+import { decide, teamsFor } from '../auth/permissions.ts';
+import { authorizedTeam } from './team-access.ts';
 import { applyChange } from '../audit/change.ts';
 import { deleteTeam, getTeam, insertTeam, listTeams, teamView, updateTeam, type TeamRow } from './teams.repository.ts';
 import { keyView, listKeys } from '../keys/keys.repository.ts';
@@ -50,8 +52,8 @@ async function writeTeamRule(trx: Transaction<Database>, team: TeamRow, patch: R
 export function registerTeamRoutes(api: FastifyInstance, deps: Deps): void {
   const db = deps.db.kysely;
 
-  api.post('/teams', async (req, reply) => {
-    requireAdmin(req.actor);
+  api.post('/teams', { config: { action: 'team.create' } }, async (req, reply) => {
+    authorize(req.actor, 'team.create');
     const { tpm_limit, daily_token_limit, ...input } = parse(createBody, req.body);
     const limitsInput = { ...input, tpm: input.tpm ?? tpm_limit, tpd: input.tpd ?? daily_token_limit };
     const policy = hasLimitFields(limitsInput) ? applyLimits(EMPTY_POLICY, limitsInput, 'replace') : EMPTY_POLICY;
@@ -74,25 +76,25 @@ export function registerTeamRoutes(api: FastifyInstance, deps: Deps): void {
     return reply.code(201).send({ ...teamView(team), ...limits, ...(withRule ? ruleView(rule) : {}) });
   });
 
-  api.get('/teams', async (req) => {
-    requireAdmin(req.actor);
+  api.get('/teams', { config: { action: 'team.list' } }, async (req) => {
+    authorize(req.actor, 'team.list');
     const { limit, offset } = parse(pagination, req.query, 'query');
-    return { data: (await listTeams(db, req.actor.orgId, limit, offset)).map(teamView), limit, offset };
+    // Admins and viewers see every team; anyone else the teams they belong to.
+    const visible = teamsFor(req.actor, 'team.read');
+    return { data: (await listTeams(db, req.actor.orgId, limit, offset, visible)).map(teamView), limit, offset };
   });
 
-  api.get<{ Params: { id: string } }>('/teams/:id', async (req) => {
-    requireAdmin(req.actor);
-    const team = await getTeam(db, req.actor.orgId, idParam(req.params.id, 'team'));
-    const keys = await listKeys(db, req.actor.orgId, { teamId: team.id }, 1000, 0);
+  api.get<{ Params: { id: string } }>('/teams/:id', { config: { action: 'team.read' } }, async (req) => {
+    const team = await authorizedTeam(deps, req.actor, req.params.id, 'team.read');
+    // A member sees the team, and of its keys only their own.
+    const keys = (await listKeys(db, req.actor.orgId, { teamId: team.id }, 1000, 0)).filter((k) => decide(req.actor, 'key.read', { teamId: k.team_id, userId: k.user_id }));
     const policy = await getPolicy(db, `team:${team.id}`);
     const rule = await getRule(db, team.org_id, teamScope(team.id));
     return { ...teamView(team), ...ruleView(rule), tpm_limit: policy.tpm, daily_token_limit: policy.tpd, limits: policyView(policy), keys: keys.map(keyView) };
   });
 
   const update = async (req: FastifyRequest<{ Params: { id: string } }>) => {
-    requireAdmin(req.actor);
-    const id = idParam(req.params.id, 'team');
-    const team = await getTeam(db, req.actor.orgId, id);
+    const team = await authorizedTeam(deps, req.actor, req.params.id, 'team.update');
     const input = parse(updateBody, req.body);
     const withRule = hasRuleFields(input);
     const patch = rulePatch(input);
@@ -108,12 +110,11 @@ export function registerTeamRoutes(api: FastifyInstance, deps: Deps): void {
       };
     });
   };
-  api.put<{ Params: { id: string } }>('/teams/:id', (req) => update(req));
-  api.patch<{ Params: { id: string } }>('/teams/:id', (req) => update(req));
+  api.put<{ Params: { id: string } }>('/teams/:id', { config: { action: 'team.update' } }, (req) => update(req));
+  api.patch<{ Params: { id: string } }>('/teams/:id', { config: { action: 'team.update' } }, (req) => update(req));
 
-  api.delete<{ Params: { id: string } }>('/teams/:id', async (req) => {
-    requireAdmin(req.actor);
-    const team = await getTeam(db, req.actor.orgId, idParam(req.params.id, 'team'));
+  api.delete<{ Params: { id: string } }>('/teams/:id', { config: { action: 'team.delete' } }, async (req) => {
+    const team = await authorizedTeam(deps, req.actor, req.params.id, 'team.delete');
     const revoked = await applyChange(deps, req.actor, async (trx, at) => {
       const ids = await deleteTeam(trx, team, at);
       return {
@@ -125,17 +126,15 @@ export function registerTeamRoutes(api: FastifyInstance, deps: Deps): void {
     return { id: team.id, deleted: true, revoked_keys: revoked.length };
   });
 
-  api.get<{ Params: { id: string } }>('/teams/:id/spend', async (req) => {
-    requireAdmin(req.actor);
-    const team = await getTeam(db, req.actor.orgId, idParam(req.params.id, 'team'));
+  api.get<{ Params: { id: string } }>('/teams/:id/spend', { config: { action: 'team.spend.read' } }, async (req) => {
+    const team = await authorizedTeam(deps, req.actor, req.params.id, 'team.spend.read');
     await deps.logWriter.flush();
     const s = await spendSummary(db, { teamId: team.id }, deps.clock.now());
     return { team_id: String(team.id), ...s };
   });
 
-  api.get<{ Params: { id: string } }>('/teams/:id/logs', async (req) => {
-    requireAdmin(req.actor);
-    const team = await getTeam(db, req.actor.orgId, idParam(req.params.id, 'team'));
+  api.get<{ Params: { id: string } }>('/teams/:id/logs', { config: { action: 'team.logs.read' } }, async (req) => {
+    const team = await authorizedTeam(deps, req.actor, req.params.id, 'team.logs.read');
     const { limit, offset } = parse(pagination, req.query, 'query');
     await deps.logWriter.flush();
     return { data: await listLogs(db, { orgId: req.actor.orgId, teamId: team.id }, limit, offset), limit, offset };

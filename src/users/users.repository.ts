@@ -28,7 +28,7 @@ export interface UserInput {
   externalId: string;
   name?: string | null | undefined;
   email?: string | null | undefined;
-  role?: 'admin' | 'member' | undefined;
+  role?: 'admin' | 'member' | 'viewer' | undefined;
 }
 
 export async function insertUser(trx: Transaction<Database>, orgId: number, input: UserInput, at: string): Promise<UserRow> {

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Deps } from '../deps.ts';
 import { id, idParam, pagination, parse } from '../http/validate.ts';
-import { requireAdmin } from '../http/admin-auth.ts';
+import { authorize } from '../auth/authorize.ts';
 import { applyChange } from '../audit/change.ts';
 import { findTeam } from '../teams/teams.repository.ts';
 import { invalid } from '../http/errors.ts';
@@ -13,15 +13,15 @@ const createBody = z.strictObject({
   external_id: z.string().trim().min(1, 'must not be empty').max(320),
   name: z.string().max(200).nullish(),
   email: z.email('must be an email address').nullish(),
-  role: z.enum(['admin', 'member']).optional(),
+  role: z.enum(['admin', 'member', 'viewer']).optional(),
   team_id: id.optional(),
   team_role: z.enum(['owner', 'member']).optional(),
 });
 
 export function registerUserRoutes(api: FastifyInstance, deps: Deps): void {
   const db = deps.db.kysely;
-  api.post('/users', async (req, reply) => {
-    requireAdmin(req.actor);
+  api.post('/users', { config: { action: 'user.create' } }, async (req, reply) => {
+    authorize(req.actor, 'user.create');
     const input = parse(createBody, req.body);
     if (input.team_id !== undefined && !(await findTeam(db, req.actor.orgId, input.team_id))) throw invalid('team_id', `team ${input.team_id} does not exist`);
     const user = await applyChange(deps, req.actor, async (trx, at) => {
@@ -31,13 +31,14 @@ export function registerUserRoutes(api: FastifyInstance, deps: Deps): void {
     });
     return reply.code(201).send({ ...userView(user), team_id: input.team_id ?? null });
   });
-  api.get('/users', async (req) => {
-    requireAdmin(req.actor);
+  api.get('/users', { config: { action: 'user.list' } }, async (req) => {
+    authorize(req.actor, 'user.list');
     const { limit, offset } = parse(pagination, req.query, 'query');
     return { data: (await listUsers(db, req.actor.orgId, limit, offset)).map(userView), limit, offset };
   });
-  api.get<{ Params: { id: string } }>('/users/:id', async (req) => {
-    requireAdmin(req.actor);
-    return userView(await getUser(db, req.actor.orgId, idParam(req.params.id, 'user')));
+  api.get<{ Params: { id: string } }>('/users/:id', { config: { action: 'user.read' } }, async (req) => {
+    const user = await getUser(db, req.actor.orgId, idParam(req.params.id, 'user'));
+    authorize(req.actor, 'user.read', { userId: user.id });
+    return userView(user);
   });
 }

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { Deps } from '../deps.ts';
 import { ApiError } from '../http/errors.ts';
 import { idParam, name, parse } from '../http/validate.ts';
-import { requireAdmin } from '../http/admin-auth.ts';
+import { authorize } from '../auth/authorize.ts';
 import { applyChange } from '../audit/change.ts';
 import { createUpstreamGuard } from '../net/ssrf.ts';
 import { credentialView, deleteCredential, insertCredential, listCredentials } from './credentials.repository.ts';
@@ -21,13 +21,13 @@ const createBody = z.strictObject({
 export function registerProviderRoutes(api: FastifyInstance, deps: Deps): void {
   const db = deps.db.kysely;
   const guard = createUpstreamGuard(deps.config.upstreamAllow);
-  api.get('/providers', async (req) => {
-    requireAdmin(req.actor);
+  api.get('/providers', { config: { action: 'provider.read' } }, async (req) => {
+    authorize(req.actor, 'provider.read');
     const { credentials, routes } = await listCredentials(db, req.actor.orgId);
     return { data: credentials.map((c) => credentialView(c, routes)) };
   });
-  api.post('/providers', async (req, reply) => {
-    requireAdmin(req.actor);
+  api.post('/providers', { config: { action: 'provider.write' } }, async (req, reply) => {
+    authorize(req.actor, 'provider.write');
     const input = parse(createBody, req.body);
     // Internal addresses are refused here, clearly, and again at connect time (DNS rebinding).
     const refused = await guard.checkBaseUrl(input.base_url);
@@ -40,8 +40,8 @@ export function registerProviderRoutes(api: FastifyInstance, deps: Deps): void {
     });
     return reply.code(201).send(view);
   });
-  api.delete<{ Params: { id: string } }>('/providers/:id', async (req) => {
-    requireAdmin(req.actor);
+  api.delete<{ Params: { id: string } }>('/providers/:id', { config: { action: 'provider.write' } }, async (req) => {
+    authorize(req.actor, 'provider.write');
     const id = idParam(req.params.id, 'provider');
     return applyChange(deps, req.actor, async (trx, at) => {
       if (!(await deleteCredential(trx, req.actor.orgId, id, at))) throw new ApiError('not_found', `provider ${id} not found`);
