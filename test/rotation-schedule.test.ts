@@ -128,6 +128,22 @@ for (const dialect of DIALECTS) {
       await gw.api('DELETE', `/api/keys/${key.id}/rotation-schedule`);
     });
 
+    test('older secrets are listed for 30 days after they stopped working, then forgotten by the check', async () => {
+      clock.set('2026-06-01T00:00:00Z');
+      const key = await newKey();
+      const rotated = (await gw.api('POST', `/api/keys/${key.id}/rotate`, { grace_period_seconds: 3600 })).body;
+      assert.equal(rotated.previous_secret.valid_until, '2026-06-01T01:00:00.000Z');
+      const listed = async () => (await gw.api('GET', `/api/keys/${key.id}/secrets`)).body.data.map((s: { status: string }) => s.status);
+      clock.set('2026-07-01T00:59:59Z');
+      await tick();
+      assert.deepEqual(await listed(), ['current', 'ended'], 'ended 29 days and 23 hours ago: still listed');
+      clock.set('2026-07-01T01:00:01Z');
+      assert.ok((await tick()).pruned >= 1);
+      assert.deepEqual(await listed(), ['current'], 'forgotten after 30 days');
+      assert.equal(await chat(rotated.key), 200, 'the current secret is untouched');
+      assert.equal(await chat(key.key), 401);
+    });
+
     test('two schedulers on two connections racing over the same due keys rotate each exactly once', async () => {
       clock.set('2026-06-01T00:00:00Z');
       const keys = [];

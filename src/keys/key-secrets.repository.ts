@@ -1,6 +1,7 @@
 // A key's older secrets (grace rotation), the idempotency records of rotations and the rotation
 // schedules: the tables of migration 0007, typed here and added to the query builder with
 // $extendTables, so the rest of the schema's types stay as they are.
+import { iso } from '../clock.ts';
 import type { Generated, Kysely, Selectable, Transaction } from 'kysely';
 import type { Database } from '../db/types.ts';
 import type { KeyRow } from './keys.repository.ts';
@@ -131,4 +132,32 @@ export async function saveRotationRequest(trx: Transaction<Database>, row: Rotat
 
 export async function pruneRotationRequests(db: Kysely<Database>, nowIso: string): Promise<void> {
   await rotationDb(db).deleteFrom('key_rotation_requests').where('expires_at', '<=', nowIso).execute();
+}
+
+/** How long an older secret stays listed after it stopped working (its grace ended, or it was ended early). */
+export const ENDED_SECRET_RETENTION_DAYS = 30;
+const PRUNE_BATCH = 1000;
+
+/**
+ * Forgets older secrets that stopped working more than ENDED_SECRET_RETENTION_DAYS ago, in batches
+ * (the audit trail keeps every rotation). A secret an idempotent rotation still answers with is kept
+ * until that record expires (a day). Returns how many were removed.
+ */
+export async function pruneEndedSecrets(db: Kysely<Database>, now: number): Promise<number> {
+  const cutoff = iso(now - ENDED_SECRET_RETENTION_DAYS * 86_400_000);
+  const r = rotationDb(db);
+  let removed = 0;
+  for (;;) {
+    const batch = await r
+      .selectFrom('key_secrets')
+      .select('id')
+      .where((eb) => eb.or([eb('ended_at', '<', cutoff), eb.and([eb('ended_at', 'is', null), eb('valid_until', '<', cutoff)])]))
+      .where('id', 'not in', r.selectFrom('key_rotation_requests').select('secret_id'))
+      .limit(PRUNE_BATCH)
+      .execute();
+    if (batch.length === 0) return removed;
+    await r.deleteFrom('key_secrets').where('id', 'in', batch.map((b) => b.id)).execute();
+    removed += batch.length;
+    if (batch.length < PRUNE_BATCH) return removed;
+  }
 }

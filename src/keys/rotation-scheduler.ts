@@ -18,7 +18,7 @@ import { iso } from '../clock.ts';
 import { recordAudit } from '../audit/audit.repository.ts';
 import { displayPrefix, generateKey } from './key-format.ts';
 import { keyView, rotateKey, type KeyRow } from './keys.repository.ts';
-import { addDays, addSeconds, pruneRotationRequests, rotationDb } from './key-secrets.repository.ts';
+import { addDays, addSeconds, pruneEndedSecrets, pruneRotationRequests, rotationDb } from './key-secrets.repository.ts';
 import { deliverKeyEvent } from './key-webhooks.ts';
 import { remindExpiring } from './expiry-reminders.ts';
 
@@ -37,6 +37,8 @@ export interface SchedulerOptions {
 export interface TickResult {
   rotated: number[];
   reminded: number[];
+  /** older secrets forgotten (ended more than 30 days ago) */
+  pruned: number;
 }
 
 const rotationActor = (orgId: number): Actor => ({ type: 'system', id: 'rotation', orgId, role: 'admin', userId: null, superadmin: false, ip: null });
@@ -82,7 +84,8 @@ export class RotationScheduler {
     const rotated = await this.rotateDue(now);
     const reminded = await remindExpiring(this.deps.db.kysely, this.opts.sinks, this.opts.reminderDays, now, (err, keyId) => this.opts.onError('key expiry reminder delivery failed; will retry', err, keyId));
     await pruneRotationRequests(this.deps.db.kysely, iso(now));
-    return { rotated, reminded };
+    const pruned = await pruneEndedSecrets(this.deps.db.kysely, now);
+    return { rotated, reminded, pruned };
   }
 
   private async rotateDue(now: number): Promise<number[]> {
