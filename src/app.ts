@@ -19,6 +19,7 @@ import { registerKeyRoutes } from './keys/keys.routes.ts';
 import { registerKeyListingRoutes } from './keys/key-listing.routes.ts';
 import { registerKeyRotationRoutes } from './keys/key-rotation.routes.ts';
 import { registerUserRoutes } from './users/users.routes.ts';
+import { registerManagementKeyRoutes } from './auth/management-keys.routes.ts';
 import { registerProviderRoutes } from './vault/providers.routes.ts';
 import { registerOrgRoutes } from './orgs/orgs.routes.ts';
 import { registerHealthRoutes } from './http/health.routes.ts';
@@ -27,6 +28,8 @@ import { registerMemberRoutes } from './teams/members.routes.ts';
 import { registerServiceAccountRoutes } from './teams/service-accounts.routes.ts';
 import { registerAccessGroupRoutes } from './access/access-groups.routes.ts';
 import { registerAccessRoutes } from './access/access.routes.ts';
+import { registerSelfServiceRoutes } from './selfservice/self-service.routes.ts';
+import { registerMyKeyRoutes } from './selfservice/my-keys.routes.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -145,12 +148,15 @@ export async function buildApp(deps: Deps, opts: AppOptions): Promise<FastifyIns
     registerKeyListingRoutes(api, deps);
     registerKeyRotationRoutes(api, deps);
     registerUserRoutes(api, deps);
+    registerManagementKeyRoutes(api, deps);
     registerProviderRoutes(api, deps);
     registerLimitRoutes(api, deps);
     registerMemberRoutes(api, deps);
     registerServiceAccountRoutes(api, deps);
     registerAccessGroupRoutes(api, deps);
     registerAccessRoutes(api, deps);
+    registerSelfServiceRoutes(api, deps);
+    registerMyKeyRoutes(api, deps);
   }, { prefix: '/api' });
 
   return app;

@@ -98,13 +98,20 @@ function visibleTo(actor: Actor, l: KeyListing): KeyListing | null {
   return { ...l, userId: actor.userId };
 }
 
+/**
+ * A page of keys as `actor` may see it, within a team or (`ownerId`: "My Keys", GET /api/me/keys)
+ * owned by one user whatever the query's user_id says.
+ */
+export async function listKeysFor(deps: Deps, actor: Actor, query: unknown, within: { teamId?: number; ownerId?: number } = {}) {
+  const q = parse(listQuery, query, 'query');
+  const asked = listingOf(q, actor.orgId, within.teamId, deps.clock.now());
+  const l = within.ownerId === undefined ? asked : { ...asked, userId: within.ownerId };
+  const visible = visibleTo(actor, l);
+  return pageView(visible ? await listKeyPage(deps.db, visible) : { keys: [], next: null }, q, l);
+}
+
 export function registerKeyListingRoutes(api: FastifyInstance, deps: Deps): void {
-  const list = async (actor: Actor, query: unknown, teamId?: number) => {
-    const q = parse(listQuery, query, 'query');
-    const l = listingOf(q, actor.orgId, teamId, deps.clock.now());
-    const visible = visibleTo(actor, l);
-    return pageView(visible ? await listKeyPage(deps.db, visible) : { keys: [], next: null }, q, l);
-  };
+  const list = (actor: Actor, query: unknown, teamId?: number) => listKeysFor(deps, actor, query, teamId === undefined ? {} : { teamId });
   api.get<{ Params: { id: string } }>('/teams/:id/keys', { config: { action: 'team.read' } }, async (req) => {
     const team = await authorizedTeam(deps, req.actor, req.params.id, 'team.read');
     return list(req.actor, req.query, team.id);

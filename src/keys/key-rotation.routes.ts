@@ -33,7 +33,8 @@ function idempotencyKey(req: FastifyRequest): string | undefined {
   return raw;
 }
 
-async function rotate(deps: Deps, req: FastifyRequest, key: KeyRow) {
+/** POST …/rotate on a key already looked up and authorized (also /api/me/keys/{id}/rotate). */
+export async function rotate(deps: Deps, req: FastifyRequest, key: KeyRow) {
   const input = parse(rotateBody, req.body);
   return rotateByAdmin(deps, req.actor, key, input.grace_period_seconds ?? 0, idempotencyKey(req));
 }

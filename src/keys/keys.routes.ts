@@ -28,7 +28,7 @@ import { applyRulePatch, hasRuleFields, ruleFields, rulePatch, scopesField, scop
 
 const tags = z.array(z.string().min(1).max(100)).max(50);
 
-const createBody = z.strictObject({
+export const createBody = z.strictObject({
   name,
   description: optionalText,
   tags: tags.optional(),
@@ -51,7 +51,7 @@ const updateBody = z.strictObject({
   ...ruleFields,
 });
 
-type CreateInput = z.infer<typeof createBody>;
+export type CreateInput = z.infer<typeof createBody>;
 
 /** 400 when the key's rule asks for more than its team and org allow (read in this transaction). */
 async function assertNarrows(trx: Transaction<Database>, orgId: number, teamId: number | null, patch: RulePatch): Promise<void> {
@@ -61,25 +61,46 @@ async function assertNarrows(trx: Transaction<Database>, orgId: number, teamId: 
   if (problem) throw new ApiError('invalid_request', `${problem.param}: ${problem.message}`, problem.param);
 }
 
-/** The owner defaults to the organization's first admin user (user 1 in the default org). */
-async function resolveOwner(trx: Transaction<Database>, orgId: number, userId: number | undefined): Promise<number> {
-  if (userId !== undefined) {
-    const user = await trx.selectFrom('users').select('id').where('id', '=', userId).where('org_id', '=', orgId).executeTakeFirst();
-    if (!user) throw new ApiError('invalid_request', `user_id: user ${userId} does not exist`, 'user_id');
-    return user.id;
+/**
+ * The user who owns a new key. Without `user_id`: the calling user, or — for the master key and
+ * management keys, which are no one — the organization's first admin (seed 000: a team key "is
+ * owned by user ID 1 by default"). A team key's owner must be a member of that team or an org
+ * admin (admins act in every team, and seed 000's default owner is one): anyone else would be
+ * charged for, and see in "My Keys", a key of a team they do not belong to. A deactivated user
+ * owns no new key.
+ */
+async function resolveOwner(trx: Transaction<Database>, actor: Actor, teamId: number | null, userId: number | undefined): Promise<number> {
+  let ownerId = userId ?? (actor.type === 'user' ? actor.userId : null);
+  if (ownerId === null) {
+    const first = await trx.selectFrom('users').select('id').where('org_id', '=', actor.orgId).where('role', '=', 'admin').where('status', '=', 'active').orderBy('id').executeTakeFirst();
+    if (!first) throw new ApiError('invalid_request', 'user_id: required (the organization has no active admin user)', 'user_id');
+    ownerId = first.id;
   }
-  const first = await trx.selectFrom('users').select('id').where('org_id', '=', orgId).where('role', '=', 'admin').orderBy('id').executeTakeFirst();
-  if (!first) throw new ApiError('invalid_request', 'user_id: required (the organization has no admin user)', 'user_id');
-  return first.id;
+  const user = await trx.selectFrom('users').select(['id', 'role', 'status']).where('id', '=', ownerId).where('org_id', '=', actor.orgId).executeTakeFirst();
+  if (!user) throw new ApiError('invalid_request', `user_id: user ${ownerId} does not exist`, 'user_id');
+  if (user.status !== 'active') throw new ApiError('invalid_request', `user_id: user ${ownerId} is deactivated`, 'user_id');
+  if (teamId === null || user.role === 'admin') return user.id;
+  const member = await trx.selectFrom('memberships').select('user_id').where('team_id', '=', teamId).where('user_id', '=', user.id).executeTakeFirst();
+  if (!member) throw new ApiError('invalid_request', `user_id: user ${ownerId} is not a member of team ${teamId}; a team key belongs to one of its members, an org admin, or one of its service accounts (service_account_id)`, 'user_id');
+  return user.id;
 }
 
-export async function createKey(deps: Deps, actor: Actor, teamId: number | null, input: CreateInput) {
+/** What the self-service path (/api/me/keys) adds to a creation. */
+export interface CreateOptions {
+  /** runs first inside the creating transaction: checks that must see what they count locked */
+  check?: (trx: Transaction<Database>, at: string) => Promise<void>;
+  /** merged into the audit event's `after` */
+  auditAfter?: Record<string, unknown>;
+}
+
+export async function createKey(deps: Deps, actor: Actor, teamId: number | null, input: CreateInput, opts: CreateOptions = {}) {
   const expiresAt = input.expires_at ? canonicalInstant(input.expires_at, 'expires_at', deps.clock.now(), { future: true }) : null;
   const scopes = input.scopes === undefined ? '*' : scopesInput(input.scopes);
   const patch = rulePatch(input);
   const rule: AccessRule = hasRuleFields(input) ? applyRulePatch(OPEN_RULE, patch) : OPEN_RULE;
   if (teamId !== null) await getTeam(deps.db.kysely, actor.orgId, teamId);
   return applyChange(deps, actor, async (trx, at) => {
+    await opts.check?.(trx, at);
     await assertNarrows(trx, actor.orgId, teamId, patch);
     let userId: number | null = null;
     let serviceAccountId: number | null = null;
@@ -88,7 +109,7 @@ export async function createKey(deps: Deps, actor: Actor, teamId: number | null,
       const sa = await trx.selectFrom('service_accounts').select(['id', 'team_id']).where('id', '=', input.service_account_id).where('org_id', '=', actor.orgId).where('deleted_at', 'is', null).executeTakeFirst();
       if (!sa || sa.team_id !== teamId) throw new ApiError('invalid_request', `service_account_id: service account ${input.service_account_id} does not exist in this team`, 'service_account_id');
       serviceAccountId = sa.id;
-    } else userId = await resolveOwner(trx, actor.orgId, input.user_id);
+    } else userId = await resolveOwner(trx, actor, teamId, input.user_id);
     const { row, secret } = await insertKey(
       trx,
       {
@@ -115,13 +136,13 @@ export async function createKey(deps: Deps, actor: Actor, teamId: number | null,
     const limits = policyView(policy);
     return {
       result: { ...keyView(row), limits, key: secret },
-      audit: [{ orgId: actor.orgId, teamId, action: 'key.create', targetType: 'key', targetId: row.id, after: { ...keyView(row), limits }, amountMicro: policy.budget?.limitMicro ?? null }],
+      audit: [{ orgId: actor.orgId, teamId, action: 'key.create', targetType: 'key', targetId: row.id, after: { ...keyView(row), limits, ...opts.auditAfter }, amountMicro: policy.budget?.limitMicro ?? null }],
       invalidate: [{ kind: 'key', keyId: row.id }],
     };
   });
 }
 
-async function revoke(deps: Deps, actor: Actor, key: KeyRow) {
+export async function revoke(deps: Deps, actor: Actor, key: KeyRow) {
   if (key.status === 'revoked') return keyView(key);
   return applyChange(deps, actor, async (trx, at) => {
     const row = await revokeKey(trx, key, at);

@@ -19,6 +19,8 @@ import { iso } from '../clock.ts';
 const memberBody = z.strictObject({
   role: z.enum(['owner', 'member']).optional(),
   allocation_usd: z.number().nonnegative('must not be negative').max(1e9).nullable().optional(),
+  // false: this member may not create keys through self-service, whatever the team's policy (seed 002)
+  key_create_self: z.boolean().optional(),
 });
 
 const TRANSACTION_ACTIONS = ['allocation.set', 'key.create', 'key.limits.set', 'key.revoke', 'key.rotate', 'member.set', 'member.remove'];
@@ -30,7 +32,7 @@ export function registerMemberRoutes(api: FastifyInstance, deps: Deps): void {
 
   api.get<{ Params: { id: string } }>('/teams/:id/members', { config: { action: 'team.members.read' } }, async (req) => {
     const team = await authorizedTeam(deps, req.actor, req.params.id, 'team.members.read');
-    const rows = await db.selectFrom('memberships as m').innerJoin('users as u', 'u.id', 'm.user_id').select(['u.id', 'u.external_id', 'u.name', 'u.email', 'm.role', 'm.created_at']).where('m.team_id', '=', team.id).orderBy('u.id').execute();
+    const rows = await db.selectFrom('memberships as m').innerJoin('users as u', 'u.id', 'm.user_id').select(['u.id', 'u.external_id', 'u.name', 'u.email', 'm.role', 'm.created_at', 'm.key_create_self']).where('m.team_id', '=', team.id).orderBy('u.id').execute();
     const nowIso = iso(deps.clock.now());
     const data = [];
     for (const r of rows) {
@@ -39,7 +41,7 @@ export function registerMemberRoutes(api: FastifyInstance, deps: Deps): void {
       const spend = await spendSummary(db, { userId: r.id, teamId: team.id }, deps.clock.now());
       const allocation = policy.budget?.limitMicro ?? null;
       data.push({
-        user_id: r.id, external_id: r.external_id, name: r.name, email: r.email, role: r.role, joined_at: r.created_at,
+        user_id: r.id, external_id: r.external_id, name: r.name, email: r.email, role: r.role, joined_at: r.created_at, key_create_self: Boolean(r.key_create_self),
         allocation_usd: allocation === null ? null : microToUsd(allocation),
         committed_usd: microToUsd(committed),
         unallocated_usd: allocation === null ? null : microToUsd(Math.max(0, allocation - committed)),
@@ -54,21 +56,24 @@ export function registerMemberRoutes(api: FastifyInstance, deps: Deps): void {
     const user = await getUser(db, req.actor.orgId, idParam(req.params.userId, 'user'));
     const input = parse(memberBody, req.body);
     const target = await resolveTarget(deps, req.actor, 'member', { id: String(team.id), userId: String(user.id) });
-    const role = await applyChange(deps, req.actor, async (trx, at) => {
-      const existing = await trx.selectFrom('memberships').select('role').where('team_id', '=', team.id).where('user_id', '=', user.id).executeTakeFirst();
+    const { role, keyCreateSelf } = await applyChange(deps, req.actor, async (trx, at) => {
+      const existing = await trx.selectFrom('memberships').select(['role', 'key_create_self']).where('team_id', '=', team.id).where('user_id', '=', user.id).executeTakeFirst();
       const role = input.role ?? (existing?.role as 'owner' | 'member' | undefined) ?? 'member';
       await addMembership(trx, team.id, user.id, role, at);
-      const audit: AuditInput[] = [{ orgId: team.org_id, teamId: team.id, action: 'member.set', targetType: 'member', targetId: target.scope, after: { user_id: user.id, role } }];
+      const keyCreateSelf = input.key_create_self ?? (existing ? Boolean(existing.key_create_self) : true);
+      if (input.key_create_self !== undefined) await trx.updateTable('memberships').set({ key_create_self: keyCreateSelf ? 1 : 0 }).where('team_id', '=', team.id).where('user_id', '=', user.id).execute();
+      const before = existing ? { user_id: user.id, role: existing.role, key_create_self: Boolean(existing.key_create_self) } : undefined;
+      const audit: AuditInput[] = [{ orgId: team.org_id, teamId: team.id, action: 'member.set', targetType: 'member', targetId: target.scope, before, after: { user_id: user.id, role, key_create_self: keyCreateSelf } }];
       if (input.allocation_usd !== undefined) {
         const before = await getPolicy(trx, target.scope);
         // The allocation is the member's monthly, hard budget.
         const next = applyLimits(before, input.allocation_usd === null ? { max_budget_usd: null } : { max_budget_usd: input.allocation_usd, budget_period: 'monthly', budget_mode: 'hard' }, 'merge');
         audit.push(await writeLimits(trx, target, before, next, at));
       }
-      return { result: role, audit, invalidate: [{ kind: 'policy', scope: target.scope }] };
+      return { result: { role, keyCreateSelf }, audit, invalidate: [{ kind: 'policy', scope: target.scope }] };
     });
     const policy = await getPolicy(db, target.scope);
-    return { team_id: team.id, user_id: user.id, role, allocation_usd: policy.budget ? microToUsd(policy.budget.limitMicro) : null };
+    return { team_id: team.id, user_id: user.id, role, key_create_self: keyCreateSelf, allocation_usd: policy.budget ? microToUsd(policy.budget.limitMicro) : null };
   });
 
   api.delete('/teams/:id/members/:userId', { config: { action: 'team.members.write' } }, async (req: MemberReq) => {

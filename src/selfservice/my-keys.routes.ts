@@ -1,0 +1,94 @@
+// "My Keys" (seed 002's self-service, seed 003's sub-keys; docs/people.md, "Self-service keys"):
+//   GET    /api/me/keys               the signed-in user's keys across teams (GET /api/keys' filters and paging)
+//   POST   /api/me/keys               {team_id, name, …}: a key owned by the signed-in user, within the team's policy
+//   DELETE /api/me/keys/{id}          revokes one of their keys
+//   POST   /api/me/keys/{id}/rotate   grace rotation of one of their keys (as /api/keys/{id}/rotate)
+// These routes act as a person: the master key and management keys are refused (403), and
+// another user's key is a 404 here, exactly as a key that does not exist.
+import type { FastifyInstance } from 'fastify';
+import type { Deps } from '../deps.ts';
+import type { Actor } from '../http/actor.ts';
+import { ApiError } from '../http/errors.ts';
+import { id, idParam, parse } from '../http/validate.ts';
+import { authorize } from '../auth/authorize.ts';
+import type { Action } from '../auth/permissions.ts';
+import { getTeam } from '../teams/teams.repository.ts';
+import { findKey, type KeyRow } from '../keys/keys.repository.ts';
+import { createBody, createKey, revoke } from '../keys/keys.routes.ts';
+import { rotate } from '../keys/key-rotation.routes.ts';
+import { listKeysFor } from '../keys/key-listing.routes.ts';
+import type { KeyReq } from '../keys/key-lookup.ts';
+import { getPolicy } from '../policy/policies.repository.ts';
+import { assertWithinPolicy } from './constraints.ts';
+import { countLiveKeys, readSelfService } from './self-service.repository.ts';
+
+// The key creation body (limits, expiry, narrowing access rule, …) with a required team and no owner.
+const myKeyBody = createBody.omit({ user_id: true, service_account_id: true, team_id: true }).extend({ team_id: id });
+
+/** Fields that would name another owner: refused by name, never silently dropped. */
+const OWNER_FIELDS = ['user_id', 'service_account_id'] as const;
+
+/** The signed-in user these routes act as; 403 for a credential that is no one. */
+function sessionUser(actor: Actor): number {
+  if (actor.type !== 'user' || actor.userId === null) {
+    throw new ApiError('forbidden', 'This route acts as a signed-in user; with a management key, use /api/keys.');
+  }
+  return actor.userId;
+}
+
+export function registerMyKeyRoutes(api: FastifyInstance, deps: Deps): void {
+  const db = deps.db.kysely;
+
+  /** One of the caller's own keys; anyone else's is not found. */
+  async function myKey(req: KeyReq, action: Action): Promise<KeyRow> {
+    const userId = sessionUser(req.actor);
+    const keyId = idParam(req.params.id, 'key');
+    const key = await findKey(db, req.actor.orgId, keyId);
+    if (!key || key.user_id !== userId) throw new ApiError('not_found', `key ${keyId} not found`);
+    authorize(req.actor, action, { teamId: key.team_id, userId: key.user_id });
+    return key;
+  }
+
+  api.get('/me/keys', { config: { action: 'key.list' } }, async (req) => {
+    const userId = sessionUser(req.actor);
+    authorize(req.actor, 'key.list');
+    return listKeysFor(deps, req.actor, req.query, { ownerId: userId });
+  });
+
+  api.post('/me/keys', { config: { action: 'key.create_self' } }, async (req, reply) => {
+    const actor = req.actor;
+    const userId = sessionUser(actor);
+    // Whether the caller may create their own keys at all (a member of some team), before the body.
+    authorize(actor, 'key.create_self');
+    const raw = req.body;
+    for (const field of OWNER_FIELDS) {
+      if (raw !== null && typeof raw === 'object' && Object.hasOwn(raw, field)) {
+        throw new ApiError('invalid_request', `${field}: not accepted here: a key created through /api/me/keys is always owned by the signed-in user`, field);
+      }
+    }
+    const input = parse(myKeyBody, raw);
+    const teamId = input.team_id;
+    await getTeam(db, actor.orgId, teamId);
+    authorize(actor, 'key.create_self', { teamId });
+    const created = await createKey(deps, actor, teamId, { ...input, user_id: userId }, {
+      // Inside the creating transaction, the team's self-service row locked: the policy read is
+      // the one in force, and the member's key count cannot be raced past max_keys_per_user.
+      check: async (trx, at) => {
+        const now = Date.parse(at);
+        const { policy } = await readSelfService(trx, teamId, deps.db.dialect);
+        const teamLimits = await getPolicy(trx, `team:${teamId}`);
+        await assertWithinPolicy({ actor, teamId, policy, teamLimits, ask: input, now, liveKeys: () => countLiveKeys(trx, teamId, userId, now) });
+      },
+      auditAfter: { self_service: true },
+    });
+    return reply.code(201).send(created);
+  });
+
+  api.delete('/me/keys/:id', { config: { action: 'key.revoke' } }, async (req: KeyReq) => revoke(deps, req.actor, await myKey(req, 'key.revoke')));
+
+  api.post('/me/keys/:id/rotate', { config: { action: 'key.rotate' } }, async (req: KeyReq, reply) => {
+    const { result, replayed } = await rotate(deps, req, await myKey(req, 'key.rotate'));
+    if (replayed) reply.header('idempotent-replayed', 'true');
+    return reply.code(replayed ? 200 : 201).send(result);
+  });
+}
