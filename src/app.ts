@@ -28,6 +28,9 @@ import { registerMemberRoutes } from './teams/members.routes.ts';
 import { registerServiceAccountRoutes } from './teams/service-accounts.routes.ts';
 import { registerAccessGroupRoutes } from './access/access-groups.routes.ts';
 import { registerAccessRoutes } from './access/access.routes.ts';
+import { registerAuditRoutes } from './audit/audit.routes.ts';
+import { registerLoginRoutes } from './auth/login.routes.ts';
+import { registerMeRoutes } from './people/me.routes.ts';
 import { registerSelfServiceRoutes } from './selfservice/self-service.routes.ts';
 import { registerMyKeyRoutes } from './selfservice/my-keys.routes.ts';
 
@@ -155,6 +158,9 @@ export async function buildApp(deps: Deps, opts: AppOptions): Promise<FastifyIns
     registerServiceAccountRoutes(api, deps);
     registerAccessGroupRoutes(api, deps);
     registerAccessRoutes(api, deps);
+    registerAuditRoutes(api, deps);
+    registerLoginRoutes(api, deps);
+    registerMeRoutes(api, deps);
     registerSelfServiceRoutes(api, deps);
     registerMyKeyRoutes(api, deps);
   }, { prefix: '/api' });

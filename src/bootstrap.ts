@@ -9,6 +9,7 @@ import { ADMIN_KEY_PREFIX, generateKey, hashSecret } from './keys/key-format.ts'
 import { MASTER_KEY_SETTING } from './http/admin-auth.ts';
 import { insertCredential } from './vault/credentials.repository.ts';
 import { iso } from './clock.ts';
+import { adminCredentials, ensureAdmin, systemActor, type FirstAdminOutcome } from './auth/first-admin.ts';
 
 export interface BootstrapResult {
   defaultOrgId: number;
@@ -16,12 +17,15 @@ export interface BootstrapResult {
   /** set only when a master key was generated on this start: print it once */
   generatedAdminKey: string | undefined;
   registeredOpenAI: boolean;
+  /** TOLLGATE_ADMIN_EMAIL's user: created, its password set, or left as it was */
+  firstAdmin: FirstAdminOutcome | undefined;
 }
 
 /** `lock`, if given, runs first in the transaction: replicas starting together take turns (runtime.ts). */
 export async function bootstrap(db: Kysely<Database>, config: Config, vault: Vault, now: number, lock?: (trx: Transaction<Database>) => Promise<void>): Promise<BootstrapResult> {
   const at = iso(now);
   if (config.openai.apiKey) await checkOperatorUpstream(config);
+  const adminCreds = await adminCredentials(config.people.adminEmail, config.people.adminPassword);
   return db.transaction().execute(async (trx) => {
     await lock?.(trx);
     let org = await trx.selectFrom('organizations').select('id').orderBy('id').executeTakeFirst();
@@ -29,6 +33,7 @@ export async function bootstrap(db: Kysely<Database>, config: Config, vault: Vau
     const orgId = org.id;
     const user = await trx.selectFrom('users').select('id').where('org_id', '=', orgId).executeTakeFirst();
     if (!user) await trx.insertInto('users').values({ org_id: orgId, external_id: 'admin', name: 'Administrator', email: null, role: 'admin', created_at: at, updated_at: at }).execute();
+    const firstAdmin = adminCreds && (await ensureAdmin(trx, orgId, adminCreds, systemActor('bootstrap', orgId), at));
 
     let generatedAdminKey: string | undefined;
     let masterKeyHash: string;
@@ -54,7 +59,7 @@ export async function bootstrap(db: Kysely<Database>, config: Config, vault: Vau
         registeredOpenAI = true;
       }
     }
-    return { defaultOrgId: orgId, masterKeyHash, generatedAdminKey, registeredOpenAI };
+    return { defaultOrgId: orgId, masterKeyHash, generatedAdminKey, registeredOpenAI, firstAdmin };
   });
 }
 

@@ -13,6 +13,10 @@ Commands:
   migrate               Apply database migrations and exit
   admin rotate-master   Generate a new master admin key, store its hash, print it once
   admin reencrypt       Re-seal provider credentials under the newest TOLLGATE_ENCRYPTION_KEY version
+  users create-admin --email E --password-stdin [--org SLUG] [--reset]
+                        An org admin who can sign in (password read from stdin), made in the database
+  audit verify [--org N]
+                        Check the audit trail's hash chain of each organization; print the first broken link (exit 1)
   help                  Show this help
 
 Configuration comes from TOLLGATE_* environment variables (see README.md#configuration).
@@ -65,6 +69,15 @@ export async function cli(argv: string[]): Promise<number> {
       await db.close();
     }
     return 0;
+  }
+  if (command === 'users' && sub === 'create-admin') {
+    // Straight to the database, not over the API: how an operator gets in (or back in).
+    const { createAdminCommand } = await import('./auth/first-admin-cli.ts');
+    return createAdminCommand(config, argv.slice(argv.indexOf('create-admin') + 1));
+  }
+  if (command === 'audit' && sub === 'verify') {
+    const { auditVerifyCommand } = await import('./audit/verify-cli.ts');
+    return auditVerifyCommand(config, argv.slice(argv.indexOf('verify') + 1));
   }
   process.stderr.write(`tollgate: unknown command "${positionals.join(' ')}"\n\n${HELP}`);
   return 2;

@@ -31,6 +31,8 @@ export async function serve(): Promise<void> {
     );
   }
   if (runtime.boot.registeredOpenAI) log.info('registered the OpenAI credential from OPENAI_API_KEY');
+  // The email and what was done, never the password.
+  if (runtime.boot.firstAdmin && runtime.boot.firstAdmin.outcome !== 'unchanged') log.info({ email: config.people.adminEmail, user_id: runtime.boot.firstAdmin.userId, outcome: runtime.boot.firstAdmin.outcome }, 'first admin from TOLLGATE_ADMIN_EMAIL');
   await runtime.app.listen({ host: config.host, port: config.port });
 
   let stopping = false;

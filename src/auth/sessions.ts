@@ -51,9 +51,14 @@ export async function createSession(trx: Transaction<Database> | Kysely<Database
   return { id: row.id, token, csrfToken, expiresAt };
 }
 
-/** Ends every open session of a user (deactivation, password change): their next request is 401. */
-export async function revokeUserSessions(trx: Transaction<Database> | Kysely<Database>, userId: number, at: string): Promise<number> {
-  const res = await trx.updateTable('sessions').set({ revoked_at: at }).where('user_id', '=', userId).where('revoked_at', 'is', null).executeTakeFirst();
+/**
+ * Ends every open session of a user (deactivation; a password change keeps the one it was made
+ * from: `exceptSessionId`): their next request is 401.
+ */
+export async function revokeUserSessions(trx: Transaction<Database> | Kysely<Database>, userId: number, at: string, exceptSessionId?: number): Promise<number> {
+  let q = trx.updateTable('sessions').set({ revoked_at: at }).where('user_id', '=', userId).where('revoked_at', 'is', null);
+  if (exceptSessionId !== undefined) q = q.where('id', '!=', exceptSessionId);
+  const res = await q.executeTakeFirst();
   return Number(res.numUpdatedRows);
 }
 

@@ -1,0 +1,102 @@
+// What GET /api/me shows the caller about themselves: who they are (a person, a management key,
+// the master key), their organization and role, and per team their role, their allocation (seed
+// 003: the member's monthly budget in that team) with what is spent and left, and the team's
+// self-service policy (seed 002).
+import type { Deps } from '../deps.ts';
+import type { Actor } from '../http/actor.ts';
+import { getPolicy } from '../policy/policies.repository.ts';
+import { committedCaps } from '../policy/allocations.ts';
+import { periodOf } from '../policy/policy.ts';
+import { microToUsd, spendSummary } from '../usage/spend.repository.ts';
+import { iso } from '../clock.ts';
+
+export async function meView(deps: Deps, actor: Actor) {
+  const db = deps.db.kysely;
+  const org = await db.selectFrom('organizations').select(['id', 'name', 'slug']).where('id', '=', actor.orgId).executeTakeFirstOrThrow();
+  const base = { org, role: actor.role, superadmin: actor.superadmin };
+  if (actor.type === 'user' && actor.userId !== null) {
+    return { type: 'user' as const, ...base, ...(await personView(deps, actor, actor.userId)) };
+  }
+  if (actor.superadmin) return { type: 'master_key' as const, ...base, teams: [] };
+  return { type: 'management_key' as const, ...base, ...(await managementKeyView(deps, actor)) };
+}
+
+async function personView(deps: Deps, actor: Actor, userId: number) {
+  const db = deps.db.kysely;
+  const u = await db
+    .selectFrom('users')
+    .select(['id', 'external_id', 'email', 'name', 'role', 'status', 'password_hash', 'last_login_at', 'created_at'])
+    .where('id', '=', userId)
+    .where('org_id', '=', actor.orgId)
+    .executeTakeFirstOrThrow();
+  const s = actor.sessionId == null ? undefined : await db.selectFrom('sessions').select(['method', 'created_at', 'last_seen_at', 'expires_at']).where('id', '=', actor.sessionId).executeTakeFirst();
+  const idleMs = deps.config.people.sessionIdleMinutes * 60_000;
+  const teams = await teamsOf(deps, actor, userId);
+  return {
+    user: { id: u.id, external_id: u.external_id, email: u.email, name: u.name, role: u.role, status: u.status, has_password: u.password_hash !== null, last_login_at: u.last_login_at, created_at: u.created_at },
+    session: s ? { method: s.method, created_at: s.created_at, expires_at: s.expires_at, idle_expires_at: iso(Date.parse(s.last_seen_at) + idleMs) } : null,
+    teams,
+  };
+}
+
+async function teamsOf(deps: Deps, actor: Actor, userId: number) {
+  const db = deps.db.kysely;
+  const rows = await db
+    .selectFrom('memberships as m')
+    .innerJoin('teams as t', 't.id', 'm.team_id')
+    .leftJoin('team_self_service as ss', 'ss.team_id', 't.id')
+    .select(['t.id', 't.name', 't.slug', 'm.role', 'm.key_create_self', 'ss.enabled', 'ss.max_keys_per_user', 'ss.max_budget_micro', 'ss.require_expiry', 'ss.max_expiry_days'])
+    .where('m.user_id', '=', userId)
+    .where('t.org_id', '=', actor.orgId)
+    .where('t.deleted_at', 'is', null)
+    .orderBy('t.id')
+    .execute();
+  const now = deps.clock.now();
+  const out = [];
+  for (const r of rows) {
+    const scope = `member:${r.id}:${userId}`;
+    const budget = (await getPolicy(db, scope)).budget;
+    let allocation = null;
+    if (budget) {
+      const period = periodOf(budget.period, now);
+      // deps.loadSpent flushes this replica's pending request logs first: "left" includes the
+      // request the member just made here.
+      const spent = await deps.loadSpent(scope, period.start, period.end);
+      const committed = await db.transaction().execute((trx) => committedCaps(trx, r.id, userId, iso(now)));
+      allocation = {
+        budget_usd: microToUsd(budget.limitMicro), period: budget.period, mode: budget.mode,
+        spent_usd: microToUsd(spent), remaining_usd: microToUsd(Math.max(0, budget.limitMicro - spent)),
+        // seed 003: the caps of the member's live keys are carved out of the allocation
+        committed_usd: microToUsd(committed), uncommitted_usd: microToUsd(Math.max(0, budget.limitMicro - committed)),
+      };
+    }
+    const spend = await spendSummary(db, { userId, teamId: r.id }, now);
+    out.push({
+      id: r.id, name: r.name, slug: r.slug, role: r.role,
+      key_create_self: r.key_create_self !== 0,
+      allocation,
+      spent_this_month_usd: spend.this_month.cost_usd,
+      self_service: r.enabled === null ? null : {
+        enabled: r.enabled !== 0, max_keys_per_user: r.max_keys_per_user,
+        max_budget_usd: r.max_budget_micro === null ? null : microToUsd(Number(r.max_budget_micro)),
+        require_expiry: r.require_expiry !== 0, max_expiry_days: r.max_expiry_days,
+      },
+    });
+  }
+  return out;
+}
+
+async function managementKeyView(deps: Deps, actor: Actor) {
+  const db = deps.db.kysely;
+  const k = await db
+    .selectFrom('admin_keys')
+    .select(['id', 'name', 'description', 'key_prefix', 'role', 'team_id', 'created_at', 'expires_at', 'last_used_at'])
+    .where('id', '=', Number(actor.id))
+    .where('org_id', '=', actor.orgId)
+    .executeTakeFirstOrThrow();
+  const team = k.team_id === null ? undefined : await db.selectFrom('teams').select(['id', 'name', 'slug']).where('id', '=', k.team_id).executeTakeFirst();
+  return {
+    management_key: { id: k.id, name: k.name, description: k.description, prefix: k.key_prefix, role: k.role, scope: k.team_id === null ? 'org' : 'team', team_id: k.team_id, created_at: k.created_at, expires_at: k.expires_at, last_used_at: k.last_used_at },
+    teams: team ? [{ ...team, role: k.role }] : [],
+  };
+}
