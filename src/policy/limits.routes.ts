@@ -30,6 +30,8 @@ export interface Target {
   userId: number | null;
   /** allocation invariant checks for this level */
   check(trx: Transaction<Database>, next: Policy, at: string): Promise<void>;
+  /** a revoked key: 409, but only once the caller is authorized (a refusal must not depend on it) */
+  revoked?: true;
 }
 
 type Req = FastifyRequest<{ Params: Record<string, string> }>;
@@ -42,10 +44,9 @@ export async function resolveTarget(deps: Deps, actor: Actor, kind: string, para
       const id = idParam(params.id, 'key');
       const key = await findKey(db, actor.orgId, id);
       if (!key) throw new ApiError('not_found', `key ${id} not found`);
-      if (key.status === 'revoked') throw new ApiError('conflict', `key ${id} is revoked`);
       const lineage = lineageOf(key);
       return {
-        level: 'key', scope: `key:${lineage}`, orgId: key.org_id, teamId: key.team_id, userId: key.user_id,
+        level: 'key', scope: `key:${lineage}`, orgId: key.org_id, teamId: key.team_id, userId: key.user_id, ...(key.status === 'revoked' ? { revoked: true as const } : {}),
         check: (trx, next, at) => assertCapFits(trx, deps.db.dialect, { teamId: key.team_id, userId: key.user_id, lineage }, next.budget?.limitMicro ?? null, at),
       };
     }
@@ -95,6 +96,7 @@ export function registerLimitRoutes(api: FastifyInstance, deps: Deps): void {
     const authorized = async (req: Req, action: Action) => {
       const target = await resolveTarget(deps, req.actor, kind, req.params);
       authorize(req.actor, action, kind === 'org' ? undefined : { teamId: target.teamId, userId: target.userId });
+      if (target.revoked) throw new ApiError('conflict', `key ${req.params.id} is revoked`);
       return target;
     };
     api.get(path, { config: { action: read } }, async (req: Req) => {
