@@ -3,8 +3,11 @@
 //   POST   /api/me/keys               {team_id, name, …}: a key owned by the signed-in user, within the team's policy
 //   DELETE /api/me/keys/{id}          revokes one of their keys
 //   POST   /api/me/keys/{id}/rotate   grace rotation of one of their keys (as /api/keys/{id}/rotate)
-// These routes act as a person: the master key and management keys are refused (403), and
-// another user's key is a 404 here, exactly as a key that does not exist.
+// Who may call them is the permission table's answer, as everywhere (403 `forbidden`): another
+// member's key is refused here exactly as on /api/keys/{id}. What the table allows but is not the
+// caller's own (an admin's or a team owner's view of someone else's key) is not found here: My
+// Keys holds the caller's keys only. These routes act as a person: with the master key or a
+// management key, which own no keys, they answer 400 (as PUT /api/me/password does).
 import type { FastifyInstance } from 'fastify';
 import type { Deps } from '../deps.ts';
 import type { Actor } from '../http/actor.ts';
@@ -28,10 +31,10 @@ const myKeyBody = createBody.omit({ user_id: true, service_account_id: true, tea
 /** Fields that would name another owner: refused by name, never silently dropped. */
 const OWNER_FIELDS = ['user_id', 'service_account_id'] as const;
 
-/** The signed-in user these routes act as; 403 for a credential that is no one. */
+/** The signed-in user these routes act as (asked after authorize(): the table decides first). */
 function sessionUser(actor: Actor): number {
   if (actor.type !== 'user' || actor.userId === null) {
-    throw new ApiError('forbidden', 'This route acts as a signed-in user; with a management key, use /api/keys.');
+    throw new ApiError('invalid_request', 'Only a signed-in person has keys of their own: this request was made with a key; use /api/keys and /api/teams/{id}/keys.');
   }
   return actor.userId;
 }
@@ -39,27 +42,26 @@ function sessionUser(actor: Actor): number {
 export function registerMyKeyRoutes(api: FastifyInstance, deps: Deps): void {
   const db = deps.db.kysely;
 
-  /** One of the caller's own keys; anyone else's is not found. */
+  /** One of the caller's own keys: 404 unknown, 403 as the table decides, 404 someone else's. */
   async function myKey(req: KeyReq, action: Action): Promise<KeyRow> {
-    const userId = sessionUser(req.actor);
     const keyId = idParam(req.params.id, 'key');
     const key = await findKey(db, req.actor.orgId, keyId);
-    if (!key || key.user_id !== userId) throw new ApiError('not_found', `key ${keyId} not found`);
+    if (!key) throw new ApiError('not_found', `key ${keyId} not found`);
     authorize(req.actor, action, { teamId: key.team_id, userId: key.user_id });
+    if (key.user_id !== sessionUser(req.actor)) throw new ApiError('not_found', `key ${keyId} is not one of your keys`);
     return key;
   }
 
   api.get('/me/keys', { config: { action: 'key.list' } }, async (req) => {
-    const userId = sessionUser(req.actor);
     authorize(req.actor, 'key.list');
-    return listKeysFor(deps, req.actor, req.query, { ownerId: userId });
+    return listKeysFor(deps, req.actor, req.query, { ownerId: sessionUser(req.actor) });
   });
 
   api.post('/me/keys', { config: { action: 'key.create_self' } }, async (req, reply) => {
     const actor = req.actor;
-    const userId = sessionUser(actor);
     // Whether the caller may create their own keys at all (a member of some team), before the body.
     authorize(actor, 'key.create_self');
+    const userId = sessionUser(actor);
     const raw = req.body;
     for (const field of OWNER_FIELDS) {
       if (raw !== null && typeof raw === 'object' && Object.hasOwn(raw, field)) {
