@@ -17,6 +17,9 @@ Commands:
                         An org admin who can sign in (password read from stdin), made in the database
   audit verify [--org N]
                         Check the audit trail's hash chain of each organization; print the first broken link (exit 1)
+  users|teams|keys|management-keys <verb> [id] [options]
+                        Administration over the API with a management key (TOLLGATE_URL,
+                        TOLLGATE_MANAGEMENT_KEY or --key-file); \`tollgate keys help\` lists the verbs
   help                  Show this help
 
 Configuration comes from TOLLGATE_* environment variables (see README.md#configuration).
@@ -33,6 +36,11 @@ export async function cli(argv: string[]): Promise<number> {
     const { serve } = await import('./main.ts');
     await serve();
     return -1;
+  }
+  // The API subcommands are clients of a running gateway: no server configuration, no database.
+  if (command === 'users' || command === 'teams' || command === 'keys' || command === 'management-keys') {
+    const api = await import('./cli/api-commands.ts');
+    if (api.isApiCommand(command, sub)) return api.runApiCommand(argv.slice(argv.indexOf(command)));
   }
   const config = loadConfig();
   if (command === 'migrate') {

@@ -1,5 +1,6 @@
 // /api/orgs: organizations (tenants) and their admin keys. Creating an organization needs the
-// master admin key; it returns the new org's first admin key once.
+// master admin key; it returns the new org's first admin key once. Admin keys are management keys
+// (`sk-tgm-…`, role admin: auth/management-keys.routes.ts lists, rotates and revokes them).
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Deps } from '../deps.ts';
@@ -8,7 +9,8 @@ import { authorize } from '../auth/authorize.ts';
 import { ApiError } from '../http/errors.ts';
 import { applyChange } from '../audit/change.ts';
 import { slugify } from '../teams/teams.repository.ts';
-import { ADMIN_KEY_PREFIX, displayPrefix, generateKey, hashSecret } from '../keys/key-format.ts';
+import { actorRef } from '../http/actor.ts';
+import { insertManagementKey, managementKeyView } from '../auth/management-keys.repository.ts';
 
 const createBody = z.strictObject({ name, slug: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'must be lowercase letters, digits and dashes').optional() });
 const adminKeyBody = z.strictObject({ name });
@@ -31,9 +33,14 @@ export function registerOrgRoutes(api: FastifyInstance, deps: Deps): void {
       if (await trx.selectFrom('organizations').select('id').where('slug', '=', slug).executeTakeFirst()) throw new ApiError('conflict', `an organization with slug "${slug}" already exists`, 'slug');
       const org = await trx.insertInto('organizations').values({ name: input.name, slug, created_at: at, updated_at: at }).returningAll().executeTakeFirstOrThrow();
       await trx.insertInto('users').values({ org_id: org.id, external_id: 'admin', name: 'Administrator', email: null, role: 'admin', created_at: at, updated_at: at }).execute();
-      const secret = generateKey(ADMIN_KEY_PREFIX);
-      await trx.insertInto('admin_keys').values({ org_id: org.id, name: 'initial', key_prefix: displayPrefix(secret), key_hash: hashSecret(secret), role: 'admin', created_at: at }).execute();
-      return { result: { ...org, admin_key: secret }, audit: [{ orgId: org.id, action: 'org.create', targetType: 'org', targetId: org.id, after: org }] };
+      const { row: key, secret } = await insertManagementKey(trx, { orgId: org.id, name: 'initial', role: 'admin', teamId: null, expiresAt: null, createdBy: actorRef(req.actor) }, at);
+      return {
+        result: { ...org, admin_key: secret },
+        audit: [
+          { orgId: org.id, action: 'org.create', targetType: 'org', targetId: org.id, after: org },
+          { orgId: org.id, action: 'management_key.create', targetType: 'management_key', targetId: key.id, after: managementKeyView(key, Date.parse(at)) },
+        ],
+      };
     });
     return reply.code(201).send(created);
   });
@@ -44,9 +51,9 @@ export function registerOrgRoutes(api: FastifyInstance, deps: Deps): void {
     const input = parse(adminKeyBody, req.body);
     const created = await applyChange(deps, req.actor, async (trx, at) => {
       if (!(await trx.selectFrom('organizations').select('id').where('id', '=', orgId).executeTakeFirst())) throw new ApiError('not_found', `organization ${orgId} not found`);
-      const secret = generateKey(ADMIN_KEY_PREFIX);
-      const row = await trx.insertInto('admin_keys').values({ org_id: orgId, name: input.name, key_prefix: displayPrefix(secret), key_hash: hashSecret(secret), role: 'admin', created_at: at }).returning(['id', 'name', 'key_prefix', 'created_at']).executeTakeFirstOrThrow();
-      return { result: { ...row, key: secret }, audit: [{ orgId, action: 'admin_key.create', targetType: 'admin_key', targetId: row.id, after: row }] };
+      const { row: key, secret } = await insertManagementKey(trx, { orgId, name: input.name, role: 'admin', teamId: null, expiresAt: null, createdBy: actorRef(req.actor) }, at);
+      const view = managementKeyView(key, Date.parse(at));
+      return { result: { ...view, key: secret }, audit: [{ orgId, action: 'management_key.create', targetType: 'management_key', targetId: key.id, after: view }] };
     });
     return reply.code(201).send(created);
   });
