@@ -26,7 +26,8 @@ for (const dialect of DIALECTS) describe(`admin API security, every route (${dia
     assert.equal((await gw.api('PATCH', `/api/keys/${key.id}`, { access_groups: [group.id] })).status, 200);
     // Rotated with a grace period: the victim key has an older secret, so /secrets/:secretId names a real one.
     const rotated = (await gw.api('POST', `/api/keys/${key.id}/rotate`, { grace_period_seconds: 3600 })).body;
-    ids = { team: team.id, key: key.id, user: user.id, provider: provider.id, org: 1, sa: sa.id, group: group.id, secret: rotated.previous_secret.id };
+    const mkey = (await gw.api('POST', '/api/management-keys', { name: 'Victim automation', role: 'admin' })).body;
+    ids = { team: team.id, key: key.id, user: user.id, provider: provider.id, org: 1, sa: sa.id, group: group.id, secret: rotated.previous_secret.id, mkey: mkey.id };
     teamKeySecret = rotated.key;
     otherAdmin = (await gw.api('POST', '/api/orgs', { name: 'Attacker Inc' })).body.admin_key;
     // Public routes (sign-in, invitation acceptance, OIDC) take no credential: they have their own tests.
@@ -45,6 +46,7 @@ for (const dialect of DIALECTS) describe(`admin API security, every route (${dia
       .replace(/\/orgs\/:id/, `/orgs/${ids.org}`)
       .replace(/\/service-accounts\/:id/, `/service-accounts/${ids.sa}`)
       .replace(/\/access-groups\/:id/, `/access-groups/${ids.group}`)
+      .replace(/\/management-keys\/:id/, `/management-keys/${ids.mkey}`)
       .replace(/:userId/, String(ids.user))
       .replace(/:saId/, String(ids.sa))
       .replace(/:secretId/, String(ids.secret))
@@ -97,6 +99,7 @@ for (const dialect of DIALECTS) describe(`admin API security, every route (${dia
     assert.equal((await gw.api('GET', `/api/teams/${ids.team}/members`)).body.data[0].allocation_usd, 10);
     assert.equal((await gw.api('GET', `/api/teams/${ids.team}/service-accounts`)).body.data.length, 1);
     assert.deepEqual((await gw.api('GET', `/api/access-groups/${ids.group}`)).body.models, ['gpt-4o']);
+    assert.equal((await gw.api('GET', `/api/management-keys/${ids.mkey}`)).body.status, 'active');
     assert.deepEqual((await gw.api('GET', `/api/keys/${ids.key}`)).body.access_groups, [ids.group]);
     assert.deepEqual((await gw.api('GET', `/api/keys/${ids.key}/secrets`)).body.data.map((s: any) => s.status), ['current', 'grace'], 'not rotated, its older secret not ended');
     const ok = await gw.openai(teamKeySecret).chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'still works' }] });
