@@ -9,6 +9,7 @@ import { iso } from '../clock.ts';
 import { microToUsd } from '../usage/spend.repository.ts';
 import type { Budget } from './policy.ts';
 import type { Level } from './admission.ts';
+import { recordAudit } from '../audit/audit.repository.ts';
 
 export interface AlertEvent {
   type: 'budget.threshold';
@@ -78,10 +79,8 @@ export class Alerts {
       .onConflict((oc) => oc.columns(['scope', 'period', 'threshold']).doNothing())
       .executeTakeFirst();
     if (Number(first.numInsertedOrUpdatedRows ?? 0n) === 0) return; // another replica fired it
-    await this.db
-      .insertInto('audit_events')
-      .values({ created_at: event.at, org_id: event.org_id, team_id: event.team_id, actor_type: 'system', actor_id: null, action: 'budget.alert', target_type: event.level, target_id: event.scope, before: null, after: JSON.stringify(event), amount_micro: null, source_ip: null })
-      .execute();
+    // Through recordAudit: the event joins its organization's tamper-evident chain.
+    await recordAudit(this.db, { type: 'system', id: null, orgId: event.org_id, role: 'admin', userId: null, superadmin: false, ip: null }, { orgId: event.org_id, teamId: event.team_id, action: 'budget.alert', targetType: event.level, targetId: event.scope, after: event }, event.at);
     const body = JSON.stringify(event);
     const t = Math.floor(Date.parse(event.at) / 1000);
     await Promise.all(
