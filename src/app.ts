@@ -20,7 +20,6 @@ import { registerKeyListingRoutes } from './keys/key-listing.routes.ts';
 import { registerKeyRotationRoutes } from './keys/key-rotation.routes.ts';
 import { registerUserRoutes } from './users/users.routes.ts';
 import { registerManagementKeyRoutes } from './auth/management-keys.routes.ts';
-import { registerManagementKeyRoutes } from './auth/management-keys.routes.ts';
 import { registerProviderRoutes } from './vault/providers.routes.ts';
 import { registerOrgRoutes } from './orgs/orgs.routes.ts';
 import { registerHealthRoutes } from './http/health.routes.ts';
@@ -152,7 +151,6 @@ export async function buildApp(deps: Deps, opts: AppOptions): Promise<FastifyIns
     registerKeyListingRoutes(api, deps);
     registerKeyRotationRoutes(api, deps);
     registerUserRoutes(api, deps);
-    registerManagementKeyRoutes(api, deps);
     registerManagementKeyRoutes(api, deps);
     registerProviderRoutes(api, deps);
     registerLimitRoutes(api, deps);
