@@ -9,6 +9,7 @@ import { committedCaps } from '../policy/allocations.ts';
 import { periodOf } from '../policy/policy.ts';
 import { microToUsd, spendSummary } from '../usage/spend.repository.ts';
 import { iso } from '../clock.ts';
+import { getManagementKey, managementKeyView } from '../auth/management-keys.repository.ts';
 
 export async function meView(deps: Deps, actor: Actor) {
   const db = deps.db.kysely;
@@ -18,7 +19,7 @@ export async function meView(deps: Deps, actor: Actor) {
     return { type: 'user' as const, ...base, ...(await personView(deps, actor, actor.userId)) };
   }
   if (actor.superadmin) return { type: 'master_key' as const, ...base, teams: [] };
-  return { type: 'management_key' as const, ...base, ...(await managementKeyView(deps, actor)) };
+  return { type: 'management_key' as const, ...base, ...(await managementKeyMe(deps, actor)) };
 }
 
 async function personView(deps: Deps, actor: Actor, userId: number) {
@@ -86,17 +87,13 @@ async function teamsOf(deps: Deps, actor: Actor, userId: number) {
   return out;
 }
 
-async function managementKeyView(deps: Deps, actor: Actor) {
+/** The key's own description (the same view as GET /api/management-keys/{id}), and its team. */
+async function managementKeyMe(deps: Deps, actor: Actor) {
   const db = deps.db.kysely;
-  const k = await db
-    .selectFrom('admin_keys')
-    .select(['id', 'name', 'description', 'key_prefix', 'role', 'team_id', 'created_at', 'expires_at', 'last_used_at'])
-    .where('id', '=', Number(actor.id))
-    .where('org_id', '=', actor.orgId)
-    .executeTakeFirstOrThrow();
+  const k = await getManagementKey(db, actor.orgId, Number(actor.id));
   const team = k.team_id === null ? undefined : await db.selectFrom('teams').select(['id', 'name', 'slug']).where('id', '=', k.team_id).executeTakeFirst();
   return {
-    management_key: { id: k.id, name: k.name, description: k.description, prefix: k.key_prefix, role: k.role, scope: k.team_id === null ? 'org' : 'team', team_id: k.team_id, created_at: k.created_at, expires_at: k.expires_at, last_used_at: k.last_used_at },
+    management_key: managementKeyView(k, deps.clock.now()),
     teams: team ? [{ ...team, role: k.role }] : [],
   };
 }
