@@ -53,6 +53,17 @@ const updateBody = z.strictObject({
 
 export type CreateInput = z.infer<typeof createBody>;
 
+/**
+ * The team a creation body names, read alone (400 naming team_id if malformed), so that the
+ * decision on that team comes before the rest of the body is validated: a refusal does not
+ * depend on what else was sent. The team itself is looked up first (404 for another org's).
+ */
+export async function bodyTeam(deps: Deps, orgId: number, body: unknown): Promise<number | null> {
+  const teamId = parse(z.object({ team_id: id.nullish() }), body).team_id ?? null;
+  if (teamId !== null) await getTeam(deps.db.kysely, orgId, teamId);
+  return teamId;
+}
+
 /** 400 when the key's rule asks for more than its team and org allow (read in this transaction). */
 async function assertNarrows(trx: Transaction<Database>, orgId: number, teamId: number | null, patch: RulePatch): Promise<void> {
   if (patch.models == null && patch.accessGroups == null) return;
@@ -213,9 +224,10 @@ export function registerKeyRoutes(api: FastifyInstance, deps: Deps): void {
     // Decided twice: whether the caller may create keys at all (before the body is read, so a
     // refusal does not depend on it), then for the team the body names (null: a key of no team).
     authorize(req.actor, 'key.create');
+    const teamId = await bodyTeam(deps, req.actor.orgId, req.body);
+    authorize(req.actor, 'key.create', { teamId });
     const input = parse(createBody, req.body);
-    authorize(req.actor, 'key.create', { teamId: input.team_id ?? null });
-    return reply.code(201).send(await createKey(deps, req.actor, input.team_id ?? null, input));
+    return reply.code(201).send(await createKey(deps, req.actor, teamId, input));
   });
   api.get('/keys/:id', key, async (req: KeyReq) => keyView(await keyOf(deps, req, 'key.read')));
   api.patch('/keys/:id', change, async (req: KeyReq) => update(deps, req.actor, await keyOf(deps, req, 'key.update'), req.body));

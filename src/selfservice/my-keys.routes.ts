@@ -11,13 +11,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { Deps } from '../deps.ts';
 import type { Actor } from '../http/actor.ts';
-import { ApiError } from '../http/errors.ts';
+import { ApiError, invalid } from '../http/errors.ts';
 import { id, idParam, parse } from '../http/validate.ts';
 import { authorize } from '../auth/authorize.ts';
 import type { Action } from '../auth/permissions.ts';
-import { getTeam } from '../teams/teams.repository.ts';
 import { findKey, type KeyRow } from '../keys/keys.repository.ts';
-import { createBody, createKey, revoke } from '../keys/keys.routes.ts';
+import { bodyTeam, createBody, createKey, revoke } from '../keys/keys.routes.ts';
 import { rotate } from '../keys/key-rotation.routes.ts';
 import { listKeysFor } from '../keys/key-listing.routes.ts';
 import type { KeyReq } from '../keys/key-lookup.ts';
@@ -63,15 +62,15 @@ export function registerMyKeyRoutes(api: FastifyInstance, deps: Deps): void {
     authorize(actor, 'key.create_self');
     const userId = sessionUser(actor);
     const raw = req.body;
+    const teamId = await bodyTeam(deps, actor.orgId, raw);
+    if (teamId === null) throw invalid('team_id', 'required: a self-service key belongs to one of your teams');
+    authorize(actor, 'key.create_self', { teamId });
     for (const field of OWNER_FIELDS) {
       if (raw !== null && typeof raw === 'object' && Object.hasOwn(raw, field)) {
-        throw new ApiError('invalid_request', `${field}: not accepted here: a key created through /api/me/keys is always owned by the signed-in user`, field);
+        throw invalid(field, 'not accepted here: a key created through /api/me/keys is always owned by the signed-in user');
       }
     }
     const input = parse(myKeyBody, raw);
-    const teamId = input.team_id;
-    await getTeam(db, actor.orgId, teamId);
-    authorize(actor, 'key.create_self', { teamId });
     const created = await createKey(deps, actor, teamId, { ...input, user_id: userId }, {
       // Inside the creating transaction, the team's self-service row locked: the policy read is
       // the one in force, and the member's key count cannot be raced past max_keys_per_user.
