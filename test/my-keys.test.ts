@@ -75,6 +75,7 @@ for (const dialect of DIALECTS) {
         assert.equal(res.status, 400, JSON.stringify(res.body));
         assert.equal(res.body.error.code, 'invalid_request');
         assert.equal(res.body.error.param, field);
+        assert.match(res.body.error.message, /always owned by the signed-in user/);
       }
       assert.deepEqual((await gw.api('GET', `/api/teams/${teamId}/keys`)).body.data, [], 'nothing was created');
       const missing = await alice.api('POST', '/api/me/keys', { name: 'no team' });
