@@ -28,6 +28,8 @@ import { registerMemberRoutes } from './teams/members.routes.ts';
 import { registerServiceAccountRoutes } from './teams/service-accounts.routes.ts';
 import { registerAccessGroupRoutes } from './access/access-groups.routes.ts';
 import { registerAccessRoutes } from './access/access.routes.ts';
+import { registerOidcRoutes } from './auth/oidc.routes.ts';
+import { registerInvitationRoutes } from './people/invitations.routes.ts';
 import { registerAuditRoutes } from './audit/audit.routes.ts';
 import { registerLoginRoutes } from './auth/login.routes.ts';
 import { registerMeRoutes } from './people/me.routes.ts';
@@ -158,6 +160,8 @@ export async function buildApp(deps: Deps, opts: AppOptions): Promise<FastifyIns
     registerServiceAccountRoutes(api, deps);
     registerAccessGroupRoutes(api, deps);
     registerAccessRoutes(api, deps);
+    registerOidcRoutes(api, deps);
+    registerInvitationRoutes(api, deps);
     registerAuditRoutes(api, deps);
     registerLoginRoutes(api, deps);
     registerMeRoutes(api, deps);

@@ -27,7 +27,8 @@ for (const dialect of DIALECTS) describe(`admin API security, every route (${dia
     // Rotated with a grace period: the victim key has an older secret, so /secrets/:secretId names a real one.
     const rotated = (await gw.api('POST', `/api/keys/${key.id}/rotate`, { grace_period_seconds: 3600 })).body;
     const mkey = (await gw.api('POST', '/api/management-keys', { name: 'Victim automation', role: 'admin' })).body;
-    ids = { team: team.id, key: key.id, user: user.id, provider: provider.id, org: 1, sa: sa.id, group: group.id, secret: rotated.previous_secret.id, mkey: mkey.id };
+    const invitation = (await gw.api('POST', '/api/invitations', { email: 'victim-invitee@example.com', team_id: team.id })).body;
+    ids = { team: team.id, key: key.id, user: user.id, provider: provider.id, org: 1, sa: sa.id, group: group.id, secret: rotated.previous_secret.id, mkey: mkey.id, invitation: invitation.id };
     teamKeySecret = rotated.key;
     otherAdmin = (await gw.api('POST', '/api/orgs', { name: 'Attacker Inc' })).body.admin_key;
     // Public routes (sign-in, invitation acceptance, OIDC) take no credential: they have their own tests.
@@ -47,6 +48,7 @@ for (const dialect of DIALECTS) describe(`admin API security, every route (${dia
       .replace(/\/service-accounts\/:id/, `/service-accounts/${ids.sa}`)
       .replace(/\/access-groups\/:id/, `/access-groups/${ids.group}`)
       .replace(/\/management-keys\/:id/, `/management-keys/${ids.mkey}`)
+      .replace(/\/invitations\/:id/, `/invitations/${ids.invitation}`)
       .replace(/:userId/, String(ids.user))
       .replace(/:saId/, String(ids.sa))
       .replace(/:secretId/, String(ids.secret))
@@ -99,6 +101,7 @@ for (const dialect of DIALECTS) describe(`admin API security, every route (${dia
     assert.equal((await gw.api('GET', `/api/teams/${ids.team}/members`)).body.data[0].allocation_usd, 10);
     assert.equal((await gw.api('GET', `/api/teams/${ids.team}/service-accounts`)).body.data.length, 1);
     assert.deepEqual((await gw.api('GET', `/api/access-groups/${ids.group}`)).body.models, ['gpt-4o']);
+    assert.equal((await gw.api('GET', '/api/invitations')).body.data.find((i: any) => i.id === ids.invitation).status, 'pending', 'not revoked by another tenant');
     assert.equal((await gw.api('GET', `/api/management-keys/${ids.mkey}`)).body.status, 'active');
     assert.deepEqual((await gw.api('GET', `/api/keys/${ids.key}`)).body.access_groups, [ids.group]);
     assert.deepEqual((await gw.api('GET', `/api/keys/${ids.key}/secrets`)).body.data.map((s: any) => s.status), ['current', 'grace'], 'not rotated, its older secret not ended');

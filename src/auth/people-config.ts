@@ -68,6 +68,8 @@ function oidcConfig(env: Env, file: Record<string, unknown>): OidcConfig | undef
   const issuer = str(env, file, 'TOLLGATE_OIDC_ISSUER', 'oidcIssuer');
   if (issuer === undefined) return undefined;
   if (!/^https?:\/\//.test(issuer)) throw new ConfigError('TOLLGATE_OIDC_ISSUER must be an http(s) URL');
+  // openid-client refuses plain http; Tollgate allows it only for a provider on this machine.
+  if (issuer.startsWith('http://') && !(URL.canParse(issuer) && isLoopbackHost(new URL(issuer).hostname))) throw new ConfigError('TOLLGATE_OIDC_ISSUER must be an https URL (plain http only for a loopback issuer: 127.0.0.1, localhost, [::1])');
   const clientId = str(env, file, 'TOLLGATE_OIDC_CLIENT_ID', 'oidcClientId');
   if (!clientId) throw new ConfigError('TOLLGATE_OIDC_CLIENT_ID is required with TOLLGATE_OIDC_ISSUER');
   const redirectUri = str(env, file, 'TOLLGATE_OIDC_REDIRECT_URI', 'oidcRedirectUri');
@@ -84,4 +86,9 @@ function oidcConfig(env: Env, file: Record<string, unknown>): OidcConfig | undef
     defaultRole,
     scopes: str(env, file, 'TOLLGATE_OIDC_SCOPES', 'oidcScopes') ?? 'openid email profile',
   };
+}
+
+/** 127.0.0.1, localhost or ::1 (as URL#hostname writes it): the only hosts an http OIDC issuer may have. */
+export function isLoopbackHost(hostname: string): boolean {
+  return hostname === '127.0.0.1' || hostname === 'localhost' || hostname === '[::1]';
 }

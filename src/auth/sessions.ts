@@ -80,7 +80,8 @@ export function sessionToken(req: IncomingMessage): string | undefined {
   return undefined;
 }
 
-function secureCookie(deps: Deps, req: IncomingMessage): boolean {
+/** Whether cookies get the Secure attribute (TOLLGATE_COOKIE_SECURE; 'auto': the request came over HTTPS). */
+export function secureCookie(deps: Deps, req: IncomingMessage): boolean {
   const setting = deps.config.people.cookieSecure;
   if (setting !== 'auto') return setting;
   if ((req.socket as TLSSocket).encrypted) return true;

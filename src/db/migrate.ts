@@ -11,6 +11,7 @@ import * as m0005 from './migrations/0005_access_rules.ts';
 import * as m0006 from './migrations/0006_key_listing_search.ts';
 import * as m0007 from './migrations/0007_key_rotation.ts';
 import * as m0008 from './migrations/0008_people.ts';
+import * as m0010 from './migrations/0010_invitation_user.ts';
 import * as m0011 from './migrations/0011_user_email_unique.ts';
 import * as m0013 from './migrations/0013_audit_chain.ts';
 
@@ -27,6 +28,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0006_key_listing_search': m0006,
   '0007_key_rotation': m0007,
   '0008_people': m0008,
+  '0010_invitation_user': m0010,
   '0011_user_email_unique': m0011,
   '0013_audit_chain': m0013,
 };

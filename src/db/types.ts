@@ -80,6 +80,8 @@ export interface InvitationsTable {
   accepted_at: string | null;
   accepted_user_id: number | null;
   revoked_at: string | null;
+  /** the existing (password-less) user this invitation completes; null: it creates a new user (0010) */
+  user_id: Generated<number | null>;
 }
 
 export interface OidcLoginsTable {

@@ -18,6 +18,8 @@ export const ERRORS = {
   expiry_too_far: { status: 400, type: 'invalid_request_error' },
   limit_above_team: { status: 400, type: 'invalid_request_error' },
   invitation_invalid: { status: 404, type: 'not_found_error' },
+  sso_failed: { status: 401, type: 'authentication_error' },
+  sso_no_account: { status: 403, type: 'permission_error' },
   account_locked: { status: 429, type: 'rate_limit_error' },
   key_revoked: { status: 403, type: 'permission_error' },
   key_disabled: { status: 403, type: 'permission_error' },

@@ -37,6 +37,8 @@ export interface GatewayOptions {
   fake?: FakeUpstream;
   /** the loopback address to listen on (default 127.0.0.1; '::1' for IPv6 clients) */
   host?: string;
+  /** the port to listen on (default: any free one); a test that must name its own URL in the config picks one first (freePort in oidc-provider.ts) */
+  port?: number;
 }
 
 export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> {
@@ -65,7 +67,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
     ...opts.env,
   });
   const runtime = await startRuntime(config, opts.clock ? { clock: opts.clock } : {});
-  const url = await runtime.app.listen({ port: 0, host: opts.host ?? '127.0.0.1' });
+  const url = await runtime.app.listen({ port: opts.port ?? 0, host: opts.host ?? '127.0.0.1' });
   return {
     url,
     runtime,
