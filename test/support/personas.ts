@@ -5,8 +5,6 @@
 import type { Gateway } from './gateway.ts';
 import type { Actor, OrgRole, TeamRole } from '../../src/http/actor.ts';
 import type { Target } from '../../src/auth/permissions.ts';
-import { displayPrefix, generateKey, hashSecret, MANAGEMENT_KEY_PREFIX } from '../../src/keys/key-format.ts';
-import { iso } from '../../src/clock.ts';
 import { sessionFor } from './sessions.ts';
 
 export type Reply = { status: number; body: any; headers: Headers };
@@ -28,6 +26,8 @@ export interface VictimWorld {
   accessGroupId: number;
   /** a management key scoped to the victim team (role member), not the persona's own */
   managementKeyId: number;
+  /** a pending invitation into the victim team */
+  invitationId: number;
 }
 
 export interface PersonaSpec {
@@ -80,23 +80,10 @@ export async function createUser(gw: Gateway, externalId: string, role: OrgRole,
   return (await ok(gw, 'POST', '/api/users', body)).id;
 }
 
-/**
- * A management key. Through POST /api/management-keys when the gateway has it; before that route
- * exists, the admin_keys row resolveActor reads is written directly (the same columns).
- */
+/** A management key, issued with the master key: org-scoped (teamId null) or for one team. */
 export async function createManagementKey(gw: Gateway, name: string, role: string, teamId: number | null): Promise<{ id: number; secret: string }> {
-  if (gw.runtime.app.routeTable.some((r) => r.method === 'POST' && r.url === '/api/management-keys')) {
-    const created = await ok(gw, 'POST', '/api/management-keys', { name, role, ...(teamId !== null ? { team_id: teamId } : {}) });
-    return { id: created.id, secret: created.key };
-  }
-  const secret = generateKey(MANAGEMENT_KEY_PREFIX);
-  const deps = gw.runtime.deps;
-  const row = await deps.db.kysely
-    .insertInto('admin_keys')
-    .values({ org_id: deps.defaultOrgId, name, key_prefix: displayPrefix(secret), key_hash: hashSecret(secret), role, team_id: teamId, created_at: iso(deps.clock.now()), created_by_actor: 'admin_key:master' })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return { id: row.id, secret };
+  const created = await ok(gw, 'POST', '/api/management-keys', { name, role, ...(teamId !== null ? { team_id: teamId } : {}) });
+  return { id: created.id, secret: created.key };
 }
 
 /** Victim objects around a fresh team; `keyOwnerId` defaults to a new member of that team. */
@@ -109,9 +96,11 @@ async function victimWorld(gw: Gateway, tag: string, teamId: number, keyOwnerId?
   const provider = await ok(gw, 'POST', '/api/providers', { name: `Victim provider ${tag}`, provider: 'openai', base_url: 'http://127.0.0.1:9/v1', api_key: 'sk-victim-provider', models: ['m'] });
   const group = await ok(gw, 'POST', '/api/access-groups', { name: `Victim group ${tag}`, models: ['gpt-4o'] });
   const mk = await createManagementKey(gw, `Victim automation ${tag}`, 'member', teamId);
+  const invitation = await ok(gw, 'POST', '/api/invitations', { email: `victim-invitee-${tag}@example.com`, team_id: teamId });
   return {
     orgId: gw.runtime.deps.defaultOrgId, teamId, keyId: key.id, keyOwnerId: owner, keySecret: rotated.key, oldSecretId: rotated.previous_secret.id,
     memberId: owner, serviceAccountId: sa.id, providerId: provider.id, accessGroupId: group.id, managementKeyId: mk.id,
+    invitationId: invitation.id,
   };
 }
 
@@ -171,6 +160,7 @@ export function fillUrl(url: string, world: VictimWorld): string {
     .replace(/\/access-groups\/:id/, `/access-groups/${world.accessGroupId}`)
     .replace(/\/orgs\/:id/, `/orgs/${world.orgId}`)
     .replace(/\/management-keys\/:id/, `/management-keys/${world.managementKeyId}`)
+    .replace(/\/invitations\/:id/, `/invitations/${world.invitationId}`)
     .replace(/\/secrets\/:secretId/, `/secrets/${world.oldSecretId}`)
     .replace(/:[A-Za-z]+/, (param) => {
       throw new Error(`${url}: the security suite does not know the parameter ${param}; add it to fillUrl and targetOf (test/support/personas.ts)`);
@@ -190,6 +180,6 @@ export function targetOf(url: string, world: VictimWorld): Target | undefined {
   if (/^\/api\/(me\/)?keys\/:id/.test(url)) return key;
   if (/^\/api\/users\/:id/.test(url)) return { userId: world.memberId };
   if (/^\/api\/service-accounts\/:id/.test(url)) return { teamId: world.teamId };
-  if (/^\/api\/management-keys\/:id/.test(url)) return { teamId: world.teamId };
+  if (/^\/api\/(management-keys|invitations)\/:id/.test(url)) return { teamId: world.teamId };
   return undefined;
 }
