@@ -80,7 +80,7 @@ export class Alerts {
       .executeTakeFirst();
     if (Number(first.numInsertedOrUpdatedRows ?? 0n) === 0) return; // another replica fired it
     // Through recordAudit: the event joins its organization's tamper-evident chain.
-    await recordAudit(this.db, { type: 'system', id: null, orgId: event.org_id, role: 'admin', userId: null, superadmin: false, ip: null }, { orgId: event.org_id, teamId: event.team_id, action: 'budget.alert', targetType: event.level, targetId: event.scope, after: event }, event.at);
+    await recordAudit(this.db, { type: 'system', id: 'budget', orgId: event.org_id, role: 'admin', userId: null, superadmin: false, ip: null }, { orgId: event.org_id, teamId: event.team_id, action: 'budget.alert', targetType: event.level, targetId: event.scope, after: event }, event.at);
     const body = JSON.stringify(event);
     const t = Math.floor(Date.parse(event.at) / 1000);
     await Promise.all(
