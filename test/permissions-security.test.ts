@@ -9,7 +9,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import { DIALECTS, dialectSkip, startGateway, type Gateway } from './support/gateway.ts';
-import { fillUrl, makePersona, PERSONAS, sessionCaller, targetOf, type Persona, type Reply } from './support/personas.ts';
+import { fillUrl, makePersona, PERSONAS, sessionCaller, targetOf, visibleObjects, type Persona, type Reply } from './support/personas.ts';
 import { sessionFor } from './support/sessions.ts';
 import { decide, isAction, type Action } from '../src/auth/permissions.ts';
 import { generateKey } from '../src/keys/key-format.ts';
@@ -90,11 +90,16 @@ for (const dialect of DIALECTS) describe(`permission table on every /api route (
       const persona = personas[i]!;
       const wrong: string[] = [];
       let allowed = 0;
+      // Every victim object of every world (this persona's, the others', the bystander's) that the
+      // table does not let this persona read: no answer may show its name.
+      const unreadable = [...personas, bystander].flatMap((p) => visibleObjects(p.world)).filter((o) => !decide(persona.actor, o.action, o.target));
       for (const r of ordered(routes)) {
         const { expected, body } = expectation(persona, r);
         const res = await persona.call(r.method, fillUrl(r.url, persona.world), body);
         if (!answers(expected, res)) wrong.push(`${label(r)} [${r.action}]: expected ${expected === 'allowed' ? 'allowed' : `403 forbidden (${expected})`}, got ${got(res)}`);
         if (expected === 'allowed') allowed++;
+        const text = JSON.stringify(res.body ?? null);
+        for (const o of unreadable) if (o.pattern.test(text)) wrong.push(`${label(r)} [${r.action}] shows ${o.what}, which ${o.action} does not let this persona read`);
       }
       t.diagnostic(`${routes.length} routes: ${allowed} allowed, ${routes.length - allowed} denied by the table`);
       assert.deepEqual(wrong, [], `${spec.name}: routes disagreeing with the permission table`);

@@ -4,13 +4,15 @@
 // another's checks. Everything is created with the master key through the API.
 import type { Gateway } from './gateway.ts';
 import type { Actor, OrgRole, TeamRole } from '../../src/http/actor.ts';
-import type { Target } from '../../src/auth/permissions.ts';
+import type { Action, Target } from '../../src/auth/permissions.ts';
 import { sessionFor } from './sessions.ts';
 
 export type Reply = { status: number; body: any; headers: Headers };
 
 /** The objects a persona acts on: each route's URL parameters are filled from here. */
 export interface VictimWorld {
+  /** in every victim object's name: `Victim key p3`, `Victim team p3`, … */
+  tag: string;
   orgId: number;
   teamId: number;
   /** a key of the victim team, owned by `keyOwnerId` (a member of the team) */
@@ -98,7 +100,7 @@ async function victimWorld(gw: Gateway, tag: string, teamId: number, keyOwnerId?
   const mk = await createManagementKey(gw, `Victim automation ${tag}`, 'member', teamId);
   const invitation = await ok(gw, 'POST', '/api/invitations', { email: `victim-invitee-${tag}@example.com`, team_id: teamId });
   return {
-    orgId: gw.runtime.deps.defaultOrgId, teamId, keyId: key.id, keyOwnerId: owner, keySecret: rotated.key, oldSecretId: rotated.previous_secret.id,
+    tag, orgId: gw.runtime.deps.defaultOrgId, teamId, keyId: key.id, keyOwnerId: owner, keySecret: rotated.key, oldSecretId: rotated.previous_secret.id,
     memberId: owner, serviceAccountId: sa.id, providerId: provider.id, accessGroupId: group.id, managementKeyId: mk.id,
     invitationId: invitation.id,
   };
@@ -182,4 +184,31 @@ export function targetOf(url: string, world: VictimWorld): Target | undefined {
   if (/^\/api\/service-accounts\/:id/.test(url)) return { teamId: world.teamId };
   if (/^\/api\/(management-keys|invitations)\/:id/.test(url)) return { teamId: world.teamId };
   return undefined;
+}
+
+/** A victim object as its name shows in an answer, and the action (and target) reading it takes. */
+export interface Visible {
+  what: string;
+  pattern: RegExp;
+  action: Action;
+  target?: Target;
+}
+
+/**
+ * The world's objects that have a name of their own, for the leak check: an answer may show one
+ * only to a caller the table lets read it. (Users are not here: a team's member listing shows its
+ * members to every member of the team, by design.)
+ */
+export function visibleObjects(world: VictimWorld): Visible[] {
+  const named = (name: string) => new RegExp(`${name}(?![0-9])`);
+  const team = { teamId: world.teamId };
+  return [
+    { what: `team ${world.tag}`, pattern: named(`Victim team ${world.tag}`), action: 'team.read', target: team },
+    { what: `key ${world.tag}`, pattern: named(`Victim key ${world.tag}`), action: 'key.read', target: { teamId: world.teamId, userId: world.keyOwnerId } },
+    { what: `service account ${world.tag}`, pattern: named(`Victim robot ${world.tag}`), action: 'service_account.read', target: team },
+    { what: `provider ${world.tag}`, pattern: named(`Victim provider ${world.tag}`), action: 'provider.read' },
+    { what: `access group ${world.tag}`, pattern: named(`Victim group ${world.tag}`), action: 'access_group.read' },
+    { what: `management key ${world.tag}`, pattern: named(`Victim automation ${world.tag}`), action: 'management_key.list', target: team },
+    { what: `invitation ${world.tag}`, pattern: named(`victim-invitee-${world.tag}`), action: 'invitation.list', target: team },
+  ];
 }
