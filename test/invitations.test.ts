@@ -113,6 +113,12 @@ for (const dialect of DIALECTS) describe(`invitations (${dialect})`, { skip: dia
     const text = JSON.stringify([all.body, mine.body]);
     assert.ok(!/tgi_|token/.test(text), 'no token, no hash');
     assert.equal((await member.api('GET', '/api/invitations')).status, 403);
+    // A viewer (finance, auditors) reads them all, as they read the audit events about them.
+    const viewer = await signedInUser(gw, 'viewer-1', 'viewer');
+    const seen = await viewer.api('GET', '/api/invitations?limit=100');
+    assert.equal(seen.status, 200);
+    assert.equal(seen.body.data.length, all.body.data.length);
+    assert.equal((await viewer.api('POST', '/api/invitations', { email: 'v@example.com' })).status, 403);
   });
 
   test('a revoked invitation is refused; only who may invite into its team may revoke it', async () => {

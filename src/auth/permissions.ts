@@ -81,7 +81,7 @@ export const PERMISSIONS = {
   'user.create': {},
   'user.update': {},
   'user.deactivate': {},
-  'invitation.list': { teamOwner: true },
+  'invitation.list': { viewer: true, teamOwner: true },
   'invitation.create': { teamOwner: true },
   'invitation.revoke': { teamOwner: true },
   'management_key.list': { viewer: true, teamOwner: true },
