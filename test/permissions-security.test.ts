@@ -111,6 +111,13 @@ for (const dialect of DIALECTS) describe(`permission table on every /api route (
     t.diagnostic(`${routes.length} routes (${byAction.size} actions) × ${PERSONAS.length} personas = ${routes.length * PERSONAS.length} decisions checked on ${dialect}`);
   });
 
+  test('a viewer writes nothing but their own session and password (the table, read route by route)', () => {
+    for (const viewer of personas.filter((p) => p.actor.role === 'viewer' && !p.actor.teams?.size)) {
+      const writes = routes.filter((r) => r.method !== 'GET' && expectation(viewer, r).expected === 'allowed').map(label);
+      assert.deepEqual(writes.filter((w) => !/ \/api\/(me|auth)\//.test(w)), [], `${viewer.spec.name} may write`);
+    }
+  });
+
   test('no credential → 401 missing_credentials; a wrong one → 401', async () => {
     const wrong: string[] = [];
     for (const r of routes) {
