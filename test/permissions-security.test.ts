@@ -2,9 +2,11 @@
 // for every non-public /api route and every persona (test/support/personas.ts), the expected
 // outcome is decide(persona's actor, route's action, the route's target) — nothing here is written
 // per route. Allowed: neither 401 nor 403 (an empty body's 400, a 404 or 409 are fine). Denied:
-// 403 `forbidden`. Then the credential cases of issue 10 across every route: none, wrong, an
-// expired session, a session without its CSRF token, another organization's admin, an inference
-// key on /api — and management keys on /v1, with the official openai SDK.
+// 403 `forbidden`. Never a 5xx (the route guard answers 500 when a route did not ask for its
+// action), and no answer shows a victim object the table does not let the persona read. Then the
+// credential cases of issue 10 across every route: none, wrong, an expired session, a session
+// without its CSRF token, another organization's admin, an inference key on /api — and management
+// keys on /v1, with the official openai SDK.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
