@@ -62,12 +62,15 @@ export const PERSONAS: PersonaSpec[] = [
   { name: 'org admin (session)', kind: 'user', role: 'admin' },
   { name: 'viewer (session)', kind: 'user', role: 'viewer' },
   { name: 'owner of the victim team (session)', kind: 'user', role: 'member', victimTeamRole: 'owner' },
-  { name: "member who owns the victim key (session)", kind: 'user', role: 'member', victimTeamRole: 'member', ownsVictimKey: true },
+  { name: 'member who owns the victim key (session)', kind: 'user', role: 'member', victimTeamRole: 'member', ownsVictimKey: true },
   { name: 'another member of the victim team (session)', kind: 'user', role: 'member', victimTeamRole: 'member' },
   { name: 'owner of another team (session)', kind: 'user', role: 'member', ownsOtherTeam: true },
   { name: 'management key of the victim team, role owner', kind: 'management_key', role: 'member', victimTeamRole: 'owner' },
   { name: 'management key of the victim team, role member', kind: 'management_key', role: 'member', victimTeamRole: 'member' },
   { name: 'org management key, role viewer', kind: 'management_key', role: 'viewer' },
+  // Beyond issue 10's list: the plainest caller, and automation with the admin role.
+  { name: 'member of no team (session)', kind: 'user', role: 'member' },
+  { name: 'org management key, role admin', kind: 'management_key', role: 'admin' },
 ];
 
 async function ok(gw: Gateway, method: string, path: string, body: unknown, expect = [200, 201]): Promise<any> {
