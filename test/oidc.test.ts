@@ -6,6 +6,8 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { DIALECTS, dialectSkip, startGateway, type Gateway } from './support/gateway.ts';
 import { freePort, startOidcProvider, type TestOidcProvider } from './support/oidc-provider.ts';
+import { identityFromClaims } from '../src/auth/oidc-identity.ts';
+import { loadConfig } from '../src/config.ts';
 
 const CALLBACK = '/api/auth/oidc/callback';
 
@@ -46,6 +48,24 @@ async function getJson(url: string, headers: Record<string, string> = {}): Promi
   const text = await res.text();
   return { res, body: text ? JSON.parse(text) : undefined };
 }
+
+test('identity from claims: the configured claim, a verified email only, and an email identifier only when verified', () => {
+  assert.deepEqual(identityFromClaims({ sub: 'u1', email: 'A@Example.com', email_verified: true, name: ' Ann ' }, 'sub'), { externalId: 'u1', email: 'a@example.com', name: 'Ann', subject: 'u1' });
+  assert.equal((identityFromClaims({ sub: 'u1', email: 'a@example.com', email_verified: false }, 'sub') as { email: unknown }).email, null);
+  assert.equal((identityFromClaims({ sub: 'u1', employee_id: 4711 }, 'employee_id') as { externalId: unknown }).externalId, '4711');
+  assert.match(identityFromClaims({ sub: 'u1' }, 'employee_id') as string, /employee_id/);
+  assert.match(identityFromClaims({ sub: 'u1', email: 'a@example.com' }, 'email') as string, /not verified/);
+  assert.equal((identityFromClaims({ sub: 'u1', email: 'a@example.com', email_verified: 'true' }, 'email') as { externalId: unknown }).externalId, 'a@example.com');
+});
+
+test('an http issuer is accepted only on loopback (openid-client needs https otherwise)', () => {
+  const env = (issuer: string) => ({ TOLLGATE_OIDC_ISSUER: issuer, TOLLGATE_OIDC_CLIENT_ID: 'c', TOLLGATE_OIDC_REDIRECT_URI: 'https://llm.example.com/api/auth/oidc/callback' });
+  assert.throws(() => loadConfig(env('http://idp.example.com')), /TOLLGATE_OIDC_ISSUER must be an https URL/);
+  assert.throws(() => loadConfig(env('http://127.0.0.1.example.com/')), /https/);
+  for (const ok of ['https://idp.example.com', 'http://127.0.0.1:8080', 'http://localhost/realms/x', 'http://[::1]:9000']) {
+    assert.equal(loadConfig(env(ok)).people.oidc?.issuer, ok);
+  }
+});
 
 for (const dialect of DIALECTS) describe(`single sign-on through a real OpenID provider (${dialect})`, { skip: dialectSkip(dialect) }, () => {
   let op: TestOidcProvider;

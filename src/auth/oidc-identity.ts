@@ -27,6 +27,8 @@ export function identityFromClaims(claims: Record<string, unknown>, externalIdCl
   if (externalId.length > MAX_ID) return `the "${externalIdClaim}" claim is longer than ${MAX_ID} characters`;
   // Some providers send the boolean as a string.
   const verified = claims.email_verified === true || claims.email_verified === 'true';
+  // The email as the identifier itself: only once proven, for the reason emails are matched only so.
+  if (externalIdClaim === 'email' && !verified) return 'the provider has not verified the email, which is the identifier here (TOLLGATE_OIDC_EXTERNAL_ID_CLAIM=email)';
   const email = verified && typeof claims.email === 'string' && claims.email.includes('@') && claims.email.length <= MAX_ID ? claims.email.trim().toLowerCase() : null;
   const name = typeof claims.name === 'string' && claims.name.trim() ? claims.name.trim().slice(0, 200) : null;
   return { externalId, email, name, subject: String(claims.sub ?? '') };
