@@ -15,8 +15,9 @@ export function signedInBody(user: UserRow, session: NewSession) {
 
 /**
  * The CSRF token in a cookie for a browser that arrived by redirect (it cannot read a JSON body).
- * Not a credential on its own: a request is accepted only with the session cookie AND the token in
- * the X-CSRF-Token header, which another site cannot set (and, SameSite=Lax, cannot read).
+ * Not a credential on its own: a state change is accepted only with the session cookie AND the
+ * token in the X-CSRF-Token header; another site can neither read this site's cookies nor add that
+ * header to a request the browser sends here.
  */
 export function csrfCookie(deps: Deps, req: IncomingMessage, csrfToken: string, expiresAt: string): string {
   const maxAge = Math.max(0, Math.floor((Date.parse(expiresAt) - deps.clock.now()) / 1000));
