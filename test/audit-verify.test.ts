@@ -242,16 +242,19 @@ for (const dialect of DIALECTS) describe(`audit chain backfill, migration 0013 (
       const org1 = await org('one');
       const org2 = await org('two');
       const legacy = (org: number, i: number) => ({ created_at: `2026-01-01T00:00:0${i}.000Z`, org_id: org, team_id: null, actor_type: 'admin_key', actor_id: 'master', action: 'team.create', target_type: 'team', target_id: String(i), before: null, after: JSON.stringify({ name: `t${i}` }), amount_micro: i % 2 ? 1_500_000 : null, source_ip: '127.0.0.1' });
-      // Interleaved organizations, as a real history is.
-      for (let i = 0; i < 6; i++) await k.insertInto('audit_events').values(legacy(i % 2 ? org2.id : org1.id, i)).execute();
+      // Interleaved organizations, as a real history is; more than one page (1,000) of each.
+      const rows = Array.from({ length: 2500 }, (_, i) => legacy(i % 2 ? org2.id : org1.id, i % 10));
+      for (let i = 0; i < rows.length; i += 250) await k.insertInto('audit_events').values(rows.slice(i, i + 250)).execute();
       await migrate(store);
       const results = await verifyAudit(k);
-      assert.deepEqual(results.map((r) => [r.orgId, r.ok, r.events]), [[org1.id, true, 3], [org2.id, true, 3]]);
+      assert.deepEqual(results.map((r) => [r.orgId, r.ok, r.events]), [[org1.id, true, 1250], [org2.id, true, 1250]]);
+      // The verifier's own paging agrees.
+      assert.deepEqual(await verifyAudit(k, { pageSize: 7 }), results);
 
       const { recordAudit } = await import('../src/audit/audit.repository.ts');
       await recordAudit(k, { type: 'system', id: 'test', orgId: org1.id, role: 'admin', userId: null, superadmin: false, ip: null }, { orgId: org1.id, action: 'org.access.set', targetType: 'org', targetId: org1.id }, now);
       const after = await verifyAudit(k, { orgId: org1.id });
-      assert.deepEqual(after.map((r) => [r.ok, r.events]), [[true, 4]]);
+      assert.deepEqual(after.map((r) => [r.ok, r.events]), [[true, 1251]]);
     } finally {
       await store.close();
       rmSync(dir, { recursive: true, force: true });

@@ -48,11 +48,13 @@ export async function up(db: Kysely<any>, dialect: DialectName): Promise<void> {
         prev = hash;
         lastId = Number(r.id);
       }
+      // One UPDATE … FROM (VALUES …) per page (SQLite names a VALUES list's columns column1…).
       if (dialect === 'postgres') {
         const values = sql.join(links.map((l) => sql`(${l.id}::bigint, ${l.prev}, ${l.hash})`));
         await sql`update audit_events as a set prev_hash = v.prev, hash = v.hash from (values ${values}) as v(id, prev, hash) where a.id = v.id`.execute(db);
       } else {
-        for (const l of links) await sql`update audit_events set prev_hash = ${l.prev}, hash = ${l.hash} where id = ${l.id}`.execute(db);
+        const values = sql.join(links.map((l) => sql`(${l.id}, ${l.prev}, ${l.hash})`));
+        await sql`update audit_events set prev_hash = v.column2, hash = v.column3 from (values ${values}) as v where audit_events.id = v.column1`.execute(db);
       }
     }
     await sql`insert into audit_heads (org_id, last_id, last_hash) values (${org_id}, ${lastId}, ${prev})
