@@ -3,6 +3,7 @@
 // reads the events of the teams they own (audit.read in auth/permissions.ts). Each event carries
 // its chain links (prev_hash, hash), so a reader can check a page against `tollgate audit verify`.
 import type { FastifyInstance } from 'fastify';
+import type { Selectable } from 'kysely';
 import { z } from 'zod';
 import type { Deps } from '../deps.ts';
 import { authorize } from '../auth/authorize.ts';
@@ -12,7 +13,6 @@ import { isoDateTime } from '../http/timestamps.ts';
 import { parse, queryId } from '../http/validate.ts';
 import { microToUsd } from '../usage/spend.repository.ts';
 import { listAuditEvents, type AuditFilter } from './audit.repository.ts';
-import type { Selectable } from 'kysely';
 import type { AuditEventsTable } from '../db/types.ts';
 
 const ACTOR_TYPE = /^[a-z][a-z_]{0,31}$/;
