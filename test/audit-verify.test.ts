@@ -6,7 +6,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { globSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -259,5 +259,15 @@ for (const dialect of DIALECTS) describe(`audit chain backfill, migration 0013 (
       await store.close();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('append-only in the code', () => {
+  test('no source file writes audit_events but the chain (audit-chain.ts) and the migrations', () => {
+    const writes = /(insertInto|updateTable|deleteFrom)\(\s*['"]audit_events['"]|(insert\s+into|update|delete\s+from|truncate)\s+audit_events\b/i;
+    const offenders = globSync('src/**/*.ts', { cwd: ROOT })
+      .filter((f) => !f.startsWith(path.join('src', 'db', 'migrations')) && f !== path.join('src', 'audit', 'audit-chain.ts'))
+      .filter((f) => writes.test(readFileSync(path.join(ROOT, f), 'utf8')));
+    assert.deepEqual(offenders, [], 'these write audit events outside the chain: use recordAudit (src/audit/audit.repository.ts)');
   });
 });
