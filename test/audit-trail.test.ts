@@ -145,6 +145,7 @@ for (const dialect of DIALECTS) describe(`audit trail (${dialect})`, { skip: dia
     const myRotated = await step('POST', `/api/me/keys/${mine.id}/rotate`, {}, { action: 'key.rotate', targetType: 'key', targetId: mine.id, actor: `user:${user.id}` }, ada);
     keep(myRotated.key);
     await step('DELETE', `/api/me/keys/${mine.id}`, undefined, { action: 'key.revoke', targetType: 'key', targetId: mine.id, actor: `user:${user.id}` }, ada);
+    await step('PUT', '/api/me/password', { current_password: 'a wrong current password', new_password: NEW_PASSWORD }, { action: 'user.password_change_failed', targetType: 'user', targetId: user.id, actor: `user:${user.id}`, status: 400 }, ada);
     await step('PUT', '/api/me/password', { current_password: PASSWORD, new_password: NEW_PASSWORD }, { action: 'user.password_change', targetType: 'user', targetId: user.id, actor: `user:${user.id}` }, ada);
     await step('POST', '/api/auth/logout', {}, { action: 'auth.logout', targetType: 'session', actor: `user:${user.id}`, status: 200 }, ada);
 
@@ -166,6 +167,11 @@ for (const dialect of DIALECTS) describe(`audit trail (${dialect})`, { skip: dia
     keep(org.body.admin_key);
     const orgEvent = await db.selectFrom('audit_events').selectAll().where('action', '=', 'org.create').executeTakeFirstOrThrow();
     assert.deepEqual([orgEvent.org_id, orgEvent.target_id, orgEvent.actor_id, orgEvent.user_agent], [org.body.id, String(org.body.id), 'master', 'audit-coverage/1.0 (org)']);
+    const adminKey = await call('POST', `/api/orgs/${org.body.id}/admin-keys`, { name: 'second' }, master, 'audit-coverage/1.0 (org admin key)');
+    assert.equal(adminKey.status, 201);
+    keep(adminKey.body.key);
+    const keyEvent = await db.selectFrom('audit_events').selectAll().where('user_agent', '=', 'audit-coverage/1.0 (org admin key)').executeTakeFirstOrThrow();
+    assert.deepEqual([keyEvent.org_id, keyEvent.action, keyEvent.actor_id, keyEvent.source_ip], [org.body.id, 'management_key.create', 'master', '127.0.0.1']);
 
     const r = await verifyAudit(db);
     assert.ok(r.every((x) => x.ok), JSON.stringify(r));
