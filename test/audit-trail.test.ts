@@ -133,6 +133,7 @@ for (const dialect of DIALECTS) describe(`audit trail (${dialect})`, { skip: dia
 
     // People: sign-in (failure and success), a self-service key, password change, sign-out.
     await step('POST', '/api/auth/login', { email: 'ada@example.com', password: 'not the password at all' }, { action: 'auth.login_failed', targetType: 'user', targetId: user.id, actor: `user:${user.id}`, status: 401 }, null);
+    await step('POST', '/api/auth/login', { email: 'nobody@example.com', password: 'not the password at all' }, { action: 'auth.login_failed', targetType: 'user', actor: 'system:anonymous', status: 401 }, null);
     const login = await call('POST', '/api/auth/login', { email: 'ada@example.com', password: PASSWORD }, null, 'audit-coverage/1.0 (sign-in)');
     assert.equal(login.status, 200, JSON.stringify(login.body));
     const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
