@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { Deps } from '../deps.ts';
 import { id, idParam, MAX_INT32, parse, queryId } from '../http/validate.ts';
 import { authorize } from '../auth/authorize.ts';
+import { decide } from '../auth/permissions.ts';
 import { applyChange } from '../audit/change.ts';
 import type { AuditInput } from '../audit/audit.repository.ts';
 import { hashPassword, passwordProblem } from '../auth/passwords.ts';
@@ -96,7 +97,9 @@ export function registerUserRoutes(api: FastifyInstance, deps: Deps): void {
   api.get('/users/:id', { config: { action: 'user.read' } }, async (req: UserReq) => {
     const user = await getUser(db, req.actor.orgId, idParam(req.params.id, 'user'));
     authorize(req.actor, 'user.read', { userId: user.id });
-    return { ...userView(user), teams: await userTeams(db, user.id) };
+    // A team owner may look anyone up (to add them), but sees only the teams they may read.
+    const teams = (await userTeams(db, user.id)).filter((t) => decide(req.actor, 'team.read', { teamId: t.team_id }));
+    return { ...userView(user), teams };
   });
 
   api.patch('/users/:id', { config: { action: 'user.update' } }, async (req: UserReq) => {
