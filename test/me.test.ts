@@ -139,6 +139,7 @@ for (const dialect of DIALECTS) describe(`/api/me (${dialect})`, { skip: dialect
     const locked = await b.api('PUT', '/api/me/password', { current_password: pw, new_password: 'new-password-000001' });
     assert.equal(locked.status, 429);
     assert.equal(locked.body.error.code, 'account_locked');
+    assert.equal(locked.headers.get('retry-after'), String(locked.body.error.retry_after));
     assert.equal((await login(gw, { email: 'guessed@example.com', password: pw }, '192.0.2.7')).body.error.code, 'account_locked', 'the same lock as sign-in');
   });
 });

@@ -25,7 +25,7 @@ export function registerMeRoutes(api: FastifyInstance, deps: Deps): void {
     return meView(deps, req.actor);
   });
 
-  api.put('/me/password', { config: { action: 'me.update' } }, async (req) => {
+  api.put('/me/password', { config: { action: 'me.update' } }, async (req, reply) => {
     const actor = req.actor;
     authorize(actor, 'me.update');
     const sessionId = actor.sessionId;
@@ -42,7 +42,10 @@ export function registerMeRoutes(api: FastifyInstance, deps: Deps): void {
     // The current password is guessed no faster here than at sign-in: the same per-account count
     // and lock, so a stolen session cannot be used to find the password out.
     const claim = await claimAttempt(db, userId, deps.config.people, deps.clock.now());
-    if (!claim.ok) throw new ApiError('account_locked', 'This account is locked after too many wrong passwords; try again later.', 'current_password', { retry_after: claim.retryAfterSeconds });
+    if (!claim.ok) {
+      reply.header('retry-after', String(claim.retryAfterSeconds));
+      throw new ApiError('account_locked', 'This account is locked after too many wrong passwords; try again later.', 'current_password', { retry_after: claim.retryAfterSeconds });
+    }
     if (!(await verifyPassword(user.password_hash, input.current_password))) {
       await applyChange(deps, actor, async (trx, at) => {
         const lockedUntil = await recordFailure(trx, userId, deps.config.people, Date.parse(at));
