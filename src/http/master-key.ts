@@ -1,6 +1,6 @@
-// Master admin key rotation from the CLI: a new key replaces the stored hash; the old stops working
-// on the next start (running replicas read the hash at start-up). Ignored when TOLLGATE_ADMIN_KEY
-// is set, which always wins.
+// Master admin key rotation from the CLI: a new key replaces the stored hash; running replicas
+// re-read it every 5 s (MasterKey in admin-auth.ts), so the old key stops working within seconds,
+// without a restart. Ignored when TOLLGATE_ADMIN_KEY is set, which always wins.
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/types.ts';
 import { ADMIN_KEY_PREFIX, generateKey, hashSecret } from '../keys/key-format.ts';
