@@ -1,12 +1,17 @@
 // Users (docs/people.md#users) on both dialects: create with a password, identity uniqueness,
 // filters, search and cursor paging, a role change seen by the user's very next request, and
-// offboarding: sessions end, owned keys are refused on /v1 at once, service-account keys keep
-// working, all in one transaction.
+// offboarding: sessions end, owned keys are refused on /v1 at once (on every replica), service-account
+// keys keep working, all in one transaction.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
 import { DIALECTS, dialectSkip, startGateway, type Gateway } from './support/gateway.ts';
 import { sessionFor, signedInUser } from './support/sessions.ts';
+import { serviceSkip } from './support/services.ts';
+import { startFakeUpstream, type FakeUpstream } from './support/fake-upstream.ts';
+import { clusterEnv, startReplica, type Replica } from './support/replicas.ts';
 
 const chat = { model: 'gpt-4o', messages: [{ role: 'user' as const, content: 'hi' }] };
 
@@ -261,3 +266,36 @@ for (const dialect of DIALECTS) {
     });
   });
 }
+
+describe('offboarding reaches every replica (PostgreSQL + Redis, two processes)', { skip: serviceSkip('postgres') || serviceSkip('redis') }, () => {
+  const adminKey = `admin-${randomUUID()}`;
+  const upstreamKey = 'sk-upstream-offboarding';
+  let a: Replica;
+  let b: Replica;
+  let fake: FakeUpstream;
+  before(async () => {
+    fake = await startFakeUpstream({ requireAuth: upstreamKey });
+    const env = await clusterEnv(adminKey, upstreamKey, fake.baseUrl);
+    [a, b] = await Promise.all([startReplica('a', env, adminKey), startReplica('b', env, adminKey)]);
+  });
+  after(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+    await fake?.close();
+  });
+
+  test('a key warm on replica B is refused once the user is deactivated through replica A', async () => {
+    const team = (await a.api('POST', '/api/teams', { name: 'Replicated offboarding' })).body;
+    const user = (await a.api('POST', '/api/users', { external_id: 'replicated-leaver', team_id: team.id })).body;
+    const key = (await a.api('POST', `/api/teams/${team.id}/keys`, { name: 'warm on b', user_id: user.id })).body.key as string;
+    const status = () => b.openai(key).chat.completions.create(chat).then(() => 200, (err: any) => `${err.status} ${err.code}`);
+    assert.equal(await status(), 200, 'warm in B');
+    assert.equal((await a.api('POST', `/api/users/${user.id}/deactivate`)).status, 200);
+    // Bounded poll: the invalidation crosses Redis pub/sub (the design's bound is one second).
+    const deadline = Date.now() + 5000;
+    let got: number | string;
+    while ((got = await status()) !== '403 key_disabled') {
+      assert.ok(Date.now() < deadline, `replica B still answers ${got}`);
+      await sleep(20);
+    }
+  });
+});
