@@ -20,7 +20,8 @@ import { freePort, testPostgresUrl } from './support/services.ts';
 const row = (i: number, over: Partial<LogRow> = {}): LogRow => ({
   request_id: `req-${i}`, created_at: '2026-03-28T10:00:00.000Z', org_id: 1, team_id: 7, user_id: 3, key_id: 1 + (i % 2),
   endpoint: 'chat/completions', model: 'gpt-4o', provider: 'openai', status_code: 200, error_code: null, streamed: 0,
-  tokens_in: 10, tokens_out: 5, cost_micro: 75, unpriced: 0, usage_estimated: 0, latency_ms: 3, client_ip: '127.0.0.1', ...over,
+  tokens_in: 10, tokens_out: 5, cost_micro: 75, unpriced: 0, usage_estimated: 0, latency_ms: 3, client_ip: '127.0.0.1',
+  cached_tokens: 4, reasoning_tokens: 2, upstream_ms: 2, ttfb_ms: 1, ...over,
 });
 
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'tollgate-journal-'));
@@ -66,6 +67,18 @@ test('a journal line holds the row values in LOG_COLUMNS order, and decodes back
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a journal line written before migration 0014 (19 values) still decodes, the new columns at their defaults', () => {
+  const old = JSON.stringify([7, 'req-old', '2026-03-28T10:00:00.000Z', 1, 7, 3, 1, 'chat/completions', 'gpt-4o', 'openai', 200, null, 0, 10, 5, 75, 0, 0, 3, '127.0.0.1']) + '\n';
+  const decoded = decodeSegment(old);
+  assert.equal(decoded.bad, 0);
+  assert.equal(decoded.rows.length, 1);
+  const r = decoded.rows[0]!.row;
+  assert.equal(r.request_id, 'req-old');
+  assert.equal(r.client_ip, '127.0.0.1');
+  assert.deepEqual([r.cached_tokens, r.reasoning_tokens, r.upstream_ms, r.ttfb_ms], [0, 0, null, null]);
+  assert.equal(decodeSegment(JSON.stringify([7, 'too', 'short']) + '\n').bad, 1, 'other lengths are still refused');
 });
 
 test('a second process (or journal) on the same directory is refused; the lock goes with its holder', () => {

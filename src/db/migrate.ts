@@ -13,6 +13,7 @@ import * as m0007 from './migrations/0007_key_rotation.ts';
 import * as m0008 from './migrations/0008_people.ts';
 import * as m0010 from './migrations/0010_invitation_user.ts';
 import * as m0011 from './migrations/0011_user_email_unique.ts';
+import * as m0014 from './migrations/0014_request_log_detail.ts';
 import * as m0013 from './migrations/0013_audit_chain.ts';
 
 export interface DialectMigration {
@@ -31,6 +32,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0010_invitation_user': m0010,
   '0011_user_email_unique': m0011,
   '0013_audit_chain': m0013,
+  '0014_request_log_detail': m0014,
 };
 
 class Provider implements MigrationProvider {

@@ -254,6 +254,11 @@ export interface RequestLogsTable {
   usage_estimated: number;
   latency_ms: number;
   client_ip: string | null;
+  /** migration 0014 */
+  cached_tokens: Generated<number>;
+  reasoning_tokens: Generated<number>;
+  upstream_ms: number | null;
+  ttfb_ms: number | null;
 }
 
 export interface SpendRollupsTable {

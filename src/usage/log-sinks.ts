@@ -32,8 +32,8 @@ export interface SinkOptions {
  * left by an older version is replayed with this list: a column added later goes at the end, and
  * decodeSegment() must then accept the shorter lines.
  */
-export const LOG_COLUMNS = ['request_id', 'created_at', 'org_id', 'team_id', 'user_id', 'key_id', 'endpoint', 'model', 'provider', 'status_code', 'error_code', 'streamed', 'tokens_in', 'tokens_out', 'cost_micro', 'unpriced', 'usage_estimated', 'latency_ms', 'client_ip'] as const;
-const PG_TYPES = ['text', 'text', 'int', 'int', 'int', 'int', 'text', 'text', 'text', 'int', 'text', 'int', 'bigint', 'bigint', 'bigint', 'int', 'int', 'int', 'text'];
+export const LOG_COLUMNS = ['request_id', 'created_at', 'org_id', 'team_id', 'user_id', 'key_id', 'endpoint', 'model', 'provider', 'status_code', 'error_code', 'streamed', 'tokens_in', 'tokens_out', 'cost_micro', 'unpriced', 'usage_estimated', 'latency_ms', 'client_ip', 'cached_tokens', 'reasoning_tokens', 'upstream_ms', 'ttfb_ms'] as const;
+const PG_TYPES = ['text', 'text', 'int', 'int', 'int', 'int', 'text', 'text', 'text', 'int', 'text', 'int', 'bigint', 'bigint', 'bigint', 'int', 'int', 'int', 'text', 'bigint', 'bigint', 'int', 'int'];
 const ROLLUP_COLUMNS = ['day', 'key_id', 'model', 'org_id', 'team_id', 'user_id', 'requests', 'tokens_in', 'tokens_out', 'cost_micro', 'unpriced_requests'] as const;
 const ROLLUP_TYPES = ['text', 'int', 'text', 'int', 'int', 'int', 'bigint', 'bigint', 'bigint', 'bigint', 'bigint'];
 const COUNTS = ['requests', 'tokens_in', 'tokens_out', 'cost_micro', 'unpriced_requests'] as const;
@@ -83,6 +83,12 @@ class MinutePruner {
   }
 }
 
+/** A row with migration 0014's columns filled in (rows made before them, or by tests, lack them). */
+const complete = (r: LogRow): LogRow =>
+  r.cached_tokens !== undefined && r.reasoning_tokens !== undefined && r.upstream_ms !== undefined && r.ttfb_ms !== undefined
+    ? r
+    : { ...r, cached_tokens: r.cached_tokens ?? 0, reasoning_tokens: r.reasoning_tokens ?? 0, upstream_ms: r.upstream_ms ?? null, ttfb_ms: r.ttfb_ms ?? null };
+
 function sqliteSink(db: import('better-sqlite3').Database, opts: SinkOptions): LogSink {
   // Named parameters: a row object binds as it is, with no per-row array.
   const insertLog = db.prepare(`insert into request_logs (${LOG_COLUMNS.join(', ')}) values (${LOG_COLUMNS.map((c) => '@' + c).join(', ')})`);
@@ -97,7 +103,7 @@ function sqliteSink(db: import('better-sqlite3').Database, opts: SinkOptions): L
   const pruner = new MinutePruner();
   const tx = db.transaction((rows: LogRow[], rollups: Rollup[], lastUsed: Map<number, string>, m: JournalMark | undefined, cutoff: number | undefined, secretsUsed: Map<number, string> | undefined) => {
     // Named parameters: a row's other fields (secret_id) are not bound.
-    for (const r of rows) insertLog.run(r);
+    for (const r of rows) insertLog.run(complete(r));
     for (const r of rollups) upsertRollup.run(r);
     for (const o of orgDays(rollups)) upsertOrgDay.run(o);
     for (const [id, at] of lastUsed) touchKey.run(at, id, at);
@@ -130,7 +136,9 @@ function pgSink(pool: import('pg').Pool, opts: SinkOptions): LogSink {
   // elements the driver would escape one by one.
   const recordset = LOG_COLUMNS.map((c, i) => `${c} ${PG_TYPES[i]}`).join(', ');
   // json_to_recordset reads only the columns named: a row's other fields (secret_id) are ignored.
-  const insertLogs = `insert into request_logs (${LOG_COLUMNS.join(', ')}) select ${LOG_COLUMNS.join(', ')} from json_to_recordset($1::json) as x(${recordset})`;
+  // A field a row lacks is null in the recordset: the counts of migration 0014 default to 0.
+  const selected = LOG_COLUMNS.map((c) => (c === 'cached_tokens' || c === 'reasoning_tokens' ? `coalesce(${c}, 0)` : c)).join(', ');
+  const insertLogs = `insert into request_logs (${LOG_COLUMNS.join(', ')}) select ${selected} from json_to_recordset($1::json) as x(${recordset})`;
   const upsertMany = (t: RollupTable) => upsert(t, `select * from unnest(${unnest(t.types)})`);
   const upsertRollups = upsertMany(SPEND_ROLLUPS);
   const upsertOrgDays = upsertMany(ORG_DAY_ROLLUPS);
