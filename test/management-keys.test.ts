@@ -182,6 +182,15 @@ for (const dialect of DIALECTS) {
       assert.equal((await gw.api('GET', `/api/teams/${teamB}`, undefined, self.key)).status, 401);
     });
 
+    test("deleting a team revokes the management keys scoped to it", async () => {
+      const doomed = (await gw.api('POST', '/api/teams', { name: 'doomed team' })).body.id;
+      const k = await mk({ name: 'doomed ci', role: 'owner', team_id: doomed });
+      assert.equal((await gw.api('GET', '/api/me', undefined, k.key)).status, 200);
+      assert.equal((await gw.api('DELETE', `/api/teams/${doomed}`)).status, 200);
+      assert.equal((await gw.api('GET', '/api/me', undefined, k.key)).status, 401, 'refused at the next request');
+      assert.equal((await gw.api('GET', `/api/management-keys/${k.id}`)).body.status, 'revoked');
+    });
+
     test('rotate: same id, role and scope; the old secret is refused at once, the new one works', async () => {
       const k = await mk({ name: 'rotating', role: 'owner', team_id: teamA });
       const res = await gw.api('POST', `/api/management-keys/${k.id}/rotate`, undefined, k.key);

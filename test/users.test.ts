@@ -207,6 +207,12 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(JSON.parse(event.after!).disabled_key_ids, res.body.disabled_key_ids);
       assert.equal(JSON.parse(event.before!).status, 'active');
 
+      // While the user is deactivated, no one can turn their keys back on (an owner or admin by mistake).
+      const early = await gw.api('PATCH', `/api/keys/${teamKey.id}`, { status: 'active' });
+      assert.equal(early.status, 409, JSON.stringify(early.body));
+      assert.equal(early.body.error.param, 'status');
+      await assert.rejects(gw.openai(teamKey.key).chat.completions.create(chat), (err: any) => err.status === 403);
+
       // Reactivation lets them sign in again; their keys stay disabled until re-enabled one by one.
       const back = await gw.api('POST', `/api/users/${leaver.userId}/reactivate`);
       assert.equal(back.status, 200);

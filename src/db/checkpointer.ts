@@ -34,6 +34,9 @@ export function startCheckpointer(db: SQLite.Database, file: string, intervalMs 
     async stop() {
       if (stopping) return;
       stopping = true;
+      // Unref'd so it never holds the process open; while we wait for it to exit it must, or a
+      // process with nothing else pending ends mid-close (an unsettled await).
+      worker.ref();
       const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
       worker.postMessage('stop');
       await exited;

@@ -45,9 +45,11 @@ export class MasterKey {
     if (this.deps.config.adminKey) return this.hash;
     const now = this.deps.clock.now();
     if (now - this.readAt >= MASTER_HASH_TTL_MS) {
-      const row = await this.deps.db.kysely.selectFrom('settings').select('value').where('key', '=', MASTER_KEY_SETTING).executeTakeFirst();
-      if (row) this.hash = row.value;
+      // Read at most once per period, even when it fails: with the database unreachable the copy
+      // in hand stays in use (the master key keeps working for what needs no database).
       this.readAt = now;
+      const row = await this.deps.db.kysely.selectFrom('settings').select('value').where('key', '=', MASTER_KEY_SETTING).executeTakeFirst().catch(() => undefined);
+      if (row) this.hash = row.value;
     }
     return this.hash;
   }

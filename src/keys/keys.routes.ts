@@ -185,6 +185,11 @@ async function update(deps: Deps, actor: Actor, key: KeyRow, body: unknown) {
     if (input.description !== undefined) patch.description = input.description ?? null;
     if (input.tags !== undefined) patch.tags = JSON.stringify(input.tags);
     if (input.status !== undefined) patch.status = input.status;
+    // Offboarding disabled this key with its owner: it comes back only with them.
+    if (input.status === 'active' && key.status !== 'active' && key.user_id !== null) {
+      const owner = await trx.selectFrom('users').select('status').where('id', '=', key.user_id).executeTakeFirst();
+      if (owner?.status !== 'active') throw new ApiError('conflict', `key ${key.id}'s owner (user ${key.user_id}) is deactivated: reactivate the user first`, 'status');
+    }
     if (expiresAt !== undefined) patch.expires_at = expiresAt;
     const row = await trx.updateTable('api_keys').set(patch).where('id', '=', key.id).returningAll().executeTakeFirstOrThrow();
     // A new expiry can bring an expired key, and its budget cap, back to life: the cap must still

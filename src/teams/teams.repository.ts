@@ -92,5 +92,7 @@ export async function deleteTeam(trx: Transaction<Database>, team: TeamRow, at: 
     .execute();
   // A deleted team's rule names nothing usable; left behind it would keep its access groups "in use".
   await deleteRule(trx, team.org_id, teamScope(team.id));
+  // Management keys scoped to the team go with it (they could act on nothing, but would stay live).
+  await trx.updateTable('admin_keys').set({ revoked_at: at }).where('team_id', '=', team.id).where('revoked_at', 'is', null).execute();
   return revoked.map((r) => r.id);
 }
