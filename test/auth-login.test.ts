@@ -74,7 +74,9 @@ for (const dialect of DIALECTS) describe(`password sign-in (${dialect})`, { skip
     assert.equal((await b.api('POST', '/api/auth/logout', undefined, { csrf: false })).body.error.code, 'csrf_failed', 'another site cannot sign a person out');
     const out = await b.api('POST', '/api/auth/logout');
     assert.equal(out.status, 200);
-    assert.match(out.headers.get('set-cookie')!, /^tollgate_session=; .*Max-Age=0/);
+    const cleared = out.headers.getSetCookie();
+    assert.match(cleared[0]!, /^tollgate_session=; .*Max-Age=0/);
+    assert.match(cleared[1]!, /^tollgate_csrf=; .*Max-Age=0/, 'the readable CSRF cookie of an SSO sign-in goes too');
     const after = await b.api('GET', '/api/me');
     assert.equal(after.status, 401);
     assert.equal(after.body.error.code, 'session_expired');

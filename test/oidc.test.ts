@@ -312,4 +312,18 @@ for (const dialect of DIALECTS) describe(`single sign-on through a real OpenID p
       for (const s of secrets) assert.ok(!audit.includes(s));
     }
   });
+
+  // Last: it leaves this address refused on `strict` for the rest of the minute.
+  test('failed callbacks are throttled per address, like failed passwords (429 after 20 a minute)', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 22; i++) statuses.push((await getJson(`${strict.url}/api/auth/oidc/callback?state=forged-${i}&code=x`, { accept: 'application/json' })).res.status);
+    // Earlier refused sign-ins on `strict` (no account, deactivated) count too.
+    const first = statuses.indexOf(429);
+    assert.ok(first > 0 && first <= 20, `400s until the limit, then 429: ${statuses.join(',')}`);
+    assert.ok(statuses.slice(0, first).every((s) => s === 400) && statuses.slice(first).every((s) => s === 429), statuses.join(','));
+    const refused = await getJson(`${strict.url}/api/auth/oidc/callback?state=forged-last&code=x`, { accept: 'application/json' });
+    assert.equal(refused.res.status, 429);
+    assert.equal(refused.body.error.code, 'too_many_auth_failures');
+    assert.equal((await getJson(`${jit.url}/api/auth/oidc/callback?state=forged&code=x`, { accept: 'application/json' })).res.status, 400, 'each replica counts its own');
+  });
 });

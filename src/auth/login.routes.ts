@@ -12,6 +12,8 @@ import { MAX_PASSWORD_LENGTH } from './passwords.ts';
 import { loginIpThrottle } from './login-throttle.ts';
 import { signIn } from './login.ts';
 import { clearedSessionCookie, revokeSession, sessionCookie, userAgentOf } from './sessions.ts';
+import { csrfCookie } from './sign-in-response.ts';
+import { iso } from '../clock.ts';
 
 const loginBody = z.strictObject({
   email: z.email('must be an email address').max(320),
@@ -66,7 +68,8 @@ export function registerLoginRoutes(api: FastifyInstance, deps: Deps): void {
       await revokeSession(trx, sessionId, at);
       return { result: null, audit: [{ orgId: req.actor.orgId, action: 'auth.logout', targetType: 'session', targetId: sessionId }] };
     });
-    reply.header('set-cookie', clearedSessionCookie(deps, req.raw));
+    // The readable CSRF cookie an SSO sign-in set goes too.
+    reply.header('set-cookie', [clearedSessionCookie(deps, req.raw), csrfCookie(deps, req.raw, '', iso(deps.clock.now()))]);
     return { signed_out: true };
   });
 }

@@ -9,6 +9,7 @@ import type { Deps } from '../deps.ts';
 import { ApiError } from '../http/errors.ts';
 import { parse } from '../http/validate.ts';
 import { clientIp } from '../net/client-ip.ts';
+import { loginIpThrottle } from './login-throttle.ts';
 import { findInvitationByToken, invitedTeamExists } from '../people/invitations.repository.ts';
 import { invalidInvitation, isPending } from '../people/invitation-accept.ts';
 import { OidcClient } from './oidc.ts';
@@ -35,6 +36,8 @@ export function registerOidcRoutes(api: FastifyInstance, deps: Deps): void {
   // Discovery is made at the first sign-in and kept for the life of this app (one per process).
   const oidc = cfg ? new OidcClient(cfg) : undefined;
   const open = { config: { public: true } };
+  // Failed callbacks (unknown state, refused identity) per client address, like failed passwords.
+  const perIp = loginIpThrottle(deps.config.people);
 
   api.get('/auth/oidc/login', open, async (req, reply) => {
     if (!oidc) throw notConfigured();
@@ -52,14 +55,23 @@ export function registerOidcRoutes(api: FastifyInstance, deps: Deps): void {
 
   api.get('/auth/oidc/callback', open, async (req, reply) => {
     if (!oidc) throw notConfigured();
-    const { state } = parse(callbackQuery, req.query, 'query');
-    const login = await takeOidcLogin(deps.db.kysely, state, deps.clock.now());
-    // Not audited: without a sign-in in progress this is anyone's request, not an attempt on an account.
-    if (!login) throw new ApiError('invalid_request', 'query.state: unknown, already used or expired sign-in; start again from /api/auth/oidc/login.', 'query.state');
     const caller = callerOf(deps, req);
+    const now = deps.clock.now();
+    const blocked = perIp.blockedUntil(caller.ip, now);
+    if (blocked !== 0) throw new ApiError('too_many_auth_failures', 'Too many failed sign-ins from this address; try again later.', null, { retry_after: Math.max(1, Math.ceil((blocked - now) / 1000)) });
+    const { state } = parse(callbackQuery, req.query, 'query');
+    const login = await takeOidcLogin(deps.db.kysely, state, now);
+    // Not audited: without a sign-in in progress this is anyone's request, not an attempt on an account.
+    if (!login) {
+      perIp.fail(caller.ip, now);
+      throw new ApiError('invalid_request', 'query.state: unknown, already used or expired sign-in; start again from /api/auth/oidc/login.', 'query.state');
+    }
     const rawQuery = req.raw.url?.slice(req.raw.url.indexOf('?')) ?? '';
-    const identity = await identityOf(deps, oidc, rawQuery, state, login, caller);
-    const { user, session } = await completeOidcSignIn(deps, login, identity, caller);
+    const signIn = async () => completeOidcSignIn(deps, login, await identityOf(deps, oidc, rawQuery, state, login, caller), caller);
+    const { user, session } = await signIn().catch((err: unknown) => {
+      if (err instanceof SignInRefused) perIp.fail(caller.ip, now);
+      throw err;
+    });
     reply.header('cache-control', 'no-store');
     const cookie = sessionCookie(deps, req.raw, session.token, session.expiresAt);
     if (wantsJson(req)) return reply.header('set-cookie', cookie).send(signedInBody(user, session));
