@@ -11,6 +11,7 @@ import { jsonProblem } from './http/validate.ts';
 import { MasterKey, resolveActor } from './http/admin-auth.ts';
 import { isAction } from './auth/permissions.ts';
 import type { RouteAuth } from './auth/authorize.ts';
+import type { RouteDoc } from './http/route-doc.ts';
 import { errorBody } from './http/errors.ts';
 import type { Actor } from './http/actor.ts';
 import { registerProxyRoutes } from './proxy/proxy.routes.ts';
@@ -48,6 +49,8 @@ declare module 'fastify' {
     /** /api routes: the action the route authorizes (auth/permissions.ts), or public */
     action?: RouteAuth['action'];
     public?: boolean;
+    /** what the OpenAPI document says about the route (http/route-doc.ts) */
+    doc?: RouteDoc;
   }
 }
 
@@ -56,6 +59,7 @@ export interface RouteEntry {
   url: string;
   action?: string;
   public?: boolean;
+  doc?: RouteDoc;
 }
 
 export interface AppOptions {
@@ -103,7 +107,7 @@ export async function buildApp(deps: Deps, opts: AppOptions): Promise<FastifyIns
     if (r.url.startsWith('/api/') && !config.public && !(config.action && isAction(config.action))) {
       throw new Error(`${[r.method].flat().join(',')} ${r.url}: an /api route must declare config.action (auth/permissions.ts) or config.public`);
     }
-    for (const method of [r.method].flat()) if (method !== 'HEAD') routeTable.push({ method, url: r.url, action: config.action, public: config.public });
+    for (const method of [r.method].flat()) if (method !== 'HEAD') routeTable.push({ method, url: r.url, action: config.action, public: config.public, doc: (r.config as { doc?: RouteDoc } | undefined)?.doc });
   });
   app.decorateRequest('actor', null as unknown as Actor);
 

@@ -96,7 +96,9 @@ export const PERMISSIONS = {
   'access_group.read': { any: true },
   'access_group.write': {},
   'audit.read': { viewer: true, teamOwner: true },
+  // usage and request logs: every caller, each seeing their own scope (the route narrows it)
   'usage.read': { any: true },
+  'logs.read': { any: true },
 } as const satisfies Record<string, Grant>;
 
 export type Action = keyof typeof PERMISSIONS;
