@@ -11,6 +11,9 @@ export class KeyCache {
   private readonly negativeTtlMs: number;
   /** Bumped by every invalidation: a load that started before one must not be cached. */
   generation = 0;
+  /** lookups that found / did not find a key (the hit rate at /metrics) */
+  hits = 0;
+  misses = 0;
 
   constructor(max: number, negativeTtlMs: number) {
     this.entries = new BoundedCache(max);
@@ -19,7 +22,10 @@ export class KeyCache {
   }
 
   get(hash: string): KeyContext | undefined {
-    return this.entries.get(hash);
+    const ctx = this.entries.get(hash);
+    if (ctx === undefined) this.misses++;
+    else this.hits++;
+    return ctx;
   }
 
   isKnownUnknown(hash: string, now: number): boolean {
