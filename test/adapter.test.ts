@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { prepareBody, usageFromResponse } from '../src/providers/openai-compatible/adapter.ts';
+import { prepareBody, usageFromBody, usageFromResponse } from '../src/providers/openai-compatible/adapter.ts';
 import type { ResolvedRoute } from '../src/providers/types.ts';
 
 const route = (upstreamModel: string): ResolvedRoute => ({ credentialId: 1, provider: 'openai', baseUrl: 'http://x', apiKey: 'k', upstreamModel, price: undefined });
@@ -18,8 +18,7 @@ test('usage is read from the response without parsing it all, and matches a full
     { id: 'empty', usage: {} },
   ];
   for (const b of bodies) {
-    const u = b.usage as { prompt_tokens?: number; completion_tokens?: number } | null | undefined;
-    const expected = u && typeof u.prompt_tokens === 'number' ? { tokensIn: u.prompt_tokens, tokensOut: u.completion_tokens ?? 0 } : undefined;
+    const expected = usageFromBody(b);
     assert.deepEqual(usageFromResponse(Buffer.from(JSON.stringify(b))), expected, JSON.stringify(b));
     assert.deepEqual(usageFromResponse(Buffer.from(JSON.stringify(b, null, 2))), expected, 'pretty-printed');
   }
@@ -28,6 +27,15 @@ test('usage is read from the response without parsing it all, and matches a full
   assert.deepEqual(usageFromResponse(Buffer.from(JSON.stringify(long))), { tokensIn: 5, tokensOut: 6 }, 'usage far from the end is still found');
   const tailUsage = { choices: [{ message: { content: 'y'.repeat(5_000) } }], usage: { prompt_tokens: 7, completion_tokens: 8 } };
   assert.deepEqual(usageFromResponse(Buffer.from(JSON.stringify(tailUsage))), { tokensIn: 7, tokensOut: 8 });
+});
+
+test('cached and reasoning tokens are read from the details objects, and only there', () => {
+  const read = (usage: unknown) => usageFromResponse(Buffer.from(JSON.stringify({ id: 'x', usage })));
+  assert.deepEqual(read({ prompt_tokens: 12, completion_tokens: 5, prompt_tokens_details: { cached_tokens: 8, audio_tokens: 0 }, completion_tokens_details: { reasoning_tokens: 3, accepted_prediction_tokens: 0 } }), { tokensIn: 12, tokensOut: 5, cachedTokens: 8, reasoningTokens: 3 });
+  assert.deepEqual(read({ completion_tokens_details: { reasoning_tokens: 64 }, prompt_tokens: 10, completion_tokens: 80 }), { tokensIn: 10, tokensOut: 80, cachedTokens: 0, reasoningTokens: 64 }, 'details first');
+  assert.deepEqual(read({ prompt_tokens: 4, completion_tokens: 1, cached_tokens: 99, other_details: { cached_tokens: 5, reasoning_tokens: 7 }, completion_tokens_details: { cached_tokens: 6 } }), { tokensIn: 4, tokensOut: 1 }, 'a cached_tokens anywhere else is not the cache count');
+  assert.deepEqual(read({ prompt_tokens: 4, completion_tokens: 1, prompt_tokens_details: null }), { tokensIn: 4, tokensOut: 1 });
+  assert.deepEqual(usageFromBody({ usage: { prompt_tokens: 4, completion_tokens: 1, prompt_tokens_details: { cached_tokens: -3 }, completion_tokens_details: { reasoning_tokens: 'x' } } }), { tokensIn: 4, tokensOut: 1 }, 'nonsense counts are 0');
 });
 
 test('the body goes upstream byte for byte unless the model name or stream options must change', () => {

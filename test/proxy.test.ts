@@ -23,6 +23,29 @@ for (const dialect of DIALECTS) {
     after(() => gw?.close());
     beforeEach(() => gw.fake.reset());
 
+    test('the log row records cached and reasoning tokens as reported, upstream time and time to first byte', async () => {
+      const ask = { model: 'gpt-4o-cached-reasoning', messages: [{ role: 'user' as const, content: 'a prompt long enough to have a few tokens in it' }], max_tokens: 9 };
+      const plain = await client.chat.completions.create(ask);
+      const streamed = client.chat.completions.create({ ...ask, stream: true, stream_options: { include_usage: true } });
+      let streamUsage: any;
+      for await (const chunk of await streamed) if (chunk.usage) streamUsage = chunk.usage;
+      await gw.flush();
+      const rows = await gw.runtime.deps.db.kysely.selectFrom('request_logs').selectAll().where('model', '=', ask.model).orderBy('id').execute();
+      assert.equal(rows.length, 2);
+      for (const [row, usage] of [[rows[0]!, plain.usage!], [rows[1]!, streamUsage]] as const) {
+        assert.ok(usage.prompt_tokens_details.cached_tokens > 0 && usage.completion_tokens_details.reasoning_tokens > 0, 'the fake reports both');
+        assert.equal(Number(row.cached_tokens), usage.prompt_tokens_details.cached_tokens);
+        assert.equal(Number(row.reasoning_tokens), usage.completion_tokens_details.reasoning_tokens);
+        assert.ok(row.upstream_ms !== null && row.ttfb_ms !== null, JSON.stringify(row));
+        assert.ok(row.ttfb_ms! <= row.upstream_ms! && row.upstream_ms! <= row.latency_ms + 1, JSON.stringify(row));
+      }
+      // A request refused before any upstream call has no upstream timings.
+      await assert.rejects(client.chat.completions.create({ ...ask, messages: [] }));
+      await gw.flush();
+      const refused = await gw.runtime.deps.db.kysely.selectFrom('request_logs').selectAll().where('status_code', '=', 400).orderBy('id', 'desc').executeTakeFirstOrThrow();
+      assert.deepEqual([refused.upstream_ms, refused.ttfb_ms, Number(refused.cached_tokens)], [null, null, 0]);
+    });
+
     test('non-streaming and streaming requests are logged with the team and spend equals upstream usage × price', async () => {
       const before = (await gw.api('GET', `/api/teams/${teamId}/spend`)).body.total;
       const r1 = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'What is a gateway?' }] });

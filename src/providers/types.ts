@@ -4,6 +4,10 @@ import type { ModelPrice } from '../config.ts';
 export interface Usage {
   tokensIn: number;
   tokensOut: number;
+  /** of tokensIn, served from the provider's prompt cache (when reported) */
+  cachedTokens?: number;
+  /** of tokensOut, spent reasoning (when reported) */
+  reasoningTokens?: number;
 }
 
 /** A model resolved to the credential and upstream that serve it. */

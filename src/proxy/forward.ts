@@ -43,6 +43,9 @@ export interface ForwardResult {
   estimated: boolean;
   errorCode: string | null;
   streamed: boolean;
+  /** ms from dispatching the upstream request to its end, and to its first body byte (set by finish) */
+  upstreamMs?: number;
+  ttfbMs?: number | null;
 }
 
 // Upstream statuses relayed as they are (the client's request was at fault, or the provider is
@@ -111,6 +114,9 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   /** set while the upstream is paused for a client that is not reading */
   private stallTimer: NodeJS.Timeout | undefined;
   private stalled = false;
+  /** performance.now() when the request was dispatched, and when the first body byte arrived (0: none yet) */
+  private readonly sentAt = performance.now();
+  private firstByteAt = 0;
 
   constructor(res: ServerResponse, meter: StreamMeter, headers: HeaderMap, up: Upstream, settle: (r: ForwardResult) => void, done: (r: ForwardResult) => void) {
     this.res = res;
@@ -180,6 +186,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.firstByteAt === 0) this.firstByteAt = performance.now();
     if (this.mode !== 'sse') {
       this.bytes += chunk.length;
       if (this.bytes > this.maxBytes) return this.abortTooLarge(controller);
@@ -295,6 +302,9 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     clearTimeout(this.deadline);
     clearTimeout(this.stallTimer);
     this.res.off('close', this.onClose);
+    const now = performance.now();
+    result.upstreamMs = Math.round(now - this.sentAt);
+    result.ttfbMs = this.firstByteAt === 0 ? null : Math.round(this.firstByteAt - this.sentAt);
     this.settle(result);
     reply?.();
     this.done(result);

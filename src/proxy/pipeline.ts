@@ -20,6 +20,7 @@ import type { KeyContext } from '../keys/key-context.ts';
 import { forward, type ForwardResult } from './forward.ts';
 import { ERRORS, type ErrorCode } from '../http/errors.ts';
 import { rateLimitHeaders, sendError, type HeaderMap } from './respond.ts';
+import type { RequestTrace } from '../observability/request-trace.ts';
 
 export interface ProxyCall {
   /** the key, authenticated from the headers before the body was read */
@@ -33,6 +34,8 @@ export interface ProxyCall {
   headers: Record<string, string | string[] | undefined>;
   ip: string;
   res: ServerResponse;
+  /** this request's spans; null when tracing is off (every call on it is behind one `if`) */
+  trace?: RequestTrace | null;
 }
 
 export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
@@ -41,8 +44,8 @@ export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
   const headers: HeaderMap = { 'x-request-id': randomUUID() };
   const { res, body, ctx } = call;
   const model = body.model;
-  const log = (r: Pick<ForwardResult, 'status' | 'errorCode'> & Partial<ForwardResult>, provider: string | null, cost: number | null, unpriced: boolean) =>
-    enqueueLog(deps, call, ctx, String(headers['x-request-id']), loggable(model), provider, r, cost, unpriced, now, started);
+  const log = (r: Pick<ForwardResult, 'status' | 'errorCode'> & Partial<ForwardResult>, provider: string | null, cost: number | null, unpriced: boolean, level: string | null = null) =>
+    enqueueLog(deps, call, ctx, String(headers['x-request-id']), loggable(model), provider, r, cost, unpriced, now, started, level);
 
   // Status, expiry, scope and IP allowlists were checked from the headers (fast-lane.ts, checkKey).
   // Malformed bodies stop here: before admission, before any upstream call.
@@ -52,6 +55,7 @@ export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
     return sendError(res, 'invalid_request', `${problem.param}: ${problem.message}`, headers, problem.param);
   }
   if (typeof model !== 'string') return; // checked above; narrows the type
+  if (call.trace) call.trace.request(body, model);
   const allowed = checkModel(ctx, model);
   if (!allowed.ok) {
     log({ status: 403, errorCode: allowed.code }, null, null, false);
@@ -72,8 +76,9 @@ export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
   const bound = requestBound(call.endpoint, body, route.price);
   const tokenBound = bound.promptTokens + bound.outputTokens;
   const costBoundMicro = route.price && !bound.unbounded ? costMicro(route.price, bound.promptTokens, bound.outputTokens) : undefined;
+  if (call.trace) call.trace.admitting();
   if (!deps.orgSlots.acquire(ctx.orgId)) {
-    log({ status: 429, errorCode: 'concurrency_limit_exceeded' }, null, null, false);
+    log({ status: 429, errorCode: 'concurrency_limit_exceeded' }, null, null, false, 'org');
     headers['retry-after'] = 1;
     const limit = deps.orgSlots.limit;
     return sendError(res, 'concurrency_limit_exceeded', `Too many requests in flight for this org on this replica: at most ${limit} at a time.`, headers, null, { level: 'org', limit, reset_at: null });
@@ -86,10 +91,11 @@ export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
     throw err;
   }) : admitting;
   rateLimitHeaders(admission.headers, headers);
+  if (call.trace) call.trace.admitted(admission);
   if (!admission.ok) {
     deps.orgSlots.release(ctx.orgId);
     if (admission.resetAt !== null) headers['retry-after'] = Math.max(1, Math.ceil((admission.resetAt - now) / 1000));
-    log({ status: ERRORS[admission.code].status, errorCode: admission.code }, null, null, false);
+    log({ status: ERRORS[admission.code].status, errorCode: admission.code }, null, null, false, admission.level);
     const extra = { level: admission.level, limit: admission.limit, reset_at: admission.resetAt === null ? null : iso(admission.resetAt), ...admission.details };
     return sendError(res, admission.code, admission.message, headers, null, extra);
   }
@@ -102,6 +108,7 @@ export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
   const settle = (r: ForwardResult): void => {
     if (settled) return;
     settled = true;
+    if (call.trace) call.trace.settling(r);
     // The upstream answered without usage: meter an estimate, and flag it, rather than nothing.
     const usage = r.usage ?? (r.status < 400 ? { tokensIn: promptEstimate, tokensOut: 0 } : undefined);
     const estimated = r.estimated || (r.usage === undefined && usage !== undefined);
@@ -120,6 +127,7 @@ export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
       route, path: PATHS[call.endpoint], headers: upstreamHeaders(route), body: prepared.body, stream,
       timeoutMs: config.upstreamTimeoutMs, firstByteMs: config.upstreamFirstByteTimeoutMs, stallMs: config.clientStallMs, drainMs: config.abortDrainMs, maxBytes: config.upstreamResponseLimitBytes,
     };
+    if (call.trace) up.headers = call.trace.upstream(route, up.path, up.headers);
     await forward(res, up, meter, headers, deps.upstreamPool, settle);
   } finally {
     // Only if forwarding failed before an answer (a bug): the reservation is still released.
@@ -156,9 +164,10 @@ const unavailable = (): null => null;
 
 function enqueueLog(
   deps: Deps, call: ProxyCall, ctx: KeyContext, requestId: string, model: string, provider: string | null,
-  r: Pick<ForwardResult, 'status' | 'errorCode'> & Partial<ForwardResult>, cost: number | null, unpriced: boolean, now: number, started: number,
+  r: Pick<ForwardResult, 'status' | 'errorCode'> & Partial<ForwardResult>, cost: number | null, unpriced: boolean, now: number, started: number, level: string | null = null,
 ): void {
-  deps.logWriter.enqueue({
+  if (call.trace) call.trace.logged(r, cost);
+  const row = {
     request_id: requestId,
     created_at: iso(now),
     org_id: ctx.orgId,
@@ -174,10 +183,17 @@ function enqueueLog(
     streamed: r.streamed ? 1 : 0,
     tokens_in: r.usage?.tokensIn ?? 0,
     tokens_out: r.usage?.tokensOut ?? 0,
+    cached_tokens: r.usage?.cachedTokens ?? 0,
+    reasoning_tokens: r.usage?.reasoningTokens ?? 0,
     cost_micro: cost,
     unpriced: unpriced ? 1 : 0,
     usage_estimated: r.estimated ? 1 : 0,
     latency_ms: Math.round(performance.now() - started),
     client_ip: call.ip,
-  });
+    upstream_ms: r.upstreamMs ?? null,
+    ttfb_ms: r.ttfbMs ?? null,
+  };
+  deps.logWriter.enqueue(row);
+  // level: of an admission refusal (tollgate_admission_refusals_total)
+  deps.metrics.request(row, level);
 }

@@ -3,7 +3,9 @@
 //   prompt tokens     = Σ over messages (and Anthropic `system`) of ceil(chars/4) + 3
 //   completion tokens = min(max_tokens ?? max_completion_tokens ?? completionTokens, completionTokens)
 // The reply is one word per completion token: "tok0 tok1 tok2 ...".
-// Model names steer behaviour: `error-<status>` fails, `slow-*` adds 200 ms, `*no-usage*` omits usage.
+// Model names steer behaviour: `error-<status>` fails, `slow-*` adds 200 ms, `*no-usage*` omits usage,
+// `*cached*` reports half the prompt as cached_tokens, `*reasoning*` half the completion as reasoning_tokens
+// (chat completions carry both details objects, zeros otherwise, as OpenAI's do).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHash } from 'node:crypto';
@@ -37,15 +39,21 @@ export const FAKE_MODELS = ['gpt-4o', 'gpt-4o-mini', 'gpt-3.5-turbo-instruct', '
 
 // ---- OpenAI endpoints ----
 
-function usageOf(prompt: number, completion: number) {
-  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+function usageOf(prompt: number, completion: number, model?: string) {
+  const base = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+  if (model === undefined) return base;
+  return {
+    ...base,
+    prompt_tokens_details: { cached_tokens: model.includes('cached') ? Math.floor(prompt / 2) : 0, audio_tokens: 0 },
+    completion_tokens_details: { reasoning_tokens: model.includes('reasoning') ? Math.floor(completion / 2) : 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+  };
 }
 
 /** Shared by /v1/chat/completions and /v1/completions: only the object shapes differ. */
 async function openaiGenerate(ctx: Ctx, prompt: number, legacy: boolean): Promise<void> {
   const n = completionTokens(ctx.body, generated(ctx));
   const finish = n < generated(ctx) ? 'length' : 'stop';
-  const usage = wantsUsage(ctx) ? usageOf(prompt, n) : undefined;
+  const usage = wantsUsage(ctx) ? usageOf(prompt, n, legacy ? undefined : String(ctx.model)) : undefined;
   const counted: Frame['usage'] = [prompt, n, true];
   const head = { id: rid(legacy ? 'cmpl-' : 'chatcmpl-'), created: now(), model: ctx.model };
   const choice = (piece: string | null, finish_reason: string | null, first = false) => legacy

@@ -37,6 +37,10 @@ const TEXT = Buffer.from('"text"');
 const DONE = Buffer.from('[DONE]');
 const PROMPT_TOKENS = Buffer.from('prompt_tokens"');
 const COMPLETION_TOKENS = Buffer.from('completion_tokens"');
+const PROMPT_DETAILS = Buffer.from('prompt_tokens_details"');
+const COMPLETION_DETAILS = Buffer.from('completion_tokens_details"');
+const CACHED_TOKENS = Buffer.from('cached_tokens"');
+const REASONING_TOKENS = Buffer.from('reasoning_tokens"');
 const SPACE = 32, COLON = 58, QUOTE = 34, BRACE = 123, CLOSE_BRACE = 125, BACKSLASH = 92, COMMA = 44;
 
 /**
@@ -61,9 +65,11 @@ export function usageFromResponse(buf: Buffer): Usage | undefined {
 }
 
 /**
- * Reads `: { "prompt_tokens": n, "completion_tokens": m, … }` starting after the key: the two
- * counts at the object's top level (nested `*_details` objects are skipped). null when the bytes
- * are not that shape (the caller parses the body instead); undefined for a usage without counts.
+ * Reads `: { "prompt_tokens": n, "completion_tokens": m, "prompt_tokens_details": {"cached_tokens":
+ * c}, "completion_tokens_details": {"reasoning_tokens": r}, … }` starting after the key: the two
+ * counts at the object's top level, and the cached and reasoning counts in their details objects
+ * (anything else nested is skipped). null when the bytes are not that shape (the caller parses the
+ * body instead); undefined for a usage without counts.
  */
 function readUsageObject(buf: Buffer, from: number): Usage | undefined | null {
   let i = afterColon(buf, from);
@@ -71,17 +77,30 @@ function readUsageObject(buf: Buffer, from: number): Usage | undefined | null {
   let depth = 0;
   let tokensIn: number | undefined;
   let tokensOut: number | undefined;
+  let cached = 0;
+  let reasoning = 0;
+  // the details object the next `{` at depth 1 opens (1 prompt, 2 completion), and the one we are in
+  let nextDetails = 0;
+  let details = 0;
   for (; i < buf.length; i++) {
     const ch = buf[i];
-    if (ch === BRACE) depth++;
-    else if (ch === CLOSE_BRACE) {
-      if (--depth === 0) return tokensIn === undefined ? undefined : { tokensIn, tokensOut: tokensOut ?? 0 };
+    if (ch === BRACE) {
+      if (++depth === 2) details = nextDetails;
+      nextDetails = 0;
+    } else if (ch === CLOSE_BRACE) {
+      if (--depth === 0) return tokensIn === undefined ? undefined : usageOf(tokensIn, tokensOut ?? 0, cached, reasoning);
+      if (depth === 1) details = 0;
     } else if (ch === QUOTE) {
       const start = i + 1;
       i = endOfString(buf, start);
       if (i === -1) return null;
-      if (depth !== 1) continue;
-      const which = keyIs(buf, start, i, PROMPT_TOKENS) ? 1 : keyIs(buf, start, i, COMPLETION_TOKENS) ? 2 : 0;
+      let which = 0;
+      if (depth === 1) {
+        which = keyIs(buf, start, i, PROMPT_TOKENS) ? 1 : keyIs(buf, start, i, COMPLETION_TOKENS) ? 2 : 0;
+        if (which === 0) nextDetails = keyIs(buf, start, i, PROMPT_DETAILS) ? 1 : keyIs(buf, start, i, COMPLETION_DETAILS) ? 2 : 0;
+      } else if (depth === 2 && details !== 0) {
+        which = details === 1 ? (keyIs(buf, start, i, CACHED_TOKENS) ? 3 : 0) : keyIs(buf, start, i, REASONING_TOKENS) ? 4 : 0;
+      }
       if (which === 0) continue;
       let j = afterColon(buf, i + 1);
       if (j === -1) return null;
@@ -90,7 +109,9 @@ function readUsageObject(buf: Buffer, from: number): Usage | undefined | null {
       while (buf[j]! >= 48 && buf[j]! <= 57) n = n * 10 + (buf[j++]! - 48);
       if (j === digits || !(buf[j] === COMMA || buf[j] === CLOSE_BRACE || isSpace(buf[j]))) return null; // not a plain integer
       if (which === 1) tokensIn = n;
-      else tokensOut = n;
+      else if (which === 2) tokensOut = n;
+      else if (which === 3) cached = n;
+      else reasoning = n;
       i = j - 1;
     }
   }
@@ -123,11 +144,21 @@ function afterColon(buf: Buffer, from: number): number {
   return i;
 }
 
+/** The usage object; cached and reasoning counts only when reported (the common shape stays two fields). */
+function usageOf(tokensIn: number, tokensOut: number, cached: number, reasoning: number): Usage {
+  if (cached === 0 && reasoning === 0) return { tokensIn, tokensOut };
+  return { tokensIn, tokensOut, cachedTokens: cached, reasoningTokens: reasoning };
+}
+
+const count = (v: unknown): number => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : 0);
+
 /** Usage from a parsed response body; undefined when the upstream reported none. */
 export function usageFromBody(json: unknown): Usage | undefined {
   const u = (json as { usage?: Record<string, unknown> } | null)?.usage;
   if (!u || typeof u.prompt_tokens !== 'number') return undefined;
-  return { tokensIn: u.prompt_tokens, tokensOut: typeof u.completion_tokens === 'number' ? u.completion_tokens : 0 };
+  const cached = count((u.prompt_tokens_details as Record<string, unknown> | null | undefined)?.cached_tokens);
+  const reasoning = count((u.completion_tokens_details as Record<string, unknown> | null | undefined)?.reasoning_tokens);
+  return usageOf(u.prompt_tokens, typeof u.completion_tokens === 'number' ? u.completion_tokens : 0, cached, reasoning);
 }
 
 /** Index of the first non-space byte after `"key"` and its colon, or -1 when the key is absent. */
