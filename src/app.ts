@@ -36,6 +36,7 @@ import { registerLoginRoutes } from './auth/login.routes.ts';
 import { registerMeRoutes } from './people/me.routes.ts';
 import { registerSelfServiceRoutes } from './selfservice/self-service.routes.ts';
 import { registerMyKeyRoutes } from './selfservice/my-keys.routes.ts';
+import { registerUsageRoutes } from './usage/usage.routes.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -171,6 +172,7 @@ export async function buildApp(deps: Deps, opts: AppOptions): Promise<FastifyIns
     registerMeRoutes(api, deps);
     registerSelfServiceRoutes(api, deps);
     registerMyKeyRoutes(api, deps);
+    registerUsageRoutes(api, deps);
   }, { prefix: '/api' });
 
   return app;

@@ -43,6 +43,7 @@ export const PERMISSIONS = {
   'org.access.write': {},
   'org.limits.read': READ,
   'org.limits.write': {},
+  'org.spend.read': READ,
   // teams
   'team.list': { any: true },
   'team.create': {},

@@ -15,6 +15,7 @@ import * as m0010 from './migrations/0010_invitation_user.ts';
 import * as m0011 from './migrations/0011_user_email_unique.ts';
 import * as m0014 from './migrations/0014_request_log_detail.ts';
 import * as m0013 from './migrations/0013_audit_chain.ts';
+import * as m0015 from './migrations/0015_usage_rollups.ts';
 import * as m0016 from './migrations/0016_request_log_indexes.ts';
 import * as m0019 from './migrations/0019_idempotency.ts';
 
@@ -35,6 +36,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0011_user_email_unique': m0011,
   '0013_audit_chain': m0013,
   '0014_request_log_detail': m0014,
+  '0015_usage_rollups': m0015,
   '0016_request_log_indexes': m0016,
   '0019_idempotency': m0019,
 };

@@ -285,6 +285,26 @@ export interface OrgDayRollupsTable {
   unpriced_requests: number;
 }
 
+/** migration 0015: the request log counted per level (src/usage/usage-rollups.ts) */
+export interface UsageRollupsTable {
+  level: string;
+  bucket: string;
+  org_id: number;
+  team_id: number;
+  user_id: number;
+  key_id: number;
+  model: string;
+  provider: string;
+  requests: number;
+  errors: number;
+  tokens_in: number;
+  tokens_out: number;
+  cached_tokens: number;
+  reasoning_tokens: number;
+  cost_micro: number;
+  unpriced_requests: number;
+}
+
 export interface AuditEventsTable {
   id: Generated<number>;
   created_at: string;
@@ -328,6 +348,7 @@ export interface Database {
   request_logs: RequestLogsTable;
   spend_rollups: SpendRollupsTable;
   org_day_rollups: OrgDayRollupsTable;
+  usage_rollups: UsageRollupsTable;
   audit_events: AuditEventsTable;
   budget_alerts: BudgetAlertsTable;
   journal_marks: JournalMarksTable;

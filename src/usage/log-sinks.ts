@@ -8,6 +8,7 @@
 import type { Db } from '../db/connection.ts';
 import type { LogRow } from './log-writer.ts';
 import { MINUTES_KEPT, minuteOf, usageMinutesOf } from './usage-minutes.ts';
+import { HOUR_LEVELS, HourPruner, usageRollupsOf, COUNTERS, KEY_COLUMNS, USAGE_COLUMNS, USAGE_PG_TYPES } from './usage-rollups.ts';
 
 export interface Rollup {
   day: string; key_id: number; model: string; org_id: number; team_id: number | null; user_id: number | null;
@@ -65,6 +66,12 @@ const MINUTE_TYPES = ['text', 'int', 'bigint', 'bigint'];
 const upsertMinutes = (source: string) =>
   `insert into usage_minutes (${MINUTE_COLUMNS.join(', ')}) ${source} on conflict (scope, minute) do update set requests = usage_minutes.requests + excluded.requests, tokens = usage_minutes.tokens + excluded.tokens`;
 const pruneMinutes = 'delete from usage_minutes where minute < ';
+// usage_rollups (usage/usage-rollups.ts): every level of the batch in one upsert; hourly rows past
+// their days deleted once an hour (an index range per hourly level).
+const upsertUsage = (source: string) =>
+  `insert into usage_rollups (${USAGE_COLUMNS.join(', ')}) ${source} on conflict (${KEY_COLUMNS.join(', ')}) do update set ${COUNTERS.map((c) => `${c} = usage_rollups.${c} + excluded.${c}`).join(', ')}`;
+const pruneHours = (p: string) => `delete from usage_rollups where level in (${HOUR_LEVELS.map((l) => `'${l}'`).join(', ')}) and bucket < ${p}`;
+const lastAt = (rows: LogRow[]) => (rows.length ? Date.parse(rows[rows.length - 1]!.created_at) : 0);
 const setMark = (max: string, p1: string, p2: string) =>
   `insert into journal_marks (journal_id, seq) values (${p1}, ${p2}) on conflict (journal_id) do update set seq = ${max}(journal_marks.seq, excluded.seq)`;
 
@@ -100,12 +107,17 @@ function sqliteSink(db: import('better-sqlite3').Database, opts: SinkOptions): L
   const upsertMinute = db.prepare(upsertMinutes(`values (${MINUTE_COLUMNS.map((c) => '@' + c).join(', ')})`));
   const prune = db.prepare(pruneMinutes + '?');
   const mark = db.prepare(setMark('max', '?', '?'));
+  const upsertUsageRow = db.prepare(upsertUsage(`values (${USAGE_COLUMNS.map((c) => '@' + c).join(', ')})`));
+  const pruneUsageHours = db.prepare(pruneHours('?'));
+  const hours = new HourPruner();
   const pruner = new MinutePruner();
-  const tx = db.transaction((rows: LogRow[], rollups: Rollup[], lastUsed: Map<number, string>, m: JournalMark | undefined, cutoff: number | undefined, secretsUsed: Map<number, string> | undefined) => {
+  const tx = db.transaction((rows: LogRow[], rollups: Rollup[], lastUsed: Map<number, string>, m: JournalMark | undefined, cutoff: number | undefined, secretsUsed: Map<number, string> | undefined, hourCutoff: string | undefined) => {
     // Named parameters: a row's other fields (secret_id) are not bound.
     for (const r of rows) insertLog.run(complete(r));
     for (const r of rollups) upsertRollup.run(r);
     for (const o of orgDays(rollups)) upsertOrgDay.run(o);
+    for (const u of usageRollupsOf(rows)) upsertUsageRow.run(u);
+    if (hourCutoff !== undefined) pruneUsageHours.run(hourCutoff);
     for (const [id, at] of lastUsed) touchKey.run(at, id, at);
     if (secretsUsed) for (const [id, at] of secretsUsed) touchSecret.run(at, id, at);
     if (opts.usageMinutes) {
@@ -124,8 +136,10 @@ function sqliteSink(db: import('better-sqlite3').Database, opts: SinkOptions): L
         await new Promise((resolve) => setTimeout(resolve, 1));
       }
       const cutoff = opts.usageMinutes ? pruner.due(rows) : undefined;
-      tx(rows, rollups, lastUsed, m, cutoff, secretsUsed);
+      const hourCutoff = hours.due(lastAt(rows));
+      tx(rows, rollups, lastUsed, m, cutoff, secretsUsed, hourCutoff);
       pruner.done(cutoff);
+      hours.done(hourCutoff);
     },
   };
 }
@@ -148,6 +162,8 @@ function pgSink(pool: import('pg').Pool, opts: SinkOptions): LogSink {
   const columns = <T>(rows: T[], names: readonly (keyof T)[]) => names.map((n) => rows.map((r) => r[n] ?? null));
   const upsertMinutesMany = upsertMinutes(`select * from unnest(${unnest(MINUTE_TYPES)})`);
   const mark = setMark('greatest', '$1', '$2::bigint');
+  const upsertUsageMany = upsertUsage(`select * from unnest(${unnest(USAGE_PG_TYPES)})`);
+  const hours = new HourPruner();
   const pruner = new MinutePruner();
   return {
     async write(rows, unordered, lastUsedUnordered, m, secretsUnordered) {
@@ -158,6 +174,8 @@ function pgSink(pool: import('pg').Pool, opts: SinkOptions): LogSink {
       const secretsUsed = new Map([...(secretsUnordered ?? [])].sort((x, y) => x[0] - y[0]));
       const minutes = opts.usageMinutes ? usageMinutesOf(rows) : undefined;
       const cutoff = opts.usageMinutes ? pruner.due(rows) : undefined;
+      const usage = usageRollupsOf(rows);
+      const hourCutoff = hours.due(lastAt(rows));
       const client = await pool.connect();
       try {
         await client.query('begin');
@@ -170,12 +188,15 @@ function pgSink(pool: import('pg').Pool, opts: SinkOptions): LogSink {
           await client.query(upsertRollups, columns(rollups, ROLLUP_COLUMNS));
           await client.query(upsertOrgDays, columns(orgDays(rollups), ORG_DAY_COLUMNS));
         }
+        if (usage.length) await client.query(upsertUsageMany, columns(usage, USAGE_COLUMNS));
+        if (hourCutoff !== undefined) await client.query(pruneHours('$1'), [hourCutoff]);
         if (secretsUsed.size) await client.query(touchSecrets, [[...secretsUsed.keys()], [...secretsUsed.values()]]);
         if (cutoff !== undefined) await client.query(pruneMinutes + '$1', [cutoff]);
         if (minutes?.length) await client.query(upsertMinutesMany, columns(minutes, MINUTE_COLUMNS));
         if (m) await client.query(mark, [m.journalId, m.seq]);
         await client.query('commit');
         pruner.done(cutoff);
+        hours.done(hourCutoff);
       } catch (err) {
         await client.query('rollback').catch(() => {});
         throw err;

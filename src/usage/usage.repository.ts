@@ -1,0 +1,91 @@
+// Usage reads over usage_rollups (never request_logs): one page of groups, ordered by the group
+// keys in primary-key order (time, team, user, key, model, provider) and continued by keyset, so
+// that a page of a large grouping is an index walk that stops at the page's end; the totals of
+// the same filters from the coarsest level that holds them; the names of a page's ids.
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../db/types.ts';
+import { COUNTERS, type Counter } from './usage-rollups.ts';
+import type { Dim, Plan, UsageQuery } from './usage-query.ts';
+
+export type Sums = Record<Counter, number>;
+export interface UsageGroup extends Sums {
+  /** the day or hour bucket, with a time grain */
+  bucket?: string;
+  team_id?: number;
+  user_id?: number;
+  key_id?: number;
+  model?: string;
+  provider?: string;
+}
+export type KeyValue = string | number;
+
+const COLUMN: Record<Dim, 'team_id' | 'user_id' | 'key_id' | 'model' | 'provider'> = { team: 'team_id', user: 'user_id', key: 'key_id', model: 'model', provider: 'provider' };
+
+/** The group's columns, in the order rows are sorted and the cursor is compared. */
+export const groupColumns = (q: Pick<UsageQuery, 'dims' | 'grain'>): Array<'bucket' | (typeof COLUMN)[Dim]> => [...(q.grain ? (['bucket'] as const) : []), ...q.dims.map((d) => COLUMN[d])];
+
+function scoped(db: Kysely<Database>, q: UsageQuery, p: Plan) {
+  let qb = db
+    .selectFrom('usage_rollups')
+    .where('org_id', '=', q.orgId)
+    .where((eb) => eb.or(p.parts.map((part) => eb.and([eb('level', '=', part.level), eb('bucket', '>=', part.lo), eb('bucket', '<', part.hi)]))));
+  const f = q.filters;
+  if (f.teamId !== undefined) qb = qb.where('team_id', '=', f.teamId);
+  if (f.keyId !== undefined) qb = qb.where('key_id', '=', f.keyId);
+  if (f.userId !== undefined) qb = qb.where('user_id', '=', f.userId);
+  if (f.model !== undefined) qb = qb.where('model', '=', f.model);
+  if (f.provider !== undefined) qb = qb.where('provider', '=', f.provider);
+  const s = q.scope;
+  if (s !== 'all') {
+    qb = qb.where((eb) => eb.or([...(s.teams.length ? [eb('team_id', 'in', s.teams)] : []), ...(s.userId !== null ? [eb('user_id', '=', s.userId)] : [])]));
+  }
+  return qb;
+}
+
+const sums = COUNTERS.map((c) => sql<string | number | null>`sum(${sql.ref(c)})`.as(c));
+const numbers = (r: Record<string, unknown>): Sums => Object.fromEntries(COUNTERS.map((c) => [c, Number(r[c] ?? 0)])) as Sums;
+
+/** Up to `limit` groups after the cursor's group key (the previous page's last row). */
+export async function usagePage(db: Kysely<Database>, q: UsageQuery, p: Plan, after: KeyValue[] | undefined, limit: number): Promise<UsageGroup[]> {
+  const cols = groupColumns(q);
+  if (cols.length === 0) {
+    const r = await scoped(db, q, p).select(sums).executeTakeFirst();
+    return after ? [] : [numbers(r ?? {})];
+  }
+  let qb = scoped(db, q, p).select(cols).select(sums).groupBy(cols);
+  if (after) {
+    // org_id (one value here) after the bucket makes the tuple the primary key's column order:
+    // PostgreSQL then starts the index walk at the cursor instead of filtering up to it.
+    const withOrg = q.grain ? ['bucket', 'org_id', ...cols.slice(1)] : cols;
+    const values = q.grain ? [after[0]!, q.orgId, ...after.slice(1)] : after;
+    qb = qb.where(sql<boolean>`(${sql.join(withOrg.map((c) => sql.ref(c)))}) > (${sql.join(values)})`);
+  }
+  for (const c of cols) qb = qb.orderBy(c);
+  const rows = await qb.limit(limit).execute();
+  return rows.map((r) => {
+    const g: UsageGroup = numbers(r as Record<string, unknown>);
+    for (const c of cols) (g as unknown as Record<string, KeyValue>)[c] = c === 'bucket' || c === 'model' || c === 'provider' ? String(r[c]) : Number(r[c]);
+    return g;
+  });
+}
+
+export async function usageTotals(db: Kysely<Database>, q: UsageQuery, p: Plan): Promise<Sums> {
+  return numbers((await scoped(db, q, p).select(sums).executeTakeFirst()) ?? {});
+}
+
+export interface Names {
+  teams: Map<number, string>;
+  keys: Map<number, { name: string; prefix: string }>;
+  users: Map<number, string>;
+}
+
+/** The names of the ids on a page: one query per kind, inside the organization. */
+export async function namesOf(db: Kysely<Database>, orgId: number, rows: readonly UsageGroup[]): Promise<Names> {
+  const ids = (k: 'team_id' | 'key_id' | 'user_id') => [...new Set(rows.map((r) => r[k]).filter((v): v is number => v !== undefined && v > 0))];
+  const [teamIds, keyIds, userIds] = [ids('team_id'), ids('key_id'), ids('user_id')];
+  const out: Names = { teams: new Map(), keys: new Map(), users: new Map() };
+  if (teamIds.length) for (const t of await db.selectFrom('teams').select(['id', 'name']).where('org_id', '=', orgId).where('id', 'in', teamIds).execute()) out.teams.set(t.id, t.name);
+  if (keyIds.length) for (const k of await db.selectFrom('api_keys').select(['id', 'name', 'key_prefix']).where('org_id', '=', orgId).where('id', 'in', keyIds).execute()) out.keys.set(k.id, { name: k.name, prefix: k.key_prefix });
+  if (userIds.length) for (const u of await db.selectFrom('users').select(['id', 'external_id']).where('org_id', '=', orgId).where('id', 'in', userIds).execute()) out.users.set(u.id, u.external_id);
+  return out;
+}
