@@ -24,6 +24,7 @@ import { registerManagementKeyRoutes } from './auth/management-keys.routes.ts';
 import { registerProviderRoutes } from './vault/providers.routes.ts';
 import { registerOrgRoutes } from './orgs/orgs.routes.ts';
 import { registerHealthRoutes } from './http/health.routes.ts';
+import { registerMetricsRoutes } from './observability/metrics.routes.ts';
 import { registerLimitRoutes } from './policy/limits.routes.ts';
 import { registerMemberRoutes } from './teams/members.routes.ts';
 import { registerServiceAccountRoutes } from './teams/service-accounts.routes.ts';
@@ -130,6 +131,7 @@ export async function buildApp(deps: Deps, opts: AppOptions): Promise<FastifyIns
 
   registerErrorHandling(app);
   registerHealthRoutes(app, deps);
+  registerMetricsRoutes(app, deps);
   registerProxyRoutes(app, deps);
 
   await app.register(async (api) => {

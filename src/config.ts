@@ -6,6 +6,7 @@ import path from 'node:path';
 import { parseAllowlist } from './net/ssrf.ts';
 import { parseTrustProxy, type TrustProxy } from './net/client-ip.ts';
 import { peopleConfig, type PeopleConfig } from './auth/people-config.ts';
+import type { MetricsConfig } from './observability/metrics.ts';
 
 export interface ModelPrice {
   /** micro-USD per 1M input (prompt) tokens */
@@ -96,6 +97,8 @@ export interface Config {
   databasePoolSize: number;
   /** sign-in, sessions, OIDC, invitations (auth/people-config.ts) */
   people: PeopleConfig;
+  /** GET /metrics: its token and the bounds of its label values (observability/metrics.ts) */
+  metrics: MetricsConfig;
 }
 
 export class ConfigError extends Error {}
@@ -263,5 +266,12 @@ export function loadConfig(env: Env = process.env): Config {
     replicaHeartbeatMs: int(env, file, 'TOLLGATE_REPLICA_HEARTBEAT_MS', 'replicaHeartbeatMs', 2000, 50),
     databasePoolSize: int(env, file, 'TOLLGATE_DATABASE_POOL_SIZE', 'databasePoolSize', 10, 1),
     people: peopleConfig(env, file),
+    metrics: {
+      token: str(env, file, 'TOLLGATE_METRICS_TOKEN', 'metricsToken'),
+      teamLimit: int(env, file, 'TOLLGATE_METRICS_TEAM_LIMIT', 'metricsTeamLimit', 200),
+      modelLimit: int(env, file, 'TOLLGATE_METRICS_MODEL_LIMIT', 'metricsModelLimit', 100),
+      budgetSeries: int(env, file, 'TOLLGATE_METRICS_BUDGET_SERIES', 'metricsBudgetSeries', 500),
+      budgetCacheMs: int(env, file, 'TOLLGATE_METRICS_BUDGET_CACHE_MS', 'metricsBudgetCacheMs', 10_000),
+    },
   };
 }

@@ -17,6 +17,7 @@ import type { PoolOptions } from './providers/http-pool.ts';
 import type { AuthThrottle } from './proxy/auth-throttle.ts';
 import type { OrgSlots } from './proxy/org-slots.ts';
 import type { OrgAccessCache } from './access/org-access.ts';
+import type { Metrics } from './observability/metrics.ts';
 
 export interface Deps {
   config: Config;
@@ -43,6 +44,8 @@ export interface Deps {
   authThrottle: AuthThrottle;
   /** per-replica ceiling on each organization's requests in flight */
   orgSlots: OrgSlots;
+  /** Prometheus metrics: every /v1 request is recorded (GET /metrics) */
+  metrics: Metrics;
   /** the default organization, created on first start */
   defaultOrgId: number;
 }

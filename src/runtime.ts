@@ -33,6 +33,7 @@ import { OrgSlots } from './proxy/org-slots.ts';
 import { RotationScheduler } from './keys/rotation-scheduler.ts';
 import { guardedConnector } from './net/guarded-connector.ts';
 import { createUpstreamGuard } from './net/ssrf.ts';
+import { Metrics } from './observability/metrics.ts';
 
 export interface Runtime {
   deps: Deps;
@@ -96,7 +97,9 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
     onStoreDown: (err, failOpen, suppressed) =>
       log?.warn({ err: (err as Error).message, failOpen, suppressed }, failOpen ? 'counter store unreachable: admitting WITHOUT limits (TOLLGATE_FAIL_OPEN)' : 'counter store unreachable: refusing requests that need counters (503)'),
   });
-  const deps: Deps = { config, db, clock, vault, keyCache, orgAccess, router, prices, logWriter, admission, policies, counters, alerts, loadSpent, invalidator, inFlight: new InFlight(), upstreamPool: { connections: config.upstreamConnections, connect: guardedConnector(createUpstreamGuard(config.upstreamAllow)) }, authThrottle: new AuthThrottle(config.authFailuresPerMinute), orgSlots: new OrgSlots(config.orgMaxParallelDefault), defaultOrgId: boot.defaultOrgId };
+  // The scrape-time collectors read the deps (log queue, key cache, database …) once they exist.
+  const metrics = new Metrics(config.metrics, () => deps);
+  const deps: Deps = { config, db, clock, vault, keyCache, orgAccess, router, prices, logWriter, admission, policies, counters, alerts, loadSpent, invalidator, inFlight: new InFlight(), upstreamPool: { connections: config.upstreamConnections, connect: guardedConnector(createUpstreamGuard(config.upstreamAllow)) }, authThrottle: new AuthThrottle(config.authFailuresPerMinute), orgSlots: new OrgSlots(config.orgMaxParallelDefault), metrics, defaultOrgId: boot.defaultOrgId };
   const app = await buildApp(deps, { masterKeyHash: boot.masterKeyHash, ...(options.logger !== undefined ? { logger: options.logger } : {}) });
   log = app.log;
   const rotation = new RotationScheduler(deps, {
