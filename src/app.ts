@@ -24,6 +24,7 @@ import { registerManagementKeyRoutes } from './auth/management-keys.routes.ts';
 import { registerProviderRoutes } from './vault/providers.routes.ts';
 import { registerOrgRoutes } from './orgs/orgs.routes.ts';
 import { registerHealthRoutes } from './http/health.routes.ts';
+import { registerMetricsRoutes } from './observability/metrics.routes.ts';
 import { registerLimitRoutes } from './policy/limits.routes.ts';
 import { registerMemberRoutes } from './teams/members.routes.ts';
 import { registerServiceAccountRoutes } from './teams/service-accounts.routes.ts';
@@ -36,6 +37,7 @@ import { registerLoginRoutes } from './auth/login.routes.ts';
 import { registerMeRoutes } from './people/me.routes.ts';
 import { registerSelfServiceRoutes } from './selfservice/self-service.routes.ts';
 import { registerMyKeyRoutes } from './selfservice/my-keys.routes.ts';
+import { registerUsageRoutes } from './usage/usage.routes.ts';
 import { registerOpenApiRoutes } from './http/openapi.routes.ts';
 
 declare module 'fastify' {
@@ -130,6 +132,7 @@ export async function buildApp(deps: Deps, opts: AppOptions): Promise<FastifyIns
 
   registerErrorHandling(app);
   registerHealthRoutes(app, deps);
+  registerMetricsRoutes(app, deps);
   registerProxyRoutes(app, deps);
 
   await app.register(async (api) => {
@@ -172,6 +175,7 @@ export async function buildApp(deps: Deps, opts: AppOptions): Promise<FastifyIns
     registerMeRoutes(api, deps);
     registerSelfServiceRoutes(api, deps);
     registerMyKeyRoutes(api, deps);
+    registerUsageRoutes(api, deps);
     registerOpenApiRoutes(api, deps);
   }, { prefix: '/api' });
 
