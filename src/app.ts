@@ -39,6 +39,7 @@ import { registerSelfServiceRoutes } from './selfservice/self-service.routes.ts'
 import { registerMyKeyRoutes } from './selfservice/my-keys.routes.ts';
 import { registerUsageRoutes } from './usage/usage.routes.ts';
 import { registerOpenApiRoutes } from './http/openapi.routes.ts';
+import { registerLogRoutes } from './usage/logs.routes.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -177,6 +178,7 @@ export async function buildApp(deps: Deps, opts: AppOptions): Promise<FastifyIns
     registerMyKeyRoutes(api, deps);
     registerUsageRoutes(api, deps);
     registerOpenApiRoutes(api, deps);
+    registerLogRoutes(api, deps);
   }, { prefix: '/api' });
 
   return app;

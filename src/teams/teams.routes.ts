@@ -15,6 +15,7 @@ import { deleteTeam, getTeam, insertTeam, listTeams, teamView, updateTeam, type 
 import { keyView, listKeys } from '../keys/keys.repository.ts';
 import { spendSummary } from '../usage/spend.repository.ts';
 import { listLogs } from '../usage/logs.repository.ts';
+import { logPage, pageOf, parseLogQuery, teamLogsQuery } from '../usage/logs.routes.ts';
 import { applyLimits, hasLimitFields, limitFields, policyView } from '../policy/policy-input.ts';
 import { getPolicy, savePolicy } from '../policy/policies.repository.ts';
 import { EMPTY_POLICY } from '../policy/policy.ts';
@@ -133,10 +134,14 @@ export function registerTeamRoutes(api: FastifyInstance, deps: Deps): void {
     return { team_id: String(team.id), ...s };
   });
 
-  api.get<{ Params: { id: string } }>('/teams/:id/logs', { config: { action: 'team.logs.read' } }, async (req) => {
+  // The filters and cursor of GET /api/logs (usage/logs.routes.ts); seed 000's limit/offset still work.
+  const logsDoc = { summary: "List a team's request logs", tag: 'Teams', query: teamLogsQuery, response: logPage };
+  api.get<{ Params: { id: string } }>('/teams/:id/logs', { config: { action: 'team.logs.read', doc: logsDoc } }, async (req) => {
     const team = await authorizedTeam(deps, req.actor, req.params.id, 'team.logs.read');
-    const { limit, offset } = parse(pagination, req.query, 'query');
+    const q = parse(teamLogsQuery, req.query, 'query');
+    const { filter, position } = parseLogQuery(q, req.actor.orgId);
     await deps.logWriter.flush();
-    return { data: await listLogs(db, { orgId: req.actor.orgId, teamId: team.id }, limit, offset), limit, offset };
+    const rows = await listLogs(db, { ...filter, teamId: team.id }, 'all', position, q.limit + 1);
+    return { ...pageOf(rows, q.limit), limit: q.limit, offset: q.offset ?? 0 };
   });
 }

@@ -1,11 +1,38 @@
-// Request log reads: newest first, paged by limit/offset, always scoped to a team, key or org.
-import type { Kysely, Selectable } from 'kysely';
+// Request log reads, newest first by (created_at, id), always inside one organization.
+// Every query is an ordered walk of one of migration 0016's indexes — (org_id | team_id | key_id |
+// user_id, created_at, id) — from the cursor, so a page costs the same at row 10 and at row
+// 10,000,000. A caller who sees several scopes (a team owner: their teams and their own keys) gets
+// one walk per scope, merged here, rather than an OR the database could only answer by sorting.
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Database, RequestLogsTable } from '../db/types.ts';
 import { microToUsd } from './spend.repository.ts';
 
-export type LogScope = { orgId: number; teamId?: number; keyId?: number; userId?: number };
+/** What a listing asks for; every field narrows. Timestamps are canonical ISO text. */
+export interface LogFilter {
+  orgId: number;
+  teamId?: number;
+  keyId?: number;
+  userId?: number;
+  model?: string;
+  /** one status code, or a class (4xx: 400–499) */
+  status?: { min: number; max: number };
+  errorCode?: string;
+  endpoint?: string;
+  /** created_at ≥ from and < to */
+  from?: string;
+  to?: string;
+}
 
-export function logView(r: Selectable<RequestLogsTable>) {
+/** Which rows of the organization the caller may read: all, or these teams' and this user's. */
+export type LogVisibility = 'all' | { teams: number[]; userId: number | null };
+
+/** Where a page starts: after a row (the cursor), or after skipping rows (offset; team listing only). */
+export type LogPosition = { after: { createdAt: string; id: number } } | { offset: number } | undefined;
+
+type Row = Selectable<RequestLogsTable>;
+type Scope = { teamId?: number; userId?: number };
+
+export function logView(r: Row) {
   return {
     id: r.id,
     request_id: r.request_id,
@@ -19,22 +46,78 @@ export function logView(r: Selectable<RequestLogsTable>) {
     status_code: r.status_code,
     error_code: r.error_code,
     streamed: r.streamed === 1,
-    tokens_in: r.tokens_in,
-    tokens_out: r.tokens_out,
-    cost_usd: r.cost_micro == null ? null : microToUsd(r.cost_micro),
+    tokens_in: Number(r.tokens_in),
+    tokens_out: Number(r.tokens_out),
+    cached_tokens: Number(r.cached_tokens),
+    reasoning_tokens: Number(r.reasoning_tokens),
+    cost_usd: r.cost_micro == null ? null : microToUsd(Number(r.cost_micro)),
     unpriced: r.unpriced === 1,
     usage_estimated: r.usage_estimated === 1,
     latency_ms: r.latency_ms,
+    upstream_ms: r.upstream_ms,
+    ttfb_ms: r.ttfb_ms,
     /** the client address as resolved (TOLLGATE_TRUST_PROXY): who used the key, e.g. after a leak */
     client_ip: r.client_ip,
   };
 }
 
-export async function listLogs(db: Kysely<Database>, scope: LogScope, limit: number, offset: number) {
-  let q = db.selectFrom('request_logs').selectAll().where('org_id', '=', scope.orgId);
-  if (scope.teamId !== undefined) q = q.where('team_id', '=', scope.teamId);
-  if (scope.keyId !== undefined) q = q.where('key_id', '=', scope.keyId);
-  if (scope.userId !== undefined) q = q.where('user_id', '=', scope.userId);
-  const rows = await q.orderBy('id', 'desc').limit(limit).offset(offset).execute();
-  return rows.map(logView);
+/** The single-request view: every column, and the gateway's own time (latency − upstream). */
+export function logDetail(r: Row) {
+  return {
+    ...logView(r),
+    org_id: r.org_id,
+    // null when no upstream was called (refused before, or a row from before migration 0014)
+    overhead_ms: r.upstream_ms == null ? null : Math.max(0, r.latency_ms - r.upstream_ms),
+  };
+}
+
+/**
+ * One page (at most `limit` rows) of the rows matching `f` that `visibility` lets the caller read.
+ * Ask for limit + 1 to learn whether there is a next page.
+ */
+export async function listLogs(db: Kysely<Database>, f: LogFilter, visibility: LogVisibility, position: LogPosition, limit: number): Promise<Row[]> {
+  if (visibility === 'all') return walk(db, f, {}, position, limit);
+  if (position && 'offset' in position) throw new Error('offset paging is for a single scope (the team listing)');
+  const scopes: Scope[] = [...new Set(visibility.teams)].map((teamId) => ({ teamId }));
+  if (visibility.userId !== null) scopes.push({ userId: visibility.userId });
+  const pages = await Promise.all(scopes.filter((s) => fits(f, s)).map((s) => walk(db, f, s, position, limit)));
+  // A row can be in two scopes (the caller's own key in a team they own): shown once.
+  const byId = new Map<number, Row>();
+  for (const page of pages) for (const r of page) byId.set(r.id, r);
+  return [...byId.values()].sort(newestFirst).slice(0, limit);
+}
+
+/** The row of a request id in the organization, if any (the single-request view checks its scope). */
+export async function findLog(db: Kysely<Database>, orgId: number, requestId: string): Promise<Row | undefined> {
+  return db.selectFrom('request_logs').selectAll().where('request_id', '=', requestId).where('org_id', '=', orgId).orderBy('id', 'desc').limit(1).executeTakeFirst();
+}
+
+export function visibleTo(r: Pick<Row, 'team_id' | 'user_id'>, visibility: LogVisibility): boolean {
+  if (visibility === 'all') return true;
+  return (r.team_id !== null && visibility.teams.includes(r.team_id)) || (visibility.userId !== null && r.user_id === visibility.userId);
+}
+
+/** A scope contradicting the filter (another team, another user) has no rows to walk. */
+const fits = (f: LogFilter, s: Scope) => (s.teamId === undefined || f.teamId === undefined || s.teamId === f.teamId) && (s.userId === undefined || f.userId === undefined || s.userId === f.userId);
+
+const newestFirst = (a: Row, b: Row) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : b.id - a.id);
+
+function walk(db: Kysely<Database>, f: LogFilter, scope: Scope, position: LogPosition, limit: number): Promise<Row[]> {
+  let q = db.selectFrom('request_logs').selectAll().where('org_id', '=', f.orgId);
+  const teamId = scope.teamId ?? f.teamId;
+  const userId = scope.userId ?? f.userId;
+  if (teamId !== undefined) q = q.where('team_id', '=', teamId);
+  if (userId !== undefined) q = q.where('user_id', '=', userId);
+  if (f.keyId !== undefined) q = q.where('key_id', '=', f.keyId);
+  if (f.model !== undefined) q = q.where('model', '=', f.model);
+  if (f.status !== undefined) q = f.status.min === f.status.max ? q.where('status_code', '=', f.status.min) : q.where('status_code', '>=', f.status.min).where('status_code', '<=', f.status.max);
+  if (f.errorCode !== undefined) q = q.where('error_code', '=', f.errorCode);
+  if (f.endpoint !== undefined) q = q.where('endpoint', '=', f.endpoint);
+  if (f.from !== undefined) q = q.where('created_at', '>=', f.from);
+  if (f.to !== undefined) q = q.where('created_at', '<', f.to);
+  // A row-value comparison: both PostgreSQL and SQLite use it as the bound of the index walk.
+  if (position && 'after' in position) q = q.where(sql<boolean>`(created_at, id) < (${position.after.createdAt}, ${position.after.id})`);
+  q = q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit);
+  if (position && 'offset' in position && position.offset > 0) q = q.offset(position.offset);
+  return q.execute();
 }
