@@ -29,6 +29,12 @@ export interface Config {
   adminKey: string | undefined;
   encryptionKey: string | undefined;
   logLevel: string;
+  /** log lines: JSON, human-readable, or human-readable when stdout is a terminal (src/logging.ts) */
+  logFormat: 'json' | 'pretty' | 'auto';
+  /** one log line per /api request (method, route, status, time, caller) */
+  accessLog: boolean;
+  /** request_logs rows older than this many days are pruned (0: kept forever; rollups are never pruned) */
+  logRetentionDays: number;
   /** how often the batched log writer flushes, in ms */
   logFlushMs: number;
   logBatchSize: number;
@@ -197,6 +203,12 @@ function upstreamAllow(env: Env, file: Record<string, unknown>): string[] {
   return entries.map((e) => e.trim()).filter(Boolean);
 }
 
+function logFormat(raw: string | undefined): Config['logFormat'] {
+  if (raw === undefined) return 'auto';
+  if (raw === 'json' || raw === 'pretty' || raw === 'auto') return raw;
+  throw new ConfigError(`TOLLGATE_LOG_FORMAT must be json, pretty or auto, got ${JSON.stringify(raw)}`);
+}
+
 function trustProxy(raw: unknown): TrustProxy {
   if (raw !== undefined && typeof raw !== 'string' && typeof raw !== 'boolean' && typeof raw !== 'number') throw new ConfigError('TOLLGATE_TRUST_PROXY must be true, false, a hop count or a comma-separated list of CIDR ranges');
   try {
@@ -227,6 +239,9 @@ export function loadConfig(env: Env = process.env): Config {
     adminKey: str(env, file, 'TOLLGATE_ADMIN_KEY', 'adminKey'),
     encryptionKey: str(env, file, 'TOLLGATE_ENCRYPTION_KEY', 'encryptionKey'),
     logLevel: str(env, file, 'TOLLGATE_LOG_LEVEL', 'logLevel') ?? 'info',
+    logFormat: logFormat(str(env, file, 'TOLLGATE_LOG_FORMAT', 'logFormat')),
+    accessLog: bool(env, file, 'TOLLGATE_ACCESS_LOG', 'accessLog', false),
+    logRetentionDays: int(env, file, 'TOLLGATE_LOG_RETENTION_DAYS', 'logRetentionDays', 0),
     logFlushMs: int(env, file, 'TOLLGATE_LOG_FLUSH_MS', 'logFlushMs', 250, 1),
     logBatchSize: int(env, file, 'TOLLGATE_LOG_BATCH_SIZE', 'logBatchSize', 200, 1),
     logQueueMax: int(env, file, 'TOLLGATE_LOG_QUEUE_MAX', 'logQueueMax', 200_000, 1),
