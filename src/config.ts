@@ -6,6 +6,7 @@ import path from 'node:path';
 import { parseAllowlist } from './net/ssrf.ts';
 import { parseTrustProxy, type TrustProxy } from './net/client-ip.ts';
 import { peopleConfig, type PeopleConfig } from './auth/people-config.ts';
+import { tracingConfig, type TracingConfig } from './observability/tracing-config.ts';
 import type { MetricsConfig } from './observability/metrics.ts';
 
 export interface ModelPrice {
@@ -103,6 +104,8 @@ export interface Config {
   databasePoolSize: number;
   /** sign-in, sessions, OIDC, invitations (auth/people-config.ts) */
   people: PeopleConfig;
+  /** traces over OTLP/HTTP, from the standard OTEL_* variables; null: tracing off (observability/tracing-config.ts) */
+  tracing: TracingConfig | null;
   /** GET /metrics: its token and the bounds of its label values (observability/metrics.ts) */
   metrics: MetricsConfig;
 }
@@ -281,6 +284,7 @@ export function loadConfig(env: Env = process.env): Config {
     replicaHeartbeatMs: int(env, file, 'TOLLGATE_REPLICA_HEARTBEAT_MS', 'replicaHeartbeatMs', 2000, 50),
     databasePoolSize: int(env, file, 'TOLLGATE_DATABASE_POOL_SIZE', 'databasePoolSize', 10, 1),
     people: peopleConfig(env, file),
+    tracing: tracingConfig(env),
     metrics: {
       token: str(env, file, 'TOLLGATE_METRICS_TOKEN', 'metricsToken'),
       teamLimit: int(env, file, 'TOLLGATE_METRICS_TEAM_LIMIT', 'metricsTeamLimit', 200),

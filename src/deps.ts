@@ -17,6 +17,7 @@ import type { PoolOptions } from './providers/http-pool.ts';
 import type { AuthThrottle } from './proxy/auth-throttle.ts';
 import type { OrgSlots } from './proxy/org-slots.ts';
 import type { OrgAccessCache } from './access/org-access.ts';
+import type { RequestTracing } from './observability/tracing.ts';
 import type { Metrics } from './observability/metrics.ts';
 
 export interface Deps {
@@ -46,6 +47,8 @@ export interface Deps {
   orgSlots: OrgSlots;
   /** Prometheus metrics: every /v1 request is recorded (GET /metrics) */
   metrics: Metrics;
+  /** OpenTelemetry spans of /v1 requests; null when no OTLP endpoint is configured (tracing off) */
+  tracing: RequestTracing | null;
   /** the default organization, created on first start */
   defaultOrgId: number;
 }

@@ -33,6 +33,7 @@ import { OrgSlots } from './proxy/org-slots.ts';
 import { RotationScheduler } from './keys/rotation-scheduler.ts';
 import { guardedConnector } from './net/guarded-connector.ts';
 import { createUpstreamGuard } from './net/ssrf.ts';
+import { startTracing } from './observability/tracing.ts';
 import { Metrics } from './observability/metrics.ts';
 
 export interface Runtime {
@@ -99,7 +100,8 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
   });
   // The scrape-time collectors read the deps (log queue, key cache, database …) once they exist.
   const metrics = new Metrics(config.metrics, () => deps);
-  const deps: Deps = { config, db, clock, vault, keyCache, orgAccess, router, prices, logWriter, admission, policies, counters, alerts, loadSpent, invalidator, inFlight: new InFlight(), upstreamPool: { connections: config.upstreamConnections, connect: guardedConnector(createUpstreamGuard(config.upstreamAllow)) }, authThrottle: new AuthThrottle(config.authFailuresPerMinute), orgSlots: new OrgSlots(config.orgMaxParallelDefault), metrics, defaultOrgId: boot.defaultOrgId };
+  const tracing = startTracing(config.tracing, { onExportError: throttled((message) => log?.warn({ err: message }, 'trace export failed; those spans are dropped')) });
+  const deps: Deps = { config, db, clock, vault, keyCache, orgAccess, router, prices, logWriter, admission, policies, counters, alerts, loadSpent, invalidator, inFlight: new InFlight(), upstreamPool: { connections: config.upstreamConnections, connect: guardedConnector(createUpstreamGuard(config.upstreamAllow)) }, authThrottle: new AuthThrottle(config.authFailuresPerMinute), orgSlots: new OrgSlots(config.orgMaxParallelDefault), metrics, tracing, defaultOrgId: boot.defaultOrgId };
   const app = await buildApp(deps, { masterKeyHash: boot.masterKeyHash, ...(options.logger !== undefined ? { logger: options.logger } : {}) });
   log = app.log;
   const rotation = new RotationScheduler(deps, {
@@ -123,6 +125,8 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
       await closing;
       await rotation.stop();
       await alerts.drain();
+      // Spans of the drained requests are exported before the process goes.
+      await tracing?.shutdown();
       await durableLog.close();
       await invalidator.close();
       await counters.close();

@@ -11,6 +11,7 @@ import { clientIp } from '../net/client-ip.ts';
 import type { Deps } from '../deps.ts';
 import type { Endpoint } from '../providers/openai-compatible/adapter.ts';
 import type { ErrorCode } from '../http/errors.ts';
+import type { RequestTrace } from '../observability/request-trace.ts';
 import { authenticate, bearer, type AuthOutcome } from './authenticate.ts';
 import { checkKey, proxyRequest } from './pipeline.ts';
 import { sendError, type HeaderMap } from './respond.ts';
@@ -26,7 +27,8 @@ export type Lane = (req: IncomingMessage, res: ServerResponse) => boolean;
 export function fastLane(deps: Deps, onError: (err: unknown) => void): Lane {
   const limit = deps.config.v1BodyLimitBytes;
 
-  const readBody = (req: IncomingMessage, res: ServerResponse, endpoint: Endpoint, auth: AuthOutcome | null, ip: string, now: number): void => {
+  const readBody = (req: IncomingMessage, res: ServerResponse, endpoint: Endpoint, auth: AuthOutcome | null, ip: string, now: number, trace: RequestTrace | null): void => {
+    if (trace) trace.authenticated(auth);
     if (!auth) return refuse(req, res, 'service_unavailable', 'The key store is unreachable; try again shortly.', { 'retry-after': 1 });
     if (!auth.ok) {
       if (auth.code === 'too_many_auth_failures') {
@@ -38,6 +40,7 @@ export function fastLane(deps: Deps, onError: (err: unknown) => void): Lane {
     }
     const refused = checkKey(deps, auth.ctx, endpoint, ip, now);
     if (refused) {
+      if (trace) trace.refused(refused.code);
       if (refused.code === 'invalid_api_key') deps.authThrottle.fail(ip, now);
       return refuse(req, res, refused.code, refused.message);
     }
@@ -64,7 +67,7 @@ export function fastLane(deps: Deps, onError: (err: unknown) => void): Lane {
         return sendError(res, 'invalid_json', `Request body is not valid JSON: ${(err as Error).message}`, {});
       }
       if (!body || typeof body !== 'object' || Array.isArray(body)) return sendError(res, 'invalid_request', 'The request body must be a JSON object.', {});
-      deps.inFlight.track(proxyRequest(deps, { ctx: auth.ctx, endpoint, body: body as Record<string, unknown>, bodyBytes: raw.length, raw, headers: req.headers, ip, res })).catch((err: unknown) => {
+      deps.inFlight.track(proxyRequest(deps, { ctx: auth.ctx, endpoint, body: body as Record<string, unknown>, bodyBytes: raw.length, raw, headers: req.headers, ip, res, trace })).catch((err: unknown) => {
         onError(err);
         if (!res.headersSent) sendError(res, 'internal_error', 'Internal error.', {});
         else res.end();
@@ -87,13 +90,15 @@ export function fastLane(deps: Deps, onError: (err: unknown) => void): Lane {
       refuse(req, res, 'service_unavailable', 'Tollgate is shutting down; retry on another replica.');
       return true;
     }
+    // Tracing off: deps.tracing is null and this is all it costs.
+    const trace = deps.tracing ? deps.tracing.start(req.headers, res, endpoint) : null;
     const ip = clientIp(req, deps.config.trustProxy);
     const now = deps.clock.now();
     const authed = authenticate(deps, deps.keyCache, bearer(req.headers), now, deps.authThrottle.blockedUntil(ip, now) !== 0);
     if (authed instanceof Promise) {
       req.pause();
-      authed.then((a) => readBody(req, res, endpoint, a, ip, now), () => readBody(req, res, endpoint, null, ip, now));
-    } else readBody(req, res, endpoint, authed, ip, now);
+      authed.then((a) => readBody(req, res, endpoint, a, ip, now, trace), () => readBody(req, res, endpoint, null, ip, now, trace));
+    } else readBody(req, res, endpoint, authed, ip, now, trace);
     return true;
   };
 }
