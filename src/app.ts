@@ -39,6 +39,7 @@ import { registerSelfServiceRoutes } from './selfservice/self-service.routes.ts'
 import { registerMyKeyRoutes } from './selfservice/my-keys.routes.ts';
 import { registerUsageRoutes } from './usage/usage.routes.ts';
 import { registerOpenApiRoutes } from './http/openapi.routes.ts';
+import { registerIdempotency } from './http/idempotency.ts';
 import { registerLogRoutes } from './usage/logs.routes.ts';
 
 declare module 'fastify' {
@@ -156,6 +157,8 @@ export async function buildApp(deps: Deps, opts: AppOptions): Promise<FastifyIns
       reply.code(500).type('application/json');
       return JSON.stringify(errorBody('internal_error', 'Internal error.'));
     });
+    // before the routes: it hooks into every create and rotate as they are registered
+    registerIdempotency(api, deps);
     registerOrgRoutes(api, deps);
     registerTeamRoutes(api, deps);
     registerKeyRoutes(api, deps);

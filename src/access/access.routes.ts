@@ -25,7 +25,7 @@ const explainQuery = z.strictObject({ model: z.string().min(1).max(MAX_MODEL_NAM
 export function registerAccessRoutes(api: FastifyInstance, deps: Deps): void {
   const db = deps.db.kysely;
 
-  api.get('/orgs/current/access', { config: { action: 'org.access.read' } }, async (req) => {
+  api.get('/orgs/current/access', { config: { action: 'org.access.read', doc: { summary: "The organization's access rule (models, access groups, blocklist, IP allowlist)", tag: 'Access' } } }, async (req) => {
     authorize(req.actor, 'org.access.read');
     return ruleView(await getRule(db, req.actor.orgId, ORG_SCOPE));
   });
@@ -49,10 +49,10 @@ export function registerAccessRoutes(api: FastifyInstance, deps: Deps): void {
       };
     });
   };
-  api.put('/orgs/current/access', { config: { action: 'org.access.write' } }, write('replace'));
-  api.patch('/orgs/current/access', { config: { action: 'org.access.write' } }, write('merge'));
+  api.put('/orgs/current/access', { config: { action: 'org.access.write', doc: { summary: "Replace the organization's access rule", tag: 'Access', body: ruleBody } } }, write('replace'));
+  api.patch('/orgs/current/access', { config: { action: 'org.access.write', doc: { summary: "Change some fields of the organization's access rule", tag: 'Access', body: ruleBody } } }, write('merge'));
 
-  api.get('/keys/:id/access', { config: { action: 'key.read' } }, async (req: KeyReq) => {
+  api.get('/keys/:id/access', { config: { action: 'key.read', doc: { summary: 'Explain what a key may call, level by level (optionally for one model)', tag: 'Access', query: explainQuery } } }, async (req: KeyReq) => {
     const key = await keyOf(deps, req, 'key.read');
     const { model } = parse(explainQuery, req.query, 'query');
     const rule = ruleFromStored(key.model_access, key.ip_allowlist);
@@ -62,7 +62,7 @@ export function registerAccessRoutes(api: FastifyInstance, deps: Deps): void {
     return { key_id: key.id, team_id: key.team_id, status: key.status, scopes: key.scopes, ...access };
   });
 
-  api.get<{ Params: { id: string } }>('/teams/:id/access', { config: { action: 'team.access.read' } }, async (req) => {
+  api.get<{ Params: { id: string } }>('/teams/:id/access', { config: { action: 'team.access.read', doc: { summary: 'Explain what a team may call, level by level (optionally for one model)', tag: 'Access', query: explainQuery } } }, async (req) => {
     const team = await authorizedTeam(deps, req.actor, req.params.id, 'team.access.read');
     const { model } = parse(explainQuery, req.query, 'query');
     // What a key of this team that narrows nothing may call.

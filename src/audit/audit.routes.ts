@@ -82,7 +82,7 @@ export function eventView(r: Selectable<AuditEventsTable>) {
 }
 
 export function registerAuditRoutes(api: FastifyInstance, deps: Deps): void {
-  api.get('/audit', { config: { action: 'audit.read' } }, async (req) => {
+  api.get('/audit', { config: { action: 'audit.read', doc: { summary: 'Audit events (filters, cursor)', tag: 'Audit', query: auditQuery } } }, async (req) => {
     authorize(req.actor, 'audit.read');
     const q = parse(auditQuery, req.query, 'query');
     const teams = teamsFor(req.actor, 'audit.read');

@@ -29,7 +29,7 @@ export function registerLoginRoutes(api: FastifyInstance, deps: Deps): void {
   // Per app, like everything else (two apps in one process share nothing).
   const perIp = loginIpThrottle(deps.config.people);
 
-  api.post('/auth/login', { config: { public: true } }, async (req, reply) => {
+  api.post('/auth/login', { config: { public: true, doc: { summary: 'Sign in with email and password (sets the session cookie; returns the CSRF token)', tag: 'Sign-in', body: loginBody } } }, async (req, reply) => {
     const ip = clientIp(req.raw, deps.config.trustProxy);
     const now = deps.clock.now();
     const blocked = perIp.blockedUntil(ip, now);
@@ -60,7 +60,7 @@ export function registerLoginRoutes(api: FastifyInstance, deps: Deps): void {
 
   // Ends the session the request came with (a key has none). A POST with the session, so it needs
   // the CSRF token: another site cannot sign a person out.
-  api.post('/auth/logout', { config: { action: 'me.read' } }, async (req, reply) => {
+  api.post('/auth/logout', { config: { action: 'me.read', doc: { summary: 'Sign out (ends the session)', tag: 'Sign-in' } } }, async (req, reply) => {
     authorize(req.actor, 'me.read');
     const sessionId = req.actor.sessionId;
     if (sessionId == null) throw new ApiError('invalid_request', 'There is no session to end: this request was made with a key, not a signed-in session.');

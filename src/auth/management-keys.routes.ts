@@ -51,7 +51,7 @@ export function registerManagementKeyRoutes(api: FastifyInstance, deps: Deps): v
     return key;
   }
 
-  api.get('/management-keys', { config: { action: 'management_key.list' } }, async (req) => {
+  api.get('/management-keys', { config: { action: 'management_key.list', doc: { summary: 'List management keys', tag: 'Management keys', query: listQuery } } }, async (req) => {
     authorize(req.actor, 'management_key.list');
     const query = parse(listQuery, req.query, 'query');
     // Admins and viewers see every key; a team owner the keys scoped to the teams they own.
@@ -61,9 +61,9 @@ export function registerManagementKeyRoutes(api: FastifyInstance, deps: Deps): v
     return { data: rows.map(view), limit: query.limit, next_after: rows.length === query.limit && last ? last.id : null };
   });
 
-  api.get('/management-keys/:id', { config: { action: 'management_key.list' } }, async (req: KeyReq) => view(await keyOf(req, 'management_key.list')));
+  api.get('/management-keys/:id', { config: { action: 'management_key.list', doc: { summary: 'Read a management key', tag: 'Management keys' } } }, async (req: KeyReq) => view(await keyOf(req, 'management_key.list')));
 
-  api.post('/management-keys', { config: { action: 'management_key.create' } }, async (req, reply) => {
+  api.post('/management-keys', { config: { action: 'management_key.create', doc: { summary: 'Create a management key (org- or team-scoped, with a role)', description: 'The secret (key) is in this answer only.', tag: 'Management keys', body: createBody.meta({ examples: [{ name: 'terraform', role: 'admin' }] }), status: 201 } } }, async (req, reply) => {
     // Decided twice, as POST /api/keys: whether the caller may create any (before the body is
     // read), then for the scope the body names — an org-scoped key (team null) only for admins.
     authorize(req.actor, 'management_key.create');
@@ -82,7 +82,7 @@ export function registerManagementKeyRoutes(api: FastifyInstance, deps: Deps): v
     return reply.code(201).send(created);
   });
 
-  api.patch('/management-keys/:id', { config: { action: 'management_key.update' } }, async (req: KeyReq) => {
+  api.patch('/management-keys/:id', { config: { action: 'management_key.update', doc: { summary: 'Update a management key', tag: 'Management keys', body: updateBody } } }, async (req: KeyReq) => {
     const key = await keyOf(req, 'management_key.update');
     const input = parse(updateBody, req.body);
     if (key.revoked_at !== null) throw new ApiError('conflict', `management key ${key.id} is revoked and cannot be changed`);
@@ -94,7 +94,7 @@ export function registerManagementKeyRoutes(api: FastifyInstance, deps: Deps): v
     });
   });
 
-  api.post('/management-keys/:id/rotate', { config: { action: 'management_key.update' } }, async (req: KeyReq) => {
+  api.post('/management-keys/:id/rotate', { config: { action: 'management_key.update', doc: { summary: "Rotate a management key's secret (the old one stops at once)", tag: 'Management keys', body: z.strictObject({}) } } }, async (req: KeyReq) => {
     const key = await keyOf(req, 'management_key.update');
     parse(z.strictObject({}), req.body);
     return applyChange(deps, req.actor, async (trx) => {
@@ -104,7 +104,7 @@ export function registerManagementKeyRoutes(api: FastifyInstance, deps: Deps): v
   });
 
   // A key allowed to revoke may revoke itself (its next request is 401).
-  api.delete('/management-keys/:id', { config: { action: 'management_key.revoke' } }, async (req: KeyReq) => {
+  api.delete('/management-keys/:id', { config: { action: 'management_key.revoke', doc: { summary: 'Revoke a management key', tag: 'Management keys' } } }, async (req: KeyReq) => {
     const key = await keyOf(req, 'management_key.revoke');
     return applyChange(deps, req.actor, async (trx, at) => {
       const { row, revoked } = await revokeManagementKey(trx, key, at);

@@ -39,7 +39,7 @@ export function registerOidcRoutes(api: FastifyInstance, deps: Deps): void {
   // Failed callbacks (unknown state, refused identity) per client address, like failed passwords.
   const perIp = loginIpThrottle(deps.config.people);
 
-  api.get('/auth/oidc/login', open, async (req, reply) => {
+  api.get('/auth/oidc/login', { config: { ...open.config, doc: { summary: 'Start single sign-on (redirects to the identity provider)', tag: 'Sign-in', query: loginQuery } } }, async (req, reply) => {
     if (!oidc) throw notConfigured();
     const query = parse(loginQuery, req.query, 'query');
     let invitationId: number | null = null;
@@ -53,7 +53,7 @@ export function registerOidcRoutes(api: FastifyInstance, deps: Deps): void {
     return reply.code(302).header('cache-control', 'no-store').header('location', start.url).send();
   });
 
-  api.get('/auth/oidc/callback', open, async (req, reply) => {
+  api.get('/auth/oidc/callback', { config: { ...open.config, doc: { summary: "The identity provider's redirect back (signs in, redirects to return_to)", tag: 'Sign-in', query: callbackQuery } } }, async (req, reply) => {
     if (!oidc) throw notConfigured();
     const caller = callerOf(deps, req);
     const now = deps.clock.now();

@@ -8,16 +8,29 @@
 //   - the same key with another request (body, route): 409 conflict naming Idempotency-Key;
 //   - while the first one still runs, a duplicate waits for its answer (a few seconds), so two
 //     racing requests make one object; a first request that failed (4xx/5xx) leaves no record.
-// The routes call it after their authorize(): a caller who lost the right gets a 403, not a replay.
-// Rotating an API key keeps its own record, in the rotation's transaction (keys/key-rotation.ts).
+// It applies to every route that creates something (POST answering 201) and to every rotate, by
+// construction: registerIdempotency() adds its hooks to each such route as it is registered. A
+// replay still asks authorize() for the route's action (a caller who lost the right gets 403; the
+// record itself is the caller's own, in its own organization). Rotating an API key keeps its own
+// record, in the rotation's transaction (keys/key-rotation.ts: `ownIdempotency`).
 import { createHash } from 'node:crypto';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Deps } from '../deps.ts';
 import type { Database } from '../db/types.ts';
 import { iso } from '../clock.ts';
 import { actorRef } from './actor.ts';
 import { ApiError, invalid } from './errors.ts';
+import { authorize } from '../auth/authorize.ts';
+import { isAction } from '../auth/permissions.ts';
+import type { RouteDoc } from './route-doc.ts';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** the route reads Idempotency-Key itself (API key rotation: keys/key-rotation.ts) */
+    ownIdempotency?: boolean;
+  }
+}
 
 export const IDEMPOTENCY_TTL_MS = 86_400_000;
 /** How long a duplicate waits for the first request's answer before a 409 (a create takes milliseconds). */
@@ -59,79 +72,109 @@ function requestHash(req: FastifyRequest): string {
   return createHash('sha256').update(route).update('\n').update(JSON.stringify(canonical(req.body ?? null))).digest('hex');
 }
 
-export interface IdempotentOptions {
-  /** the success status (201 for a create) */
-  status: number;
-  /** top-level response fields that hold a secret: never stored, left out of a replay */
-  secretFields?: readonly string[];
+/** Top-level response fields holding a secret shown once: never stored, left out of a replay. */
+export const SECRET_FIELDS = ['key', 'admin_key', 'token', 'url', 'password'] as const;
+
+/** The routes that take an Idempotency-Key: creates (POST answering 201) and rotations. */
+export function takesIdempotencyKey(r: { method: string; url: string; doc?: RouteDoc }): boolean {
+  return r.method === 'POST' && (r.doc?.status === 201 || r.url.endsWith('/rotate'));
 }
 
-/**
- * Runs `create` once per Idempotency-Key and answers with its result (or the stored one). Without
- * the header it simply runs. Call it after the route's authorize() and input checks.
- */
-export async function idempotent(deps: Deps, req: FastifyRequest, reply: FastifyReply, opts: IdempotentOptions, create: () => Promise<unknown>): Promise<FastifyReply> {
+interface Claim {
+  org_id: number;
+  actor: string;
+  idempotency_key: string;
+}
+const claims = new WeakMap<FastifyRequest, Claim>();
+
+/** Call inside the /api scope before any route is registered. */
+export function registerIdempotency(api: FastifyInstance, deps: Deps): void {
+  api.addHook('onRoute', (r: RouteOptions) => {
+    const config = (r.config ?? {}) as { doc?: RouteDoc; ownIdempotency?: boolean; action?: string };
+    const methods = [r.method].flat();
+    if (config.ownIdempotency || !methods.some((method) => takesIdempotencyKey({ method, url: r.url, doc: config.doc }))) return;
+    r.preHandler = [...[r.preHandler ?? []].flat(), (req, reply) => claimOrReplay(deps, req, reply, config.action)];
+    r.onSend = [...[r.onSend ?? []].flat(), (req, reply, payload) => settle(deps, req, reply, payload)];
+  });
+}
+
+const where = (db: IdempotencyDb, c: Claim) => db.selectFrom('idempotency_records').where('org_id', '=', c.org_id).where('actor', '=', c.actor).where('idempotency_key', '=', c.idempotency_key);
+
+async function claimOrReplay(deps: Deps, req: FastifyRequest, reply: FastifyReply, action: string | undefined): Promise<FastifyReply | undefined> {
   const key = idempotencyKeyOf(req);
-  if (key === undefined) return reply.code(opts.status).send(await create());
+  if (key === undefined || !req.actor) return undefined;
   const db = records(deps.db.kysely);
-  const id = { org_id: req.actor.orgId, actor: actorRef(req.actor), idempotency_key: key };
+  const claim: Claim = { org_id: req.actor.orgId, actor: actorRef(req.actor), idempotency_key: key };
   const hash = requestHash(req);
   const nowMs = deps.clock.now();
   const now = iso(nowMs);
   // An expired record is gone for good: a new request with its key starts afresh.
-  await db.deleteFrom('idempotency_records').where('org_id', '=', id.org_id).where('actor', '=', id.actor).where('idempotency_key', '=', key).where('expires_at', '<=', now).execute();
+  await db.deleteFrom('idempotency_records').where('org_id', '=', claim.org_id).where('actor', '=', claim.actor).where('idempotency_key', '=', key).where('expires_at', '<=', now).execute();
   const claimed = await db
     .insertInto('idempotency_records')
-    .values({ ...id, request_hash: hash, status: null, body: null, omitted: null, created_at: now, expires_at: iso(nowMs + IDEMPOTENCY_TTL_MS) })
+    .values({ ...claim, request_hash: hash, status: null, body: null, omitted: null, created_at: now, expires_at: iso(nowMs + IDEMPOTENCY_TTL_MS) })
     .onConflict((oc) => oc.columns(['org_id', 'actor', 'idempotency_key']).doNothing())
     .returning('org_id')
     .executeTakeFirst();
-  if (!claimed) return replay(deps, db, id, hash, reply);
-
-  let result: unknown;
-  try {
-    result = await create();
-  } catch (err) {
-    // Nothing was made (the create's transaction rolled back): the key is free for a retry.
-    await db.deleteFrom('idempotency_records').where('org_id', '=', id.org_id).where('actor', '=', id.actor).where('idempotency_key', '=', key).execute();
-    throw err;
+  if (claimed) {
+    claims.set(req, claim);
+    pruneNowAndThen(deps, db, nowMs, req);
+    return undefined;
   }
-  const { stored, omitted } = withoutSecrets(result, opts.secretFields ?? []);
-  await db
-    .updateTable('idempotency_records')
-    .set({ status: opts.status, body: JSON.stringify(stored), omitted: omitted.length > 0 ? JSON.stringify(omitted) : null })
-    .where('org_id', '=', id.org_id)
-    .where('actor', '=', id.actor)
-    .where('idempotency_key', '=', key)
-    .execute();
-  pruneNowAndThen(deps, db, nowMs, req);
-  return reply.code(opts.status).send(result);
+  const row = await firstAnswer(db, claim, hash);
+  // The caller still holds the right to what it replays (the first answer was authorized then).
+  if (action !== undefined && isAction(action)) authorize(req.actor, action);
+  reply.header('idempotent-replayed', 'true');
+  if (row.omitted !== null) reply.header('idempotent-secret-omitted', (JSON.parse(row.omitted) as string[]).join(','));
+  return reply.code(row.status).type('application/json').send(row.body);
 }
 
-function withoutSecrets(result: unknown, fields: readonly string[]): { stored: unknown; omitted: string[] } {
-  if (result === null || typeof result !== 'object' || Array.isArray(result)) return { stored: result, omitted: [] };
-  const copy: Record<string, unknown> = { ...(result as Record<string, unknown>) };
-  const omitted = fields.filter((f) => f in copy);
-  for (const f of omitted) delete copy[f];
-  return { stored: copy, omitted };
-}
-
-async function replay(deps: Deps, db: IdempotencyDb, id: { org_id: number; actor: string; idempotency_key: string }, hash: string, reply: FastifyReply): Promise<FastifyReply> {
+/** The stored first answer, waiting for it while the first request still runs. */
+async function firstAnswer(db: IdempotencyDb, claim: Claim, hash: string): Promise<{ status: number; body: string; omitted: string | null }> {
   const until = Date.now() + WAIT_MS;
   for (;;) {
-    const row = await db.selectFrom('idempotency_records').selectAll().where('org_id', '=', id.org_id).where('actor', '=', id.actor).where('idempotency_key', '=', id.idempotency_key).executeTakeFirst();
+    const row = await where(db, claim).select(['request_hash', 'status', 'body', 'omitted']).executeTakeFirst();
     // The first request failed meanwhile (its record is gone): this one is refused rather than
     // racing a third; the client's next retry runs normally.
-    if (!row) throw new ApiError('conflict', 'Idempotency-Key: the first request with this key failed; retry it', 'Idempotency-Key');
+    if (!row) throw new ApiError('conflict', 'Idempotency-Key: the first request with this key failed meanwhile; retry it', 'Idempotency-Key');
     if (row.request_hash !== hash) throw new ApiError('conflict', 'Idempotency-Key: already used for a different request (another body or route) in the last 24 hours', 'Idempotency-Key');
-    if (row.status !== null && row.body !== null) {
-      reply.header('idempotent-replayed', 'true');
-      if (row.omitted !== null) reply.header('idempotent-secret-omitted', (JSON.parse(row.omitted) as string[]).join(','));
-      return reply.code(row.status).type('application/json').send(row.body);
-    }
+    if (row.status !== null && row.body !== null) return { status: row.status, body: row.body, omitted: row.omitted };
     if (Date.now() >= until) throw new ApiError('conflict', 'Idempotency-Key: a request with this key is still in progress (or was interrupted); retry later, or with a new key once you checked nothing was created', 'Idempotency-Key');
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
+}
+
+/** onSend of the claiming request: a success is stored (without its secrets); a failure frees the key. */
+async function settle(deps: Deps, req: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> {
+  const claim = claims.get(req);
+  if (!claim) return payload;
+  claims.delete(req);
+  const db = records(deps.db.kysely);
+  const ok = reply.statusCode >= 200 && reply.statusCode < 300 && typeof payload === 'string';
+  if (!ok) {
+    // Nothing was made (the create's transaction rolled back): the key is free for a retry.
+    await db.deleteFrom('idempotency_records').where('org_id', '=', claim.org_id).where('actor', '=', claim.actor).where('idempotency_key', '=', claim.idempotency_key).execute();
+    return payload;
+  }
+  const { stored, omitted } = withoutSecrets(payload);
+  await db
+    .updateTable('idempotency_records')
+    .set({ status: reply.statusCode, body: stored, omitted: omitted.length > 0 ? JSON.stringify(omitted) : null })
+    .where('org_id', '=', claim.org_id)
+    .where('actor', '=', claim.actor)
+    .where('idempotency_key', '=', claim.idempotency_key)
+    .execute();
+  return payload;
+}
+
+function withoutSecrets(payload: string): { stored: string; omitted: string[] } {
+  const parsed = JSON.parse(payload) as unknown;
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return { stored: payload, omitted: [] };
+  const copy = parsed as Record<string, unknown>;
+  const omitted = SECRET_FIELDS.filter((f) => f in copy);
+  if (omitted.length === 0) return { stored: payload, omitted: [] };
+  for (const f of omitted) delete copy[f];
+  return { stored: JSON.stringify(copy), omitted };
 }
 
 /** Expired records of every caller are deleted at most once an hour per process, off the answer. */

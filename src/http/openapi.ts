@@ -8,6 +8,7 @@ import { z, type ZodType } from 'zod';
 import type { RouteEntry } from '../app.ts';
 import { ERRORS, type ErrorCode } from './errors.ts';
 import { CSRF_HEADER, SESSION_COOKIE } from '../auth/sessions.ts';
+import { takesIdempotencyKey } from './idempotency.ts';
 
 type Json = Record<string, unknown>;
 export interface OpenApiDocument {
@@ -30,8 +31,6 @@ export interface Operation {
   responses: Record<string, Json>;
 }
 
-/** Routes that create something: they take an Idempotency-Key (http/idempotency.ts). */
-export const isCreate = (r: Pick<RouteEntry, 'method' | 'doc'>): boolean => r.method === 'POST' && r.doc?.status === 201;
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -99,7 +98,7 @@ function operation(r: RouteEntry, params: string[]): Operation {
   if (r.action) op['x-tollgate-action'] = r.action;
   const parameters: Json[] = params.map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } }));
   if (doc?.query) parameters.push(...queryParameters(doc.query));
-  if (isCreate(r)) parameters.push({ $ref: '#/components/parameters/IdempotencyKey' });
+  if (takesIdempotencyKey(r)) parameters.push({ $ref: '#/components/parameters/IdempotencyKey' });
   if (parameters.length > 0) op.parameters = parameters;
   if (doc?.body) {
     const example = exampleOf(doc.body);
@@ -107,7 +106,7 @@ function operation(r: RouteEntry, params: string[]): Operation {
   }
   const status = String(doc?.status ?? 200);
   const content = doc?.response ? { 'application/json': { schema: jsonSchema(doc.response, 'output') } } : { 'application/json': { schema: {} } };
-  op.responses[status] = { description: doc?.status === 201 ? 'Created' : 'OK', content, ...(isCreate(r) ? { headers: REPLAY_HEADERS } : {}) };
+  op.responses[status] = { description: doc?.status === 201 ? 'Created' : 'OK', content, ...(takesIdempotencyKey(r) ? { headers: REPLAY_HEADERS } : {}) };
   for (const s of errorStatuses(r, params.length > 0)) op.responses[String(s)] = { $ref: `#/components/responses/Error${s}` };
   op.responses.default = { $ref: '#/components/responses/ErrorOther' };
   return op;

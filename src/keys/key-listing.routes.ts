@@ -112,11 +112,11 @@ export async function listKeysFor(deps: Deps, actor: Actor, query: unknown, with
 
 export function registerKeyListingRoutes(api: FastifyInstance, deps: Deps): void {
   const list = (actor: Actor, query: unknown, teamId?: number) => listKeysFor(deps, actor, query, teamId === undefined ? {} : { teamId });
-  api.get<{ Params: { id: string } }>('/teams/:id/keys', { config: { action: 'team.read' } }, async (req) => {
+  api.get<{ Params: { id: string } }>('/teams/:id/keys', { config: { action: 'team.read', doc: { summary: "List a team's keys (filters, sort, cursor)", tag: 'Keys', query: listQuery } } }, async (req) => {
     const team = await authorizedTeam(deps, req.actor, req.params.id, 'team.read');
     return list(req.actor, req.query, team.id);
   });
-  api.get('/keys', { config: { action: 'key.list' } }, async (req) => {
+  api.get('/keys', { config: { action: 'key.list', doc: { summary: 'List keys (filters, sort, cursor)', tag: 'Keys', query: listQuery } } }, async (req) => {
     authorize(req.actor, 'key.list');
     return list(req.actor, req.query);
   });

@@ -19,7 +19,7 @@ import { MAX_GRACE_SECONDS, oldSecretView, rotateByAdmin, secretViews } from './
 import { MAX_ROTATE_EVERY_DAYS, removeSchedule, scheduleView, setSchedule } from './rotation-schedule.ts';
 
 const graceSeconds = z.number().int().min(0).max(MAX_GRACE_SECONDS, `must be at most ${MAX_GRACE_SECONDS} (30 days)`);
-const rotateBody = z.strictObject({ grace_period_seconds: graceSeconds.optional() });
+export const rotateBody = z.strictObject({ grace_period_seconds: graceSeconds.optional() });
 const scheduleBody = z.strictObject({
   rotate_every_days: z.number().int().min(1).max(MAX_ROTATE_EVERY_DAYS),
   grace_period_seconds: graceSeconds.optional(),
@@ -61,35 +61,35 @@ async function endEarly(deps: Deps, actor: Actor, key: KeyRow, secretId: number)
 
 export function registerKeyRotationRoutes(api: FastifyInstance, deps: Deps): void {
   const db = deps.db.kysely;
-  api.post('/teams/:id/keys/:keyId/rotate', { config: { action: 'key.rotate' } }, async (req: TeamKeyReq, reply) => {
+  api.post('/teams/:id/keys/:keyId/rotate', { config: { action: 'key.rotate', ownIdempotency: true, doc: { summary: "Rotate a team key's secret", description: 'The old secret keeps working for grace_period_seconds. With an Idempotency-Key, a retry answers 200 with the same rotation, without the secret.', tag: 'Rotation', body: rotateBody, status: 201 } } }, async (req: TeamKeyReq, reply) => {
     const { result, replayed } = await rotate(deps, req, await teamKeyOf(deps, req, 'key.rotate'));
     if (replayed) reply.header('idempotent-replayed', 'true');
     return reply.code(replayed ? 200 : 201).send(result);
   });
-  api.post('/keys/:id/rotate', { config: { action: 'key.rotate' } }, async (req: KeyReq, reply) => {
+  api.post('/keys/:id/rotate', { config: { action: 'key.rotate', ownIdempotency: true, doc: { summary: "Rotate a key's secret", description: 'The old secret keeps working for grace_period_seconds. With an Idempotency-Key, a retry answers 200 with the same rotation, without the secret.', tag: 'Rotation', body: rotateBody, status: 201 } } }, async (req: KeyReq, reply) => {
     const { result, replayed } = await rotate(deps, req, await keyOf(deps, req, 'key.rotate'));
     if (replayed) reply.header('idempotent-replayed', 'true');
     return reply.code(replayed ? 200 : 201).send(result);
   });
 
-  api.get('/keys/:id/secrets', { config: { action: 'key.read' } }, async (req: KeyReq) => {
+  api.get('/keys/:id/secrets', { config: { action: 'key.read', doc: { summary: "A key's current and older secrets, each one's last use", tag: 'Rotation' } } }, async (req: KeyReq) => {
     const key = await keyOf(deps, req, 'key.read');
     const [old, schedule] = await Promise.all([listSecrets(db, key.id), findSchedule(db, key.id)]);
     return { data: await secretViews(deps, key, old), rotation_schedule: scheduleView(key.id, schedule) };
   });
-  api.delete('/keys/:id/secrets/:secretId', { config: { action: 'key.rotate' } }, async (req: SecretReq) => {
+  api.delete('/keys/:id/secrets/:secretId', { config: { action: 'key.rotate', doc: { summary: "End an older secret's grace period now", tag: 'Rotation' } } }, async (req: SecretReq) => {
     const key = await keyOf(deps, req, 'key.rotate');
     return endEarly(deps, req.actor, key, idParam(req.params.secretId, 'secret'));
   });
 
-  api.get('/keys/:id/rotation-schedule', { config: { action: 'key.read' } }, async (req: KeyReq) => {
+  api.get('/keys/:id/rotation-schedule', { config: { action: 'key.read', doc: { summary: "A key's rotation schedule", tag: 'Rotation' } } }, async (req: KeyReq) => {
     const key = await keyOf(deps, req, 'key.read');
     return scheduleView(key.id, await findSchedule(db, key.id));
   });
-  api.put('/keys/:id/rotation-schedule', { config: { action: 'key.update' } }, async (req: KeyReq) => {
+  api.put('/keys/:id/rotation-schedule', { config: { action: 'key.update', doc: { summary: 'Rotate a key every N days', tag: 'Rotation', body: scheduleBody } } }, async (req: KeyReq) => {
     const key = await keyOf(deps, req, 'key.update');
     const input = parse(scheduleBody, req.body);
     return setSchedule(deps, req.actor, key, input.rotate_every_days, input.grace_period_seconds);
   });
-  api.delete('/keys/:id/rotation-schedule', { config: { action: 'key.update' } }, async (req: KeyReq) => removeSchedule(deps, req.actor, await keyOf(deps, req, 'key.update')));
+  api.delete('/keys/:id/rotation-schedule', { config: { action: 'key.update', doc: { summary: "Stop a key's scheduled rotation", tag: 'Rotation' } } }, async (req: KeyReq) => removeSchedule(deps, req.actor, await keyOf(deps, req, 'key.update')));
 }

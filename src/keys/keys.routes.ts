@@ -214,18 +214,18 @@ export function registerKeyRoutes(api: FastifyInstance, deps: Deps): void {
   const end = { config: { action: 'key.revoke' as const } };
   const create = { config: { action: 'key.create' as const } };
 
-  api.post<{ Params: { id: string } }>('/teams/:id/keys', create, async (req, reply) => {
+  api.post<{ Params: { id: string } }>('/teams/:id/keys', { config: { ...create.config, doc: { summary: 'Create a team key', description: 'The secret (key) is in this answer only.', tag: 'Keys', body: createBody.omit({ team_id: true }).meta({ examples: [{ name: 'search-backend', max_budget_usd: 50, budget_period: 'monthly', rpm: 600 }] }), status: 201 } } }, async (req, reply) => {
     const teamId = idParam(req.params.id, 'team');
     await getTeam(db, req.actor.orgId, teamId);
     authorize(req.actor, 'key.create', { teamId });
     const input = parse(createBody.omit({ team_id: true }), req.body);
     return reply.code(201).send(await createKey(deps, req.actor, teamId, input));
   });
-  api.get('/teams/:id/keys/:keyId', key, async (req: TeamKeyReq) => keyView(await teamKeyOf(deps, req, 'key.read')));
-  api.patch('/teams/:id/keys/:keyId', change, async (req: TeamKeyReq) => update(deps, req.actor, await teamKeyOf(deps, req, 'key.update'), req.body));
-  api.delete('/teams/:id/keys/:keyId', end, async (req: TeamKeyReq) => revoke(deps, req.actor, await teamKeyOf(deps, req, 'key.revoke')));
+  api.get('/teams/:id/keys/:keyId', { config: { ...key.config, doc: { summary: 'Read a team key', tag: 'Keys' } } }, async (req: TeamKeyReq) => keyView(await teamKeyOf(deps, req, 'key.read')));
+  api.patch('/teams/:id/keys/:keyId', { config: { ...change.config, doc: { summary: 'Update a team key (name, tags, status, expiry, scopes, access rule)', tag: 'Keys', body: updateBody } } }, async (req: TeamKeyReq) => update(deps, req.actor, await teamKeyOf(deps, req, 'key.update'), req.body));
+  api.delete('/teams/:id/keys/:keyId', { config: { ...end.config, doc: { summary: 'Revoke a team key', tag: 'Keys' } } }, async (req: TeamKeyReq) => revoke(deps, req.actor, await teamKeyOf(deps, req, 'key.revoke')));
 
-  api.post('/keys', create, async (req, reply) => {
+  api.post('/keys', { config: { ...create.config, doc: { summary: 'Create a key (of a team, or personal with team_id null)', description: 'The secret (key) is in this answer only.', tag: 'Keys', body: createBody.meta({ examples: [{ name: 'laptop', tags: ['dev'] }] }), status: 201 } } }, async (req, reply) => {
     // Decided twice: whether the caller may create keys at all (before the body is read, so a
     // refusal does not depend on it), then for the team the body names (null: a key of no team).
     authorize(req.actor, 'key.create');
@@ -234,7 +234,7 @@ export function registerKeyRoutes(api: FastifyInstance, deps: Deps): void {
     const input = parse(createBody, req.body);
     return reply.code(201).send(await createKey(deps, req.actor, teamId, input));
   });
-  api.get('/keys/:id', key, async (req: KeyReq) => keyView(await keyOf(deps, req, 'key.read')));
-  api.patch('/keys/:id', change, async (req: KeyReq) => update(deps, req.actor, await keyOf(deps, req, 'key.update'), req.body));
-  api.delete('/keys/:id', end, async (req: KeyReq) => revoke(deps, req.actor, await keyOf(deps, req, 'key.revoke')));
+  api.get('/keys/:id', { config: { ...key.config, doc: { summary: 'Read a key', tag: 'Keys' } } }, async (req: KeyReq) => keyView(await keyOf(deps, req, 'key.read')));
+  api.patch('/keys/:id', { config: { ...change.config, doc: { summary: 'Update a key (name, tags, status, expiry, scopes, access rule)', tag: 'Keys', body: updateBody } } }, async (req: KeyReq) => update(deps, req.actor, await keyOf(deps, req, 'key.update'), req.body));
+  api.delete('/keys/:id', { config: { ...end.config, doc: { summary: 'Revoke a key', tag: 'Keys' } } }, async (req: KeyReq) => revoke(deps, req.actor, await keyOf(deps, req, 'key.revoke')));
 }

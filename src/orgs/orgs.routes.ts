@@ -17,15 +17,15 @@ const adminKeyBody = z.strictObject({ name });
 
 export function registerOrgRoutes(api: FastifyInstance, deps: Deps): void {
   const db = deps.db.kysely;
-  api.get('/orgs', { config: { action: 'org.list' } }, async (req) => {
+  api.get('/orgs', { config: { action: 'org.list', doc: { summary: 'List organizations (master key)', tag: 'Organizations' } } }, async (req) => {
     authorize(req.actor, 'org.list');
     return { data: await db.selectFrom('organizations').selectAll().orderBy('id').execute() };
   });
-  api.get('/orgs/current', { config: { action: 'org.read' } }, async (req) => {
+  api.get('/orgs/current', { config: { action: 'org.read', doc: { summary: "The caller's organization", tag: 'Organizations' } } }, async (req) => {
     authorize(req.actor, 'org.read');
     return db.selectFrom('organizations').selectAll().where('id', '=', req.actor.orgId).executeTakeFirstOrThrow();
   });
-  api.post('/orgs', { config: { action: 'org.create' } }, async (req, reply) => {
+  api.post('/orgs', { config: { action: 'org.create', doc: { summary: 'Create an organization and its first admin management key (master key)', tag: 'Organizations', body: createBody.meta({ examples: [{ name: 'Acme', slug: 'acme' }] }), status: 201 } } }, async (req, reply) => {
     authorize(req.actor, 'org.create');
     const input = parse(createBody, req.body);
     const slug = input.slug ?? slugify(input.name);
@@ -44,7 +44,7 @@ export function registerOrgRoutes(api: FastifyInstance, deps: Deps): void {
     });
     return reply.code(201).send(created);
   });
-  api.post<{ Params: { id: string } }>('/orgs/:id/admin-keys', { config: { action: 'org.admin_key.create' } }, async (req, reply) => {
+  api.post<{ Params: { id: string } }>('/orgs/:id/admin-keys', { config: { action: 'org.admin_key.create', doc: { summary: 'Issue an admin management key for an organization', tag: 'Organizations', body: adminKeyBody, status: 201 } } }, async (req, reply) => {
     const orgId = idParam(req.params.id, 'organization');
     if (!req.actor.superadmin && req.actor.orgId !== orgId) throw new ApiError('not_found', `organization ${orgId} not found`);
     authorize(req.actor, 'org.admin_key.create');

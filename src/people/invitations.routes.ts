@@ -44,7 +44,7 @@ type CreateInput = z.infer<typeof createBody>;
 export function registerInvitationRoutes(api: FastifyInstance, deps: Deps): void {
   const db = deps.db.kysely;
 
-  api.post('/invitations', { config: { action: 'invitation.create' } }, async (req, reply) => {
+  api.post('/invitations', { config: { action: 'invitation.create', doc: { summary: 'Invite a person (the token is in this answer only)', tag: 'Invitations', body: createBody.meta({ examples: [{ email: 'grace@example.com', role: 'member' }] }), status: 201 } } }, async (req, reply) => {
     // Decided twice: whether the caller may invite at all (admins, owners of a team), before the
     // body is read; then for the team the body names (an owner: only into a team they own).
     authorize(req.actor, 'invitation.create');
@@ -57,7 +57,7 @@ export function registerInvitationRoutes(api: FastifyInstance, deps: Deps): void
     return reply.code(201).send(await createInvitation(deps, req.actor, input, orgWide));
   });
 
-  api.get('/invitations', { config: { action: 'invitation.list' } }, async (req) => {
+  api.get('/invitations', { config: { action: 'invitation.list', doc: { summary: 'List invitations', tag: 'Invitations', query: pagination } } }, async (req) => {
     authorize(req.actor, 'invitation.list');
     const page = parse(pagination, req.query, 'query');
     const now = deps.clock.now();
@@ -65,7 +65,7 @@ export function registerInvitationRoutes(api: FastifyInstance, deps: Deps): void
     return { data: rows.map((r) => invitationView(r, now)), ...page };
   });
 
-  api.delete<{ Params: { id: string } }>('/invitations/:id', { config: { action: 'invitation.revoke' } }, async (req) => {
+  api.delete<{ Params: { id: string } }>('/invitations/:id', { config: { action: 'invitation.revoke', doc: { summary: 'Revoke an invitation', tag: 'Invitations' } } }, async (req) => {
     const inv = await findInvitation(db, req.actor.orgId, idParam(req.params.id, 'invitation'));
     if (!inv) throw new ApiError('not_found', `invitation ${req.params.id} not found`);
     authorize(req.actor, 'invitation.revoke', { teamId: inv.team_id });
@@ -78,7 +78,7 @@ export function registerInvitationRoutes(api: FastifyInstance, deps: Deps): void
     return invitationView(row, deps.clock.now());
   });
 
-  api.post<{ Params: { token: string } }>('/invitations/:token/accept', { config: { public: true } }, async (req, reply) => {
+  api.post<{ Params: { token: string } }>('/invitations/:token/accept', { config: { public: true, doc: { summary: 'Accept an invitation: set a password and sign in', tag: 'Invitations', body: acceptBody } } }, async (req, reply) => {
     // The token first: an unknown, used, expired or revoked one is the same 404, whatever the body.
     const inv = await findInvitationByToken(db, req.params.token);
     if (!inv || !isPending(inv, deps.clock.now()) || !(await invitedTeamExists(db, inv))) throw invalidInvitation();

@@ -20,12 +20,12 @@ const passwordBody = z.strictObject({
 export function registerMeRoutes(api: FastifyInstance, deps: Deps): void {
   const db = deps.db.kysely;
 
-  api.get('/me', { config: { action: 'me.read' } }, async (req) => {
+  api.get('/me', { config: { action: 'me.read', doc: { summary: 'The signed-in person (or the calling key): identity, role, teams', tag: 'Me' } } }, async (req) => {
     authorize(req.actor, 'me.read');
     return meView(deps, req.actor);
   });
 
-  api.put('/me/password', { config: { action: 'me.update' } }, async (req, reply) => {
+  api.put('/me/password', { config: { action: 'me.update', doc: { summary: 'Change the signed-in person\'s password', tag: 'Me', body: passwordBody } } }, async (req, reply) => {
     const actor = req.actor;
     authorize(actor, 'me.update');
     const sessionId = actor.sessionId;

@@ -89,6 +89,7 @@ export function registerLimitRoutes(api: FastifyInstance, deps: Deps): void {
     ['service_account', '/service-accounts/:id/limits'],
     ['org', '/orgs/current/limits'],
   ];
+  const LEVEL_NAMES: Record<string, string> = { key: "a key's", team: "a team's", member: "a member's (in a team)", service_account: "a service account's", org: "the organization's" };
   const actions: Record<string, string> = { key: 'key.limits', team: 'team.limits', member: 'member.limits', service_account: 'service_account.limits', org: 'org.limits' };
   for (const [kind, path] of paths) {
     const read = `${actions[kind]}.read` as Action;
@@ -99,7 +100,8 @@ export function registerLimitRoutes(api: FastifyInstance, deps: Deps): void {
       if (target.revoked) throw new ApiError('conflict', `key ${req.params.id} is revoked`);
       return target;
     };
-    api.get(path, { config: { action: read } }, async (req: Req) => {
+    const what = LEVEL_NAMES[kind];
+    api.get(path, { config: { action: read, doc: { summary: `Read ${what} limits and budget (with current usage)`, tag: 'Limits' } } }, async (req: Req) => {
       const target = await authorized(req, read);
       if (kind === 'key') {
         const key = (await findKey(deps.db.kysely, req.actor.orgId, Number(req.params.id)))!;
@@ -119,8 +121,8 @@ export function registerLimitRoutes(api: FastifyInstance, deps: Deps): void {
       });
       return { level: target.level, scope: target.scope, ...policyView(next) };
     };
-    api.put(path, { config: { action: write } }, change('replace'));
-    api.patch(path, { config: { action: write } }, change('merge'));
-    api.delete(path, { config: { action: write } }, change('clear'));
+    api.put(path, { config: { action: write, doc: { summary: `Set ${what} limits and budget (fields left out are cleared)`, tag: 'Limits', body: limitsBody } } }, change('replace'));
+    api.patch(path, { config: { action: write, doc: { summary: `Change some of ${what} limits (fields left out stay)`, tag: 'Limits', body: limitsBody } } }, change('merge'));
+    api.delete(path, { config: { action: write, doc: { summary: `Clear ${what} limits and budget`, tag: 'Limits' } } }, change('clear'));
   }
 }

@@ -27,12 +27,12 @@ const policyBody = z.strictObject({
 export function registerSelfServiceRoutes(api: FastifyInstance, deps: Deps): void {
   const db = deps.db.kysely;
 
-  api.get<{ Params: { id: string } }>('/teams/:id/self-service', { config: { action: 'team.self_service.read' } }, async (req) => {
+  api.get<{ Params: { id: string } }>('/teams/:id/self-service', { config: { action: 'team.self_service.read', doc: { summary: "A team's self-service policy (may members create their own keys, within which caps)", tag: 'Self-service' } } }, async (req) => {
     const team = await authorizedTeam(deps, req.actor, req.params.id, 'team.self_service.read');
     return selfServiceView(team.id, await readSelfService(db, team.id));
   });
 
-  api.put<{ Params: { id: string } }>('/teams/:id/self-service', { config: { action: 'team.self_service.write' } }, async (req) => {
+  api.put<{ Params: { id: string } }>('/teams/:id/self-service', { config: { action: 'team.self_service.write', doc: { summary: "Set a team's self-service policy", tag: 'Self-service', body: policyBody } } }, async (req) => {
     const team = await authorizedTeam(deps, req.actor, req.params.id, 'team.self_service.write');
     const input = parse(policyBody, req.body);
     const next: SelfServicePolicy = {

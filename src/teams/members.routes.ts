@@ -30,7 +30,7 @@ type MemberReq = FastifyRequest<{ Params: { id: string; userId: string } }>;
 export function registerMemberRoutes(api: FastifyInstance, deps: Deps): void {
   const db = deps.db.kysely;
 
-  api.get<{ Params: { id: string } }>('/teams/:id/members', { config: { action: 'team.members.read' } }, async (req) => {
+  api.get<{ Params: { id: string } }>('/teams/:id/members', { config: { action: 'team.members.read', doc: { summary: "List a team's members, their allocations and spend", tag: 'Members' } } }, async (req) => {
     const team = await authorizedTeam(deps, req.actor, req.params.id, 'team.members.read');
     const rows = await db.selectFrom('memberships as m').innerJoin('users as u', 'u.id', 'm.user_id').select(['u.id', 'u.external_id', 'u.name', 'u.email', 'm.role', 'm.created_at', 'm.key_create_self']).where('m.team_id', '=', team.id).orderBy('u.id').execute();
     const nowIso = iso(deps.clock.now());
@@ -51,7 +51,7 @@ export function registerMemberRoutes(api: FastifyInstance, deps: Deps): void {
     return { data };
   });
 
-  api.put('/teams/:id/members/:userId', { config: { action: 'team.members.write' } }, async (req: MemberReq) => {
+  api.put('/teams/:id/members/:userId', { config: { action: 'team.members.write', doc: { summary: 'Add a member or change their role, allocation or self-service right', tag: 'Members', body: memberBody } } }, async (req: MemberReq) => {
     const team = await authorizedTeam(deps, req.actor, req.params.id, 'team.members.write');
     const user = await getUser(db, req.actor.orgId, idParam(req.params.userId, 'user'));
     const input = parse(memberBody, req.body);
@@ -76,7 +76,7 @@ export function registerMemberRoutes(api: FastifyInstance, deps: Deps): void {
     return { team_id: team.id, user_id: user.id, role, key_create_self: keyCreateSelf, allocation_usd: policy.budget ? microToUsd(policy.budget.limitMicro) : null };
   });
 
-  api.delete('/teams/:id/members/:userId', { config: { action: 'team.members.write' } }, async (req: MemberReq) => {
+  api.delete('/teams/:id/members/:userId', { config: { action: 'team.members.write', doc: { summary: 'Remove a member (revokes their keys in the team)', tag: 'Members' } } }, async (req: MemberReq) => {
     const team = await authorizedTeam(deps, req.actor, req.params.id, 'team.members.write');
     const userId = idParam(req.params.userId, 'user');
     const revoked = await applyChange(deps, req.actor, async (trx, at) => {
@@ -93,7 +93,7 @@ export function registerMemberRoutes(api: FastifyInstance, deps: Deps): void {
     return { team_id: team.id, user_id: userId, removed: true, revoked_keys: revoked.length };
   });
 
-  api.get<{ Params: { id: string } }>('/teams/:id/transactions', { config: { action: 'team.transactions.read' } }, async (req) => {
+  api.get<{ Params: { id: string } }>('/teams/:id/transactions', { config: { action: 'team.transactions.read', doc: { summary: "A team's credit transactions (allocations, key caps, revocations)", tag: 'Members', query: pagination } } }, async (req) => {
     const team = await authorizedTeam(deps, req.actor, req.params.id, 'team.transactions.read');
     const { limit, offset } = parse(pagination, req.query, 'query');
     const rows = await db.selectFrom('audit_events').selectAll().where('team_id', '=', team.id).where('action', 'in', TRANSACTION_ACTIONS).orderBy('id', 'desc').limit(limit).offset(offset).execute();

@@ -53,7 +53,7 @@ async function writeTeamRule(trx: Transaction<Database>, team: TeamRow, patch: R
 export function registerTeamRoutes(api: FastifyInstance, deps: Deps): void {
   const db = deps.db.kysely;
 
-  api.post('/teams', { config: { action: 'team.create' } }, async (req, reply) => {
+  api.post('/teams', { config: { action: 'team.create', doc: { summary: 'Create a team', description: 'With optional limits (seed 001: tpm_limit, daily_token_limit) and an access rule narrowing the organization\'s.', tag: 'Teams', body: createBody.meta({ examples: [{ name: 'Search', slug: 'search', tpm_limit: 100000 }] }), status: 201 } } }, async (req, reply) => {
     authorize(req.actor, 'team.create');
     const { tpm_limit, daily_token_limit, ...input } = parse(createBody, req.body);
     const limitsInput = { ...input, tpm: input.tpm ?? tpm_limit, tpd: input.tpd ?? daily_token_limit };
@@ -77,7 +77,7 @@ export function registerTeamRoutes(api: FastifyInstance, deps: Deps): void {
     return reply.code(201).send({ ...teamView(team), ...limits, ...(withRule ? ruleView(rule) : {}) });
   });
 
-  api.get('/teams', { config: { action: 'team.list' } }, async (req) => {
+  api.get('/teams', { config: { action: 'team.list', doc: { summary: 'List teams', description: 'Admins and viewers: every team; anyone else: their teams.', tag: 'Teams', query: pagination } } }, async (req) => {
     authorize(req.actor, 'team.list');
     const { limit, offset } = parse(pagination, req.query, 'query');
     // Admins and viewers see every team; anyone else the teams they belong to.
@@ -85,7 +85,7 @@ export function registerTeamRoutes(api: FastifyInstance, deps: Deps): void {
     return { data: (await listTeams(db, req.actor.orgId, limit, offset, visible)).map(teamView), limit, offset };
   });
 
-  api.get<{ Params: { id: string } }>('/teams/:id', { config: { action: 'team.read' } }, async (req) => {
+  api.get<{ Params: { id: string } }>('/teams/:id', { config: { action: 'team.read', doc: { summary: 'Read a team, its limits, access rule and keys', tag: 'Teams' } } }, async (req) => {
     const team = await authorizedTeam(deps, req.actor, req.params.id, 'team.read');
     // A member sees the team, and of its keys only their own.
     const keys = (await listKeys(db, req.actor.orgId, { teamId: team.id }, 1000, 0)).filter((k) => decide(req.actor, 'key.read', { teamId: k.team_id, userId: k.user_id }));
@@ -111,10 +111,10 @@ export function registerTeamRoutes(api: FastifyInstance, deps: Deps): void {
       };
     });
   };
-  api.put<{ Params: { id: string } }>('/teams/:id', { config: { action: 'team.update' } }, (req) => update(req));
-  api.patch<{ Params: { id: string } }>('/teams/:id', { config: { action: 'team.update' } }, (req) => update(req));
+  api.put<{ Params: { id: string } }>('/teams/:id', { config: { action: 'team.update', doc: { summary: 'Update a team', description: 'Same as PATCH: the fields given change, the others stay (seed 000 names PUT).', tag: 'Teams', body: updateBody } } }, (req) => update(req));
+  api.patch<{ Params: { id: string } }>('/teams/:id', { config: { action: 'team.update', doc: { summary: 'Update a team', tag: 'Teams', body: updateBody } } }, (req) => update(req));
 
-  api.delete<{ Params: { id: string } }>('/teams/:id', { config: { action: 'team.delete' } }, async (req) => {
+  api.delete<{ Params: { id: string } }>('/teams/:id', { config: { action: 'team.delete', doc: { summary: 'Delete a team', description: 'Revokes its keys and its team-scoped management keys.', tag: 'Teams' } } }, async (req) => {
     const team = await authorizedTeam(deps, req.actor, req.params.id, 'team.delete');
     const revoked = await applyChange(deps, req.actor, async (trx, at) => {
       const ids = await deleteTeam(trx, team, at);
@@ -127,7 +127,7 @@ export function registerTeamRoutes(api: FastifyInstance, deps: Deps): void {
     return { id: team.id, deleted: true, revoked_keys: revoked.length };
   });
 
-  api.get<{ Params: { id: string } }>('/teams/:id/spend', { config: { action: 'team.spend.read' } }, async (req) => {
+  api.get<{ Params: { id: string } }>('/teams/:id/spend', { config: { action: 'team.spend.read', doc: { summary: "A team's spend: today, this month and all time", tag: 'Teams' } } }, async (req) => {
     const team = await authorizedTeam(deps, req.actor, req.params.id, 'team.spend.read');
     await deps.logWriter.flush();
     const s = await spendSummary(db, { teamId: team.id }, deps.clock.now());

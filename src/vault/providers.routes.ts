@@ -21,12 +21,12 @@ const createBody = z.strictObject({
 export function registerProviderRoutes(api: FastifyInstance, deps: Deps): void {
   const db = deps.db.kysely;
   const guard = createUpstreamGuard(deps.config.upstreamAllow);
-  api.get('/providers', { config: { action: 'provider.read' } }, async (req) => {
+  api.get('/providers', { config: { action: 'provider.read', doc: { summary: 'List provider credentials (a hint of each secret, never the secret)', tag: 'Providers' } } }, async (req) => {
     authorize(req.actor, 'provider.read');
     const { credentials, routes } = await listCredentials(db, req.actor.orgId);
     return { data: credentials.map((c) => credentialView(c, routes)) };
   });
-  api.post('/providers', { config: { action: 'provider.write' } }, async (req, reply) => {
+  api.post('/providers', { config: { action: 'provider.write', doc: { summary: 'Add a provider credential (stored encrypted)', tag: 'Providers', body: createBody.meta({ examples: [{ name: 'openai-main', provider: 'openai', base_url: 'https://api.openai.com/v1', api_key: 'sk-…', models: ['*'] }] }), status: 201 } } }, async (req, reply) => {
     authorize(req.actor, 'provider.write');
     const input = parse(createBody, req.body);
     // Internal addresses are refused here, clearly, and again at connect time (DNS rebinding).
@@ -40,7 +40,7 @@ export function registerProviderRoutes(api: FastifyInstance, deps: Deps): void {
     });
     return reply.code(201).send(view);
   });
-  api.delete<{ Params: { id: string } }>('/providers/:id', { config: { action: 'provider.write' } }, async (req) => {
+  api.delete<{ Params: { id: string } }>('/providers/:id', { config: { action: 'provider.write', doc: { summary: 'Delete a provider credential', tag: 'Providers' } } }, async (req) => {
     authorize(req.actor, 'provider.write');
     const id = idParam(req.params.id, 'provider');
     return applyChange(deps, req.actor, async (trx, at) => {
