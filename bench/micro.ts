@@ -26,6 +26,8 @@ import { logSinkFor } from '../src/usage/log-sinks.ts';
 import { openDb } from '../src/db/connection.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { ROOT } from './lib/targets.ts';
+import { Counter } from 'prom-client';
+import { Metrics } from '../src/observability/metrics.ts';
 
 const filterArg = process.argv.find((a) => a.startsWith('--filter='))?.slice(9);
 
@@ -270,6 +272,23 @@ group('request log', () => {
     for (let i = 0; i < 250; i++) embedded.enqueue(rows[i]!);
     await embedded.flush();
   });
+});
+
+// Prometheus metrics (issue 11): what every /v1 request adds, from the row it logs, once its series
+// exist; prom-client's own labelled child is timed beside it (it re-hashes its labels per call).
+group('metrics per /v1 request', () => {
+  const metrics = new Metrics({ token: undefined, teamLimit: 200, modelLimit: 100, budgetSeries: 0, budgetCacheMs: 10_000 }, () => {
+    throw new Error('the benchmark does not scrape');
+  });
+  const rows: LogRow[] = Array.from({ length: 1024 }, (_, i) => ({ ...logRow(i), team_id: 1 + (i % 50), model: i % 2 ? 'gpt-4o-mini' : 'gpt-4o', streamed: i % 2, cached_tokens: 16, reasoning_tokens: 0, upstream_ms: 120, ttfb_ms: 30 }));
+  const refused: LogRow = { ...logRow(0), provider: null, status_code: 429, error_code: 'budget_exceeded', tokens_in: 0, tokens_out: 0, cost_micro: null };
+  for (const r of rows) metrics.request(r);
+  metrics.request(refused, 'team');
+  let m = 0;
+  bench('Metrics.request(row): 200, 50 teams × 2 models', () => metrics.request(rows[m++ & 1023]!));
+  bench('Metrics.request(row, level): an admission refusal', () => metrics.request(refused, 'team'));
+  const child = new Counter({ name: 'bench_child_total', help: 'comparison', labelNames: ['team', 'model', 'status_code'], registers: [] }).labels('1', 'gpt-4o', '200');
+  bench("prom-client labelled child inc() (one counter, for comparison)", () => child.inc());
 });
 
 const filter = filterArg ? new RegExp(filterArg) : /.*/;

@@ -38,13 +38,13 @@ const type = (t: 'counter' | 'histogram') => t as unknown as MetricType;
 export class CellCounter extends Counter<string> {
   private readonly meta: MetricMeta;
   private readonly cells: CounterCell[] = [];
-  /** exported value = cell value × scale (spend is kept in integer micro-USD, exported in USD) */
-  private readonly scale: number;
+  /** exported value = cell value ÷ unit (spend is kept in integer micro-USD, exported in USD) */
+  private readonly unit: number;
 
-  constructor(registry: Registry, meta: MetricMeta, scale = 1) {
+  constructor(registry: Registry, meta: MetricMeta, unit = 1) {
     super({ ...meta, registers: [registry] });
     this.meta = meta;
-    this.scale = scale;
+    this.unit = unit;
   }
 
   /** A new series, reported from now on (at 0 until incremented). */
@@ -55,7 +55,7 @@ export class CellCounter extends Counter<string> {
   }
 
   override async get() {
-    const values = this.cells.map((c) => ({ labels: c.labels as LabelValues<string>, value: this.scale === 1 ? c.value : c.value * this.scale }));
+    const values = this.cells.map((c) => ({ labels: c.labels as LabelValues<string>, value: this.unit === 1 ? c.value : c.value / this.unit }));
     return { name: this.meta.name, help: this.meta.help, type: type('counter'), aggregator: 'sum' as const, collect: noop, values };
   }
 }

@@ -102,7 +102,7 @@ export class Metrics {
     const r = this.registry;
     this.requests = new CellCounter(r, { name: 'tollgate_requests_total', help: '/v1 requests answered, by team, model and HTTP status (refusals included)', labelNames: ['team', 'model', 'status_code', 'status_class'] });
     this.tokens = new CellCounter(r, { name: 'tollgate_tokens_total', help: 'Tokens metered, by team, model and type (input, output; cached is part of input, reasoning part of output)', labelNames: ['team', 'model', 'type'] });
-    this.spend = new CellCounter(r, { name: 'tollgate_spend_usd_total', help: 'Spend in USD, by team and model (unpriced requests count 0 here: see tollgate_unpriced_requests_total)', labelNames: ['team', 'model'] }, 1e-6);
+    this.spend = new CellCounter(r, { name: 'tollgate_spend_usd_total', help: 'Spend in USD, by team and model (unpriced requests count 0 here: see tollgate_unpriced_requests_total)', labelNames: ['team', 'model'] }, 1e6);
     this.unpriced = new CellCounter(r, { name: 'tollgate_unpriced_requests_total', help: 'Requests metered for a model with no known price', labelNames: ['team', 'model'] });
     this.refusals = new CellCounter(r, { name: 'tollgate_admission_refusals_total', help: 'Requests refused by admission (rate limits, concurrency, budgets), by the refusing level and code', labelNames: ['team', 'code', 'level'] });
     const genAi = ['gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model'];
