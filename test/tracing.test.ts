@@ -55,7 +55,7 @@ describe('traces over OTLP/HTTP', () => {
       },
     });
     teamId = (await gw.api('POST', '/api/teams', { name: 'Traced' })).body.id;
-    key = (await gw.api('POST', `/api/teams/${teamId}/keys`, { name: 'svc', models: ['gpt-4o', 'gpt-4o-mini', 'error-500'] })).body;
+    key = (await gw.api('POST', `/api/teams/${teamId}/keys`, { name: 'svc', models: ['gpt-4o', 'gpt-4o-cached-reasoning', 'error-500'] })).body;
     client = gw.openai(key.key);
   });
   after(async () => {
@@ -117,21 +117,30 @@ describe('traces over OTLP/HTTP', () => {
     assert.ok(!text.includes(key.key) && !text.includes('sk-upstream'), 'no secret in a span');
   });
 
-  test('a streamed completion: usage from the final chunk, the stream flag, the upstream span covering the stream', async () => {
+  test('a streamed completion: usage from the final chunk (cached and reasoning tokens too), the stream flag, time to first chunk', async () => {
     const t = clientTrace();
     const stream = await client.chat.completions.create(
-      { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Stream it.' }], stream: true, stream_options: { include_usage: true }, max_completion_tokens: 5 },
+      { model: 'gpt-4o-cached-reasoning', messages: [{ role: 'user', content: 'Stream it.' }], stream: true, stream_options: { include_usage: true }, max_completion_tokens: 5 },
       { headers: { traceparent: t.traceparent } },
     );
     let usage: OpenAI.CompletionUsage | undefined;
     for await (const chunk of stream) if (chunk.usage) usage = chunk.usage;
     assert.ok(usage);
     const { root, children } = await traceOf(receiver, t.traceId);
-    assert.deepEqual([...children.keys()].sort(), ['admit', 'authenticate', 'chat gpt-4o-mini', 'settle']);
+    assert.deepEqual([...children.keys()].sort(), ['admit', 'authenticate', 'chat gpt-4o-cached-reasoning', 'settle']);
+    const cached = usage.prompt_tokens_details!.cached_tokens!;
+    const reasoning = usage.completion_tokens_details!.reasoning_tokens!;
+    assert.ok(cached > 0 && reasoning > 0, 'the fake reports both');
     assert.deepEqual(
-      [root.attributes['gen_ai.request.stream'], root.attributes['gen_ai.request.max_tokens'], root.attributes['gen_ai.usage.input_tokens'], root.attributes['gen_ai.usage.output_tokens']],
-      [true, 5, usage.prompt_tokens, usage.completion_tokens],
+      pick(root.attributes, 'gen_ai.'),
+      {
+        'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'openai', 'gen_ai.request.model': 'gpt-4o-cached-reasoning', 'gen_ai.request.stream': true, 'gen_ai.request.max_tokens': 5,
+        'gen_ai.usage.input_tokens': usage.prompt_tokens, 'gen_ai.usage.output_tokens': usage.completion_tokens,
+        'gen_ai.usage.cache_read.input_tokens': cached, 'gen_ai.usage.reasoning.output_tokens': reasoning,
+      },
     );
+    const ttfc = children.get('chat gpt-4o-cached-reasoning')!.attributes['gen_ai.response.time_to_first_chunk'];
+    assert.ok(typeof ttfc === 'number' && ttfc >= 0 && ttfc < 5, `time to first chunk in seconds: ${ttfc}`);
     assert.equal(root.attributes['http.response.status_code'], 200);
     assert.equal(upstreamTraceparent(gw)[1], t.traceId);
   });
@@ -181,6 +190,20 @@ describe('traces over OTLP/HTTP', () => {
     const unknown = await traceOf(receiver, u.traceId);
     assert.equal(unknown.children.get('authenticate')!.attributes['tollgate.decision.code'], 'invalid_api_key');
     assert.equal(unknown.root.attributes['tollgate.key_id'], undefined, 'no key: no key id');
+  });
+
+  test('a client that leaves before the answer: the request span waits for the upstream call, then says the client closed', async () => {
+    const open = (await gw.api('POST', `/api/teams/${teamId}/keys`, { name: 'any model' })).body;
+    const t = clientTrace();
+    const abort = new AbortController();
+    setTimeout(() => abort.abort(), 60);
+    await assert.rejects(gw.openai(open.key).chat.completions.create({ model: 'slow-gpt-4o', messages: [{ role: 'user', content: 'too slow' }] }, { headers: { traceparent: t.traceparent }, signal: abort.signal }));
+    const { root, children } = await traceOf(receiver, t.traceId);
+    assert.deepEqual([...children.keys()].sort(), ['admit', 'authenticate', 'chat slow-gpt-4o', 'settle']);
+    assert.ok(children.get('settle')!.endNs <= root.endNs + 1_000_000n, 'the request span ended after the upstream call and settle');
+    assert.equal(root.attributes['error.type'], 'client_closed');
+    assert.equal(root.attributes['http.response.status_code'], undefined, 'nothing was answered');
+    assert.equal(root.status.code, 'UNSET');
   });
 
   test('an upstream failure is an error on the upstream and request spans', async () => {

@@ -15,7 +15,7 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, defaultTextMapGetter, defaultTextMapSetter, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
 import type { Endpoint } from '../providers/openai-compatible/adapter.ts';
-import type { ResolvedRoute } from '../providers/types.ts';
+import type { ResolvedRoute, Usage } from '../providers/types.ts';
 import type { AuthOutcome } from '../proxy/authenticate.ts';
 import type { AdmissionOutcome } from '../policy/admission.ts';
 import type { ForwardResult } from '../proxy/forward.ts';
@@ -27,7 +27,7 @@ const OPERATION: Record<Endpoint, string> = { 'chat/completions': 'chat', comple
 export interface Outcome {
   status: number;
   errorCode: string | null;
-  usage?: { tokensIn: number; tokensOut: number } | undefined;
+  usage?: Usage | undefined;
   estimated?: boolean | undefined;
 }
 
@@ -138,7 +138,8 @@ export class RequestTrace {
       const m = r.errorCode !== null ? /^upstream_(\d{3})$/.exec(r.errorCode) : null;
       const status = m ? Number(m[1]) : r.errorCode === null || r.status < 500 ? r.status : 0;
       if (status !== 0) span.setAttribute('http.response.status_code', status);
-      if (r.usage) span.setAttributes({ 'gen_ai.usage.input_tokens': r.usage.tokensIn, 'gen_ai.usage.output_tokens': r.usage.tokensOut });
+      if (r.usage) span.setAttributes(usageAttributes(r.usage, {}));
+      if (r.streamed && r.ttfbMs != null) span.setAttribute('gen_ai.response.time_to_first_chunk', r.ttfbMs / 1000);
       if (r.errorCode !== null && r.errorCode !== 'client_closed' && r.errorCode !== 'client_stalled') {
         span.setAttribute('error.type', r.errorCode);
         span.setStatus({ code: SpanStatusCode.ERROR });
@@ -156,8 +157,7 @@ export class RequestTrace {
     this.outcome = r;
     const attrs: Attributes = { 'tollgate.status_code': r.status };
     if (r.usage) {
-      attrs['gen_ai.usage.input_tokens'] = r.usage.tokensIn;
-      attrs['gen_ai.usage.output_tokens'] = r.usage.tokensOut;
+      usageAttributes(r.usage, attrs);
       if (r.estimated) attrs['tollgate.usage.estimated'] = true;
     }
     if (cost !== null) attrs['tollgate.cost_micro'] = cost;
@@ -195,6 +195,15 @@ export class RequestTrace {
     if (status >= 500) root.setStatus({ code: SpanStatusCode.ERROR });
     root.end();
   }
+}
+
+/** Usage as GenAI attributes; the cached and reasoning parts only when the provider reported them. */
+function usageAttributes(u: Usage, into: Attributes): Attributes {
+  into['gen_ai.usage.input_tokens'] = u.tokensIn;
+  into['gen_ai.usage.output_tokens'] = u.tokensOut;
+  if (u.cachedTokens) into['gen_ai.usage.cache_read.input_tokens'] = u.cachedTokens;
+  if (u.reasoningTokens) into['gen_ai.usage.reasoning.output_tokens'] = u.reasoningTokens;
+  return into;
 }
 
 // Upstream URLs are a handful of base URLs × endpoints: each is parsed (and stripped of user info
