@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DIALECTS, dialectSkip, startGateway, type Dialect, type Gateway } from './support/gateway.ts';
 import { promptTokens } from './support/fake-upstream.ts';
+import { serviceSkip, testRedisUrl } from './support/services.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const HI = [{ role: 'user' as const, content: 'hi' }];
@@ -68,15 +69,17 @@ async function status(p: Promise<unknown>): Promise<number> {
   }
 }
 
+// PostgreSQL runs in cluster mode (with Redis), as it is deployed: the Redis ping is then reported too.
 for (const dialect of DIALECTS) {
-  describe(`GET /metrics after traffic (${dialect})`, { skip: dialectSkip(dialect) }, () => {
+  const cluster = dialect === 'postgres';
+  describe(`GET /metrics after traffic (${cluster ? 'postgres + redis' : dialect})`, { skip: dialectSkip(dialect) || (cluster && serviceSkip('redis')) }, () => {
     let gw: Gateway;
     let teamA: number;
     let teamB: number;
     let keyB: number;
     let samples: Sample[];
     before(async () => {
-      gw = await gateway(dialect);
+      gw = await gateway(dialect, cluster ? { TOLLGATE_REDIS_URL: testRedisUrl()!, TOLLGATE_REDIS_PREFIX: `tg-metrics-${process.pid}:` } : {});
       teamA = (await gw.api('POST', '/api/teams', { name: 'A', max_budget_usd: 15 })).body.id;
       teamB = (await gw.api('POST', '/api/teams', { name: 'B' })).body.id;
       const a = gw.openai((await gw.api('POST', `/api/teams/${teamA}/keys`, { name: 'a' })).body.key);
@@ -156,6 +159,7 @@ for (const dialect of DIALECTS) {
       assert.equal(value(samples, 'tollgate_key_cache_entries'), 2);
       assert.equal(value(samples, 'tollgate_requests_in_flight'), 0);
       assert.equal(value(samples, 'tollgate_dependency_up', { dependency: 'database' }), 1);
+      assert.equal(value(samples, 'tollgate_dependency_up', { dependency: 'redis' }), cluster ? 1 : undefined);
       assert.ok(value(samples, 'process_cpu_user_seconds_total')! > 0);
       assert.ok(value(samples, 'nodejs_heap_size_used_bytes')! > 0);
     });
@@ -216,20 +220,25 @@ describe('GET /metrics with TOLLGATE_METRICS_TOKEN', () => {
   });
 });
 
-describe('label cardinality is bounded', () => {
+describe('label values and budget series are bounded', () => {
   let gw: Gateway;
   before(async () => {
-    gw = await gateway('sqlite', { TOLLGATE_METRICS_TEAM_LIMIT: '2', TOLLGATE_METRICS_MODEL_LIMIT: '2' });
+    gw = await gateway('sqlite', { TOLLGATE_METRICS_TEAM_LIMIT: '2', TOLLGATE_METRICS_MODEL_LIMIT: '2', TOLLGATE_METRICS_BUDGET_SERIES: '1' });
   });
   after(() => gw?.close());
 
-  test("teams past TOLLGATE_METRICS_TEAM_LIMIT and models past TOLLGATE_METRICS_MODEL_LIMIT are 'other'; invented models take no slot", async () => {
+  test("teams past TOLLGATE_METRICS_TEAM_LIMIT and models past TOLLGATE_METRICS_MODEL_LIMIT are 'other'; invented models take no slot; budget gauges show at most TOLLGATE_METRICS_BUDGET_SERIES", async () => {
     const teams: number[] = [];
+    const keys: number[] = [];
     const clients = [];
-    for (const name of ['t1', 't2', 't3']) {
-      const id = (await gw.api('POST', '/api/teams', { name })).body.id;
+    // t1 and t2 and their keys have budgets (for the budget series bound, below); t3 none.
+    for (const [i, name] of ['t1', 't2', 't3'].entries()) {
+      const budget = i < 2 ? { max_budget_usd: 100 } : {};
+      const id = (await gw.api('POST', '/api/teams', { name, ...budget })).body.id;
       teams.push(id);
-      clients.push(gw.openai((await gw.api('POST', `/api/teams/${id}/keys`, { name })).body.key));
+      const key = (await gw.api('POST', `/api/teams/${id}/keys`, { name, ...budget })).body;
+      keys.push(key.id);
+      clients.push(gw.openai(key.key));
     }
     const [c1, c2, c3] = clients;
     // A body the gateway refuses before routing: its model name reaches no provider.
@@ -247,5 +256,15 @@ describe('label cardinality is bounded', () => {
     assert.equal(count({ team: 'other', model: 'gpt-4o' }), 1);
     const histogramModels = new Set(samples.filter((s) => s.name === 'gen_ai_client_operation_duration_seconds_count').map((s) => s.labels.gen_ai_request_model));
     assert.deepEqual(histogramModels, new Set(['gpt-4o', 'gpt-4o-mini', 'other']));
+
+    // TOLLGATE_METRICS_BUDGET_SERIES=1: the budgeted team with the lowest id, and the budgeted key
+    // used last (t2's: its gpt-4o-mini request came after t1's only one); the gauge says so.
+    await gw.flush();
+    const budgets = await scrape(gw);
+    const series = (name: string) => budgets.filter((s) => s.name === name).map((s) => s.labels);
+    assert.deepEqual(series('tollgate_remaining_team_budget_usd'), [{ team: String(teams[0]) }]);
+    assert.deepEqual(series('tollgate_remaining_key_budget_usd'), [{ key: String(keys[1]), team: String(teams[1]) }]);
+    assert.equal(value(budgets, 'tollgate_budget_series_truncated', { scope: 'team' }), 1);
+    assert.equal(value(budgets, 'tollgate_budget_series_truncated', { scope: 'key' }), 1);
   });
 });
