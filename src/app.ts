@@ -41,6 +41,7 @@ import { registerUsageRoutes } from './usage/usage.routes.ts';
 import { registerOpenApiRoutes } from './http/openapi.routes.ts';
 import { registerIdempotency } from './http/idempotency.ts';
 import { registerLogRoutes } from './usage/logs.routes.ts';
+import { registerRequestLogging, requestIdOptions } from './logging.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -102,6 +103,8 @@ export async function buildApp(deps: Deps, opts: AppOptions): Promise<FastifyIns
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     requestIdHeader: false,
+    // A UUID per request, logged as request_id and sent back as x-request-id (src/logging.ts).
+    ...requestIdOptions,
   });
   onLaneError = (err) => app.log.error({ err: { message: (err as Error).message, stack: (err as Error).stack } }, 'proxy failure');
   const routeTable: RouteEntry[] = [];
@@ -147,6 +150,7 @@ export async function buildApp(deps: Deps, opts: AppOptions): Promise<FastifyIns
       if (req.routeOptions.config.public) return;
       req.actor = await resolveActor(deps, req, master);
     });
+    registerRequestLogging(api, { accessLog: deps.config.accessLog });
     // The guard: a route that answered successfully without asking authorize() for its declared
     // action is a defect; the client gets a 500 rather than whatever the route meant to show.
     api.addHook('onSend', async (req, reply, payload) => {

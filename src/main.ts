@@ -2,6 +2,7 @@
 import { loadConfig, ConfigError } from './config.ts';
 import { startRuntime } from './runtime.ts';
 import { JournalLockedError } from './usage/journal.ts';
+import { loggerOptions } from './logging.ts';
 
 export async function serve(): Promise<void> {
   let config;
@@ -14,7 +15,8 @@ export async function serve(): Promise<void> {
     }
     throw err;
   }
-  const logger = { level: config.logLevel, redact: ['req.headers.authorization', 'req.headers["x-admin-key"]', 'req.headers["x-api-key"]'] };
+  // JSON lines, or human-readable on a terminal (TOLLGATE_LOG_FORMAT); credentials redacted.
+  const logger = loggerOptions(config);
   const runtime = await startRuntime(config, { logger }).catch((err: unknown) => {
     // A second process on the same data dir (refused before it touches the first one's journal),
     // or a configuration only start-up can check (an internal OPENAI_BASE_URL): one line, exit 2.
