@@ -31,6 +31,7 @@ import { InFlight } from './proxy/in-flight.ts';
 import { AuthThrottle } from './proxy/auth-throttle.ts';
 import { OrgSlots } from './proxy/org-slots.ts';
 import { RotationScheduler } from './keys/rotation-scheduler.ts';
+import { LogRetention } from './usage/log-retention.ts';
 import { guardedConnector } from './net/guarded-connector.ts';
 import { createUpstreamGuard } from './net/ssrf.ts';
 import { startTracing } from './observability/tracing.ts';
@@ -42,6 +43,8 @@ export interface Runtime {
   boot: BootstrapResult;
   /** scheduled key rotation and expiry reminders (tests call its tick(now)) */
   rotation: RotationScheduler;
+  /** request log pruning by age, TOLLGATE_LOG_RETENTION_DAYS (tests call its tick()) */
+  retention: LogRetention;
   /** Stops accepting requests, drains in-flight ones, flushes logs, closes the store. */
   close(): Promise<void>;
 }
@@ -111,6 +114,12 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
     onError: (what, err, keyId) => log?.error({ err: (err as Error).message, keyId }, what),
   });
   rotation.start();
+  const retention = new LogRetention(db, clock, {
+    days: config.logRetentionDays,
+    onResult: (r) => (r.skipped ? log?.debug({ ...r }, 'request log pruning left to another replica') : log?.info({ pruned_rows: r.pruned, batches: r.batches, cutoff: r.cutoff, ms: r.ms }, 'request logs pruned')),
+    onError: onError('pruning request logs failed; will retry'),
+  });
+  retention.start();
   if (durableLog.replay?.replayed || durableLog.replay?.bad) log.warn({ ...durableLog.replay }, 'request log journal replayed: rows answered by the previous run but not yet committed');
   let closed: Promise<void> | undefined;
   const close = () =>
@@ -124,6 +133,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
       app.server.closeAllConnections();
       await closing;
       await rotation.stop();
+      await retention.stop();
       await alerts.drain();
       // Spans of the drained requests are exported before the process goes.
       await tracing?.shutdown();
@@ -134,7 +144,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
       await closePools();
       await db.close();
     })());
-  return { deps, app, boot, rotation, close };
+  return { deps, app, boot, rotation, retention, close };
 }
 
 /**

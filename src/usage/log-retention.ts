@@ -1,0 +1,134 @@
+// Request log retention (TOLLGATE_LOG_RETENTION_DAYS; docs/observability.md, "Request logs"):
+// every replica runs this job, which deletes request_logs rows older than N days in bounded
+// batches, pausing between them, so neither the database nor (on SQLite) the event loop is held
+// for long. Spend history lives in the rollups (spend_rollups, org_day_rollups, usage tables) and
+// key_spend, none of which is derived back from request_logs: pruning never touches them.
+//
+// One replica deletes at a time: on PostgreSQL each batch runs in a transaction that first takes a
+// transaction-scoped advisory lock without waiting (safe behind PgBouncer in transaction mode); a
+// replica that finds it taken leaves this run to the other one. SQLite has one process.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Kysely } from 'kysely';
+import { sql } from 'kysely';
+import type { Db } from '../db/connection.ts';
+import type { Database } from '../db/types.ts';
+import type { Clock } from '../clock.ts';
+
+const DAY_MS = 86_400_000;
+/** pg advisory lock key: "tlrt" (bootstrap's is "toll") */
+const RETENTION_LOCK = 0x746c7274;
+
+export interface RetentionOptions {
+  /** rows older than this many days are deleted; 0 keeps everything (the job does not run) */
+  days: number;
+  /** rows per DELETE statement (default 5,000) */
+  batchSize?: number;
+  /** pause between two batches (default 200 ms) */
+  pauseMs?: number;
+  /** how often a run starts (default: hourly), and the first one after start (default: 1 minute) */
+  intervalMs?: number;
+  firstDelayMs?: number;
+  /** every completed run, for the log line (and anything counting rows pruned) */
+  onResult?: (r: PruneResult) => void;
+  onError?: (err: unknown) => void;
+}
+
+export interface PruneResult {
+  /** rows created before this instant were deleted */
+  cutoff: string;
+  pruned: number;
+  batches: number;
+  ms: number;
+  /** another replica held the lock: this run left the rest to it */
+  skipped?: 'locked';
+}
+
+export class LogRetention {
+  /** rows this replica has pruned since it started */
+  prunedTotal = 0;
+  private readonly db: Db;
+  private readonly clock: Clock;
+  private readonly opts: Required<Omit<RetentionOptions, 'onResult' | 'onError'>> & Pick<RetentionOptions, 'onResult' | 'onError'>;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<PruneResult> | undefined;
+  private stopping = false;
+
+  constructor(db: Db, clock: Clock, opts: RetentionOptions) {
+    this.db = db;
+    this.clock = clock;
+    this.opts = { batchSize: 5000, pauseMs: 200, intervalMs: 3_600_000, firstDelayMs: 60_000, ...opts };
+  }
+
+  get enabled(): boolean {
+    return this.opts.days > 0;
+  }
+
+  start(): void {
+    if (!this.enabled) return;
+    const schedule = (ms: number) => {
+      this.timer = setTimeout(() => {
+        this.tick().then((r) => this.opts.onResult?.(r), (err: unknown) => this.opts.onError?.(err)).finally(() => {
+          if (!this.stopping) schedule(this.opts.intervalMs);
+        });
+      }, ms);
+      this.timer.unref();
+    };
+    schedule(this.opts.firstDelayMs);
+  }
+
+  /** Stops the schedule; a run in progress ends after its current batch. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.timer);
+    await this.running?.catch(() => undefined);
+  }
+
+  /** One run: every organization's rows older than the cutoff, batch by batch (tests call it). */
+  tick(): Promise<PruneResult> {
+    return (this.running ??= this.run().finally(() => (this.running = undefined)));
+  }
+
+  private async run(): Promise<PruneResult> {
+    const started = performance.now();
+    const cutoff = new Date(this.clock.now() - this.opts.days * DAY_MS).toISOString();
+    const result: PruneResult = { cutoff, pruned: 0, batches: 0, ms: 0 };
+    // One organization at a time: each batch is then a walk of its (org_id, created_at, id) index.
+    const orgs = await this.db.kysely.selectFrom('organizations').select('id').orderBy('id').execute();
+    for (const { id: orgId } of orgs) {
+      while (!this.stopping) {
+        const deleted = await this.batch(orgId, cutoff);
+        if (deleted === null) {
+          result.skipped = 'locked';
+          break;
+        }
+        result.batches++;
+        result.pruned += deleted;
+        this.prunedTotal += deleted;
+        if (deleted < this.opts.batchSize) break;
+        await sleep(this.opts.pauseMs, undefined, { ref: false });
+      }
+      if (result.skipped || this.stopping) break;
+    }
+    result.ms = Math.round(performance.now() - started);
+    return result;
+  }
+
+  /** Deletes up to batchSize of the oldest rows; null when another replica holds the lock. */
+  private batch(orgId: number, cutoff: string): Promise<number | null> {
+    return this.db.kysely.transaction().execute(async (trx) => {
+      if (this.db.dialect === 'postgres') {
+        const lock = await sql<{ ok: boolean }>`select pg_try_advisory_xact_lock(${RETENTION_LOCK}) as ok`.execute(trx);
+        if (!lock.rows[0]?.ok) return null;
+      }
+      return deleteOldest(trx, orgId, cutoff, this.opts.batchSize);
+    });
+  }
+}
+
+async function deleteOldest(db: Kysely<Database>, orgId: number, cutoff: string, limit: number): Promise<number> {
+  const r = await db
+    .deleteFrom('request_logs')
+    .where('id', 'in', (eb) => eb.selectFrom('request_logs').select('id').where('org_id', '=', orgId).where('created_at', '<', cutoff).orderBy('created_at').orderBy('id').limit(limit))
+    .executeTakeFirst();
+  return Number(r.numDeletedRows);
+}
