@@ -41,7 +41,7 @@ import { registerUsageRoutes } from './usage/usage.routes.ts';
 import { registerOpenApiRoutes } from './http/openapi.routes.ts';
 import { registerIdempotency } from './http/idempotency.ts';
 import { registerLogRoutes } from './usage/logs.routes.ts';
-import { registerRequestLogging, requestIdOptions } from './logging.ts';
+import { REQUEST_ID_LOG_LABEL, registerRequestLogging, requestIdOptions } from './logging.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -94,7 +94,7 @@ export async function buildApp(deps: Deps, opts: AppOptions): Promise<FastifyIns
     frameworkErrors,
     logger: opts.logger ?? false,
     // Per-request access logs cost CPU on the hot path; request_logs is the access log.
-    logController: new LogController({ disableRequestLogging: true }),
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: REQUEST_ID_LOG_LABEL }),
     // Admin bodies are small JSON; a path with no route still has its body read, so keep it small.
     bodyLimit: deps.config.apiBodyLimitBytes,
     // Fastify's req.ip is not used: every route takes the client address from net/client-ip.ts

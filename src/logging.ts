@@ -41,8 +41,10 @@ export function loggerOptions(config: Pick<Config, 'logLevel' | 'logFormat'>, ou
   };
 }
 
-/** Fastify server options for request ids: a UUID per request, logged as request_id. */
-export const requestIdOptions = { genReqId: () => randomUUID(), requestIdLogLabel: 'request_id' } as const;
+/** Fastify server options for request ids: a UUID per request (logged as REQUEST_ID_LOG_LABEL by the LogController). */
+export const requestIdOptions = { genReqId: () => randomUUID() } as const;
+/** the request id's key in a log line: the name request_logs gives it */
+export const REQUEST_ID_LOG_LABEL = 'request_id';
 
 /**
  * Inside the /api plugin, registered right after the authentication hook: the caller joins every
