@@ -26,6 +26,7 @@ import { logSinkFor } from '../src/usage/log-sinks.ts';
 import { openDb } from '../src/db/connection.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { ROOT } from './lib/targets.ts';
+import { benchTracing, CountingExporter, tracedRequest } from './lib/trace-request.ts';
 import { Counter } from 'prom-client';
 import { Metrics } from '../src/observability/metrics.ts';
 
@@ -289,6 +290,20 @@ group('metrics per /v1 request', () => {
   bench('Metrics.request(row, level): an admission refusal', () => metrics.request(refused, 'team'));
   const child = new Counter({ name: 'bench_child_total', help: 'comparison', labelNames: ['team', 'model', 'status_code'], registers: [] }).labels('1', 'gpt-4o', '200');
   bench("prom-client labelled child inc() (one counter, for comparison)", () => child.inc());
+});
+
+// Traces (issue 11): one answered request's tracing calls. Off, the hot path's only cost is its null
+// checks. On: 5 spans (request, authenticate, admit, upstream, settle) through the batch span
+// processor into memory; async, so the processor's exports complete between requests as they do
+// in the server (the "off, async" line is that loop's own cost, to subtract).
+group('tracing per /v1 request', () => {
+  const tracing = benchTracing(new CountingExporter());
+  const plain = { authorization: 'Bearer sk-tg-bench' };
+  const withParent = { ...plain, traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' };
+  bench('tracing off (deps.tracing null)', () => do_not_optimize(tracedRequest(null, plain)));
+  bench('tracing off, async', async () => do_not_optimize(tracedRequest(null, plain)));
+  bench('tracing on, async: a new trace', async () => do_not_optimize(tracedRequest(tracing, plain)));
+  bench('tracing on, async: under a client traceparent', async () => do_not_optimize(tracedRequest(tracing, withParent)));
 });
 
 const filter = filterArg ? new RegExp(filterArg) : /.*/;

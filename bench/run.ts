@@ -18,6 +18,8 @@
 //        --pin-services (with --pin: throwaway PostgreSQL/Redis on CPU 0 too),
 //        --no-policy (Tollgate with its key but no limits or budgets anywhere: the pipeline's cost
 //        alone; results go to latest-nopolicy.json unless --out=<file>), --out=<file>.
+//        --tracing (Tollgate exports the spans of every request over OTLP/HTTP to a sink in this
+//        process that discards them: the cost of tracing on; results go to latest-tracing.json).
 import { writeFileSync, mkdirSync, readdirSync, rmSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -30,6 +32,7 @@ import { ROOT, startBareProxy, startClusterServices, startTollgate, startUpstrea
 import { describePolicy, type PolicyStep } from './setup.ts';
 import { formatProfile, summarizeProfile } from './profile-summary.ts';
 import { formatAllocations, summarizeAllocations } from './alloc-summary.ts';
+import { startTraceSink, type TraceSink } from './lib/trace-sink.ts';
 
 // ---- options ----
 
@@ -45,6 +48,9 @@ const D = { warmMs: quick ? 1500 : 3000, runMs, rateMs: runMs, ttfbCount: quick 
 const pin = flag('pin') && os.availableParallelism() >= 2;
 const CPU = { gateway: pin ? '1' : undefined, other: pin ? '0' : undefined };
 const noPolicy = flag('no-policy');
+const tracing = flag('tracing');
+/** --tracing: where every Tollgate started here sends its spans (OTEL_EXPORTER_OTLP_ENDPOINT) */
+let traceSink: TraceSink | undefined;
 const useWrk = value('loader') !== 'node' && wrkAvailable();
 const RESULTS = path.join(ROOT, 'bench/results');
 
@@ -242,12 +248,13 @@ async function startScenario(name: ScenarioName, upstream: Target, services?: Cl
   if (name === 'direct') return upstream;
   if (name === 'bare') return startBareProxy(upstream.baseUrl, CPU.gateway);
   const env: Record<string, string> = services ? { TOLLGATE_DATABASE_URL: services.databaseUrl, TOLLGATE_REDIS_URL: services.redisUrl } : {};
+  if (tracing) env.OTEL_EXPORTER_OTLP_ENDPOINT = (traceSink ??= await startTraceSink()).url;
   return startTollgate({ name: noPolicy ? `${name}-nopolicy` : name, upstream: upstream.baseUrl, env, nodeArgs, noPolicy, ...(CPU.gateway ? { cpus: CPU.gateway } : {}) });
 }
 
 async function mainBench(): Promise<void> {
   const started = Date.now();
-  process.stdout.write(`Tollgate benchmark (${quick ? 'quick' : 'full'}): ${only.join(', ')}; ${D.runMs / 1000} s per run, loader ${useWrk ? 'wrk' : 'bench/loadgen.ts'}${pin ? ', pinned' : ''}${noPolicy ? ', NO POLICY' : ''}\n`);
+  process.stdout.write(`Tollgate benchmark (${quick ? 'quick' : 'full'}): ${only.join(', ')}; ${D.runMs / 1000} s per run, loader ${useWrk ? 'wrk' : 'bench/loadgen.ts'}${pin ? ', pinned' : ''}${noPolicy ? ', NO POLICY' : ''}${tracing ? ', TRACING ON (OTLP to a discarding sink)' : ''}\n`);
   const upstream = await startUpstream(CPU.other);
   const results: Partial<Record<ScenarioName, TargetResult>> = {};
   const skipped: Record<string, string> = {};
@@ -275,6 +282,11 @@ async function mainBench(): Promise<void> {
     }
   } finally {
     await upstream.stop();
+    if (traceSink) {
+      const r = traceSink.received();
+      process.stdout.write(`\ntracing: the sink received ${r.exports} OTLP exports, ${(r.bytes / 1e6).toFixed(1)} MB\n`);
+      await traceSink.stop();
+    }
   }
   const list = ALL.map((n) => results[n]).filter((r): r is TargetResult => r !== undefined);
   const cs = checks(results);
@@ -282,12 +294,12 @@ async function mainBench(): Promise<void> {
   process.stdout.write(`\n${md}\n\n`);
   for (const c of cs) process.stdout.write(`${c.pass ? 'PASS' : 'FAIL'}  ${c.target}: ${c.value} (goal ${c.goal})\n`);
   for (const [n, why] of Object.entries(skipped)) process.stdout.write(`SKIP  ${n}: ${why}\n`);
-  const file = writeResults(value('out') ?? (noPolicy ? 'latest-nopolicy.json' : 'latest.json'), {
+  const file = writeResults(value('out') ?? (tracing ? 'latest-tracing.json' : noPolicy ? 'latest-nopolicy.json' : 'latest.json'), {
     date: new Date().toISOString(),
     mode: quick ? 'quick' : 'full',
     policy: noPolicy ? 'none' : 'realistic',
     machine: machine(),
-    settings: { ...D, loader: useWrk ? 'wrk' : 'loadgen', pinned: pin, noPolicy },
+    settings: { ...D, loader: useWrk ? 'wrk' : 'loadgen', pinned: pin, noPolicy, tracing },
     results,
     checks: cs,
     skipped,
