@@ -37,6 +37,8 @@ export type MetricSources = Pick<Deps, 'db' | 'clock' | 'logWriter' | 'keyCache'
 const OTHER = 'other';
 const NONE = 'none';
 const PING_TIMEOUT_MS = 1000;
+/** a budget reading slower than this shows no budget series in that scrape (it stays well inside a scrape timeout) */
+const BUDGET_TIMEOUT_MS = 3000;
 
 // OpenTelemetry GenAI semantic conventions: the advised bucket boundaries of each metric.
 const TOKEN_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
@@ -187,16 +189,18 @@ export class Metrics {
     let byModel = this.teamModels.get(team);
     if (byModel === undefined) this.teamModels.set(team, (byModel = new Map()));
     let tm = byModel.get(model);
-    if (tm === undefined) {
-      const tokens = (type: string) => this.tokens.cell({ team, model, type });
-      tm = {
-        team, model, requests: new Map(),
-        input: tokens('input'), output: tokens('output'), cached: tokens('cached'), reasoning: tokens('reasoning'),
-        spendMicro: this.spend.cell({ team, model }), unpriced: this.unpriced.cell({ team, model }),
-      };
-      byModel.set(model, tm);
-    }
+    if (tm === undefined) byModel.set(model, (tm = this.newTeamModel(team, model)));
     return tm;
+  }
+
+  // Apart from teamModel(): a closure there would make V8 allocate a context on every call.
+  private newTeamModel(team: string, model: string): TeamModel {
+    const tokens = (type: string) => this.tokens.cell({ team, model, type });
+    return {
+      team, model, requests: new Map(),
+      input: tokens('input'), output: tokens('output'), cached: tokens('cached'), reasoning: tokens('reasoning'),
+      spendMicro: this.spend.cell({ team, model }), unpriced: this.unpriced.cell({ team, model }),
+    };
   }
 
   private upstream(model: string, endpoint: string, provider: string): Upstream {
@@ -300,7 +304,9 @@ export class Metrics {
     const at = performance.now();
     if (this.budgets && at - this.budgets.at < this.cfg.budgetCacheMs) return this.budgets.reading;
     const s = this.sources();
-    const reading = budgetSnapshot(s.db.kysely, s.clock.now(), this.cfg.budgetSeries).catch(() => null);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<null>((resolve) => (timer = setTimeout(resolve, BUDGET_TIMEOUT_MS, null)));
+    const reading = Promise.race([budgetSnapshot(s.db.kysely, s.clock.now(), this.cfg.budgetSeries).catch(() => null), late]).finally(() => clearTimeout(timer));
     this.budgets = { at, reading };
     return reading;
   }
