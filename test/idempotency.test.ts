@@ -168,3 +168,53 @@ for (const dialect of DIALECTS) {
     });
   });
 }
+
+describe('PUT converges: the same PUT again changes nothing and records nothing', () => {
+  let gw: Gateway;
+  before(async () => {
+    gw = await startGateway();
+  });
+  after(() => gw?.close());
+
+  const auditCount = async () => (await gw.runtime.deps.db.kysely.selectFrom('audit_events').select('id').execute()).length;
+  const withoutTimes = (b: Record<string, unknown>) => ({ ...b, updated_at: undefined });
+
+  test('limits at every level, the org access rule, self-service, membership', async () => {
+    const team = (await gw.api('POST', '/api/teams', { name: 'Converging' })).body;
+    const user = (await gw.api('POST', '/api/users', { external_id: 'converging-user' })).body;
+    const sa = (await gw.api('POST', `/api/teams/${team.id}/service-accounts`, { name: 'converging-sa' })).body;
+    const key = (await gw.api('POST', '/api/keys', { name: 'converging-key', team_id: team.id })).body;
+    const puts: Array<[string, unknown]> = [
+      [`/api/teams/${team.id}/members/${user.id}`, { role: 'member', allocation_usd: 10, key_create_self: true }],
+      [`/api/teams/${team.id}/limits`, { rpm: 100, max_budget_usd: 50, budget_period: 'monthly' }],
+      [`/api/keys/${key.id}/limits`, { rpm: 10 }],
+      [`/api/teams/${team.id}/members/${user.id}/limits`, { rpm: 5 }],
+      [`/api/service-accounts/${sa.id}/limits`, { tpm: 5000 }],
+      ['/api/orgs/current/limits', { rpm: 1000 }],
+      ['/api/orgs/current/access', { blocked_models: ['gpt-3.5-turbo'] }],
+      [`/api/teams/${team.id}/self-service`, { enabled: true, max_keys_per_user: 3 }],
+    ];
+    for (const [path, body] of puts) {
+      const first = await gw.api('PUT', path, body);
+      assert.equal(first.status, 200, `${path}: ${JSON.stringify(first.body)}`);
+      const events = await auditCount();
+      const again = await gw.api('PUT', path, body);
+      assert.equal(again.status, 200, path);
+      assert.deepEqual(withoutTimes(again.body), withoutTimes(first.body), path);
+      assert.equal(await auditCount(), events, `${path}: a PUT that changed nothing wrote an audit event`);
+    }
+    // A real change is still recorded.
+    const changed = await gw.api('PUT', `/api/teams/${team.id}/limits`, { rpm: 101 });
+    assert.equal(changed.status, 200);
+    const events = await auditCount();
+    assert.equal((await gw.api('PUT', `/api/teams/${team.id}/limits`, { rpm: 102 })).status, 200);
+    assert.equal(await auditCount(), events + 1);
+  });
+
+  test('PUT /api/teams/{id}: the same state again (its updated_at and audit event are the known exception)', async () => {
+    const team = (await gw.api('POST', '/api/teams', { name: 'Converging team' })).body;
+    const first = await gw.api('PUT', `/api/teams/${team.id}`, { name: 'Converging team', description: 'd' });
+    const again = await gw.api('PUT', `/api/teams/${team.id}`, { name: 'Converging team', description: 'd' });
+    assert.deepEqual(withoutTimes(again.body), withoutTimes(first.body));
+  });
+});

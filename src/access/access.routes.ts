@@ -41,6 +41,8 @@ export function registerAccessRoutes(api: FastifyInstance, deps: Deps): void {
       const problem = narrowingProblem(book, [], patch);
       if (problem) throw new ApiError('invalid_request', `${problem.param}: ${problem.message}`, problem.param);
       const next = applyRulePatch(mode === 'replace' ? OPEN_RULE : book.org, patch);
+      // The same rule again (a retried or converging PUT): nothing to record.
+      if (JSON.stringify(ruleView(next)) === JSON.stringify(ruleView(book.org))) return { result: ruleView(next), audit: [] };
       await saveRule(trx, orgId, ORG_SCOPE, next, at);
       return {
         result: ruleView(next),

@@ -117,6 +117,8 @@ export function registerLimitRoutes(api: FastifyInstance, deps: Deps): void {
       const next = await applyChange(deps, req.actor, async (trx, at) => {
         const before = await getPolicy(trx, target.scope);
         const policy = mode === 'clear' ? EMPTY_POLICY : applyLimits(before, input, mode);
+        // The same limits again (a retried or converging PUT): nothing to record.
+        if (JSON.stringify(policyView(policy)) === JSON.stringify(policyView(before))) return { result: before, audit: [] };
         return { result: policy, audit: [await writeLimits(trx, target, before, policy, at)], invalidate: [{ kind: 'policy', scope: target.scope }] };
       });
       return { level: target.level, scope: target.scope, ...policyView(next) };

@@ -45,6 +45,10 @@ export function registerSelfServiceRoutes(api: FastifyInstance, deps: Deps): voi
     return applyChange(deps, req.actor, async (trx, at) => {
       // Locked like a creation locks it: a policy change waits for creations in flight.
       const before = await readSelfService(trx, team.id, deps.db.dialect);
+      // The same policy again (a retried or converging PUT): nothing to record.
+      const { updated_at: _, ...was } = selfServiceView(team.id, before);
+      const { updated_at: __, ...will } = selfServiceView(team.id, { policy: next, updatedAt: at });
+      if (JSON.stringify(was) === JSON.stringify(will)) return { result: selfServiceView(team.id, before), audit: [] };
       await saveSelfService(trx, team.id, next, at);
       const after = selfServiceView(team.id, { policy: next, updatedAt: at });
       return {
