@@ -135,9 +135,9 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
       await rotation.stop();
       await retention.stop();
       await alerts.drain();
-      // Spans of the drained requests are exported before the process goes.
-      await tracing?.shutdown();
       await durableLog.close();
+      // The drained requests' spans, after their log rows (a collector that is down waits one export timeout).
+      await tracing?.shutdown();
       await invalidator.close();
       await counters.close();
       if (shared && shared.counters !== counters) await shared.counters.close();

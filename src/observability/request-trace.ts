@@ -153,7 +153,7 @@ export class RequestTrace {
    * The log row was enqueued (every request that reached the pipeline ends there, refused or
    * answered): the metered outcome goes on the request span, and the settle step ends.
    */
-  logged(r: Outcome, cost: number | null): void {
+  logged(r: Outcome, cost: number | null, level: string | null = null): void {
     this.outcome = r;
     const attrs: Attributes = { 'tollgate.status_code': r.status };
     if (r.usage) {
@@ -163,8 +163,8 @@ export class RequestTrace {
     if (cost !== null) attrs['tollgate.cost_micro'] = cost;
     else if (r.usage) attrs['tollgate.unpriced'] = true;
     this.root.setAttributes(attrs);
-    // Refused before the upstream (model not allowed, no route, the org's slots …).
-    if (!this.upstreamStarted && r.errorCode !== null && this.refusal === undefined) this.refused(r.errorCode);
+    // Refused before the upstream (model not allowed, no route, the org's slots on this replica …).
+    if (!this.upstreamStarted && r.errorCode !== null && this.refusal === undefined) this.refused(r.errorCode, level);
     this.step?.end();
     this.step = undefined;
     if (this.closed) this.end();

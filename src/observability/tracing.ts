@@ -34,8 +34,11 @@ export class RequestTracing {
   readonly tracer: Tracer;
   readonly propagator = new W3CTraceContextPropagator();
   private readonly provider: TracerProvider;
+  /** the longest the last export may hold a shutdown: one export's timeout */
+  private readonly shutdownMs: number;
 
   constructor(config: TracingConfig, options: TracingOptions = {}) {
+    this.shutdownMs = config.timeoutMs;
     const exporter = options.exporter ?? new OTLPTraceExporter({ url: config.url, headers: config.headers, timeoutMillis: config.timeoutMs, compression: config.compression as ExporterConfig['compression'] });
     const { batch } = config;
     this.provider = new TracerProvider({
@@ -62,9 +65,16 @@ export class RequestTracing {
     return this.provider.forceFlush();
   }
 
-  /** Exports what is left and stops; called by the runtime's close after in-flight requests drained. */
-  shutdown(): Promise<void> {
-    return this.provider.shutdown();
+  /**
+   * Exports what is left and stops; called by the runtime's close after in-flight requests drained.
+   * A collector that is down does not hold the process past one export timeout (the exporter
+   * would otherwise retry with backoff): those spans are dropped.
+   */
+  async shutdown(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.shutdownMs)));
+    await Promise.race([this.provider.shutdown().catch(() => undefined), late]);
+    clearTimeout(timer);
   }
 }
 

@@ -166,7 +166,7 @@ function enqueueLog(
   deps: Deps, call: ProxyCall, ctx: KeyContext, requestId: string, model: string, provider: string | null,
   r: Pick<ForwardResult, 'status' | 'errorCode'> & Partial<ForwardResult>, cost: number | null, unpriced: boolean, now: number, started: number, level: string | null = null,
 ): void {
-  if (call.trace) call.trace.logged(r, cost);
+  if (call.trace) call.trace.logged(r, cost, level);
   const row = {
     request_id: requestId,
     created_at: iso(now),
