@@ -5,18 +5,17 @@
 // - request(row): called once per /v1 request, refused or not, with the row it logs
 //   (proxy/pipeline.ts enqueueLog). It adds into cells (metric-cells.ts) found through Maps keyed
 //   by team id, model, status: no string is built and nothing allocated once a series exists.
-// - collect callbacks, run at scrape: log queue, key cache, requests in flight, the database and
-//   Redis (pinged, with a short timeout), remaining budgets (read from the database, cached).
+// - collect callbacks, run at scrape (metric-collectors.ts): log queue, key cache, requests in
+//   flight, the database and Redis (pinged), remaining budgets (read from the database, cached).
 //
 // Label values are bounded: at most `teamLimit` teams and `modelLimit` models get their own value,
 // the first ones seen (per process); the rest share 'other'. A model gets its own value only once
 // a request for it reached a provider, so clients inventing model names cannot use up the slots.
-import { sql } from 'kysely';
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Deps } from '../deps.ts';
 import type { LogRow } from '../usage/log-writer.ts';
 import { CellCounter, CellHistogram, observe, type CounterCell, type HistogramCell } from './metric-cells.ts';
-import { budgetSnapshot, type BudgetSnapshot } from './metric-budgets.ts';
+import { registerCollectors } from './metric-collectors.ts';
 
 export interface MetricsConfig {
   /** a bearer token GET /metrics requires (unset: open) */
@@ -36,9 +35,6 @@ export type MetricSources = Pick<Deps, 'db' | 'clock' | 'logWriter' | 'keyCache'
 
 const OTHER = 'other';
 const NONE = 'none';
-const PING_TIMEOUT_MS = 1000;
-/** a budget reading slower than this shows no budget series in that scrape (it stays well inside a scrape timeout) */
-const BUDGET_TIMEOUT_MS = 3000;
 
 // OpenTelemetry GenAI semantic conventions: the advised bucket boundaries of each metric.
 const TOKEN_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
@@ -76,7 +72,6 @@ interface Upstream {
 export class Metrics {
   readonly registry = new Registry();
   private readonly cfg: MetricsConfig;
-  private readonly sources: () => MetricSources;
 
   private readonly teamLabels = new Map<number, string>();
   private readonly modelLabels = new Map<string, string>();
@@ -95,12 +90,8 @@ export class Metrics {
   private readonly ttft: CellHistogram;
   private readonly overhead: CellHistogram;
 
-  private budgets: { at: number; reading: Promise<BudgetSnapshot | null> } | undefined;
-  private pinging: Promise<{ database: boolean; redis: boolean | undefined }> | undefined;
-
   constructor(cfg: MetricsConfig, sources: () => MetricSources) {
     this.cfg = cfg;
-    this.sources = sources;
     const r = this.registry;
     this.requests = new CellCounter(r, { name: 'tollgate_requests_total', help: '/v1 requests answered, by team, model and HTTP status (refusals included)', labelNames: ['team', 'model', 'status_code', 'status_class'] });
     this.tokens = new CellCounter(r, { name: 'tollgate_tokens_total', help: 'Tokens metered, by team, model and type (input, output; cached is part of input, reasoning part of output)', labelNames: ['team', 'model', 'type'] });
@@ -112,7 +103,7 @@ export class Metrics {
     this.duration = new CellHistogram(r, { name: 'gen_ai_client_operation_duration_seconds', help: 'Upstream time of a request: from sending it to the provider to the end of its answer (OpenTelemetry gen_ai.client.operation.duration)', labelNames: genAi }, DURATION_BUCKETS);
     this.ttft = new CellHistogram(r, { name: 'gen_ai_server_time_to_first_token_seconds', help: 'Streamed requests: from sending to the provider to its first event (OpenTelemetry gen_ai.server.time_to_first_token)', labelNames: genAi }, TTFT_BUCKETS);
     this.overhead = new CellHistogram(r, { name: 'tollgate_overhead_latency_seconds', help: "Tollgate's own time per request that reached a provider: total latency minus upstream time", labelNames: ['model'] }, OVERHEAD_BUCKETS);
-    this.scrapeTime();
+    registerCollectors(r, sources, cfg);
     collectDefaultMetrics({ register: r });
   }
 
@@ -234,98 +225,4 @@ export class Metrics {
     if (cell === undefined) byLevel.set(level, (cell = this.refusals.cell({ team, code, level })));
     return cell;
   }
-
-  /** The series read from the rest of Tollgate when scraped. */
-  private scrapeTime(): void {
-    const registers = [this.registry];
-    const src = this.sources;
-    new Gauge({ name: 'tollgate_log_queue_depth', help: 'Request log rows waiting to be written to the database', registers, collect() {
-      this.set(src().logWriter.pending);
-    } });
-    const total = (name: string, help: string, read: (s: MetricSources) => number) => new Counter({ name, help, registers, collect() {
-      this.reset();
-      this.inc(read(src()));
-    } });
-    total('tollgate_log_rows_dropped_total', 'Request log rows dropped because the queue was full (TOLLGATE_LOG_QUEUE_MAX) while the database was unreachable', (s) => s.logWriter.dropped);
-    total('tollgate_log_rows_written_total', 'Request log rows written to the database', (s) => s.logWriter.written);
-    total('tollgate_log_flush_failures_total', 'Failed request log flushes (retried)', (s) => s.logWriter.failures);
-    new Counter({ name: 'tollgate_key_cache_lookups_total', help: 'API key cache lookups by result (hit, miss)', labelNames: ['result'], registers, collect() {
-      const cache = src().keyCache;
-      this.reset();
-      this.inc({ result: 'hit' }, cache.hits);
-      this.inc({ result: 'miss' }, cache.misses);
-    } });
-    new Gauge({ name: 'tollgate_key_cache_entries', help: 'API keys in the key cache', registers, collect() {
-      this.set(src().keyCache.size);
-    } });
-    new Gauge({ name: 'tollgate_requests_in_flight', help: '/v1 requests inside the pipeline on this replica', registers, collect() {
-      this.set(src().inFlight.size);
-    } });
-    const ping = () => this.ping();
-    new Gauge({ name: 'tollgate_dependency_up', help: 'Whether a dependency answered a ping within 1 s at scrape time (database; redis in cluster mode)', labelNames: ['dependency'], registers, async collect() {
-      const up = await ping();
-      this.set({ dependency: 'database' }, up.database ? 1 : 0);
-      if (up.redis !== undefined) this.set({ dependency: 'redis' }, up.redis ? 1 : 0);
-    } });
-    this.budgetGauges(registers);
-  }
-
-  private budgetGauges(registers: Registry[]): void {
-    const read = () => this.readBudgets();
-    const usd = (micro: number) => micro / 1e6;
-    const gauge = (name: string, help: string, labelNames: string[], fill: (g: Gauge<string>, s: BudgetSnapshot) => void) => new Gauge({ name, help, labelNames, registers, async collect() {
-      const s = await read();
-      // A failed reading shows no series rather than stale ones.
-      this.reset();
-      if (s) fill(this, s);
-    } });
-    const teamLabels = (id: number) => ({ team: String(id) });
-    const keyLabels = (id: number, team: number | null) => ({ key: String(id), team: team === null ? NONE : String(team) });
-    gauge('tollgate_remaining_team_budget_usd', "A team's budget left in its current period (USD; negative once a soft budget is overspent)", ['team'], (g, s) => {
-      for (const t of s.teams) g.set(teamLabels(t.id), usd(t.limitMicro - t.spentMicro));
-    });
-    gauge('tollgate_team_budget_usd', "A team's budget per period (USD)", ['team'], (g, s) => {
-      for (const t of s.teams) g.set(teamLabels(t.id), usd(t.limitMicro));
-    });
-    gauge('tollgate_remaining_key_budget_usd', "A key's budget left in its current period (USD); key = the first key of its rotation lineage", ['key', 'team'], (g, s) => {
-      for (const k of s.keys) g.set(keyLabels(k.id, k.teamId), usd(k.limitMicro - k.spentMicro));
-    });
-    gauge('tollgate_key_budget_usd', "A key's budget per period (USD)", ['key', 'team'], (g, s) => {
-      for (const k of s.keys) g.set(keyLabels(k.id, k.teamId), usd(k.limitMicro));
-    });
-    gauge('tollgate_budget_series_truncated', 'Whether more teams or keys have a budget than TOLLGATE_METRICS_BUDGET_SERIES lets the budget gauges show (1: some are left out)', ['scope'], (g, s) => {
-      g.set({ scope: 'team' }, s.truncated.team ? 1 : 0);
-      g.set({ scope: 'key' }, s.truncated.key ? 1 : 0);
-    });
-  }
-
-  /** Budgets and spend, read at most once per budgetCacheMs however many scrapes ask. */
-  private readBudgets(): Promise<BudgetSnapshot | null> {
-    const at = performance.now();
-    if (this.budgets && at - this.budgets.at < this.cfg.budgetCacheMs) return this.budgets.reading;
-    const s = this.sources();
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<null>((resolve) => (timer = setTimeout(resolve, BUDGET_TIMEOUT_MS, null)));
-    const reading = Promise.race([budgetSnapshot(s.db.kysely, s.clock.now(), this.cfg.budgetSeries).catch(() => null), late]).finally(() => clearTimeout(timer));
-    this.budgets = { at, reading };
-    return reading;
-  }
-
-  /** Pings the database (and Redis in cluster mode); concurrent scrapes share one ping. */
-  private ping(): Promise<{ database: boolean; redis: boolean | undefined }> {
-    this.pinging ??= (async () => {
-      const s = this.sources();
-      const database = within(sql`select 1`.execute(s.db.kysely).then(() => true), PING_TIMEOUT_MS);
-      const redis = s.config.redisUrl ? within(Promise.all([s.counters.ping?.() ?? true, s.invalidator.ping?.() ?? true]).then(([a, b]) => a && b), PING_TIMEOUT_MS) : undefined;
-      return { database: await database, redis: redis === undefined ? undefined : await redis };
-    })().finally(() => (this.pinging = undefined));
-    return this.pinging;
-  }
-}
-
-/** true if the promise resolves to true within ms; false if it fails, says false or takes longer. */
-function within(p: Promise<boolean>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<boolean>((resolve) => (timer = setTimeout(resolve, ms, false)));
-  return Promise.race([p.catch(() => false), late]).finally(() => clearTimeout(timer));
 }
