@@ -261,7 +261,7 @@ for (const dialect of DIALECTS) describe(`migration 0015 (${dialect})`, { skip: 
       const recent = new Date(Date.now() - 3_600_000).toISOString();
       const log = (created_at: string, key_id: number, team_id: number | null, model: string, provider: string | null, status_code: number, cost_micro: number | null) => ({
         request_id: `r${Math.random()}`, created_at, org_id: 1, team_id, user_id: null, key_id, endpoint: 'chat/completions', model, provider, status_code,
-        tokens_in: 10, tokens_out: 5, cached_tokens: 2, reasoning_tokens: 1, cost_micro, unpriced: cost_micro === null && provider !== null ? 1 : 0,
+        tokens_in: 10, tokens_out: 5, cached_tokens: 2, reasoning_tokens: 1, cost_micro, streamed: 0, usage_estimated: 0, latency_ms: 1, unpriced: cost_micro === null && provider !== null ? 1 : 0,
       });
       await db.kysely.insertInto('request_logs').values([
         log('2026-01-31T23:00:00.000Z', 1, 7, 'a', 'openai', 200, 100),

@@ -46,8 +46,12 @@ export interface UsageQuery {
   scope: UsageScope;
 }
 
-/** Where the rows come from: one or more (level, bucket range) parts. */
-export interface Plan { parts: Array<{ level: Level; lo: string; hi: string }> }
+/**
+ * Where the rows come from: one or more (level, bucket range) parts. `single`: the range is one
+ * bucket (a calendar month, one day): read as an equality, so that PostgreSQL walks the primary
+ * key in the group keys' order (team, user, key, model, provider) and stops at the page's end.
+ */
+export interface Plan { parts: Array<{ level: Level; lo: string; hi: string; single?: boolean }> }
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
@@ -111,19 +115,19 @@ export function plan(q: Pick<UsageQuery, 'dims' | 'grain' | 'from' | 'to' | 'fil
     if (hourBucket(q.from) < firstKeptHour(now)) {
       throw invalid('query.from', `usage per hour is kept for ${HOURLY_DAYS} days: must be at or after ${firstKeptHour(now)}:00:00Z${q.grain === 'hour' ? '' : ', or both bounds on day boundaries'}`);
     }
-    return { parts: [{ level: `${dim}_hour` as Level, lo: hourBucket(q.from), hi: hourBucket(q.to) }] };
+    return { parts: [{ level: `${dim}_hour` as Level, lo: hourBucket(q.from), hi: hourBucket(q.to), single: q.to - q.from === HOUR }] };
   };
   if (q.grain === 'hour' || !dayAligned) {
     if (q.grain === 'day') throw invalid(dayAligned ? 'query.to' : q.from % DAY !== 0 ? 'query.from' : 'query.to', 'must be a date or a date-time at 00:00Z when grouping by day');
     return hourly();
   }
-  if (q.grain === 'day' || dim !== 'team') return { parts: [{ level: `${dim}_day` as Level, lo: day(q.from), hi: day(q.to) }] };
+  if (q.grain === 'day' || dim !== 'team') return { parts: [{ level: `${dim}_day` as Level, lo: day(q.from), hi: day(q.to), single: q.to - q.from === DAY }] };
   // A team-level total over a range: its whole months from team_month, the days around them from team_day.
   const firstWhole = new Date(q.from).getUTCDate() === 1 ? q.from : nextMonth(q.from);
   let endWhole = firstWhole;
   while (nextMonth(endWhole) <= q.to) endWhole = nextMonth(endWhole);
-  if (endWhole === firstWhole) return { parts: [{ level: 'team_day', lo: day(q.from), hi: day(q.to) }] };
-  const parts: Plan['parts'] = [{ level: 'team_month', lo: month(firstWhole), hi: month(endWhole) }];
+  if (endWhole === firstWhole) return { parts: [{ level: 'team_day', lo: day(q.from), hi: day(q.to), single: q.to - q.from === DAY }] };
+  const parts: Plan['parts'] = [{ level: 'team_month', lo: month(firstWhole), hi: month(endWhole), single: nextMonth(firstWhole) === endWhole }];
   if (q.from < firstWhole) parts.push({ level: 'team_day', lo: day(q.from), hi: day(firstWhole) });
   if (endWhole < q.to) parts.push({ level: 'team_day', lo: day(endWhole), hi: day(q.to) });
   return { parts };

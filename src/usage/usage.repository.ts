@@ -28,7 +28,7 @@ function scoped(db: Kysely<Database>, q: UsageQuery, p: Plan) {
   let qb = db
     .selectFrom('usage_rollups')
     .where('org_id', '=', q.orgId)
-    .where((eb) => eb.or(p.parts.map((part) => eb.and([eb('level', '=', part.level), eb('bucket', '>=', part.lo), eb('bucket', '<', part.hi)]))));
+    .where((eb) => eb.or(p.parts.map((part) => eb.and([eb('level', '=', part.level), ...(part.single ? [eb('bucket', '=', part.lo)] : [eb('bucket', '>=', part.lo), eb('bucket', '<', part.hi)])]))));
   const f = q.filters;
   if (f.teamId !== undefined) qb = qb.where('team_id', '=', f.teamId);
   if (f.keyId !== undefined) qb = qb.where('key_id', '=', f.keyId);

@@ -15,32 +15,10 @@ import { authorize } from '../auth/authorize.ts';
 import { ApiError } from '../http/errors.ts';
 import { parse } from '../http/validate.ts';
 import { keyOf, type KeyReq } from '../keys/key-lookup.ts';
-import { groupColumns, namesOf, usagePage, usageTotals, type KeyValue, type Sums } from './usage.repository.ts';
-import { parseGroupBy, plan, usageQuerySchema, usageRange, type UsageQuery } from './usage-query.ts';
-import { seesNothing, usageScope } from './usage-scope.ts';
-import { csvCells, csvHeader, csvLine, groupView, sumsView } from './usage-view.ts';
+import { parseGroupBy, usageQuerySchema, usageRange, type UsageQuery } from './usage-query.ts';
+import { usageScope } from './usage-scope.ts';
+import { decodeCursor, usageCsv, usageJson } from './usage-report.ts';
 import { keySpend, orgSpend, userSpend } from './usage-spend.ts';
-
-/** Rows per query while a CSV export streams (each page is a keyset continuation). */
-const CSV_PAGE = 5000;
-
-const ZERO: Sums = { requests: 0, errors: 0, tokens_in: 0, tokens_out: 0, cached_tokens: 0, reasoning_tokens: 0, cost_micro: 0, unpriced_requests: 0 };
-
-/** The cursor is the last row's group key (opaque to clients: base64url of ["usage", …values]). */
-const encodeCursor = (values: KeyValue[]) => Buffer.from(JSON.stringify(['usage', ...values])).toString('base64url');
-function decodeCursor(cursor: string, q: UsageQuery): KeyValue[] {
-  let parsed: unknown;
-  try {
-    parsed = /^[A-Za-z0-9_-]+$/.test(cursor) ? JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) : undefined;
-  } catch { /* refused below */ }
-  const cols = groupColumns(q);
-  const ok = Array.isArray(parsed) && parsed[0] === 'usage' && parsed.length === cols.length + 1 &&
-    cols.every((c, i) => (c === 'bucket' || c === 'model' || c === 'provider' ? typeof parsed[i + 1] === 'string' : Number.isSafeInteger(parsed[i + 1])));
-  if (!ok) throw new ApiError('invalid_request', 'query.cursor: is not a cursor returned by this listing with this group_by (next_cursor)', 'query.cursor');
-  return (parsed as KeyValue[]).slice(1);
-}
-
-const keyOfGroup = (g: Record<string, unknown>, q: UsageQuery): KeyValue[] => groupColumns(q).map((c) => g[c] as KeyValue);
 
 export function registerUsageRoutes(api: FastifyInstance, deps: Deps): void {
   const db: Kysely<Database> = deps.db.kysely;
@@ -66,56 +44,17 @@ export function registerUsageRoutes(api: FastifyInstance, deps: Deps): void {
       filters: { teamId: input.team_id, keyId: input.key_id, userId: input.user_id, model: input.model, provider: input.provider },
       scope: usageScope(req.actor),
     };
-    const rowsPlan = plan(q, now);
-    const totalsPlan = plan({ ...q, dims: [], grain: null }, now);
     const after = input.cursor === undefined ? undefined : decodeCursor(input.cursor, q);
-    const empty = seesNothing(q.scope);
     // This replica's queued log rows first: a report right after traffic includes it.
     await deps.logWriter.flush();
     const range = { from: new Date(from).toISOString(), to: new Date(to).toISOString() };
-    const groupBy = [...(grain ? [grain] : []), ...dims];
-
     if (input.format === 'csv') {
-      const header = csvHeader(q);
-      async function* lines(): AsyncGenerator<string> {
-        yield csvLine(header);
-        let cursor = after;
-        for (;;) {
-          const page = empty ? [] : await usagePage(db, q, rowsPlan, cursor, CSV_PAGE);
-          if (page.length === 0) return;
-          const names = await namesOf(db, q.orgId, page);
-          let chunk = '';
-          for (const g of page) chunk += csvLine(csvCells(groupView(g, q, names)));
-          yield chunk;
-          if (page.length < CSV_PAGE) return;
-          cursor = keyOfGroup(page.at(-1)! as unknown as Record<string, unknown>, q);
-        }
-      }
+      const lines = usageCsv(db, q, now, after);
       const name = `tollgate-usage-${range.from.slice(0, 10)}-${range.to.slice(0, 10)}.csv`;
-      return reply
-        .type('text/csv; charset=utf-8')
-        .header('content-disposition', `attachment; filename="${name}"`)
-        .send(Readable.from(lines()));
+      return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${name}"`).send(Readable.from(lines));
     }
-
-    // One snapshot: the page and the totals agree even while flushes commit.
-    const { page, totals } = empty
-      ? { page: [], totals: ZERO }
-      : await db.transaction().setIsolationLevel('repeatable read').execute(async (trx) => ({
-          page: await usagePage(trx, q, rowsPlan, after, input.limit + 1),
-          totals: await usageTotals(trx, q, totalsPlan),
-        }));
-    const rows = page.slice(0, input.limit);
-    const names = await namesOf(db, q.orgId, rows);
-    return {
-      object: 'usage',
-      ...range,
-      group_by: groupBy,
-      data: rows.map((g) => groupView(g, q, names)),
-      totals: sumsView(totals),
-      limit: input.limit,
-      next_cursor: page.length > input.limit ? encodeCursor(keyOfGroup(rows.at(-1)! as unknown as Record<string, unknown>, q)) : null,
-    };
+    const page = await usageJson(db, q, now, after, input.limit);
+    return { object: 'usage', ...range, group_by: [...(grain ? [grain] : []), ...dims], data: page.data, totals: page.totals, limit: input.limit, next_cursor: page.next_cursor };
   });
 
   api.get('/orgs/current/spend', {
