@@ -164,6 +164,17 @@ for (const dialect of DIALECTS) {
       assert.ok(value(samples, 'nodejs_heap_size_used_bytes')! > 0);
     });
 
+    test("docs/observability.md's table lists exactly the series a scrape has, with their types", { skip: dialect !== 'sqlite' && 'one dialect is enough' }, async () => {
+      const text = await (await fetch(gw.url + '/metrics')).text();
+      const own = (name: string) => /^(tollgate|gen_ai)_/.test(name);
+      const served = new Map([...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].filter((m) => own(m[1]!)).map((m) => [m[1]!, m[2]!]));
+      const doc = readFileSync(path.join(ROOT, 'docs/observability.md'), 'utf8');
+      const metrics = doc.slice(doc.indexOf('## Metrics'), doc.indexOf('\n## ', doc.indexOf('## Metrics') + 1));
+      const documented = new Map([...metrics.matchAll(/^\| `([a-z0-9_]+)` \| (counter|gauge|histogram) \|/gm)].filter((m) => own(m[1]!)).map((m) => [m[1]!, m[2]!]));
+      assert.ok(served.size >= 20, `${served.size} series served`);
+      assert.deepEqual(Object.fromEntries([...documented].sort()), Object.fromEntries([...served].sort()));
+    });
+
     test('the Grafana dashboard parses and queries only series this scrape has', { skip: dialect !== 'sqlite' && 'one dialect is enough' }, () => {
       const dashboard = JSON.parse(readFileSync(path.join(ROOT, 'deploy/grafana/tollgate-dashboard.json'), 'utf8'));
       assert.equal(typeof dashboard.title, 'string');
