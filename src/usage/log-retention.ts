@@ -1,8 +1,9 @@
 // Request log retention (TOLLGATE_LOG_RETENTION_DAYS; docs/observability.md, "Request logs"):
 // every replica runs this job, which deletes request_logs rows older than N days in bounded
-// batches, pausing between them, so neither the database nor (on SQLite) the event loop is held
-// for long. Spend history lives in the rollups (spend_rollups, org_day_rollups, usage tables) and
-// key_spend, none of which is derived back from request_logs: pruning never touches them.
+// batches (5,000 rows on PostgreSQL, 1,000 on SQLite), pausing between them, so neither the
+// database nor (on SQLite) the event loop is held for long. Spend history lives in the rollups
+// (spend_rollups, org_day_rollups, usage tables) and key_spend, none of which is derived back from
+// request_logs: pruning never touches them.
 //
 // One replica deletes at a time: on PostgreSQL each batch runs in a transaction that first takes a
 // transaction-scoped advisory lock without waiting (safe behind PgBouncer in transaction mode); a
@@ -21,7 +22,7 @@ const RETENTION_LOCK = 0x746c7274;
 export interface RetentionOptions {
   /** rows older than this many days are deleted; 0 keeps everything (the job does not run) */
   days: number;
-  /** rows per DELETE statement (default 5,000) */
+  /** rows per DELETE statement (default 5,000 on PostgreSQL, 1,000 on SQLite) */
   batchSize?: number;
   /** pause between two batches (default 200 ms) */
   pauseMs?: number;
@@ -56,7 +57,10 @@ export class LogRetention {
   constructor(db: Db, clock: Clock, opts: RetentionOptions) {
     this.db = db;
     this.clock = clock;
-    this.opts = { batchSize: 5000, pauseMs: 200, intervalMs: 3_600_000, firstDelayMs: 60_000, ...opts };
+    // PostgreSQL deletes out of process; SQLite's DELETE runs on the event loop, which serves
+    // nothing else meanwhile: 1,000 rows (five indexes each) took 25–120 ms in measurements.
+    const batchSize = db.dialect === 'sqlite' ? 1000 : 5000;
+    this.opts = { batchSize, pauseMs: 200, intervalMs: 3_600_000, firstDelayMs: 60_000, ...opts };
   }
 
   get enabled(): boolean {
