@@ -40,6 +40,7 @@ import { spentInPeriod } from '../src/policy/policies.repository.ts';
 import { listKeyPage, monthOf, type KeyListing } from '../src/keys/key-listing.ts';
 import { measureListings, type ListingResult, type ListingShape } from './lib/listing-scale.ts';
 import { measureUsage, type UsageResult } from './lib/usage-scale.ts';
+import { measureLogs, type LogsResult } from './lib/logs-scale.ts';
 import { summarize, type Summary } from './lib/stats.ts';
 import { ROOT, startTollgate, startUpstream } from './lib/targets.ts';
 import { startChild } from './lib/proc.ts';
@@ -63,6 +64,8 @@ const withPostgres = !process.argv.includes('--no-postgres');
 const listingReps = arg('listing-reps', 20);
 /** --no-usage: skip the usage API's groupings (bench/lib/usage-scale.ts) */
 const withUsage = !process.argv.includes('--no-usage');
+/** --no-logs: skip the request log listings (bench/lib/logs-scale.ts) */
+const withLogs = !process.argv.includes('--no-logs');
 
 const say = (s: string) => process.stdout.write(s + '\n');
 const ms = (t0: number) => Math.round(performance.now() - t0);
@@ -240,10 +243,10 @@ async function timed(n: number, fn: (i: number) => Promise<unknown>): Promise<Su
 
 const fmt = (s: Summary) => `p50 ${s.p50.toFixed(3)} ms, p99 ${s.p99.toFixed(3)} ms, max ${s.max.toFixed(3)} ms (n=${s.count})`;
 
-async function measureQueries(db: Db): Promise<Record<string, Summary | string | ListingResult[] | UsageResult[]>> {
+async function measureQueries(db: Db): Promise<Record<string, Summary | string | ListingResult[] | UsageResult[] | LogsResult[]>> {
   const k = db.kysely;
   const now = Date.now();
-  const out: Record<string, Summary | string | ListingResult[] | UsageResult[]> = {};
+  const out: Record<string, Summary | string | ListingResult[] | UsageResult[] | LogsResult[]> = {};
   // Every real key exactly once: nothing is cached in Tollgate but each org's access rules, loaded
   // once per organization (as a fresh process would do).
   const orgAccess = new OrgAccessCache(k);
@@ -294,6 +297,10 @@ async function measureQueries(db: Db): Promise<Record<string, Summary | string |
   if (withUsage) {
     say('  usage API (GET /api/usage without HTTP; usage_rollups from migration 0015; p50 / p99 ms):');
     out.usage = await measureUsage(db, { at: now, team: team(7), bigTeam: BIG_TEAM, user: 1 + ((7 * 7919) % users()) }, 20, say);
+  }
+  if (withLogs) {
+    say('  request log listings (GET /api/logs without HTTP; 50 per page; first / deep page p50 / p99 ms):');
+    out.logs = await measureLogs(db, { at: now, days: N.days, team: team(7), bigTeam: BIG_TEAM, key: realKeyId(7), user: 1 + ((7 * 7919) % users()) }, 20, say);
   }
   return out;
 }

@@ -30,7 +30,7 @@ export type LogVisibility = 'all' | { teams: number[]; userId: number | null };
 export type LogPosition = { after: { createdAt: string; id: number } } | { offset: number } | undefined;
 
 type Row = Selectable<RequestLogsTable>;
-type Scope = { teamId?: number; userId?: number };
+export type Scope = { teamId?: number; userId?: number };
 
 export function logView(r: Row) {
   return {
@@ -103,6 +103,11 @@ const fits = (f: LogFilter, s: Scope) => (s.teamId === undefined || f.teamId ===
 const newestFirst = (a: Row, b: Row) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : b.id - a.id);
 
 function walk(db: Kysely<Database>, f: LogFilter, scope: Scope, position: LogPosition, limit: number): Promise<Row[]> {
+  return logQuery(db, f, scope, position, limit).execute();
+}
+
+/** One scope's page as a query (exported for bench/lib/logs-scale.ts, which EXPLAINs it). */
+export function logQuery(db: Kysely<Database>, f: LogFilter, scope: Scope, position: LogPosition, limit: number) {
   let q = db.selectFrom('request_logs').selectAll().where('org_id', '=', f.orgId);
   const teamId = scope.teamId ?? f.teamId;
   const userId = scope.userId ?? f.userId;
@@ -119,5 +124,5 @@ function walk(db: Kysely<Database>, f: LogFilter, scope: Scope, position: LogPos
   if (position && 'after' in position) q = q.where(sql<boolean>`(created_at, id) < (${position.after.createdAt}, ${position.after.id})`);
   q = q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit);
   if (position && 'offset' in position && position.offset > 0) q = q.offset(position.offset);
-  return q.execute();
+  return q;
 }
