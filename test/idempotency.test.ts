@@ -179,13 +179,13 @@ describe('PUT converges: the same PUT again changes nothing and records nothing'
   const auditCount = async () => (await gw.runtime.deps.db.kysely.selectFrom('audit_events').select('id').execute()).length;
   const withoutTimes = (b: Record<string, unknown>) => ({ ...b, updated_at: undefined });
 
-  test('limits at every level, the org access rule, self-service, membership', async () => {
+  test('limits at every level, the org access rule, self-service', async () => {
     const team = (await gw.api('POST', '/api/teams', { name: 'Converging' })).body;
     const user = (await gw.api('POST', '/api/users', { external_id: 'converging-user' })).body;
     const sa = (await gw.api('POST', `/api/teams/${team.id}/service-accounts`, { name: 'converging-sa' })).body;
     const key = (await gw.api('POST', '/api/keys', { name: 'converging-key', team_id: team.id })).body;
+    assert.equal((await gw.api('PUT', `/api/teams/${team.id}/members/${user.id}`, { role: 'member' })).status, 200);
     const puts: Array<[string, unknown]> = [
-      [`/api/teams/${team.id}/members/${user.id}`, { role: 'member', allocation_usd: 10, key_create_self: true }],
       [`/api/teams/${team.id}/limits`, { rpm: 100, max_budget_usd: 50, budget_period: 'monthly' }],
       [`/api/keys/${key.id}/limits`, { rpm: 10 }],
       [`/api/teams/${team.id}/members/${user.id}/limits`, { rpm: 5 }],
@@ -211,10 +211,16 @@ describe('PUT converges: the same PUT again changes nothing and records nothing'
     assert.equal(await auditCount(), events + 1);
   });
 
-  test('PUT /api/teams/{id}: the same state again (its updated_at and audit event are the known exception)', async () => {
+  test('teams and memberships: the same state again (their audit event, and a team\'s updated_at, are the known exception)', async () => {
     const team = (await gw.api('POST', '/api/teams', { name: 'Converging team' })).body;
     const first = await gw.api('PUT', `/api/teams/${team.id}`, { name: 'Converging team', description: 'd' });
     const again = await gw.api('PUT', `/api/teams/${team.id}`, { name: 'Converging team', description: 'd' });
     assert.deepEqual(withoutTimes(again.body), withoutTimes(first.body));
+    const user = (await gw.api('POST', '/api/users', { external_id: 'converging-member' })).body;
+    const body = { role: 'member', allocation_usd: 10, key_create_self: true };
+    const m1 = await gw.api('PUT', `/api/teams/${team.id}/members/${user.id}`, body);
+    const m2 = await gw.api('PUT', `/api/teams/${team.id}/members/${user.id}`, body);
+    assert.equal(m2.status, 200);
+    assert.deepEqual(m2.body, m1.body);
   });
 });

@@ -41,6 +41,18 @@ export const createBody = z.strictObject({
   ...limitFields,
 });
 
+/** What the OpenAPI document promises of a new key (the essential fields; more follow). */
+const createdKeyDoc = z.looseObject({
+  id: z.number().int(),
+  key: z.string().describe('the secret: in this answer only (left out of an idempotent replay)').optional(),
+  key_prefix: z.string(),
+  name: z.string(),
+  team_id: z.number().int().nullable(),
+  user_id: z.number().int().nullable(),
+  status: z.enum(['active', 'disabled', 'revoked']),
+  expires_at: z.string().nullable(),
+});
+
 const updateBody = z.strictObject({
   name: name.optional(),
   description: optionalText,
@@ -214,7 +226,7 @@ export function registerKeyRoutes(api: FastifyInstance, deps: Deps): void {
   const end = { config: { action: 'key.revoke' as const } };
   const create = { config: { action: 'key.create' as const } };
 
-  api.post<{ Params: { id: string } }>('/teams/:id/keys', { config: { ...create.config, doc: { summary: 'Create a team key', description: 'The secret (key) is in this answer only.', tag: 'Keys', body: createBody.omit({ team_id: true }).meta({ examples: [{ name: 'search-backend', max_budget_usd: 50, budget_period: 'monthly', rpm: 600 }] }), status: 201 } } }, async (req, reply) => {
+  api.post<{ Params: { id: string } }>('/teams/:id/keys', { config: { ...create.config, doc: { summary: 'Create a team key', description: 'The secret (key) is in this answer only.', tag: 'Keys', body: createBody.omit({ team_id: true }).meta({ examples: [{ name: 'search-backend', max_budget_usd: 50, budget_period: 'monthly', rpm: 600 }] }), response: createdKeyDoc, status: 201 } } }, async (req, reply) => {
     const teamId = idParam(req.params.id, 'team');
     await getTeam(db, req.actor.orgId, teamId);
     authorize(req.actor, 'key.create', { teamId });
@@ -225,7 +237,7 @@ export function registerKeyRoutes(api: FastifyInstance, deps: Deps): void {
   api.patch('/teams/:id/keys/:keyId', { config: { ...change.config, doc: { summary: 'Update a team key (name, tags, status, expiry, scopes, access rule)', tag: 'Keys', body: updateBody } } }, async (req: TeamKeyReq) => update(deps, req.actor, await teamKeyOf(deps, req, 'key.update'), req.body));
   api.delete('/teams/:id/keys/:keyId', { config: { ...end.config, doc: { summary: 'Revoke a team key', tag: 'Keys' } } }, async (req: TeamKeyReq) => revoke(deps, req.actor, await teamKeyOf(deps, req, 'key.revoke')));
 
-  api.post('/keys', { config: { ...create.config, doc: { summary: 'Create a key (of a team, or personal with team_id null)', description: 'The secret (key) is in this answer only.', tag: 'Keys', body: createBody.meta({ examples: [{ name: 'laptop', tags: ['dev'] }] }), status: 201 } } }, async (req, reply) => {
+  api.post('/keys', { config: { ...create.config, doc: { summary: 'Create a key (of a team, or personal with team_id null)', description: 'The secret (key) is in this answer only.', tag: 'Keys', body: createBody.meta({ examples: [{ name: 'laptop', tags: ['dev'] }] }), response: createdKeyDoc, status: 201 } } }, async (req, reply) => {
     // Decided twice: whether the caller may create keys at all (before the body is read, so a
     // refusal does not depend on it), then for the team the body names (null: a key of no team).
     authorize(req.actor, 'key.create');

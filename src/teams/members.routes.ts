@@ -70,9 +70,7 @@ export function registerMemberRoutes(api: FastifyInstance, deps: Deps): void {
         const next = applyLimits(before, input.allocation_usd === null ? { max_budget_usd: null } : { max_budget_usd: input.allocation_usd, budget_period: 'monthly', budget_mode: 'hard' }, 'merge');
         audit.push(await writeLimits(trx, target, before, next, at));
       }
-      // The same membership again (a retried or converging PUT): events that change nothing are not recorded.
-      const changed = audit.filter((a) => JSON.stringify(a.before) !== JSON.stringify(a.after));
-      return { result: { role, keyCreateSelf }, audit: changed, invalidate: changed.length > 0 ? [{ kind: 'policy', scope: target.scope }] : [] };
+      return { result: { role, keyCreateSelf }, audit, invalidate: [{ kind: 'policy', scope: target.scope }] };
     });
     const policy = await getPolicy(db, target.scope);
     return { team_id: team.id, user_id: user.id, role, key_create_self: keyCreateSelf, allocation_usd: policy.budget ? microToUsd(policy.budget.limitMicro) : null };

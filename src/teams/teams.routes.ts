@@ -38,6 +38,8 @@ const createBody = z.strictObject({
   ...ruleFields,
 });
 const updateBody = z.strictObject({ name: name.optional(), slug: slug.optional(), description: optionalText, ...ruleFields });
+/** What the OpenAPI document promises of a team in an answer (the essential fields; more may follow). */
+const teamDoc = z.looseObject({ id: z.number().int(), name: z.string(), slug: z.string(), description: z.string().nullable(), created_at: z.string(), updated_at: z.string() });
 
 /** Merges the given fields into the team's rule, refusing what the org does not allow (400 naming the entry). */
 async function writeTeamRule(trx: Transaction<Database>, team: TeamRow, patch: RulePatch, at: string): Promise<{ before: AccessRule; after: AccessRule }> {
@@ -53,7 +55,7 @@ async function writeTeamRule(trx: Transaction<Database>, team: TeamRow, patch: R
 export function registerTeamRoutes(api: FastifyInstance, deps: Deps): void {
   const db = deps.db.kysely;
 
-  api.post('/teams', { config: { action: 'team.create', doc: { summary: 'Create a team', description: 'With optional limits (seed 001: tpm_limit, daily_token_limit) and an access rule narrowing the organization\'s.', tag: 'Teams', body: createBody.meta({ examples: [{ name: 'Search', slug: 'search', tpm_limit: 100000 }] }), status: 201 } } }, async (req, reply) => {
+  api.post('/teams', { config: { action: 'team.create', doc: { summary: 'Create a team', description: 'With optional limits (seed 001: tpm_limit, daily_token_limit) and an access rule narrowing the organization\'s.', tag: 'Teams', body: createBody.meta({ examples: [{ name: 'Search', slug: 'search', tpm_limit: 100000 }] }), response: teamDoc, status: 201 } } }, async (req, reply) => {
     authorize(req.actor, 'team.create');
     const { tpm_limit, daily_token_limit, ...input } = parse(createBody, req.body);
     const limitsInput = { ...input, tpm: input.tpm ?? tpm_limit, tpd: input.tpd ?? daily_token_limit };
