@@ -306,6 +306,25 @@ group('tracing per /v1 request', () => {
   bench('tracing on, async: under a client traceparent', async () => do_not_optimize(tracedRequest(tracing, withParent)));
 });
 
+// Traces (issue 11): one answered request's tracing calls. Off, the hot path's only cost is its null
+// checks. On: 5 spans (request, authenticate, admit, upstream, settle) per request through the batch
+// span processor into memory, 64 requests per iteration with an await between, so the processor's
+// exports complete as they do in the server (divide by 64; "off ×64" is the loop's own cost).
+group('tracing per /v1 request', () => {
+  const tracing = benchTracing(new CountingExporter());
+  const plain = { authorization: 'Bearer sk-tg-bench' };
+  const withParent = { ...plain, traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' };
+  // Warm (compiled) before timing, as a server is after its first requests.
+  for (let i = 0; i < 2000; i++) tracedRequest(tracing, i & 1 ? plain : withParent);
+  const times64 = (t: typeof tracing | null, h: Record<string, string>) => async () => {
+    for (let i = 0; i < 64; i++) do_not_optimize(tracedRequest(t, h));
+  };
+  bench('tracing off (deps.tracing null)', () => do_not_optimize(tracedRequest(null, plain)));
+  bench('tracing off ×64', times64(null, plain));
+  bench('tracing on ×64: new traces', times64(tracing, plain));
+  bench('tracing on ×64: under a client traceparent', times64(tracing, withParent));
+});
+
 const filter = filterArg ? new RegExp(filterArg) : /.*/;
 if (typeof engine === 'string') process.stdout.write(`policy admission across four levels: ${engine}\n\n`);
 const { benchmarks } = await run({ filter, colors: Boolean(process.stdout.isTTY) });
