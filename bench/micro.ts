@@ -293,20 +293,6 @@ group('metrics per /v1 request', () => {
 });
 
 // Traces (issue 11): one answered request's tracing calls. Off, the hot path's only cost is its null
-// checks. On: 5 spans (request, authenticate, admit, upstream, settle) through the batch span
-// processor into memory; async, so the processor's exports complete between requests as they do
-// in the server (the "off, async" line is that loop's own cost, to subtract).
-group('tracing per /v1 request', () => {
-  const tracing = benchTracing(new CountingExporter());
-  const plain = { authorization: 'Bearer sk-tg-bench' };
-  const withParent = { ...plain, traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' };
-  bench('tracing off (deps.tracing null)', () => do_not_optimize(tracedRequest(null, plain)));
-  bench('tracing off, async', async () => do_not_optimize(tracedRequest(null, plain)));
-  bench('tracing on, async: a new trace', async () => do_not_optimize(tracedRequest(tracing, plain)));
-  bench('tracing on, async: under a client traceparent', async () => do_not_optimize(tracedRequest(tracing, withParent)));
-});
-
-// Traces (issue 11): one answered request's tracing calls. Off, the hot path's only cost is its null
 // checks. On: 5 spans (request, authenticate, admit, upstream, settle) per request through the batch
 // span processor into memory, 64 requests per iteration with an await between, so the processor's
 // exports complete as they do in the server (divide by 64; "off ×64" is the loop's own cost).
