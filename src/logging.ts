@@ -4,7 +4,7 @@
 //
 // Every line of an /api request carries its request id (also sent back as x-request-id) and, once
 // the caller is known, its organization and reference (`user:5`, `admin_key:3`): never a
-// credential. Request and response bodies are never logged; the request serializer keeps the
+// credential; and the team and key ids the route's URL names. Request and response bodies are never logged; the request serializer keeps the
 // method and the path (a query string can carry an OIDC code or a state), and the headers that
 // carry credentials are redacted wherever a line would hold them.
 // TOLLGATE_ACCESS_LOG=true adds one line per /api request. /v1 requests are recorded in
@@ -53,7 +53,7 @@ export const REQUEST_ID_LOG_LABEL = 'request_id';
  */
 export function registerRequestLogging(api: FastifyInstance, opts: { accessLog: boolean }): void {
   api.addHook('onRequest', async (req) => {
-    if (req.actor) req.log = req.log.child({ org_id: req.actor.orgId, actor: actorRef(req.actor) });
+    if (req.actor) req.log = req.log.child({ org_id: req.actor.orgId, actor: actorRef(req.actor), ...targetIds(req.routeOptions.url, req.params) });
   });
   api.addHook('onSend', async (req, reply, payload) => {
     reply.header('x-request-id', req.id);
@@ -63,6 +63,15 @@ export function registerRequestLogging(api: FastifyInstance, opts: { accessLog: 
   api.addHook('onResponse', async (req, reply) => {
     req.log.info({ method: req.method, route: req.routeOptions.url ?? req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'api request');
   });
+}
+
+/** The team and key a route acts on, from its URL (`/api/teams/:id/keys/:keyId`, `/api/keys/:id`). */
+export function targetIds(route: string | undefined, params: unknown): { team_id?: number; key_id?: number } {
+  const p = (params ?? {}) as Record<string, unknown>;
+  const num = (v: unknown) => (typeof v === 'string' && /^[1-9]\d{0,9}$/.test(v) ? Number(v) : undefined);
+  const team = route?.startsWith('/api/teams/:id') ? num(p.id) : undefined;
+  const key = p.keyId !== undefined ? num(p.keyId) : /^\/api\/(me\/)?keys\/:id/.test(route ?? '') ? num(p.id) : undefined;
+  return { ...(team !== undefined ? { team_id: team } : {}), ...(key !== undefined ? { key_id: key } : {}) };
 }
 
 // ---- human-readable lines ----

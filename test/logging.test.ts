@@ -14,7 +14,7 @@ import Fastify from 'fastify';
 import OpenAI from 'openai';
 import { startFakeUpstream } from './support/fake-upstream.ts';
 import { launchTollgate } from './support/tollgate-process.ts';
-import { formatPretty, loggerOptions } from '../src/logging.ts';
+import { formatPretty, loggerOptions, targetIds } from '../src/logging.ts';
 
 const ADMIN_KEY = 'logging-test-master-admin-key-0123456789';
 const UPSTREAM_KEY = 'sk-upstream-secret-for-logging-0123';
@@ -80,6 +80,7 @@ test('every log line is JSON with the request id; no credential, body or query s
       assert.equal(typeof line.ms, 'number');
       assert.equal(line.actor ?? null, c.actor, `${c.method} ${c.route}: the caller`);
       if (c.actor) assert.equal(line.org_id, 1);
+      if (c.route === '/api/teams/:id/keys') assert.equal(line.team_id, team.body.id, 'the team the route acts on');
     }
     const everything = proc.out() + stdout;
     for (const s of secrets) assert.ok(!everything.includes(s), `${s.slice(0, 12)}… appears in the output`);
@@ -121,4 +122,8 @@ test('TOLLGATE_LOG_FORMAT: JSON off a terminal, human-readable on one (auto) or 
     assert.equal(/\x1b\[/.test(line), tty, 'colored on a terminal only');
   }
   assert.equal(formatPretty('not json', false), 'not json\n');
+  assert.deepEqual(targetIds('/api/teams/:id/keys/:keyId', { id: '4', keyId: '9' }), { team_id: 4, key_id: 9 });
+  assert.deepEqual(targetIds('/api/keys/:id', { id: '12' }), { key_id: 12 });
+  assert.deepEqual(targetIds('/api/teams/:id', { id: 'abc' }), {});
+  assert.deepEqual(targetIds('/api/users/:id', { id: '3' }), {});
 });
