@@ -11,6 +11,12 @@ import type { IdKind, IdRef } from './fuzz-values.ts';
 
 /** Written by the /v1 log writer in the background, never by an admin request. */
 const BACKGROUND_TABLES = new Set(['request_logs', 'spend_rollups', 'org_day_rollups', 'tollgate_migrations', 'tollgate_migrations_lock']);
+/**
+ * Bookkeeping of authentication, not a write of the request: a management key's last use and a
+ * session's last activity are touched (at most once a minute) whatever the answer. Updates that set
+ * only these are not counted.
+ */
+const TOUCH_COLUMNS = new Set(['last_used_at', 'last_seen_at']);
 
 const ID_QUERIES: Record<IdKind, string> = {
   team: 'select id from teams where deleted_at is null order by id',
@@ -43,8 +49,10 @@ export class DbWatch {
       raw.sqlite.exec('create temp table fz_writes (t text primary key, n integer not null)');
       for (const t of this.tables) {
         raw.sqlite.prepare('insert into temp.fz_writes values (?, 0)').run(t);
+        const columns = (raw.sqlite.prepare(`select name from pragma_table_info(?)`).pluck().all(t) as string[]).filter((c) => !TOUCH_COLUMNS.has(c));
         for (const op of ['insert', 'update', 'delete']) {
-          raw.sqlite.exec(`create temp trigger "fz_${t}_${op}" after ${op} on main."${t}" begin update temp.fz_writes set n = n + 1 where t = '${t}'; end`);
+          const event = op === 'update' ? `update of ${columns.map((c) => `"${c}"`).join(', ')}` : op;
+          raw.sqlite.exec(`create temp trigger "fz_${t}_${op}" after ${event} on main."${t}" begin update temp.fz_writes set n = n + 1 where t = '${t}'; end`);
         }
       }
     } else {
@@ -54,7 +62,9 @@ export class DbWatch {
       await sql`create function fuzz_count() returns trigger language plpgsql as $$ begin update fuzz_writes set n = n + 1 where t = TG_TABLE_NAME; return null; end $$`.execute(this.db.kysely);
       for (const t of this.tables) {
         await sql`insert into fuzz_writes (t) values (${t})`.execute(this.db.kysely);
-        await sql`create trigger fuzz_count after insert or update or delete on ${sql.table(t)} for each row execute function fuzz_count()`.execute(this.db.kysely);
+        const columns = (await sql<{ name: string }>`select column_name as name from information_schema.columns where table_schema = current_schema() and table_name = ${t}`.execute(this.db.kysely)).rows.map((r) => r.name).filter((c) => !TOUCH_COLUMNS.has(c));
+        const updateOf = sql.join(columns.map((c) => sql.ref(c)));
+        await sql`create trigger fuzz_count after insert or delete or update of ${updateOf} on ${sql.table(t)} for each row execute function fuzz_count()`.execute(this.db.kysely);
       }
     }
     this.marks = await this.read();
