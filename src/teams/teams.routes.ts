@@ -15,7 +15,7 @@ import { deleteTeam, getTeam, insertTeam, listTeams, teamView, updateTeam, type 
 import { keyView, listKeys } from '../keys/keys.repository.ts';
 import { spendSummary } from '../usage/spend.repository.ts';
 import { listLogs } from '../usage/logs.repository.ts';
-import { logPage, pageOf, parseLogQuery, teamLogsQuery } from '../usage/logs.routes.ts';
+import { pageOf, parseLogQuery, teamLogPage, teamLogsQuery } from '../usage/logs.routes.ts';
 import { applyLimits, hasLimitFields, limitFields, policyView } from '../policy/policy-input.ts';
 import { getPolicy, savePolicy } from '../policy/policies.repository.ts';
 import { EMPTY_POLICY } from '../policy/policy.ts';
@@ -137,7 +137,7 @@ export function registerTeamRoutes(api: FastifyInstance, deps: Deps): void {
   });
 
   // The filters and cursor of GET /api/logs (usage/logs.routes.ts); seed 000's limit/offset still work.
-  const logsDoc = { summary: "List a team's request logs", tag: 'Teams', query: teamLogsQuery, response: logPage };
+  const logsDoc = { summary: "List a team's request logs", tag: 'Teams', query: teamLogsQuery, response: teamLogPage };
   api.get<{ Params: { id: string } }>('/teams/:id/logs', { config: { action: 'team.logs.read', doc: logsDoc } }, async (req) => {
     const team = await authorizedTeam(deps, req.actor, req.params.id, 'team.logs.read');
     const q = parse(teamLogsQuery, req.query, 'query');

@@ -48,6 +48,7 @@ const logEntry = z.object({
   usage_estimated: z.boolean(), latency_ms: z.number(), upstream_ms: z.number().nullable(), ttfb_ms: z.number().nullable(), client_ip: z.string().nullable(),
 });
 export const logPage = z.object({ data: z.array(logEntry), limit: z.number(), next_cursor: z.string().nullable() });
+export const teamLogPage = logPage.extend({ offset: z.number() });
 const logDetailDoc = logEntry.extend({ org_id: z.number(), overhead_ms: z.number().nullable() });
 
 // Bounds of a filter are clamped to years 0000–9999, whose ISO text compares like the instants.
