@@ -98,7 +98,7 @@ describe('traces over OTLP/HTTP', () => {
     assert.equal(root.attributes['http.response.status_code'], 200);
     assert.equal(root.kind, 'SERVER');
     assert.equal(root.status.code, 'UNSET');
-    assert.deepEqual([root.resource['service.name'], root.resource['deployment.environment.name']], ['tollgate-under-test', 'test']);
+    assert.deepEqual([root.resource['service.name'], root.resource['deployment.environment.name'], root.resource['telemetry.sdk.language']], ['tollgate-under-test', 'test', 'nodejs']);
 
     assert.equal(upstream!.kind, 'CLIENT');
     assert.equal(upstream!.attributes['url.full'], `${gw.fake.baseUrl}/v1/chat/completions`);

@@ -9,7 +9,7 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Tracer } from '@opentelemetry/api';
 import { ExportResultCode, W3CTraceContextPropagator, type ExportResult } from '@opentelemetry/core';
-import { resourceFromAttributes } from '@opentelemetry/resources';
+import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import {
   AlwaysOffSampler, AlwaysOnSampler, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider,
@@ -42,7 +42,8 @@ export class RequestTracing {
     const exporter = options.exporter ?? new OTLPTraceExporter({ url: config.url, headers: config.headers, timeoutMillis: config.timeoutMs, compression: config.compression as ExporterConfig['compression'] });
     const { batch } = config;
     this.provider = new TracerProvider({
-      resource: resourceFromAttributes({ ...config.resourceAttributes, [ATTR_SERVICE_NAME]: config.serviceName }),
+      // telemetry.sdk.* from the SDK, then the operator's attributes and service name.
+      resource: defaultResource().merge(resourceFromAttributes({ ...config.resourceAttributes, [ATTR_SERVICE_NAME]: config.serviceName })),
       sampler: sampler(config.sampler, config.samplerRatio),
       spanProcessors: [new BatchSpanProcessor({
         exporter: options.onExportError ? new ReportingExporter(exporter, options.onExportError) : exporter,
