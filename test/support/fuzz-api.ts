@@ -12,13 +12,22 @@ import { Findings } from './fuzz-findings.ts';
 import { viaInject, type Sent } from './fuzz-transport.ts';
 import { runFamily } from './fuzz-run.ts';
 
+/**
+ * Cases for a family: PER_ROUTE per route, at most `runs` (TOLLGATE_FUZZ_RUNS / _PG_RUNS). A family
+ * of one or two routes (the OpenAPI document, the reference) needs fewer cases than one of twenty
+ * to be covered as densely, and the suite's time stays bounded as families are added.
+ */
+const PER_ROUTE = 1_500;
+export const casesFor = (routes: number, runs: number): number => Math.min(runs, Math.max(1, Math.ceil(runs / 10_000 * PER_ROUTE * routes)));
+
 export async function fuzzApi(dialect: Dialect, file: string, runs: number, runsVar: string): Promise<void> {
   const probe = await startFuzzGateway('sqlite');
   const routes = probe.app.routeTable.filter((r) => r.url.startsWith('/api/'));
   await probe.close();
   describe(`fuzz /api (${dialect})`, { skip: dialectSkip(dialect) }, () => {
     for (const [family, members] of families(routes, '/api/')) {
-      test(`${family} (${dialect}): ${runs} cases over ${members.length} routes`, { timeout: 600_000 }, async (ctx) => {
+      const cases = casesFor(members.length, runs);
+      test(`${family} (${dialect}): ${cases} cases over ${members.length} routes`, { timeout: 600_000 }, async (ctx) => {
         const gw = await startFuzzGateway(dialect);
         try {
           const watch = new DbWatch(gw.runtime.deps.db);
@@ -31,7 +40,7 @@ export async function fuzzApi(dialect: Dialect, file: string, runs: number, runs
             send: (sent: Sent) => viaInject(gw.app, sent),
             watchReads: true,
           };
-          await runFamily(ctx, file, runsVar, fuzzCase(members, { cred: apiCredential, body: apiBody }), target, runs);
+          await runFamily(ctx, file, runsVar, fuzzCase(members, { cred: apiCredential, body: apiBody }), target, cases);
         } finally {
           await gw.close();
         }
