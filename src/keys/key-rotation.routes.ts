@@ -9,8 +9,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Deps } from '../deps.ts';
 import type { Actor } from '../http/actor.ts';
-import { ApiError, invalid } from '../http/errors.ts';
+import { ApiError } from '../http/errors.ts';
 import { idParam, parse } from '../http/validate.ts';
+import { idempotencyKeyOf } from '../http/idempotency.ts';
 import { applyChange } from '../audit/change.ts';
 import type { KeyRow } from './keys.repository.ts';
 import { keyOf, teamKeyOf, type KeyReq, type TeamKeyReq } from './key-lookup.ts';
@@ -25,18 +26,10 @@ const scheduleBody = z.strictObject({
   grace_period_seconds: graceSeconds.optional(),
 });
 
-/** 1–255 visible ASCII characters (a UUID, typically); one header. */
-function idempotencyKey(req: FastifyRequest): string | undefined {
-  const raw = req.headers['idempotency-key'];
-  if (raw === undefined) return undefined;
-  if (typeof raw !== 'string' || !/^[\x21-\x7e]{1,255}$/.test(raw)) throw invalid('Idempotency-Key', 'must be one header of 1 to 255 visible ASCII characters');
-  return raw;
-}
-
 /** POST …/rotate on a key already looked up and authorized (also /api/me/keys/{id}/rotate). */
 export async function rotate(deps: Deps, req: FastifyRequest, key: KeyRow) {
   const input = parse(rotateBody, req.body);
-  return rotateByAdmin(deps, req.actor, key, input.grace_period_seconds ?? 0, idempotencyKey(req));
+  return rotateByAdmin(deps, req.actor, key, input.grace_period_seconds ?? 0, idempotencyKeyOf(req));
 }
 
 type SecretReq = FastifyRequest<{ Params: { id: string; secretId: string } }>;
