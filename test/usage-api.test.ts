@@ -166,6 +166,21 @@ for (const dialect of DIALECTS) describe(`usage API (${dialect})`, { skip: diale
       cursor = p.body.next_cursor;
     } while (cursor);
     assert.deepEqual(paged, r.body.data);
+    // the same at the team and organization levels (pages walk their primary key from the cursor)
+    for (const groupBy of ['team,model', 'model', 'team,model,day', 'provider,hour']) {
+      const range = groupBy.includes('hour') ? 'from=2026-02-28T00:00:00Z&to=2026-03-02T12:00:00Z' : 'from=2026-02-01&to=2026-03-31';
+      const whole = await gw.api('GET', `/api/usage?group_by=${groupBy}&${range}`);
+      assert.equal(whole.status, 200, JSON.stringify(whole.body));
+      const rows: any[] = [];
+      let next: string | null = null;
+      do {
+        const p: any = await gw.api('GET', `/api/usage?group_by=${groupBy}&${range}&limit=1${next ? `&cursor=${next}` : ''}`);
+        rows.push(...p.body.data);
+        next = p.body.next_cursor;
+      } while (next);
+      assert.deepEqual(rows, whole.body.data, groupBy);
+      assert.ok(rows.length >= 2, groupBy);
+    }
     const providers = await gw.api('GET', '/api/usage?group_by=provider&from=2026-02-01&to=2026-03-31');
     assert.deepEqual(providers.body.data.map((x: any) => x.provider).sort((a: any, b: any) => String(a).localeCompare(String(b))), ['openai', null].sort((a, b) => String(a).localeCompare(String(b))));
     const mini = await gw.api('GET', `/api/usage?group_by=team&model=gpt-4o-mini&from=2026-02-01&to=2026-03-31`);

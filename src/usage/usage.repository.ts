@@ -45,6 +45,25 @@ function scoped(db: Kysely<Database>, q: UsageQuery, p: Plan) {
 const sums = COUNTERS.map((c) => sql<string | number | null>`sum(${sql.ref(c)})`.as(c));
 const numbers = (r: Record<string, unknown>): Sums => Object.fromEntries(COUNTERS.map((c) => [c, Number(r[c] ?? 0)])) as Sums;
 
+const PK_DIMS = ['team_id', 'user_id', 'key_id', 'model', 'provider'] as const;
+/** The ids a level does not keep: always 0 there (usage/usage-rollups.ts). */
+const CONSTANT: Record<string, readonly string[]> = { org: ['team_id', 'user_id', 'key_id'], team: ['user_id', 'key_id'], key: [] };
+
+/**
+ * The columns a page is grouped, sorted and continued by: the grouped ones, with org_id and the
+ * ids the level holds at 0 filled in between, up to the last grouped one. The groups are the same
+ * (those columns have one value), but the order is then the primary key's: PostgreSQL walks the
+ * index from the cursor and aggregates as it goes, stopping at the page's end, instead of
+ * aggregating every group of the range for each page.
+ */
+function pageColumns(q: UsageQuery, p: Plan, grouped: readonly string[]): string[] {
+  const constant = CONSTANT[p.parts[0]!.level.split('_')[0]!] ?? [];
+  const dims = grouped.filter((c) => c !== 'bucket');
+  const last = Math.max(-1, ...dims.map((c) => PK_DIMS.indexOf(c as (typeof PK_DIMS)[number])));
+  const between = PK_DIMS.slice(0, last + 1).filter((c) => dims.includes(c) || constant.includes(c));
+  return [...(q.grain ? ['bucket'] : []), 'org_id', ...between];
+}
+
 /** Up to `limit` groups after the cursor's group key (the previous page's last row). */
 export async function usagePage(db: Kysely<Database>, q: UsageQuery, p: Plan, after: KeyValue[] | undefined, limit: number): Promise<UsageGroup[]> {
   const cols = groupColumns(q);
@@ -52,15 +71,13 @@ export async function usagePage(db: Kysely<Database>, q: UsageQuery, p: Plan, af
     const r = await scoped(db, q, p).select(sums).executeTakeFirst();
     return after ? [] : [numbers(r ?? {})];
   }
-  let qb = scoped(db, q, p).select(cols).select(sums).groupBy(cols);
+  const order = pageColumns(q, p, cols);
+  let qb = scoped(db, q, p).select(cols).select(sums).groupBy(order as typeof cols);
   if (after) {
-    // org_id (one value here) after the bucket makes the tuple the primary key's column order:
-    // PostgreSQL then starts the index walk at the cursor instead of filtering up to it.
-    const withOrg = q.grain ? ['bucket', 'org_id', ...cols.slice(1)] : cols;
-    const values = q.grain ? [after[0]!, q.orgId, ...after.slice(1)] : after;
-    qb = qb.where(sql<boolean>`(${sql.join(withOrg.map((c) => sql.ref(c)))}) > (${sql.join(values)})`);
+    const value = (c: string) => (c === 'org_id' ? q.orgId : cols.includes(c as (typeof cols)[number]) ? after[cols.indexOf(c as (typeof cols)[number])]! : 0);
+    qb = qb.where(sql<boolean>`(${sql.join(order.map((c) => sql.ref(c)))}) > (${sql.join(order.map(value))})`);
   }
-  for (const c of cols) qb = qb.orderBy(c);
+  for (const c of order) qb = qb.orderBy(c as (typeof cols)[number]);
   const rows = await qb.limit(limit).execute();
   return rows.map((r) => {
     const g: UsageGroup = numbers(r as Record<string, unknown>);
