@@ -9,6 +9,7 @@ import type { RouteEntry } from '../app.ts';
 import { ERRORS, type ErrorCode } from './errors.ts';
 import { CSRF_HEADER, SESSION_COOKIE } from '../auth/sessions.ts';
 import { takesIdempotencyKey } from './idempotency.ts';
+import { MAX_INT32 } from './validate.ts';
 
 type Json = Record<string, unknown>;
 export interface OpenApiDocument {
@@ -62,6 +63,9 @@ function operationId(method: string, url: string): string {
   return method.toLowerCase() + camel;
 }
 
+/** Ids in paths are positive 32-bit integers (http/validate.ts idParam); a token or request id is text. */
+const pathSchema = (name: string): Json => (name === 'id' || (/Id$/.test(name) && name !== 'requestId') ? { type: 'integer', minimum: 1, maximum: MAX_INT32 } : { type: 'string' });
+
 function queryParameters(schema: ZodType): Json[] {
   const s = jsonSchema(schema, 'input');
   const props = (s.properties ?? {}) as Record<string, Json>;
@@ -96,7 +100,7 @@ function operation(r: RouteEntry, params: string[]): Operation {
   };
   if (doc?.description) op.description = doc.description;
   if (r.action) op['x-tollgate-action'] = r.action;
-  const parameters: Json[] = params.map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } }));
+  const parameters: Json[] = params.map((name) => ({ name, in: 'path', required: true, schema: pathSchema(name) }));
   if (doc?.query) parameters.push(...queryParameters(doc.query));
   if (takesIdempotencyKey(r)) parameters.push({ $ref: '#/components/parameters/IdempotencyKey' });
   if (parameters.length > 0) op.parameters = parameters;
