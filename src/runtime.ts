@@ -34,7 +34,7 @@ import { RotationScheduler } from './keys/rotation-scheduler.ts';
 import { LogRetention } from './usage/log-retention.ts';
 import { guardedConnector } from './net/guarded-connector.ts';
 import { createUpstreamGuard } from './net/ssrf.ts';
-import { startTracing } from './observability/tracing.ts';
+import type { RequestTracing } from './observability/tracing.ts';
 import { Metrics } from './observability/metrics.ts';
 
 export interface Runtime {
@@ -103,7 +103,11 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
   });
   // The scrape-time collectors read the deps (log queue, key cache, database …) once they exist.
   const metrics = new Metrics(config.metrics, () => deps);
-  const tracing = startTracing(config.tracing, { onExportError: throttled((message) => log?.warn({ err: message }, 'trace export failed; those spans are dropped')) });
+  // The OpenTelemetry SDK and its exporter (protobuf) are loaded only when tracing is on: with it
+  // off they would add their load time to every start and nothing else.
+  const tracing: RequestTracing | null = config.tracing
+    ? (await import('./observability/tracing.ts')).startTracing(config.tracing, { onExportError: throttled((message) => log?.warn({ err: message }, 'trace export failed; those spans are dropped')) })
+    : null;
   const deps: Deps = { config, db, clock, vault, keyCache, orgAccess, router, prices, logWriter, admission, policies, counters, alerts, loadSpent, invalidator, inFlight: new InFlight(), upstreamPool: { connections: config.upstreamConnections, connect: guardedConnector(createUpstreamGuard(config.upstreamAllow)) }, authThrottle: new AuthThrottle(config.authFailuresPerMinute), orgSlots: new OrgSlots(config.orgMaxParallelDefault), metrics, tracing, defaultOrgId: boot.defaultOrgId };
   const app = await buildApp(deps, { masterKeyHash: boot.masterKeyHash, ...(options.logger !== undefined ? { logger: options.logger } : {}) });
   log = app.log;
