@@ -12,11 +12,16 @@ const openApiDoc = z.object({ openapi: z.literal('3.1.0'), info: z.object({ titl
 
 export function registerOpenApiRoutes(api: FastifyInstance, _deps: Deps): void {
   let doc: OpenApiDocument | undefined;
+  let json: string | undefined;
   let html: string | undefined;
   const document = () => (doc ??= buildOpenApi(api.routeTable, pkg.version));
   const tag = 'API description';
 
-  api.get('/openapi.json', { config: { public: true, doc: { summary: 'This document: OpenAPI 3.1, generated from the schemas that validate each request', tag, response: openApiDoc } } }, async () => document());
+  api.get('/openapi.json', { config: { public: true, doc: { summary: 'This document: OpenAPI 3.1, generated from the schemas that validate each request', tag, response: openApiDoc } } }, async (_req, reply) => {
+    // ~150 KB: serialized once, not on every request.
+    json ??= JSON.stringify(document());
+    return reply.type('application/json; charset=utf-8').send(json);
+  });
   api.get('/docs', { config: { public: true, doc: { summary: 'The reference rendered from this document (HTML, no script)', tag } } }, async (_req, reply) => {
     html ??= renderReference(document());
     return reply.header('content-security-policy', REFERENCE_CSP).header('x-content-type-options', 'nosniff').type('text/html; charset=utf-8').send(html);
