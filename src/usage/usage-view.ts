@@ -44,7 +44,16 @@ export function groupView(g: UsageGroup, q: Pick<UsageQuery, 'dims' | 'grain'>, 
     } else if (d === 'model') out.model = g.model!;
     else out.provider = g.provider || null;
   }
-  return { ...out, ...sumsView(g) };
+  out.requests = g.requests;
+  out.errors = g.errors;
+  out.tokens_in = g.tokens_in;
+  out.tokens_out = g.tokens_out;
+  out.cached_tokens = g.cached_tokens;
+  out.reasoning_tokens = g.reasoning_tokens;
+  out.cost_usd = microToUsd(g.cost_micro);
+  out.cost_micro = g.cost_micro;
+  out.unpriced_requests = g.unpriced_requests;
+  return out;
 }
 
 /** The CSV header: the names of groupView's fields, for a query's grouping. */
@@ -60,6 +69,9 @@ export function microToDecimal(micro: number): string {
   return `${micro < 0 ? '-' : ''}${s.slice(0, -6)}.${s.slice(-6)}`;
 }
 
+/** A cell that needs quoting or the formula guard (most do not: models, names, decimals). */
+const NEEDS_CARE = /^[=+\-@\t\r]|[",\r\n]/;
+
 /**
  * One CSV cell (RFC 4180): quoted when it holds a comma, quote or line break, quotes doubled. Text
  * a spreadsheet would run as a formula (a key named "=HYPERLINK(…)") is prefixed with a quote mark.
@@ -67,6 +79,7 @@ export function microToDecimal(micro: number): string {
 export function csvCell(v: Cell): string {
   if (v === null) return '';
   if (typeof v === 'number') return String(v);
+  if (!NEEDS_CARE.test(v)) return v;
   const safe = /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
   return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
@@ -77,5 +90,7 @@ export function csvLine(cells: readonly Cell[]): string {
 
 /** A row's CSV cells: cost_usd as the exact decimal of cost_micro. */
 export function csvCells(row: Record<string, Cell>): Cell[] {
-  return Object.entries(row).map(([k, v]) => (k === 'cost_usd' ? microToDecimal(row.cost_micro as number) : v));
+  const cells = Object.values(row);
+  cells[cells.length - 3] = microToDecimal(row.cost_micro as number); // cost_usd: see groupView's order
+  return cells;
 }
