@@ -61,7 +61,11 @@ describe('fake upstream via the openai SDK', () => {
     }
     assert.equal(text, 'tok0 tok1 tok2 tok3');
     assert.equal(finish, 'length');
-    assert.deepEqual(usage, { prompt_tokens: 15, completion_tokens: 4, total_tokens: 19 });
+    assert.deepEqual(usage, {
+      prompt_tokens: 15, completion_tokens: 4, total_tokens: 19,
+      prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+      completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+    });
     assert.deepEqual(fake.usageTotals, { requests: 1, prompt_tokens: 15, completion_tokens: 4 });
   });
 
