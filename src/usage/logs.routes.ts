@@ -138,6 +138,9 @@ export function registerLogRoutes(api: FastifyInstance, deps: Deps): void {
     const requestId = req.params.requestId;
     // (Fastify answers 414 for a parameter longer than its maxParamLength, 100.)
     const notFound = () => new ApiError('not_found', `request ${requestId} not found`);
+    // Request ids are UUIDs (randomUUID on the hot path): anything else names no request, and never
+    // reaches the database (PostgreSQL refuses a NUL in text).
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(requestId)) throw new ApiError('not_found', 'request not found: a request id is a UUID (the x-request-id header of its answer)');
     await deps.logWriter.flush();
     const row = await findLog(db, req.actor.orgId, requestId);
     // Out of the caller's scope reads exactly like a request that does not exist.
