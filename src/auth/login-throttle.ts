@@ -8,10 +8,12 @@
 // An attempt is counted BEFORE its password is checked (claimAttempt), in one conditional UPDATE:
 // guesses sent in parallel each take one of the account's remaining attempts, so a burst of
 // concurrent requests, on one replica or many, cannot try more passwords than the limit.
+import type { FastifyReply } from 'fastify';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../db/types.ts';
 import type { PeopleConfig } from './people-config.ts';
 import { AuthThrottle } from '../proxy/auth-throttle.ts';
+import { ApiError } from '../http/errors.ts';
 import { iso } from '../clock.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -97,4 +99,11 @@ function lockEnd(limits: Limits, now: number): string {
 
 function retryAfter(lockedUntil: string | null, now: number): number {
   return Math.max(1, Math.ceil(((lockedUntil ? Date.parse(lockedUntil) : now) - now) / 1000));
+}
+
+/** A throttled sign-in: 429 with the wait in Retry-After and in the error's retry_after (whole seconds, at least 1). */
+export function tooMany(reply: FastifyReply, code: 'too_many_auth_failures' | 'account_locked', message: string, waitMs: number): ApiError {
+  const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+  reply.header('retry-after', String(seconds));
+  return new ApiError(code, message, null, { retry_after: seconds });
 }

@@ -1,6 +1,6 @@
 // POST /api/auth/login (public) and POST /api/auth/logout: password sign-in for people, with a
 // server-side session in an HTTP-only cookie (auth/sessions.ts). docs/people.md#signing-in.
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Deps } from '../deps.ts';
 import { ApiError } from '../http/errors.ts';
@@ -9,10 +9,10 @@ import { clientIp } from '../net/client-ip.ts';
 import { authorize } from './authorize.ts';
 import { applyChange } from '../audit/change.ts';
 import { MAX_PASSWORD_LENGTH } from './passwords.ts';
-import { loginIpThrottle } from './login-throttle.ts';
+import { loginIpThrottle, tooMany } from './login-throttle.ts';
 import { signIn } from './login.ts';
 import { clearedSessionCookie, revokeSession, sessionCookie, userAgentOf } from './sessions.ts';
-import { csrfCookie } from './sign-in-response.ts';
+import { csrfCookie, signedInBody } from './sign-in-response.ts';
 import { iso } from '../clock.ts';
 
 const loginBody = z.strictObject({
@@ -42,11 +42,7 @@ export function registerLoginRoutes(api: FastifyInstance, deps: Deps): void {
       const { account, session } = outcome;
       reply.header('set-cookie', sessionCookie(deps, req.raw, session.token, session.expiresAt));
       reply.header('cache-control', 'no-store');
-      return {
-        user: { id: account.id, external_id: account.external_id, email: account.email, name: account.name, role: account.role },
-        csrf_token: session.csrfToken,
-        expires_at: session.expiresAt,
-      };
+      return signedInBody(account, session);
     }
     if (outcome.code === 'org_required') {
       throw new ApiError('invalid_request', `org: this email signs in to several organizations (${outcome.organizations.join(', ')}); send the slug of one`, 'org', { organizations: outcome.organizations });
@@ -74,8 +70,3 @@ export function registerLoginRoutes(api: FastifyInstance, deps: Deps): void {
   });
 }
 
-function tooMany(reply: FastifyReply, code: 'too_many_auth_failures' | 'account_locked', message: string, waitMs: number): ApiError {
-  const seconds = Math.max(1, Math.ceil(waitMs / 1000));
-  reply.header('retry-after', String(seconds));
-  return new ApiError(code, message, null, { retry_after: seconds });
-}

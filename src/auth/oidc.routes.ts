@@ -9,7 +9,7 @@ import type { Deps } from '../deps.ts';
 import { ApiError } from '../http/errors.ts';
 import { parse } from '../http/validate.ts';
 import { clientIp } from '../net/client-ip.ts';
-import { loginIpThrottle } from './login-throttle.ts';
+import { loginIpThrottle, tooMany } from './login-throttle.ts';
 import { findInvitationByToken, invitedTeamExists } from '../people/invitations.repository.ts';
 import { invalidInvitation, isPending } from '../people/invitation-accept.ts';
 import { OidcClient } from './oidc.ts';
@@ -58,7 +58,7 @@ export function registerOidcRoutes(api: FastifyInstance, deps: Deps): void {
     const caller = callerOf(deps, req);
     const now = deps.clock.now();
     const blocked = perIp.blockedUntil(caller.ip, now);
-    if (blocked !== 0) throw new ApiError('too_many_auth_failures', 'Too many failed sign-ins from this address; try again later.', null, { retry_after: Math.max(1, Math.ceil((blocked - now) / 1000)) });
+    if (blocked !== 0) throw tooMany(reply, 'too_many_auth_failures', 'Too many failed sign-ins from this address; try again later.', blocked - now);
     const { state } = parse(callbackQuery, req.query, 'query');
     const login = await takeOidcLogin(deps.db.kysely, state, now);
     // Not audited: without a sign-in in progress this is anyone's request, not an attempt on an account.

@@ -9,7 +9,7 @@ import { secureCookie, type NewSession } from './sessions.ts';
 /** Readable by the dashboard's scripts (not HttpOnly): set when a sign-in ends in a redirect. */
 export const CSRF_COOKIE = 'tollgate_csrf';
 
-export function signedInBody(user: UserRow, session: NewSession) {
+export function signedInBody(user: Pick<UserRow, 'id' | 'external_id' | 'email' | 'name' | 'role'>, session: Pick<NewSession, 'csrfToken' | 'expiresAt'>) {
   return { user: { id: user.id, external_id: user.external_id, email: user.email, name: user.name, role: user.role }, csrf_token: session.csrfToken, expires_at: session.expiresAt };
 }
 
