@@ -18,6 +18,7 @@ import type { ResolvedRoute, StreamMeter, Usage } from '../providers/types.ts';
 import { usageFromResponse } from '../providers/openai-compatible/adapter.ts';
 import { sendError, sendJson, type HeaderMap } from './respond.ts';
 import { errorBody } from '../http/errors.ts';
+import { looksLikeJsonObject, relayError } from './upstream-answer.ts';
 
 export interface Upstream {
   route: ResolvedRoute;
@@ -47,11 +48,6 @@ export interface ForwardResult {
   upstreamMs?: number;
   ttfbMs?: number | null;
 }
-
-// Upstream statuses relayed as they are (the client's request was at fault, or the provider is
-// rate limiting); anything else from the provider is a gateway failure (502), including 401/403
-// (the organization's credential was refused: never the client's fault, never its key).
-const RELAYED = new Set([400, 404, 409, 413, 415, 422, 429]);
 
 // Upstream URLs are a handful of base URLs × endpoints: parse each once.
 const targets = new Map<string, { origin: string; path: string }>();
@@ -354,33 +350,6 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     }
     return out;
   }
-}
-
-/** What an upstream error answer is logged as, and how the client is answered (after logging). */
-function relayError(res: ServerResponse, status: number, text: string, headers: HeaderMap): { result: ForwardResult; reply: () => void } {
-  let parsed: { error?: { message?: unknown } } | undefined;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = undefined;
-  }
-  const message = typeof parsed?.error?.message === 'string' ? parsed.error.message : `HTTP ${status}`;
-  const failed = (logged: number, errorCode: string) => ({ status: logged, usage: undefined, estimated: false, errorCode, streamed: false });
-  if (RELAYED.has(status) && parsed?.error) return { result: failed(status, 'upstream_' + status), reply: () => sendJson(res, status, text, headers) };
-  if (status === 404) {
-    return { result: failed(status, 'model_not_found'), reply: () => sendError(res, 'model_not_found', `The upstream provider does not know this model: ${message}`, headers, 'model') };
-  }
-  const why = status === 401 || status === 403 ? 'rejected the gateway credential' : `failed with HTTP ${status}`;
-  return { result: failed(502, 'upstream_' + status), reply: () => sendError(res, 'upstream_error', `The upstream provider ${why}: ${message}`, headers, null, { upstream_status: status }) };
-}
-
-/** A cheap check that a 200 answer is a whole JSON object (not cut short, not an HTML page). */
-function looksLikeJsonObject(buf: Buffer): boolean {
-  let i = 0;
-  let j = buf.length - 1;
-  while (i <= j && (buf[i] === 32 || buf[i] === 10 || buf[i] === 13 || buf[i] === 9)) i++;
-  while (j >= i && (buf[j] === 32 || buf[j] === 10 || buf[j] === 13 || buf[j] === 9)) j--;
-  return buf[i] === 123 && buf[j] === 125;
 }
 
 const EVENT_END = Buffer.from('\n\n');
