@@ -107,9 +107,14 @@ test('node src/main.ts: a second process on a running one’s data dir exits at 
   const port = await freePort();
   const first = run(port);
   try {
-    for (let i = 0; i < 300; i++) {
-      if (await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false)) break;
-      }
+    // The first must be serving (its migrations done) before the second starts: a refused
+    // connection returns at once, so wait between tries (up to 30 s on a loaded machine).
+    let ready = false;
+    for (let i = 0; i < 300 && !ready; i++) {
+      ready = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
+      if (!ready) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.ok(ready, `the first process did not start: ${first.out()}`);
     const second = run(await freePort());
     assert.equal(await second.exited, 2, second.out());
     assert.match(second.out(), /in use by another Tollgate process/);
