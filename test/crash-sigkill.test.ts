@@ -153,21 +153,24 @@ for (const mode of MODES) {
         const saved = path.join(dir, 'journal-saved');
         mkdirSync(saved);
         for (const f of readdirSync(jdir).filter((x) => x.endsWith('.jsonl'))) copyFileSync(path.join(jdir, f), path.join(saved, f));
+        // What the killed process had enqueued (its journal), and which of it it had not committed:
+        // exactly those rows must come back, whether the kill fell just after a flush (none) or not.
+        const journaled = readdirSync(saved).flatMap((f) => decodeSegment(readFileSync(path.join(saved, f), 'utf8')).rows.map((r) => r.row.request_id));
+        const uncommitted = (await totals(databaseUrl, journaled)).missing.length;
 
         p = await launch(env);
         // The replay is logged before the process listens, but its log line reaches our pipe
         // asynchronously: on a busy machine it can arrive after the readiness answer.
         await stop(p);
         const replayed = replayedRows(p.out());
-        // What the killed process had enqueued (its journal) is all there, once; and it had not
-        // committed all of it (without the journal, those rows and their spend were lost).
-        const journaled = readdirSync(saved).flatMap((f) => decodeSegment(readFileSync(path.join(saved, f), 'utf8')).rows.map((r) => r.row.request_id));
+        // Everything enqueued is there, once: the uncommitted rows (without the journal, they and
+        // their spend were lost) came back, and nothing already committed was inserted again.
         const enqueued = await totals(databaseUrl, journaled);
         assert.deepEqual(enqueued.missing, [], 'every row in the journal is in request_logs');
         assert.deepEqual(enqueued.duplicated, []);
-        assert.ok(replayed > 0, 'some rows came back from the journal: the killed process had not committed them');
+        assert.equal(replayed, uncommitted, 'the replay inserts exactly the rows the killed process had not committed');
         const after = await totals(databaseUrl, received);
-        t.diagnostic(`${received.length} answered, ${failed} cut by the kill; ${replayed} rows replayed from the journal; ${after.t.rows} logged`);
+        t.diagnostic(`${received.length} answered, ${failed} cut by the kill; ${journaled.length} journaled, ${uncommitted} uncommitted, ${replayed} replayed; ${after.t.rows} logged`);
         assert.deepEqual(after.duplicated, []);
         assertConsistent(after.t);
         assert.ok(after.t.logCost > 0);
