@@ -2,33 +2,16 @@
 // docs/people.md ("Roles and permissions") from src/auth/permissions.ts and the app's route table.
 // The routes come from a real app, built on a throwaway in-memory SQLite database (never the
 // environment's own: the configuration is given here, not read from the environment).
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadConfig } from '../src/config.ts';
-import { startRuntime } from '../src/runtime.ts';
 import { renderPeopleDoc, type DocRoute } from '../src/auth/permissions-doc.ts';
+import { withThrowawayApp } from './throwaway-app.ts';
 
 export const PEOPLE_DOC = path.resolve(import.meta.dirname, '..', 'docs', 'people.md');
 
 /** Every route the app registers (with its declared action), read from a freshly built app. */
-export async function appRoutes(): Promise<DocRoute[]> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'tollgate-routes-'));
-  try {
-    const config = loadConfig({
-      TOLLGATE_DATA_DIR: dir,
-      TOLLGATE_DATABASE_URL: 'sqlite::memory:',
-      TOLLGATE_ADMIN_KEY: 'routes-listing-only-0123456789abcdef',
-    });
-    const runtime = await startRuntime(config);
-    try {
-      return runtime.app.routeTable.map((r) => ({ method: r.method, url: r.url, action: r.action, public: r.public }));
-    } finally {
-      await runtime.close();
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+export function appRoutes(): Promise<DocRoute[]> {
+  return withThrowawayApp(async (app) => app.routeTable.map((r) => ({ method: r.method, url: r.url, action: r.action, public: r.public })));
 }
 
 /** docs/people.md as it should read. */

@@ -67,7 +67,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-const env: NodeJS.ProcessEnv = { ...process.env };
+// Every /api success answer is checked against its route's declared response schema (app.ts).
+const env: NodeJS.ProcessEnv = { TOLLGATE_VALIDATE_RESPONSES: '1', ...process.env };
 const required = servicesRequired();
 const problems: string[] = [];
 // Start both at once: PostgreSQL's initdb takes most of a second and Redis is near-instant.
@@ -90,6 +91,13 @@ if (problems.length > 0) {
   }
   warn([...problems, 'Suites that need these services will be SKIPPED — this run does not cover them.',
     'Set TOLLGATE_TEST_SERVICES=required to make this an error (CI does).']);
+}
+
+// The browser tests drive the dashboard as `npm start` serves it: built from this tree first.
+if (!process.env.TOLLGATE_SKIP_UI_BUILD) {
+  const { buildUi } = await import('./build-ui.ts');
+  const built = await buildUi();
+  console.log(`dashboard built (${built.ms} ms)`);
 }
 
 const args = ['--test', '--test-concurrency=3', '--test-timeout=120000', ...nodeFlags, ...files];

@@ -41,6 +41,7 @@ import { registerUsageRoutes } from './usage/usage.routes.ts';
 import { registerOpenApiRoutes } from './http/openapi.routes.ts';
 import { registerIdempotency } from './http/idempotency.ts';
 import { registerLogRoutes } from './usage/logs.routes.ts';
+import { registerUiRoutes } from './ui/ui.routes.ts';
 import { REQUEST_ID_LOG_LABEL, registerRequestLogging, requestIdOptions } from './logging.ts';
 
 declare module 'fastify' {
@@ -139,6 +140,7 @@ export async function buildApp(deps: Deps, opts: AppOptions): Promise<FastifyIns
   registerHealthRoutes(app, deps);
   registerMetricsRoutes(app, deps);
   registerProxyRoutes(app, deps);
+  registerUiRoutes(app, deps);
 
   await app.register(async (api) => {
     api.addHook('preValidation', async (req) => {
@@ -161,6 +163,21 @@ export async function buildApp(deps: Deps, opts: AppOptions): Promise<FastifyIns
       reply.code(500).type('application/json');
       return JSON.stringify(errorBody('internal_error', 'Internal error.'));
     });
+    // Under test (scripts/test.ts sets TOLLGATE_VALIDATE_RESPONSES=1), every success answer is
+    // checked against the response schema its route declares in the OpenAPI document, so the
+    // document (and the dashboard's client generated from it) cannot drift from what routes send.
+    if (process.env.TOLLGATE_VALIDATE_RESPONSES === '1') {
+      api.addHook('onSend', async (req, reply, payload) => {
+        const schema = req.routeOptions.config.doc?.response;
+        if (!schema || reply.statusCode >= 300 || typeof payload !== 'string') return payload;
+        const checked = schema.safeParse(JSON.parse(payload));
+        if (checked.success) return payload;
+        const where = checked.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+        req.log.error({ route: req.routeOptions.url, issues: where }, 'response does not match its declared schema');
+        reply.code(500).type('application/json');
+        return JSON.stringify(errorBody('internal_error', `Response does not match the schema in the OpenAPI document (${req.method} ${req.routeOptions.url}): ${where}`));
+      });
+    }
     // before the routes: it hooks into every create and rotate as they are registered
     registerIdempotency(api, deps);
     registerOrgRoutes(api, deps);

@@ -22,12 +22,21 @@ const loginBody = z.strictObject({
   org: z.string().trim().min(1, 'must not be empty').max(100).optional(),
 });
 
+const methodsDoc = z.object({ password: z.boolean(), sso: z.boolean(), sso_login_url: z.string().nullable() });
+
 /** Same words for an unknown email, a wrong password, a deactivated account: they must not differ. */
 const INVALID_LOGIN = 'Wrong email or password.';
 
 export function registerLoginRoutes(api: FastifyInstance, deps: Deps): void {
   // Per app, like everything else (two apps in one process share nothing).
   const perIp = loginIpThrottle(deps.config.people);
+
+  // How people can sign in here: the dashboard's sign-in page shows the SSO button only when set up.
+  api.get('/auth/methods', { config: { public: true, doc: { summary: 'How people sign in to this deployment (password; single sign-on when configured)', tag: 'Sign-in', response: methodsDoc } } }, async () => ({
+    password: true,
+    sso: deps.config.people.oidc !== undefined,
+    sso_login_url: deps.config.people.oidc ? '/api/auth/oidc/login' : null,
+  }));
 
   api.post('/auth/login', { config: { public: true, doc: { summary: 'Sign in with email and password (sets the session cookie; returns the CSRF token)', tag: 'Sign-in', body: loginBody } } }, async (req, reply) => {
     const ip = clientIp(req.raw, deps.config.trustProxy);
@@ -40,7 +49,8 @@ export function registerLoginRoutes(api: FastifyInstance, deps: Deps): void {
     const outcome = await signIn(deps, input, { ip, userAgent: userAgentOf(req.raw) });
     if (outcome.ok) {
       const { account, session } = outcome;
-      reply.header('set-cookie', sessionCookie(deps, req.raw, session.token, session.expiresAt));
+      // The CSRF token also in its readable cookie: the dashboard finds it there after a reload.
+      reply.header('set-cookie', [sessionCookie(deps, req.raw, session.token, session.expiresAt), csrfCookie(deps, req.raw, session.csrfToken, session.expiresAt)]);
       reply.header('cache-control', 'no-store');
       return signedInBody(account, session);
     }

@@ -16,7 +16,7 @@ import { decide, teamsFor } from '../auth/permissions.ts';
 import { applyChange } from '../audit/change.ts';
 import { hashPassword, MAX_PASSWORD_LENGTH, passwordProblem } from '../auth/passwords.ts';
 import { createSession, orgRole, sessionCookie, userAgentOf } from '../auth/sessions.ts';
-import { signedInBody } from '../auth/sign-in-response.ts';
+import { csrfCookie, signedInBody } from '../auth/sign-in-response.ts';
 import { findTeam } from '../teams/teams.repository.ts';
 import { userView, type UserRow } from '../users/users.repository.ts';
 import { acceptWithPassword, invalidInvitation, isPending } from './invitation-accept.ts';
@@ -105,7 +105,7 @@ export function registerInvitationRoutes(api: FastifyInstance, deps: Deps): void
         ],
       };
     });
-    return reply.header('cache-control', 'no-store').header('set-cookie', sessionCookie(deps, req.raw, session.token, session.expiresAt)).send(signedInBody(user, session));
+    return reply.header('cache-control', 'no-store').header('set-cookie', [sessionCookie(deps, req.raw, session.token, session.expiresAt), csrfCookie(deps, req.raw, session.csrfToken, session.expiresAt)]).send(signedInBody(user, session));
   });
 }
 
