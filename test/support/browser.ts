@@ -1,0 +1,99 @@
+// The dashboard in a real browser: Debian's Chromium driven by playwright-core, against a real
+// Tollgate (startGateway) serving the bundle `npm test` built into dist/ui. Helpers to sign in as a
+// person, collect what the page complains about (script errors, CSP refusals), and run axe-core.
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Gateway } from './gateway.ts';
+import { servicesRequired } from './services.ts';
+import { userWithPassword } from './people.ts';
+
+export const CHROMIUM = '/usr/bin/chromium';
+export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
+
+/** For describe(…, { skip }): never skips where services are required (CI), so it fails instead. */
+export function browserSkip(): string | false {
+  if (existsSync(CHROMIUM) || servicesRequired()) return false;
+  return `chromium not installed at ${CHROMIUM} (apt-get install -y chromium)`;
+}
+
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
+}
+
+export const DESKTOP = { width: 1280, height: 860 };
+export const PHONE = { width: 390, height: 844 };
+
+export interface UiPage {
+  page: Page;
+  context: BrowserContext;
+  /** console errors, uncaught exceptions and CSP refusals seen so far (failed loads of 4xx API answers are expected and left out) */
+  problems: string[];
+}
+
+/** A fresh browser context (its own cookies) and page at `gw`'s /ui. */
+export async function openUi(browser: Browser, gw: Gateway, opts: { viewport?: { width: number; height: number } } = {}): Promise<UiPage> {
+  const context = await browser.newContext({ viewport: opts.viewport ?? DESKTOP, baseURL: gw.url, permissions: ['clipboard-read', 'clipboard-write'] });
+  context.setDefaultTimeout(15_000);
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on('pageerror', (err) => problems.push(`uncaught: ${err.message}`));
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    const text = m.text();
+    if (/^Failed to load resource: the server responded with a status of 4\d\d/.test(text)) return;
+    problems.push(text);
+  });
+  return { page, context, problems };
+}
+
+/** Signs in through the sign-in page (as a person would) and waits for the app's navigation. */
+export async function signInUi(ui: UiPage, email: string, password: string, path = '/ui'): Promise<void> {
+  const { page } = ui;
+  await page.goto(`/ui/sign-in?next=${encodeURIComponent(path)}`);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await page.locator('nav.sidebar').waitFor();
+}
+
+export const PASSWORD = 'correct-horse-battery-staple';
+
+export interface People { teamId: number; otherTeamId: number; admin: string; owner: string; member: string; other: string; viewer: string }
+
+/**
+ * Two teams and five people with PASSWORD: an org admin, the first team's owner and two members
+ * (`member`, `other`), and an org viewer. Returns their emails.
+ */
+export async function seedPeople(gw: Gateway): Promise<People> {
+  const team = await gw.api('POST', '/api/teams', { name: 'Search' });
+  const otherTeam = await gw.api('POST', '/api/teams', { name: 'Payments' });
+  if (team.status !== 201 || otherTeam.status !== 201) throw new Error(`teams: ${team.status} ${otherTeam.status}`);
+  const p: People = { teamId: team.body.id, otherTeamId: otherTeam.body.id, admin: 'ada@example.com', owner: 'owen@example.com', member: 'mia@example.com', other: 'max@example.com', viewer: 'vera@example.com' };
+  await userWithPassword(gw, p.admin, PASSWORD, { role: 'admin' });
+  await userWithPassword(gw, p.owner, PASSWORD, { teams: { [p.teamId]: 'owner' } });
+  await userWithPassword(gw, p.member, PASSWORD, { teams: { [p.teamId]: 'member' } });
+  await userWithPassword(gw, p.other, PASSWORD, { teams: { [p.teamId]: 'member' } });
+  await userWithPassword(gw, p.viewer, PASSWORD, { role: 'viewer' });
+  return p;
+}
+
+const require = createRequire(import.meta.url);
+let axeSource: string | undefined;
+
+export interface AxeViolation { id: string; impact: string | null; help: string; nodes: string[] }
+
+/**
+ * axe-core's serious and critical violations on the page as it is now. Evaluated through the
+ * DevTools protocol, not a <script> tag: the page's CSP (rightly) refuses inline scripts.
+ */
+export async function axeViolations(page: Page): Promise<AxeViolation[]> {
+  axeSource ??= readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+  await page.evaluate(`${axeSource};0`);
+  const result = await page.evaluate(async () => {
+    const axe = (globalThis as unknown as { axe: { run(ctx: unknown, opts: unknown): Promise<{ violations: Array<{ id: string; impact: string | null; help: string; nodes: Array<{ target: unknown[] }> }> }> } }).axe;
+    const r = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 5).map((n) => JSON.stringify(n.target)) }));
+  });
+  return result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+}
