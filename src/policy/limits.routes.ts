@@ -20,6 +20,7 @@ import { applyLimits, limitsBody, policyView } from './policy-input.ts';
 import { explainKey, explainLevels } from './explain.ts';
 import { assertAllocationCovers, assertCapFits } from './allocations.ts';
 import { EMPTY_POLICY, type Policy } from './policy.ts';
+import { keyLimitsDoc, limitsChangedDoc, limitsLayerDoc } from './limits-doc.ts';
 
 export interface Target {
   level: Level;
@@ -101,7 +102,7 @@ export function registerLimitRoutes(api: FastifyInstance, deps: Deps): void {
       return target;
     };
     const what = LEVEL_NAMES[kind];
-    api.get(path, { config: { action: read, doc: { summary: `Read ${what} limits and budget (with current usage)`, tag: 'Limits' } } }, async (req: Req) => {
+    api.get(path, { config: { action: read, doc: { summary: `Read ${what} limits and budget (with current usage)`, tag: 'Limits', response: kind === 'key' ? keyLimitsDoc : limitsLayerDoc } } }, async (req: Req) => {
       const target = await authorized(req, read);
       if (kind === 'key') {
         const key = (await findKey(deps.db.kysely, req.actor.orgId, Number(req.params.id)))!;
@@ -123,8 +124,8 @@ export function registerLimitRoutes(api: FastifyInstance, deps: Deps): void {
       });
       return { level: target.level, scope: target.scope, ...policyView(next) };
     };
-    api.put(path, { config: { action: write, doc: { summary: `Set ${what} limits and budget (fields left out are cleared)`, tag: 'Limits', body: limitsBody } } }, change('replace'));
-    api.patch(path, { config: { action: write, doc: { summary: `Change some of ${what} limits (fields left out stay)`, tag: 'Limits', body: limitsBody } } }, change('merge'));
-    api.delete(path, { config: { action: write, doc: { summary: `Clear ${what} limits and budget`, tag: 'Limits' } } }, change('clear'));
+    api.put(path, { config: { action: write, doc: { summary: `Set ${what} limits and budget (fields left out are cleared)`, tag: 'Limits', body: limitsBody, response: limitsChangedDoc } } }, change('replace'));
+    api.patch(path, { config: { action: write, doc: { summary: `Change some of ${what} limits (fields left out stay)`, tag: 'Limits', body: limitsBody, response: limitsChangedDoc } } }, change('merge'));
+    api.delete(path, { config: { action: write, doc: { summary: `Clear ${what} limits and budget`, tag: 'Limits', response: limitsChangedDoc } } }, change('clear'));
   }
 }
