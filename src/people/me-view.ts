@@ -2,6 +2,7 @@
 // the master key), their organization and role, and per team their role, their allocation (seed
 // 003: the member's monthly budget in that team) with what is spent and left, and the team's
 // self-service policy (seed 002).
+import { z } from 'zod';
 import type { Deps } from '../deps.ts';
 import type { Actor } from '../http/actor.ts';
 import { getPolicy } from '../policy/policies.repository.ts';
@@ -97,3 +98,63 @@ async function managementKeyMe(deps: Deps, actor: Actor) {
     teams: team ? [{ ...team, role: k.role }] : [],
   };
 }
+
+// GET /api/me's response as the OpenAPI document shows it (and the dashboard's session store is
+// typed from). One object for the three callers rather than a union, so a client reads `user`,
+// `session` or `management_key` when present without narrowing first.
+const allocationDoc = z.object({
+  budget_usd: z.number(),
+  period: z.string().describe('total, daily, weekly or monthly'),
+  mode: z.string().describe('hard or soft'),
+  spent_usd: z.number().describe('in the current period'),
+  remaining_usd: z.number(),
+  committed_usd: z.number().describe("the caps of the member's live keys, carved out of the allocation"),
+  uncommitted_usd: z.number(),
+});
+
+const meTeamDoc = z.object({
+  id: z.number(),
+  name: z.string(),
+  slug: z.string(),
+  role: z.string().describe("the caller's role in the team: owner or member (a team-scoped management key: its role)"),
+  key_create_self: z.boolean().optional(),
+  allocation: allocationDoc.nullable().optional().describe("the member's budget in this team (seed 003); null: none set"),
+  spent_this_month_usd: z.number().optional(),
+  self_service: z.object({
+    enabled: z.boolean(),
+    max_keys_per_user: z.number().nullable(),
+    max_budget_usd: z.number().nullable(),
+    require_expiry: z.boolean(),
+    max_expiry_days: z.number().nullable(),
+  }).nullable().optional(),
+});
+
+export const meDoc = z.object({
+  type: z.enum(['user', 'master_key', 'management_key']),
+  org: z.object({ id: z.number(), name: z.string(), slug: z.string() }),
+  role: z.enum(['admin', 'member', 'viewer']),
+  superadmin: z.boolean(),
+  user: z.object({
+    id: z.number(),
+    external_id: z.string(),
+    email: z.string().nullable(),
+    name: z.string().nullable(),
+    role: z.string(),
+    status: z.string(),
+    has_password: z.boolean(),
+    last_login_at: z.string().nullable(),
+    created_at: z.string(),
+  }).optional().describe('a signed-in person'),
+  session: z.object({ method: z.string(), created_at: z.string(), expires_at: z.string(), idle_expires_at: z.string() }).nullable().optional(),
+  management_key: z.object({
+    id: z.number(),
+    name: z.string(),
+    description: z.string().nullable(),
+    key_prefix: z.string(),
+    role: z.string(),
+    scope: z.enum(['org', 'team']),
+    team_id: z.number().nullable(),
+    status: z.enum(['active', 'expired', 'revoked']),
+  }).optional().describe('the calling management key'),
+  teams: z.array(meTeamDoc),
+});

@@ -10,7 +10,7 @@ import { applyChange } from '../audit/change.ts';
 import { hashPassword, MAX_PASSWORD_LENGTH, passwordProblem, verifyPassword } from '../auth/passwords.ts';
 import { claimAttempt, clearFailures, recordFailure } from '../auth/login-throttle.ts';
 import { revokeUserSessions } from '../auth/sessions.ts';
-import { meView } from './me-view.ts';
+import { meDoc, meView } from './me-view.ts';
 
 const passwordBody = z.strictObject({
   current_password: z.string().min(1, 'must not be empty').max(MAX_PASSWORD_LENGTH),
@@ -20,7 +20,7 @@ const passwordBody = z.strictObject({
 export function registerMeRoutes(api: FastifyInstance, deps: Deps): void {
   const db = deps.db.kysely;
 
-  api.get('/me', { config: { action: 'me.read', doc: { summary: 'The signed-in person (or the calling key): identity, role, teams', tag: 'Me' } } }, async (req) => {
+  api.get('/me', { config: { action: 'me.read', doc: { summary: 'The signed-in person (or the calling key): identity, role, teams', tag: 'Me', response: meDoc } } }, async (req) => {
     authorize(req.actor, 'me.read');
     return meView(deps, req.actor);
   });

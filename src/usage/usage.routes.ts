@@ -19,6 +19,7 @@ import { parseGroupBy, usageQuerySchema, usageRange, type UsageQuery } from './u
 import { usageScope } from './usage-scope.ts';
 import { decodeCursor, usageCsv, usageJson } from './usage-report.ts';
 import { keySpend, orgSpend, userSpend } from './usage-spend.ts';
+import { keySpendDoc, meSpendDoc, orgSpendDoc, usageDoc } from './usage-docs.ts';
 
 export function registerUsageRoutes(api: FastifyInstance, deps: Deps): void {
   const db: Kysely<Database> = deps.db.kysely;
@@ -31,6 +32,7 @@ export function registerUsageRoutes(api: FastifyInstance, deps: Deps): void {
         description: 'Read from the usage rollups. Admins and viewers see the organization; team owners their teams and their own keys; everyone else their own keys. Rows are ordered by their group keys; JSON is paged (limit, next_cursor), format=csv streams every row.',
         tag: 'Usage',
         query: usageQuerySchema,
+        response: usageDoc,
       },
     },
   }, async (req, reply) => {
@@ -58,7 +60,7 @@ export function registerUsageRoutes(api: FastifyInstance, deps: Deps): void {
   });
 
   api.get('/orgs/current/spend', {
-    config: { action: 'org.spend.read', doc: { summary: "The organization's spend: today, this month, last month and all time", tag: 'Usage' } },
+    config: { action: 'org.spend.read', doc: { summary: "The organization's spend: today, this month, last month and all time", tag: 'Usage', response: orgSpendDoc } },
   }, async (req) => {
     authorize(req.actor, 'org.spend.read');
     await deps.logWriter.flush();
@@ -66,7 +68,7 @@ export function registerUsageRoutes(api: FastifyInstance, deps: Deps): void {
   });
 
   api.get('/keys/:id/spend', {
-    config: { action: 'key.read', doc: { summary: "A key's spend: today, this month, last month and all time", tag: 'Usage' } },
+    config: { action: 'key.read', doc: { summary: "A key's spend: today, this month, last month and all time", tag: 'Usage', response: keySpendDoc } },
   }, async (req: KeyReq) => {
     const key = await keyOf(deps, req, 'key.read');
     await deps.logWriter.flush();
@@ -74,7 +76,7 @@ export function registerUsageRoutes(api: FastifyInstance, deps: Deps): void {
   });
 
   api.get('/me/spend', {
-    config: { action: 'me.read', doc: { summary: "The signed-in person's own keys' spend, in all and per team", tag: 'Usage' } },
+    config: { action: 'me.read', doc: { summary: "The signed-in person's own keys' spend, in all and per team", tag: 'Usage', response: meSpendDoc } },
   }, async (req) => {
     authorize(req.actor, 'me.read');
     if (req.actor.type !== 'user' || req.actor.userId === null) {

@@ -6,7 +6,7 @@ import { api, type GetMeResponse } from './api/generated.ts';
 import { ApiFailure, onUnauthorized } from './api/transport.ts';
 
 export type Me = GetMeResponse;
-export interface MeTeam { id: number; name: string; slug?: string; role: string; allocation?: { budget_usd: number; spent_usd: number; remaining_usd: number; period: string } | null; spent_this_month_usd?: number; self_service?: unknown; key_create_self?: boolean }
+export type MeTeam = Me['teams'][number];
 
 /** undefined: not known yet; null: signed out */
 export const me = signal<Me | null | undefined>(undefined);
@@ -33,7 +33,8 @@ export async function signOut(): Promise<void> {
   }
 }
 
-const view = computed(() => me.value as (Record<string, unknown> & { role?: string; superadmin?: boolean; type?: string; teams?: MeTeam[]; user?: { id: number; name: string | null; email: string | null } }) | null | undefined);
+// Typed by GET /api/me's response schema (people/me-view.ts), no casts.
+const view = me;
 
 /** org admin (or the master key) */
 export const isAdmin = computed(() => view.value?.role === 'admin' || view.value?.superadmin === true);
