@@ -19,13 +19,16 @@ import { applyRulePatch, ruleBody, rulePatch } from './rule-input.ts';
 import { narrowingProblem } from './narrowing.ts';
 import { getRule, ORG_SCOPE, saveRule } from './access-rules.repository.ts';
 import { explainAccess } from './access-explain.ts';
+import { accessExplainDoc } from './access-doc.ts';
 
+/** The organization's rule as GET/PUT/PATCH answer it (ruleView). */
+const orgRuleDoc = z.object({ models: z.array(z.string()).nullable(), access_groups: z.array(z.number()).nullable(), blocked_models: z.array(z.string()), ip_allowlist: z.array(z.string()) });
 const explainQuery = z.strictObject({ model: z.string().min(1).max(MAX_MODEL_NAME).optional() });
 
 export function registerAccessRoutes(api: FastifyInstance, deps: Deps): void {
   const db = deps.db.kysely;
 
-  api.get('/orgs/current/access', { config: { action: 'org.access.read', doc: { summary: "The organization's access rule (models, access groups, blocklist, IP allowlist)", tag: 'Access' } } }, async (req) => {
+  api.get('/orgs/current/access', { config: { action: 'org.access.read', doc: { summary: "The organization's access rule (models, access groups, blocklist, IP allowlist)", tag: 'Access', response: orgRuleDoc } } }, async (req) => {
     authorize(req.actor, 'org.access.read');
     return ruleView(await getRule(db, req.actor.orgId, ORG_SCOPE));
   });
@@ -51,8 +54,8 @@ export function registerAccessRoutes(api: FastifyInstance, deps: Deps): void {
       };
     });
   };
-  api.put('/orgs/current/access', { config: { action: 'org.access.write', doc: { summary: "Replace the organization's access rule", tag: 'Access', body: ruleBody } } }, write('replace'));
-  api.patch('/orgs/current/access', { config: { action: 'org.access.write', doc: { summary: "Change some fields of the organization's access rule", tag: 'Access', body: ruleBody } } }, write('merge'));
+  api.put('/orgs/current/access', { config: { action: 'org.access.write', doc: { summary: "Replace the organization's access rule", tag: 'Access', body: ruleBody, response: orgRuleDoc } } }, write('replace'));
+  api.patch('/orgs/current/access', { config: { action: 'org.access.write', doc: { summary: "Change some fields of the organization's access rule", tag: 'Access', body: ruleBody, response: orgRuleDoc } } }, write('merge'));
 
   api.get('/keys/:id/access', { config: { action: 'key.read', doc: { summary: 'Explain what a key may call, level by level (optionally for one model)', tag: 'Access', query: explainQuery } } }, async (req: KeyReq) => {
     const key = await keyOf(deps, req, 'key.read');
@@ -64,7 +67,7 @@ export function registerAccessRoutes(api: FastifyInstance, deps: Deps): void {
     return { key_id: key.id, team_id: key.team_id, status: key.status, scopes: key.scopes, ...access };
   });
 
-  api.get<{ Params: { id: string } }>('/teams/:id/access', { config: { action: 'team.access.read', doc: { summary: 'Explain what a team may call, level by level (optionally for one model)', tag: 'Access', query: explainQuery } } }, async (req) => {
+  api.get<{ Params: { id: string } }>('/teams/:id/access', { config: { action: 'team.access.read', doc: { summary: 'Explain what a team may call, level by level (optionally for one model)', tag: 'Access', query: explainQuery, response: accessExplainDoc.extend({ team_id: z.number().int() }) } } }, async (req) => {
     const team = await authorizedTeam(deps, req.actor, req.params.id, 'team.access.read');
     const { model } = parse(explainQuery, req.query, 'query');
     // What a key of this team that narrows nothing may call.

@@ -81,8 +81,18 @@ export function eventView(r: Selectable<AuditEventsTable>) {
   };
 }
 
+const eventDoc = z.object({
+  id: z.number(), at: z.string(), actor: z.string(), actor_type: z.string(), actor_id: z.string().nullable(),
+  action: z.string(), target_type: z.string(), target_id: z.string().nullable(), team_id: z.number().nullable(),
+  before: z.unknown().describe('the object before the change (secrets redacted), or null'),
+  after: z.unknown().describe('the object after the change (secrets redacted), or null'),
+  amount_usd: z.number().nullable(), source_ip: z.string().nullable(), user_agent: z.string().nullable(),
+  prev_hash: z.string().nullable(), hash: z.string().nullable(),
+});
+const auditPage = z.object({ data: z.array(eventDoc), limit: z.number(), next_cursor: z.string().nullable() });
+
 export function registerAuditRoutes(api: FastifyInstance, deps: Deps): void {
-  api.get('/audit', { config: { action: 'audit.read', doc: { summary: 'Audit events (filters, cursor)', tag: 'Audit', query: auditQuery } } }, async (req) => {
+  api.get('/audit', { config: { action: 'audit.read', doc: { summary: 'Audit events (filters, cursor)', tag: 'Audit', query: auditQuery, response: auditPage } } }, async (req) => {
     authorize(req.actor, 'audit.read');
     const q = parse(auditQuery, req.query, 'query');
     const teams = teamsFor(req.actor, 'audit.read');

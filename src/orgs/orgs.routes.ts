@@ -14,14 +14,15 @@ import { insertManagementKey, managementKeyView } from '../auth/management-keys.
 
 const createBody = z.strictObject({ name, slug: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'must be lowercase letters, digits and dashes').optional() });
 const adminKeyBody = z.strictObject({ name });
+const orgDoc = z.object({ id: z.number(), name: z.string(), slug: z.string(), created_at: z.string(), updated_at: z.string() });
 
 export function registerOrgRoutes(api: FastifyInstance, deps: Deps): void {
   const db = deps.db.kysely;
-  api.get('/orgs', { config: { action: 'org.list', doc: { summary: 'List organizations (master key)', tag: 'Organizations' } } }, async (req) => {
+  api.get('/orgs', { config: { action: 'org.list', doc: { summary: 'List organizations (master key)', tag: 'Organizations', response: z.object({ data: z.array(orgDoc) }) } } }, async (req) => {
     authorize(req.actor, 'org.list');
     return { data: await db.selectFrom('organizations').selectAll().orderBy('id').execute() };
   });
-  api.get('/orgs/current', { config: { action: 'org.read', doc: { summary: "The caller's organization", tag: 'Organizations' } } }, async (req) => {
+  api.get('/orgs/current', { config: { action: 'org.read', doc: { summary: "The caller's organization", tag: 'Organizations', response: orgDoc } } }, async (req) => {
     authorize(req.actor, 'org.read');
     return db.selectFrom('organizations').selectAll().where('id', '=', req.actor.orgId).executeTakeFirstOrThrow();
   });

@@ -85,3 +85,48 @@ export async function resealCredentials(db: Kysely<Database>, vault: Vault): Pro
     return { resealed, total: rows.length };
   });
 }
+
+export interface CredentialChange {
+  name?: string;
+  baseUrl?: string;
+  /** the full new list: routes of models no longer listed go, new ones are added, kept ones keep their settings */
+  models?: string[];
+}
+
+/** The active credential `id` of the organization, or undefined. */
+export async function findCredential(db: Kysely<Database>, orgId: number, id: number): Promise<CredentialRow | undefined> {
+  return db.selectFrom('provider_credentials').selectAll().where('id', '=', id).where('org_id', '=', orgId).where('status', '=', 'active').executeTakeFirst();
+}
+
+export async function routesOf(db: Kysely<Database>, credentialId: number): Promise<RouteRow[]> {
+  return db.selectFrom('model_routes').selectAll().where('credential_id', '=', credentialId).orderBy('priority', 'desc').orderBy('id').execute();
+}
+
+/** Name, base URL and models of an active credential; undefined when there is none. */
+export async function updateCredential(trx: Transaction<Database>, orgId: number, id: number, change: CredentialChange, at: string): Promise<CredentialRow | undefined> {
+  const row = await trx
+    .updateTable('provider_credentials')
+    .set({ ...(change.name !== undefined ? { name: change.name } : {}), ...(change.baseUrl !== undefined ? { base_url: change.baseUrl.replace(/\/+$/, '') } : {}), updated_at: at })
+    .where('id', '=', id).where('org_id', '=', orgId).where('status', '=', 'active')
+    .returningAll().executeTakeFirst();
+  if (!row || change.models === undefined) return row;
+  const wanted = new Set(change.models);
+  const current = await routesOf(trx, id);
+  const gone = current.filter((r) => !wanted.has(r.model)).map((r) => r.id);
+  if (gone.length) await trx.deleteFrom('model_routes').where('id', 'in', gone).execute();
+  const kept = new Set(current.map((r) => r.model));
+  for (const model of wanted) {
+    if (kept.has(model)) continue;
+    await trx.insertInto('model_routes').values({ org_id: orgId, model, credential_id: id, upstream_model: null, input_price_micro: null, output_price_micro: null, max_output_tokens: null, created_at: at }).execute();
+  }
+  return row;
+}
+
+/** Seals a new secret for an active credential (the old one is gone for good); undefined when there is none. */
+export async function rotateCredentialSecret(trx: Transaction<Database>, vault: Vault, orgId: number, id: number, apiKey: string, at: string): Promise<CredentialRow | undefined> {
+  return trx
+    .updateTable('provider_credentials')
+    .set({ secret_enc: vault.seal(apiKey), secret_hint: hint(apiKey), updated_at: at })
+    .where('id', '=', id).where('org_id', '=', orgId).where('status', '=', 'active')
+    .returningAll().executeTakeFirst();
+}

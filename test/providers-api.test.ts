@@ -1,0 +1,114 @@
+// Provider credentials after creation: PATCH (name, base URL, models; the same SSRF check as
+// create), POST …/rotate (a new secret, re-encrypted, used by the very next /v1 request, never
+// shown back nor written in the audit trail), and GET /api/models (routes and prices).
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { DIALECTS, dialectSkip, startGateway, type Gateway } from './support/gateway.ts';
+import { startFakeUpstream, type FakeUpstream } from './support/fake-upstream.ts';
+
+const OLD_SECRET = 'sk-provider-old-secret-1111AAAA';
+const NEW_SECRET = 'sk-provider-new-secret-2222BBBB';
+
+for (const dialect of DIALECTS) describe(`provider credentials: edit, rotate, models (${dialect})`, { skip: dialectSkip(dialect) }, () => {
+  let gw: Gateway;
+  let upstream: FakeUpstream;
+  let providerId: number;
+  let keySecret: string;
+
+  before(async () => {
+    gw = await startGateway({ dialect });
+    // A second upstream that accepts any credential and records the Authorization header it got.
+    upstream = await startFakeUpstream();
+    const created = await gw.api('POST', '/api/providers', { name: 'routed', provider: 'openai', base_url: upstream.baseUrl + '/v1', api_key: OLD_SECRET, models: ['routed-model'] });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    providerId = created.body.id;
+    const team = (await gw.api('POST', '/api/teams', { name: 'Routing team' })).body;
+    keySecret = (await gw.api('POST', `/api/teams/${team.id}/keys`, { name: 'routing key' })).body.key;
+  });
+  after(async () => {
+    await gw?.close();
+    await upstream?.close();
+  });
+
+  const ask = (model: string) => gw.openai(keySecret).chat.completions.create({ model, messages: [{ role: 'user', content: 'hello' }] });
+  const lastAuthorization = () => upstream.requests.at(-1)?.headers.authorization;
+
+  test('rotate: the next request goes out with the new secret; the answer shows only its last four characters', async () => {
+    await ask('routed-model');
+    assert.equal(lastAuthorization(), `Bearer ${OLD_SECRET}`);
+
+    const rotated = await gw.api('POST', `/api/providers/${providerId}/rotate`, { api_key: NEW_SECRET });
+    assert.equal(rotated.status, 200, JSON.stringify(rotated.body));
+    assert.equal(rotated.body.api_key_hint, '...BBBB');
+    const text = JSON.stringify(rotated.body);
+    assert.ok(!text.includes(OLD_SECRET) && !text.includes(NEW_SECRET), 'no secret in the answer');
+
+    await ask('routed-model');
+    assert.equal(lastAuthorization(), `Bearer ${NEW_SECRET}`);
+
+    const list = await gw.api('GET', '/api/providers');
+    const listed = list.body.data.find((p: { id: number }) => p.id === providerId);
+    assert.equal(listed.api_key_hint, '...BBBB');
+    assert.ok(!JSON.stringify(list.body).includes(NEW_SECRET));
+  });
+
+  test('the rotation is audited as provider.rotate with hints only; no secret anywhere in the trail', async () => {
+    const events = await gw.api('GET', `/api/audit?action=provider.rotate&target_id=${providerId}`);
+    assert.equal(events.status, 200);
+    assert.equal(events.body.data.length, 1);
+    assert.deepEqual(events.body.data[0].before, { api_key_hint: '...AAAA' });
+    assert.deepEqual(events.body.data[0].after, { api_key_hint: '...BBBB' });
+    const trail = JSON.stringify((await gw.api('GET', '/api/audit?action=provider.*&limit=200')).body);
+    assert.ok(!trail.includes(OLD_SECRET) && !trail.includes(NEW_SECRET), 'no secret in the audit trail');
+  });
+
+  test('rotate and edit refuse bad input naming the field, and an unknown credential is a 404', async () => {
+    const emptyKey = await gw.api('POST', `/api/providers/${providerId}/rotate`, { api_key: '' });
+    assert.equal(emptyKey.status, 400);
+    assert.equal(emptyKey.body.error.param, 'api_key');
+    const nothing = await gw.api('PATCH', `/api/providers/${providerId}`, {});
+    assert.equal(nothing.status, 400);
+    const noModels = await gw.api('PATCH', `/api/providers/${providerId}`, { models: [] });
+    assert.equal(noModels.body.error.param, 'models');
+    const badUrl = await gw.api('PATCH', `/api/providers/${providerId}`, { base_url: 'ftp://example.com' });
+    assert.equal(badUrl.body.error.param, 'base_url');
+    // The same SSRF guard as create: an internal address is refused before anything is stored.
+    const internal = await gw.api('PATCH', `/api/providers/${providerId}`, { base_url: 'http://169.254.169.254/v1' });
+    assert.equal(internal.status, 400);
+    assert.equal(internal.body.error.param, 'base_url');
+    assert.equal((await gw.api('PATCH', '/api/providers/999999', { name: 'x' })).status, 404);
+    assert.equal((await gw.api('POST', '/api/providers/999999/rotate', { api_key: 'sk-x' })).status, 404);
+  });
+
+  test('edit: name, base URL and models change; the routes follow at once; audited as provider.update', async () => {
+    const res = await gw.api('PATCH', `/api/providers/${providerId}`, { name: 'routed (renamed)', models: ['routed-model', 'gpt-4o-mini'] });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.name, 'routed (renamed)');
+    assert.deepEqual([...res.body.models].sort(), ['gpt-4o-mini', 'routed-model']);
+    upstream.reset();
+    await ask('gpt-4o-mini');
+    assert.equal(upstream.requests.length, 1, 'the new route is used by the next request');
+    const event = (await gw.api('GET', `/api/audit?action=provider.update&target_id=${providerId}`)).body.data[0];
+    assert.equal(event.before.name, 'routed');
+    assert.equal(event.after.name, 'routed (renamed)');
+  });
+
+  test('GET /api/models: each routed model, its credential and its price per 1M tokens', async () => {
+    const res = await gw.api('GET', '/api/models');
+    assert.equal(res.status, 200);
+    const mini = res.body.data.find((r: { model: string; credential_id: number }) => r.model === 'gpt-4o-mini' && r.credential_id === providerId);
+    assert.equal(mini.credential_name, 'routed (renamed)');
+    assert.deepEqual(mini.price, { input_per_1m_usd: 0.15, output_per_1m_usd: 0.6, cached_input_per_1m_usd: null, source: 'price_book' });
+    const unpriced = res.body.data.find((r: { model: string }) => r.model === 'routed-model');
+    assert.equal(unpriced.price, null);
+    assert.ok(res.body.price_book.some((p: { model: string; input_per_1m_usd: number }) => p.model === 'gpt-4o' && p.input_per_1m_usd === 2.5));
+    assert.equal(res.body.price_book_editable, false);
+  });
+
+  test('delete: the credential and its routes are gone', async () => {
+    assert.equal((await gw.api('DELETE', `/api/providers/${providerId}`)).status, 200);
+    const models = (await gw.api('GET', '/api/models')).body.data;
+    assert.ok(!models.some((r: { credential_id: number }) => r.credential_id === providerId));
+    assert.equal((await gw.api('POST', `/api/providers/${providerId}/rotate`, { api_key: 'sk-x' })).status, 404);
+  });
+});
