@@ -40,6 +40,27 @@ const listQuery = z.strictObject({
 
 type KeyReq = FastifyRequest<{ Params: { id: string } }>;
 
+/** managementKeyView (management-keys.repository.ts) */
+const managementKeyDoc = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  description: z.string().nullable(),
+  key_prefix: z.string().describe('enough of the secret to recognize it, never enough to use it'),
+  role: z.string(),
+  scope: z.enum(['org', 'team']),
+  team_id: z.number().int().nullable(),
+  status: z.enum(['active', 'expired', 'revoked']),
+  legacy: z.boolean(),
+  created_by: z.string().nullable(),
+  created_at: z.string(),
+  last_used_at: z.string().nullable(),
+  expires_at: z.string().nullable(),
+  revoked_at: z.string().nullable(),
+});
+/** create and rotate: the view and the secret, in this answer only */
+const withSecretDoc = managementKeyDoc.extend({ key: z.string().describe('the secret: in this answer only').optional() });
+const listDoc = z.object({ data: z.array(managementKeyDoc), limit: z.number().int(), next_after: z.number().int().nullable() });
+
 export function registerManagementKeyRoutes(api: FastifyInstance, deps: Deps): void {
   const db = deps.db.kysely;
   const view = (k: ManagementKeyRow) => managementKeyView(k, deps.clock.now());
@@ -51,7 +72,7 @@ export function registerManagementKeyRoutes(api: FastifyInstance, deps: Deps): v
     return key;
   }
 
-  api.get('/management-keys', { config: { action: 'management_key.list', doc: { summary: 'List management keys', tag: 'Management keys', query: listQuery } } }, async (req) => {
+  api.get('/management-keys', { config: { action: 'management_key.list', doc: { summary: 'List management keys', tag: 'Management keys', query: listQuery, response: listDoc } } }, async (req) => {
     authorize(req.actor, 'management_key.list');
     const query = parse(listQuery, req.query, 'query');
     // Admins and viewers see every key; a team owner the keys scoped to the teams they own.
@@ -61,9 +82,9 @@ export function registerManagementKeyRoutes(api: FastifyInstance, deps: Deps): v
     return { data: rows.map(view), limit: query.limit, next_after: rows.length === query.limit && last ? last.id : null };
   });
 
-  api.get('/management-keys/:id', { config: { action: 'management_key.list', doc: { summary: 'Read a management key', tag: 'Management keys' } } }, async (req: KeyReq) => view(await keyOf(req, 'management_key.list')));
+  api.get('/management-keys/:id', { config: { action: 'management_key.list', doc: { summary: 'Read a management key', tag: 'Management keys', response: managementKeyDoc } } }, async (req: KeyReq) => view(await keyOf(req, 'management_key.list')));
 
-  api.post('/management-keys', { config: { action: 'management_key.create', doc: { summary: 'Create a management key (org- or team-scoped, with a role)', description: 'The secret (key) is in this answer only.', tag: 'Management keys', body: createBody.meta({ examples: [{ name: 'terraform', role: 'admin' }] }), status: 201 } } }, async (req, reply) => {
+  api.post('/management-keys', { config: { action: 'management_key.create', doc: { summary: 'Create a management key (org- or team-scoped, with a role)', description: 'The secret (key) is in this answer only.', tag: 'Management keys', body: createBody.meta({ examples: [{ name: 'terraform', role: 'admin' }] }), response: withSecretDoc, status: 201 } } }, async (req, reply) => {
     // Decided twice, as POST /api/keys: whether the caller may create any (before the body is
     // read), then for the scope the body names — an org-scoped key (team null) only for admins.
     authorize(req.actor, 'management_key.create');
@@ -82,7 +103,7 @@ export function registerManagementKeyRoutes(api: FastifyInstance, deps: Deps): v
     return reply.code(201).send(created);
   });
 
-  api.patch('/management-keys/:id', { config: { action: 'management_key.update', doc: { summary: 'Update a management key', tag: 'Management keys', body: updateBody } } }, async (req: KeyReq) => {
+  api.patch('/management-keys/:id', { config: { action: 'management_key.update', doc: { summary: 'Update a management key', tag: 'Management keys', body: updateBody, response: managementKeyDoc } } }, async (req: KeyReq) => {
     const key = await keyOf(req, 'management_key.update');
     const input = parse(updateBody, req.body);
     if (key.revoked_at !== null) throw new ApiError('conflict', `management key ${key.id} is revoked and cannot be changed`);
@@ -94,7 +115,7 @@ export function registerManagementKeyRoutes(api: FastifyInstance, deps: Deps): v
     });
   });
 
-  api.post('/management-keys/:id/rotate', { config: { action: 'management_key.update', doc: { summary: "Rotate a management key's secret (the old one stops at once)", tag: 'Management keys', body: z.strictObject({}) } } }, async (req: KeyReq) => {
+  api.post('/management-keys/:id/rotate', { config: { action: 'management_key.update', doc: { summary: "Rotate a management key's secret (the old one stops at once)", tag: 'Management keys', body: z.strictObject({}), response: withSecretDoc } } }, async (req: KeyReq) => {
     const key = await keyOf(req, 'management_key.update');
     parse(z.strictObject({}), req.body);
     return applyChange(deps, req.actor, async (trx) => {
@@ -104,7 +125,7 @@ export function registerManagementKeyRoutes(api: FastifyInstance, deps: Deps): v
   });
 
   // A key allowed to revoke may revoke itself (its next request is 401).
-  api.delete('/management-keys/:id', { config: { action: 'management_key.revoke', doc: { summary: 'Revoke a management key', tag: 'Management keys' } } }, async (req: KeyReq) => {
+  api.delete('/management-keys/:id', { config: { action: 'management_key.revoke', doc: { summary: 'Revoke a management key', tag: 'Management keys', response: managementKeyDoc } } }, async (req: KeyReq) => {
     const key = await keyOf(req, 'management_key.revoke');
     return applyChange(deps, req.actor, async (trx, at) => {
       const { row, revoked } = await revokeManagementKey(trx, key, at);

@@ -10,7 +10,9 @@ import { authorize } from '../auth/authorize.ts';
 import { decide } from '../auth/permissions.ts';
 import { authorizedTeam } from '../teams/team-access.ts';
 import { microToUsd } from '../usage/spend.repository.ts';
-import { keyView, type KeyStatus } from './keys.repository.ts';
+import { keyView, lineageOf, type KeyStatus } from './keys.repository.ts';
+import { loadPolicies } from '../policy/policies.repository.ts';
+import { keyPageDoc } from './key-docs.ts';
 import { decodeCursor, encodeCursor } from './key-cursor.ts';
 import { listKeyPage, monthOf, SORT_KEYS, type KeyListing, type KeyPage, type SortKey } from './key-listing.ts';
 
@@ -31,7 +33,7 @@ const repeated = (problem: (value: string) => string | undefined, commas = false
   });
 const oneOf = (allowed: readonly string[]) => (v: string) => (allowed.includes(v) ? undefined : `must be one or more of ${allowed.join(', ')} (got "${v.slice(0, 40)}")`);
 
-const listQuery = pagination.extend({
+export const listQuery = pagination.extend({
   after: z.coerce.number().int().min(0).max(MAX_INT32).optional(),
   cursor: z.string().max(512).optional(),
   team_id: queryId.optional(),
@@ -75,9 +77,18 @@ function listingOf(q: ListQuery, orgId: number, teamId: number | undefined, now:
   };
 }
 
-function pageView(p: KeyPage, q: ListQuery, l: KeyListing) {
+/**
+ * The page as the API answers it. Each row carries its budget cap (the dashboard's budget column):
+ * one read of the page's key policies by primary key, whatever the listing's size.
+ */
+async function pageView(deps: Deps, p: KeyPage, q: ListQuery, l: KeyListing) {
+  const scopes = p.keys.map((k) => `key:${lineageOf(k.row)}`);
+  const policies = await loadPolicies(deps.db.kysely, scopes);
   return {
-    data: p.keys.map((k) => ({ ...keyView(k.row), spend_this_month_usd: microToUsd(k.monthSpendMicro) })),
+    data: p.keys.map((k, i) => {
+      const budget = policies.get(scopes[i]!)?.budget ?? null;
+      return { ...keyView(k.row), spend_this_month_usd: microToUsd(k.monthSpendMicro), max_budget_usd: budget ? microToUsd(budget.limitMicro) : null, budget_period: budget?.period ?? null };
+    }),
     limit: q.limit,
     offset: q.offset,
     sort: q.sort,
@@ -107,16 +118,16 @@ export async function listKeysFor(deps: Deps, actor: Actor, query: unknown, with
   const asked = listingOf(q, actor.orgId, within.teamId, deps.clock.now());
   const l = within.ownerId === undefined ? asked : { ...asked, userId: within.ownerId };
   const visible = visibleTo(actor, l);
-  return pageView(visible ? await listKeyPage(deps.db, visible) : { keys: [], next: null }, q, l);
+  return pageView(deps, visible ? await listKeyPage(deps.db, visible) : { keys: [], next: null }, q, l);
 }
 
 export function registerKeyListingRoutes(api: FastifyInstance, deps: Deps): void {
   const list = (actor: Actor, query: unknown, teamId?: number) => listKeysFor(deps, actor, query, teamId === undefined ? {} : { teamId });
-  api.get<{ Params: { id: string } }>('/teams/:id/keys', { config: { action: 'team.read', doc: { summary: "List a team's keys (filters, sort, cursor)", tag: 'Keys', query: listQuery } } }, async (req) => {
+  api.get<{ Params: { id: string } }>('/teams/:id/keys', { config: { action: 'team.read', doc: { summary: "List a team's keys (filters, sort, cursor)", tag: 'Keys', query: listQuery, response: keyPageDoc } } }, async (req) => {
     const team = await authorizedTeam(deps, req.actor, req.params.id, 'team.read');
     return list(req.actor, req.query, team.id);
   });
-  api.get('/keys', { config: { action: 'key.list', doc: { summary: 'List keys (filters, sort, cursor)', tag: 'Keys', query: listQuery } } }, async (req) => {
+  api.get('/keys', { config: { action: 'key.list', doc: { summary: 'List keys (filters, sort, cursor)', tag: 'Keys', query: listQuery, response: keyPageDoc } } }, async (req) => {
     authorize(req.actor, 'key.list');
     return list(req.actor, req.query);
   });

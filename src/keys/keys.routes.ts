@@ -25,6 +25,7 @@ import { OPEN_RULE, ruleFromStored, storedModelAccess, type AccessRule } from '.
 import { loadOrgAccess } from '../access/org-access.ts';
 import { aboveKey, narrowingProblem } from '../access/narrowing.ts';
 import { applyRulePatch, hasRuleFields, ruleFields, rulePatch, scopesField, scopesInput, type RulePatch } from '../access/rule-input.ts';
+import { createdKeyDoc, keyDoc } from './key-docs.ts';
 
 const tags = z.array(z.string().min(1).max(100)).max(50);
 
@@ -39,18 +40,6 @@ export const createBody = z.strictObject({
   team_id: id.nullish(),
   expires_at: isoDateTime.nullish(),
   ...limitFields,
-});
-
-/** What the OpenAPI document promises of a new key (the essential fields; more follow). */
-const createdKeyDoc = z.looseObject({
-  id: z.number().int(),
-  key: z.string().describe('the secret: in this answer only (left out of an idempotent replay)').optional(),
-  key_prefix: z.string(),
-  name: z.string(),
-  team_id: z.number().int().nullable(),
-  user_id: z.number().int().nullable(),
-  status: z.enum(['active', 'disabled', 'revoked']),
-  expires_at: z.string().nullable(),
 });
 
 const updateBody = z.strictObject({
@@ -233,9 +222,9 @@ export function registerKeyRoutes(api: FastifyInstance, deps: Deps): void {
     const input = parse(createBody.omit({ team_id: true }), req.body);
     return reply.code(201).send(await createKey(deps, req.actor, teamId, input));
   });
-  api.get('/teams/:id/keys/:keyId', { config: { ...key.config, doc: { summary: 'Read a team key', tag: 'Keys' } } }, async (req: TeamKeyReq) => keyView(await teamKeyOf(deps, req, 'key.read')));
-  api.patch('/teams/:id/keys/:keyId', { config: { ...change.config, doc: { summary: 'Update a team key (name, tags, status, expiry, scopes, access rule)', tag: 'Keys', body: updateBody } } }, async (req: TeamKeyReq) => update(deps, req.actor, await teamKeyOf(deps, req, 'key.update'), req.body));
-  api.delete('/teams/:id/keys/:keyId', { config: { ...end.config, doc: { summary: 'Revoke a team key', tag: 'Keys' } } }, async (req: TeamKeyReq) => revoke(deps, req.actor, await teamKeyOf(deps, req, 'key.revoke')));
+  api.get('/teams/:id/keys/:keyId', { config: { ...key.config, doc: { summary: 'Read a team key', tag: 'Keys', response: keyDoc } } }, async (req: TeamKeyReq) => keyView(await teamKeyOf(deps, req, 'key.read')));
+  api.patch('/teams/:id/keys/:keyId', { config: { ...change.config, doc: { summary: 'Update a team key (name, tags, status, expiry, scopes, access rule)', tag: 'Keys', body: updateBody, response: keyDoc } } }, async (req: TeamKeyReq) => update(deps, req.actor, await teamKeyOf(deps, req, 'key.update'), req.body));
+  api.delete('/teams/:id/keys/:keyId', { config: { ...end.config, doc: { summary: 'Revoke a team key', tag: 'Keys', response: keyDoc } } }, async (req: TeamKeyReq) => revoke(deps, req.actor, await teamKeyOf(deps, req, 'key.revoke')));
 
   api.post('/keys', { config: { ...create.config, doc: { summary: 'Create a key (of a team, or personal with team_id null)', description: 'The secret (key) is in this answer only.', tag: 'Keys', body: createBody.meta({ examples: [{ name: 'laptop', tags: ['dev'] }] }), response: createdKeyDoc, status: 201 } } }, async (req, reply) => {
     // Decided twice: whether the caller may create keys at all (before the body is read, so a
@@ -246,7 +235,7 @@ export function registerKeyRoutes(api: FastifyInstance, deps: Deps): void {
     const input = parse(createBody, req.body);
     return reply.code(201).send(await createKey(deps, req.actor, teamId, input));
   });
-  api.get('/keys/:id', { config: { ...key.config, doc: { summary: 'Read a key', tag: 'Keys' } } }, async (req: KeyReq) => keyView(await keyOf(deps, req, 'key.read')));
-  api.patch('/keys/:id', { config: { ...change.config, doc: { summary: 'Update a key (name, tags, status, expiry, scopes, access rule)', tag: 'Keys', body: updateBody } } }, async (req: KeyReq) => update(deps, req.actor, await keyOf(deps, req, 'key.update'), req.body));
-  api.delete('/keys/:id', { config: { ...end.config, doc: { summary: 'Revoke a key', tag: 'Keys' } } }, async (req: KeyReq) => revoke(deps, req.actor, await keyOf(deps, req, 'key.revoke')));
+  api.get('/keys/:id', { config: { ...key.config, doc: { summary: 'Read a key', tag: 'Keys', response: keyDoc } } }, async (req: KeyReq) => keyView(await keyOf(deps, req, 'key.read')));
+  api.patch('/keys/:id', { config: { ...change.config, doc: { summary: 'Update a key (name, tags, status, expiry, scopes, access rule)', tag: 'Keys', body: updateBody, response: keyDoc } } }, async (req: KeyReq) => update(deps, req.actor, await keyOf(deps, req, 'key.update'), req.body));
+  api.delete('/keys/:id', { config: { ...end.config, doc: { summary: 'Revoke a key', tag: 'Keys', response: keyDoc } } }, async (req: KeyReq) => revoke(deps, req.actor, await keyOf(deps, req, 'key.revoke')));
 }

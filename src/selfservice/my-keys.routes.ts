@@ -18,7 +18,8 @@ import type { Action } from '../auth/permissions.ts';
 import { findKey, type KeyRow } from '../keys/keys.repository.ts';
 import { bodyTeam, createBody, createKey, revoke } from '../keys/keys.routes.ts';
 import { rotate, rotateBody } from '../keys/key-rotation.routes.ts';
-import { listKeysFor } from '../keys/key-listing.routes.ts';
+import { listKeysFor, listQuery } from '../keys/key-listing.routes.ts';
+import { createdKeyDoc, keyDoc, keyPageDoc, rotatedKeyDoc } from '../keys/key-docs.ts';
 import type { KeyReq } from '../keys/key-lookup.ts';
 import { getPolicy } from '../policy/policies.repository.ts';
 import { assertWithinPolicy } from './constraints.ts';
@@ -51,12 +52,12 @@ export function registerMyKeyRoutes(api: FastifyInstance, deps: Deps): void {
     return key;
   }
 
-  api.get('/me/keys', { config: { action: 'key.list', doc: { summary: "The caller's own keys", tag: 'Self-service' } } }, async (req) => {
+  api.get('/me/keys', { config: { action: 'key.list', doc: { summary: "The caller's own keys", tag: 'Self-service', query: listQuery, response: keyPageDoc } } }, async (req) => {
     authorize(req.actor, 'key.list');
     return listKeysFor(deps, req.actor, req.query, { ownerId: sessionUser(req.actor) });
   });
 
-  api.post('/me/keys', { config: { action: 'key.create_self', doc: { summary: 'Create one of my own keys in a team (within its self-service policy and my allocation)', description: 'The secret (key) is in this answer only.', tag: 'Self-service', body: myKeyBody.meta({ examples: [{ name: 'notebook', team_id: 1, max_budget_usd: 5 }] }), status: 201 } } }, async (req, reply) => {
+  api.post('/me/keys', { config: { action: 'key.create_self', doc: { summary: 'Create one of my own keys in a team (within its self-service policy and my allocation)', description: 'The secret (key) is in this answer only.', tag: 'Self-service', body: myKeyBody.meta({ examples: [{ name: 'notebook', team_id: 1, max_budget_usd: 5 }] }), response: createdKeyDoc, status: 201 } } }, async (req, reply) => {
     const actor = req.actor;
     // Whether the caller may create their own keys at all (a member of some team), before the body.
     authorize(actor, 'key.create_self');
@@ -85,9 +86,9 @@ export function registerMyKeyRoutes(api: FastifyInstance, deps: Deps): void {
     return reply.code(201).send(created);
   });
 
-  api.delete('/me/keys/:id', { config: { action: 'key.revoke', doc: { summary: 'Revoke one of my keys', tag: 'Self-service' } } }, async (req: KeyReq) => revoke(deps, req.actor, await myKey(req, 'key.revoke')));
+  api.delete('/me/keys/:id', { config: { action: 'key.revoke', doc: { summary: 'Revoke one of my keys', tag: 'Self-service', response: keyDoc } } }, async (req: KeyReq) => revoke(deps, req.actor, await myKey(req, 'key.revoke')));
 
-  api.post('/me/keys/:id/rotate', { config: { action: 'key.rotate', ownIdempotency: true, doc: { summary: "Rotate one of my keys' secret", tag: 'Self-service', body: rotateBody, status: 201 } } }, async (req: KeyReq, reply) => {
+  api.post('/me/keys/:id/rotate', { config: { action: 'key.rotate', ownIdempotency: true, doc: { summary: "Rotate one of my keys' secret", tag: 'Self-service', body: rotateBody, response: rotatedKeyDoc, status: 201 } } }, async (req: KeyReq, reply) => {
     const { result, replayed } = await rotate(deps, req, await myKey(req, 'key.rotate'));
     if (replayed) reply.header('idempotent-replayed', 'true');
     return reply.code(replayed ? 200 : 201).send(result);

@@ -24,15 +24,26 @@ const policyBody = z.strictObject({
   max_expiry_days: z.number().int('must be a whole number').min(1, 'must be at least 1').max(MAX_EXPIRY_DAYS, `must be at most ${MAX_EXPIRY_DAYS}`).nullable().optional(),
 });
 
+/** selfServiceView (self-service.repository.ts) */
+const policyDoc = z.object({
+  team_id: z.number().int(),
+  enabled: z.boolean(),
+  max_keys_per_user: z.number().int().nullable(),
+  max_budget_usd: z.number().nullable(),
+  require_expiry: z.boolean(),
+  max_expiry_days: z.number().int().nullable(),
+  updated_at: z.string().nullable().describe('null: never set (the defaults apply)'),
+});
+
 export function registerSelfServiceRoutes(api: FastifyInstance, deps: Deps): void {
   const db = deps.db.kysely;
 
-  api.get<{ Params: { id: string } }>('/teams/:id/self-service', { config: { action: 'team.self_service.read', doc: { summary: "A team's self-service policy (may members create their own keys, within which caps)", tag: 'Self-service' } } }, async (req) => {
+  api.get<{ Params: { id: string } }>('/teams/:id/self-service', { config: { action: 'team.self_service.read', doc: { summary: "A team's self-service policy (may members create their own keys, within which caps)", tag: 'Self-service', response: policyDoc } } }, async (req) => {
     const team = await authorizedTeam(deps, req.actor, req.params.id, 'team.self_service.read');
     return selfServiceView(team.id, await readSelfService(db, team.id));
   });
 
-  api.put<{ Params: { id: string } }>('/teams/:id/self-service', { config: { action: 'team.self_service.write', doc: { summary: "Set a team's self-service policy", tag: 'Self-service', body: policyBody } } }, async (req) => {
+  api.put<{ Params: { id: string } }>('/teams/:id/self-service', { config: { action: 'team.self_service.write', doc: { summary: "Set a team's self-service policy", tag: 'Self-service', body: policyBody, response: policyDoc } } }, async (req) => {
     const team = await authorizedTeam(deps, req.actor, req.params.id, 'team.self_service.write');
     const input = parse(policyBody, req.body);
     const next: SelfServicePolicy = {

@@ -1,6 +1,122 @@
-// Placeholder: being built.
-import { PageHeader } from '../components/ui.tsx';
+// Management keys (/ui/management-keys): keys for automation on /api (Terraform, scripts), each
+// with a role, for the whole organization or one team, and an optional expiry. Create and rotate
+// show the secret once (closing the dialog forgets it); revoke asks first. Viewers read only.
+import { useState } from 'preact/hooks';
+import { api, type GetManagementKeysResponse } from '../api/generated.ts';
+import { Modal, confirmAction } from '../components/dialog.tsx';
+import { Field, Form, Select, TextInput } from '../components/form.tsx';
+import { SecretOnce } from '../components/secret.tsx';
+import { Table } from '../components/table.tsx';
+import { Badge, Button, Card, PageHeader, StatusBadge } from '../components/ui.tsx';
+import { dateTime, relative } from '../components/format.ts';
+import { toast } from '../components/toast.tsx';
+import { useApi } from '../components/use-api.ts';
+import { canWrite } from '../session.ts';
+import { endOfDay, useTeams } from './keys-data.ts';
 
-export default function Page() {
-  return <PageHeader title="Management keys" />;
+type MKey = GetManagementKeysResponse['data'][number];
+const ORG_ROLES = [{ value: 'admin', label: 'Admin: everything' }, { value: 'member', label: 'Member' }, { value: 'viewer', label: 'Viewer: read only' }];
+const TEAM_ROLES = [{ value: 'owner', label: 'Owner of the team' }, { value: 'member', label: 'Member of the team' }];
+
+export default function ManagementKeysPage() {
+  const [showRevoked, setShowRevoked] = useState(false);
+  const [creating, setCreating] = useState(false);
+  const [secret, setSecret] = useState<{ name: string; value: string } | null>(null);
+  const list = useApi((signal) => api.getManagementKeys({ query: { limit: 1000, ...(showRevoked ? { include_revoked: 'true' } : {}) }, options: { signal } }), [showRevoked]);
+  const { teams, name: teamName } = useTeams();
+  const write = canWrite.value;
+
+  const rotate = async (k: MKey) => {
+    const ok = await confirmAction({ title: `Rotate “${k.name}”?`, message: 'A new secret replaces this one, and the old one stops working at once: update what uses it right away.', confirmLabel: 'Rotate now' });
+    if (!ok) return;
+    try {
+      const r = await api.postManagementKeysByIdRotate({ path: { id: k.id }, body: {} });
+      setSecret({ name: r.name, value: r.key ?? '' });
+      list.reload();
+    } catch (err) {
+      toast(err instanceof Error ? err.message : String(err), 'bad');
+    }
+  };
+  const revoke = async (k: MKey) => {
+    const ok = await confirmAction({ title: `Revoke “${k.name}”?`, message: 'Requests with this key are refused from now on. This cannot be undone.', confirmLabel: 'Revoke key' });
+    if (!ok) return;
+    try {
+      await api.deleteManagementKeysById({ path: { id: k.id } });
+      toast('Management key revoked');
+      list.reload();
+    } catch (err) {
+      toast(err instanceof Error ? err.message : String(err), 'bad');
+    }
+  };
+
+  return (
+    <>
+      <PageHeader
+        title="Management keys"
+        subtitle="Keys for automation on the management API, each with a role for the organization or one team."
+        actions={write && <Button variant="primary" onClick={() => setCreating(true)}>Create management key</Button>}
+      />
+      <Card>
+        <div class="toolbar">
+          <label class="checkbox"><input type="checkbox" checked={showRevoked} onChange={(e) => setShowRevoked((e.currentTarget as HTMLInputElement).checked)} /> Show revoked keys</label>
+        </div>
+        <Table<MKey>
+          caption="Management keys"
+          rows={list.data?.data}
+          loading={list.loading}
+          error={list.error}
+          onRetry={list.reload}
+          rowKey={(k) => k.id}
+          empty="No management keys yet"
+          columns={[
+            { label: 'Name', render: (k) => <>{k.name}{k.legacy && <> <Badge tone="info">legacy</Badge></>}</> },
+            { label: 'Prefix', render: (k) => <span class="mono small">{k.key_prefix}</span>, wide: true },
+            { label: 'Role', render: (k) => k.role },
+            { label: 'Scope', render: (k) => (k.team_id === null ? 'Organization' : teamName(k.team_id)) },
+            { label: 'Status', render: (k) => <StatusBadge status={k.status} /> },
+            { label: 'Last used', render: (k) => (k.last_used_at ? relative(k.last_used_at) : <span class="muted">never</span>), wide: true },
+            { label: 'Expires', render: (k) => (k.expires_at ? dateTime(k.expires_at) : <span class="muted">never</span>), wide: true },
+            ...(write ? [{ label: 'Actions', render: (k: MKey) => (k.status === 'revoked' ? null : (
+              <div class="actions">
+                <Button class="btn-small" onClick={() => rotate(k)} aria-label={`Rotate ${k.name}`}>Rotate</Button>
+                <Button class="btn-small" variant="danger" onClick={() => revoke(k)} aria-label={`Revoke ${k.name}`}>Revoke</Button>
+              </div>
+            )) }] : []),
+          ]}
+        />
+      </Card>
+      <CreateDialog open={creating} teams={teams} onClose={() => setCreating(false)} onCreated={(s) => { setCreating(false); setSecret(s); list.reload(); }} />
+      <Modal title={secret ? `Secret of “${secret.name}”` : ''} open={secret !== null} onClose={() => setSecret(null)}>
+        {secret && <SecretOnce value={secret.value} label="Management key" />}
+        <div class="form-actions"><Button variant="primary" onClick={() => setSecret(null)}>Done</Button></div>
+      </Modal>
+    </>
+  );
+}
+
+function CreateDialog({ open, teams, onClose, onCreated }: { open: boolean; teams: Array<{ id: number; name: string }>; onClose: () => void; onCreated: (s: { name: string; value: string }) => void }) {
+  const [name, setName] = useState('');
+  const [team, setTeam] = useState('');
+  const [role, setRole] = useState('admin');
+  const [expires, setExpires] = useState('');
+  const roles = team ? TEAM_ROLES : ORG_ROLES;
+  const submit = async () => {
+    const r = await api.postManagementKeys({ body: { name: name.trim(), role: role as 'admin', team_id: team ? Number(team) : null, expires_at: endOfDay(expires) } });
+    setName('');
+    setExpires('');
+    toast('Management key created');
+    onCreated({ name: r.name, value: r.key ?? '' });
+  };
+  return (
+    <Modal title="Create a management key" open={open} onClose={onClose}>
+      <Form onSubmit={submit} submitLabel="Create" onCancel={onClose}>
+        <Field name="name" label="Name"><TextInput name="name" value={name} onValue={setName} placeholder="terraform" /></Field>
+        <Field name="team_id" label="Scope">
+          <Select name="team_id" value={team} onValue={(v) => { setTeam(v); setRole(v ? 'owner' : 'admin'); }} options={[{ value: '', label: 'The whole organization' }, ...teams.map((t) => ({ value: String(t.id), label: `Team: ${t.name}` }))]} />
+        </Field>
+        <Field name="role" label="Role"><Select name="role" value={role} onValue={setRole} options={roles} /></Field>
+        <Field name="expires_at" label="Expires on" hint="Empty: never expires."><TextInput name="expires_at" type="date" value={expires} onValue={setExpires} /></Field>
+      </Form>
+    </Modal>
+  );
 }
