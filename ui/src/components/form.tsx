@@ -45,7 +45,9 @@ export function Form({ onSubmit, children, submitLabel = 'Save', onCancel, dange
     } catch (err) {
       const field = err instanceof ApiFailure && err.param ? matchField(err.param, fields) : undefined;
       if (field) {
-        setErrors({ [field]: (err as ApiFailure).message });
+        // Shown under the field it names: the message's "param: " lead-in would say it twice.
+        const { message, param } = err as ApiFailure;
+        setErrors({ [field]: param && message.startsWith(`${param}: `) ? message.slice(param.length + 2) : message });
         (document.getElementById(fieldId(field)) as HTMLElement | null)?.focus();
       } else setGeneral(err);
     } finally {
