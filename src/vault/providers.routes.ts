@@ -43,6 +43,12 @@ export function registerProviderRoutes(api: FastifyInstance, deps: Deps): void {
     if (refused) throw new ApiError('invalid_request', `base_url: ${refused}; Tollgate does not call internal addresses unless the operator allows them (TOLLGATE_UPSTREAM_ALLOW)`, 'base_url');
   };
 
+  // Another organization's credential (or none) is a 404 before its body is even read: what a
+  // caller may not touch answers the same whatever they send.
+  const mustExist = async (orgId: number, id: number) => {
+    if (!(await findCredential(db, orgId, id))) throw new ApiError('not_found', `provider ${id} not found`);
+  };
+
   api.get('/providers', { config: { action: 'provider.read', doc: { summary: 'List provider credentials (a hint of each secret, never the secret)', tag: 'Providers', response: listDoc } } }, async (req) => {
     authorize(req.actor, 'provider.read');
     const { credentials, routes } = await listCredentials(db, req.actor.orgId);
@@ -64,6 +70,7 @@ export function registerProviderRoutes(api: FastifyInstance, deps: Deps): void {
   api.patch<{ Params: { id: string } }>('/providers/:id', { config: { action: 'provider.write', doc: { summary: 'Change a provider credential\'s name, base URL or models (the secret: POST …/rotate)', description: '`models` replaces the list: routes of models left out are removed, new ones added, kept ones keep their settings.', tag: 'Providers', body: updateBody.meta({ examples: [{ base_url: 'https://api.openai.com/v1', models: ['gpt-4o', 'gpt-4o-mini'] }] }), response: credentialDoc } } }, async (req) => {
     authorize(req.actor, 'provider.write');
     const id = idParam(req.params.id, 'provider');
+    await mustExist(req.actor.orgId, id);
     const input = parse(updateBody, req.body);
     if (input.name === undefined && input.base_url === undefined && input.models === undefined) throw new ApiError('invalid_request', 'body: give at least one of name, base_url, models (the secret is changed with POST /api/providers/{id}/rotate)', 'body');
     if (input.base_url !== undefined) await checkBaseUrl(input.base_url);
@@ -80,6 +87,7 @@ export function registerProviderRoutes(api: FastifyInstance, deps: Deps): void {
   api.post<{ Params: { id: string } }>('/providers/:id/rotate', { config: { action: 'provider.write', doc: { summary: 'Replace a provider credential\'s secret (re-encrypted; the old one is discarded)', description: 'The next request routed to this credential goes out with the new secret, on every replica.', tag: 'Providers', body: rotateBody.meta({ examples: [{ api_key: 'sk-…' }] }), response: credentialDoc } } }, async (req) => {
     authorize(req.actor, 'provider.write');
     const id = idParam(req.params.id, 'provider');
+    await mustExist(req.actor.orgId, id);
     const input = parse(rotateBody, req.body);
     return applyChange(deps, req.actor, async (trx, at) => {
       const before = await findCredential(trx, req.actor.orgId, id);
