@@ -11,6 +11,7 @@ import { authorize } from '../auth/authorize.ts';
 import type { Action } from '../auth/permissions.ts';
 import { applyChange } from '../audit/change.ts';
 import { MAX_MODEL_ENTRIES, modelEntries } from './rule-input.ts';
+import { accessGroupDeletedDoc, accessGroupDetailDoc, accessGroupDoc, accessGroupListDoc } from './access-doc.ts';
 import { deleteGroup, getGroup, groupUsage, groupView, inUse, insertGroup, listGroups, removeGroupFromRules, updateGroup, type GroupUsage } from './access-groups.repository.ts';
 
 const models = z.array(z.unknown()).max(MAX_MODEL_ENTRIES, `must have at most ${MAX_MODEL_ENTRIES} entries`);
@@ -43,13 +44,13 @@ export function registerAccessGroupRoutes(api: FastifyInstance, deps: Deps): voi
   };
   const changed = (actor: Actor) => [{ kind: 'access' as const, orgId: actor.orgId }];
 
-  api.get('/access-groups', { config: { action: 'access_group.read', doc: { summary: 'List access groups (named sets of models)', tag: 'Access', query: pagination } } }, async (req) => {
+  api.get('/access-groups', { config: { action: 'access_group.read', doc: { summary: 'List access groups (named sets of models)', tag: 'Access', query: pagination, response: accessGroupListDoc } } }, async (req) => {
     authorize(req.actor, 'access_group.read');
     const { limit, offset } = parse(pagination, req.query, 'query');
     return { data: (await listGroups(db, req.actor.orgId, limit, offset)).map(groupView), limit, offset };
   });
 
-  api.post('/access-groups', { config: { action: 'access_group.write', doc: { summary: 'Create an access group', tag: 'Access', body: createBody.meta({ examples: [{ name: 'cheap-models', models: ['gpt-4o-mini'] }] }), status: 201 } } }, async (req, reply) => {
+  api.post('/access-groups', { config: { action: 'access_group.write', doc: { summary: 'Create an access group', tag: 'Access', body: createBody.meta({ examples: [{ name: 'cheap-models', models: ['gpt-4o-mini'] }] }), response: accessGroupDoc, status: 201 } } }, async (req, reply) => {
     authorize(req.actor, 'access_group.write');
     const input = parse(createBody, req.body);
     const entries = modelEntries('models', input.models);
@@ -64,12 +65,12 @@ export function registerAccessGroupRoutes(api: FastifyInstance, deps: Deps): voi
     return reply.code(201).send(created);
   });
 
-  api.get('/access-groups/:id', { config: { action: 'access_group.read', doc: { summary: 'Read an access group', tag: 'Access' } } }, async (req: GroupReq) => {
+  api.get('/access-groups/:id', { config: { action: 'access_group.read', doc: { summary: 'Read an access group', tag: 'Access', response: accessGroupDetailDoc } } }, async (req: GroupReq) => {
     const group = await groupOf(req, 'access_group.read');
     return { ...groupView(group), used_by: usageView(await groupUsage(db, group.org_id, group.id)) };
   });
 
-  api.patch('/access-groups/:id', { config: { action: 'access_group.write', doc: { summary: 'Update an access group', tag: 'Access', body: updateBody } } }, async (req: GroupReq) => {
+  api.patch('/access-groups/:id', { config: { action: 'access_group.write', doc: { summary: 'Update an access group', tag: 'Access', body: updateBody, response: accessGroupDoc } } }, async (req: GroupReq) => {
     const group = await groupOf(req, 'access_group.write');
     const input = parse(updateBody, req.body);
     const entries = input.models === undefined ? undefined : modelEntries('models', input.models);
@@ -85,7 +86,7 @@ export function registerAccessGroupRoutes(api: FastifyInstance, deps: Deps): voi
 
   // A group still named somewhere is not deleted by accident: 409 saying who names it. With
   // ?force=true it is removed from those rules in the same transaction (which only narrows them).
-  api.delete('/access-groups/:id', { config: { action: 'access_group.write', doc: { summary: 'Delete an access group (force=true: also from the rules naming it)', tag: 'Access', query: deleteQuery } } }, async (req: GroupReq) => {
+  api.delete('/access-groups/:id', { config: { action: 'access_group.write', doc: { summary: 'Delete an access group (force=true: also from the rules naming it)', tag: 'Access', query: deleteQuery, response: accessGroupDeletedDoc } } }, async (req: GroupReq) => {
     const group = await groupOf(req, 'access_group.write');
     const force = parse(deleteQuery, req.query, 'query').force === 'true';
     return applyChange(deps, req.actor, async (trx, at) => {

@@ -20,6 +20,7 @@ import { csrfCookie, signedInBody } from '../auth/sign-in-response.ts';
 import { findTeam } from '../teams/teams.repository.ts';
 import { userView, type UserRow } from '../users/users.repository.ts';
 import { acceptWithPassword, invalidInvitation, isPending } from './invitation-accept.ts';
+import { invitationCreatedDoc, invitationDoc, invitationListDoc } from './invitations-doc.ts';
 import {
   findInvitation, findInvitationByToken, insertInvitation, invitationView, invitedTeamExists, listInvitations, newInvitationToken,
   revokeInvitation, usersWithIdentity,
@@ -44,7 +45,7 @@ type CreateInput = z.infer<typeof createBody>;
 export function registerInvitationRoutes(api: FastifyInstance, deps: Deps): void {
   const db = deps.db.kysely;
 
-  api.post('/invitations', { config: { action: 'invitation.create', doc: { summary: 'Invite a person (the token is in this answer only)', tag: 'Invitations', body: createBody.meta({ examples: [{ email: 'grace@example.com', role: 'member' }] }), status: 201 } } }, async (req, reply) => {
+  api.post('/invitations', { config: { action: 'invitation.create', doc: { summary: 'Invite a person (the token is in this answer only)', tag: 'Invitations', body: createBody.meta({ examples: [{ email: 'grace@example.com', role: 'member' }] }), response: invitationCreatedDoc, status: 201 } } }, async (req, reply) => {
     // Decided twice: whether the caller may invite at all (admins, owners of a team), before the
     // body is read; then for the team the body names (an owner: only into a team they own).
     authorize(req.actor, 'invitation.create');
@@ -57,7 +58,7 @@ export function registerInvitationRoutes(api: FastifyInstance, deps: Deps): void
     return reply.code(201).send(await createInvitation(deps, req.actor, input, orgWide));
   });
 
-  api.get('/invitations', { config: { action: 'invitation.list', doc: { summary: 'List invitations', tag: 'Invitations', query: pagination } } }, async (req) => {
+  api.get('/invitations', { config: { action: 'invitation.list', doc: { summary: 'List invitations', tag: 'Invitations', query: pagination, response: invitationListDoc } } }, async (req) => {
     authorize(req.actor, 'invitation.list');
     const page = parse(pagination, req.query, 'query');
     const now = deps.clock.now();
@@ -65,7 +66,7 @@ export function registerInvitationRoutes(api: FastifyInstance, deps: Deps): void
     return { data: rows.map((r) => invitationView(r, now)), ...page };
   });
 
-  api.delete<{ Params: { id: string } }>('/invitations/:id', { config: { action: 'invitation.revoke', doc: { summary: 'Revoke an invitation', tag: 'Invitations' } } }, async (req) => {
+  api.delete<{ Params: { id: string } }>('/invitations/:id', { config: { action: 'invitation.revoke', doc: { summary: 'Revoke an invitation', tag: 'Invitations', response: invitationDoc } } }, async (req) => {
     const inv = await findInvitation(db, req.actor.orgId, idParam(req.params.id, 'invitation'));
     if (!inv) throw new ApiError('not_found', `invitation ${req.params.id} not found`);
     authorize(req.actor, 'invitation.revoke', { teamId: inv.team_id });

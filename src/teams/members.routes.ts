@@ -15,6 +15,7 @@ import { resolveTarget, writeLimits } from '../policy/limits.routes.ts';
 import { committedCaps } from '../policy/allocations.ts';
 import { microToUsd, spendSummary } from '../usage/spend.repository.ts';
 import { iso } from '../clock.ts';
+import { memberListDoc, memberRemovedDoc, memberSetDoc } from './teams-doc.ts';
 
 const memberBody = z.strictObject({
   role: z.enum(['owner', 'member']).optional(),
@@ -30,7 +31,7 @@ type MemberReq = FastifyRequest<{ Params: { id: string; userId: string } }>;
 export function registerMemberRoutes(api: FastifyInstance, deps: Deps): void {
   const db = deps.db.kysely;
 
-  api.get<{ Params: { id: string } }>('/teams/:id/members', { config: { action: 'team.members.read', doc: { summary: "List a team's members, their allocations and spend", tag: 'Members' } } }, async (req) => {
+  api.get<{ Params: { id: string } }>('/teams/:id/members', { config: { action: 'team.members.read', doc: { summary: "List a team's members, their allocations and spend", tag: 'Members', response: memberListDoc } } }, async (req) => {
     const team = await authorizedTeam(deps, req.actor, req.params.id, 'team.members.read');
     const rows = await db.selectFrom('memberships as m').innerJoin('users as u', 'u.id', 'm.user_id').select(['u.id', 'u.external_id', 'u.name', 'u.email', 'm.role', 'm.created_at', 'm.key_create_self']).where('m.team_id', '=', team.id).orderBy('u.id').execute();
     const nowIso = iso(deps.clock.now());
@@ -51,7 +52,7 @@ export function registerMemberRoutes(api: FastifyInstance, deps: Deps): void {
     return { data };
   });
 
-  api.put('/teams/:id/members/:userId', { config: { action: 'team.members.write', doc: { summary: 'Add a member or change their role, allocation or self-service right', tag: 'Members', body: memberBody } } }, async (req: MemberReq) => {
+  api.put('/teams/:id/members/:userId', { config: { action: 'team.members.write', doc: { summary: 'Add a member or change their role, allocation or self-service right', tag: 'Members', body: memberBody, response: memberSetDoc } } }, async (req: MemberReq) => {
     const team = await authorizedTeam(deps, req.actor, req.params.id, 'team.members.write');
     const user = await getUser(db, req.actor.orgId, idParam(req.params.userId, 'user'));
     const input = parse(memberBody, req.body);
@@ -76,7 +77,7 @@ export function registerMemberRoutes(api: FastifyInstance, deps: Deps): void {
     return { team_id: team.id, user_id: user.id, role, key_create_self: keyCreateSelf, allocation_usd: policy.budget ? microToUsd(policy.budget.limitMicro) : null };
   });
 
-  api.delete('/teams/:id/members/:userId', { config: { action: 'team.members.write', doc: { summary: 'Remove a member (revokes their keys in the team)', tag: 'Members' } } }, async (req: MemberReq) => {
+  api.delete('/teams/:id/members/:userId', { config: { action: 'team.members.write', doc: { summary: 'Remove a member (revokes their keys in the team)', tag: 'Members', response: memberRemovedDoc } } }, async (req: MemberReq) => {
     const team = await authorizedTeam(deps, req.actor, req.params.id, 'team.members.write');
     const userId = idParam(req.params.userId, 'user');
     const revoked = await applyChange(deps, req.actor, async (trx, at) => {

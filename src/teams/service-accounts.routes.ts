@@ -8,6 +8,7 @@ import { authorizedTeam } from './team-access.ts';
 import { ApiError } from '../http/errors.ts';
 import { applyChange } from '../audit/change.ts';
 import { getTeam } from './teams.repository.ts';
+import { serviceAccountDeletedDoc, serviceAccountDoc, serviceAccountListDoc } from './teams-doc.ts';
 
 const body = z.strictObject({ name, description: optionalText });
 
@@ -15,7 +16,7 @@ export function registerServiceAccountRoutes(api: FastifyInstance, deps: Deps): 
   const db = deps.db.kysely;
   const view = (r: { id: number; team_id: number; name: string; description: string | null; created_at: string }) => ({ id: r.id, team_id: r.team_id, name: r.name, description: r.description, created_at: r.created_at });
 
-  api.post<{ Params: { id: string } }>('/teams/:id/service-accounts', { config: { action: 'service_account.write', doc: { summary: 'Create a service account (a non-login owner of keys)', tag: 'Service accounts', body: body.meta({ examples: [{ name: 'nightly-evals' }] }), status: 201 } } }, async (req, reply) => {
+  api.post<{ Params: { id: string } }>('/teams/:id/service-accounts', { config: { action: 'service_account.write', doc: { summary: 'Create a service account (a non-login owner of keys)', tag: 'Service accounts', body: body.meta({ examples: [{ name: 'nightly-evals' }] }), response: serviceAccountDoc, status: 201 } } }, async (req, reply) => {
     const team = await authorizedTeam(deps, req.actor, req.params.id, 'service_account.write');
     const input = parse(body, req.body);
     const sa = await applyChange(deps, req.actor, async (trx, at) => {
@@ -25,13 +26,13 @@ export function registerServiceAccountRoutes(api: FastifyInstance, deps: Deps): 
     return reply.code(201).send(view(sa));
   });
 
-  api.get<{ Params: { id: string } }>('/teams/:id/service-accounts', { config: { action: 'service_account.read', doc: { summary: "List a team's service accounts", tag: 'Service accounts' } } }, async (req) => {
+  api.get<{ Params: { id: string } }>('/teams/:id/service-accounts', { config: { action: 'service_account.read', doc: { summary: "List a team's service accounts", tag: 'Service accounts', response: serviceAccountListDoc } } }, async (req) => {
     const team = await authorizedTeam(deps, req.actor, req.params.id, 'service_account.read');
     const rows = await db.selectFrom('service_accounts').selectAll().where('team_id', '=', team.id).where('deleted_at', 'is', null).orderBy('id').execute();
     return { data: rows.map(view) };
   });
 
-  api.delete('/teams/:id/service-accounts/:saId', { config: { action: 'service_account.write', doc: { summary: 'Delete a service account', tag: 'Service accounts' } } }, async (req: FastifyRequest<{ Params: { id: string; saId: string } }>) => {
+  api.delete('/teams/:id/service-accounts/:saId', { config: { action: 'service_account.write', doc: { summary: 'Delete a service account', tag: 'Service accounts', response: serviceAccountDeletedDoc } } }, async (req: FastifyRequest<{ Params: { id: string; saId: string } }>) => {
     const team = await authorizedTeam(deps, req.actor, req.params.id, 'service_account.write');
     const id = idParam(req.params.saId, 'service account');
     const revoked = await applyChange(deps, req.actor, async (trx, at) => {

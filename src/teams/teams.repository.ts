@@ -1,9 +1,10 @@
 // Teams: the ownership boundary for keys, spend and logs. Deleting a team is a soft delete (its
 // spend history and logs stay) that revokes every key it holds in the same transaction.
-import type { Kysely, Selectable, Transaction } from 'kysely';
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { Database, TeamsTable } from '../db/types.ts';
 import { ApiError } from '../http/errors.ts';
 import { deleteRule, teamScope } from '../access/access-rules.repository.ts';
+import { likeSubstring } from '../users/users.repository.ts';
 
 export type TeamRow = Selectable<TeamsTable>;
 
@@ -36,10 +37,15 @@ export async function getTeam(db: Kysely<Database>, orgId: number, id: number): 
 }
 
 /** `visible`: 'all', or the only team ids the caller may see. */
-export async function listTeams(db: Kysely<Database>, orgId: number, limit: number, offset: number, visible: 'all' | number[] = 'all'): Promise<TeamRow[]> {
+/** `search`: a part of the name or slug, any case (the dashboard's search box). */
+export async function listTeams(db: Kysely<Database>, orgId: number, limit: number, offset: number, visible: 'all' | number[] = 'all', search?: string): Promise<TeamRow[]> {
   if (visible !== 'all' && visible.length === 0) return [];
   let q = db.selectFrom('teams').selectAll().where('org_id', '=', orgId).where('deleted_at', 'is', null);
   if (visible !== 'all') q = q.where('id', 'in', visible);
+  if (search !== undefined) {
+    const pattern = likeSubstring(search);
+    q = q.where((eb) => eb.or(['name', 'slug'].map((col) => eb(sql`lower(${sql.ref(col)})`, 'like', sql`${pattern} escape '\\'`))));
+  }
   return q.orderBy('id').limit(limit).offset(offset).execute();
 }
 

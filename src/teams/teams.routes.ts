@@ -25,6 +25,8 @@ import { loadOrgAccess } from '../access/org-access.ts';
 import { aboveTeam, narrowingProblem } from '../access/narrowing.ts';
 import { applyRulePatch, hasRuleFields, ruleFields, rulePatch, type RulePatch } from '../access/rule-input.ts';
 import { getRule, saveRule, teamScope } from '../access/access-rules.repository.ts';
+import { teamDeletedDoc, teamDetailDoc, teamDoc, teamListDoc, teamUpdatedDoc } from './teams-doc.ts';
+import { teamSummaries } from './team-summaries.ts';
 
 const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'must be lowercase letters, digits and dashes (at most 64)');
 const createBody = z.strictObject({
@@ -38,8 +40,7 @@ const createBody = z.strictObject({
   ...ruleFields,
 });
 const updateBody = z.strictObject({ name: name.optional(), slug: slug.optional(), description: optionalText, ...ruleFields });
-/** What the OpenAPI document promises of a team in an answer (the essential fields; more may follow). */
-const teamDoc = z.looseObject({ id: z.number().int(), name: z.string(), slug: z.string(), description: z.string().nullable(), created_at: z.string(), updated_at: z.string() });
+const listQuery = pagination.extend({ q: z.string().trim().min(1, 'must not be empty').max(200).optional() });
 
 /** Merges the given fields into the team's rule, refusing what the org does not allow (400 naming the entry). */
 async function writeTeamRule(trx: Transaction<Database>, team: TeamRow, patch: RulePatch, at: string): Promise<{ before: AccessRule; after: AccessRule }> {
@@ -79,15 +80,18 @@ export function registerTeamRoutes(api: FastifyInstance, deps: Deps): void {
     return reply.code(201).send({ ...teamView(team), ...limits, ...(withRule ? ruleView(rule) : {}) });
   });
 
-  api.get('/teams', { config: { action: 'team.list', doc: { summary: 'List teams', description: 'Admins and viewers: every team; anyone else: their teams.', tag: 'Teams', query: pagination } } }, async (req) => {
+  api.get('/teams', { config: { action: 'team.list', doc: { summary: 'List teams (with members, active keys, spend this month and budget)', description: 'Admins and viewers: every team; anyone else: their teams. q: a part of the name or slug.', tag: 'Teams', query: listQuery, response: teamListDoc } } }, async (req) => {
     authorize(req.actor, 'team.list');
-    const { limit, offset } = parse(pagination, req.query, 'query');
+    const { limit, offset, q } = parse(listQuery, req.query, 'query');
     // Admins and viewers see every team; anyone else the teams they belong to.
     const visible = teamsFor(req.actor, 'team.read');
-    return { data: (await listTeams(db, req.actor.orgId, limit, offset, visible)).map(teamView), limit, offset };
+    const rows = await listTeams(db, req.actor.orgId, limit, offset, visible, q);
+    await deps.logWriter.flush();
+    const figures = await teamSummaries(db, rows.map((t) => t.id), deps.clock.now());
+    return { data: rows.map((t) => ({ ...teamView(t), ...figures.get(t.id)! })), limit, offset };
   });
 
-  api.get<{ Params: { id: string } }>('/teams/:id', { config: { action: 'team.read', doc: { summary: 'Read a team, its limits, access rule and keys', tag: 'Teams' } } }, async (req) => {
+  api.get<{ Params: { id: string } }>('/teams/:id', { config: { action: 'team.read', doc: { summary: 'Read a team, its limits, access rule and keys', tag: 'Teams', response: teamDetailDoc } } }, async (req) => {
     const team = await authorizedTeam(deps, req.actor, req.params.id, 'team.read');
     // A member sees the team, and of its keys only their own.
     const keys = (await listKeys(db, req.actor.orgId, { teamId: team.id }, 1000, 0)).filter((k) => decide(req.actor, 'key.read', { teamId: k.team_id, userId: k.user_id }));
@@ -113,10 +117,10 @@ export function registerTeamRoutes(api: FastifyInstance, deps: Deps): void {
       };
     });
   };
-  api.put<{ Params: { id: string } }>('/teams/:id', { config: { action: 'team.update', doc: { summary: 'Update a team', description: 'Same as PATCH: the fields given change, the others stay (seed 000 names PUT).', tag: 'Teams', body: updateBody } } }, (req) => update(req));
-  api.patch<{ Params: { id: string } }>('/teams/:id', { config: { action: 'team.update', doc: { summary: 'Update a team', tag: 'Teams', body: updateBody } } }, (req) => update(req));
+  api.put<{ Params: { id: string } }>('/teams/:id', { config: { action: 'team.update', doc: { summary: 'Update a team', description: 'Same as PATCH: the fields given change, the others stay (seed 000 names PUT).', tag: 'Teams', body: updateBody, response: teamUpdatedDoc } } }, (req) => update(req));
+  api.patch<{ Params: { id: string } }>('/teams/:id', { config: { action: 'team.update', doc: { summary: 'Update a team', tag: 'Teams', body: updateBody, response: teamUpdatedDoc } } }, (req) => update(req));
 
-  api.delete<{ Params: { id: string } }>('/teams/:id', { config: { action: 'team.delete', doc: { summary: 'Delete a team', description: 'Revokes its keys and its team-scoped management keys.', tag: 'Teams' } } }, async (req) => {
+  api.delete<{ Params: { id: string } }>('/teams/:id', { config: { action: 'team.delete', doc: { summary: 'Delete a team', description: 'Revokes its keys and its team-scoped management keys.', tag: 'Teams', response: teamDeletedDoc } } }, async (req) => {
     const team = await authorizedTeam(deps, req.actor, req.params.id, 'team.delete');
     const revoked = await applyChange(deps, req.actor, async (trx, at) => {
       const ids = await deleteTeam(trx, team, at);

@@ -40,7 +40,7 @@ export interface UserFilter {
 }
 
 /** `%`, `_` and the escape character itself match literally in a LIKE pattern built from input. */
-function likeSubstring(text: string): string {
+export function likeSubstring(text: string): string {
   return `%${text.toLowerCase().replace(/[\\%_]/g, (c) => '\\' + c)}%`;
 }
 

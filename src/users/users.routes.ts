@@ -14,6 +14,7 @@ import { findTeam } from '../teams/teams.repository.ts';
 import { ApiError, invalid } from '../http/errors.ts';
 import { addMembership, getUser, identityConflict, insertUser, listUsers, updateUser, userTeams, userView, type UserRow } from './users.repository.ts';
 import { deactivateUser, reactivateUser } from './offboarding.ts';
+import { userCreatedDoc, userDeactivatedDoc, userDetailDoc, userDoc, userPageDoc } from './users-doc.ts';
 
 const role = z.enum(['admin', 'member', 'viewer']);
 const externalId = z.string().trim().min(1, 'must not be empty').max(320);
@@ -61,7 +62,7 @@ async function withIdentityConflicts<T>(run: () => Promise<T>): Promise<T> {
 export function registerUserRoutes(api: FastifyInstance, deps: Deps): void {
   const db = deps.db.kysely;
 
-  api.post('/users', { config: { action: 'user.create', doc: { summary: 'Create a user', tag: 'Users', body: createBody.meta({ examples: [{ external_id: 'ada@example.com', email: 'ada@example.com', name: 'Ada', role: 'member' }] }), status: 201 } } }, async (req, reply) => {
+  api.post('/users', { config: { action: 'user.create', doc: { summary: 'Create a user', tag: 'Users', body: createBody.meta({ examples: [{ external_id: 'ada@example.com', email: 'ada@example.com', name: 'Ada', role: 'member' }] }), response: userCreatedDoc, status: 201 } } }, async (req, reply) => {
     authorize(req.actor, 'user.create');
     const input = parse(createBody, req.body);
     if (input.team_role !== undefined && input.team_id === undefined) throw invalid('team_role', 'needs team_id');
@@ -83,7 +84,7 @@ export function registerUserRoutes(api: FastifyInstance, deps: Deps): void {
     return reply.code(201).send({ ...userView(user), team_id: input.team_id ?? null });
   });
 
-  api.get('/users', { config: { action: 'user.list', doc: { summary: 'List users (filters, search)', tag: 'Users', query: listQuery } } }, async (req) => {
+  api.get('/users', { config: { action: 'user.list', doc: { summary: 'List users (filters, search)', description: 'q: a part of the external id, email or name (any case). Paged by cursor: pass next_after as after.', tag: 'Users', query: listQuery, response: userPageDoc } } }, async (req) => {
     // Team owners may list the organization's users too: that is how they find people to add.
     authorize(req.actor, 'user.list');
     const query = parse(listQuery, req.query, 'query');
@@ -94,7 +95,7 @@ export function registerUserRoutes(api: FastifyInstance, deps: Deps): void {
     return { data: rows.map(userView), limit: query.limit, offset: query.offset, next_after: rows.length === query.limit && last ? last.id : null };
   });
 
-  api.get('/users/:id', { config: { action: 'user.read', doc: { summary: 'Read a user and their teams', tag: 'Users' } } }, async (req: UserReq) => {
+  api.get('/users/:id', { config: { action: 'user.read', doc: { summary: 'Read a user and their teams', tag: 'Users', response: userDetailDoc } } }, async (req: UserReq) => {
     const user = await getUser(db, req.actor.orgId, idParam(req.params.id, 'user'));
     authorize(req.actor, 'user.read', { userId: user.id });
     // A team owner may look anyone up (to add them), but sees only the teams they may read.
@@ -102,7 +103,7 @@ export function registerUserRoutes(api: FastifyInstance, deps: Deps): void {
     return { ...userView(user), teams };
   });
 
-  api.patch('/users/:id', { config: { action: 'user.update', doc: { summary: 'Update a user', tag: 'Users', body: updateBody } } }, async (req: UserReq) => {
+  api.patch('/users/:id', { config: { action: 'user.update', doc: { summary: 'Update a user', tag: 'Users', body: updateBody, response: userDoc } } }, async (req: UserReq) => {
     const user = await getUser(db, req.actor.orgId, idParam(req.params.id, 'user'));
     authorize(req.actor, 'user.update', { userId: user.id });
     const input = parse(updateBody, req.body);
@@ -117,7 +118,7 @@ export function registerUserRoutes(api: FastifyInstance, deps: Deps): void {
     );
   });
 
-  api.post('/users/:id/deactivate', { config: { action: 'user.deactivate', doc: { summary: 'Deactivate a user (their keys and sessions stop working)', tag: 'Users', body: noBody } } }, async (req: UserReq) => {
+  api.post('/users/:id/deactivate', { config: { action: 'user.deactivate', doc: { summary: 'Deactivate a user (their keys and sessions stop working)', tag: 'Users', body: noBody, response: userDeactivatedDoc } } }, async (req: UserReq) => {
     const user = await getUser(db, req.actor.orgId, idParam(req.params.id, 'user'));
     authorize(req.actor, 'user.deactivate', { userId: user.id });
     parse(noBody, req.body);
@@ -126,7 +127,7 @@ export function registerUserRoutes(api: FastifyInstance, deps: Deps): void {
   });
 
   // Same action as deactivation: whoever may take access away may give it back.
-  api.post('/users/:id/reactivate', { config: { action: 'user.deactivate', doc: { summary: 'Reactivate a user', tag: 'Users', body: noBody } } }, async (req: UserReq) => {
+  api.post('/users/:id/reactivate', { config: { action: 'user.deactivate', doc: { summary: 'Reactivate a user', tag: 'Users', body: noBody, response: userDoc } } }, async (req: UserReq) => {
     const user = await getUser(db, req.actor.orgId, idParam(req.params.id, 'user'));
     authorize(req.actor, 'user.deactivate', { userId: user.id });
     parse(noBody, req.body);
