@@ -1,6 +1,85 @@
-// Placeholder: being built.
-import { PageHeader } from '../components/ui.tsx';
+// Overview (/ui): spend today and this month against the period before, requests and error rate,
+// the last 30 days of spend, and the top teams, models and keys. Everything comes from
+// GET /api/usage, which narrows itself to what the reader may see (usage/usage-scope.ts): the
+// organization for admins and viewers, their teams for owners, their own keys for everyone else,
+// so the page asks the same questions for every role and only words them differently. A member
+// also sees what is left of each allocation (GET /api/me, already loaded by the session).
+import { useMemo } from 'preact/hooks';
+import { BarList, TimeChart } from '../components/chart.tsx';
+import { compact, usd } from '../components/format.ts';
+import { Card, Empty, ErrorNote, Loading, PageHeader } from '../components/ui.tsx';
+import { useApi, type ApiState } from '../components/use-api.ts';
+import { myTeams, ownedTeamIds, readsOrg } from '../session.ts';
+import { Allocations, Headline } from './overview-stats.tsx';
+import { addDays, addMonths, daysOf, measureOf, monthStart, ranked, seriesOf, usageAll, utcDay } from './spend-data.ts';
 
-export default function Page() {
-  return <PageHeader title="Overview" />;
+const cost = measureOf('cost');
+type Report = Awaited<ReturnType<typeof usageAll>>;
+
+export default function Overview() {
+  const today = utcDay(Date.now());
+  const wholeOrg = readsOrg.value;
+  const owner = ownedTeamIds.value.size > 0;
+  // Stacked by team where there is more than one team to compare: admins, viewers, owners.
+  const byTeam = wholeOrg || owner;
+  const from30 = addDays(today, -29);
+
+  // Per day since the first of last month: today, yesterday, this month and last month to the same day.
+  const daily = useApi((signal) => usageAll({ group_by: 'day', from: addMonths(today, -1), to: today }, signal), [today]);
+  const trend = useApi((signal) => usageAll({ group_by: byTeam ? 'team,day' : 'day', from: from30, to: today }, signal), [today, byTeam]);
+  const month = { from: monthStart(today), to: today };
+  const teams = useApi((signal) => usageAll({ group_by: 'team', ...month }, signal), [today]);
+  const models = useApi((signal) => usageAll({ group_by: 'model', ...month }, signal), [today]);
+  const keys = useApi((signal) => usageAll({ group_by: 'key', ...month }, signal), [today]);
+
+  const chart = useMemo(() => trend.data && seriesOf(trend.data.rows, byTeam ? 'team' : null, 'day', daysOf(from30, today), cost), [trend.data, byTeam, from30, today]);
+  const scope = wholeOrg ? 'The organization' : owner ? 'Your teams and your own keys' : 'Your own keys';
+  const allocations = myTeams.value.filter((t) => t.allocation);
+  const nothingYet = daily.data && daily.data.totals.requests === 0 && trend.data?.totals.requests === 0;
+
+  return (
+    <>
+      <PageHeader title="Overview" subtitle={`${scope}: spend and traffic (UTC days).`} actions={<a class="btn btn-secondary" href="/ui/spend">Explore spend</a>} />
+      {allocations.length > 0 && <Allocations teams={allocations} />}
+      <ErrorNote error={daily.error} onRetry={daily.reload} />
+      {!daily.data ? (daily.error ? null : <Loading />) : <Headline rows={daily.data.rows} today={today} />}
+      {nothingYet ? (
+        <Card>
+          <Empty title="No requests yet">
+            Create a key on the <a href="/ui/keys">Keys page</a>, then send a request with it to this gateway's <span class="mono">/v1/chat/completions</span> (any OpenAI SDK works: set its base URL to this server's <span class="mono">/v1</span>). Spend shows here within seconds.
+          </Empty>
+        </Card>
+      ) : (
+        <>
+          <Card title="Spend, last 30 days">
+            <ErrorNote error={trend.error} onRetry={trend.reload} />
+            {chart ? <TimeChart x={chart.x} series={chart.series} stacked={byTeam} bars format={usd} label={`Spend per day${byTeam ? ' by team' : ''}, last 30 days`} empty="No spend in the last 30 days" /> : !trend.error && <Loading />}
+          </Card>
+          <div class="grid grid-3">
+            <TopList title="Top teams" state={teams} dim="team" />
+            <TopList title="Top models" state={models} dim="model" />
+            <TopList title="Top keys" state={keys} dim="key" />
+          </div>
+        </>
+      )}
+    </>
+  );
+}
+
+/** The five largest groups of this month by spend, with their request counts. */
+function TopList({ title, state, dim }: { title: string; state: ApiState<Report>; dim: 'team' | 'model' | 'key' }) {
+  const items = useMemo(() => state.data && ranked(state.data.rows, dim, cost).slice(0, 5).map((g) => ({
+    label: g.label,
+    value: g.value,
+    // Models have no page of their own: the spend explorer filtered to the model stands in.
+    href: g.href ?? (dim === 'model' ? `/ui/spend?group=key&model=${encodeURIComponent(g.id)}` : undefined),
+    // one row per group (grouped by this dimension only): its request count is the group's
+    detail: `${compact(g.row.requests)} req`,
+  })), [state.data, dim]);
+  return (
+    <Card title={<>{title} <span class="muted small">this month</span></>}>
+      <ErrorNote error={state.error} onRetry={state.reload} />
+      {items ? <BarList items={items} format={usd} empty="No spend this month" /> : !state.error && <Loading />}
+    </Card>
+  );
 }
