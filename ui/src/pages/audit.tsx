@@ -1,6 +1,167 @@
-// Placeholder: being built.
-import { PageHeader } from '../components/ui.tsx';
+// Audit log (/ui/audit): who changed what, when and from where — newest first, filtered (action or
+// action prefix like key.*, actor, target, team, time range; kept in the URL) and paged by cursor.
+// A row expands to show the object before and after the change, field by field (secrets are
+// redacted by the server before they are ever stored). Admins and viewers read the organization's
+// trail, team owners their teams' events; the API decides.
+import { useEffect, useState } from 'preact/hooks';
+import { api, type GetAuditResponse } from '../api/generated.ts';
+import { Badge, Card, Details, Empty, ErrorNote, Loading, PageHeader } from '../components/ui.tsx';
+import { Pager, useCursor } from '../components/table.tsx';
+import { useApi, useDebounced } from '../components/use-api.ts';
+import { dateTime, usd } from '../components/format.ts';
+import { Button } from '../components/ui.tsx';
+import { idOrUndefined, isoFromLocal, useQueryState, useTeamNames, type TeamName } from './logs-query.ts';
 
-export default function Page() {
-  return <PageHeader title="Audit log" />;
+type AuditEvent = GetAuditResponse['data'][number];
+const FILTERS = ['action', 'actor', 'target_type', 'target_id', 'team_id', 'from', 'to'] as const;
+type Filters = Record<(typeof FILTERS)[number], string>;
+
+export default function Audit() {
+  const [q, setQ] = useQueryState(FILTERS);
+  const { teams, name } = useTeamNames();
+  const cursor = useCursor();
+  const filterKey = FILTERS.map((k) => q[k]).join('\u0000');
+  useEffect(() => cursor.reset(), [filterKey]);
+  const { data, error, loading, reload } = useApi((signal) => api.getAudit({
+    query: {
+      action: q.action || undefined, actor: q.actor || undefined, target_type: q.target_type || undefined, target_id: q.target_id || undefined,
+      team_id: idOrUndefined(q.team_id), from: isoFromLocal(q.from), to: isoFromLocal(q.to), cursor: cursor.cursor, limit: 50,
+    },
+    options: { signal },
+  }), [filterKey, cursor.cursor]);
+  const filtered = FILTERS.some((k) => q[k] !== '');
+  return (
+    <>
+      <PageHeader title="Audit log" subtitle="Every change made through the API or this dashboard: who, what, when, from where. Append-only and hash-chained (tollgate audit verify)." />
+      <Card>
+        <AuditFilters value={q} onChange={setQ} teams={teams} />
+        {error && !data ? <ErrorNote error={error} onRetry={reload} /> : !data ? <Loading /> : (
+          <div class={`table-wrap ${loading ? 'is-loading' : ''}`} aria-busy={loading ? 'true' : undefined}>
+            <ErrorNote error={error} onRetry={reload} />
+            <table class="table">
+              <caption class="sr-only">Audit events</caption>
+              <thead>
+                <tr><th scope="col">Time</th><th scope="col">Actor</th><th scope="col">Action</th><th scope="col">Target</th><th scope="col" class="wide">Team</th><th scope="col" class="wide">Source IP</th></tr>
+              </thead>
+              <tbody>{data.data.map((e) => <EventRow key={e.id} event={e} teamName={name} />)}</tbody>
+            </table>
+            {data.data.length === 0 && !loading && <Empty title={filtered ? 'No event matches these filters.' : 'No events yet.'} />}
+          </div>
+        )}
+        <Pager page={cursor.page} hasNext={!!data?.next_cursor} loading={loading} onNext={() => data?.next_cursor && cursor.next(data.next_cursor)} onPrev={cursor.prev} />
+      </Card>
+    </>
+  );
+}
+
+function EventRow({ event: e, teamName }: { event: AuditEvent; teamName: (id: number | null) => string }) {
+  const [open, setOpen] = useState(false);
+  const id = `audit-${e.id}`;
+  return (
+    <>
+      <tr>
+        <td>
+          <button type="button" class="link-btn" aria-expanded={open} aria-controls={id} onClick={() => setOpen(!open)}>
+            <span aria-hidden="true">{open ? '▾' : '▸'}</span> {dateTime(e.at)}
+          </button>
+        </td>
+        <td class="mono">{e.actor}</td>
+        <td><Badge tone={e.action.includes('delete') || e.action.includes('revoke') || e.action.endsWith('failed') ? 'bad' : 'info'}>{e.action}</Badge></td>
+        <td>{e.target_type}{e.target_id !== null && <span class="mono"> {e.target_id}</span>}</td>
+        <td class="wide">{e.team_id === null ? '—' : teamName(e.team_id)}</td>
+        <td class="wide mono">{e.source_ip ?? '—'}</td>
+      </tr>
+      {open && (
+        <tr id={id} class="audit-detail">
+          <td colSpan={6}>
+            <Changes before={e.before} after={e.after} />
+            <Details items={[
+              ['Amount', e.amount_usd === null ? '—' : usd(e.amount_usd)],
+              ['User agent', e.user_agent ?? '—'],
+              ['Event', `#${e.id}`],
+              ['Hash', <span class="mono ops-wrap">{e.hash ?? '—'}</span>],
+            ]} />
+          </td>
+        </tr>
+      )}
+    </>
+  );
+}
+
+const show = (v: unknown): string => (v === undefined ? '—' : typeof v === 'string' ? v : JSON.stringify(v));
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Before and after, one field a line; changed fields say so in words, not only in color. */
+function Changes({ before, after }: { before: unknown; after: unknown }) {
+  if (before == null && after == null) return <p class="muted">No object recorded for this event.</p>;
+  if (!isRecord(before) && !isRecord(after)) {
+    return <Details items={[['Before', show(before ?? undefined)], ['After', show(after ?? undefined)]]} />;
+  }
+  const b = isRecord(before) ? before : {};
+  const a = isRecord(after) ? after : {};
+  const fields = [...new Set([...Object.keys(b), ...Object.keys(a)])];
+  return (
+    <table class="table audit-changes">
+      <caption class="sr-only">Fields before and after the change</caption>
+      <thead><tr><th scope="col">Field</th><th scope="col">Before</th><th scope="col">After</th><th scope="col"><span class="sr-only">Changed</span></th></tr></thead>
+      <tbody>
+        {fields.map((f) => {
+          const was = before == null ? undefined : b[f];
+          const now = after == null ? undefined : a[f];
+          const changed = JSON.stringify(was) !== JSON.stringify(now);
+          return (
+            <tr key={f} class={changed ? 'audit-changed' : ''}>
+              <th scope="row" class="mono">{f}</th>
+              <td class="mono ops-wrap">{show(was)}</td>
+              <td class="mono ops-wrap">{show(now)}</td>
+              <td>{changed && <Badge tone="warn">changed</Badge>}</td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
+  );
+}
+
+function AuditFilters({ value, onChange, teams }: { value: Filters; onChange: (patch: Partial<Filters>) => void; teams: TeamName[] }) {
+  const [draft, setDraft] = useState({ action: value.action, actor: value.actor, target_type: value.target_type, target_id: value.target_id });
+  const settled = useDebounced(draft, 300);
+  useEffect(() => {
+    const patch = Object.fromEntries(Object.entries(settled).filter(([k, v]) => v.trim() !== value[k as keyof Filters]).map(([k, v]) => [k, v.trim()]));
+    if (Object.keys(patch).length) onChange(patch);
+  }, [settled]);
+  // A link or the back button changed the URL: the boxes follow it.
+  useEffect(() => setDraft({ action: value.action, actor: value.actor, target_type: value.target_type, target_id: value.target_id }), [value.action, value.actor, value.target_type, value.target_id]);
+  const text = (k: keyof typeof draft, label: string, placeholder: string) => (
+    <div class="field">
+      <label for={`audit-${k}`}>{label}</label>
+      <input id={`audit-${k}`} type="text" value={draft[k]} placeholder={placeholder} onInput={(e) => setDraft({ ...draft, [k]: (e.currentTarget as HTMLInputElement).value })} />
+    </div>
+  );
+  const teamKnown = value.team_id === '' || teams.some((t) => String(t.id) === value.team_id);
+  return (
+    <div class="toolbar ops-toolbar" role="search" aria-label="Filter audit events">
+      {text('action', 'Action', 'key.* or provider.create')}
+      {text('actor', 'Actor', 'user:5')}
+      {text('target_type', 'Target type', 'key')}
+      {text('target_id', 'Target ID', '42')}
+      <div class="field">
+        <label for="audit-team">Team</label>
+        <select id="audit-team" value={value.team_id} onChange={(e) => onChange({ team_id: (e.currentTarget as HTMLSelectElement).value })}>
+          <option value="">All teams</option>
+          {!teamKnown && <option value={value.team_id}>Team #{value.team_id}</option>}
+          {teams.map((t) => <option key={t.id} value={String(t.id)}>{t.name}</option>)}
+        </select>
+      </div>
+      <div class="field">
+        <label for="audit-from">From</label>
+        <input id="audit-from" type="datetime-local" value={value.from} onChange={(e) => onChange({ from: (e.currentTarget as HTMLInputElement).value })} />
+      </div>
+      <div class="field">
+        <label for="audit-to">To</label>
+        <input id="audit-to" type="datetime-local" value={value.to} onChange={(e) => onChange({ to: (e.currentTarget as HTMLInputElement).value })} />
+      </div>
+      {FILTERS.some((k) => value[k] !== '') && <Button variant="ghost" onClick={() => onChange(Object.fromEntries(FILTERS.map((k) => [k, ''])) as Filters)}>Clear filters</Button>}
+    </div>
+  );
 }
