@@ -54,7 +54,8 @@ export async function signInUi(ui: UiPage, email: string, password: string, path
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-  await page.locator('nav.sidebar').waitFor();
+  // attached, not visible: on a phone the navigation is folded behind the menu button
+  await page.locator('nav.sidebar').waitFor({ state: 'attached' });
 }
 
 export const PASSWORD = 'correct-horse-battery-staple';
@@ -89,11 +90,56 @@ export interface AxeViolation { id: string; impact: string | null; help: string;
  */
 export async function axeViolations(page: Page): Promise<AxeViolation[]> {
   axeSource ??= readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-  await page.evaluate(`${axeSource};0`);
+  // once per document: pages reached by the app's own navigation keep it
+  if (!(await page.evaluate(() => 'axe' in globalThis))) await page.evaluate(`${axeSource};0`);
   const result = await page.evaluate(async () => {
     const axe = (globalThis as unknown as { axe: { run(ctx: unknown, opts: unknown): Promise<{ violations: Array<{ id: string; impact: string | null; help: string; nodes: Array<{ target: unknown[] }> }> }> } }).axe;
-    const r = await axe.run((globalThis as unknown as { document: unknown }).document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } });
+    const r = await axe.run((globalThis as unknown as { document: unknown }).document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] }, resultTypes: ['violations'] });
     return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 5).map((n) => JSON.stringify(n.target)) }));
   });
   return result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+}
+
+/**
+ * Goes to `path` (under gw's /ui) and waits until the page has drawn: its h1 is there and nothing
+ * on it still says it is loading (a spinner, a busy button).
+ */
+export async function visit(page: Page, path: string): Promise<void> {
+  await page.goto(path);
+  await settle(page);
+}
+
+/**
+ * Goes to `path` through the app's own router (no page load: faster, and what a click on a link
+ * does), then waits as visit() does. The h1 of the page left behind is marked, so the wait is for
+ * the new page's.
+ */
+export async function navigate(page: Page, path: string): Promise<void> {
+  await page.evaluate(`(() => {
+    if (location.pathname + location.search === ${JSON.stringify(path)}) return;
+    for (const h of document.querySelectorAll('h1')) h.setAttribute('data-left', '');
+    history.pushState(null, '', ${JSON.stringify(path)});
+    dispatchEvent(new PopStateEvent('popstate'));
+  })()`);
+  await page.locator('h1:not([data-left])').first().waitFor();
+  await settle(page);
+}
+
+/** Waits until the page shows its h1 and no loading indicator (after a click that loads something). */
+export async function settle(page: Page): Promise<void> {
+  await page.getByRole('heading', { level: 1 }).first().waitFor();
+  // a string: this file is compiled without the DOM's types
+  await page.waitForFunction(`!document.querySelector('.loading, [aria-busy="true"]')`, null, { timeout: 10_000 });
+}
+
+/** What is wrong with the security headers of a /ui answer (document or asset); [] when nothing. */
+export function uiHeaderProblems(url: string, headers: Record<string, string>): string[] {
+  const out: string[] = [];
+  const csp = headers['content-security-policy'] ?? '';
+  const scriptSrc = /script-src ([^;]*)/.exec(csp)?.[1];
+  if (!scriptSrc) out.push(`${url}: no CSP script-src`);
+  else if (/unsafe-inline|unsafe-eval/.test(scriptSrc)) out.push(`${url}: script-src allows ${scriptSrc}`);
+  if (!/frame-ancestors 'none'/.test(csp)) out.push(`${url}: no frame-ancestors 'none'`);
+  if (headers['x-content-type-options'] !== 'nosniff') out.push(`${url}: no X-Content-Type-Options: nosniff`);
+  return out;
 }
