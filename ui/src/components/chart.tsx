@@ -27,6 +27,9 @@ export interface TimeChartProps {
 }
 
 const color = (i: number) => PALETTE[i % PALETTE.length]!;
+const sum = (values: Array<number | null>) => values.reduce<number>((n, v) => n + (v ?? 0), 0);
+/** A bucket as the legend names it: 2026-11-30, or 2026-11-30 14:00 for hours (UTC). */
+const when = (ts: number, step: number) => new Date(ts * 1000).toISOString().slice(0, step < 86_400 ? 16 : 10).replace('T', ' ');
 
 /** What uPlot draws: stacked series become running sums, and bars are drawn tallest first so each stays visible. */
 function plotted(series: Series[], stacked: boolean, bars: boolean): Array<{ label: string; values: Array<number | null>; own: Array<number | null>; color: string }> {
@@ -42,7 +45,7 @@ function plotted(series: Series[], stacked: boolean, bars: boolean): Array<{ lab
 
 export function TimeChart({ x, series, stacked = false, bars = false, height = 260, format = (v: number) => String(v), label, empty }: TimeChartProps) {
   const ref = useRef<HTMLDivElement>(null);
-  const total = series.reduce((n, s) => n + s.values.reduce<number>((m, v) => m + (v ?? 0), 0), 0);
+  const total = series.reduce((n, s) => n + sum(s.values), 0);
   const nothing = x.length === 0 || series.every((s) => s.values.every((v) => !v));
   useEffect(() => {
     const el = ref.current;
@@ -62,15 +65,18 @@ export function TimeChart({ x, series, stacked = false, bars = false, height = 2
         { stroke: '#64748b', grid: { stroke: '#eef2f7' } },
         { stroke: '#64748b', grid: { stroke: '#eef2f7' }, size: 70, values: (_u, vals) => vals.map((v) => format(v)) },
       ],
+      // Buckets are UTC days and hours (the rollups'): the axis and the legend read in UTC too.
+      tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
       series: [
-        {},
+        { label: step < 86_400 ? 'Hour (UTC)' : 'Day (UTC)', value: (_u: uPlot, v: number | null) => (v == null ? 'all' : when(v, step)) },
         ...drawn.map((s) => ({
           label: s.label,
           stroke: s.color,
           width: bars ? 0 : 2,
           fill: bars ? s.color : stacked || series.length === 1 ? s.color + '33' : undefined,
           ...(barPaths ? { paths: barPaths, points: { show: false } } : { points: { show: x.length < 40 } }),
-          value: (_u: uPlot, v: number | null, _si: number, idx: number | null) => (idx == null || v == null ? '—' : format(s.own[idx] ?? 0)),
+          // Hovering: the point's own value (not the running sum); otherwise the series' total.
+          value: (_u: uPlot, v: number | null, _si: number, idx: number | null) => format(idx == null || v == null ? sum(s.own) : (s.own[idx] ?? 0)),
         })),
       ],
       // Stacked areas fill down to the series below, not to zero.

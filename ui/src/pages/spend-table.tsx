@@ -18,7 +18,7 @@ function groupCell(r: UsageRow, group: Group): ComponentChildren {
   if (group === 'hour') return r.hour?.slice(0, 13).replace('T', ' ') + ':00';
   const href = groupHref(r, group);
   const label = groupLabel(r, group);
-  const prefix = group === 'key' && r.key_prefix ? <span class="muted mono small"> {r.key_prefix}…</span> : null;
+  const prefix = group === 'key' && r.key_prefix ? <span class="muted mono small wide"> {r.key_prefix}</span> : null;
   return <>{href ? <a href={href}>{label}</a> : label}{prefix}</>;
 }
 
