@@ -128,8 +128,9 @@ export async function navigate(page: Page, path: string): Promise<void> {
 /** Waits until the page shows its h1 and no loading indicator (after a click that loads something). */
 export async function settle(page: Page): Promise<void> {
   await page.getByRole('heading', { level: 1 }).first().waitFor();
-  // a string: this file is compiled without the DOM's types
-  await page.waitForFunction(`!document.querySelector('.loading, [aria-busy="true"]')`, null, { timeout: 10_000 });
+  // A locator, not waitForFunction: a string predicate is compiled in the page with `new Function`,
+  // which the dashboard's CSP (no 'unsafe-eval') refuses whenever it has to poll more than once.
+  await page.locator('.loading, [aria-busy="true"]').first().waitFor({ state: 'detached', timeout: 10_000 });
 }
 
 /** What is wrong with the security headers of a /ui answer (document or asset); [] when nothing. */
