@@ -83,8 +83,7 @@ describe('dashboard journeys (sqlite)', { skip: browserSkip() }, () => {
     assert.match(await row.innerText(), /\$6\.00/);
     await row.getByRole('button', { name: /Details of the request/ }).click();
     const drawer = page.getByRole('complementary', { name: 'Request details' });
-    await drawer.waitFor();
-    assert.match(await drawer.innerText(), /\$6\.00/);
+    await drawer.getByText('$6.00').first().waitFor();
     assert.match(await drawer.innerText(), /200/);
 
     // Overview: today's spend, the team on top, the chart drawn with it
