@@ -1,10 +1,12 @@
 // Provider credentials after creation: PATCH (name, base URL, models; the same SSRF check as
 // create), POST …/rotate (a new secret, re-encrypted, used by the very next /v1 request, never
-// shown back nor written in the audit trail), and GET /api/models (routes and prices).
+// shown back nor written in the audit trail), and GET /api/models (routes and prices); and
+// GET /api/audit/verify, the dashboard's "Verify chain" (admins only).
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { DIALECTS, dialectSkip, startGateway, type Gateway } from './support/gateway.ts';
 import { startFakeUpstream, type FakeUpstream } from './support/fake-upstream.ts';
+import { sql } from 'kysely';
 
 const OLD_SECRET = 'sk-provider-old-secret-1111AAAA';
 const NEW_SECRET = 'sk-provider-new-secret-2222BBBB';
@@ -110,5 +112,43 @@ for (const dialect of DIALECTS) describe(`provider credentials: edit, rotate, mo
     const models = (await gw.api('GET', '/api/models')).body.data;
     assert.ok(!models.some((r: { credential_id: number }) => r.credential_id === providerId));
     assert.equal((await gw.api('POST', `/api/providers/${providerId}/rotate`, { api_key: 'sk-x' })).status, 404);
+  });
+});
+
+for (const dialect of DIALECTS) describe(`GET /api/audit/verify (${dialect})`, { skip: dialectSkip(dialect) }, () => {
+  let gw: Gateway;
+  before(async () => {
+    gw = await startGateway({ dialect });
+    await gw.api('POST', '/api/teams', { name: 'Chained' });
+    await gw.api('POST', '/api/providers', { name: 'chained', provider: 'openai', base_url: 'http://127.0.0.1:9/v1', api_key: 'sk-chained-provider-0123', models: ['m'] });
+  });
+  after(() => gw?.close());
+
+  test('an intact chain is ok, with its length and head; an edited event is named with its problem', async () => {
+    const good = await gw.api('GET', '/api/audit/verify');
+    assert.equal(good.status, 200, JSON.stringify(good.body));
+    assert.equal(good.body.ok, true);
+    assert.ok(good.body.events >= 2);
+    assert.match(good.body.head, /^[0-9a-f]{64}$/);
+
+    const db = gw.runtime.deps.db.kysely;
+    const victim = (await db.selectFrom('audit_events').selectAll().where('action', '=', 'team.create').executeTakeFirstOrThrow());
+    await db.transaction().execute(async (trx) => {
+      // PostgreSQL refuses to edit the trail unless maintenance is switched on for the transaction.
+      if (dialect === 'postgres') await sql`set local tollgate.audit_maintenance = 'on'`.execute(trx);
+      await trx.updateTable('audit_events').set({ after: '{"name":"innocent"}' }).where('id', '=', victim.id).execute();
+    });
+    const broken = (await gw.api('GET', '/api/audit/verify')).body;
+    assert.equal(broken.ok, false);
+    assert.equal(broken.event_id, victim.id);
+    assert.equal(broken.problem, 'hash_mismatch');
+    assert.match(broken.detail, /edited/);
+  });
+
+  test('a viewer may read the trail but not run the verification (admins only)', async () => {
+    const viewer = (await gw.api('POST', '/api/management-keys', { name: 'auditor', role: 'viewer' })).body.key;
+    assert.equal((await gw.api('GET', '/api/audit', undefined, viewer)).status, 200);
+    const refused = await gw.api('GET', '/api/audit/verify', undefined, viewer);
+    assert.equal(refused.status, 403);
   });
 });

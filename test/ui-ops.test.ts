@@ -83,9 +83,13 @@ describe('operations pages in the browser (sqlite)', { skip: browserSkip() }, ()
     const event = page.getByRole('row').filter({ hasText: 'provider.create' });
     assert.equal(await event.count(), 1);
     await event.getByRole('button').click();
-    // field, before (none: it was created), after, and "changed" in words
-    await page.getByRole('table', { name: 'Fields before and after the change' }).getByRole('row', { name: 'name — backup-openai changed' }).waitFor();
+    // a creation: the object as recorded, field by field (its secret is not among them)
+    const created = page.getByRole('table', { name: 'Fields of the object as created' });
+    await created.getByRole('row', { name: 'name backup-openai' }).waitFor();
+    await created.getByRole('row', { name: 'api_key_hint ...1111' }).waitFor();
     await noAxe(page, '/ui/audit (an event expanded)');
+    await page.getByRole('button', { name: 'Verify chain' }).click();
+    await page.getByText(/Chain intact\. \d+ events verified/).waitFor();
     assert.deepEqual(ui.problems, []);
     await ui.context.close();
   });
@@ -141,7 +145,7 @@ describe('operations pages in the browser (sqlite)', { skip: browserSkip() }, ()
     await page.getByLabel('Repeat the new password').fill('another long passphrase 4711');
     await page.getByRole('button', { name: 'Change password' }).click();
     const current = page.getByLabel('Current password');
-    await page.waitForFunction(() => document.getElementById('f-current_password')?.getAttribute('aria-invalid') === 'true');
+    await page.waitForFunction(`document.getElementById('f-current_password')?.getAttribute('aria-invalid') === 'true'`);
     const describedBy = await current.getAttribute('aria-describedby');
     assert.ok(describedBy);
     assert.match(await page.locator(`#${describedBy}`).innerText(), /not this account's password/);
@@ -161,6 +165,13 @@ describe('operations pages in the browser (sqlite)', { skip: browserSkip() }, ()
     await page.getByRole('link', { name: 'Settings' }).click();
     await page.getByRole('heading', { name: 'Limits and budget' }).waitFor();
     await settle(page);
+    await page.getByRole('link', { name: 'Audit log' }).click();
+    await page.getByRole('heading', { name: 'Audit log', level: 1 }).waitFor();
+    await settle(page);
+    assert.equal(await page.getByRole('button', { name: 'Verify chain' }).count(), 0, 'verifying the chain is for admins');
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByRole('heading', { name: 'Limits and budget' }).waitFor();
+    await settle(page);
     for (const name of ['Edit limits', 'Edit access rule']) assert.equal(await page.getByRole('button', { name }).count(), 0, `no ${name} button`);
     await noAxe(page, '/ui/settings (viewer)');
     assert.deepEqual(ui.problems, []);
@@ -173,7 +184,7 @@ describe('operations pages in the browser (sqlite)', { skip: browserSkip() }, ()
     await noAxe(admin.page, '/ui/settings (admin, phone)');
     await admin.page.goto('/ui/logs');
     await settle(admin.page);
-    const overflow = await admin.page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    const overflow = (await admin.page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')) as number;
     assert.ok(overflow <= 1, `the logs page scrolls sideways by ${overflow}px on a phone`);
     assert.deepEqual(admin.problems, []);
     await admin.context.close();

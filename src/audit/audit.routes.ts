@@ -13,6 +13,7 @@ import { isoDateTime } from '../http/timestamps.ts';
 import { parse, queryId } from '../http/validate.ts';
 import { microToUsd } from '../usage/spend.repository.ts';
 import { listAuditEvents, type AuditFilter } from './audit.repository.ts';
+import { verifyOrg } from './verify.ts';
 import type { AuditEventsTable } from '../db/types.ts';
 
 const ACTOR_TYPE = /^[a-z][a-z_]{0,31}$/;
@@ -91,7 +92,25 @@ const eventDoc = z.object({
 });
 const auditPage = z.object({ data: z.array(eventDoc), limit: z.number(), next_cursor: z.string().nullable() });
 
+const verifyDoc = z.object({
+  ok: z.boolean(),
+  events: z.number().describe('events verified (before the break, when broken)'),
+  head: z.string().nullable().describe("the chain's last hash when ok"),
+  event_id: z.number().nullable().describe('where the chain breaks'),
+  problem: z.enum(['prev_hash_mismatch', 'hash_mismatch', 'head_mismatch']).nullable(),
+  detail: z.string().nullable(),
+});
+
 export function registerAuditRoutes(api: FastifyInstance, deps: Deps): void {
+  // The same check as `tollgate audit verify --org`, for the caller's organization: every event's
+  // link to the one before and its own hash, then the recorded head (audit/verify.ts).
+  api.get('/audit/verify', { config: { action: 'audit.verify', doc: { summary: "Verify the organization's audit chain (deleted, inserted or edited events)", tag: 'Audit', response: verifyDoc } } }, async (req) => {
+    authorize(req.actor, 'audit.verify');
+    const v = await verifyOrg(deps.db.kysely, req.actor.orgId);
+    return v.ok
+      ? { ok: true, events: v.events, head: v.head, event_id: null, problem: null, detail: null }
+      : { ok: false, events: v.events, head: null, event_id: v.eventId, problem: v.problem, detail: v.detail };
+  });
   api.get('/audit', { config: { action: 'audit.read', doc: { summary: 'Audit events (filters, cursor)', tag: 'Audit', query: auditQuery, response: auditPage } } }, async (req) => {
     authorize(req.actor, 'audit.read');
     const q = parse(auditQuery, req.query, 'query');

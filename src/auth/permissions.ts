@@ -97,6 +97,8 @@ export const PERMISSIONS = {
   'access_group.read': { any: true },
   'access_group.write': {},
   'audit.read': { viewer: true, teamOwner: true },
+  // walks the organization's whole chain (GET /api/audit/verify): admins
+  'audit.verify': {},
   // usage and request logs: every caller, each seeing their own scope (the route narrows it)
   'usage.read': { any: true },
   'logs.read': { any: true },

@@ -4,12 +4,14 @@
 // redacted by the server before they are ever stored). Admins and viewers read the organization's
 // trail, team owners their teams' events; the API decides.
 import { useEffect, useState } from 'preact/hooks';
-import { api, type GetAuditResponse } from '../api/generated.ts';
+import { signal } from '@preact/signals';
+import { api, type GetAuditResponse, type GetAuditVerifyResponse } from '../api/generated.ts';
 import { Badge, Card, Details, Empty, ErrorNote, Loading, PageHeader } from '../components/ui.tsx';
 import { Pager, useCursor } from '../components/table.tsx';
 import { useApi, useDebounced } from '../components/use-api.ts';
 import { dateTime, usd } from '../components/format.ts';
 import { Button } from '../components/ui.tsx';
+import { isAdmin } from '../session.ts';
 import { idOrUndefined, isoFromLocal, useQueryState, useTeamNames, type TeamName } from './logs-query.ts';
 
 type AuditEvent = GetAuditResponse['data'][number];
@@ -32,7 +34,8 @@ export default function Audit() {
   const filtered = FILTERS.some((k) => q[k] !== '');
   return (
     <>
-      <PageHeader title="Audit log" subtitle="Every change made through the API or this dashboard: who, what, when, from where. Append-only and hash-chained (tollgate audit verify)." />
+      <PageHeader title="Audit log" subtitle="Every change made through the API or this dashboard: who, what, when, from where. Append-only and hash-chained." actions={isAdmin.value && <VerifyButton />} />
+      <VerifyResult />
       <Card>
         <AuditFilters value={q} onChange={setQ} teams={teams} />
         {error && !data ? <ErrorNote error={error} onRetry={reload} /> : !data ? <Loading /> : (
@@ -54,6 +57,40 @@ export default function Audit() {
   );
 }
 
+// The verification's outcome outlives the button's render (shown under the header until the page is left).
+const verification = signal<GetAuditVerifyResponse | Error | null>(null);
+
+/** Walks the organization's whole chain (GET /api/audit/verify, admins): deleted, inserted or edited events. */
+function VerifyButton() {
+  const [busy, setBusy] = useState(false);
+  const run = async () => {
+    setBusy(true);
+    try {
+      verification.value = await api.getAuditVerify();
+    } catch (err) {
+      verification.value = err instanceof Error ? err : new Error(String(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  useEffect(() => () => { verification.value = null; }, []);
+  return <Button onClick={run} busy={busy}>Verify chain</Button>;
+}
+
+function VerifyResult() {
+  const v = verification.value;
+  if (!v) return null;
+  if (v instanceof Error) return <ErrorNote error={v} />;
+  if (v.ok) {
+    return <p class="alert alert-info" role="status"><span><strong>Chain intact.</strong> {v.events} events verified; the head is <span class="mono">{v.head?.slice(0, 16)}…</span></span></p>;
+  }
+  return (
+    <div class="alert alert-error" role="alert">
+      <span><strong>Chain broken{v.event_id !== null ? ` at event #${v.event_id}` : ' at its head'}</strong> ({v.problem}): {v.detail}. {v.events} events before it verified.</span>
+    </div>
+  );
+}
+
 function EventRow({ event: e, teamName }: { event: AuditEvent; teamName: (id: number | null) => string }) {
   const [open, setOpen] = useState(false);
   const id = `audit-${e.id}`;
@@ -61,7 +98,7 @@ function EventRow({ event: e, teamName }: { event: AuditEvent; teamName: (id: nu
     <>
       <tr>
         <td>
-          <button type="button" class="link-btn" aria-expanded={open} aria-controls={id} onClick={() => setOpen(!open)}>
+          <button type="button" class="link-btn nowrap" aria-expanded={open} aria-controls={id} onClick={() => setOpen(!open)}>
             <span aria-hidden="true">{open ? '▾' : '▸'}</span> {dateTime(e.at)}
           </button>
         </td>
@@ -96,6 +133,16 @@ function Changes({ before, after }: { before: unknown; after: unknown }) {
   if (before == null && after == null) return <p class="muted">No object recorded for this event.</p>;
   if (!isRecord(before) && !isRecord(after)) {
     return <Details items={[['Before', show(before ?? undefined)], ['After', show(after ?? undefined)]]} />;
+  }
+  // A creation has no "before": the object as recorded, field by field.
+  if (before == null && isRecord(after)) {
+    return (
+      <table class="table audit-changes">
+        <caption class="sr-only">Fields of the object as created</caption>
+        <thead><tr><th scope="col">Field</th><th scope="col">Value</th></tr></thead>
+        <tbody>{Object.entries(after).map(([f, v]) => <tr key={f}><th scope="row" class="mono">{f}</th><td class="mono ops-wrap">{show(v)}</td></tr>)}</tbody>
+      </table>
+    );
   }
   const b = isRecord(before) ? before : {};
   const a = isRecord(after) ? after : {};

@@ -37,14 +37,14 @@ export default function Logs() {
 
   const open = (r: Entry) => setQ({ request_id: r.request_id });
   const columns: Array<Column<Entry>> = [
-    { label: 'Time', render: (r) => <button type="button" class="link-btn" onClick={() => open(r)} aria-label={`Details of the request at ${dateTime(r.created_at)}, ${r.model}`}>{dateTime(r.created_at)}</button> },
+    { label: 'Time', render: (r) => <button type="button" class="link-btn" onClick={() => open(r)} aria-label={`Details of the request at ${dateTime(r.created_at)}, ${r.model}`}><span class="nowrap">{dateTime(r.created_at)}</span></button> },
     { label: 'Team', wide: true, render: (r) => name(r.team_id) },
     { label: 'Key', render: (r) => <a href={`/ui/keys/${r.key_id}`}>#{r.key_id}</a> },
     { label: 'Model', render: (r) => <span class="mono">{r.model}</span> },
     { label: 'Status', render: (r) => <span class="ops-status"><StatusCode code={r.status_code} />{r.error_code && <span class="muted small">{r.error_code}</span>}</span> },
-    { label: 'Tokens', numeric: true, render: (r) => <span title="input → output">{int(r.tokens_in)} → {int(r.tokens_out)}</span> },
+    { label: 'Tokens', numeric: true, render: (r) => <span class="nowrap" title="input → output">{int(r.tokens_in)} → {int(r.tokens_out)}</span> },
     { label: 'Cost', numeric: true, render: (r) => (r.unpriced ? <Badge tone="warn">unpriced</Badge> : usd(r.cost_usd)) },
-    { label: 'Latency', numeric: true, wide: true, render: (r) => `${int(r.latency_ms)} ms` },
+    { label: 'Latency', numeric: true, wide: true, render: (r) => <span class="nowrap">{int(r.latency_ms)} ms</span> },
   ];
   const filtered = LOG_FILTERS.some((k) => q[k] !== '');
   const scope = readsOrg.value ? 'every request in the organization' : ownedTeamIds.value.size ? 'the requests of the teams you own and of your own keys' : 'the requests made with your own keys';

@@ -9,7 +9,7 @@ import { Table, type Column } from '../components/table.tsx';
 import { confirmAction } from '../components/dialog.tsx';
 import { toast } from '../components/toast.tsx';
 import { useApi } from '../components/use-api.ts';
-import { dateTime } from '../components/format.ts';
+import { dateTime, relative } from '../components/format.ts';
 import { isAdmin } from '../session.ts';
 import { ProviderDialog, RotateDialog, type Credential } from './providers-dialogs.tsx';
 import { ModelsAndPrices } from './providers-models.tsx';
@@ -41,12 +41,11 @@ export default function Providers() {
   };
 
   const columns: Array<Column<Credential>> = [
-    { label: 'Name', render: (c) => <strong>{c.name}</strong> },
+    { label: 'Name', render: (c) => <><strong>{c.name}</strong><span class="ops-sub mono">{c.base_url}</span></> },
     { label: 'Provider', render: (c) => c.provider },
-    { label: 'Base URL', wide: true, render: (c) => <span class="mono">{c.base_url}</span> },
     { label: 'Models', render: (c) => <span class="ops-models">{c.models.map((m) => <Badge key={m} tone="info">{m === '*' ? '* all' : m}</Badge>)}</span> },
     { label: 'Secret', render: (c) => <span class="mono" aria-label={`secret ending ${c.api_key_hint}`}>{c.api_key_hint || '…'}</span> },
-    { label: 'Updated', wide: true, render: (c) => dateTime(c.updated_at) },
+    { label: 'Updated', wide: true, render: (c) => <span class="nowrap" title={dateTime(c.updated_at)}>{relative(c.updated_at)}</span> },
   ];
   if (admin) {
     columns.push({
