@@ -45,14 +45,13 @@ import { summarize, type Summary } from './lib/stats.ts';
 import { ROOT, startTollgate, startUpstream } from './lib/targets.ts';
 import { startChild } from './lib/proc.ts';
 import type { LoadResult } from './lib/load-types.ts';
+import { BIG_TEAM, LOADED_AT, loadSqlite, migrateLoaded } from './lib/scale-load.ts';
 
 const arg = (name: string, dflt: number) => {
   const v = process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
   return v === undefined ? dflt : Number(v.replace(/_/g, ''));
 };
 const N = { keys: arg('keys', 1_000_000), teams: arg('teams', 10_000), logs: arg('logs', 10_000_000), membersPerTeam: 10, realKeys: 1000, days: 90, serviceAccounts: 100 };
-/** The large team: 10% of the keys (a platform team's automation), beside 10,000 teams of ~100. */
-const BIG_TEAM = 1;
 N.realKeys = Math.min(N.realKeys, N.keys);
 const users = () => N.teams * N.membersPerTeam;
 const withSqlite = process.argv.includes('--sqlite');
@@ -151,82 +150,6 @@ async function loadPostgres(url: string): Promise<void> {
   } finally {
     await client.end();
   }
-}
-
-async function loadSqlite(db: Kysely<Database>): Promise<void> {
-  // No generate_series in SQLite: a recursive CTE counts instead; hashes are random blobs.
-  const seq = (n: number) => sql`with recursive s(g) as (select 1 union all select g + 1 from s where g < ${n})`;
-  const q = async (what: string, query: ReturnType<typeof sql>) => {
-    const t0 = performance.now();
-    const r = await query.execute(db);
-    say(`  ${what}: ${r.numAffectedRows ?? 0} rows in ${ms(t0)} ms`);
-  };
-  await q('organization', sql`insert into organizations (name, slug, created_at, updated_at) values ('Scale', 'scale', ${AT}, ${AT})`);
-  await q('teams', sql`${seq(N.teams)} insert into teams (org_id, name, slug, created_at, updated_at) select 1, 'team-' || g, 'team-' || g, ${AT}, ${AT} from s`);
-  await q('users', sql`${seq(users())} insert into users (org_id, external_id, created_at, updated_at) select 1, 'user-' || g, ${AT}, ${AT} from s`);
-  await q('memberships', sql`${seq(users())} insert into memberships (team_id, user_id, created_at, updated_at) select ((g - 1) % ${N.teams}) + 1, g, ${AT}, ${AT} from s`);
-  await q('service accounts', sql`${seq(N.serviceAccounts)} insert into service_accounts (org_id, team_id, name, created_at) select 1, g, 'sa-' || g, ${AT} from s`);
-  // The same shape as on PostgreSQL (loadPostgres), descriptions from random bytes instead of md5.
-  const keyTeam = sql`((g - 1) % ${N.teams}) + 1`;
-  const sa = sql`((g / 20) % ${N.serviceAccounts}) + 1`;
-  const isoOf = (offset: ReturnType<typeof sql>) => sql`strftime('%Y-%m-%dT%H:%M:%fZ', ${AT}, ${offset})`;
-  await q(
-    'api_keys',
-    sql`${seq(N.keys)} insert into api_keys (org_id, team_id, user_id, service_account_id, name, description, tags, key_prefix, key_hash, status, expires_at, created_at, updated_at, last_used_at)
-        select 1,
-               case when g % 20 = 7 then ${sa} when g % 10 = 3 then ${BIG_TEAM} else ${keyTeam} end,
-               case when g % 20 = 7 then null else ${keyTeam} + ${N.teams} * ((g / ${N.teams}) % ${N.membersPerTeam}) end,
-               case when g % 20 = 7 then ${sa} end,
-               'key-' || g,
-               case when g % 2 = 0 then 'Workload ' || lower(hex(randomblob(16))) end,
-               case when g % 10007 = 0 then '["pci","prod"]' when g % 3 = 0 then '["prod"]' when g % 3 = 1 then '["ci","batch"]' else '[]' end,
-               'sk-tg-' || lower(hex(randomblob(3))) || '...', lower(hex(randomblob(32))),
-               case when g % 50 = 0 then 'revoked' when g % 100 = 33 then 'disabled' else 'active' end,
-               case when (g / 10) % 10 < 3 then ${isoOf(sql`'+' || (1 + (g * 104729) % (365 * 86400)) || ' seconds'`)} end,
-               ${isoOf(sql`'-' || (${N.keys} - g) || ' minutes'`)}, ${AT},
-               case when g % 10 < 7 then ${isoOf(sql`'-' || ((g * 7919) % (90 * 86400)) || ' seconds'`)} end
-        from s`,
-  );
-  const t0 = performance.now();
-  await db.transaction().execute(async (trx) => {
-    for (let i = 0; i < realHashes.length; i++) await trx.updateTable('api_keys').set({ key_hash: realHashes[i]! }).where('id', '=', realKeyId(i)).execute();
-  });
-  say(`  real keys: ${realHashes.length} in ${ms(t0)} ms`);
-  await q(
-    'request_logs',
-    sql`${seq(N.logs)} insert into request_logs (request_id, created_at, org_id, team_id, user_id, key_id, endpoint, model, provider, status_code, streamed, tokens_in, tokens_out, cost_micro, latency_ms, client_ip)
-        select lower(hex(randomblob(16))), strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-' || (g % (${N.days} * 86400)) || ' seconds'), 1, ((k - 1) % ${N.teams}) + 1, ((k - 1) % ${N.teams}) + 1, k,
-               'chat/completions', case when g % 3 = 0 then 'gpt-4o' else 'gpt-4o-mini' end, 'openai', 200, g % 2, 100 + g % 500, 50 + g % 300, 100, 5 + g % 400, '10.0.0.1'
-        from (select g, ((g * 2654435761) % ${N.keys}) + 1 as k from s)`,
-  );
-  await q(
-    'spend_rollups',
-    sql`insert into spend_rollups (day, key_id, model, org_id, team_id, user_id, requests, tokens_in, tokens_out, cost_micro, unpriced_requests)
-        select substr(created_at, 1, 10), key_id, model, min(org_id), min(team_id), min(user_id), count(*), sum(tokens_in), sum(tokens_out), sum(cost_micro), 0 from request_logs group by 1, 2, 3`,
-  );
-  await q('org_day_rollups', sql.raw(`insert into org_day_rollups (org_id, day, requests, tokens_in, tokens_out, cost_micro, unpriced_requests)
-       select org_id, day, sum(requests), sum(tokens_in), sum(tokens_out), sum(cost_micro), sum(unpriced_requests) from spend_rollups group by org_id, day`));
-}
-
-/**
- * The data is loaded into the schema as it stood before the key listing's migration (0006); the
- * migrations from there on then run on the loaded data, as on an upgraded installation: they
- * build their indexes in bulk (1M rows inserted one index entry at a time into GIN indexes took
- * 168 s) and backfill, and their time is reported.
- */
-const LOADED_AT = '0005_access_rules';
-
-async function migrateLoaded(db: Db): Promise<{ migrations: string[]; seconds: number }> {
-  const t0 = performance.now();
-  const migrations = await migrate(db);
-  const seconds = ms(t0) / 1000;
-  say(`  migrations on the loaded data (${migrations.join(', ')}): ${seconds.toFixed(1)} s`);
-  const t1 = performance.now();
-  // A settled database, as in production: without this, autovacuum works through the fresh rows
-  // during the measurements, on the same two cores.
-  await sql.raw(db.dialect === 'postgres' ? 'vacuum analyze' : 'analyze').execute(db.kysely);
-  say(`  ${db.dialect === 'postgres' ? 'vacuum analyze' : 'analyze'}: ${ms(t1)} ms`);
-  return { migrations, seconds };
 }
 
 // ---- measuring ----
@@ -447,7 +370,7 @@ if (withPostgres) {
       await migrate(db, LOADED_AT);
       const t0 = performance.now();
       await loadPostgres(url);
-      const migrated = await migrateLoaded(db);
+      const migrated = await migrateLoaded(db, say);
       const loadMs = ms(t0);
       const size = await sql<{ size: string }>`select pg_size_pretty(pg_database_size(current_database())) as size`.execute(db.kysely);
       say(`  loaded in ${(loadMs / 1000).toFixed(1)} s; database size ${size.rows[0]?.size}`);
@@ -483,8 +406,8 @@ if (withSqlite) {
   try {
     await migrate(db, LOADED_AT);
     const t0 = performance.now();
-    await loadSqlite(db.kysely);
-    const migrated = await migrateLoaded(db);
+    await loadSqlite(db.kysely, N, { hashes: realHashes, idOf: realKeyId }, AT, say);
+    const migrated = await migrateLoaded(db, say);
     const loadMs = ms(t0);
     say(`  loaded in ${(loadMs / 1000).toFixed(1)} s`);
     say('\n[sqlite] queries');

@@ -62,7 +62,7 @@ describe('keys pages in the browser (sqlite)', { skip: browserSkip() }, () => {
     assert.match(secret, /^sk-tg-/);
     await shown.getByRole('button', { name: 'Copy' }).click();
     await shown.getByRole('button', { name: 'Copied' }).waitFor();
-    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), secret, 'the copy button copies the secret');
+    assert.equal(await page.evaluate('navigator.clipboard.readText()'), secret, 'the copy button copies the secret');
     const answer = await ask(gw, secret);
     assert.ok(answer.choices[0]?.message.content, 'the new key calls a model');
     await shown.getByRole('button', { name: 'Done' }).click();
@@ -127,7 +127,7 @@ describe('keys pages in the browser (sqlite)', { skip: browserSkip() }, () => {
     await page.getByRole('heading', { name: 'Keys', level: 1 }).waitFor();
     await page.getByText('No keys yet').waitFor();
     assert.equal(await page.getByRole('tab').count(), 0, 'a member has My keys only');
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    const overflow = (await page.evaluate('document.documentElement.scrollWidth - window.innerWidth')) as number;
     assert.ok(overflow <= 0, `the page fits a phone (${overflow}px too wide)`);
 
     await page.getByRole('button', { name: 'Create key' }).click();

@@ -6,6 +6,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { useDebounced } from '../components/use-api.ts';
 import { Button } from '../components/ui.tsx';
 import type { TeamName } from './keys-data.ts';
+import { SETTLE_MS } from './keys-settle.ts';
 
 export interface FilterState {
   q: string;
@@ -33,8 +34,6 @@ const SORTS = [
   { value: '-spend', label: 'Top spend this month' },
 ];
 
-/** ms the search and tag boxes wait after the last keystroke (measured: bench/ui-keys-search.ts) */
-export const SETTLE_MS = 150;
 
 export function KeysFilters({ value, onChange, teams, teamRequired }: { value: FilterState; onChange: (patch: Partial<FilterState>) => void; teams: TeamName[]; teamRequired: boolean }) {
   const [q, setQ] = useState(value.q);
