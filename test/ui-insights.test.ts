@@ -91,7 +91,8 @@ describe('insights: overview and spend explorer (sqlite)', { skip: browserSkip()
     // textContent: the headers are upper-cased by CSS, which innerText would apply
     const header = (await table.getByRole('columnheader').allTextContents()).map((t) => t.trim());
     const cost = header.indexOf('Cost');
-    const lines = await table.locator('tbody tr').allInnerTexts().then((trs) => trs.map((tr) => tr.split('\t').map((c) => c.trim())));
+    // cells of each row; a group's cell ends with its "filter" link
+    const lines = await table.locator('tbody tr').allInnerTexts().then((trs) => trs.map((tr) => tr.split('\t').map((c) => c.trim().replace(/\s*filter$/, ''))));
     const total = lines.find((l) => l[0] === 'Total')!;
     const rows = lines.filter((l) => l[0] !== 'Total');
     assert.deepEqual(rows.map((l) => l[0]), [CREDITS_MODEL, MINI], 'largest first');
@@ -117,6 +118,18 @@ describe('insights: overview and spend explorer (sqlite)', { skip: browserSkip()
     assert.deepEqual(fromCsv.sort(), fromTable.sort());
     assert.deepEqual(admin.problems, []);
     assert.deepEqual(await axeViolations(page), []);
+
+    // Narrowed to one model (a row's filter link): the keys that used it, and the URL says so.
+    await page.getByRole('link', { name: `filter to ${MINI}` }).click();
+    await page.waitForURL((u) => u.searchParams.get('model') === MINI && u.searchParams.get('group') === 'key');
+    await settle(page);
+    const byKey = page.getByRole('table', { name: 'Spend by key' });
+    const names = (await byKey.locator('tbody tr td:first-child a:first-child').allInnerTexts()).sort();
+    assert.deepEqual(names, ['mia-notebook', 'payments-backend']);
+    assert.equal(await page.getByLabel('Model').inputValue(), MINI);
+    const mini = (await gw.api('GET', `/api/usage?model=${MINI}`)).body.totals;
+    assert.match(await byKey.getByRole('row', { name: /^Total/ }).innerText(), new RegExp(`\\b${mini.requests}\\b[\\s\\S]*${usd(mini.cost_usd).replace(/[$.]/g, '\\$&')}`));
+    assert.deepEqual(admin.problems, []);
   });
 
   test('a member sees "My allocation" with what is left, and only their own usage; the phone-width overview does not scroll sideways', async () => {

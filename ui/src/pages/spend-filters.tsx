@@ -4,13 +4,19 @@
 // traffic in the range (GET /api/usage grouped by them), so the lists stay short in a large org.
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { Field, Select, TextInput } from '../components/form.tsx';
+import { Button } from '../components/ui.tsx';
 import { useApi, useDebounced } from '../components/use-api.ts';
 import { myTeams } from '../session.ts';
 import { groupLabel, usageAll } from './spend-data.ts';
 import { GROUPS, hoursAllowed, MEASURES, PRESETS, rangeOf, type View } from './spend-view.ts';
 
 export function SpendFilters({ view, today, onChange }: { view: View; today: string; onChange: (v: View) => void }) {
-  const set = (patch: Partial<View>) => onChange({ ...view, ...patch });
+  // Hours are kept HOURLY_DAYS days: a longer range grouped by hour falls back to days.
+  const set = (patch: Partial<View>) => {
+    const next = { ...view, ...patch };
+    onChange(next.group === 'hour' && !hoursAllowed(next, today) ? { ...next, group: 'day' } : next);
+  };
+  const filtered = view.teamId !== undefined || view.keyId !== undefined || view.model !== undefined;
   const range = { from: view.from, to: view.to };
   const teams = useApi((signal) => usageAll({ group_by: 'team', ...range }, signal, 1), [view.from, view.to]);
   const models = useApi((signal) => usageAll({ group_by: 'model', ...range }, signal, 1), [view.from, view.to]);
@@ -54,6 +60,7 @@ export function SpendFilters({ view, today, onChange }: { view: View; today: str
       <Field name="model" label="Model"><Select name="model" value={view.model ?? ''} onValue={(v) => set({ model: v || undefined })} options={modelOptions} /></Field>
       <Field name="key_id" label="Key ID"><TextInput name="key_id" value={keyText} onValue={setKeyText} placeholder="any" /></Field>
       <Field name="measure" label="Chart shows"><Select name="measure" value={view.measure} onValue={(measure) => set({ measure })} options={MEASURES} /></Field>
+      {filtered && <Button variant="ghost" onClick={() => set({ teamId: undefined, keyId: undefined, model: undefined })}>Clear filters</Button>}
     </div>
   );
 }

@@ -13,21 +13,37 @@ type Line = (UsageRow & { total?: false }) | (UsageTotals & { total: true });
 
 const GROUP_LABELS: Record<Group, string> = { team: 'Team', key: 'Key', user: 'User', model: 'Model', provider: 'Provider', day: 'Day (UTC)', hour: 'Hour (UTC)' };
 
-function groupCell(r: UsageRow, group: Group): ComponentChildren {
+function groupCell(r: UsageRow, group: Group, only?: (r: UsageRow) => string | undefined): ComponentChildren {
   if (group === 'day') return r.day;
   if (group === 'hour') return r.hour?.slice(0, 13).replace('T', ' ') + ':00';
   const href = groupHref(r, group);
   const label = groupLabel(r, group);
   const prefix = group === 'key' && r.key_prefix ? <span class="muted mono small wide"> {r.key_prefix}</span> : null;
-  return <>{href ? <a href={href}>{label}</a> : label}{prefix}</>;
+  const filter = only?.(r);
+  return (
+    <span class="spend-group">
+      {href ? <a href={href}>{label}</a> : label}{prefix}
+      {filter && ' '}
+      {filter && <a class="spend-only" href={filter} aria-label={`filter to ${label}`} title={`Show only ${label}`}>filter</a>}
+    </span>
+  );
 }
 
 const num = (label: string, pick: (l: Line) => number, fmt: (v: number) => string = int, wide = false): Column<Line> => ({ label, numeric: true, wide, render: (l) => fmt(pick(l)) });
 
-export function SpendTable({ rows, totals, group, loading, error, onRetry }: { rows: UsageRow[] | undefined; totals: UsageTotals | undefined; group: Group; loading: boolean; error: unknown; onRetry: () => void }) {
+export function SpendTable({ rows, totals, group, loading, error, onRetry, only }: {
+  rows: UsageRow[] | undefined;
+  totals: UsageTotals | undefined;
+  group: Group;
+  loading: boolean;
+  error: unknown;
+  onRetry: () => void;
+  /** the explorer's URL narrowed to a row's group (team, key, model), when it can be */
+  only?: (r: UsageRow) => string | undefined;
+}) {
   const any = (f: 'cached_tokens' | 'reasoning_tokens') => (rows ?? []).some((r) => r[f] > 0);
   const columns: Array<Column<Line>> = [
-    { label: GROUP_LABELS[group], render: (l) => (l.total ? <strong>Total</strong> : groupCell(l, group)) },
+    { label: GROUP_LABELS[group], render: (l) => (l.total ? <strong>Total</strong> : groupCell(l, group, only)) },
     num('Requests', (l) => l.requests),
     num('Errors', (l) => l.errors),
     num('Tokens in', (l) => l.tokens_in, compact, true),

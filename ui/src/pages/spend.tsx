@@ -11,7 +11,7 @@ import { Card, ErrorNote, Loading, PageHeader, Stat } from '../components/ui.tsx
 import { useApi } from '../components/use-api.ts';
 import { api } from '../api/generated.ts';
 import { readsOrg } from '../session.ts';
-import { daysOf, hoursOf, measureOf, seriesOf, usageAll, utcDay, type Dim } from './spend-data.ts';
+import { daysOf, hoursOf, measureOf, seriesOf, usageAll, utcDay, type Dim, type UsageRow } from './spend-data.ts';
 import { SpendFilters } from './spend-filters.tsx';
 import { SpendTable } from './spend-table.tsx';
 import { chartGrain, chartQuery, csvHref, GROUPS, hrefOf, tableQuery, viewOf, type View } from './spend-view.ts';
@@ -75,10 +75,18 @@ export default function Spend() {
         ) : !timeline.error && <Loading />}
       </Card>
       <Card title={`By ${groupName}`}>
-        <SpendTable rows={rows} totals={totals} group={view.group} loading={table.loading} error={table.error} onRetry={table.reload} />
+        <SpendTable rows={rows} totals={totals} group={view.group} loading={table.loading} error={table.error} onRetry={table.reload} only={(r) => onlyHref(view, r)} />
         <Pager page={cursor.page} hasNext={!!table.data?.next_cursor} loading={table.loading} onNext={() => table.data?.next_cursor && cursor.next(table.data.next_cursor)} onPrev={cursor.prev} />
       </Card>
     </>
   );
 }
 
+
+/** The view narrowed to a row's team, key or model (then grouped by the next useful dimension). */
+function onlyHref(v: View, r: UsageRow): string | undefined {
+  if (v.group === 'team' && r.team_id != null && v.teamId === undefined) return hrefOf({ ...v, teamId: r.team_id, group: 'key' });
+  if (v.group === 'key' && r.key_id != null && v.keyId === undefined) return hrefOf({ ...v, keyId: r.key_id, group: 'model' });
+  if (v.group === 'model' && r.model && v.model === undefined) return hrefOf({ ...v, model: r.model, group: 'key' });
+  return undefined;
+}
