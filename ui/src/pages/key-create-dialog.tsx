@@ -16,11 +16,13 @@ import { toast } from '../components/toast.tsx';
 import { useApi } from '../components/use-api.ts';
 import { isAdmin, managesTeam, myTeams } from '../session.ts';
 import { endOfDay, useTeams } from './keys-data.ts';
-import { EMPTY_LIMITS, KeyLimitFields, limitsBody, type LimitValues } from './key-limit-fields.tsx';
+import { LimitsEditor, draftFrom, limitsBody, type LimitField, type LimitsDraft } from '../components/limits.tsx';
 import { EMPTY_ACCESS, KeyAccessFields, accessBody, type AccessValues } from './key-access-fields.tsx';
 import { SelfServiceNote, type SelfService } from './key-self-service.tsx';
 
 const ME = 'me';
+/** seed 002's key fields: a budget and its period, RPM, TPM, RPH, RPD, TPD */
+const KEY_LIMITS: LimitField[] = ['max_budget_usd', 'budget_period', 'rpm', 'tpm', 'rph', 'rpd', 'tpd'];
 
 export function KeyCreateDialog({ open, onClose, onCreated, teamId }: { open: boolean; onClose: () => void; onCreated: () => void; teamId?: number }) {
   const [created, setCreated] = useState<{ id: number; name: string; secret: string } | null>(null);
@@ -56,7 +58,7 @@ function CreateForm({ teamId, onCancel, onCreated }: { teamId?: number; onCancel
   const [owner, setOwner] = useState(ME);
   const [name, setName] = useState('');
   const [expires, setExpires] = useState('');
-  const [limits, setLimits] = useState<LimitValues>(EMPTY_LIMITS);
+  const [limits, setLimits] = useState<LimitsDraft>(draftFrom(null));
   const [access, setAccess] = useState<AccessValues>(EMPTY_ACCESS);
   const accounts = useApi(async (signal) => {
     if (!full || tid === null) return [];
@@ -65,7 +67,7 @@ function CreateForm({ teamId, onCancel, onCreated }: { teamId?: number; onCancel
 
   const submit = async () => {
     if (tid === null) throw new ApiFailure(400, 'invalid_request', 'Choose a team.', 'team_id');
-    const body = { name: name.trim(), team_id: tid, expires_at: endOfDay(expires), ...limitsBody(limits), ...accessBody(access) };
+    const body = { name: name.trim(), team_id: tid, expires_at: endOfDay(expires), ...limitsBody(limits, 'omit'), ...accessBody(access) };
     const r = full
       ? await api.postKeys({ body: { ...body, ...(owner !== ME ? { service_account_id: Number(owner) } : {}) } })
       : await api.postMeKeys({ body });
@@ -94,9 +96,11 @@ function CreateForm({ teamId, onCancel, onCreated }: { teamId?: number; onCancel
         <Field name="expires_at" label="Expires on" hint={expiryHint(full ? null : selfService)}>
           <TextInput name="expires_at" type="date" value={expires} onValue={setExpires} />
         </Field>
-        <p class="form-section">Budget and limits</p>
-        <KeyLimitFields value={limits} onChange={setLimits} budgetHint={!full && selfService?.max_budget_usd != null ? `Required: at most ${usd(selfService.max_budget_usd)} in this team.` : undefined} />
-        <p class="form-section">Access</p>
+      </div>
+      <p class="form-section">Budget and limits</p>
+      <LimitsEditor value={limits} onValue={setLimits} fields={KEY_LIMITS} hints={!full && selfService?.max_budget_usd != null ? { max_budget_usd: `Required: at most ${usd(selfService.max_budget_usd)} in this team.` } : {}} />
+      <p class="form-section">Access</p>
+      <div class="form-grid">
         <KeyAccessFields value={access} onChange={setAccess} />
       </div>
     </Form>

@@ -8,7 +8,7 @@ import { Field, Form, TextInput } from '../components/form.tsx';
 import { Loading } from '../components/ui.tsx';
 import { toast } from '../components/toast.tsx';
 import { dateInput, endOfDay, type ListedKey } from './keys-data.ts';
-import { EMPTY_LIMITS, KeyLimitFields, limitValuesOf, limitsReplacement, type LimitValues } from './key-limit-fields.tsx';
+import { LimitsEditor, draftFrom, limitsBody, type LimitsDraft } from '../components/limits.tsx';
 import { KeyAccessFields, accessBody, accessValuesOf, type AccessValues } from './key-access-fields.tsx';
 
 type EditableKey = Pick<ListedKey, 'id' | 'name' | 'expires_at' | 'models' | 'access_groups' | 'ip_allowlist' | 'tags'>;
@@ -25,18 +25,18 @@ function EditForm({ keyRow, onClose, onSaved }: { keyRow: EditableKey; onClose: 
   const [name, setName] = useState(keyRow.name);
   const [expires, setExpires] = useState(dateInput(keyRow.expires_at));
   const [access, setAccess] = useState<AccessValues>(accessValuesOf(keyRow));
-  const [limits, setLimits] = useState<LimitValues | null>(null);
+  const [limits, setLimits] = useState<LimitsDraft | null>(null);
   const [original, setOriginal] = useState<string>('');
   useEffect(() => {
     const ctl = new AbortController();
     api.getKeysByIdLimits({ path: { id: keyRow.id }, options: { signal: ctl.signal } }).then(
       (r) => {
         const own = r.layers.find((l) => l.level === 'key');
-        const v = own ? limitValuesOf(own.policy) : EMPTY_LIMITS;
+        const v = draftFrom(own?.policy);
         setLimits(v);
-        setOriginal(JSON.stringify(limitsReplacement(v)));
+        setOriginal(JSON.stringify(limitsBody(v, 'null')));
       },
-      () => setLimits(EMPTY_LIMITS),
+      () => setLimits(draftFrom(null)),
     );
     return () => ctl.abort();
   }, [keyRow.id]);
@@ -45,8 +45,8 @@ function EditForm({ keyRow, onClose, onSaved }: { keyRow: EditableKey; onClose: 
     // The expiry is sent only when changed: the date field holds a day, the key an instant.
     const expiry = expires === dateInput(keyRow.expires_at) ? {} : { expires_at: endOfDay(expires) };
     await api.patchKeysById({ path: { id: keyRow.id }, body: { name: name.trim(), ...expiry, ...accessBody(access) } });
-    const next = limitsReplacement(limits);
-    // PATCH merges: the fields not on this form (mode, alert thresholds, parallel requests) stay.
+    const next = limitsBody(limits, 'null');
+    // PATCH: a field emptied is sent as null (cleared); the others as they are on the form.
     if (JSON.stringify(next) !== original) await api.patchKeysByIdLimits({ path: { id: keyRow.id }, body: next });
     toast('Key saved');
     onSaved();
@@ -61,9 +61,11 @@ function EditForm({ keyRow, onClose, onSaved }: { keyRow: EditableKey; onClose: 
         <Field name="expires_at" label="Expires on" hint="Empty: never expires.">
           <TextInput name="expires_at" type="date" value={expires} onValue={setExpires} />
         </Field>
-        <p class="form-section">Budget and limits</p>
-        <KeyLimitFields value={limits} onChange={setLimits} />
-        <p class="form-section">Access</p>
+      </div>
+      <p class="form-section">Budget and limits</p>
+      <LimitsEditor value={limits} onValue={setLimits} />
+      <p class="form-section">Access</p>
+      <div class="form-grid">
         <KeyAccessFields value={access} onChange={setAccess} />
       </div>
     </Form>
