@@ -24,9 +24,10 @@ import { startGateway, type Gateway, type GatewayOptions } from './gateway.ts';
 import { PASSWORD } from './browser.ts';
 
 const DAY = 86_400_000;
-const HISTORY_DAYS = 30;
-/** requests per KeySpec.perDay: the month stays ~10,000 rows, written in a few seconds */
-const TRAFFIC = 0.3;
+/** two months, so "this month" has a previous month to compare with */
+const HISTORY_DAYS = 62;
+/** requests per KeySpec.perDay: the two months stay ~14,000 rows, written in a few seconds */
+const TRAFFIC = 0.2;
 
 /** Real time moved by `offsetMs`: the seed makes its objects a month ago, then sets it back to 0. */
 export class ShiftedClock implements Clock {
@@ -365,7 +366,7 @@ export async function seedOrganization(gw: Gateway, clock: ShiftedClock): Promis
   for (const p of PEOPLE) {
     for (const slug of Object.keys(p.teams ?? {})) {
       const k = `${slug}|${p.email}`;
-      const allocation = ceilTo(Math.max((memberSpend.get(k) ?? 0) * 1.6, (memberCaps.get(k) ?? 0) + 25), 25);
+      const allocation = ceilTo(Math.max((memberSpend.get(k) ?? 0) / 0.6, (memberCaps.get(k) ?? 0) + 5), 5);
       await ok(gw, 'PUT', `/api/teams/${teams[slug]!.id}/members/${userIds[p.email]}`, { allocation_usd: allocation });
     }
   }
@@ -373,9 +374,10 @@ export async function seedOrganization(gw: Gateway, clock: ShiftedClock): Promis
   // Keys, each made on its own day; then what happened to some of them.
   const keys: Seeded['keys'] = {};
   const rows: LogRow[] = [];
-  const order = planned.map((p, i) => ({ ...p, i })).sort((a, b) => (b.spec.createdDaysAgo ?? HISTORY_DAYS) - (a.spec.createdDaysAgo ?? HISTORY_DAYS));
-  for (const { spec, rows: history, i } of order) {
-    at((spec.createdDaysAgo ?? HISTORY_DAYS) + 1 + (i % 5) * 0.07);
+  const order = [...planned].sort((a, b) => (b.spec.createdDaysAgo ?? HISTORY_DAYS) - (a.spec.createdDaysAgo ?? HISTORY_DAYS));
+  for (const [j, { spec, rows: history }] of order.entries()) {
+    // a few minutes apart, in id order, all before their first request
+    at((spec.createdDaysAgo ?? HISTORY_DAYS) + 1.5 - j * 0.01);
     const teamId = teams[spec.team]!.id;
     const owner = spec.owner.startsWith('sa:') ? { service_account_id: saIds[spec.owner.slice(3)]! } : { user_id: userIds[spec.owner]! };
     const expires = spec.expiresInDays !== undefined ? { expires_at: new Date(now + spec.expiresInDays * DAY).toISOString() } : {};
@@ -385,26 +387,23 @@ export async function seedOrganization(gw: Gateway, clock: ShiftedClock): Promis
     keys[spec.name] = { id: key.id, teamId };
     for (const r of history) rows.push({ ...r, key_id: key.id });
   }
+  // What happened since, in the order it happened (the audit log reads newest first by id).
+  const events: Array<{ daysAgo: number; run: () => Promise<unknown> }> = [];
   for (const spec of KEYS) {
     const id = keys[spec.name]!.id;
-    if (spec.rotated) {
-      at(1.2);
-      await ok(gw, 'POST', `/api/keys/${id}/rotate`, { grace_period_seconds: 7 * 86_400 });
-    }
-    if (spec.state) {
-      at(spec.stoppedDaysAgo! - 1);
-      if (spec.state === 'revoked') await ok(gw, 'DELETE', `/api/keys/${id}`, undefined, [200, 204]);
-      else await ok(gw, 'PATCH', `/api/keys/${id}`, { status: 'disabled' });
-    }
+    if (spec.rotated) events.push({ daysAgo: 1.2, run: () => ok(gw, 'POST', `/api/keys/${id}/rotate`, { grace_period_seconds: 7 * 86_400 }) });
+    // the day after its last traffic
+    if (spec.state === 'revoked') events.push({ daysAgo: spec.stoppedDaysAgo! - 1, run: () => ok(gw, 'DELETE', `/api/keys/${id}`, undefined, [200, 204]) });
+    if (spec.state === 'disabled') events.push({ daysAgo: spec.stoppedDaysAgo! - 1, run: () => ok(gw, 'PATCH', `/api/keys/${id}`, { status: 'disabled' }) });
   }
-
-  // Management keys and invitations, recently.
-  at(6);
-  await ok(gw, 'POST', '/api/management-keys', { name: 'terraform', description: 'Infrastructure pipeline: teams and budgets', role: 'admin' });
-  await ok(gw, 'POST', '/api/management-keys', { name: 'search-ci', description: 'Deploy pipeline of the search services', role: 'owner', team_id: teams['search']!.id });
-  at(1);
-  await ok(gw, 'POST', '/api/invitations', { email: 'li.wei@example.com', role: 'member', team_id: teams['mobile']!.id, team_role: 'member' });
-  await ok(gw, 'POST', '/api/invitations', { email: 'sam.oduya@example.com', role: 'member', team_id: teams['research']!.id, team_role: 'member' });
+  events.push({ daysAgo: 6, run: () => ok(gw, 'POST', '/api/management-keys', { name: 'terraform', description: 'Infrastructure pipeline: teams and budgets', role: 'admin' }) });
+  events.push({ daysAgo: 5.5, run: () => ok(gw, 'POST', '/api/management-keys', { name: 'search-ci', description: 'Deploy pipeline of the search services', role: 'owner', team_id: teams['search']!.id }) });
+  events.push({ daysAgo: 0.8, run: () => ok(gw, 'POST', '/api/invitations', { email: 'li.wei@example.com', role: 'member', team_id: teams['mobile']!.id, team_role: 'member' }) });
+  events.push({ daysAgo: 0.3, run: () => ok(gw, 'POST', '/api/invitations', { email: 'sam.oduya@example.com', role: 'member', team_id: teams['research']!.id, team_role: 'member' }) });
+  for (const e of events.sort((a, b) => b.daysAgo - a.daysAgo)) {
+    at(e.daysAgo);
+    await e.run();
+  }
   clock.offsetMs = 0;
 
   // The month of traffic, through the log writer, oldest first.
