@@ -18,7 +18,7 @@ const routeColumns: Array<Column<Route>> = [
   { label: 'Upstream model', wide: true, render: (r) => <span class="mono">{r.upstream_model ?? r.model}</span> },
   { label: 'Input / 1M', numeric: true, render: (r) => (r.price ? per1m(r.price.input_per_1m_usd) : r.model === '*' ? 'price book' : <Badge tone="warn">unpriced</Badge>) },
   { label: 'Output / 1M', numeric: true, render: (r) => (r.price ? per1m(r.price.output_per_1m_usd) : '—') },
-  { label: 'Cached input / 1M', numeric: true, wide: true, render: (r) => per1m(r.price?.cached_input_per_1m_usd) },
+  { label: 'Cached input / 1M', numeric: true, wide: true, render: (r) => (!r.price ? '—' : r.price.cached_input_per_1m_usd == null ? 'as input' : per1m(r.price.cached_input_per_1m_usd)) },
   { label: 'Price from', wide: true, render: (r) => (r.price ? (r.price.source === 'route' ? 'route' : 'price book') : '—') },
 ];
 

@@ -42,7 +42,7 @@ export default function Providers() {
 
   const columns: Array<Column<Credential>> = [
     { label: 'Name', render: (c) => <><strong>{c.name}</strong><span class="ops-sub mono">{c.base_url}</span></> },
-    { label: 'Provider', render: (c) => c.provider },
+    { label: 'Provider', wide: true, render: (c) => c.provider },
     { label: 'Models', render: (c) => <span class="ops-models">{c.models.map((m) => <Badge key={m} tone="info">{m === '*' ? '* all' : m}</Badge>)}</span> },
     { label: 'Secret', render: (c) => <span class="mono" aria-label={`secret ending ${c.api_key_hint}`}>{c.api_key_hint || '…'}</span> },
     { label: 'Updated', wide: true, render: (c) => <span class="nowrap" title={dateTime(c.updated_at)}>{relative(c.updated_at)}</span> },
