@@ -11,7 +11,7 @@ import { Pager, useCursor } from '../components/table.tsx';
 import { useApi, useDebounced } from '../components/use-api.ts';
 import { dateTime, usd } from '../components/format.ts';
 import { Button } from '../components/ui.tsx';
-import { isAdmin } from '../session.ts';
+import { isAdmin, ownedTeamIds, readsOrg } from '../session.ts';
 import { idOrUndefined, isoFromLocal, useQueryState, useTeamNames, type TeamName } from './logs-query.ts';
 
 type AuditEvent = GetAuditResponse['data'][number];
@@ -19,6 +19,19 @@ const FILTERS = ['action', 'actor', 'target_type', 'target_id', 'team_id', 'from
 type Filters = Record<(typeof FILTERS)[number], string>;
 
 export default function Audit() {
+  // Admins and viewers read the organization's trail, team owners their teams'; nobody else any.
+  if (!readsOrg.value && ownedTeamIds.value.size === 0) {
+    return (
+      <>
+        <PageHeader title="Audit log" />
+        <Card><Empty title="The audit log is read by admins, viewers and team owners.">Every change to your keys is recorded there.</Empty></Card>
+      </>
+    );
+  }
+  return <AuditPage />;
+}
+
+function AuditPage() {
   const [q, setQ] = useQueryState(FILTERS);
   const { teams, name } = useTeamNames();
   const cursor = useCursor();

@@ -4,17 +4,30 @@
 // characters.
 import { useState } from 'preact/hooks';
 import { api } from '../api/generated.ts';
-import { Badge, Button, Card, PageHeader } from '../components/ui.tsx';
+import { Badge, Button, Card, Empty, PageHeader } from '../components/ui.tsx';
 import { Table, type Column } from '../components/table.tsx';
 import { confirmAction } from '../components/dialog.tsx';
 import { toast } from '../components/toast.tsx';
 import { useApi } from '../components/use-api.ts';
 import { dateTime, relative } from '../components/format.ts';
-import { isAdmin } from '../session.ts';
+import { isAdmin, readsOrg } from '../session.ts';
 import { ProviderDialog, RotateDialog, type Credential } from './providers-dialogs.tsx';
 import { ModelsAndPrices } from './providers-models.tsx';
 
 export default function Providers() {
+  // Reached by its address without the right (the navigation hides it): say so once, ask nothing.
+  if (!readsOrg.value) {
+    return (
+      <>
+        <PageHeader title="Providers" />
+        <Card><Empty title="Provider credentials are managed by your organization's admins.">Ask an admin which models your keys can call.</Empty></Card>
+      </>
+    );
+  }
+  return <ProvidersPage />;
+}
+
+function ProvidersPage() {
   const [version, setVersion] = useState(0);
   const refresh = () => setVersion((v) => v + 1);
   const { data, error, loading, reload } = useApi((signal) => api.getProviders({ options: { signal } }), [version]);
