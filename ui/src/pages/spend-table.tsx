@@ -45,7 +45,7 @@ export function SpendTable({ rows, totals, group, loading, error, onRetry, only 
   const columns: Array<Column<Line>> = [
     { label: GROUP_LABELS[group], render: (l) => (l.total ? <strong>Total</strong> : groupCell(l, group, only)) },
     num('Requests', (l) => l.requests),
-    num('Errors', (l) => l.errors),
+    num('Errors', (l) => l.errors, int, true),
     num('Tokens in', (l) => l.tokens_in, compact, true),
     num('Tokens out', (l) => l.tokens_out, compact, true),
     ...(any('cached_tokens') ? [num('Cached', (l) => l.cached_tokens, compact, true)] : []),
