@@ -3,6 +3,7 @@
 // by email into the team (the link is shown once: only its hash is stored).
 import { useState } from 'preact/hooks';
 import { api } from '../api/generated.ts';
+import { ApiFailure } from '../api/transport.ts';
 import { Modal } from '../components/dialog.tsx';
 import { Checkbox, Field, Form, numberOrUndefined, Select, TextInput } from '../components/form.tsx';
 import { SecretOnce } from '../components/secret.tsx';
@@ -34,9 +35,10 @@ function AddForm({ team, onClose, onSaved }: { team: Team; onClose: () => void; 
   const [role, setRole] = useState<TeamRole>('member');
   const [alloc, setAlloc] = useState('');
   const options = people.data?.data.map((u) => ({ value: String(u.id), label: personLabel(u) })) ?? [];
-  const chosen = userId && options.some((o) => o.value === userId) ? userId : (options[0]?.value ?? '');
+  // Never a silent pick among several: one match is chosen, otherwise the person picks.
+  const chosen = userId && options.some((o) => o.value === userId) ? userId : options.length === 1 ? options[0]!.value : '';
   const submit = async () => {
-    if (!chosen) throw new Error('Find the person first: nobody matches the search.');
+    if (!chosen) throw new ApiFailure(400, 'invalid_request', 'Choose the person to add.', 'user_id');
     await api.putTeamsByIdMembersByUserId({ path: { id: team.id, userId: Number(chosen) }, body: { role, allocation_usd: allocation(alloc) } });
     toast(`${options.find((o) => o.value === chosen)?.label ?? 'Member'} added`);
     onSaved();
@@ -47,7 +49,7 @@ function AddForm({ team, onClose, onSaved }: { team: Team; onClose: () => void; 
         <TextInput name="search" type="search" value={search} onValue={setSearch} />
       </Field>
       <Field name="user_id" label="Person" hint={people.loading ? 'Searching…' : options.length === 0 ? 'Nobody matches: invite them by email instead.' : undefined}>
-        <Select name="user_id" value={chosen} onValue={setUserId} options={options.length ? options : [{ value: '', label: '—' }]} />
+        <Select name="user_id" value={chosen} onValue={setUserId} options={[{ value: '', label: options.length ? 'Choose a person…' : '—' }, ...options]} />
       </Field>
       <Field name="role" label="Role in the team"><Select name="role" value={role} onValue={setRole} options={ROLES} /></Field>
       <Field name="allocation_usd" label="Monthly allocation (USD)" hint="empty: no allocation of their own">

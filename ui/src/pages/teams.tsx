@@ -68,7 +68,7 @@ export default function TeamsPage() {
         actions={isAdmin.value && <Button variant="primary" onClick={() => setCreating(true)}>Create team</Button>}
       />
       <Card>
-        <div class="toolbar" role="search" aria-label="Search teams">
+        <div class="toolbar" role="search" aria-label="Filter teams">
           <div class="field">
             <label for="teams-q">Search teams</label>
             <input id="teams-q" type="search" value={search} placeholder="Name or slug" onInput={(e) => { setSearch((e.currentTarget as HTMLInputElement).value); setOffset(0); }} />
