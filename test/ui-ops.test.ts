@@ -3,7 +3,8 @@
 // confirmation naming the models that lose their route; a request made with a key appears in the
 // request logs, whose drawer shows its tokens and cost, and a model filter narrows the list; the
 // audit log shows the provider.create event with its fields; a member's wrong current password is
-// shown under that field; a viewer sees no write button on providers and settings. axe-core finds
+// shown under that field; a viewer sees no write button on providers and settings; an admin sets
+// the organization's budget from the settings page. axe-core finds
 // no serious or critical violation on each page (the logs page with its drawer open).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -182,6 +183,17 @@ describe('operations pages in the browser (sqlite)', { skip: browserSkip() }, ()
     await admin.page.getByRole('button', { name: 'Edit limits' }).waitFor();
     await settle(admin.page);
     await noAxe(admin.page, '/ui/settings (admin, phone)');
+    // The organization's budget, set from the page, is what the API then holds.
+    await admin.page.getByRole('button', { name: 'Edit limits' }).click();
+    const limits = admin.page.getByRole('dialog', { name: 'Organization limits and budget' });
+    await limits.getByLabel('Budget (USD)').fill('5000');
+    await limits.getByLabel('Requests per minute').fill('1200');
+    await limits.getByRole('button', { name: 'Save limits' }).click();
+    await limits.waitFor({ state: 'hidden' });
+    await admin.page.getByText('of $5,000.00').waitFor();
+    const policy = (await gw.api('GET', '/api/orgs/current/limits')).body.policy;
+    assert.equal(policy.max_budget_usd, 5000);
+    assert.equal(policy.rpm, 1200);
     await admin.page.goto('/ui/logs');
     await settle(admin.page);
     const overflow = (await admin.page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')) as number;
