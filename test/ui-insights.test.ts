@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { axeViolations, browserSkip, launchBrowser, openUi, PASSWORD, PHONE, seedPeople, settle, signInUi, visit, type People, type UiPage } from './support/browser.ts';
 import type { Gateway } from './support/gateway.ts';
+import { userWithPassword } from './support/people.ts';
 import { call, CREDITS_MODEL, startPricedGateway } from './support/priced.ts';
 
 const usdFmt = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', minimumFractionDigits: 2, maximumFractionDigits: 2 });
@@ -130,6 +131,22 @@ describe('insights: overview and spend explorer (sqlite)', { skip: browserSkip()
     const mini = (await gw.api('GET', `/api/usage?model=${MINI}`)).body.totals;
     assert.match(await byKey.getByRole('row', { name: /^Total/ }).innerText(), new RegExp(`\\b${mini.requests}\\b[\\s\\S]*${usd(mini.cost_usd).replace(/[$.]/g, '\\$&')}`));
     assert.deepEqual(admin.problems, []);
+  });
+
+  test('someone whose scope has no traffic sees "No requests yet" and how to make one, not empty charts', async () => {
+    await userWithPassword(gw, 'nia@example.com', PASSWORD);
+    const ui = await openUi(browser, gw);
+    try {
+      await signInUi(ui, 'nia@example.com', PASSWORD, '/ui');
+      await settle(ui.page);
+      await ui.page.getByText('No requests yet').waitFor();
+      assert.equal(await ui.page.getByRole('link', { name: 'Keys page' }).getAttribute('href'), '/ui/keys');
+      assert.equal(await ui.page.getByRole('heading', { name: /Top keys/ }).count(), 0);
+      assert.match(await ui.page.getByText('Spend today', { exact: true }).locator('..').innerText(), /\$0\.00/);
+      assert.deepEqual(ui.problems, []);
+    } finally {
+      await ui.context.close();
+    }
   });
 
   test('a member sees "My allocation" with what is left, and only their own usage; the phone-width overview does not scroll sideways', async () => {

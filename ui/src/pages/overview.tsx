@@ -6,7 +6,7 @@
 // also sees what is left of each allocation (GET /api/me, already loaded by the session).
 import { useMemo } from 'preact/hooks';
 import { BarList, TimeChart } from '../components/chart.tsx';
-import { compact, usd } from '../components/format.ts';
+import { compact, int, usd } from '../components/format.ts';
 import { Card, Empty, ErrorNote, Loading, PageHeader } from '../components/ui.tsx';
 import { useApi, type ApiState } from '../components/use-api.ts';
 import { myTeams, ownedTeamIds, readsOrg } from '../session.ts';
@@ -30,7 +30,9 @@ export default function Overview() {
   const month = { from: monthStart(today), to: today };
   const teams = useApi((signal) => usageAll({ group_by: 'team', ...month }, signal), [today]);
   const models = useApi((signal) => usageAll({ group_by: 'model', ...month }, signal), [today]);
-  const keys = useApi((signal) => usageAll({ group_by: 'key', ...month }, signal), [today]);
+  // Keys can number in the hundreds of thousands: the top five are read from the first 20,000 with
+  // traffic (the API orders groups by id, not by cost), and the card says when that was not all.
+  const keys = useApi((signal) => usageAll({ group_by: 'key', ...month }, signal, 2), [today]);
 
   const chart = useMemo(() => trend.data && seriesOf(trend.data.rows, byTeam ? 'team' : null, 'day', daysOf(from30, today), cost), [trend.data, byTeam, from30, today]);
   const scope = wholeOrg ? 'The organization' : owner ? 'Your teams and your own keys' : 'Your own keys';
@@ -80,6 +82,7 @@ function TopList({ title, state, dim }: { title: string; state: ApiState<Report>
     <Card title={<>{title} <span class="muted small">this month</span></>}>
       <ErrorNote error={state.error} onRetry={state.reload} />
       {items ? <BarList items={items} format={usd} empty="No spend this month" /> : !state.error && <Loading />}
+      {state.data && !state.data.complete && <p class="muted small">Among the first {int(state.data.rows.length)} with traffic; <a href={`/ui/spend?group=${dim}`}>the spend explorer</a> has them all.</p>}
     </Card>
   );
 }
