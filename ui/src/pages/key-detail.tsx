@@ -14,6 +14,7 @@ import { KeyActions } from './key-actions.tsx';
 import { KeyLimits } from './key-limits.tsx';
 import { KeySpend, KeyUsageChart } from './key-usage.tsx';
 import { KeySecrets } from './key-secrets.tsx';
+import { KeyRequests } from './key-requests.tsx';
 
 export default function KeyDetailPage() {
   const { params } = useRoute();
@@ -60,9 +61,7 @@ export default function KeyDetailPage() {
         <KeyUsageChart keyId={id} />
       </div>
       {k.status !== 'revoked' && <KeySecrets keyId={id} version={version} canEnd={canRotate(k)} onChanged={changed} />}
-      <Card title="Recent requests">
-        <p><a href={`/ui/logs?key_id=${id}`}>See this key's requests in the request log →</a></p>
-      </Card>
+      <KeyRequests keyId={id} version={version} />
     </>
   );
 }
