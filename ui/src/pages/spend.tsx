@@ -25,8 +25,12 @@ export default function Spend() {
   const view = viewOf(query, today);
   const key = hrefOf(view);
   const cursor = useCursor();
-  const go = (v: View) => route(hrefOf(v), true);
-  // Another view (a filter, the back button) starts at its first page.
+  // Another view starts at its first page: reset with the route change (one render, so the old
+  // view's cursor is never sent with the new query), and after the back button too.
+  const go = (v: View) => {
+    cursor.reset();
+    route(hrefOf(v), true);
+  };
   useEffect(() => cursor.reset(), [key]);
 
   const table = useApi((signal) => api.getUsage({ query: { ...tableQuery(view), limit: PAGE, cursor: cursor.cursor }, options: { signal } }), [key, cursor.cursor]);
@@ -81,7 +85,6 @@ export default function Spend() {
     </>
   );
 }
-
 
 /** The view narrowed to a row's team, key or model (then grouped by the next useful dimension). */
 function onlyHref(v: View, r: UsageRow): string | undefined {
