@@ -20,7 +20,7 @@ const passwordBody = z.strictObject({
 export function registerMeRoutes(api: FastifyInstance, deps: Deps): void {
   const db = deps.db.kysely;
 
-  api.get('/me', { config: { action: 'me.read', doc: { summary: 'The signed-in person (or the calling key): identity, role, teams', tag: 'Me', response: meDoc } } }, async (req) => {
+  api.get('/me', { config: { action: 'me.read', doc: { summary: 'The signed-in person (or the calling key): identity, role, teams', tag: 'Me', response: meDoc } } }, async (req): Promise<z.infer<typeof meDoc>> => {
     authorize(req.actor, 'me.read');
     return meView(deps, req.actor);
   });

@@ -8,6 +8,7 @@
 // request log. Each reader sees their scope (usage/usage-scope.ts); a filter outside it is empty.
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
+import type { z } from 'zod';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/types.ts';
 import type { Deps } from '../deps.ts';
@@ -61,7 +62,7 @@ export function registerUsageRoutes(api: FastifyInstance, deps: Deps): void {
 
   api.get('/orgs/current/spend', {
     config: { action: 'org.spend.read', doc: { summary: "The organization's spend: today, this month, last month and all time", tag: 'Usage', response: orgSpendDoc } },
-  }, async (req) => {
+  }, async (req): Promise<z.infer<typeof orgSpendDoc>> => {
     authorize(req.actor, 'org.spend.read');
     await deps.logWriter.flush();
     return { org_id: req.actor.orgId, ...(await orgSpend(db, req.actor.orgId, deps.clock.now())) };
@@ -69,7 +70,7 @@ export function registerUsageRoutes(api: FastifyInstance, deps: Deps): void {
 
   api.get('/keys/:id/spend', {
     config: { action: 'key.read', doc: { summary: "A key's spend: today, this month, last month and all time", tag: 'Usage', response: keySpendDoc } },
-  }, async (req: KeyReq) => {
+  }, async (req: KeyReq): Promise<z.infer<typeof keySpendDoc>> => {
     const key = await keyOf(deps, req, 'key.read');
     await deps.logWriter.flush();
     return { key_id: key.id, ...(await keySpend(db, key.id, deps.clock.now())) };
@@ -77,7 +78,7 @@ export function registerUsageRoutes(api: FastifyInstance, deps: Deps): void {
 
   api.get('/me/spend', {
     config: { action: 'me.read', doc: { summary: "The signed-in person's own keys' spend, in all and per team", tag: 'Usage', response: meSpendDoc } },
-  }, async (req) => {
+  }, async (req): Promise<z.infer<typeof meSpendDoc>> => {
     authorize(req.actor, 'me.read');
     if (req.actor.type !== 'user' || req.actor.userId === null) {
       throw new ApiError('invalid_request', 'Only a signed-in person has keys of their own: this request was made with a key; use /api/usage or /api/orgs/current/spend.');
