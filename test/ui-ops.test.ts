@@ -117,7 +117,10 @@ describe('operations pages in the browser (sqlite)', { skip: browserSkip() }, ()
     assert.ok(text.includes(new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', minimumFractionDigits: 2, maximumFractionDigits: 4 }).format(listed.cost_usd)), `cost ${listed.cost_usd} in ${text}`);
     assert.match(page.url(), new RegExp(`request_id=${listed.request_id}`));
     await noAxe(page, '/ui/logs with the drawer open');
-    await drawer.getByRole('button', { name: 'Close request details' }).click();
+    // Escape closes it, and the keyboard is back on the row it was opened from.
+    await page.keyboard.press('Escape');
+    await drawer.waitFor({ state: 'detached' });
+    assert.match((await page.evaluate('document.activeElement?.getAttribute("aria-label")')) as string, /Details of the request .*gpt-4o-mini/);
 
     await page.getByLabel('Model').fill('gpt-4o');
     await page.waitForURL(/model=gpt-4o(&|$)/);

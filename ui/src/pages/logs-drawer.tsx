@@ -14,10 +14,15 @@ export function LogDrawer({ requestId, teamName, onClose }: { requestId: string;
   const { data: r, error, loading } = useApi((signal) => api.getLogsByRequestId({ path: { requestId }, options: { signal } }), [requestId]);
   const heading = useRef<HTMLHeadingElement>(null);
   useEffect(() => {
+    // Focus moves in, and back to the row's button when the drawer closes (keyboard users keep their place).
+    const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
     heading.current?.focus();
     const onKey = (e: KeyboardEvent) => { if (e.key === 'Escape') onClose(); };
     document.addEventListener('keydown', onKey);
-    return () => document.removeEventListener('keydown', onKey);
+    return () => {
+      document.removeEventListener('keydown', onKey);
+      if (opener?.isConnected) opener.focus();
+    };
   }, [requestId]);
   return (
     <aside class="drawer" aria-labelledby="log-drawer-title">
