@@ -83,7 +83,8 @@ describe('every page of the dashboard', { skip: browserSkip() }, () => {
   before(async () => {
     const started = await startSeededGateway();
     gw = started.gw;
-    [browser, seeded] = await Promise.all([launchBrowser(), seedOrganization(gw, started.clock)]);
+    // two weeks of requests: full tables and charts, written in a couple of seconds
+    [browser, seeded] = await Promise.all([launchBrowser(), seedOrganization(gw, started.clock, { historyDays: 14 })]);
   });
   after(async () => {
     await browser?.close();

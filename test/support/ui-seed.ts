@@ -1,9 +1,9 @@
 // A believable organization for the dashboard's screenshots and browser tests: six teams, twenty
 // people (admins, owners, members, a viewer), budgets and allocations, ~40 keys (service accounts,
 // tags, a few disabled, revoked or about to expire), three provider credentials, access groups,
-// management keys, pending invitations — and a month of spend.
+// management keys, pending invitations — and two months of requests and spend.
 //
-// Everything is made through the real /api. The month of history goes through the real log
+// Everything is made through the real /api. The history goes through the real log
 // pipeline: rows are enqueued on the running LogWriter with past timestamps and flushed, so
 // request_logs, spend_rollups, org_day_rollups, usage_rollups, key_spend and keys' last use are
 // filled by the same transaction as in production (no hand-written SQL, rollups consistent with
@@ -134,7 +134,7 @@ interface KeySpec {
   stoppedDaysAgo?: number;
   /** expires this many days from now */
   expiresInDays?: number;
-  /** made this many days ago (default: at the start of the month) */
+  /** made this many days ago (default: before the history starts) */
   createdDaysAgo?: number;
   /** rotated once, the old secret in a grace period */
   rotated?: boolean;
@@ -212,11 +212,11 @@ const pick = (mix: Mix, r: number): string => {
 interface Ids { orgId: number; keyId: number; teamId: number; userId: number | null }
 
 /** One key's requests over the month, as the pipeline would have logged them. */
-function keyHistory(spec: KeySpec, index: number, ids: Ids, now: number): LogRow[] {
+function keyHistory(spec: KeySpec, index: number, ids: Ids, now: number, days: number): LogRow[] {
   const random = rng(0x5eed + index * 7919);
   const rows: LogRow[] = [];
   const today = Math.floor(now / DAY) * DAY;
-  const firstDay = Math.min(spec.createdDaysAgo ?? HISTORY_DAYS, HISTORY_DAYS - 1);
+  const firstDay = Math.min(spec.createdDaysAgo ?? HISTORY_DAYS, days - 1);
   const lastDay = spec.stoppedDaysAgo ?? 0;
   for (let ago = firstDay; ago >= lastDay; ago--) {
     const dayStart = today - ago * DAY;
@@ -301,10 +301,12 @@ async function ok(gw: Gateway, method: string, p: string, body: unknown, expect 
 const ceilTo = (x: number, step: number) => Math.max(step, Math.ceil(x / step) * step);
 
 /**
- * Fills `gw` (from startSeededGateway) with the organization above and a month of spend ending
- * now. Everyone signs in with PASSWORD.
+ * Fills `gw` (from startSeededGateway) with the organization above and two months of requests
+ * ending now (`historyDays` fewer). Everyone signs in with PASSWORD.
  */
-export async function seedOrganization(gw: Gateway, clock: ShiftedClock): Promise<Seeded> {
+export async function seedOrganization(gw: Gateway, clock: ShiftedClock, opts: { historyDays?: number } = {}): Promise<Seeded> {
+  // fewer days of requests for tests that need the organization more than its history
+  const days = Math.min(opts.historyDays ?? HISTORY_DAYS, HISTORY_DAYS);
   const at = (daysAgo: number) => (clock.offsetMs = -daysAgo * DAY);
   const now = Date.now();
   at(HISTORY_DAYS + 2);
@@ -341,7 +343,7 @@ export async function seedOrganization(gw: Gateway, clock: ShiftedClock): Promis
 
   // The month, planned before the budgets so that they fit it: teams at 55–95% of a monthly
   // budget, members within their allocations (a hard budget the spend must not pass).
-  const planned = KEYS.map((spec, i) => ({ spec, rows: keyHistory(spec, i, { orgId, keyId: 0, teamId: teams[spec.team]!.id, userId: spec.owner.startsWith('sa:') ? null : userIds[spec.owner]! }, now) }));
+  const planned = KEYS.map((spec, i) => ({ spec, rows: keyHistory(spec, i, { orgId, keyId: 0, teamId: teams[spec.team]!.id, userId: spec.owner.startsWith('sa:') ? null : userIds[spec.owner]! }, now, days) }));
   const monthStart = new Date(now).toISOString().slice(0, 7);
   const monthCost = (rows: LogRow[]) => rows.reduce((s, r) => s + (r.created_at.startsWith(monthStart) ? Number(r.cost_micro ?? 0) : 0), 0) / 1e6;
   const teamSpend = new Map<string, number>();
