@@ -1,6 +1,6 @@
 // The operations pages in a real browser (issue 12): an admin adds a provider credential (the
-// secret is never shown back, only its last four characters), rotates it and deletes it after a
-// confirmation naming the models that lose their route; a request made with a key appears in the
+// secret is never shown back, only its last four characters), rotates it, edits its models and
+// deletes it after a confirmation naming the models that lose their route; a request made with a key appears in the
 // request logs, whose drawer shows its tokens and cost, and a model filter narrows the list; the
 // audit log shows the provider.create event with its fields; a member's wrong current password is
 // shown under that field; a viewer sees no write button on providers and settings; an admin sets
@@ -38,7 +38,7 @@ describe('operations pages in the browser (sqlite)', { skip: browserSkip() }, ()
     await gw?.close();
   });
 
-  test('admin: add a provider credential (hint only), rotate its secret, delete it after confirming; the audit log shows its creation', async () => {
+  test('admin: add a provider credential (hint only), rotate its secret, edit its models, delete it after confirming; the audit log shows its creation', async () => {
     const ui = await openUi(browser, gw);
     const { page } = ui;
     await signInUi(ui, people.admin, PASSWORD, '/ui/providers');
@@ -69,9 +69,16 @@ describe('operations pages in the browser (sqlite)', { skip: browserSkip() }, ()
     const html = await page.content();
     assert.ok(!html.includes(ROTATED) && !html.includes(SECRET), 'no secret on the page after rotating');
 
+    await page.getByRole('button', { name: 'Edit backup-openai' }).click();
+    const edit = page.getByRole('dialog', { name: 'Edit backup-openai' });
+    assert.equal(await edit.getByLabel('API key').count(), 0, 'editing never asks for (nor shows) the secret');
+    await edit.getByLabel('Models').fill('ui-model-a, ui-model-b, ui-model-c');
+    await edit.getByRole('button', { name: 'Save' }).click();
+    await row.getByText('ui-model-c').waitFor();
+
     await page.getByRole('button', { name: 'Delete backup-openai' }).click();
     const confirm = page.getByRole('dialog', { name: 'Delete backup-openai?' });
-    await confirm.getByText('ui-model-a, ui-model-b').waitFor();
+    await confirm.getByText('ui-model-a, ui-model-b, ui-model-c').waitFor();
     await confirm.getByRole('button', { name: 'Delete credential' }).click();
     await row.waitFor({ state: 'detached' });
     assert.equal((await gw.api('GET', '/api/providers')).body.data.some((p: { name: string }) => p.name === 'backup-openai'), false);

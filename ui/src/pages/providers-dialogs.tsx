@@ -41,7 +41,14 @@ function ProviderForm({ credential, onClose, onSaved }: { credential?: Credentia
   const submit = async () => {
     const list = listOrUndefined(models) ?? [];
     if (credential) {
-      await api.patchProvidersById({ path: { id: credential.id }, body: { name, base_url: baseUrl, models: list } });
+      // Only what changed is sent: an unchanged base URL is not checked again (a local upstream the
+      // operator registered outside the allowlist stays renamable).
+      const body = {
+        ...(name !== credential.name ? { name } : {}),
+        ...(baseUrl !== credential.base_url ? { base_url: baseUrl } : {}),
+        ...(list.join('\n') !== credential.models.join('\n') ? { models: list } : {}),
+      };
+      if (Object.keys(body).length > 0) await api.patchProvidersById({ path: { id: credential.id }, body });
       toast(`${name} saved`);
     } else {
       await api.postProviders({ body: { name, provider, base_url: baseUrl, api_key: apiKey, models: list } });
