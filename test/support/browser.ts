@@ -111,17 +111,18 @@ export async function visit(page: Page, path: string): Promise<void> {
 
 /**
  * Goes to `path` through the app's own router (no page load: faster, and what a click on a link
- * does), then waits as visit() does. The h1 of the page left behind is marked, so the wait is for
- * the new page's.
+ * does), then waits as visit() does. The h1 of the page left behind is marked with its title, so
+ * the wait is for the new page's.
  */
 export async function navigate(page: Page, path: string): Promise<void> {
   await page.evaluate(`(() => {
     if (location.pathname + location.search === ${JSON.stringify(path)}) return;
-    for (const h of document.querySelectorAll('h1')) h.setAttribute('data-left', '');
+    for (const h of document.querySelectorAll('h1')) h.setAttribute('data-left', h.textContent ?? '');
     history.pushState(null, '', ${JSON.stringify(path)});
     dispatchEvent(new PopStateEvent('popstate'));
   })()`);
-  await page.locator('h1:not([data-left])').first().waitFor();
+  // a new h1, or the same element with another title (two pages of one route may share it)
+  await page.waitForFunction(`[...document.querySelectorAll('h1')].some((h) => !h.hasAttribute('data-left') || h.textContent !== h.getAttribute('data-left'))`);
   await settle(page);
 }
 
