@@ -20,7 +20,8 @@ export const invitationDoc = z.object({
 });
 
 export const invitationCreatedDoc = invitationDoc.extend({
-  token: z.string().describe('in this answer only: the invitee opens /ui/invitations/{token}'),
-  url: z.string().nullable().describe('the link, when the public URL is configured'),
+  // Both are left out of an idempotent replay (http/idempotency.ts: a secret is shown once).
+  token: z.string().describe('in this answer only: the invitee opens /ui/invitations/{token} (left out of an idempotent replay)').optional(),
+  url: z.string().nullable().describe('the link, when the public URL is configured (left out of an idempotent replay)').optional(),
 });
 export const invitationListDoc = z.object({ data: z.array(invitationDoc), limit: z.number().int(), offset: z.number().int() });

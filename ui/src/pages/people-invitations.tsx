@@ -69,6 +69,8 @@ function InviteForm({ teams, onClose }: { teams: TeamNames; onClose: () => void 
   }
   const submit = async () => {
     const inv = await api.postInvitations({ body: { email: email.trim(), role, ...(teamId ? { team_id: Number(teamId), team_role: teamRole } : {}) } });
+    // The token is in the first answer only (a replay of the same create leaves it out).
+    if (!inv.token) throw new Error('The invitation was created, but its link was already shown once; revoke it and invite again.');
     setLink(`${location.origin}/ui/invitations/${inv.token}`);
   };
   return (

@@ -102,6 +102,8 @@ function InviteForm({ team, onClose }: { team: Team; onClose: () => void }) {
   }
   const submit = async () => {
     const inv = await api.postInvitations({ body: { email: email.trim(), team_id: team.id, team_role: role } });
+    // The token is in the first answer only (a replay of the same create leaves it out).
+    if (!inv.token) throw new Error('The invitation was created, but its link was already shown once; revoke it and invite again.');
     setLink(`${location.origin}/ui/invitations/${inv.token}`);
   };
   return (

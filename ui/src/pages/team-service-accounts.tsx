@@ -11,7 +11,7 @@ import { Table, type Column } from '../components/table.tsx';
 import { toast } from '../components/toast.tsx';
 import { Button, Card, ErrorNote, Loading } from '../components/ui.tsx';
 import { useApi } from '../components/use-api.ts';
-import { isViewer } from '../session.ts';
+import { isViewer, readsOrg } from '../session.ts';
 import { attempt } from './team-common.tsx';
 import type { Team } from './team-detail.tsx';
 
@@ -42,7 +42,8 @@ export function TeamServiceAccounts({ team, manages }: { team: Team; manages: bo
       label: 'Actions',
       render: (sa) => (
         <div class="row-actions">
-          <Button variant="ghost" class="btn-small" onClick={() => setLimitsOf(sa)} aria-label={`Limits of ${sa.name}`}>Limits</Button>
+          {/* a service account's limits are read by the team's owners and the organization's readers */}
+          {(manages || readsOrg.value) && <Button variant="ghost" class="btn-small" onClick={() => setLimitsOf(sa)} aria-label={`Limits of ${sa.name}`}>Limits</Button>}
           {write && <Button variant="ghost" class="btn-small" onClick={() => remove(sa)} aria-label={`Delete ${sa.name}`}>Delete</Button>}
         </div>
       ),
