@@ -111,18 +111,22 @@ export async function visit(page: Page, path: string): Promise<void> {
 
 /**
  * Goes to `path` through the app's own router (no page load: faster, and what a click on a link
- * does), then waits as visit() does. The h1 of the page left behind is marked with its title, so
- * the wait is for the new page's.
+ * does), then waits as visit() does. The h1 of the page left behind is marked, so the wait is
+ * for the new page's.
  */
 export async function navigate(page: Page, path: string): Promise<void> {
   await page.evaluate(`(() => {
     if (location.pathname + location.search === ${JSON.stringify(path)}) return;
-    for (const h of document.querySelectorAll('h1')) h.setAttribute('data-left', h.textContent ?? '');
+    for (const h of document.querySelectorAll('h1')) {
+      h.setAttribute('data-left', '');
+      // two pages of one route may keep the element: a new title unmarks it
+      new MutationObserver((_, seen) => { h.removeAttribute('data-left'); seen.disconnect(); }).observe(h, { childList: true, characterData: true, subtree: true });
+    }
     history.pushState(null, '', ${JSON.stringify(path)});
     dispatchEvent(new PopStateEvent('popstate'));
   })()`);
-  // a new h1, or the same element with another title (two pages of one route may share it)
-  await page.waitForFunction(`[...document.querySelectorAll('h1')].some((h) => !h.hasAttribute('data-left') || h.textContent !== h.getAttribute('data-left'))`);
+  // a locator, not waitForFunction (see settle())
+  await page.locator('h1:not([data-left])').first().waitFor();
   await settle(page);
 }
 
