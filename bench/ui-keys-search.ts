@@ -52,10 +52,10 @@ function steps(): Step[] {
   }
   // Tags: common (a third of the keys), and rare (0.01%: found through the tag index, not a walk).
   for (let i = 0; i < Math.ceil(REPS / 4); i++) for (const t of ['prod', 'pci']) out.push({ kind: 'tag', value: t, url: `tag=${t}` });
-  // Teams of ~100 keys among the first 1,000 (those are in the filter's list). Not team 1, the large
+  // Teams of ~100 keys among the first 500 (those are in the filter's list). Not team 1, the large
   // one: its first key is key-1, the unfiltered list's first too, so the change could not be seen.
   for (let i = 0; i < REPS / 2; i++) {
-    const t = 2 + ((i * 7919) % Math.min(998, N.teams - 2));
+    const t = 2 + ((i * 7919) % Math.min(498, N.teams - 2));
     out.push({ kind: 'team', value: String(t), url: `team_id=${t}` });
   }
   return out;

@@ -12,11 +12,13 @@ import { authorizedTeam } from '../teams/team-access.ts';
 import { microToUsd } from '../usage/spend.repository.ts';
 import { keyView, lineageOf, type KeyStatus } from './keys.repository.ts';
 import { loadPolicies } from '../policy/policies.repository.ts';
+import type { Policy } from '../policy/policy.ts';
 import { keyPageDoc } from './key-docs.ts';
 import { decodeCursor, encodeCursor } from './key-cursor.ts';
 import { listKeyPage, monthOf, SORT_KEYS, type KeyListing, type KeyPage, type SortKey } from './key-listing.ts';
 
 const STATUSES = ['active', 'disabled', 'revoked'] as const satisfies readonly KeyStatus[];
+const POLICY_SLICE = 200;
 const SORTS = SORT_KEYS.flatMap((k) => [k, `-${k}`]) as [string, ...string[]];
 
 /**
@@ -83,7 +85,11 @@ function listingOf(q: ListQuery, orgId: number, teamId: number | undefined, now:
  */
 async function pageView(deps: Deps, p: KeyPage, q: ListQuery, l: KeyListing) {
   const scopes = p.keys.map((k) => `key:${lineageOf(k.row)}`);
-  const policies = await loadPolicies(deps.db.kysely, scopes);
+  // In slices: loadPolicies ORs one condition per scope, and SQLite refuses an expression 1,000 deep.
+  const policies = new Map<string, Policy>();
+  for (let i = 0; i < scopes.length; i += POLICY_SLICE) {
+    for (const [scope, policy] of await loadPolicies(deps.db.kysely, scopes.slice(i, i + POLICY_SLICE))) policies.set(scope, policy);
+  }
   return {
     data: p.keys.map((k, i) => {
       const budget = policies.get(scopes[i]!)?.budget ?? null;

@@ -15,13 +15,14 @@ export interface TeamName { id: number; name: string }
 
 /**
  * The teams the person can pick from or see names of: everyone's for admins and viewers (the
- * first 1,000, by id: the filter also takes ?team_id= for any other), their own otherwise.
+ * first 500, by id: the filter also takes ?team_id= for any other; a page of 1,000 teams is
+ * refused on SQLite today: loadPolicies ORs one condition per team, too deep), their own otherwise.
  */
 export function useTeams(): { teams: TeamName[]; name: (id: number | null) => string } {
   const wide = isAdmin.value || isViewer.value;
   const all = useApi(async (signal) => {
     if (!wide) return null;
-    const r = (await api.getTeams({ query: { limit: 1000 }, options: { signal } })) as { data?: TeamName[] };
+    const r = (await api.getTeams({ query: { limit: 500 }, options: { signal } })) as { data?: TeamName[] };
     return r.data ?? [];
   }, [wide]);
   const teams = wide ? all.data ?? [] : myTeams.value.map((t) => ({ id: t.id, name: t.name }));
