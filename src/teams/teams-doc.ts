@@ -68,3 +68,7 @@ export const memberRemovedDoc = z.object({ team_id: z.number().int(), user_id: z
 export const serviceAccountDoc = z.object({ id: z.number().int(), team_id: z.number().int(), name: z.string(), description: z.string().nullable(), created_at: z.string() });
 export const serviceAccountListDoc = z.object({ data: z.array(serviceAccountDoc) });
 export const serviceAccountDeletedDoc = z.object({ id: z.number().int(), deleted: z.boolean(), revoked_keys: z.number().int() });
+
+const spendFigures = z.object({ requests: z.number(), cost_usd: z.number(), tokens_in: z.number(), tokens_out: z.number(), unpriced_requests: z.number() });
+/** spendSummary (usage/spend.repository.ts); team_id is a string, as seed 000 shows it */
+export const teamSpendDoc = z.object({ team_id: z.string(), today: spendFigures, this_month: spendFigures, total: spendFigures });

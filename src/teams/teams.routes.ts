@@ -25,7 +25,7 @@ import { loadOrgAccess } from '../access/org-access.ts';
 import { aboveTeam, narrowingProblem } from '../access/narrowing.ts';
 import { applyRulePatch, hasRuleFields, ruleFields, rulePatch, type RulePatch } from '../access/rule-input.ts';
 import { getRule, saveRule, teamScope } from '../access/access-rules.repository.ts';
-import { teamDeletedDoc, teamDetailDoc, teamDoc, teamListDoc, teamUpdatedDoc } from './teams-doc.ts';
+import { teamDeletedDoc, teamDetailDoc, teamDoc, teamListDoc, teamSpendDoc, teamUpdatedDoc } from './teams-doc.ts';
 import { teamSummaries } from './team-summaries.ts';
 
 const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'must be lowercase letters, digits and dashes (at most 64)');
@@ -133,7 +133,7 @@ export function registerTeamRoutes(api: FastifyInstance, deps: Deps): void {
     return { id: team.id, deleted: true, revoked_keys: revoked.length };
   });
 
-  api.get<{ Params: { id: string } }>('/teams/:id/spend', { config: { action: 'team.spend.read', doc: { summary: "A team's spend: today, this month and all time", tag: 'Teams' } } }, async (req) => {
+  api.get<{ Params: { id: string } }>('/teams/:id/spend', { config: { action: 'team.spend.read', doc: { summary: "A team's spend: today, this month and all time", tag: 'Teams', response: teamSpendDoc } } }, async (req) => {
     const team = await authorizedTeam(deps, req.actor, req.params.id, 'team.spend.read');
     await deps.logWriter.flush();
     const s = await spendSummary(db, { teamId: team.id }, deps.clock.now());

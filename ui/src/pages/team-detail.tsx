@@ -18,6 +18,7 @@ import { TeamServiceAccounts } from './team-service-accounts.tsx';
 import { TeamLimits } from './team-limits.tsx';
 import { TeamSelfService } from './team-self-service.tsx';
 import { TeamAccess } from './team-access.tsx';
+import { TeamStats } from './team-stats.tsx';
 
 export type Team = GetTeamsByIdResponse;
 type Tab = 'keys' | 'members' | 'service-accounts' | 'limits' | 'self-service' | 'access';
@@ -50,6 +51,7 @@ export default function TeamPage() {
         subtitle={<>{t.description ?? <span class="muted">No description</span>} · <span class="mono">{t.slug}</span></>}
         actions={isAdmin.value && <Button onClick={() => setEditing(true)}>Edit team</Button>}
       />
+      <TeamStats team={t} />
       <Tabs label="Team sections" value={tab} onChange={(next) => route(`${path}?tab=${next}`, true)} tabs={TABS} />
       <div class="team-tab" role="tabpanel" aria-label={TABS.find((x) => x.id === tab)!.label}>
         {tab === 'keys' && <TeamKeys team={t} />}
