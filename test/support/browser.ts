@@ -116,8 +116,10 @@ export async function visit(page: Page, path: string): Promise<void> {
  */
 export async function navigate(page: Page, path: string): Promise<void> {
   await page.evaluate(`(() => {
-    if (location.pathname + location.search === ${JSON.stringify(path)}) return;
-    for (const h of document.querySelectorAll('h1')) {
+    const to = new URL(${JSON.stringify(path)}, location.href);
+    if (location.pathname + location.search === to.pathname + to.search) return;
+    // the same page with another query keeps its h1 as it is
+    if (location.pathname !== to.pathname) for (const h of document.querySelectorAll('h1')) {
       h.setAttribute('data-left', '');
       // two pages of one route may keep the element: a new title unmarks it
       new MutationObserver((_, seen) => { h.removeAttribute('data-left'); seen.disconnect(); }).observe(h, { childList: true, characterData: true, subtree: true });
