@@ -12,10 +12,10 @@ export function TeamStats({ team }: { team: Team }) {
   const live = team.keys.filter((k) => k.status !== 'revoked').length;
   return (
     <div class="grid grid-4 team-stats">
-      <div class="card"><Stat label="Spend today" value={s ? usd(s.today.cost_usd) : '…'} detail={s && `${int(s.today.requests)} requests`} /></div>
-      <div class="card"><Stat label="Spend this month" value={s ? usd(s.this_month.cost_usd) : '…'} detail={s && `${int(s.this_month.requests)} requests · ${compact(s.this_month.tokens_in + s.this_month.tokens_out)} tokens`} /></div>
-      <div class="card"><Stat label="Live keys" value={int(live)} detail="that you can see" /></div>
-      <div class="card"><Stat label="All time" value={s ? usd(s.total.cost_usd) : '…'} detail={s && `${int(s.total.requests)} requests`} /></div>
+      <Stat label="Spend today" value={s ? usd(s.today.cost_usd) : '…'} detail={s && `${int(s.today.requests)} requests`} />
+      <Stat label="Spend this month" value={s ? usd(s.this_month.cost_usd) : '…'} detail={s && `${int(s.this_month.requests)} requests · ${compact(s.this_month.tokens_in + s.this_month.tokens_out)} tokens`} />
+      <Stat label="Live keys" value={int(live)} detail="that you can see" />
+      <Stat label="All time" value={s ? usd(s.total.cost_usd) : '…'} detail={s && `${int(s.total.requests)} requests`} />
     </div>
   );
 }
