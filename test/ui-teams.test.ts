@@ -2,7 +2,8 @@
 // gives it a budget and sees its use as a progress bar, refuses a negative budget with the API's
 // error under that field, adds a member with a monthly allocation and creates a service account; a
 // team owner manages their team's members but another team's page (where they are only a member)
-// has no write buttons; a viewer sees none either. axe-core on the list and a team page.
+// has no write buttons; a viewer sees none either. The asset set (admins) and the self-service
+// policy (owners) are set from their tabs. axe-core on the list and a team page.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
@@ -107,6 +108,15 @@ describe('teams pages in the browser (sqlite)', { skip: browserSkip() }, () => {
     const accounts = await gw.api('GET', `/api/teams/${teamId}/service-accounts`);
     assert.deepEqual(accounts.body.data.map((a: { name: string }) => a.name), ['nightly-evals']);
 
+    // the asset set: an allowlist of its own instead of the organization's
+    await page.getByRole('tab', { name: 'Models & access' }).click();
+    await page.getByRole('button', { name: 'Change models' }).click();
+    await page.getByLabel(/Inherit the organization's models/).uncheck();
+    await page.getByLabel('Models', { exact: true }).fill('gpt-4o-mini');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('row', { name: /gpt-4o-mini/ }).getByText('allowed', { exact: true }).waitFor();
+    assert.deepEqual((await gw.api('GET', `/api/teams/${teamId}`)).body.models, ['gpt-4o-mini']);
+
     await page.getByRole('tab', { name: 'Keys' }).click();
     await page.getByRole('link', { name: 'eval-runner' }).waitFor();
     assert.equal(await page.getByRole('link', { name: 'All keys of this team' }).getAttribute('href'), `/ui/keys?team_id=${teamId}`);
@@ -133,6 +143,15 @@ describe('teams pages in the browser (sqlite)', { skip: browserSkip() }, () => {
     await edit.getByRole('button', { name: 'Save' }).click();
     await page.getByRole('row', { name: /of \$30\.00/ }).waitFor();
     assert.equal(await page.getByRole('button', { name: 'Edit team' }).count(), 0, "the team's name is the admins'");
+    // the self-service policy is the owner's to set
+    await page.getByRole('tab', { name: 'Self-service' }).click();
+    await page.getByRole('button', { name: 'Change policy' }).click();
+    await page.getByLabel('Members may create their own keys').check();
+    await page.getByLabel('Highest budget per key (USD)').fill('15');
+    await page.getByRole('button', { name: 'Save policy' }).click();
+    await page.getByRole('row', { name: /Budget per key/ }).getByText('at most $15.00').waitFor();
+    const policy = await gw.api('GET', `/api/teams/${people.teamId}/self-service`);
+    assert.deepEqual([policy.body.enabled, policy.body.max_budget_usd], [true, 15]);
 
     await page.getByRole('link', { name: 'Teams' }).first().click();
     await page.getByRole('link', { name: 'Payments' }).click();
