@@ -45,7 +45,7 @@ import { summarize, type Summary } from './lib/stats.ts';
 import { ROOT, startTollgate, startUpstream } from './lib/targets.ts';
 import { startChild } from './lib/proc.ts';
 import type { LoadResult } from './lib/load-types.ts';
-import { BIG_TEAM, LOADED_AT, loadSqlite, migrateLoaded } from './lib/scale-load.ts';
+import { BIG_TEAM, LOADED_AT, loadPostgres, loadSqlite, migrateLoaded } from './lib/scale-load.ts';
 
 const arg = (name: string, dflt: number) => {
   const v = process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -78,79 +78,6 @@ const realHashes = secrets.map(hashSecret);
 const realKeyId = (i: number) => (i + 1) * stride;
 
 const AT = new Date().toISOString();
-
-async function loadPostgres(url: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  const q = async (what: string, text: string, values: unknown[] = []) => {
-    const t0 = performance.now();
-    const r = await client.query(text, values);
-    say(`  ${what}: ${r.rowCount ?? 0} rows in ${ms(t0)} ms`);
-  };
-  try {
-    await client.query('SET synchronous_commit = off');
-    await q('organization', `insert into organizations (name, slug, created_at, updated_at) values ('Scale', 'scale', $1, $1)`, [AT]);
-    await q('teams', `insert into teams (org_id, name, slug, created_at, updated_at) select 1, 'team-' || g, 'team-' || g, $2, $2 from generate_series(1, $1::int) g`, [N.teams, AT]);
-    await q('users', `insert into users (org_id, external_id, email, created_at, updated_at) select 1, 'user-' || g, 'user-' || g || '@example.com', $2, $2 from generate_series(1, $1::int) g`, [users(), AT]);
-    // user u is a member of team ((u - 1) % teams) + 1
-    await q('memberships', `insert into memberships (team_id, user_id, created_at, updated_at) select ((g - 1) % $2::int) + 1, g, $3, $3 from generate_series(1, $1::int) g`, [users(), N.teams, AT]);
-    await q('service accounts', `insert into service_accounts (org_id, team_id, name, created_at) select 1, g, 'sa-' || g, $2 from generate_series(1, $1::int) g`, [N.serviceAccounts, AT]);
-    // KEY_SHAPE (below) in SQL: key k belongs to team ((k - 1) % teams) + 1 and to one of that
-    // team's members, except the large team's keys and the service accounts' keys.
-    const keyTeam = `((g - 1) % $2::int) + 1`;
-    const keyUser = `${keyTeam} + $2::int * ((g / $2::int) % ${N.membersPerTeam})`;
-    const sa = `((g / 20) % ${N.serviceAccounts}) + 1`;
-    const at = `$6::timestamp`;
-    const isoOf = (t: string) => `to_char(${t}, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-    await q(
-      'api_keys',
-      `insert into api_keys (org_id, team_id, user_id, service_account_id, name, description, tags, key_prefix, key_hash, status, expires_at, created_at, updated_at, last_used_at)
-       select 1,
-              case when g % 20 = 7 then ${sa} when g % 10 = 3 then ${BIG_TEAM} else ${keyTeam} end,
-              case when g % 20 = 7 then null else ${keyUser} end,
-              case when g % 20 = 7 then ${sa} end,
-              'key-' || g,
-              case when g % 2 = 0 then 'Workload ' || md5((g * 31)::text) end,
-              case when g % 10007 = 0 then '["pci","prod"]' when g % 3 = 0 then '["prod"]' when g % 3 = 1 then '["ci","batch"]' else '[]' end,
-              'sk-tg-' || substr(md5(g::text), 1, 6) || '...',
-              case when g % $4::int = 0 and g / $4::int <= $5::int then ($3::text[])[g / $4::int] else encode(sha256(('bench-key-' || g)::bytea), 'hex') end,
-              case when g % 50 = 0 then 'revoked' when g % 100 = 33 then 'disabled' else 'active' end,
-              case when (g / 10) % 10 < 3 then ${isoOf(`${at} + (1 + (g::bigint * 104729) % (365 * 86400)) * interval '1 second'`)} end,
-              ${isoOf(`${at} - ($1::int - g) * interval '1 minute'`)}, $7,
-              case when g % 10 < 7 then ${isoOf(`${at} - ((g::bigint * 7919) % (90 * 86400)) * interval '1 second'`)} end
-       from generate_series(1, $1::int) g`,
-      [N.keys, N.teams, realHashes, stride, N.realKeys, AT.slice(0, 23), AT],
-    );
-    // Logs over the last N.days days; key spread by a multiplicative hash, team/user follow the key.
-    const chunk = 2_000_000;
-    for (let from = 1; from <= N.logs; from += chunk) {
-      const to = Math.min(N.logs, from + chunk - 1);
-      await q(
-        `request_logs ${from.toLocaleString('en')}–${to.toLocaleString('en')}`,
-        `insert into request_logs (request_id, created_at, org_id, team_id, user_id, key_id, endpoint, model, provider, status_code, streamed, tokens_in, tokens_out, cost_micro, latency_ms, client_ip)
-         select md5(g::text), to_char(now() at time zone 'UTC' - (g % ($4::int * 86400)) * interval '1 second', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-                1, ((k - 1) % $3::int) + 1, ((k - 1) % $3::int) + 1 + $3::int * ((k / $3::int) % ${N.membersPerTeam}), k,
-                'chat/completions', case when g % 3 = 0 then 'gpt-4o' else 'gpt-4o-mini' end, 'openai', 200, g % 2, 100 + g % 500, 50 + g % 300,
-                (100 + g % 500) * 15 / 100 + (50 + g % 300) * 60 / 100, 5 + g % 400, '10.0.0.1'
-         from (select g, ((g::bigint * 2654435761) % $5::bigint) + 1 as k from generate_series($1::int, $2::int) g) s`,
-        [from, to, N.teams, N.days, N.keys],
-      );
-    }
-    await q(
-      'spend_rollups (from the logs)',
-      `insert into spend_rollups (day, key_id, model, org_id, team_id, user_id, requests, tokens_in, tokens_out, cost_micro, unpriced_requests)
-       select substr(created_at, 1, 10), key_id, model, min(org_id), min(team_id), min(user_id), count(*), sum(tokens_in), sum(tokens_out), sum(cost_micro), 0
-       from request_logs group by 1, 2, 3`,
-    );
-    await q(
-      'org_day_rollups (from the rollups, as migration 0003 does)',
-      `insert into org_day_rollups (org_id, day, requests, tokens_in, tokens_out, cost_micro, unpriced_requests)
-       select org_id, day, sum(requests), sum(tokens_in), sum(tokens_out), sum(cost_micro), sum(unpriced_requests) from spend_rollups group by org_id, day`,
-    );
-  } finally {
-    await client.end();
-  }
-}
 
 // ---- measuring ----
 
@@ -369,7 +296,7 @@ if (withPostgres) {
     try {
       await migrate(db, LOADED_AT);
       const t0 = performance.now();
-      await loadPostgres(url);
+      await loadPostgres(url, N, { hashes: realHashes, idOf: realKeyId }, AT, say);
       const migrated = await migrateLoaded(db, say);
       const loadMs = ms(t0);
       const size = await sql<{ size: string }>`select pg_size_pretty(pg_database_size(current_database())) as size`.execute(db.kysely);
