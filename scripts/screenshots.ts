@@ -33,6 +33,11 @@ async function shoot(ui: UiPage, file: string): Promise<void> {
   // words that would mean a broken page in a screenshot
   const text = await ui.page.locator('body').innerText();
   for (const bad of ['undefined', 'NaN', '[object Object]', 'Invalid Date']) if (text.includes(bad)) problems.push(`${file}: shows "${bad}"`);
+  // a chart names its total in its accessible name: none may be empty
+  for (const chart of await ui.page.getByRole('img').all()) {
+    const name = (await chart.getAttribute('aria-label')) ?? '';
+    if (/total \$0(\.0+)?\b/.test(name) || / 0 points/.test(name)) problems.push(`${file}: an empty chart (${name})`);
+  }
   problems.push(...ui.problems.map((p) => `${file}: ${p}`));
   ui.problems.length = 0;
 }
