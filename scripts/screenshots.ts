@@ -1,7 +1,7 @@
 // Screenshots of the dashboard for the README (docs/screenshots/*.png): a throwaway Tollgate on
 // loopback filled by test/support/ui-seed.ts (six teams, twenty people, forty keys, a month of
 // spend), Debian's Chromium driven by playwright-core, the main pages at 1280×800 as an admin,
-// "My keys" as a member, and the overview on a phone. The key secret in key-created.png belongs
+// a member's overview (their allocation) and keys, and the overview on a phone. The key secret in key-created.png belongs
 // to that throwaway gateway, which is deleted when the script ends: it is no live secret.
 //
 //   node scripts/screenshots.ts            (chromium at /usr/bin/chromium; ~40 s)
@@ -100,7 +100,9 @@ try {
   await admin.context.close();
 
   const member = await openUi(browser, gw, { viewport: SCREEN });
-  await signInUi(member, seeded.member, seeded.password, '/ui/keys');
+  await signInUi(member, seeded.member, seeded.password, '/ui');
+  await shoot(member, 'overview-member.png');
+  await open(member.page, '/ui/keys');
   await shoot(member, 'my-keys.png');
   await member.context.close();
 
