@@ -16,7 +16,9 @@ const OUT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'docs'
 const SCREEN = { width: 1280, height: 800 };
 
 mkdirSync(OUT, { recursive: true });
-const { gw, clock } = await startSeededGateway();
+// No request leaves this script: the OpenAI credential may name the real service instead of the
+// test suite's fake upstream on loopback, so the Providers page reads as it would in production.
+const { gw, clock } = await startSeededGateway({ env: { OPENAI_BASE_URL: 'https://api.openai.com/v1' } });
 const browser = await launchBrowser();
 const shots: Array<{ file: string; bytes: number }> = [];
 const problems: string[] = [];

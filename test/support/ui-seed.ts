@@ -57,7 +57,7 @@ export async function startSeededGateway(opts: GatewayOptions = {}): Promise<{ g
   const gw = await startGateway({
     ...opts,
     clock,
-    env: { TOLLGATE_CONFIG: file, TOLLGATE_UPSTREAM_ALLOW: '127.0.0.1,api.anthropic.com,openrouter.ai,10.20.0.0/16', ...opts.env },
+    env: { TOLLGATE_CONFIG: file, TOLLGATE_UPSTREAM_ALLOW: '127.0.0.1,api.openai.com,api.anthropic.com,openrouter.ai,10.20.0.0/16', ...opts.env },
   });
   return { gw, clock };
 }
