@@ -18,6 +18,9 @@ async function noAxe(page: Page, where: string): Promise<void> {
 /** Buttons that would change something, by the names the team pages give them. */
 const WRITE = /^(Edit|Edit team|Add member|Invite by email|Remove|Create service account|Delete|Change limits|Change policy|Change models)\b/;
 
+/** the members table of a team page (not the credit trail beside it, which names people too) */
+const membersTable = (page: Page) => page.getByRole('table', { name: /^Members of/ });
+
 async function writeButtons(page: Page): Promise<string[]> {
   const names = await page.getByRole('button').evaluateAll((els) => els.map((e) => (e.getAttribute('aria-label') ?? e.textContent ?? '').trim()));
   return names.filter((n) => WRITE.test(n));
@@ -91,12 +94,14 @@ describe('teams pages in the browser (sqlite)', { skip: browserSkip() }, () => {
     await add.getByLabel('Person', { exact: true }).selectOption({ label: 'mia (mia@example.com)' });
     await add.getByLabel('Monthly allocation (USD)').fill('25');
     await add.getByRole('button', { name: 'Add member' }).click();
-    const row = page.getByRole('row', { name: /mia@example\.com/ });
+    const row = membersTable(page).getByRole('row', { name: /mia@example\.com/ });
     await row.waitFor();
     assert.match(await row.innerText(), /\$0\.00 of \$25\.00/);
     await row.getByRole('progressbar').waitFor();
     const members = await gw.api('GET', `/api/teams/${teamId}/members`);
     assert.equal(members.body.data[0].allocation_usd, 25);
+    // seed 003's trail: the allocation is recorded, with its amount
+    await page.getByRole('row', { name: /Allocation set.*mia.*\$25\.00/ }).waitFor();
     await noAxe(page, 'a team page (members)');
 
     await page.getByRole('tab', { name: 'Service accounts' }).click();
@@ -136,12 +141,12 @@ describe('teams pages in the browser (sqlite)', { skip: browserSkip() }, () => {
 
     await page.getByRole('link', { name: 'Search' }).click();
     await page.getByRole('heading', { name: 'Search', level: 1 }).waitFor();
-    const row = page.getByRole('row', { name: /mia@example\.com/ });
+    const row = membersTable(page).getByRole('row', { name: /mia@example\.com/ });
     await row.getByRole('button', { name: /^Edit/ }).click();
     const edit = page.getByRole('dialog', { name: /Edit/ });
     await edit.getByLabel('Monthly allocation (USD)').fill('30');
     await edit.getByRole('button', { name: 'Save' }).click();
-    await page.getByRole('row', { name: /of \$30\.00/ }).waitFor();
+    await membersTable(page).getByRole('row', { name: /of \$30\.00/ }).waitFor();
     assert.equal(await page.getByRole('button', { name: 'Edit team' }).count(), 0, "the team's name is the admins'");
     // the self-service policy is the owner's to set
     await page.getByRole('tab', { name: 'Self-service' }).click();
@@ -156,7 +161,7 @@ describe('teams pages in the browser (sqlite)', { skip: browserSkip() }, () => {
     await page.getByRole('link', { name: 'Teams' }).first().click();
     await page.getByRole('link', { name: 'Payments' }).click();
     await page.getByRole('heading', { name: 'Payments', level: 1 }).waitFor();
-    await page.getByRole('row', { name: /owen@example\.com/ }).waitFor();
+    await membersTable(page).getByRole('row', { name: /owen@example\.com/ }).waitFor();
     assert.deepEqual(await writeButtons(page), [], 'no write buttons on a team one only belongs to');
     assert.deepEqual(ui.problems, []);
     await ui.context.close();
@@ -168,7 +173,7 @@ describe('teams pages in the browser (sqlite)', { skip: browserSkip() }, () => {
     await signInUi(ui, people.viewer, PASSWORD, `/ui/teams/${people.teamId}`);
     await page.setViewportSize(PHONE);
     await page.getByRole('heading', { name: 'Search', level: 1 }).waitFor();
-    await page.getByRole('row', { name: /mia@example\.com/ }).waitFor();
+    await membersTable(page).getByRole('row', { name: /mia@example\.com/ }).waitFor();
     for (const tab of ['Members & allocations', 'Keys', 'Service accounts', 'Limits & budget', 'Self-service', 'Models & access']) {
       await page.getByRole('tab', { name: tab }).click();
       await loaded(page);

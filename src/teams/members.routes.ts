@@ -15,7 +15,7 @@ import { resolveTarget, writeLimits } from '../policy/limits.routes.ts';
 import { committedCaps } from '../policy/allocations.ts';
 import { microToUsd, spendSummary } from '../usage/spend.repository.ts';
 import { iso } from '../clock.ts';
-import { memberListDoc, memberRemovedDoc, memberSetDoc } from './teams-doc.ts';
+import { memberListDoc, memberRemovedDoc, memberSetDoc, transactionListDoc } from './teams-doc.ts';
 
 const memberBody = z.strictObject({
   role: z.enum(['owner', 'member']).optional(),
@@ -94,7 +94,7 @@ export function registerMemberRoutes(api: FastifyInstance, deps: Deps): void {
     return { team_id: team.id, user_id: userId, removed: true, revoked_keys: revoked.length };
   });
 
-  api.get<{ Params: { id: string } }>('/teams/:id/transactions', { config: { action: 'team.transactions.read', doc: { summary: "A team's credit transactions (allocations, key caps, revocations)", tag: 'Members', query: pagination } } }, async (req) => {
+  api.get<{ Params: { id: string } }>('/teams/:id/transactions', { config: { action: 'team.transactions.read', doc: { summary: "A team's credit transactions (allocations, key caps, revocations)", tag: 'Members', query: pagination, response: transactionListDoc } } }, async (req) => {
     const team = await authorizedTeam(deps, req.actor, req.params.id, 'team.transactions.read');
     const { limit, offset } = parse(pagination, req.query, 'query');
     const rows = await db.selectFrom('audit_events').selectAll().where('team_id', '=', team.id).where('action', 'in', TRANSACTION_ACTIONS).orderBy('id', 'desc').limit(limit).offset(offset).execute();

@@ -72,3 +72,23 @@ export const serviceAccountDeletedDoc = z.object({ id: z.number().int(), deleted
 const spendFigures = z.object({ requests: z.number(), cost_usd: z.number(), tokens_in: z.number(), tokens_out: z.number(), unpriced_requests: z.number() });
 /** spendSummary (usage/spend.repository.ts); team_id is a string, as seed 000 shows it */
 export const teamSpendDoc = z.object({ team_id: z.string(), today: spendFigures, this_month: spendFigures, total: spendFigures });
+
+/** GET /api/teams/{id}/transactions: allocations set, keys provisioned, capped, rotated and revoked */
+export const transactionListDoc = z.object({
+  data: z.array(
+    z.object({
+      id: z.number().int(),
+      at: z.string(),
+      action: z.string(),
+      actor_type: z.string(),
+      actor_id: z.string().nullable(),
+      target_type: z.string().nullable(),
+      target_id: z.string().nullable(),
+      amount_usd: z.number().nullable(),
+      before: z.unknown(),
+      after: z.unknown(),
+    }),
+  ),
+  limit: z.number().int(),
+  offset: z.number().int(),
+});

@@ -9,10 +9,11 @@ import { usd } from '../components/format.ts';
 import { Table, type Column } from '../components/table.tsx';
 import { Badge, Button, Card, Progress } from '../components/ui.tsx';
 import { useApi } from '../components/use-api.ts';
-import { isViewer, myUserId } from '../session.ts';
+import { isViewer, myUserId, readsOrg } from '../session.ts';
 import { attempt, personLabel } from './team-common.tsx';
 import type { Team } from './team-detail.tsx';
 import { AddMemberDialog, EditMemberDialog, InviteDialog } from './team-member-dialogs.tsx';
+import { TeamTransactions } from './team-transactions.tsx';
 
 export type Member = GetTeamsByIdMembersResponse['data'][number];
 
@@ -68,13 +69,18 @@ export function TeamMembers({ team, manages }: { team: Team; manages: boolean })
   );
   const close = () => setDialog(null);
   const saved = () => { setDialog(null); members.reload(); };
+  const names = new Map((members.data?.data ?? []).map((m) => [m.user_id, personLabel(m)]));
   return (
-    <Card title="Members & allocations" actions={actions}>
-      <p class="muted">An allocation is a member's monthly budget in this team: every key they own here draws from it.</p>
-      <Table caption={`Members of ${team.name}`} columns={columns} rows={members.data?.data} rowKey={(m) => m.user_id} loading={members.loading} error={members.error} onRetry={members.reload} empty="No members yet." />
-      <AddMemberDialog open={dialog === 'add'} team={team} onClose={close} onSaved={saved} />
-      <InviteDialog open={dialog === 'invite'} team={team} onClose={close} />
-      <EditMemberDialog member={typeof dialog === 'object' ? dialog : null} team={team} onClose={close} onSaved={saved} />
-    </Card>
+    <div class="grid">
+      <Card title="Members & allocations" actions={actions}>
+        <p class="muted">An allocation is a member's monthly budget in this team: every key they own here draws from it.</p>
+        <Table caption={`Members of ${team.name}`} columns={columns} rows={members.data?.data} rowKey={(m) => m.user_id} loading={members.loading} error={members.error} onRetry={members.reload} empty="No members yet." />
+        <AddMemberDialog open={dialog === 'add'} team={team} onClose={close} onSaved={saved} />
+        <InviteDialog open={dialog === 'invite'} team={team} onClose={close} />
+        <EditMemberDialog member={typeof dialog === 'object' ? dialog : null} team={team} onClose={close} onSaved={saved} />
+      </Card>
+      {/* the trail is the team owners' and the organization's readers' (team.transactions.read); it reloads with the members */}
+      {(manages || readsOrg.value) && <TeamTransactions team={team} names={names} version={members.data} />}
+    </div>
   );
 }
