@@ -82,6 +82,7 @@ describe('keys pages in the browser (sqlite)', { skip: browserSkip() }, () => {
     await page.getByRole('heading', { name: 'search-backend', level: 1 }).waitFor();
     await page.getByText('Spend per day, last 30 days').waitFor();
     await page.getByRole('heading', { name: 'This key' }).waitFor();
+    await page.getByRole('table', { name: 'Recent requests of this key' }).getByRole('cell', { name: 'gpt-4o-mini' }).waitFor();
     await noAxe(page, 'a key page');
 
     // rotate without grace: the new secret works, the old one no longer does

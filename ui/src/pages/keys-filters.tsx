@@ -1,9 +1,8 @@
 // The keys page's filters, all answered by the server (GET /api/keys: q, team_id, status, tag,
 // sort; user_id / service_account_id when a link sets them). They live in the URL query, so a
 // filtered list can be linked to (the team page links to ?team_id=…) and survives a reload. The
-// search box and the tag box settle for a moment before they ask (useDebounced).
-import { useEffect, useState } from 'preact/hooks';
-import { useDebounced } from '../components/use-api.ts';
+// search box and the tag box settle for a moment (SETTLE_MS) before they ask.
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { Button } from '../components/ui.tsx';
 import type { TeamName } from './keys-data.ts';
 import { SETTLE_MS } from './keys-settle.ts';
@@ -38,10 +37,22 @@ const SORTS = [
 export function KeysFilters({ value, onChange, teams, teamRequired }: { value: FilterState; onChange: (patch: Partial<FilterState>) => void; teams: TeamName[]; teamRequired: boolean }) {
   const [q, setQ] = useState(value.q);
   const [tag, setTag] = useState(value.tag);
-  const settledQ = useDebounced(q, SETTLE_MS);
-  const settledTag = useDebounced(tag, SETTLE_MS);
-  useEffect(() => { if (settledQ !== value.q) onChange({ q: settledQ }); }, [settledQ]);
-  useEffect(() => { if (settledTag !== value.tag) onChange({ tag: settledTag }); }, [settledTag]);
+  // A timer started by the keystroke itself (not a debounced value and an effect): each effect
+  // waits for a frame, and this path is what a search costs the person (bench/ui-keys-search.ts).
+  const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const pending = useRef<Partial<FilterState>>({});
+  const latest = useRef(onChange);
+  latest.current = onChange;
+  useEffect(() => () => clearTimeout(timer.current), []);
+  const settle = (patch: Partial<FilterState>) => {
+    pending.current = { ...pending.current, ...patch };
+    clearTimeout(timer.current);
+    timer.current = setTimeout(() => {
+      const p = pending.current;
+      pending.current = {};
+      latest.current(p);
+    }, SETTLE_MS);
+  };
   // A link or the back button changed the URL: the boxes follow it.
   useEffect(() => setQ(value.q), [value.q]);
   useEffect(() => setTag(value.tag), [value.tag]);
@@ -50,7 +61,7 @@ export function KeysFilters({ value, onChange, teams, teamRequired }: { value: F
     <div class="toolbar keys-toolbar" role="search" aria-label="Filter keys">
       <div class="field keys-search">
         <label for="keys-q">Search keys</label>
-        <input id="keys-q" type="search" value={q} placeholder="Name, prefix or description" onInput={(e) => setQ((e.currentTarget as HTMLInputElement).value)} />
+        <input id="keys-q" type="search" value={q} placeholder="Name, prefix or description" onInput={(e) => { const v = (e.currentTarget as HTMLInputElement).value; setQ(v); settle({ q: v }); }} />
       </div>
       <div class="field">
         <label for="keys-team">Team</label>
@@ -68,7 +79,7 @@ export function KeysFilters({ value, onChange, teams, teamRequired }: { value: F
       </div>
       <div class="field">
         <label for="keys-tag">Tag</label>
-        <input id="keys-tag" type="text" value={tag} placeholder="prod" onInput={(e) => setTag((e.currentTarget as HTMLInputElement).value)} />
+        <input id="keys-tag" type="text" value={tag} placeholder="prod" onInput={(e) => { const v = (e.currentTarget as HTMLInputElement).value; setTag(v); settle({ tag: v }); }} />
       </div>
       <div class="field">
         <label for="keys-sort">Sort</label>
