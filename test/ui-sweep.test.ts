@@ -1,6 +1,6 @@
-// Every page of the dashboard, swept the same way, against a Tollgate holding a believable month
-// (test/support/ui-seed.ts): as an admin (every page) and as a member (the pages a member has),
-// axe-core finds no serious or critical violation, nothing goes wrong in the console (script
+// Every page of the dashboard, swept the same way, against a Tollgate holding a believable
+// organization (test/support/ui-seed.ts): as an admin (every page, and every tab of it) and as a
+// member (the pages a member has), axe-core finds no serious or critical violation, nothing goes wrong in the console (script
 // errors, CSP refusals), every /ui answer carries the security headers, a phone-width page never
 // scrolls sideways and its menu button opens the navigation, and the sidebar is there at 1280 px.
 // Also how the app answers paths: an unknown asset is a 404, any other /ui path is the app, and a
@@ -76,6 +76,19 @@ async function sweep(ui: UiPage, headerProblems: string[], path: string, how: 'l
   assert.ok(!(await ui.page.getByText('undefined', { exact: true }).count()), `${path}: shows "undefined"`);
 }
 
+/** Each other tab of the page (a team's members, keys, limits, …), checked by axe as it opens. */
+async function sweepTabs(ui: UiPage, path: string): Promise<void> {
+  const tabs = ui.page.getByRole('tab', { selected: false });
+  const names = await tabs.allInnerTexts();
+  for (const name of names) {
+    await ui.page.getByRole('tab', { name, exact: true }).click();
+    await settle(ui.page);
+    const violations = await axeViolations(ui.page);
+    assert.deepEqual(violations, [], `${path}, tab ${name}: axe found ${violations.map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.join(' ')}`).join('; ')}`);
+  }
+  assert.deepEqual(ui.problems, [], `${path}: console errors or CSP refusals`);
+}
+
 describe('every page of the dashboard', { skip: browserSkip() }, () => {
   let browser: Browser;
   let gw: Gateway;
@@ -104,6 +117,7 @@ describe('every page of the dashboard', { skip: browserSkip() }, () => {
     for (const target of ADMIN_PAGES) {
       test(target.name, async () => {
         await sweep(ui, headers, target.path(seeded));
+        await sweepTabs(ui, target.path(seeded));
         assert.ok(await ui.page.getByRole('navigation', { name: 'Main' }).isVisible(), 'the sidebar is visible at 1280 px');
         assert.equal(await ui.page.getByRole('button', { name: 'Menu' }).isVisible(), false, 'no menu button at 1280 px');
       });
