@@ -1,10 +1,11 @@
 // Every page of the dashboard, swept the same way, against a Tollgate holding a believable
 // organization (test/support/ui-seed.ts): as an admin (every page, and every tab of it) and as a
-// member (the pages a member has), axe-core finds no serious or critical violation, nothing goes wrong in the console (script
-// errors, CSP refusals), every /ui answer carries the security headers, a phone-width page never
-// scrolls sideways and its menu button opens the navigation, and the sidebar is there at 1280 px.
-// Also how the app answers paths: an unknown asset is a 404, any other /ui path is the app, and a
-// stale session lands on sign-in and comes back to where the person was going.
+// member (the pages a member has), axe-core finds no serious or critical violation, nothing goes
+// wrong in the console (script errors, CSP refusals), every /ui answer carries the security
+// headers, a phone-width page never scrolls sideways and its menu button opens the navigation,
+// and the sidebar is there at 1280 px. Also how the app answers paths: an unknown asset is a 404,
+// any other /ui path is the app, and a stale session lands on sign-in and comes back to where the
+// person was going.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Response } from 'playwright-core';
