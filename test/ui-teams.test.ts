@@ -2,8 +2,8 @@
 // gives it a budget and sees its use as a progress bar, refuses a negative budget with the API's
 // error under that field, adds a member with a monthly allocation and creates a service account; a
 // team owner manages their team's members but another team's page (where they are only a member)
-// has no write buttons; a viewer sees none either. The asset set (admins) and the self-service
-// policy (owners) are set from their tabs. axe-core on the list and a team page.
+// has no write buttons; a viewer sees none either. The asset set (admins), the self-service
+// policy and invitations into the team (owners) are handled from their tabs. axe-core on the list and a team page.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
@@ -148,6 +148,18 @@ describe('teams pages in the browser (sqlite)', { skip: browserSkip() }, () => {
     await edit.getByRole('button', { name: 'Save' }).click();
     await membersTable(page).getByRole('row', { name: /of \$30\.00/ }).waitFor();
     assert.equal(await page.getByRole('button', { name: 'Edit team' }).count(), 0, "the team's name is the admins'");
+    // an invitation into the team: the link once, then pending until revoked
+    await page.getByRole('button', { name: 'Invite by email' }).click();
+    const invite = page.getByRole('dialog', { name: /Invite someone to Search/ });
+    await invite.getByLabel('Email').fill('nina@example.com');
+    await invite.getByRole('button', { name: 'Create invitation' }).click();
+    assert.match(await invite.getByLabel('Invitation link').inputValue(), /\/ui\/invitations\/.+/);
+    await invite.getByRole('button', { name: 'Done' }).click();
+    await page.getByRole('button', { name: 'Revoke the invitation of nina@example.com' }).click();
+    await page.getByRole('dialog', { name: /Revoke the invitation/ }).getByRole('button', { name: 'Revoke invitation' }).click();
+    await page.getByRole('table', { name: /Pending invitations/ }).waitFor({ state: 'detached' });
+    const invitations = await gw.api('GET', '/api/invitations');
+    assert.deepEqual(invitations.body.data.map((i: { email: string; status: string }) => [i.email, i.status]), [['nina@example.com', 'revoked']]);
     // the self-service policy is the owner's to set
     await page.getByRole('tab', { name: 'Self-service' }).click();
     await page.getByRole('button', { name: 'Change policy' }).click();

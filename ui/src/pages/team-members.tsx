@@ -14,12 +14,15 @@ import { attempt, personLabel } from './team-common.tsx';
 import type { Team } from './team-detail.tsx';
 import { AddMemberDialog, EditMemberDialog, InviteDialog } from './team-member-dialogs.tsx';
 import { TeamTransactions } from './team-transactions.tsx';
+import { TeamInvitations } from './team-invitations.tsx';
 
 export type Member = GetTeamsByIdMembersResponse['data'][number];
 
 export function TeamMembers({ team, manages }: { team: Team; manages: boolean }) {
   const members = useApi((signal) => api.getTeamsByIdMembers({ path: { id: team.id }, options: { signal } }), [team.id]);
   const [dialog, setDialog] = useState<'add' | 'invite' | Member | null>(null);
+  // bumped when an invitation dialog closes, so the pending list shows the new one
+  const [invited, setInvited] = useState(0);
   const write = manages && !isViewer.value;
 
   const remove = async (m: Member) => {
@@ -76,9 +79,10 @@ export function TeamMembers({ team, manages }: { team: Team; manages: boolean })
         <p class="muted">An allocation is a member's monthly budget in this team: every key they own here draws from it.</p>
         <Table caption={`Members of ${team.name}`} columns={columns} rows={members.data?.data} rowKey={(m) => m.user_id} loading={members.loading} error={members.error} onRetry={members.reload} empty="No members yet." />
         <AddMemberDialog open={dialog === 'add'} team={team} onClose={close} onSaved={saved} />
-        <InviteDialog open={dialog === 'invite'} team={team} onClose={close} />
+        <InviteDialog open={dialog === 'invite'} team={team} onClose={() => { close(); setInvited((n) => n + 1); }} />
         <EditMemberDialog member={typeof dialog === 'object' ? dialog : null} team={team} onClose={close} onSaved={saved} />
       </Card>
+      {write && <TeamInvitations team={team} version={invited} />}
       {/* the trail is the team owners' and the organization's readers' (team.transactions.read); it reloads with the members */}
       {(manages || readsOrg.value) && <TeamTransactions team={team} names={names} version={members.data} />}
     </div>
