@@ -17,6 +17,9 @@ const passwordBody = z.strictObject({
   new_password: z.string().max(MAX_PASSWORD_LENGTH, `must be at most ${MAX_PASSWORD_LENGTH} characters`),
 });
 
+/** the other sessions of the person end: a stolen one does not outlive the change */
+const passwordChanged = z.object({ changed: z.literal(true), other_sessions_ended: z.number().int() });
+
 export function registerMeRoutes(api: FastifyInstance, deps: Deps): void {
   const db = deps.db.kysely;
 
@@ -25,7 +28,7 @@ export function registerMeRoutes(api: FastifyInstance, deps: Deps): void {
     return meView(deps, req.actor);
   });
 
-  api.put('/me/password', { config: { action: 'me.update', doc: { summary: 'Change the signed-in person\'s password', tag: 'Me', body: passwordBody } } }, async (req, reply) => {
+  api.put('/me/password', { config: { action: 'me.update', doc: { summary: 'Change the signed-in person\'s password', tag: 'Me', body: passwordBody, response: passwordChanged } } }, async (req, reply) => {
     const actor = req.actor;
     authorize(actor, 'me.update');
     const sessionId = actor.sessionId;

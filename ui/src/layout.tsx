@@ -11,7 +11,7 @@ import { ToastHost } from './components/toast.tsx';
 export function Layout({ children }: { children: ComponentChildren }) {
   const { path, route } = useLocation();
   const [open, setOpen] = useState(false);
-  const role = (me.value as { role?: string; superadmin?: boolean } | null | undefined);
+  const role = me.value;
   const active = (p: string) => (p === '/ui' ? path === '/ui' || path === '/ui/' : path === p || path.startsWith(p + '/'));
   const out = async () => {
     await signOut();

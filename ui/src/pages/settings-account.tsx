@@ -48,7 +48,7 @@ function PasswordForm() {
   const submit = async () => {
     // Checked here because the API never sees the repetition; everything else is the API's word.
     if (next !== repeat) throw new ApiFailure(400, 'invalid_request', 'does not match the new password', 'repeat_password');
-    const res = (await api.putMePassword({ body: { current_password: current, new_password: next } })) as { other_sessions_ended?: number } | undefined;
+    const res = await api.putMePassword({ body: { current_password: current, new_password: next } });
     setCurrent('');
     setNext('');
     setRepeat('');
