@@ -229,6 +229,60 @@ for (const dialect of DIALECTS) describe(`usage API (${dialect})`, { skip: diale
     assert.equal(parseCsv(await csv.text()).length, 2, 'header and the member’s one key');
   });
 
+  test('top N: order=cost|requests|tokens ranks groups largest first, limit keeps N, totals stay the whole selection', async () => {
+    const range = 'from=2026-02-01&to=2026-03-31';
+    const all = await gw.api('GET', `/api/usage?group_by=key&${range}`);
+    assert.equal(all.status, 200, JSON.stringify(all.body));
+    assert.equal(all.body.order, null);
+    const measure = { cost: (r: any) => r.cost_micro, requests: (r: any) => r.requests, tokens: (r: any) => r.tokens_in + r.tokens_out };
+    for (const [order, value] of Object.entries(measure)) {
+      const expected = [...all.body.data].sort((a, b) => value(b) - value(a) || a.key_id - b.key_id);
+      assert.ok(value(expected[0]) > value(expected.at(-1)), `${order}: the keys differ`);
+      const top = await gw.api('GET', `/api/usage?group_by=key&${range}&order=${order}&limit=2`);
+      assert.equal(top.status, 200, JSON.stringify(top.body));
+      assert.equal(top.body.order, order);
+      assert.deepEqual(top.body.data, expected.slice(0, 2), order);
+      assert.deepEqual(top.body.totals, all.body.totals, `${order}: totals of every key, not the top 2`);
+      assert.equal(top.body.next_cursor, null);
+    }
+    // several dimensions and a time grain: (key, day) groups ranked, across days
+    const keyDays = await gw.api('GET', `/api/usage?group_by=team,model,day&${range}&order=cost&limit=3`);
+    const every = await gw.api('GET', `/api/usage?group_by=team,model,day&${range}`);
+    assert.deepEqual(keyDays.body.data.map((r: any) => r.cost_micro), every.body.data.map((r: any) => r.cost_micro).sort((a: number, b: number) => b - a).slice(0, 3));
+    // the organization level (by model: org_day rows) and the team_month level (a whole month)
+    const models = await gw.api('GET', '/api/usage?group_by=model&from=2026-02-01&to=2026-02-28&order=requests&limit=1');
+    const byModel = await fromLogs(['model'], '2026-02-01', '2026-03-01');
+    assert.equal(models.body.data[0].requests, Math.max(...byModel.map((r) => r.requests)));
+    const teams = await gw.api('GET', '/api/usage?group_by=team&from=2026-02-01&to=2026-02-28&order=cost&limit=1');
+    const byTeam = await fromLogs(['team_id'], '2026-02-01', '2026-03-01');
+    assert.deepEqual(pick(teams.body.data, ['team_id']), [byTeam.sort((a, b) => b.cost_micro - a.cost_micro)[0]]);
+    // CSV: the same top rows, in the same order
+    const csv = parseCsv(await (await fetch(`${gw.url}/api/usage?group_by=key&${range}&order=cost&limit=2&format=csv`, { headers: { 'x-admin-key': ADMIN_KEY } })).text());
+    const top2 = (await gw.api('GET', `/api/usage?group_by=key&${range}&order=cost&limit=2`)).body.data;
+    assert.deepEqual(csv.slice(1).map((l) => Number(l[0])), top2.map((r: any) => r.key_id));
+  });
+
+  test('top N keeps each reader to their scope; bad order, limit and cursor are refused naming the parameter', async () => {
+    const q = '/api/usage?group_by=key&from=2026-02-01&to=2026-03-31';
+    const keysOf = (r: any) => r.body.data.map((x: any) => x.key_id);
+    const mine = await member.api('GET', `${q}&order=cost&limit=10`);
+    assert.equal(mine.status, 200, JSON.stringify(mine.body));
+    assert.deepEqual(keysOf(mine), [keyA1]);
+    assert.deepEqual(mine.body.totals, (await member.api('GET', q)).body.totals);
+    const team = await owner.api('GET', `${q}&order=cost&limit=10`);
+    assert.deepEqual(keysOf(team).sort(), [keyA1, keyA2].sort());
+    assert.ok(team.body.data[0].cost_micro >= team.body.data[1].cost_micro);
+    const outside = await member.api('GET', `${q}&order=cost&team_id=${teamB}`);
+    assert.deepEqual(outside.body.data, []);
+    const csv = await fetch(`${gw.url}${q}&order=tokens&limit=5&format=csv`, { headers: { cookie: member.cookie } });
+    assert.equal(parseCsv(await csv.text()).length, 2, 'header and the member’s one key');
+    for (const [bad, param] of [['order=price', 'query.order'], ['order=cost&limit=1001', 'query.limit'], ['order=cost&cursor=abc', 'query.cursor'], ['order=cost&limit=0', 'query.limit']]) {
+      const r = await gw.api('GET', `${q}&${bad}`);
+      assert.equal(r.status, 400, bad);
+      assert.equal(r.body.error.param, param, bad);
+    }
+  });
+
   test('spend: the organization (today, this month, last month), a key, my keys per team', async () => {
     const cost = async (from: string, to: string, where: (q: any) => any = (q) => q) => {
       const rows = await fromLogs([], from, to, (q) => where(q).where('provider', 'is not', null));

@@ -3,6 +3,7 @@
 // against them (app.ts, TOLLGATE_VALIDATE_RESPONSES), so they follow usage-view.ts and
 // usage-spend.ts field for field.
 import { z } from 'zod';
+import { USAGE_ORDERS } from './usage-query.ts';
 
 const sums = {
   requests: z.number(),
@@ -37,10 +38,11 @@ export const usageDoc = z.object({
   from: z.string().describe('inclusive, ISO-8601'),
   to: z.string().describe('exclusive, ISO-8601'),
   group_by: z.array(z.string()),
+  order: z.enum(USAGE_ORDERS).nullable().describe('the sum the rows are ranked by, largest first (order=…); null: group key order'),
   data: z.array(usageRowDoc),
   totals: z.object(sums).describe('of the whole selection, not only this page'),
   limit: z.number(),
-  next_cursor: z.string().nullable(),
+  next_cursor: z.string().nullable().describe('always null with order (the top groups are one page)'),
 });
 
 const figures = z.object({

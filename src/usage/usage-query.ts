@@ -12,6 +12,11 @@ import type { UsageScope } from './usage-scope.ts';
 export const DIMS = ['team', 'user', 'key', 'model', 'provider'] as const;
 export type Dim = (typeof DIMS)[number];
 export type Grain = 'day' | 'hour';
+/** What order=… ranks groups by (usage.repository.ts usageTop). */
+export const USAGE_ORDERS = ['cost', 'requests', 'tokens'] as const;
+export type UsageOrder = (typeof USAGE_ORDERS)[number];
+/** The most groups order=… answers: a top list, not an export (that is paged by group key). */
+export const TOP_MAX = 1000;
 
 const date = z.string().regex(/^\d{4}-\d\d-\d\d$/).refine((v) => !Number.isNaN(Date.parse(v + 'T00:00:00Z')) && new Date(v + 'T00:00:00Z').toISOString().startsWith(v), 'is not a real date');
 const dateOrTime = z.union([date, isoDateTime], { message: 'must be a date (YYYY-MM-DD) or an ISO-8601 date-time with a time zone' });
@@ -27,8 +32,9 @@ export const usageQuerySchema = z.strictObject({
   model: text.optional(),
   provider: text.optional(),
   format: z.enum(['json', 'csv']).default('json'),
-  limit: z.coerce.number().int().min(1).max(10_000).default(1000).describe('rows per page (JSON; CSV streams every row)'),
-  cursor: z.string().max(2000).optional().describe('next_cursor of the previous page'),
+  order: z.enum(USAGE_ORDERS).optional().describe(`the top groups, largest first: by ${USAGE_ORDERS.join(', ')} (tokens in + out); limit is then how many (at most ${TOP_MAX}), in one page, CSV too; without it rows come in group key order, paged by cursor`),
+  limit: z.coerce.number().int().min(1).max(10_000).default(1000).describe(`rows per page (JSON; CSV streams every row); with order, the top N (at most ${TOP_MAX}, JSON and CSV)`),
+  cursor: z.string().max(2000).optional().describe('next_cursor of the previous page (not with order)'),
 });
 export type UsageQueryInput = z.infer<typeof usageQuerySchema>;
 
@@ -44,6 +50,8 @@ export interface UsageQuery {
   to: number;
   filters: Filters;
   scope: UsageScope;
+  /** the top groups by this sum (GET /api/usage order=…); absent: group key order, by cursor */
+  order?: UsageOrder;
 }
 
 /**
@@ -55,6 +63,13 @@ export interface Plan { parts: Array<{ level: Level; lo: string; hi: string; sin
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
+
+/** order=… answers one page of at most TOP_MAX groups: no cursor, no larger limit. */
+export function checkTop(q: Pick<UsageQueryInput, 'order' | 'limit' | 'cursor'>): void {
+  if (q.order === undefined) return;
+  if (q.limit > TOP_MAX) throw invalid('query.limit', `must be at most ${TOP_MAX} with order (the top groups)`);
+  if (q.cursor !== undefined) throw invalid('query.cursor', 'cannot be used with order: the top groups come in one page');
+}
 
 export function parseGroupBy(v: string | undefined): { dims: Dim[]; grain: Grain | null } {
   const names = v === undefined || v.trim() === '' ? [] : v.split(',').map((s) => s.trim());

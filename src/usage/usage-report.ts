@@ -1,10 +1,11 @@
 // A usage report as GET /api/usage answers it, apart from HTTP: a JSON page with its totals, or
 // the CSV lines of every row (pages of CSV_PAGE groups, each a keyset continuation, so a large
-// export is never held whole). bench/lib/usage-scale.ts times these on the scale data set.
+// export is never held whole); with order=…, the top `limit` groups instead, in one page (JSON)
+// or one chunk (CSV). bench/lib/usage-scale.ts times these on the scale data set.
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/types.ts';
 import { ApiError } from '../http/errors.ts';
-import { groupColumns, namesOf, usagePage, usageTotals, type KeyValue, type Sums, type UsageGroup } from './usage.repository.ts';
+import { groupColumns, namesOf, usagePage, usageTop, usageTotals, type KeyValue, type Sums, type UsageGroup } from './usage.repository.ts';
 import { plan, type UsageQuery } from './usage-query.ts';
 import { seesNothing } from './usage-scope.ts';
 import { csvCells, csvHeader, csvLine, groupView, sumsView } from './usage-view.ts';
@@ -39,7 +40,8 @@ export async function usageJson(db: Kysely<Database>, q: UsageQuery, now: number
   const { page, totals } = seesNothing(q.scope)
     ? { page: [], totals: ZERO }
     : await db.transaction().setIsolationLevel('repeatable read').execute(async (trx) => ({
-        page: await usagePage(trx, q, rowsPlan, after, limit + 1),
+        // A top list is whole (no next page): usage-query.ts checkTop refuses a cursor with it.
+        page: q.order ? await usageTop(trx, q, rowsPlan, q.order, limit) : await usagePage(trx, q, rowsPlan, after, limit + 1),
         totals: await usageTotals(trx, q, totalsPlan),
       }));
   const rows = page.slice(0, limit);
@@ -53,13 +55,20 @@ export async function usageJson(db: Kysely<Database>, q: UsageQuery, now: number
 
 /**
  * The CSV export: the header line, then chunks of lines, one chunk per page of groups. Planned
- * here, before the first line: a refused range is a 400, not a broken stream.
+ * here, before the first line: a refused range is a 400, not a broken stream. With q.order, the
+ * `top` largest groups in one chunk (the route passes its limit).
  */
-export function usageCsv(db: Kysely<Database>, q: UsageQuery, now: number, after: KeyValue[] | undefined): AsyncGenerator<string> {
+export function usageCsv(db: Kysely<Database>, q: UsageQuery, now: number, after: KeyValue[] | undefined, top = CSV_PAGE): AsyncGenerator<string> {
   const rowsPlan = plan(q, now);
   return (async function* lines() {
     yield csvLine(csvHeader(q));
     if (seesNothing(q.scope)) return;
+    if (q.order) {
+      const rows = await usageTop(db, q, rowsPlan, q.order, top);
+      const names = await namesOf(db, q.orgId, rows);
+      yield rows.map((g) => csvLine(csvCells(groupView(g, q, names)))).join('');
+      return;
+    }
     let cursor = after;
     for (;;) {
       const page = await usagePage(db, q, rowsPlan, cursor, CSV_PAGE);

@@ -1,11 +1,12 @@
 // Usage reads over usage_rollups (never request_logs): one page of groups, ordered by the group
 // keys in primary-key order (time, team, user, key, model, provider) and continued by keyset, so
 // that a page of a large grouping is an index walk that stops at the page's end; the totals of
-// the same filters from the coarsest level that holds them; the names of a page's ids.
+// the same filters from the coarsest level that holds them; the top N groups by a sum (order=…);
+// the names of a page's ids.
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/types.ts';
 import { COUNTERS, type Counter } from './usage-rollups.ts';
-import type { Dim, Plan, UsageQuery } from './usage-query.ts';
+import type { Dim, Plan, UsageOrder, UsageQuery } from './usage-query.ts';
 
 export type Sums = Record<Counter, number>;
 export interface UsageGroup extends Sums {
@@ -83,11 +84,34 @@ export async function usagePage(db: Kysely<Database>, q: UsageQuery, p: Plan, af
   }
   for (const c of order) qb = qb.orderBy(c as (typeof cols)[number]);
   const rows = await qb.limit(limit).execute();
-  return rows.map((r) => {
-    const g: UsageGroup = numbers(r as Record<string, unknown>);
-    for (const c of cols) (g as unknown as Record<string, KeyValue>)[c] = c === 'bucket' || c === 'model' || c === 'provider' ? String(r[c]) : Number(r[c]);
-    return g;
-  });
+  return rows.map((r) => groupOf(r as Record<string, unknown>, cols));
+}
+
+function groupOf(r: Record<string, unknown>, cols: ReturnType<typeof groupColumns>): UsageGroup {
+  const g: UsageGroup = numbers(r);
+  for (const c of cols) (g as unknown as Record<string, KeyValue>)[c] = c === 'bucket' || c === 'model' || c === 'provider' ? String(r[c]) : Number(r[c]);
+  return g;
+}
+
+/** The sum order=… ranks by (tokens: in + out, as the dashboard's measure). */
+const RANK: Record<UsageOrder, ReturnType<typeof sql<number>>> = {
+  cost: sql<number>`sum(cost_micro)`,
+  requests: sql<number>`sum(requests)`,
+  tokens: sql<number>`sum(tokens_in) + sum(tokens_out)`,
+};
+
+/**
+ * The `limit` largest groups by a sum, largest first (ties by group key, so the answer is stable).
+ * Every group of the selection is aggregated to rank them: one GROUP BY over the plan's rows,
+ * then the database's top-N sort; nothing but the N rows leaves it.
+ */
+export async function usageTop(db: Kysely<Database>, q: UsageQuery, p: Plan, order: UsageOrder, limit: number): Promise<UsageGroup[]> {
+  const cols = groupColumns(q);
+  if (cols.length === 0) return usagePage(db, q, p, undefined, limit);
+  let qb = scoped(db, q, p).select(cols).select(sums).groupBy(cols).orderBy(RANK[order], 'desc');
+  for (const c of cols) qb = qb.orderBy(c);
+  const rows = await qb.limit(limit).execute();
+  return rows.map((r) => groupOf(r as Record<string, unknown>, cols));
 }
 
 export async function usageTotals(db: Kysely<Database>, q: UsageQuery, p: Plan): Promise<Sums> {

@@ -1,6 +1,7 @@
 // Usage and spend (docs/api.md "Usage", docs/observability.md "Usage and chargeback"):
 //   GET /api/usage                 requests, errors, tokens and cost grouped by any of team, user,
-//                                  key, model, provider and day|hour; totals; JSON pages or CSV
+//                                  key, model, provider and day|hour; totals; JSON pages or CSV;
+//                                  or the top N groups by cost, requests or tokens (order=…)
 //   GET /api/orgs/current/spend    the organization's spend: today, this month, last month, total
 //   GET /api/keys/{id}/spend       one key's
 //   GET /api/me/spend              the signed-in person's own keys, per team
@@ -16,7 +17,7 @@ import { authorize } from '../auth/authorize.ts';
 import { ApiError } from '../http/errors.ts';
 import { parse } from '../http/validate.ts';
 import { keyOf, type KeyReq } from '../keys/key-lookup.ts';
-import { parseGroupBy, usageQuerySchema, usageRange, type UsageQuery } from './usage-query.ts';
+import { checkTop, parseGroupBy, usageQuerySchema, usageRange, type UsageQuery } from './usage-query.ts';
 import { usageScope } from './usage-scope.ts';
 import { decodeCursor, usageCsv, usageJson } from './usage-report.ts';
 import { keySpend, orgSpend, userSpend } from './usage-spend.ts';
@@ -30,7 +31,7 @@ export function registerUsageRoutes(api: FastifyInstance, deps: Deps): void {
       action: 'usage.read',
       doc: {
         summary: 'Usage grouped by team, user, key, model, provider and day or hour, with totals (JSON pages or CSV)',
-        description: 'Read from the usage rollups. Admins and viewers see the organization; team owners their teams and their own keys; everyone else their own keys. Rows are ordered by their group keys; JSON is paged (limit, next_cursor), format=csv streams every row.',
+        description: 'Read from the usage rollups. Admins and viewers see the organization; team owners their teams and their own keys; everyone else their own keys. Rows are ordered by their group keys; JSON is paged (limit, next_cursor), format=csv streams every row. With order=cost|requests|tokens, the top `limit` groups (at most 1,000) by that sum, largest first, in one page (CSV too); totals are always those of the whole selection.',
         tag: 'Usage',
         query: usageQuerySchema,
         response: usageDoc,
@@ -40,24 +41,26 @@ export function registerUsageRoutes(api: FastifyInstance, deps: Deps): void {
     authorize(req.actor, 'usage.read');
     const input = parse(usageQuerySchema, req.query, 'query');
     const { dims, grain } = parseGroupBy(input.group_by);
+    checkTop(input);
     const now = deps.clock.now();
     const { from, to } = usageRange(input, grain, now);
     const q: UsageQuery = {
       orgId: req.actor.orgId, dims, grain, from, to,
       filters: { teamId: input.team_id, keyId: input.key_id, userId: input.user_id, model: input.model, provider: input.provider },
       scope: usageScope(req.actor),
+      order: input.order,
     };
     const after = input.cursor === undefined ? undefined : decodeCursor(input.cursor, q);
     // This replica's queued log rows first: a report right after traffic includes it.
     await deps.logWriter.flush();
     const range = { from: new Date(from).toISOString(), to: new Date(to).toISOString() };
     if (input.format === 'csv') {
-      const lines = usageCsv(db, q, now, after);
+      const lines = usageCsv(db, q, now, after, input.limit);
       const name = `tollgate-usage-${range.from.slice(0, 10)}-${range.to.slice(0, 10)}.csv`;
       return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${name}"`).send(Readable.from(lines));
     }
     const page = await usageJson(db, q, now, after, input.limit);
-    return { object: 'usage', ...range, group_by: [...(grain ? [grain] : []), ...dims], data: page.data, totals: page.totals, limit: input.limit, next_cursor: page.next_cursor };
+    return { object: 'usage', ...range, group_by: [...(grain ? [grain] : []), ...dims], order: input.order ?? null, data: page.data, totals: page.totals, limit: input.limit, next_cursor: page.next_cursor };
   });
 
   api.get('/orgs/current/spend', {
