@@ -8,45 +8,29 @@
 // request_logs, spend_rollups, org_day_rollups, usage_rollups, key_spend and keys' last use are
 // filled by the same transaction as in production (no hand-written SQL, rollups consistent with
 // the logs; budget counters load their spend from those rollups). The objects themselves are made
-// with the server's clock moved back a month (ShiftedClock), so "created" dates and the audit
+// with the server's clock moved back (ShiftedClock), so "created" dates and the audit
 // trail precede the spend instead of all reading "today". The data is pseudo-random with a fixed
 // seed, so screenshots are stable between runs.
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Clock } from '../../src/clock.ts';
-import type { ModelPrice } from '../../src/config.ts';
-import { BUILTIN_PRICES, costMicro } from '../../src/usage/pricing.ts';
 import type { LogRow } from '../../src/usage/log-writer.ts';
 import { hashPassword } from '../../src/auth/passwords.ts';
 import { startGateway, type Gateway, type GatewayOptions } from './gateway.ts';
 import { PASSWORD } from './browser.ts';
+import { KEYS, PEOPLE, SERVICE_ACCOUNTS, TEAMS } from './ui-seed-data.ts';
+import { EXTRA_PRICES, HISTORY_DAYS, keyHistory } from './ui-seed-traffic.ts';
 
 const DAY = 86_400_000;
-/** two months, so "this month" has a previous month to compare with */
-const HISTORY_DAYS = 62;
-/** requests per KeySpec.perDay: the two months stay ~14,000 rows, written in a few seconds */
-const TRAFFIC = 0.2;
 
-/** Real time moved by `offsetMs`: the seed makes its objects a month ago, then sets it back to 0. */
+/** Real time moved by `offsetMs`: the seed makes its objects back in time, then sets it to 0 again. */
 export class ShiftedClock implements Clock {
   offsetMs = 0;
   now(): number {
     return Date.now() + this.offsetMs;
   }
 }
-
-// Models served by the seeded provider credentials, with list-like prices (config `pricing`), so
-// nothing in the month reads "unpriced".
-const EXTRA_PRICES: Record<string, ModelPrice> = {
-  'meta-llama/llama-3.3-70b-instruct': { input: 130_000, output: 400_000, maxOutputTokens: 16_384 },
-  'mistralai/mistral-large': { input: 2_000_000, output: 6_000_000, maxOutputTokens: 32_768 },
-  'qwen2.5-coder-32b': { input: 60_000, output: 200_000, maxOutputTokens: 8_192 },
-};
-const PRICES: Record<string, ModelPrice> = { ...BUILTIN_PRICES, ...EXTRA_PRICES };
-const PROVIDER_OF = (model: string): string =>
-  model.startsWith('claude') ? 'anthropic' : model.includes('/') ? 'openrouter' : model.startsWith('qwen') ? 'openai-compatible' : 'openai';
 
 /** A gateway that can hold the seed: the providers' hosts allowed, their models priced, a movable clock. */
 export async function startSeededGateway(opts: GatewayOptions = {}): Promise<{ gw: Gateway; clock: ShiftedClock }> {
@@ -61,219 +45,6 @@ export async function startSeededGateway(opts: GatewayOptions = {}): Promise<{ g
   });
   return { gw, clock };
 }
-
-// ---- who and what ---------------------------------------------------------------------------
-
-interface TeamSpec { name: string; slug: string; description: string; selfService?: { max_budget_usd: number; require_expiry: boolean; max_expiry_days: number; max_keys_per_user: number } }
-const TEAMS: TeamSpec[] = [
-  { name: 'Search Relevance', slug: 'search', description: 'Ranking, query understanding and the answer box', selfService: { max_budget_usd: 50, require_expiry: true, max_expiry_days: 90, max_keys_per_user: 3 } },
-  { name: 'Payments', slug: 'payments', description: 'Fraud review assistant and dispute summaries' },
-  { name: 'Customer Support', slug: 'support', description: 'Ticket triage and the help-center assistant', selfService: { max_budget_usd: 25, require_expiry: false, max_expiry_days: 180, max_keys_per_user: 2 } },
-  { name: 'Data Platform', slug: 'data-platform', description: 'Batch enrichment and embedding pipelines' },
-  { name: 'Mobile', slug: 'mobile', description: 'In-app writing helpers for iOS and Android' },
-  { name: 'Research', slug: 'research', description: 'Evaluations and model comparisons' },
-];
-
-interface PersonSpec { name: string; email: string; role: 'admin' | 'member' | 'viewer'; teams?: Record<string, 'owner' | 'member'> }
-const PEOPLE: PersonSpec[] = [
-  { name: 'Ada Lovelace', email: 'ada@example.com', role: 'admin' },
-  { name: 'Grace Hopper', email: 'grace@example.com', role: 'admin' },
-  { name: 'Vera Rubin', email: 'vera@example.com', role: 'viewer' },
-  { name: 'Owen Marsh', email: 'owen@example.com', role: 'member', teams: { search: 'owner' } },
-  { name: 'Mia Chen', email: 'mia@example.com', role: 'member', teams: { search: 'member' } },
-  { name: 'Max Weber', email: 'max@example.com', role: 'member', teams: { search: 'member' } },
-  { name: 'Lena Fischer', email: 'lena@example.com', role: 'member', teams: { search: 'member', research: 'member' } },
-  { name: 'Priya Nair', email: 'priya@example.com', role: 'member', teams: { payments: 'owner' } },
-  { name: 'Tom Okafor', email: 'tom@example.com', role: 'member', teams: { payments: 'member' } },
-  { name: 'Carlos Mendez', email: 'carlos@example.com', role: 'member', teams: { support: 'owner' } },
-  { name: 'Aisha Khan', email: 'aisha@example.com', role: 'member', teams: { support: 'member' } },
-  { name: 'Jonas Berg', email: 'jonas@example.com', role: 'member', teams: { support: 'member' } },
-  { name: 'Yuki Tanaka', email: 'yuki@example.com', role: 'member', teams: { support: 'member' } },
-  { name: 'Dana Kim', email: 'dana@example.com', role: 'member', teams: { 'data-platform': 'owner' } },
-  { name: 'Noah Williams', email: 'noah@example.com', role: 'member', teams: { 'data-platform': 'member' } },
-  { name: 'Malik Johnson', email: 'malik@example.com', role: 'member', teams: { mobile: 'owner' } },
-  { name: 'Elena Petrova', email: 'elena@example.com', role: 'member', teams: { mobile: 'member' } },
-  { name: 'Sofia Rossi', email: 'sofia@example.com', role: 'member', teams: { research: 'owner' } },
-  { name: 'Ravi Patel', email: 'ravi@example.com', role: 'member', teams: { research: 'member' } },
-  { name: 'Hannah Schmidt', email: 'hannah@example.com', role: 'member', teams: { research: 'member' } },
-];
-
-const SERVICE_ACCOUNTS: Array<{ team: string; name: string; description: string }> = [
-  { team: 'search', name: 'search-indexer', description: 'Query rewriting during nightly indexing' },
-  { team: 'search', name: 'answer-box', description: 'The answer box on search results' },
-  { team: 'payments', name: 'fraud-review-worker', description: 'Summarizes flagged transactions for reviewers' },
-  { team: 'support', name: 'support-bot', description: 'The help-center assistant' },
-  { team: 'support', name: 'ticket-triage', description: 'Routes incoming tickets' },
-  { team: 'data-platform', name: 'enrichment-pipeline', description: 'Nightly product catalogue enrichment' },
-  { team: 'mobile', name: 'mobile-backend', description: 'Writing helpers behind the apps' },
-  { team: 'research', name: 'eval-harness', description: 'Runs the weekly evaluation suite' },
-];
-
-// What a key calls: models with weights, and a typical prompt/completion size.
-type Mix = Array<[model: string, weight: number]>;
-const CHAT_LIGHT: Mix = [['gpt-4o-mini', 6], ['gpt-4.1-mini', 3], ['claude-haiku-4-5', 2]];
-const CHAT_HEAVY: Mix = [['gpt-4.1', 4], ['claude-sonnet-4-5', 4], ['gpt-4o', 2], ['o4-mini', 1]];
-const EMBED: Mix = [['text-embedding-3-small', 5], ['text-embedding-3-large', 1]];
-const EVALS: Mix = [['claude-opus-4-1', 1], ['claude-sonnet-4-5', 3], ['gpt-4.1', 3], ['o3', 2], ['mistralai/mistral-large', 1], ['meta-llama/llama-3.3-70b-instruct', 2]];
-const CODE: Mix = [['qwen2.5-coder-32b', 5], ['gpt-4.1-mini', 2]];
-const LIGHT = new Set(['gpt-4o-mini', 'gpt-4.1-mini', 'claude-haiku-4-5', 'qwen2.5-coder-32b', 'meta-llama/llama-3.3-70b-instruct']);
-
-interface KeySpec {
-  name: string;
-  team: string;
-  /** a person's email, or `sa:<service account name>` */
-  owner: string;
-  tags?: string[];
-  mix: Mix;
-  /** requests on a weekday (weekends get ~35%) */
-  perDay: number;
-  /** has a monthly hard budget, which the month's spend fills to this fraction */
-  budgetFill?: number;
-  state?: 'disabled' | 'revoked';
-  /** the day (days ago) its traffic stopped, for disabled and revoked keys */
-  stoppedDaysAgo?: number;
-  /** expires this many days from now */
-  expiresInDays?: number;
-  /** made this many days ago (default: before the history starts) */
-  createdDaysAgo?: number;
-  /** rotated once, the old secret in a grace period */
-  rotated?: boolean;
-}
-
-const KEYS: KeySpec[] = [
-  // Search Relevance
-  { name: 'answer-box-prod', team: 'search', owner: 'sa:answer-box', tags: ['prod'], mix: CHAT_HEAVY, perDay: 110, budgetFill: 0.72, rotated: true },
-  { name: 'answer-box-staging', team: 'search', owner: 'sa:answer-box', tags: ['staging'], mix: CHAT_LIGHT, perDay: 40 },
-  { name: 'query-rewriter', team: 'search', owner: 'sa:search-indexer', tags: ['prod', 'batch'], mix: CHAT_LIGHT, perDay: 90 },
-  { name: 'indexer-embeddings', team: 'search', owner: 'sa:search-indexer', tags: ['batch'], mix: EMBED, perDay: 60 },
-  { name: 'mia-notebook', team: 'search', owner: 'mia@example.com', tags: ['notebook'], mix: CHAT_HEAVY, perDay: 9, budgetFill: 0.45, expiresInDays: 45 },
-  { name: 'mia-ranking-experiments', team: 'search', owner: 'mia@example.com', tags: ['experiment'], mix: CHAT_LIGHT, perDay: 14, budgetFill: 0.88, expiresInDays: 3 },
-  { name: 'max-prototype', team: 'search', owner: 'max@example.com', tags: ['notebook'], mix: CHAT_LIGHT, perDay: 12, budgetFill: 0.35, expiresInDays: 60 },
-  { name: 'lena-relevance-labels', team: 'search', owner: 'lena@example.com', mix: CHAT_HEAVY, perDay: 6, budgetFill: 0.45, expiresInDays: 20 },
-  { name: 'owen-laptop', team: 'search', owner: 'owen@example.com', mix: CHAT_LIGHT, perDay: 5, state: 'revoked', stoppedDaysAgo: 11 },
-  // Payments
-  { name: 'fraud-review-prod', team: 'payments', owner: 'sa:fraud-review-worker', tags: ['prod', 'pci'], mix: CHAT_HEAVY, perDay: 45, budgetFill: 0.64 },
-  { name: 'dispute-summaries', team: 'payments', owner: 'sa:fraud-review-worker', tags: ['prod'], mix: CHAT_LIGHT, perDay: 35 },
-  { name: 'priya-analysis', team: 'payments', owner: 'priya@example.com', mix: CHAT_HEAVY, perDay: 4, budgetFill: 0.3 },
-  { name: 'tom-sandbox', team: 'payments', owner: 'tom@example.com', tags: ['sandbox'], mix: CHAT_LIGHT, perDay: 8, budgetFill: 0.55, state: 'disabled', stoppedDaysAgo: 4 },
-  // Customer Support
-  { name: 'support-bot-prod', team: 'support', owner: 'sa:support-bot', tags: ['prod'], mix: CHAT_HEAVY, perDay: 160, budgetFill: 0.69 },
-  { name: 'support-bot-staging', team: 'support', owner: 'sa:support-bot', tags: ['staging'], mix: CHAT_LIGHT, perDay: 30 },
-  { name: 'ticket-triage', team: 'support', owner: 'sa:ticket-triage', tags: ['prod'], mix: CHAT_LIGHT, perDay: 140 },
-  { name: 'triage-backfill', team: 'support', owner: 'sa:ticket-triage', tags: ['batch'], mix: CHAT_LIGHT, perDay: 50, state: 'revoked', stoppedDaysAgo: 18, createdDaysAgo: 29 },
-  { name: 'aisha-macros', team: 'support', owner: 'aisha@example.com', mix: CHAT_LIGHT, perDay: 10, budgetFill: 0.55, expiresInDays: 30 },
-  { name: 'jonas-tone-checker', team: 'support', owner: 'jonas@example.com', mix: CHAT_LIGHT, perDay: 7, budgetFill: 0.4 },
-  { name: 'yuki-translations', team: 'support', owner: 'yuki@example.com', mix: CHAT_HEAVY, perDay: 5, budgetFill: 0.35, expiresInDays: 2 },
-  { name: 'carlos-reports', team: 'support', owner: 'carlos@example.com', mix: CHAT_HEAVY, perDay: 3, budgetFill: 0.88 },
-  // Data Platform
-  { name: 'catalogue-enrichment', team: 'data-platform', owner: 'sa:enrichment-pipeline', tags: ['prod', 'batch'], mix: CHAT_LIGHT, perDay: 120, budgetFill: 0.77 },
-  { name: 'catalogue-embeddings', team: 'data-platform', owner: 'sa:enrichment-pipeline', tags: ['prod', 'batch'], mix: EMBED, perDay: 140 },
-  { name: 'dbt-docs-writer', team: 'data-platform', owner: 'sa:enrichment-pipeline', tags: ['batch'], mix: CODE, perDay: 25 },
-  { name: 'dana-sql-helper', team: 'data-platform', owner: 'dana@example.com', mix: CODE, perDay: 12, budgetFill: 0.55 },
-  { name: 'noah-notebook', team: 'data-platform', owner: 'noah@example.com', tags: ['notebook'], mix: CHAT_LIGHT, perDay: 6, budgetFill: 0.4, expiresInDays: 5 },
-  // Mobile
-  { name: 'mobile-writing-ios', team: 'mobile', owner: 'sa:mobile-backend', tags: ['prod', 'ios'], mix: CHAT_LIGHT, perDay: 70, budgetFill: 0.6 },
-  { name: 'mobile-writing-android', team: 'mobile', owner: 'sa:mobile-backend', tags: ['prod', 'android'], mix: CHAT_LIGHT, perDay: 60, budgetFill: 0.6 },
-  { name: 'mobile-beta', team: 'mobile', owner: 'sa:mobile-backend', tags: ['staging'], mix: CHAT_HEAVY, perDay: 8, createdDaysAgo: 9 },
-  { name: 'malik-prototypes', team: 'mobile', owner: 'malik@example.com', mix: CHAT_LIGHT, perDay: 4, budgetFill: 0.55 },
-  { name: 'elena-copy-review', team: 'mobile', owner: 'elena@example.com', mix: CHAT_LIGHT, perDay: 5, budgetFill: 0.4, state: 'disabled', stoppedDaysAgo: 2 },
-  // Research
-  { name: 'weekly-evals', team: 'research', owner: 'sa:eval-harness', tags: ['evals'], mix: EVALS, perDay: 55, budgetFill: 0.83 },
-  { name: 'evals-open-models', team: 'research', owner: 'sa:eval-harness', tags: ['evals', 'openrouter'], mix: [['meta-llama/llama-3.3-70b-instruct', 3], ['mistralai/mistral-large', 1]], perDay: 40 },
-  { name: 'sofia-reading-group', team: 'research', owner: 'sofia@example.com', mix: EVALS, perDay: 4, budgetFill: 0.25 },
-  { name: 'ravi-distillation', team: 'research', owner: 'ravi@example.com', tags: ['experiment'], mix: CHAT_HEAVY, perDay: 9, budgetFill: 0.52, expiresInDays: 14 },
-  { name: 'hannah-benchmarks', team: 'research', owner: 'hannah@example.com', mix: EVALS, perDay: 5, budgetFill: 0.3 },
-  { name: 'lena-eval-notes', team: 'research', owner: 'lena@example.com', mix: CHAT_LIGHT, perDay: 3, budgetFill: 0.2 },
-  { name: 'hannah-old-benchmarks', team: 'research', owner: 'hannah@example.com', mix: EVALS, perDay: 6, state: 'revoked', stoppedDaysAgo: 24, createdDaysAgo: 30 },
-  { name: 'coder-assistant', team: 'research', owner: 'sa:eval-harness', tags: ['internal'], mix: CODE, perDay: 30, createdDaysAgo: 16 },
-];
-
-// ---- a month of traffic ---------------------------------------------------------------------
-
-/** mulberry32: small, fast, deterministic */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const pick = (mix: Mix, r: number): string => {
-  const total = mix.reduce((s, [, w]) => s + w, 0);
-  let x = r * total;
-  for (const [m, w] of mix) if ((x -= w) < 0) return m;
-  return mix[mix.length - 1]![0];
-};
-
-interface Ids { orgId: number; keyId: number; teamId: number; userId: number | null }
-
-/** One key's requests over the month, as the pipeline would have logged them. */
-function keyHistory(spec: KeySpec, index: number, ids: Ids, now: number, days: number): LogRow[] {
-  const random = rng(0x5eed + index * 7919);
-  const rows: LogRow[] = [];
-  const today = Math.floor(now / DAY) * DAY;
-  const firstDay = Math.min(spec.createdDaysAgo ?? HISTORY_DAYS, days - 1);
-  const lastDay = spec.stoppedDaysAgo ?? 0;
-  for (let ago = firstDay; ago >= lastDay; ago--) {
-    const dayStart = today - ago * DAY;
-    const weekday = new Date(dayStart).getUTCDay();
-    const weekend = weekday === 0 || weekday === 6;
-    // a slow climb over the month, weekends quiet, day-to-day noise
-    const trend = 0.75 + 0.5 * (1 - ago / HISTORY_DAYS);
-    const n = Math.round(spec.perDay * TRAFFIC * trend * (weekend ? 0.35 : 1) * (0.7 + 0.6 * random()));
-    const dayEnd = ago === 0 ? now - 60_000 : dayStart + DAY;
-    for (let i = 0; i < n; i++) {
-      // office hours are busier: two of three requests between 08:00 and 18:00 UTC
-      const hour = random() < 0.66 ? 8 + random() * 10 : random() * 24;
-      const at = dayStart + hour * 3_600_000;
-      if (at >= dayEnd) continue;
-      const model = pick(spec.mix, random());
-      const embedding = model.startsWith('text-embedding');
-      const e = random();
-      const refused = e < 0.012; // a rate limit Tollgate answered itself: logged, not spend
-      const failed = !refused && e < 0.018; // the provider failed: no tokens
-      // long retrieval-augmented prompts on the capable models, short ones on the small models
-      const size = embedding ? 8000 : LIGHT.has(model) ? 4000 : 40_000;
-      const tokensIn = refused || failed ? 0 : Math.round(size * (0.2 + random() * 1.6));
-      const tokensOut = refused || failed || embedding ? 0 : Math.round(120 + random() * (LIGHT.has(model) ? 500 : 1800));
-      const cached = tokensIn > 2000 && random() < 0.3 ? Math.round(tokensIn * 0.5) : 0;
-      const latency = embedding ? 60 + random() * 200 : 400 + tokensOut * (6 + random() * 10);
-      const stream = !embedding && random() < 0.55;
-      rows.push({
-        request_id: randomUUID(),
-        created_at: new Date(at).toISOString(),
-        org_id: ids.orgId,
-        team_id: ids.teamId,
-        user_id: ids.userId,
-        key_id: ids.keyId,
-        endpoint: embedding ? 'embeddings' : 'chat/completions',
-        model,
-        provider: refused ? null : PROVIDER_OF(model),
-        status_code: refused ? 429 : failed ? 502 : 200,
-        error_code: refused ? 'rate_limit_exceeded' : failed ? 'upstream_error' : null,
-        streamed: stream ? 1 : 0,
-        tokens_in: tokensIn,
-        tokens_out: tokensOut,
-        cached_tokens: cached,
-        reasoning_tokens: model.startsWith('o') && tokensOut > 0 ? Math.round(tokensOut * 0.6) : 0,
-        cost_micro: refused ? null : costMicro(PRICES[model]!, tokensIn, tokensOut),
-        unpriced: 0,
-        usage_estimated: 0,
-        latency_ms: Math.round(refused ? 2 : latency),
-        client_ip: `10.20.${(index % 8) + 1}.${(index * 37) % 250 + 3}`,
-        upstream_ms: refused ? null : Math.round(latency * 0.96),
-        ttfb_ms: refused || !stream ? null : Math.round(180 + random() * 500),
-      });
-    }
-  }
-  return rows;
-}
-
-// ---- the seed -------------------------------------------------------------------------------
 
 export interface Seeded {
   orgId: number;
