@@ -46,7 +46,7 @@ const pick = (mix: Mix, r: number): string => {
 
 export interface Ids { orgId: number; keyId: number; teamId: number; userId: number | null }
 
-/** one key's requests over the history, as the pipeline would have logged them. */
+/** One key's requests over the history, as the pipeline would have logged them. */
 export function keyHistory(spec: KeySpec, index: number, ids: Ids, now: number, days: number): LogRow[] {
   const random = rng(0x5eed + index * 7919);
   const rows: LogRow[] = [];
