@@ -32,7 +32,11 @@ export function TeamTransactions({ team, names, version }: { team: Team; names: 
     if (e.target_type === 'key' && e.target_id) return <a href={`/ui/keys/${e.target_id}`}>key #{e.target_id}</a>;
     return e.target_id ?? '—';
   };
-  const actor = (e: Entry) => (e.actor_type === 'user' && e.actor_id ? person(Number(e.actor_id)) : `${e.actor_type.replace('_', ' ')}${e.actor_id ? ` ${e.actor_id}` : ''}`);
+  const actor = (e: Entry) => {
+    if (e.actor_type === 'user' && e.actor_id) return person(Number(e.actor_id));
+    if (e.actor_type === 'admin_key') return e.actor_id === 'master' ? 'the master key' : `management key #${e.actor_id ?? '?'}`;
+    return `${e.actor_type.replace('_', ' ')}${e.actor_id ? ` ${e.actor_id}` : ''}`;
+  };
   return (
     <Card title="Allocations and key provisioning">
       <Table
