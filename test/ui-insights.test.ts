@@ -3,7 +3,8 @@
 // SDK — two teams, three keys, two models. What a person would check: the overview's "spend today"
 // is the API's number, the chart is drawn, both teams are in the top list; the explorer by model
 // lists both models whose costs add up to the total, and its CSV export holds the table's rows; a
-// member sees what is left of their allocation and only their own usage; nothing goes wrong in
+// member sees what is left of their allocation and only their own usage; the top lists and charts
+// are ranked by the API (order=…), never read from every group; nothing goes wrong in
 // the console, axe finds no serious violation, a phone-width overview never scrolls sideways.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -130,6 +131,35 @@ describe('insights: overview and spend explorer (sqlite)', { skip: browserSkip()
     assert.equal(await page.getByLabel('Model').inputValue(), MINI);
     const mini = (await gw.api('GET', `/api/usage?model=${MINI}`)).body.totals;
     assert.match(await byKey.getByRole('row', { name: /^Total/ }).innerText(), new RegExp(`\\b${mini.requests}\\b[\\s\\S]*${usd(mini.cost_usd).replace(/[$.]/g, '\\$&')}`));
+    assert.deepEqual(admin.problems, []);
+  });
+
+  test('the top lists and the charts are ranked by the API (order=…): a few rows each, never every group of a dimension', async () => {
+    const { page } = admin;
+    const asked: Array<Record<string, string>> = [];
+    const listen = (r: { url(): string }) => {
+      const u = new URL(r.url());
+      if (u.pathname === '/api/usage') asked.push(Object.fromEntries(u.searchParams));
+    };
+    page.on('request', listen);
+    try {
+      await visit(page, '/ui');
+      await page.getByRole('img', { name: /Spend per day by team/ }).waitFor();
+      await visit(page, '/ui/spend?group=key');
+      await page.getByRole('img', { name: /cost per day by key/ }).waitFor();
+    } finally {
+      page.off('request', listen);
+    }
+    for (const group of ['team', 'model', 'key']) {
+      assert.ok(asked.some((q) => q.group_by === group && q.order === 'cost' && Number(q.limit) <= 7), `the top ${group}s are asked for ranked: ${JSON.stringify(asked)}`);
+    }
+    // Groupings by a dimension without a ranking are the explorer's paged table (500 a page), nothing larger.
+    const unranked = asked.filter((q) => !q.order && /team|key|user|model|provider/.test(q.group_by ?? ''));
+    assert.deepEqual(unranked.filter((q) => !(Number(q.limit) <= 500)), [], 'no reading of every group');
+    // The explorer's chart by key: one series per key (three), adding up to the selection's total.
+    const total = (await gw.api('GET', '/api/usage?group_by=key')).body.totals.cost_usd as number;
+    const chart = page.getByRole('img', { name: /cost per day by key/ });
+    assert.match((await chart.getAttribute('aria-label'))!, new RegExp(`: 3 series over \\d+ points, total ${usd(total).replace(/[$.]/g, '\\$&')}$`));
     assert.deepEqual(admin.problems, []);
   });
 

@@ -6,15 +6,15 @@
 // also sees what is left of each allocation (GET /api/me, already loaded by the session).
 import { useMemo } from 'preact/hooks';
 import { BarList, TimeChart } from '../components/chart.tsx';
-import { compact, int, usd } from '../components/format.ts';
+import { compact, usd } from '../components/format.ts';
 import { Card, Empty, ErrorNote, Loading, PageHeader } from '../components/ui.tsx';
 import { useApi, type ApiState } from '../components/use-api.ts';
 import { myTeams, ownedTeamIds, readsOrg } from '../session.ts';
 import { Allocations, Headline } from './overview-stats.tsx';
-import { addDays, addMonths, daysOf, measureOf, monthStart, ranked, seriesOf, usageAll, utcDay } from './spend-data.ts';
+import { addDays, addMonths, daysOf, monthStart, usageAll, utcDay } from './spend-data.ts';
+import { topGroups, topSeries } from './spend-top.ts';
 
-const cost = measureOf('cost');
-type Report = Awaited<ReturnType<typeof usageAll>>;
+type Top = Awaited<ReturnType<typeof topGroups>>;
 
 export default function Overview() {
   const today = utcDay(Date.now());
@@ -26,15 +26,14 @@ export default function Overview() {
 
   // Per day since the first of last month: today, yesterday, this month and last month to the same day.
   const daily = useApi((signal) => usageAll({ group_by: 'day', from: addMonths(today, -1), to: today }, signal), [today]);
-  const trend = useApi((signal) => usageAll({ group_by: byTeam ? 'team,day' : 'day', from: from30, to: today }, signal), [today, byTeam]);
+  // The six largest teams and "Other": ranked by the API, however many teams there are.
+  const trend = useApi((signal) => topSeries({ from: from30, to: today }, byTeam ? 'team' : null, 'day', daysOf(from30, today), 'cost', signal), [today, byTeam]);
   const month = { from: monthStart(today), to: today };
-  const teams = useApi((signal) => usageAll({ group_by: 'team', ...month }, signal), [today]);
-  const models = useApi((signal) => usageAll({ group_by: 'model', ...month }, signal), [today]);
-  // Keys can number in the hundreds of thousands: the top five are read from the first 20,000 with
-  // traffic (the API orders groups by id, not by cost), and the card says when that was not all.
-  const keys = useApi((signal) => usageAll({ group_by: 'key', ...month }, signal, 2), [today]);
+  // The top five of each, ranked by cost in the database (order=cost): five rows each, at any scale.
+  const teams = useApi((signal) => topGroups(month, 'team', 'cost', 5, signal), [today]);
+  const models = useApi((signal) => topGroups(month, 'model', 'cost', 5, signal), [today]);
+  const keys = useApi((signal) => topGroups(month, 'key', 'cost', 5, signal), [today]);
 
-  const chart = useMemo(() => trend.data && seriesOf(trend.data.rows, byTeam ? 'team' : null, 'day', daysOf(from30, today), cost), [trend.data, byTeam, from30, today]);
   const scope = wholeOrg ? 'The organization' : owner ? 'Your teams and your own keys' : 'Your own keys';
   const allocations = myTeams.value.filter((t) => t.allocation);
   const nothingYet = daily.data && daily.data.totals.requests === 0 && trend.data?.totals.requests === 0;
@@ -55,7 +54,7 @@ export default function Overview() {
         <>
           <Card title="Spend, last 30 days">
             <ErrorNote error={trend.error} onRetry={trend.reload} />
-            {chart ? <TimeChart x={chart.x} series={chart.series} stacked={byTeam} bars format={usd} label={`Spend per day${byTeam ? ' by team' : ''}, last 30 days`} empty="No spend in the last 30 days" /> : !trend.error && <Loading />}
+            {trend.data ? <TimeChart x={trend.data.x} series={trend.data.series} stacked={byTeam} bars format={usd} label={`Spend per day${byTeam ? ' by team' : ''}, last 30 days`} empty="No spend in the last 30 days" /> : !trend.error && <Loading />}
           </Card>
           <div class="grid grid-3">
             <TopList title="Top teams" state={teams} dim="team" />
@@ -69,8 +68,8 @@ export default function Overview() {
 }
 
 /** The five largest groups of this month by spend, with their request counts. */
-function TopList({ title, state, dim }: { title: string; state: ApiState<Report>; dim: 'team' | 'model' | 'key' }) {
-  const items = useMemo(() => state.data && ranked(state.data.rows, dim, cost).slice(0, 5).map((g) => ({
+function TopList({ title, state, dim }: { title: string; state: ApiState<Top>; dim: 'team' | 'model' | 'key' }) {
+  const items = useMemo(() => state.data?.items.map((g) => ({
     label: g.label,
     value: g.value,
     // Models have no page of their own: the spend explorer filtered to the model stands in.
@@ -82,7 +81,6 @@ function TopList({ title, state, dim }: { title: string; state: ApiState<Report>
     <Card title={<>{title} <span class="muted small">this month</span></>}>
       <ErrorNote error={state.error} onRetry={state.reload} />
       {items ? <BarList items={items} format={usd} empty="No spend this month" /> : !state.error && <Loading />}
-      {state.data && !state.data.complete && <p class="muted small">Among the first {int(state.data.rows.length)} with traffic; <a href={`/ui/spend?group=${dim}`}>the spend explorer</a> has them all.</p>}
     </Card>
   );
 }

@@ -1,8 +1,7 @@
 // What the insights pages (overview.tsx, spend.tsx) make of GET /api/usage: UTC calendar
-// arithmetic (the rollups count UTC days), every page of a grouping, and a time series per group
-// with the top N groups and "Other".
+// arithmetic (the rollups count UTC days), every page of a grouping, and how a group reads (its
+// id, label, page). The top N questions are spend-top.ts's.
 import { api, type GetUsageQuery, type GetUsageResponse } from '../api/generated.ts';
-import type { Series } from '../components/chart.tsx';
 
 export type UsageRow = GetUsageResponse['data'][number];
 export type UsageTotals = GetUsageResponse['totals'];
@@ -82,46 +81,3 @@ export function groupHref(row: UsageRow, dim: Dim): string | undefined {
 export type Measure = 'cost' | 'requests' | 'tokens';
 export const measureOf = (m: Measure) => (r: Pick<UsageRow, 'cost_usd' | 'requests' | 'tokens_in' | 'tokens_out'>): number =>
   m === 'cost' ? r.cost_usd : m === 'requests' ? r.requests : r.tokens_in + r.tokens_out;
-
-/** Groups with their sums, largest first. */
-export function ranked(rows: UsageRow[], dim: Dim, value: (r: UsageRow) => number): Array<{ id: string; label: string; href?: string; value: number; row: UsageRow }> {
-  const out = new Map<string, { id: string; label: string; href?: string; value: number; row: UsageRow }>();
-  for (const r of rows) {
-    const id = groupId(r, dim);
-    const g = out.get(id);
-    if (g) g.value += value(r);
-    else out.set(id, { id, label: groupLabel(r, dim), href: groupHref(r, dim), value: value(r), row: r });
-  }
-  return [...out.values()].sort((a, b) => b.value - a.value || a.label.localeCompare(b.label));
-}
-
-/**
- * A time series per group: the `top` largest groups by their sum, the rest added up as "Other".
- * `buckets` are the time axis (days or hours as the API names them); a missing bucket is zero.
- */
-export function seriesOf(rows: UsageRow[], dim: Dim | null, grain: Grain, buckets: string[], value: (r: UsageRow) => number, top = 6): { x: number[]; series: Series[] } {
-  const index = new Map(buckets.map((b, i) => [b, i]));
-  const x = buckets.map((b) => Date.parse(grain === 'day' ? b + 'T00:00:00Z' : b) / 1000);
-  const zeros = () => buckets.map(() => 0);
-  if (dim === null) {
-    const values = zeros();
-    for (const r of rows) {
-      const i = index.get((grain === 'day' ? r.day : r.hour) ?? '');
-      if (i !== undefined) values[i]! += value(r);
-    }
-    return { x, series: [{ label: 'Total', values }] };
-  }
-  const order = ranked(rows, dim, value);
-  const shown = order.slice(0, order.length > top ? top - 1 : top);
-  const slot = new Map(shown.map((g, i) => [g.id, i]));
-  const series: Series[] = shown.map((g) => ({ label: g.label, values: zeros() }));
-  const other: Series = { label: 'Other', values: zeros() };
-  for (const r of rows) {
-    const i = index.get((grain === 'day' ? r.day : r.hour) ?? '');
-    if (i === undefined) continue;
-    const s = slot.get(groupId(r, dim));
-    (s === undefined ? other : series[s]!).values[i]! += value(r);
-  }
-  if (order.length > shown.length) series.push(other);
-  return { x, series };
-}

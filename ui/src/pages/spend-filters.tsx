@@ -1,14 +1,19 @@
 // The spend explorer's toolbar: group by, time range (presets or custom dates), filters (team,
 // key, model) and the chart's measure. Every change becomes the page's URL (spend-view.ts), so
-// the view is what a reload or a shared link shows. Team and model choices are the ones that had
-// traffic in the range (GET /api/usage grouped by them), so the lists stay short in a large org.
+// the view is what a reload or a shared link shows. Team and model choices are the ones with the
+// most traffic in the range (GET /api/usage grouped by them, order=requests), so the lists stay
+// short in a large organization.
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { Field, Select, TextInput } from '../components/form.tsx';
 import { Button } from '../components/ui.tsx';
 import { useApi, useDebounced } from '../components/use-api.ts';
+import { api } from '../api/generated.ts';
 import { myTeams } from '../session.ts';
-import { groupLabel, usageAll } from './spend-data.ts';
+import { groupLabel } from './spend-data.ts';
 import { GROUPS, hoursAllowed, MEASURES, PRESETS, rangeOf, type View } from './spend-view.ts';
+
+/** Teams and models offered in the filters: the busiest of the range. */
+const TOP_CHOICES = 1000;
 
 export function SpendFilters({ view, today, onChange }: { view: View; today: string; onChange: (v: View) => void }) {
   // Hours are kept HOURLY_DAYS days: a longer range grouped by hour falls back to days.
@@ -18,18 +23,20 @@ export function SpendFilters({ view, today, onChange }: { view: View; today: str
   };
   const filtered = view.teamId !== undefined || view.keyId !== undefined || view.model !== undefined;
   const range = { from: view.from, to: view.to };
-  const teams = useApi((signal) => usageAll({ group_by: 'team', ...range }, signal, 1), [view.from, view.to]);
-  const models = useApi((signal) => usageAll({ group_by: 'model', ...range }, signal, 1), [view.from, view.to]);
+  // The busiest first, a list a person can scroll: the API ranks them (at most TOP_CHOICES).
+  const top = (group_by: 'team' | 'model', signal: AbortSignal) => api.getUsage({ query: { group_by, ...range, order: 'requests', limit: TOP_CHOICES }, options: { signal } });
+  const teams = useApi((signal) => top('team', signal), [view.from, view.to]);
+  const models = useApi((signal) => top('model', signal), [view.from, view.to]);
 
   const teamOptions = useMemo(() => {
     const seen = new Map<string, string>();
     for (const t of myTeams.value) seen.set(String(t.id), t.name);
-    for (const r of teams.data?.rows ?? []) if (r.team_id != null) seen.set(String(r.team_id), groupLabel(r, 'team'));
+    for (const r of teams.data?.data ?? []) if (r.team_id != null) seen.set(String(r.team_id), groupLabel(r, 'team'));
     if (view.teamId !== undefined && !seen.has(String(view.teamId))) seen.set(String(view.teamId), `Team ${view.teamId}`);
     return [{ value: '', label: 'All teams' }, ...[...seen].sort((a, b) => a[1].localeCompare(b[1])).map(([value, label]) => ({ value, label }))];
   }, [teams.data, view.teamId]);
   const modelOptions = useMemo(() => {
-    const names = new Set((models.data?.rows ?? []).map((r) => r.model ?? '').filter(Boolean));
+    const names = new Set((models.data?.data ?? []).map((r) => r.model ?? '').filter(Boolean));
     if (view.model) names.add(view.model);
     return [{ value: '', label: 'All models' }, ...[...names].sort().map((m) => ({ value: m, label: m }))];
   }, [models.data, view.model]);

@@ -79,15 +79,10 @@ export const hoursAllowed = (v: Pick<View, 'from'>, today: string): boolean => v
 /** The chart's time grain: hours for a range of two days or less (when kept), days otherwise. */
 export const chartGrain = (v: View, today: string): Grain => (v.group === 'hour' || (v.to <= addDays(v.from, 1) && hoursAllowed(v, today)) ? 'hour' : 'day');
 
-const filters = (v: View): GetUsageQuery => ({ from: v.from, to: v.to, team_id: v.teamId, key_id: v.keyId, model: v.model });
+/** The view's range and filters (the chart's queries add their grouping: spend-top.ts). */
+export const filtersOf = (v: View): GetUsageQuery => ({ from: v.from, to: v.to, team_id: v.teamId, key_id: v.keyId, model: v.model });
 
 /** The table's query; with format=csv it is the export of exactly these rows. */
-export const tableQuery = (v: View): GetUsageQuery => ({ group_by: v.group, ...filters(v) });
-
-/** The chart's query: the chosen dimension per day or hour (a time grouping is its own series). */
-export function chartQuery(v: View, grain: Grain): GetUsageQuery {
-  const timeOnly = v.group === 'day' || v.group === 'hour';
-  return { group_by: timeOnly ? grain : `${v.group},${grain}`, ...filters(v) };
-}
+export const tableQuery = (v: View): GetUsageQuery => ({ group_by: v.group, ...filtersOf(v) });
 
 export const csvHref = (v: View): string => urlFor('/api/usage', undefined, { ...tableQuery(v), format: 'csv' });

@@ -11,10 +11,11 @@ import { Card, ErrorNote, Loading, PageHeader, Stat } from '../components/ui.tsx
 import { useApi } from '../components/use-api.ts';
 import { api } from '../api/generated.ts';
 import { readsOrg } from '../session.ts';
-import { daysOf, hoursOf, measureOf, seriesOf, usageAll, utcDay, type Dim, type UsageRow } from './spend-data.ts';
+import { daysOf, hoursOf, utcDay, type Dim, type UsageRow } from './spend-data.ts';
 import { SpendFilters } from './spend-filters.tsx';
 import { SpendTable } from './spend-table.tsx';
-import { chartGrain, chartQuery, csvHref, GROUPS, hrefOf, tableQuery, viewOf, type View } from './spend-view.ts';
+import { chartGrain, csvHref, filtersOf, GROUPS, hrefOf, tableQuery, viewOf, type View } from './spend-view.ts';
+import { topSeries } from './spend-top.ts';
 
 /** Table rows per page (the CSV export has every row). */
 const PAGE = 500;
@@ -35,14 +36,14 @@ export default function Spend() {
 
   const table = useApi((signal) => api.getUsage({ query: { ...tableQuery(view), limit: PAGE, cursor: cursor.cursor }, options: { signal } }), [key, cursor.cursor]);
   const grain = chartGrain(view, today);
-  const timeline = useApi((signal) => usageAll(chartQuery(view, grain), signal), [key, grain]);
-
   const timeGroup = view.group === 'day' || view.group === 'hour';
-  const chart = useMemo(() => {
-    if (!timeline.data) return undefined;
+  // The top six groups of the range by the chart's measure and "Other", ranked by the API: a few
+  // small queries however many keys or teams the range holds.
+  const timeline = useApi((signal) => {
     const buckets = grain === 'day' ? daysOf(view.from, view.to) : hoursOf(view.from, view.to);
-    return { ...seriesOf(timeline.data.rows, timeGroup ? null : (view.group as Dim), grain, buckets, measureOf(view.measure)), complete: timeline.data.complete };
-  }, [timeline.data, key]);
+    return topSeries(filtersOf(view), timeGroup ? null : (view.group as Dim), grain, buckets, view.measure, signal);
+  }, [key, grain]);
+  const chart = timeline.data;
 
   // Largest first when the whole selection is on one page; across pages the API's order is kept,
   // so paging stays consistent with the export.
@@ -72,10 +73,7 @@ export default function Spend() {
       <Card title={`${view.measure === 'cost' ? 'Spend' : view.measure === 'requests' ? 'Requests' : 'Tokens'} per ${grain}${timeGroup ? '' : ` by ${groupName}`}`}>
         <ErrorNote error={timeline.error} onRetry={timeline.reload} />
         {chart ? (
-          <>
-            <TimeChart x={chart.x} series={chart.series} stacked={!timeGroup} bars format={fmt} label={`${view.measure} per ${grain} by ${groupName}, ${view.from} to ${view.to}`} empty="No usage in this range" />
-            {!chart.complete && <p class="muted small">The chart shows the first 50,000 groups of this range; narrow it for the rest.</p>}
-          </>
+          <TimeChart x={chart.x} series={chart.series} stacked={!timeGroup} bars format={fmt} label={`${view.measure} per ${grain} by ${groupName}, ${view.from} to ${view.to}`} empty="No usage in this range" />
         ) : !timeline.error && <Loading />}
       </Card>
       <Card title={`By ${groupName}`}>
