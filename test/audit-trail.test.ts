@@ -209,7 +209,7 @@ for (const dialect of DIALECTS) describe(`audit trail (${dialect})`, { skip: dia
     assert.deepEqual(ids(page), ids(all.slice(0, 200)));
     const top = page[0]!;
     const row = all[0]!;
-    assert.deepEqual(Object.keys(top).sort(), ['action', 'actor', 'actor_id', 'actor_type', 'after', 'amount_usd', 'at', 'before', 'hash', 'id', 'prev_hash', 'source_ip', 'target_id', 'target_type', 'team_id', 'user_agent'].sort());
+    assert.deepEqual(Object.keys(top).sort(), ['action', 'actor', 'actor_id', 'actor_name', 'actor_type', 'after', 'amount_usd', 'at', 'before', 'hash', 'id', 'prev_hash', 'source_ip', 'target_id', 'target_name', 'target_type', 'team_id', 'user_agent'].sort());
     assert.deepEqual([top.hash, top.prev_hash, top.at, top.user_agent], [row.hash, row.prev_hash, row.created_at, row.user_agent]);
     assert.equal(page[1].hash, top.prev_hash, 'each event links to the one shown after it');
 

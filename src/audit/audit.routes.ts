@@ -13,6 +13,7 @@ import { isoDateTime } from '../http/timestamps.ts';
 import { parse, queryId } from '../http/validate.ts';
 import { microToUsd } from '../usage/spend.repository.ts';
 import { listAuditEvents, type AuditFilter } from './audit.repository.ts';
+import { eventNames, type EventNames } from './audit-names.ts';
 import { verifyOrg } from './verify.ts';
 import type { AuditEventsTable } from '../db/types.ts';
 
@@ -61,16 +62,18 @@ const parseJson = (text: string | null): unknown => {
   }
 };
 
-export function eventView(r: Selectable<AuditEventsTable>) {
+export function eventView(r: Selectable<AuditEventsTable>, names: EventNames = { actor_name: null, target_name: null }) {
   return {
     id: r.id,
     at: r.created_at,
     actor: `${r.actor_type}:${r.actor_id ?? 'unknown'}`,
     actor_type: r.actor_type,
     actor_id: r.actor_id,
+    actor_name: names.actor_name,
     action: r.action,
     target_type: r.target_type,
     target_id: r.target_id,
+    target_name: names.target_name,
     team_id: r.team_id,
     before: parseJson(r.before),
     after: parseJson(r.after),
@@ -84,7 +87,10 @@ export function eventView(r: Selectable<AuditEventsTable>) {
 
 const eventDoc = z.object({
   id: z.number(), at: z.string(), actor: z.string(), actor_type: z.string(), actor_id: z.string().nullable(),
-  action: z.string(), target_type: z.string(), target_id: z.string().nullable(), team_id: z.number().nullable(),
+  actor_name: z.string().nullable().describe('who acted, as a person reads it: a name or email, a management key\'s name, "Master key", a label for the system\'s own jobs; null when unknown'),
+  action: z.string(), target_type: z.string(), target_id: z.string().nullable(),
+  target_name: z.string().nullable().describe("the target's name (a key, team, user, provider, access group, management key, service account, member; a deleted one's as its event recorded it); null when none"),
+  team_id: z.number().nullable(),
   before: z.unknown().describe('the object before the change (secrets redacted), or null'),
   after: z.unknown().describe('the object after the change (secrets redacted), or null'),
   amount_usd: z.number().nullable(), source_ip: z.string().nullable(), user_agent: z.string().nullable(),
@@ -140,8 +146,9 @@ export function registerAuditRoutes(api: FastifyInstance, deps: Deps): void {
     };
     const rows = await listAuditEvents(deps.db.kysely, filter);
     const page = rows.slice(0, q.limit);
+    const names = await eventNames(deps.db.kysely, req.actor.orgId, page);
     return {
-      data: page.map(eventView),
+      data: page.map((e) => eventView(e, names.get(e.id))),
       limit: q.limit,
       next_cursor: rows.length > q.limit ? encodeCursor(page.at(-1)!.id) : null,
     };

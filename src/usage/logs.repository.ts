@@ -29,7 +29,9 @@ export type LogVisibility = 'all' | { teams: number[]; userId: number | null };
 /** Where a page starts: after a row (the cursor), or after skipping rows (offset; team listing only). */
 export type LogPosition = { after: { createdAt: string; id: number } } | { offset: number } | undefined;
 
-type Row = Selectable<RequestLogsTable>;
+/** A log row with the names of its key, user and team (joined by primary key; null when none). */
+export type NamedLogRow = Selectable<RequestLogsTable> & { key_name: string | null; user_name: string | null; team_name: string | null };
+type Row = NamedLogRow;
 export type Scope = { teamId?: number; userId?: number };
 
 export function logView(r: Row) {
@@ -40,6 +42,9 @@ export function logView(r: Row) {
     team_id: r.team_id,
     user_id: r.user_id,
     key_id: r.key_id,
+    key_name: r.key_name,
+    user_name: r.user_name,
+    team_name: r.team_name,
     endpoint: r.endpoint,
     model: r.model,
     provider: r.provider,
@@ -89,7 +94,26 @@ export async function listLogs(db: Kysely<Database>, f: LogFilter, visibility: L
 
 /** The row of a request id in the organization, if any (the single-request view checks its scope). */
 export async function findLog(db: Kysely<Database>, orgId: number, requestId: string): Promise<Row | undefined> {
-  return db.selectFrom('request_logs').selectAll().where('request_id', '=', requestId).where('org_id', '=', orgId).orderBy('id', 'desc').limit(1).executeTakeFirst();
+  return withNames(db).where('l.request_id', '=', requestId).where('l.org_id', '=', orgId).orderBy('l.id', 'desc').limit(1).executeTakeFirst();
+}
+
+/**
+ * request_logs with the names a person reads instead of ids: the key's, the user's (their name,
+ * else email, else external id) and the team's. Each is a left join on a primary key, so a page
+ * still walks the log index from its cursor and looks up at most `limit` rows of each table
+ * (keys, users and teams are never deleted, only marked: a revoked key keeps its name).
+ */
+function withNames(db: Kysely<Database>) {
+  return db.selectFrom('request_logs as l')
+    .leftJoin('api_keys as k', 'k.id', 'l.key_id')
+    .leftJoin('users as u', 'u.id', 'l.user_id')
+    .leftJoin('teams as t', 't.id', 'l.team_id')
+    .selectAll('l')
+    .select((eb) => [
+      'k.name as key_name',
+      eb.fn.coalesce('u.name', 'u.email', 'u.external_id').as('user_name'),
+      't.name as team_name',
+    ]);
 }
 
 export function visibleTo(r: Pick<Row, 'team_id' | 'user_id'>, visibility: LogVisibility): boolean {
@@ -108,21 +132,21 @@ function walk(db: Kysely<Database>, f: LogFilter, scope: Scope, position: LogPos
 
 /** One scope's page as a query (exported for bench/lib/logs-scale.ts, which EXPLAINs it). */
 export function logQuery(db: Kysely<Database>, f: LogFilter, scope: Scope, position: LogPosition, limit: number) {
-  let q = db.selectFrom('request_logs').selectAll().where('org_id', '=', f.orgId);
+  let q = withNames(db).where('l.org_id', '=', f.orgId);
   const teamId = scope.teamId ?? f.teamId;
   const userId = scope.userId ?? f.userId;
-  if (teamId !== undefined) q = q.where('team_id', '=', teamId);
-  if (userId !== undefined) q = q.where('user_id', '=', userId);
-  if (f.keyId !== undefined) q = q.where('key_id', '=', f.keyId);
-  if (f.model !== undefined) q = q.where('model', '=', f.model);
-  if (f.status !== undefined) q = f.status.min === f.status.max ? q.where('status_code', '=', f.status.min) : q.where('status_code', '>=', f.status.min).where('status_code', '<=', f.status.max);
-  if (f.errorCode !== undefined) q = q.where('error_code', '=', f.errorCode);
-  if (f.endpoint !== undefined) q = q.where('endpoint', '=', f.endpoint);
-  if (f.from !== undefined) q = q.where('created_at', '>=', f.from);
-  if (f.to !== undefined) q = q.where('created_at', '<', f.to);
+  if (teamId !== undefined) q = q.where('l.team_id', '=', teamId);
+  if (userId !== undefined) q = q.where('l.user_id', '=', userId);
+  if (f.keyId !== undefined) q = q.where('l.key_id', '=', f.keyId);
+  if (f.model !== undefined) q = q.where('l.model', '=', f.model);
+  if (f.status !== undefined) q = f.status.min === f.status.max ? q.where('l.status_code', '=', f.status.min) : q.where('l.status_code', '>=', f.status.min).where('l.status_code', '<=', f.status.max);
+  if (f.errorCode !== undefined) q = q.where('l.error_code', '=', f.errorCode);
+  if (f.endpoint !== undefined) q = q.where('l.endpoint', '=', f.endpoint);
+  if (f.from !== undefined) q = q.where('l.created_at', '>=', f.from);
+  if (f.to !== undefined) q = q.where('l.created_at', '<', f.to);
   // A row-value comparison: both PostgreSQL and SQLite use it as the bound of the index walk.
-  if (position && 'after' in position) q = q.where(sql<boolean>`(created_at, id) < (${position.after.createdAt}, ${position.after.id})`);
-  q = q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit);
+  if (position && 'after' in position) q = q.where(sql<boolean>`(l.created_at, l.id) < (${position.after.createdAt}, ${position.after.id})`);
+  q = q.orderBy('l.created_at', 'desc').orderBy('l.id', 'desc').limit(limit);
   if (position && 'offset' in position && position.offset > 0) q = q.offset(position.offset);
   return q;
 }

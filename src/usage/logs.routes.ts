@@ -14,7 +14,7 @@ import { teamsFor } from '../auth/permissions.ts';
 import { ApiError } from '../http/errors.ts';
 import { isoDateTime } from '../http/timestamps.ts';
 import { MAX_INT32, parse, queryId } from '../http/validate.ts';
-import { findLog, listLogs, logDetail, logView, visibleTo, type LogFilter, type LogPosition, type LogVisibility } from './logs.repository.ts';
+import { findLog, listLogs, logDetail, logView, visibleTo, type NamedLogRow, type LogFilter, type LogPosition, type LogVisibility } from './logs.repository.ts';
 
 const filterFields = {
   key_id: queryId.optional(),
@@ -43,6 +43,9 @@ export const teamLogsQuery = z.strictObject({
 
 const logEntry = z.object({
   id: z.number(), request_id: z.string(), created_at: z.string(), team_id: z.number().nullable(), user_id: z.number().nullable(), key_id: z.number(),
+  key_name: z.string().nullable().describe("the key's name (a revoked key's too)"),
+  user_name: z.string().nullable().describe("the user's name, else email, else external id; null for a service account's key"),
+  team_name: z.string().nullable().describe("the team's name (a deleted team's too)"),
   endpoint: z.string(), model: z.string(), provider: z.string().nullable(), status_code: z.number(), error_code: z.string().nullable(), streamed: z.boolean(),
   tokens_in: z.number(), tokens_out: z.number(), cached_tokens: z.number(), reasoning_tokens: z.number(), cost_usd: z.number().nullable(), unpriced: z.boolean(),
   usage_estimated: z.boolean(), latency_ms: z.number(), upstream_ms: z.number().nullable(), ttfb_ms: z.number().nullable(), client_ip: z.string().nullable(),
@@ -105,7 +108,7 @@ export function logVisibility(actor: Actor): LogVisibility {
 }
 
 /** A page and the cursor after it (null on the last page). */
-export function pageOf(rows: Array<Selectable<RequestLogsTable>>, limit: number) {
+export function pageOf(rows: NamedLogRow[], limit: number) {
   const page = rows.slice(0, limit);
   return { data: page.map(logView), next_cursor: rows.length > limit ? encodeCursor(page.at(-1)!) : null };
 }
