@@ -2,9 +2,10 @@
 // through usageJson / usageCsv (what the route runs, without HTTP) on the loaded database, whose
 // usage_rollups were filled from the 10M log rows by migration 0015's backfill — the rows every
 // log flush would have written. Each is timed whole: the page (1,000 groups) and the totals, the
-// names of the page's ids; the CSV export every line of it.
+// names of the page's ids; the CSV export every line of it; a top N (order=cost) the ranking of
+// every group of the range and the N rows, as the dashboard's Overview asks it.
 import type { Db } from '../../src/db/connection.ts';
-import { parseGroupBy, usageRange, type Filters, type UsageQuery } from '../../src/usage/usage-query.ts';
+import { parseGroupBy, usageRange, type Filters, type UsageOrder, type UsageQuery } from '../../src/usage/usage-query.ts';
 import type { UsageScope } from '../../src/usage/usage-scope.ts';
 import { decodeCursor, usageCsv, usageJson } from '../../src/usage/usage-report.ts';
 import { summarize, type Summary } from './stats.ts';
@@ -55,6 +56,10 @@ export async function measureUsage(db: Db, s: UsageShape, reps: number, say: (li
     for await (const chunk of usageCsv(k, q, s.at, undefined)) lines += chunk.split('\r\n').length - 1;
     return lines;
   };
+  // The Overview's top lists: this calendar month so far (as the dashboard asks), ranked in SQL.
+  const thisMonth = { from: day(Date.UTC(new Date(s.at).getUTCFullYear(), new Date(s.at).getUTCMonth(), 1)), to: day(s.at) };
+  const top = (groupBy: string, range: { from: string; to: string }, order: UsageOrder, n: number) =>
+    async () => (await usageJson(k, { ...query(s, groupBy, range), order }, s.at, undefined, n)).data.length;
   const teamDay = query(s, 'team,day', month);
   // page 2 of team × day: any later page costs the same (a keyset continuation)
   const second = (await usageJson(k, teamDay, s.at, undefined, 1000)).next_cursor ?? undefined;
@@ -71,6 +76,10 @@ export async function measureUsage(db: Db, s: UsageShape, reps: number, say: (li
     ['hourly for one team, last 2 days', json(query(s, 'hour', twoDays, { teamId: s.team }))],
     [`by team and model for ${calendarMonth.from.slice(0, 7)} (totals, first page)`, json(query(s, 'team,model', calendarMonth))],
     [`CSV by team and model for ${calendarMonth.from.slice(0, 7)} (every row)`, csv(query(s, 'team,model', calendarMonth))],
+    [`top 10 keys by cost, this month (${thisMonth.from} to ${thisMonth.to})`, top('key', thisMonth, 'cost', 10)],
+    ['top 10 keys by cost, 30 days', top('key', month, 'cost', 10)],
+    ['top 5 teams by cost, this month', top('team', thisMonth, 'cost', 5)],
+    ['top 5 models by cost, this month', top('model', thisMonth, 'cost', 5)],
     ['CSV by team and model, 30 days (every row)', csv(query(s, 'team,model', month))],
   ];
   const out: UsageResult[] = [];
