@@ -327,6 +327,45 @@ for (const dialect of DIALECTS) describe(`audit trail (${dialect})`, { skip: dia
     const mkMember = await gw.api('POST', '/api/management-keys', { name: 'team a reader', role: 'member', team_id: a.id });
     assert.equal((await gw.api('GET', '/api/audit', undefined, mkMember.body.key)).status, 403);
   });
+
+  test('each event names its actor and target: people, management keys, the master key; a revoked key and a deleted access group keep theirs; null when there is none', async () => {
+    const team = (await gw.api('POST', '/api/teams', { name: 'Naming team' })).body;
+    const ada = await signedInUser(gw, 'ada-names', 'admin');
+    const key = await ada.api('POST', `/api/teams/${team.id}/keys`, { name: 'names-key' });
+    assert.equal(key.status, 201);
+    assert.equal((await ada.api('PATCH', `/api/keys/${key.body.id}/limits`, { rpm: 60 })).status, 200);
+    assert.equal((await ada.api('DELETE', `/api/keys/${key.body.id}`)).status, 200);
+    const bot = (await gw.api('POST', '/api/management-keys', { name: 'names-bot', role: 'admin' })).body;
+    const group = await gw.api('POST', '/api/access-groups', { name: 'names-group', models: ['gpt-4o-mini'] }, bot.key);
+    assert.equal(group.status, 201);
+    assert.equal((await gw.api('DELETE', `/api/access-groups/${group.body.id}`, undefined, bot.key)).status, 200);
+    assert.equal((await gw.api('POST', '/api/invitations', { email: 'names-invitee@example.com' })).status, 201);
+
+    const events: any[] = (await gw.api('GET', '/api/audit?limit=30')).body.data;
+    const find = (action: string, targetId?: string) => {
+      const e = events.find((x) => x.action === action && (targetId === undefined || x.target_id === targetId));
+      assert.ok(e, `${action} ${targetId ?? ''} in ${events.map((x) => x.action).join(', ')}`);
+      return e;
+    };
+    const names = (e: any) => [e.actor_name, e.target_name];
+    assert.deepEqual(names(find('team.create', String(team.id))), ['Master key', 'Naming team']);
+    assert.deepEqual(names(find('key.create', String(key.body.id))), ['ada-names', 'names-key']);
+    // a policy scope (key:<id>) names its key too
+    assert.deepEqual(names(find('key.limits.set')), ['ada-names', 'names-key']);
+    assert.equal(find('key.limits.set').target_id, `key:${key.body.id}`);
+    // revoked: the key's row still names it
+    assert.deepEqual(names(find('key.revoke', String(key.body.id))), ['ada-names', 'names-key']);
+    assert.deepEqual(names(find('access_group.create', String(group.body.id))), ['names-bot', 'names-group']);
+    // deleted outright: named by what its event recorded
+    assert.deepEqual(names(find('access_group.delete', String(group.body.id))), ['names-bot', 'names-group']);
+    assert.deepEqual(names(find('management_key.create', String(bot.id))), ['Master key', 'names-bot']);
+    // an invitation has no name of its own
+    assert.deepEqual(names(find('invitation.create')), ['Master key', null]);
+    // A team owner reads the same names on their team's events.
+    const owner = await signedInUser(gw, 'naming-owner', 'member', { [team.id]: 'owner' });
+    const theirs: any[] = (await owner.api('GET', `/api/audit?team_id=${team.id}&action=key.create`)).body.data;
+    assert.deepEqual(theirs.map(names), [['ada-names', 'names-key']]);
+  });
 });
 
 describe('redact: what an event may hold', () => {

@@ -222,4 +222,44 @@ for (const dialect of DIALECTS) describe(`request logs API (${dialect})`, { skip
     assert.equal((await member.api('GET', `/api/teams/${teamA}/logs`)).status, 403);
     assert.equal((await owner.api('GET', `/api/teams/${teamA}/logs?limit=1`)).status, 200);
   });
+
+  test("each row names its key, user (name, else email, else external id) and team; null when none; a revoked key and a deleted team keep their names", async () => {
+    const listed: any[] = (await gw.api('GET', '/api/logs?limit=200&to=2026-04-01T00:00:00Z')).body.data;
+    assert.equal(listed.length, seeded.length);
+    const byKeyId = new Map(Object.entries(keys).map(([name, k]) => [k.id, name]));
+    const userNames = new Map([[owner.userId, 'owner-a'], [member.userId, 'member-a'], [memberB.userId, 'member-b']]);
+    for (const r of listed) {
+      assert.deepEqual([r.key_name, r.user_name, r.team_name], [byKeyId.get(r.key_id), userNames.get(r.user_id), r.team_id === teamA ? 'Alpha' : 'Beta'], r.request_id);
+    }
+    // The team listing carries them too.
+    assert.equal((await gw.api('GET', `/api/teams/${teamB}/logs?limit=1`)).body.data[0].team_name, 'Beta');
+
+    const gamma = (await gw.api('POST', '/api/teams', { name: 'Gamma' })).body.id;
+    const mailOnly = (await gw.api('POST', '/api/users', { external_id: 'mail-only', email: 'mail.only@example.com' })).body.id;
+    const idOnly = (await gw.api('POST', '/api/users', { external_id: 'ext-only-7' })).body.id;
+    const newKey = async (name: string) => (await gw.api('POST', `/api/teams/${gamma}/keys`, { name })).body.id as number;
+    const [k1, k2, k3] = [await newKey('gamma mail'), await newKey('gamma ext'), await newKey('gamma nobody')];
+    const rows: Array<[number, number | null, number | null]> = [[k1, mailOnly, gamma], [k2, idOnly, gamma], [k3, null, null]];
+    const ids = rows.map(([keyId, userId, teamId], i) => {
+      const request_id = randomUUID();
+      gw.runtime.deps.logWriter.enqueue({
+        request_id, created_at: `2026-04-15T00:0${i}:00.000Z`, org_id: orgId, team_id: teamId, user_id: userId, key_id: keyId, endpoint: 'chat/completions', model: 'gpt-4o',
+        provider: 'openai', status_code: 200, error_code: null, streamed: 0, tokens_in: 1, tokens_out: 1, cost_micro: 1, unpriced: 0, usage_estimated: 0, latency_ms: 5, client_ip: null, upstream_ms: 4, ttfb_ms: 2,
+      });
+      return request_id;
+    });
+    await gw.flush();
+    // Deleting the team revokes its keys: both are only marked, and keep their names.
+    assert.equal((await gw.api('DELETE', `/api/teams/${gamma}`)).status, 200);
+    const page: any[] = (await gw.api('GET', '/api/logs?from=2026-04-15T00:00:00Z&to=2026-04-16T00:00:00Z')).body.data;
+    assert.deepEqual(page.map((r) => [r.request_id, r.key_name, r.user_name, r.team_name]), [
+      [ids[2], 'gamma nobody', null, null],
+      [ids[1], 'gamma ext', 'ext-only-7', 'Gamma'],
+      [ids[0], 'gamma mail', 'mail.only@example.com', 'Gamma'],
+    ]);
+    const one = (await gw.api('GET', `/api/logs/${ids[0]}`)).body;
+    assert.deepEqual([one.key_name, one.user_name, one.team_name], ['gamma mail', 'mail.only@example.com', 'Gamma']);
+    const own = (await memberB.api('GET', '/api/logs?limit=1')).body.data[0];
+    assert.deepEqual([own.key_name, own.user_name, own.team_name], ['member-b', 'member-b', 'Beta'], 'a member reads the names on their own rows');
+  });
 });

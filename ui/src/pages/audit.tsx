@@ -1,6 +1,7 @@
 // Audit log (/ui/audit): who changed what, when and from where — newest first, filtered (action or
 // action prefix like key.*, actor, target, team, time range; kept in the URL) and paged by cursor.
-// A row expands to show the object before and after the change, field by field (secrets are
+// Actors and targets read as names (the API resolves them; keys and teams link to their pages),
+// with the recorded reference under each. A row expands to show the object before and after the change, field by field (secrets are
 // redacted by the server before they are ever stored). Admins and viewers read the organization's
 // trail, team owners their teams' events; the API decides.
 import { useEffect, useState } from 'preact/hooks';
@@ -115,9 +116,9 @@ function EventRow({ event: e, teamName }: { event: AuditEvent; teamName: (id: nu
             <span aria-hidden="true">{open ? '▾' : '▸'}</span> {dateTime(e.at)}
           </button>
         </td>
-        <td class="mono">{e.actor}</td>
+        <td><Actor event={e} /></td>
         <td><Badge tone={e.action.includes('delete') || e.action.includes('revoke') || e.action.endsWith('failed') ? 'bad' : 'info'}>{e.action}</Badge></td>
-        <td>{e.target_type}{e.target_id !== null && <span class="mono"> {e.target_id}</span>}</td>
+        <td><Target event={e} /></td>
         <td class="wide">{e.team_id === null ? '—' : teamName(e.team_id)}</td>
         <td class="wide mono">{e.source_ip ?? '—'}</td>
       </tr>
@@ -136,6 +137,28 @@ function EventRow({ event: e, teamName }: { event: AuditEvent; teamName: (id: nu
       )}
     </>
   );
+}
+
+/** Who acted, by name ("Ada Lovelace", "ci-deployer", "Master key"), with the recorded reference (user:2) under it. */
+function Actor({ event: e }: { event: AuditEvent }) {
+  if (!e.actor_name) return <span class="mono">{e.actor}</span>;
+  return <><span title={e.actor}>{e.actor_name}</span><span class="ops-sub mono">{e.actor}</span></>;
+}
+
+/** The page of a key or team target: its id is the event's target id, or a policy scope's (key:40, team:3). */
+function targetPage(e: AuditEvent): string | null {
+  const m = /^(?:(key|team):)?([1-9]\d*)$/.exec(e.target_id ?? '');
+  if (!m || (m[1] !== undefined && m[1] !== e.target_type)) return null;
+  return e.target_type === 'key' ? `/ui/keys/${m[2]}` : e.target_type === 'team' ? `/ui/teams/${m[2]}` : null;
+}
+
+/** What was acted on: its name (a link for keys and teams), with its type and id under it. */
+function Target({ event: e }: { event: AuditEvent }) {
+  const ref = <>{e.target_type}{e.target_id !== null && <span class="mono"> {e.target_id}</span>}</>;
+  if (!e.target_name) return ref;
+  const page = targetPage(e);
+  const title = `${e.target_type} ${e.target_id ?? ''}`.trim();
+  return <>{page ? <a href={page} title={title}>{e.target_name}</a> : <span title={title}>{e.target_name}</span>}<span class="ops-sub">{ref}</span></>;
 }
 
 const show = (v: unknown): string => (v === undefined ? '—' : typeof v === 'string' ? v : JSON.stringify(v));

@@ -7,10 +7,11 @@ import { Badge, Button, Details, ErrorNote, Loading } from '../components/ui.tsx
 import { useApi } from '../components/use-api.ts';
 import { dateTime, int, usd } from '../components/format.ts';
 import { StatusCode } from './logs-status.tsx';
+import { Named } from './logs-names.tsx';
 
 const ms = (v: number | null | undefined) => (v == null ? '—' : `${int(v)} ms`);
 
-export function LogDrawer({ requestId, teamName, onClose }: { requestId: string; teamName: (id: number | null) => string; onClose: () => void }) {
+export function LogDrawer({ requestId, onClose }: { requestId: string; onClose: () => void }) {
   const { data: r, error, loading } = useApi((signal) => api.getLogsByRequestId({ path: { requestId }, options: { signal } }), [requestId]);
   const heading = useRef<HTMLHeadingElement>(null);
   useEffect(() => {
@@ -44,9 +45,9 @@ export function LogDrawer({ requestId, teamName, onClose }: { requestId: string;
             ['Model', <span class="mono">{r.model}</span>],
             ['Provider', r.provider ?? '—'],
             ['Streamed', r.streamed ? 'yes' : 'no'],
-            ['Team', teamName(r.team_id)],
-            ['Key', <a href={`/ui/keys/${r.key_id}`}>Key #{r.key_id}</a>],
-            ['User', r.user_id === null ? '—' : `User #${r.user_id}`],
+            ['Team', r.team_id === null ? '—' : <Named kind="Team" id={r.team_id} name={r.team_name} inline />],
+            ['Key', <Named kind="Key" id={r.key_id} name={r.key_name} inline />],
+            ['User', r.user_id === null ? '—' : <Named kind="User" id={r.user_id} name={r.user_name} inline />],
             ['Client IP', r.client_ip ?? '—'],
           ]} />
           <h3 class="ops-subhead">Tokens and cost</h3>

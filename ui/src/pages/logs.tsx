@@ -1,6 +1,7 @@
 // Request logs (/ui/logs): every request through the gateway, newest first, filtered (team, key,
 // user, model, status, error code, time range — all kept in the URL, so /ui/logs?key_id=7 works)
-// and paged by cursor. A row opens a drawer with every recorded field (?request_id= in the URL).
+// and paged by cursor. Keys, users and teams read as their names (the API joins them in), with
+// the id beside. A row opens a drawer with every recorded field (?request_id= in the URL).
 // The API narrows what each person sees: the organization (admins, viewers), their teams (team
 // owners), the requests made with their own keys (everyone else).
 import { useEffect } from 'preact/hooks';
@@ -14,6 +15,7 @@ import { idOrUndefined, isoFromLocal, useQueryState, useTeamNames } from './logs
 import { LOG_FILTERS, LogFilters, type LogFilterState } from './logs-filters.tsx';
 import { LogDrawer } from './logs-drawer.tsx';
 import { StatusCode } from './logs-status.tsx';
+import { Named } from './logs-names.tsx';
 
 type Entry = GetLogsResponse['data'][number];
 const KEYS = [...LOG_FILTERS, 'request_id'] as const;
@@ -21,7 +23,7 @@ const PAGE_SIZE = 50;
 
 export default function Logs() {
   const [q, setQ] = useQueryState(KEYS);
-  const { teams, name } = useTeamNames();
+  const { teams } = useTeamNames();
   const cursor = useCursor();
   const filterKey = LOG_FILTERS.map((k) => q[k]).join('\u0000');
   // A new filter starts from the newest request again.
@@ -38,8 +40,9 @@ export default function Logs() {
   const open = (r: Entry) => setQ({ request_id: r.request_id });
   const columns: Array<Column<Entry>> = [
     { label: 'Time', render: (r) => <button type="button" class="link-btn" onClick={() => open(r)} aria-label={`Details of the request at ${dateTime(r.created_at)}, ${r.model}`}><span class="nowrap">{dateTime(r.created_at)}</span></button> },
-    { label: 'Team', wide: true, render: (r) => name(r.team_id) },
-    { label: 'Key', render: (r) => <a href={`/ui/keys/${r.key_id}`}>#{r.key_id}</a> },
+    { label: 'Key', render: (r) => <Named kind="Key" id={r.key_id} name={r.key_name} /> },
+    { label: 'User', wide: true, render: (r) => (r.user_id === null ? '—' : <Named kind="User" id={r.user_id} name={r.user_name} />) },
+    { label: 'Team', wide: true, render: (r) => (r.team_id === null ? '—' : <Named kind="Team" id={r.team_id} name={r.team_name} />) },
     { label: 'Model', render: (r) => <span class="mono">{r.model}</span> },
     { label: 'Status', render: (r) => <span class="ops-status"><StatusCode code={r.status_code} />{r.error_code && <span class="muted small">{r.error_code}</span>}</span> },
     { label: 'Tokens', numeric: true, render: (r) => <span class="nowrap" title="input → output">{int(r.tokens_in)} → {int(r.tokens_out)}</span> },
@@ -66,7 +69,7 @@ export default function Logs() {
         />
         <Pager page={cursor.page} hasNext={!!data?.next_cursor} loading={loading} onNext={() => data?.next_cursor && cursor.next(data.next_cursor)} onPrev={cursor.prev} />
       </Card>
-      {q.request_id && <LogDrawer requestId={q.request_id} teamName={name} onClose={() => setQ({ request_id: '' })} />}
+      {q.request_id && <LogDrawer requestId={q.request_id} onClose={() => setQ({ request_id: '' })} />}
     </>
   );
 }
