@@ -1,8 +1,9 @@
 // The operations pages in a real browser (issue 12): an admin adds a provider credential (the
 // secret is never shown back, only its last four characters), rotates it, edits its models and
-// deletes it after a confirmation naming the models that lose their route; a request made with a key appears in the
-// request logs, whose drawer shows its tokens and cost, and a model filter narrows the list; the
-// audit log shows the provider.create event with its fields; a member's wrong current password is
+// deletes it after a confirmation naming the models that lose their route; a request made with a
+// key appears in the request logs under the key's and team's names, whose drawer shows its tokens,
+// cost, key and owner, and a model filter narrows the list; the audit log shows the provider.create
+// event by its actor's and target's names, with its fields; a member's wrong current password is
 // shown under that field; a viewer sees no write button on providers and settings; an admin sets
 // the organization's budget from the settings page. axe-core finds
 // no serious or critical violation on each page (the logs page with its drawer open).
@@ -28,7 +29,9 @@ describe('operations pages in the browser (sqlite)', { skip: browserSkip() }, ()
   before(async () => {
     [gw, browser] = await Promise.all([startGateway(), launchBrowser()]);
     people = await seedPeople(gw);
-    const key = await gw.api('POST', `/api/teams/${people.teamId}/keys`, { name: 'ops-key' });
+    // The member's key: the logs show its name, its owner's and its team's ('Search').
+    const memberId = (await gw.runtime.deps.db.kysely.selectFrom('users').select('id').where('email', '=', people.member).executeTakeFirstOrThrow()).id;
+    const key = await gw.api('POST', `/api/teams/${people.teamId}/keys`, { name: 'ops-key', user_id: memberId });
     assert.equal(key.status, 201);
     keyId = key.body.id;
     for (const model of ['gpt-4o-mini', 'gpt-4o']) await gw.openai(key.body.key).chat.completions.create({ model, messages: [{ role: 'user', content: `hello ${model}` }] });
@@ -90,6 +93,9 @@ describe('operations pages in the browser (sqlite)', { skip: browserSkip() }, ()
     await settle(page);
     const event = page.getByRole('row').filter({ hasText: 'provider.create' });
     assert.equal(await event.count(), 1);
+    // Named, not numbered: the admin who acted, the credential acted on (deleted since; its row keeps the name).
+    await event.getByText(people.admin.split('@')[0]!, { exact: true }).waitFor();
+    await event.getByText('backup-openai', { exact: true }).waitFor();
     await event.getByRole('button').click();
     // a creation: the object as recorded, field by field (its secret is not among them)
     const created = page.getByRole('table', { name: 'Fields of the object as created' });
@@ -112,12 +118,19 @@ describe('operations pages in the browser (sqlite)', { skip: browserSkip() }, ()
     await settle(page);
     await page.getByRole('row').filter({ hasText: 'gpt-4o-mini' }).waitFor();
     assert.equal(await page.getByRole('row').filter({ hasText: /gpt-4o(?!-)/ }).count(), 1);
+    // The key by its name, linked to its page (its id beside it); its team by name.
+    const logRow = page.getByRole('row').filter({ hasText: 'gpt-4o-mini' });
+    assert.equal(await logRow.getByRole('link', { name: 'ops-key' }).getAttribute('href'), `/ui/keys/${keyId}`);
+    assert.equal(await logRow.getByRole('link', { name: 'Search' }).getAttribute('href'), `/ui/teams/${people.teamId}`);
 
     await page.getByRole('button', { name: /Details of the request .*gpt-4o-mini/ }).click();
     const drawer = page.getByRole('complementary', { name: 'Request details' });
     await drawer.getByText('Input tokens', { exact: true }).waitFor();
     await settle(page);
     const text = await drawer.innerText();
+    // The drawer names the key and the person who owns it.
+    assert.match(text, /Key\s+ops-key #\d+/);
+    assert.match(text, new RegExp(`User\\s+${people.member.split('@')[0]} #\\d+`));
     assert.match(text, new RegExp(`Input tokens\\s+${listed.tokens_in}\\b`));
     assert.match(text, new RegExp(`Output tokens\\s+${listed.tokens_out}\\b`));
     assert.ok(listed.cost_usd > 0);
@@ -156,7 +169,8 @@ describe('operations pages in the browser (sqlite)', { skip: browserSkip() }, ()
     await page.getByLabel('Repeat the new password').fill('another long passphrase 4711');
     await page.getByRole('button', { name: 'Change password' }).click();
     const current = page.getByLabel('Current password');
-    await page.waitForFunction(`document.getElementById('f-current_password')?.getAttribute('aria-invalid') === 'true'`);
+    // (a locator, not waitForFunction: the page's CSP refuses a string predicate)
+    await current.and(page.locator('[aria-invalid="true"]')).waitFor();
     const describedBy = await current.getAttribute('aria-describedby');
     assert.ok(describedBy);
     assert.match(await page.locator(`#${describedBy}`).innerText(), /not this account's password/);
