@@ -9,6 +9,7 @@ import { DIALECTS, dialectSkip, startGateway, ADMIN_KEY, TestClock, type Gateway
 import { signedInUser } from './support/sessions.ts';
 import { verifyAudit } from '../src/audit/verify.ts';
 import { redact } from '../src/audit/redact.ts';
+import { eventNames } from '../src/audit/audit-names.ts';
 import type { AuditEventsTable, Database } from '../src/db/types.ts';
 
 type Reply = { status: number; body: any; headers: Headers };
@@ -335,6 +336,8 @@ for (const dialect of DIALECTS) describe(`audit trail (${dialect})`, { skip: dia
     assert.equal(key.status, 201);
     assert.equal((await ada.api('PATCH', `/api/keys/${key.body.id}/limits`, { rpm: 60 })).status, 200);
     assert.equal((await ada.api('DELETE', `/api/keys/${key.body.id}`)).status, 200);
+    assert.equal((await gw.api('PUT', `/api/teams/${team.id}/members/${ada.userId}`, { role: 'member' })).status, 200);
+    assert.equal((await gw.api('PATCH', `/api/teams/${team.id}/members/${ada.userId}/limits`, { rpm: 30 })).status, 200);
     const bot = (await gw.api('POST', '/api/management-keys', { name: 'names-bot', role: 'admin' })).body;
     const group = await gw.api('POST', '/api/access-groups', { name: 'names-group', models: ['gpt-4o-mini'] }, bot.key);
     assert.equal(group.status, 201);
@@ -359,8 +362,14 @@ for (const dialect of DIALECTS) describe(`audit trail (${dialect})`, { skip: dia
     // deleted outright: named by what its event recorded
     assert.deepEqual(names(find('access_group.delete', String(group.body.id))), ['names-bot', 'names-group']);
     assert.deepEqual(names(find('management_key.create', String(bot.id))), ['Master key', 'names-bot']);
+    // a member's allocation (target member:<team>:<user>) names both
+    assert.deepEqual(names(find('allocation.set')), ['Master key', 'ada-names in Naming team']);
     // an invitation has no name of its own
     assert.deepEqual(names(find('invitation.create')), ['Master key', null]);
+    // The system's own jobs read as what they are.
+    const row = await db.selectFrom('audit_events').selectAll().where('action', '=', 'invitation.create').executeTakeFirstOrThrow();
+    const labels = await eventNames(db, row.org_id, [{ ...row, actor_type: 'system', actor_id: 'rotation' }, { ...row, id: row.id + 1e6, actor_type: 'system', actor_id: 'later-job' }]);
+    assert.deepEqual([...labels.values()].map((n) => n.actor_name), ['Scheduled key rotation', 'System (later-job)']);
     // A team owner reads the same names on their team's events.
     const owner = await signedInUser(gw, 'naming-owner', 'member', { [team.id]: 'owner' });
     const theirs: any[] = (await owner.api('GET', `/api/audit?team_id=${team.id}&action=key.create`)).body.data;
