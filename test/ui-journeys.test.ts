@@ -84,6 +84,7 @@ describe('dashboard journeys (sqlite)', { skip: browserSkip() }, () => {
     const row = page.getByRole('row', { name: new RegExp(CREDITS_MODEL) });
     await row.waitFor();
     assert.match(await row.innerText(), /\$6\.00/);
+    assert.match(await row.innerText(), /onboarding-copy[\s\S]*Growth Experiments/, 'the row names the key and its team');
     await row.getByRole('button', { name: /Details of the request/ }).click();
     const drawer = page.getByRole('complementary', { name: 'Request details' });
     await drawer.getByText('$6.00').first().waitFor();
