@@ -102,16 +102,28 @@ const RANK: Record<UsageOrder, ReturnType<typeof sql<number>>> = {
 
 /**
  * The `limit` largest groups by a sum, largest first (ties by group key, so the answer is stable).
- * Every group of the selection is aggregated to rank them: one GROUP BY over the plan's rows,
- * then the database's top-N sort; nothing but the N rows leaves it.
+ * Every group of the selection has to be aggregated to rank them, so that pass carries the one
+ * sum it ranks by (half the time of all eight at 100,000 keys: a narrower hash table); the full
+ * sums are then read for the winners only, narrowed by their first column's values (an indexed
+ * lookup: level × team, key, user or model), in the caller's snapshot.
  */
 export async function usageTop(db: Kysely<Database>, q: UsageQuery, p: Plan, order: UsageOrder, limit: number): Promise<UsageGroup[]> {
   const cols = groupColumns(q);
   if (cols.length === 0) return usagePage(db, q, p, undefined, limit);
-  let qb = scoped(db, q, p).select(cols).select(sums).groupBy(cols).orderBy(RANK[order], 'desc');
-  for (const c of cols) qb = qb.orderBy(c);
-  const rows = await qb.limit(limit).execute();
-  return rows.map((r) => groupOf(r as Record<string, unknown>, cols));
+  let ranking = scoped(db, q, p).select(cols).select(RANK[order].as('rank')).groupBy(cols).orderBy('rank', 'desc');
+  for (const c of cols) ranking = ranking.orderBy(c);
+  const winners = (await ranking.limit(limit).execute()) as Array<Record<string, unknown>>;
+  if (winners.length === 0) return [];
+  const first = cols[0]!;
+  const values = [...new Set(winners.map((w) => w[first] as KeyValue))];
+  const rows = await scoped(db, q, p).where(first, 'in', values).select(cols).select(sums).groupBy(cols).execute();
+  const id = (r: Record<string, unknown>) => cols.map((c) => String(r[c])).join('\u0000');
+  const full = new Map(rows.map((r) => [id(r as Record<string, unknown>), r as Record<string, unknown>]));
+  // Outside a snapshot (CSV), an hourly row pruned between the two reads drops its group, never zeroes it.
+  return winners.flatMap((w) => {
+    const r = full.get(id(w));
+    return r ? [groupOf(r, cols)] : [];
+  });
 }
 
 export async function usageTotals(db: Kysely<Database>, q: UsageQuery, p: Plan): Promise<Sums> {
