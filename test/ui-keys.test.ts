@@ -48,6 +48,10 @@ describe('keys pages in the browser (sqlite)', { skip: browserSkip() }, () => {
 
     await page.getByRole('button', { name: 'Create key' }).click();
     const dialog = page.getByRole('dialog', { name: 'Create a key' });
+    // a team is chosen from the start, and an admin picks the owner (no self-service note)
+    await dialog.getByLabel('Owner').getByRole('option', { name: 'You' }).waitFor({ state: 'attached' });
+    assert.notEqual(await dialog.getByLabel('Team').inputValue(), '');
+    assert.equal(await dialog.getByText(/self-service/i).count(), 0);
     await dialog.getByLabel('Team').selectOption({ label: 'Search' });
     await dialog.getByLabel('Name').fill('search-backend');
     await dialog.getByLabel('Budget (USD)').fill('50');

@@ -51,7 +51,9 @@ function CreateForm({ teamId, onCancel, onCreated }: { teamId?: number; onCancel
   const { teams } = useTeams();
   // Admins pick any team; others the teams they belong to (owners: full keys; members: their own).
   const choices = isAdmin.value ? teams : myTeams.value.map((t) => ({ id: t.id, name: t.name }));
-  const [team, setTeam] = useState(String(teamId ?? choices[0]?.id ?? ''));
+  const [picked, setTeam] = useState(teamId === undefined ? '' : String(teamId));
+  // Until one is picked: the first team, once the list has arrived (an admin's comes from the API).
+  const team = picked || String(choices[0]?.id ?? '');
   const tid = Number(team) || null;
   const full = tid !== null && managesTeam(tid);
   const selfService = (myTeams.value.find((t) => t.id === tid)?.self_service ?? null) as SelfService | null;

@@ -9,7 +9,7 @@ import { ApiFailure } from '../api/transport.ts';
 import { Card, Details, Empty, ErrorNote, Loading, PageHeader, StatusBadge } from '../components/ui.tsx';
 import { dateTime, relative } from '../components/format.ts';
 import { useApi } from '../components/use-api.ts';
-import { canRotate, ownerLabel, useTeams } from './keys-data.ts';
+import { canRotate, ownerLabel, usePeopleNames, useTeams } from './keys-data.ts';
 import { KeyActions } from './key-actions.tsx';
 import { KeyLimits } from './key-limits.tsx';
 import { KeySpend, KeyUsageChart } from './key-usage.tsx';
@@ -22,6 +22,7 @@ export default function KeyDetailPage() {
   const [version, setVersion] = useState(0);
   const key = useApi((signal) => api.getKeysById({ path: { id }, options: { signal } }), [id, version]);
   const { name: teamName } = useTeams();
+  const people = usePeopleNames();
   const changed = () => setVersion((v) => v + 1);
 
   if (!Number.isInteger(id) || id <= 0) return <NoKey message="This is not a key's address." />;
@@ -43,7 +44,7 @@ export default function KeyDetailPage() {
       <Card title="Details">
         <Details items={[
           ['Team', k.team_id === null ? 'No team' : <a href={`/ui/teams/${k.team_id}`}>{teamName(k.team_id)}</a>],
-          ['Owner', ownerLabel(k)],
+          ['Owner', ownerLabel(k, people)],
           ['Created', `${dateTime(k.created_at)}${k.created_by ? ` by ${k.created_by}` : ''}`],
           ['Expires', k.expires_at ? dateTime(k.expires_at) : 'Never'],
           ['Last used', k.last_used_at ? relative(k.last_used_at) : 'Never'],

@@ -30,10 +30,20 @@ export function useTeams(): { teams: TeamName[]; name: (id: number | null) => st
   return { teams, name: (id) => (id === null ? 'No team' : byId.get(id) ?? `Team #${id}`) };
 }
 
-export function ownerLabel(k: AnyKey): string {
+/**
+ * People's names by id, for the owner column: the organization's first 1,000 people, for those who
+ * read the organization (GET /api/users); anyone else is named by id.
+ */
+export function usePeopleNames(): Map<number, string> {
+  const wide = isAdmin.value || isViewer.value;
+  const people = useApi(async (signal) => (wide ? (await api.getUsers({ query: { limit: 1000 }, options: { signal } })).data : []), [wide]);
+  return new Map((people.data ?? []).map((u) => [u.id, u.name ?? u.email ?? u.external_id]));
+}
+
+export function ownerLabel(k: AnyKey, names?: Map<number, string>): string {
   if (k.service_account_id !== null) return `Service account #${k.service_account_id}`;
   if (k.user_id !== null && k.user_id === myUserId.value) return 'You';
-  return k.user_id !== null ? `User #${k.user_id}` : '—';
+  return k.user_id !== null ? names?.get(k.user_id) ?? `User #${k.user_id}` : '—';
 }
 
 /** edit, disable / enable: admins, and the owners of the key's team */

@@ -19,12 +19,12 @@ function Budget({ k }: { k: ListedKey }) {
   );
 }
 
-export function KeysTable({ rows, loading, error, onRetry, teamName, filtered }: { rows: ListedKey[] | undefined; loading: boolean; error: unknown; onRetry: () => void; teamName: (id: number | null) => string; filtered: boolean }) {
+export function KeysTable({ rows, loading, error, onRetry, teamName, people, filtered }: { rows: ListedKey[] | undefined; loading: boolean; error: unknown; onRetry: () => void; teamName: (id: number | null) => string; people: Map<number, string>; filtered: boolean }) {
   const columns: Array<Column<ListedKey>> = [
     { label: 'Name', render: (k) => <a href={`/ui/keys/${k.id}`} class="key-name">{k.name}</a> },
     { label: 'Prefix', render: (k) => <span class="mono small">{k.key_prefix}</span>, wide: true },
     { label: 'Team', render: (k) => (k.team_id === null ? <span class="muted">—</span> : <a href={`/ui/teams/${k.team_id}`}>{teamName(k.team_id)}</a>), wide: true },
-    { label: 'Owner', render: (k) => ownerLabel(k), wide: true },
+    { label: 'Owner', render: (k) => ownerLabel(k, people), wide: true },
     { label: 'Status', render: (k) => <StatusBadge status={k.expires_at && Date.parse(k.expires_at) <= Date.now() && k.status === 'active' ? 'expired' : k.status} /> },
     { label: 'Budget', render: (k) => <Budget k={k} /> },
     { label: 'Spend (month)', render: (k) => usd(k.spend_this_month_usd), numeric: true },
