@@ -23,7 +23,7 @@ export function SpendFilters({ view, today, onChange }: { view: View; today: str
   };
   const filtered = view.teamId !== undefined || view.keyId !== undefined || view.model !== undefined;
   const range = { from: view.from, to: view.to };
-  // The busiest first, a list a person can scroll: the API ranks them (at most TOP_CHOICES).
+  // The busiest TOP_CHOICES of the range (ranked by the API), then listed by name.
   const top = (group_by: 'team' | 'model', signal: AbortSignal) => api.getUsage({ query: { group_by, ...range, order: 'requests', limit: TOP_CHOICES }, options: { signal } });
   const teams = useApi((signal) => top('team', signal), [view.from, view.to]);
   const models = useApi((signal) => top('model', signal), [view.from, view.to]);
