@@ -2,7 +2,8 @@
 // reads its secret once and calls a model with it through the official SDK, finds it by search,
 // rotates it, disables and enables it, revokes it after confirming; a member creates a key of
 // their own within the team's self-service policy, sees the refusal next to the field it names,
-// and cannot see another member's key. axe-core on the list, the open dialog and a key page.
+// and cannot see another member's key; a viewer sees no write button. axe-core on the list, the
+// open dialog and a key page.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Locator, Page } from 'playwright-core';
@@ -159,6 +160,25 @@ describe('keys pages in the browser (sqlite)', { skip: browserSkip() }, () => {
     await page.goto(`/ui/keys/${theirs.body.id}`);
     await page.getByRole('heading', { name: 'Key not found', level: 1 }).waitFor();
     assert.ok(!(await page.content()).includes('max-private'), 'nothing of the key is shown');
+    assert.deepEqual(ui.problems, []);
+    await ui.context.close();
+  });
+
+  test('viewer: every key readable, no write button on the list, a key page or the management keys', async () => {
+    const key = await gw.api('POST', '/api/keys', { name: 'read-only-check', team_id: people.teamId });
+    assert.equal(key.status, 201);
+    const ui = await openUi(browser, gw);
+    const { page } = ui;
+    await signInUi(ui, people.viewer, PASSWORD, '/ui/keys');
+    await page.getByRole('link', { name: 'read-only-check' }).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Create key' }).count(), 0);
+    await page.getByRole('link', { name: 'read-only-check' }).click();
+    await page.getByRole('heading', { name: 'read-only-check', level: 1 }).waitFor();
+    await page.getByRole('heading', { name: 'Secrets and rotation' }).waitFor();
+    for (const name of ['Edit', 'Rotate', 'Disable', 'Revoke']) assert.equal(await page.getByRole('button', { name, exact: true }).count(), 0, name);
+    await page.goto('/ui/management-keys');
+    await page.getByRole('heading', { name: 'Management keys', level: 1 }).waitFor();
+    assert.equal(await page.getByRole('button', { name: /Create|Rotate|Revoke/ }).count(), 0);
     assert.deepEqual(ui.problems, []);
     await ui.context.close();
   });
