@@ -28,6 +28,22 @@ for (const dialect of DIALECTS) {
       assert.equal(empty.body.error.param, 'query.q');
     });
 
+    test('a page of 1,000 teams reads their budgets (SQLite refused one OR term per team)', async () => {
+      const created: number[] = [];
+      for (let i = 0; i < 1010; i += 25) {
+        const batch = await Promise.all(Array.from({ length: 25 }, (_, j) => gw.api('POST', '/api/teams', { name: `bulk-${i + j}`, ...((i + j) % 100 === 7 ? { max_budget_usd: 9, budget_period: 'monthly' } : {}) })));
+        for (const r of batch) created.push(r.body.id);
+      }
+      const page = await gw.api('GET', '/api/teams?q=bulk-&limit=1000');
+      assert.equal(page.status, 200, JSON.stringify(page.body).slice(0, 300));
+      const rows = page.body.data as Array<{ name: string; budget: { limit_usd: number } | null }>;
+      assert.equal(rows.length, 1000);
+      const budgeted = rows.filter((t) => t.budget !== null).map((t) => t.name).sort();
+      assert.deepEqual(budgeted, rows.map((t) => t.name).filter((n) => Number(n.slice(5)) % 100 === 7).sort(), 'exactly the teams with a budget show one');
+      assert.ok(budgeted.length >= 9);
+      for (const id of created) await gw.api('DELETE', `/api/teams/${id}`);
+    });
+
     test("each team's members, active keys, spend this month and budget with its period's spend", async () => {
       const team = await gw.api('POST', '/api/teams', { name: 'Figures', max_budget_usd: 40, budget_period: 'monthly' });
       const bare = await gw.api('POST', '/api/teams', { name: 'Bare' });

@@ -5,19 +5,43 @@ import type { Database } from '../db/types.ts';
 import { utcDay } from '../clock.ts';
 import { EMPTY_POLICY, policyFromRow, type Policy } from './policy.ts';
 
+/** Up to this many scopes are read in one OR of (type, id) pairs: what a key's cache miss asks. */
+const PAIRS_PER_QUERY = 50;
+/** Larger reads (a listing page's teams or keys) go by type, in IN lists of this size. */
+const IDS_PER_QUERY = 500;
+
 export async function loadPolicies(db: Kysely<Database>, scopes: string[]): Promise<Map<string, Policy>> {
   const out = new Map<string, Policy>();
   if (scopes.length === 0) return out;
-  const rows = await db
-    .selectFrom('policies')
-    .selectAll()
-    .where((eb) => eb.or(scopes.map((s) => {
-      const { type, id } = splitScope(s);
-      return eb.and([eb('scope_type', '=', type), eb('scope_id', '=', id)]);
-    })))
-    .execute();
   for (const s of scopes) out.set(s, EMPTY_POLICY);
-  for (const r of rows) out.set(`${r.scope_type}:${r.scope_id}`, policyFromRow(r));
+  const put = (rows: Array<NonNullable<Parameters<typeof policyFromRow>[0]>>) => {
+    for (const r of rows) out.set(`${r.scope_type}:${r.scope_id}`, policyFromRow(r));
+  };
+  if (scopes.length <= PAIRS_PER_QUERY) {
+    put(await db
+      .selectFrom('policies')
+      .selectAll()
+      .where((eb) => eb.or(scopes.map((s) => {
+        const { type, id } = splitScope(s);
+        return eb.and([eb('scope_type', '=', type), eb('scope_id', '=', id)]);
+      })))
+      .execute());
+    return out;
+  }
+  // One OR term per scope makes an expression SQLite refuses past ~1,000 terms ("Expression tree
+  // is too large"): a listing of 1,000 teams asked for exactly that.
+  const byType = new Map<string, string[]>();
+  for (const s of scopes) {
+    const { type, id } = splitScope(s);
+    const ids = byType.get(type) ?? [];
+    ids.push(id);
+    byType.set(type, ids);
+  }
+  for (const [type, ids] of byType) {
+    for (let i = 0; i < ids.length; i += IDS_PER_QUERY) {
+      put(await db.selectFrom('policies').selectAll().where('scope_type', '=', type).where('scope_id', 'in', ids.slice(i, i + IDS_PER_QUERY)).execute());
+    }
+  }
   return out;
 }
 
