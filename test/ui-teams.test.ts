@@ -147,6 +147,18 @@ describe('teams pages in the browser (sqlite)', { skip: browserSkip() }, () => {
     await edit.getByLabel('Monthly allocation (USD)').fill('30');
     await edit.getByRole('button', { name: 'Save' }).click();
     await membersTable(page).getByRole('row', { name: /of \$30\.00/ }).waitFor();
+    // the member's own rate limit: the allocation (their budget) stays as it is
+    await membersTable(page).getByRole('row', { name: /mia@example\.com/ }).getByRole('button', { name: /^Limits of/ }).click();
+    const limits = page.getByRole('dialog', { name: /Limits of .* in Search/ });
+    await limits.getByRole('button', { name: 'Change limits' }).click();
+    await limits.getByLabel('Requests per minute').fill('30');
+    await limits.getByRole('button', { name: 'Save limits' }).click();
+    await limits.getByRole('button', { name: 'Change limits' }).waitFor();
+    const mia = await userId(gw, people.member);
+    const memberLimits = await gw.api('GET', `/api/teams/${people.teamId}/members/${mia}/limits`);
+    assert.equal(memberLimits.body.policy.rpm, 30);
+    assert.equal(memberLimits.body.policy.max_budget_usd, 30, 'the allocation is untouched');
+    await page.keyboard.press('Escape');
     assert.equal(await page.getByRole('button', { name: 'Edit team' }).count(), 0, "the team's name is the admins'");
     // an invitation into the team: the link once, then pending until revoked
     await page.getByRole('button', { name: 'Invite by email' }).click();

@@ -15,6 +15,7 @@ import type { Team } from './team-detail.tsx';
 import { AddMemberDialog, EditMemberDialog, InviteDialog } from './team-member-dialogs.tsx';
 import { TeamTransactions } from './team-transactions.tsx';
 import { TeamInvitations } from './team-invitations.tsx';
+import { MemberLimitsDialog } from './team-member-limits.tsx';
 
 export type Member = GetTeamsByIdMembersResponse['data'][number];
 
@@ -23,6 +24,7 @@ export function TeamMembers({ team, manages }: { team: Team; manages: boolean })
   const [dialog, setDialog] = useState<'add' | 'invite' | Member | null>(null);
   // bumped when an invitation dialog closes, so the pending list shows the new one
   const [invited, setInvited] = useState(0);
+  const [limitsOf, setLimitsOf] = useState<Member | null>(null);
   const write = manages && !isViewer.value;
 
   const remove = async (m: Member) => {
@@ -57,6 +59,7 @@ export function TeamMembers({ team, manages }: { team: Team; manages: boolean })
           render: (m: Member) => (
             <div class="row-actions">
               <Button variant="ghost" class="btn-small" onClick={() => setDialog(m)} aria-label={`Edit ${personLabel(m)}`}>Edit</Button>
+              <Button variant="ghost" class="btn-small" onClick={() => setLimitsOf(m)} aria-label={`Limits of ${personLabel(m)}`}>Limits</Button>
               <Button variant="ghost" class="btn-small" onClick={() => remove(m)} aria-label={`Remove ${personLabel(m)}`}>Remove</Button>
             </div>
           ),
@@ -81,6 +84,7 @@ export function TeamMembers({ team, manages }: { team: Team; manages: boolean })
         <AddMemberDialog open={dialog === 'add'} team={team} onClose={close} onSaved={saved} />
         <InviteDialog open={dialog === 'invite'} team={team} onClose={() => { close(); setInvited((n) => n + 1); }} />
         <EditMemberDialog member={typeof dialog === 'object' ? dialog : null} team={team} onClose={close} onSaved={saved} />
+        <MemberLimitsDialog member={limitsOf} team={team} write={write} onClose={() => setLimitsOf(null)} />
       </Card>
       {write && <TeamInvitations team={team} version={invited} />}
       {/* the trail is the team owners' and the organization's readers' (team.transactions.read); it reloads with the members */}
