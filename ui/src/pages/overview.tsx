@@ -5,6 +5,7 @@
 // so the page asks the same questions for every role and only words them differently. A member
 // also sees what is left of each allocation (GET /api/me, already loaded by the session).
 import { useMemo } from 'preact/hooks';
+import { api } from '../api/generated.ts';
 import { BarList, TimeChart } from '../components/chart.tsx';
 import { compact, usd } from '../components/format.ts';
 import { Card, Empty, ErrorNote, Loading, PageHeader } from '../components/ui.tsx';
@@ -32,7 +33,9 @@ export default function Overview() {
   // The top five of each, ranked by cost in the database (order=cost): five rows each, at any scale.
   const teams = useApi((signal) => topGroups(month, 'team', 'cost', 5, signal), [today]);
   const models = useApi((signal) => topGroups(month, 'model', 'cost', 5, signal), [today]);
-  const keys = useApi((signal) => topGroups(month, 'key', 'cost', 5, signal), [today]);
+  // Keys: the key listing's spend sort (an index walk over each key's spend this month), not a
+  // ranking of every key's rollups, which grows with the number of keys that had traffic.
+  const keys = useApi((signal) => topKeys(signal), [today]);
 
   const scope = wholeOrg ? 'The organization' : owner ? 'Your teams and your own keys' : 'Your own keys';
   const allocations = myTeams.value.filter((t) => t.allocation);
@@ -59,7 +62,7 @@ export default function Overview() {
           <div class="grid grid-3">
             <TopList title="Top teams" state={teams} dim="team" />
             <TopList title="Top models" state={models} dim="model" />
-            <TopList title="Top keys" state={keys} dim="key" />
+            <TopKeys state={keys} />
           </div>
         </>
       )}
@@ -67,8 +70,27 @@ export default function Overview() {
   );
 }
 
+/** The five keys that spent most this month (revoked ones too), as the key listing sorts them. */
+async function topKeys(signal: AbortSignal) {
+  const page = await api.getKeys({ query: { sort: '-spend', limit: 5, include_revoked: 'true' }, options: { signal } });
+  return page.data.filter((k) => k.spend_this_month_usd > 0).map((k) => ({
+    label: k.name,
+    value: k.spend_this_month_usd,
+    href: `/ui/keys/${k.id}`,
+  }));
+}
+
+function TopKeys({ state }: { state: ApiState<Awaited<ReturnType<typeof topKeys>>> }) {
+  return (
+    <Card title={<>Top keys <span class="muted small">this month</span></>}>
+      <ErrorNote error={state.error} onRetry={state.reload} />
+      {state.data ? <BarList items={state.data} format={usd} empty="No spend this month" /> : !state.error && <Loading />}
+    </Card>
+  );
+}
+
 /** The five largest groups of this month by spend, with their request counts. */
-function TopList({ title, state, dim }: { title: string; state: ApiState<Top>; dim: 'team' | 'model' | 'key' }) {
+function TopList({ title, state, dim }: { title: string; state: ApiState<Top>; dim: 'team' | 'model' }) {
   const items = useMemo(() => state.data?.items.map((g) => ({
     label: g.label,
     value: g.value,
