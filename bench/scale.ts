@@ -374,7 +374,10 @@ const checks = !results.postgres ? [] : [
   ...(p.usage
     ? [(() => {
         // The large team (10% of the keys by key) is reported, not held to the target: see docs/observability.md.
-        const all = (p.usage as unknown as UsageResult[]).filter((r) => !r.name.includes('large team'));
+        // So is ranking every key of a range (the spend explorer's "by key" chart): it sums every
+        // key's rollups; the Overview's top keys read the key listing's spend sort instead
+        // (measured with the key listing filters × sorts above). See docs/benchmarks.md.
+        const all = (p.usage as unknown as UsageResult[]).filter((r) => !r.name.includes('large team') && !r.name.startsWith('top 10 keys'));
         const over = all.filter((r) => r.timing.p99 >= 100);
         const top = [...all].sort((a, b) => b.timing.p99 - a.timing.p99)[0]!;
         return {
