@@ -1,9 +1,13 @@
 // Key listings on both dialects (docs/api.md, "Key listings"): each filter, each sort with its
 // NULL placement, spend this month from real requests, cursor pages that neither repeat nor skip
 // keys when keys are created between them, the legacy offset/after paging, and a 400 naming the
-// parameter for every value the listing cannot honour.
+// parameter for every value the listing cannot honour; the owner's name on each row; on SQLite,
+// the trigram index (migration 0020) answering searches exactly as the LIKE it stands in for.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { sql } from 'kysely';
+import { listKeyPage, type KeyListing } from '../src/keys/key-listing.ts';
+import { ListingSql } from '../src/keys/key-listing-sql.ts';
 import { DIALECTS, TestClock, dialectSkip, type Gateway } from './support/gateway.ts';
 import { call, startPricedGateway } from './support/priced.ts';
 
@@ -178,6 +182,86 @@ for (const dialect of DIALECTS) {
       }
       assert.deepEqual(rest, ['e3', 'later', 'e6', 'e2', 'e5']);
       assert.deepEqual(await walk(path), ['early', 'e4', 'e1', 'e3', 'later', 'e6', 'e2', 'e5'], 'a fresh walk sees all of them once');
+    });
+
+    test("each row names its owner: a person's name, else email, else external id; a service account's name", async () => {
+      const t = await team('Owned');
+      const person = async (body: Record<string, unknown>) => (await gw.api('POST', '/api/users', { team_id: t, ...body })).body.id as number;
+      const named = await person({ external_id: `named-${dialect}`, name: 'Ada Lovelace', email: `ada-${dialect}@example.com` });
+      const mailed = await person({ external_id: `mailed-${dialect}`, email: `grace-${dialect}@example.com` });
+      const bare = await person({ external_id: `bare-${dialect}` });
+      const sa = (await gw.api('POST', `/api/teams/${t}/service-accounts`, { name: 'ci-deployer' })).body.id as number;
+      for (const [name, owner] of [['n', { user_id: named }], ['m', { user_id: mailed }], ['b', { user_id: bare }], ['s', { service_account_id: sa }]] as const) await key(t, { name, ...owner });
+      const rows = (await list(`/api/keys?team_id=${t}`)).data.map((k) => [k.name, k.owner_name]);
+      assert.deepEqual(rows, [['n', 'Ada Lovelace'], ['m', `grace-${dialect}@example.com`], ['b', `bare-${dialect}`], ['s', 'ci-deployer']]);
+      assert.equal((await list(`/api/teams/${t}/keys?user_id=${named}`)).data[0].owner_name, 'Ada Lovelace', 'the team route too');
+    });
+
+    test('a search finds the same keys through the index as by reading every key', async () => {
+      const t = await team('Searched');
+      // Mixed case, LIKE's wildcards, quotes, FTS5 syntax, accents, a letter whose case only
+      // Unicode folds (É/é: LIKE is case-insensitive for ASCII only), CJK.
+      const texts: Array<[string, string | null]> = [
+        ['Résumé-Builder', 'ÉCOLE normale'],
+        ['pay_100%_off', `quote "here" and 'single'`],
+        ['CamelCaseKey', null],
+        ['naïve straße', '日本語のキー'],
+        ['under_score', '50% off'],
+        ['ABC', 'xyzabc'],
+        ['NEAR AND OR', 'col:umn* ^start'],
+      ];
+      const created: Array<Awaited<ReturnType<typeof key>>> = [];
+      for (const [name, description] of texts) created.push(await key(t, { name, ...(description ? { description } : {}) }));
+      const db = gw.runtime.deps.db;
+      const listing = (q: string): KeyListing => ({ orgId: 1, teamId: t, statuses: ['active', 'disabled'], tags: [], q, sort: { key: 'created_at', desc: false }, offset: 0, limit: 50, month: '2026-03' });
+      // Step 2 (filter first: the index on SQLite) and step 1 alone (a walk of every key, LIKE).
+      const indexed = async (q: string) => (await listKeyPage(db, listing(q), { probeRows: 1, maxSorted: 1000 })).keys.map((k) => k.row.name);
+      const walked = async (q: string) => (await listKeyPage(db, listing(q), { probeRows: 100_000, maxSorted: 0 })).keys.map((k) => k.row.name);
+      // What a substring search promises: ASCII letters in any case, anything else as written.
+      const fold = (s: string) => s.replace(/[A-Z]/g, (c) => c.toLowerCase());
+      const expected = (q: string) => created.filter((k, i) => fold(`${k.name}\n${k.key_prefix}\n${texts[i]![1] ?? ''}`).includes(fold(q))).map((k) => k.name);
+      const queries = ['résumé', 'RÉSUMÉ', 'école', 'ÉCOLE', 'e-b', '0%_', '%_o', '_sc', '"here"', `'single'`, 'e" a', 'camelcase', 'CASEKEY', 'straße', 'STRASSE', 'ïve', '日本語', 'のキー', 'キー', 'abc', 'ab', 'near and', 'or', 'umn*', '^st', 'col:', created[2]!.key_prefix.slice(0, 12).toUpperCase(), 'zzz'];
+      for (const q of queries) {
+        const want = expected(q);
+        assert.deepEqual(await walked(q), want, `walk: ${q}`);
+        assert.deepEqual(await indexed(q), want, `index: ${q}`);
+      }
+      assert.deepEqual(await indexed('ÉCOLE'), ['Résumé-Builder'], 'a real match, not only agreement on nothing');
+      assert.deepEqual(await indexed('abc'), ['ABC'], 'ASCII case folded: abc finds ABC (and xyzabc, the same key)');
+
+      if (dialect !== 'sqlite') return;
+      const plan = async (q: string) => {
+        const frag = new ListingSql(listing(q), 'sqlite').filterFirst(1000, 51);
+        return ((await sql`explain query plan ${frag}`.execute(db.kysely)).rows as Array<{ detail: string }>).map((r) => r.detail).join('; ');
+      };
+      assert.match(await plan('résumé'), /keys_fts/, '3 characters or more: through the trigram index');
+      assert.doesNotMatch(await plan('ab'), /keys_fts/, 'under 3 characters: the LIKE alone (the index finds nothing shorter)');
+    });
+
+    test('the search index follows renames and prefix changes, never a touch of last use', { skip: dialect !== 'sqlite' }, async () => {
+      const t = await team('Indexed');
+      const k = await key(t, { name: 'original-name', description: 'first words' });
+      const raw = (gw.runtime.deps.db.raw as { sqlite: import('better-sqlite3').Database }).sqlite;
+      const found = (q: string) => (raw.prepare(`select rowid from keys_fts where keys_fts match ?`).all(`"${q}"`) as Array<{ rowid: number }>).map((r) => r.rowid);
+      // The index's own storage: any write to it (the update trigger firing) adds a segment.
+      const fingerprint = () => raw.prepare(`select count(*) as n, max(id) as top, sum(length(block)) as bytes from keys_fts_data`).get();
+      const before = fingerprint();
+      // What the log writer runs after each request (usage/log-sinks.ts).
+      raw.prepare('update api_keys set last_used_at = ? where id = ? and (last_used_at is null or last_used_at < ?)').run('2026-03-02T00:00:00.000Z', k.id, '2026-03-02T00:00:00.000Z');
+      assert.deepEqual(fingerprint(), before, 'an update of last_used_at leaves the index alone');
+
+      assert.equal((await gw.api('PATCH', `/api/teams/${t}/keys/${k.id}`, { name: 'renamed-key', description: 'second words' })).status, 200);
+      assert.notDeepEqual(fingerprint(), before, 'a rename rewrites the index');
+      assert.deepEqual(found('renamed'), [k.id]);
+      assert.deepEqual(found('original'), [], 'the old name is forgotten');
+      assert.deepEqual(found('second w'), [k.id]);
+      assert.deepEqual(found('first'), []);
+      raw.prepare('update api_keys set key_prefix = ? where id = ?').run('tg-newprefix', k.id);
+      assert.deepEqual(found('newprefix'), [k.id], 'a new prefix (a rotation) is found');
+      assert.deepEqual(found(k.key_prefix.slice(0, 12)), [], 'the old prefix is not');
+      assert.deepEqual(await names(`/api/keys?team_id=${t}&q=RENAMED`), ['renamed-key']);
+      // The external-content index matches its table exactly.
+      raw.prepare(`insert into keys_fts (keys_fts) values ('integrity-check')`).run();
     });
 
     test('a value the listing cannot honour is a 400 naming the parameter', async () => {

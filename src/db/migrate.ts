@@ -18,6 +18,7 @@ import * as m0013 from './migrations/0013_audit_chain.ts';
 import * as m0015 from './migrations/0015_usage_rollups.ts';
 import * as m0016 from './migrations/0016_request_log_indexes.ts';
 import * as m0019 from './migrations/0019_idempotency.ts';
+import * as m0020 from './migrations/0020_key_search_fts.ts';
 
 export interface DialectMigration {
   up(db: Kysely<any>, dialect: DialectName): Promise<void>;
@@ -39,6 +40,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0015_usage_rollups': m0015,
   '0016_request_log_indexes': m0016,
   '0019_idempotency': m0019,
+  '0020_key_search_fts': m0020,
 };
 
 class Provider implements MigrationProvider {

@@ -51,6 +51,7 @@ export const createdKeyDoc = keyDoc.extend({
 
 /** one row of a listing: the key, its lineage's spend this month and its budget (null: none) */
 export const listedKeyDoc = keyDoc.extend({
+  owner_name: z.string().nullable().describe("the owner as a person reads it: a user's name, else email, else external id; a service account's name; null: no owner"),
   spend_this_month_usd: z.number(),
   max_budget_usd: z.number().nullable(),
   budget_period: z.enum(['total', 'daily', 'weekly', 'monthly']).nullable(),

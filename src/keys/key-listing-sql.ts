@@ -30,6 +30,14 @@ const SEARCH_TEXT: Record<DialectName, Frag> = {
 /** The columns the selective conditions read, carried out of a probe's walk. */
 const FILTER_COLUMNS = sql`k.user_id, k.service_account_id, k.tags, k.name, k.key_prefix, k.description`;
 
+/** The trigram tokenizer finds substrings of at least 3 characters (code points); shorter ones match nothing. */
+const TRIGRAM = 3;
+/**
+ * The search as one FTS5 phrase: every character literal (`%`, `_`, `*`, `-`… are just characters
+ * in a quoted string), double quotes doubled. The fields are separate columns, and a phrase never
+ * matches across columns: as the LIKE over the newline-joined text (q holds no control character).
+ */
+const ftsPhrase = (q: string) => `"${q.replace(/"/g, '""')}"`;
 /** `%`, `_` and `\` taken literally in a LIKE pattern (escape character `\`). */
 const likeLiteral = (s: string) => s.replace(/[\\%_]/g, (c) => '\\' + c);
 const isFrag = (x: unknown): x is Frag => typeof x === 'object' && x !== null && 'toOperationNode' in x;
@@ -54,8 +62,13 @@ export class ListingSql {
     this.spend = l.sort.key === 'spend';
   }
 
-  /** Conditions that may match few keys anywhere in the order: owner, tags, text. */
-  selective(): Frag[] {
+  /**
+   * Conditions that may match few keys anywhere in the order: owner, tags, text. `indexed`: the
+   * keys are to be found through these conditions (step 2, filterFirst), so on SQLite a search of
+   * 3 characters or more goes through the trigram index (migration 0020); a walk checks the rows it
+   * reads with the LIKE alone (the index's matches, built as a set first, could be every key).
+   */
+  selective(indexed = false): Frag[] {
     const l = this.l;
     const out: Frag[] = [];
     if (l.userId !== undefined) out.push(sql`k.user_id = ${l.userId}`);
@@ -67,6 +80,9 @@ export class ListingSql {
     if (l.q !== undefined) {
       const pattern = `%${likeLiteral(l.q)}%`;
       // PostgreSQL's ILIKE escapes with `\` already; SQLite's LIKE (ASCII case-insensitive) needs telling.
+      if (indexed && this.dialect === 'sqlite' && [...l.q].length >= TRIGRAM) out.push(sql`k.id in (select rowid from keys_fts where keys_fts match ${ftsPhrase(l.q)})`);
+      // Always, the index included: the tokenizer folds the case of every letter, LIKE of ASCII
+      // ones only, so the index's matches are a superset, and the LIKE keeps today's answer exactly.
       out.push(this.dialect === 'postgres' ? sql`${SEARCH_TEXT.postgres} ilike ${pattern}` : sql`${SEARCH_TEXT.sqlite} like ${pattern} escape '\\'`);
     }
     return out;
@@ -104,7 +120,7 @@ export class ListingSql {
    * trigram search), then sorted.
    */
   filterFirst(max: number, n: number): Frag {
-    const keys = where([...this.keyScope(), ...this.selective()]);
+    const keys = where([...this.keyScope(), ...this.selective(true)]);
     // The spend order reads key_spend by key for each match (correlated lookups, never a join the
     // planner could turn around: driven by the cursor's misjudged row comparison, it once scanned
     // key_spend for every match).
@@ -121,7 +137,7 @@ export class ListingSql {
 
   /** Creation order with an offset (legacy): one range of migration 0002's (org_id, id, status) index, which skips the offset in the index alone. */
   byOffset(n: number): Frag {
-    return sql`select ${this.selectOrder()} from api_keys k where ${where([...this.keyScope(), ...this.selective()])} ${this.pastWhere()}
+    return sql`select ${this.selectOrder()} from api_keys k where ${where([...this.keyScope(), ...this.selective(true)])} ${this.pastWhere()}
       order by ${this.orderBy()} limit ${n} offset ${this.l.offset}`;
   }
 

@@ -93,7 +93,7 @@ async function pageView(deps: Deps, p: KeyPage, q: ListQuery, l: KeyListing) {
   return {
     data: p.keys.map((k, i) => {
       const budget = policies.get(scopes[i]!)?.budget ?? null;
-      return { ...keyView(k.row), spend_this_month_usd: microToUsd(k.monthSpendMicro), max_budget_usd: budget ? microToUsd(budget.limitMicro) : null, budget_period: budget?.period ?? null };
+      return { ...keyView(k.row), owner_name: k.ownerName, spend_this_month_usd: microToUsd(k.monthSpendMicro), max_budget_usd: budget ? microToUsd(budget.limitMicro) : null, budget_period: budget?.period ?? null };
     }),
     limit: q.limit,
     offset: q.offset,

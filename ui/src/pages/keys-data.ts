@@ -31,8 +31,9 @@ export function useTeams(): { teams: TeamName[]; name: (id: number | null) => st
 }
 
 /**
- * People's names by id, for the owner column: the organization's first 1,000 people, for those who
- * read the organization (GET /api/users); anyone else is named by id.
+ * People's names by id, for a key's page (GET /api/keys/{id} does not name its owner; the listing
+ * does, owner_name): the organization's first 1,000 people, for those who read the organization
+ * (GET /api/users); anyone else is named by id.
  */
 export function usePeopleNames(): Map<number, string> {
   const wide = isAdmin.value || isViewer.value;

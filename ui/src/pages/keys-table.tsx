@@ -3,9 +3,23 @@
 import { Table, type Column } from '../components/table.tsx';
 import { Empty, Progress, StatusBadge } from '../components/ui.tsx';
 import { relative, usd, day } from '../components/format.ts';
-import { ownerLabel, type ListedKey } from './keys-data.ts';
+import { myUserId } from '../session.ts';
+import type { ListedKey } from './keys-data.ts';
 
 const PERIOD: Record<string, string> = { monthly: '/ month', weekly: '/ week', daily: '/ day', total: 'in total' };
+
+/** The owner as the listing names it (owner_name: GET /api/keys joins it in), a service account marked as one. */
+function Owner({ k }: { k: ListedKey }) {
+  if (k.service_account_id !== null) {
+    return (
+      <span class="key-owner">
+        {k.owner_name ?? `#${k.service_account_id}`} <span class="small muted">service account</span>
+      </span>
+    );
+  }
+  if (k.user_id === null) return <span class="muted">—</span>;
+  return <>{k.user_id === myUserId.value ? 'You' : k.owner_name ?? `User #${k.user_id}`}</>;
+}
 
 function Budget({ k }: { k: ListedKey }) {
   if (k.max_budget_usd === null) return <span class="muted">no budget</span>;
@@ -19,12 +33,12 @@ function Budget({ k }: { k: ListedKey }) {
   );
 }
 
-export function KeysTable({ rows, loading, error, onRetry, teamName, people, filtered }: { rows: ListedKey[] | undefined; loading: boolean; error: unknown; onRetry: () => void; teamName: (id: number | null) => string; people: Map<number, string>; filtered: boolean }) {
+export function KeysTable({ rows, loading, error, onRetry, teamName, filtered }: { rows: ListedKey[] | undefined; loading: boolean; error: unknown; onRetry: () => void; teamName: (id: number | null) => string; filtered: boolean }) {
   const columns: Array<Column<ListedKey>> = [
     { label: 'Name', render: (k) => <a href={`/ui/keys/${k.id}`} class="key-name">{k.name}</a> },
     { label: 'Prefix', render: (k) => <span class="mono small">{k.key_prefix}</span>, wide: true },
     { label: 'Team', render: (k) => (k.team_id === null ? <span class="muted">—</span> : <a href={`/ui/teams/${k.team_id}`}>{teamName(k.team_id)}</a>), wide: true },
-    { label: 'Owner', render: (k) => ownerLabel(k, people), wide: true },
+    { label: 'Owner', render: (k) => <Owner k={k} />, wide: true },
     { label: 'Status', render: (k) => <StatusBadge status={k.expires_at && Date.parse(k.expires_at) <= Date.now() && k.status === 'active' ? 'expired' : k.status} /> },
     { label: 'Budget', render: (k) => <Budget k={k} /> },
     { label: 'Spend (month)', render: (k) => usd(k.spend_this_month_usd), numeric: true },

@@ -9,7 +9,7 @@ import { Pager, useCursor } from '../components/table.tsx';
 import { Button, Card, PageHeader, Tabs } from '../components/ui.tsx';
 import { useApi } from '../components/use-api.ts';
 import { isViewer, me, myTeams, ownedTeamIds, readsOrg } from '../session.ts';
-import { usePeopleNames, useTeams } from './keys-data.ts';
+import { useTeams } from './keys-data.ts';
 import { FILTER_KEYS, KeysFilters, type FilterState } from './keys-filters.tsx';
 import { KeysTable } from './keys-table.tsx';
 import { KeyCreateDialog } from './key-create-dialog.tsx';
@@ -25,7 +25,6 @@ export default function KeysPage() {
   const hasAll = readsOrg.value || owned.length > 0;
   const tab: Tab = !hasAll ? 'mine' : !person ? 'all' : query.tab === 'mine' ? 'mine' : 'all';
   const { teams, name: teamName } = useTeams();
-  const people = usePeopleNames();
   const teamChoices = readsOrg.value ? teams : tab === 'all' ? teams.filter((t) => ownedTeamIds.value.has(t.id)) : teams;
   const f: FilterState = Object.fromEntries(FILTER_KEYS.map((k) => [k, query[k] ?? ''])) as unknown as FilterState;
   if (tab === 'all' && !readsOrg.value && !ownedTeamIds.value.has(Number(f.team_id))) f.team_id = String(owned[0] ?? '');
@@ -70,7 +69,7 @@ export default function KeysPage() {
       )}
       <Card>
         <KeysFilters value={f} onChange={setQuery} teams={teamChoices} teamRequired={tab === 'all' && !readsOrg.value} />
-        <KeysTable rows={list.data?.data} loading={list.loading} error={list.error} onRetry={list.reload} teamName={teamName} people={people} filtered={filtered} />
+        <KeysTable rows={list.data?.data} loading={list.loading} error={list.error} onRetry={list.reload} teamName={teamName} filtered={filtered} />
         <Pager page={cursor.page} hasNext={!!list.data?.next_cursor} loading={list.loading} onNext={() => list.data?.next_cursor && cursor.next(list.data.next_cursor)} onPrev={cursor.prev} />
       </Card>
       <KeyCreateDialog open={creating} onClose={() => setCreating(false)} onCreated={list.reload} teamId={f.team_id ? Number(f.team_id) : undefined} />
