@@ -101,6 +101,19 @@ describe('keys pages in the browser (sqlite)', { skip: browserSkip() }, () => {
     await assert.rejects(ask(gw, secret), (err: { status?: number }) => err.status === 401);
     await rotate.getByRole('button', { name: 'Done' }).click();
 
+    // a rotation schedule: a bad value, then one this gateway cannot honour (no key webhook to
+    // deliver the new secrets to), each explained under the field it is about
+    await page.getByRole('button', { name: 'Schedule rotation' }).click();
+    await page.getByLabel('Rotate every (days)').fill('0');
+    await page.getByRole('button', { name: 'Save schedule' }).click();
+    await page.locator('#f-rotate_every_days-error').waitFor();
+    await page.getByLabel('Rotate every (days)').fill('30');
+    await page.getByLabel('Old secret keeps working (hours)').fill('2');
+    await page.getByRole('button', { name: 'Save schedule' }).click();
+    await page.locator('#f-rotate_every_days-error', { hasText: /webhook/ }).waitFor();
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await page.getByRole('button', { name: 'Schedule rotation' }).waitFor();
+
     await page.getByRole('button', { name: 'Disable' }).click();
     await confirm(page, /Disable/, 'Disable key');
     await page.getByRole('button', { name: 'Enable' }).waitFor();

@@ -8,6 +8,7 @@ import { Badge, Button, Card, Details } from '../components/ui.tsx';
 import { dateTime, relative } from '../components/format.ts';
 import { toast } from '../components/toast.tsx';
 import { useApi } from '../components/use-api.ts';
+import { ScheduleEditor } from './key-schedule.tsx';
 
 type Secret = { id: number | null; key_prefix: string; status: 'current' | 'grace' | 'ended'; created_at: string; valid_until: string | null; last_used_at: string | null };
 
@@ -50,6 +51,7 @@ export function KeySecrets({ keyId, version, canEnd, onChanged }: { keyId: numbe
       {schedule && (
         <div class="key-schedule">
           <h3>Rotation schedule</h3>
+          {canEnd && <ScheduleEditor keyId={keyId} everyDays={schedule.rotate_every_days} graceSeconds={schedule.grace_period_seconds ?? null} onChanged={secrets.reload} />}
           {schedule.rotate_every_days === null ? (
             <p class="muted">Rotated by hand only.</p>
           ) : (
