@@ -12,9 +12,10 @@ const PERIOD: Record<string, string> = { monthly: '/ month', weekly: '/ week', d
 function Owner({ k }: { k: ListedKey }) {
   if (k.service_account_id !== null) {
     return (
-      <span class="key-owner">
-        {k.owner_name ?? `#${k.service_account_id}`} <span class="small muted">service account</span>
-      </span>
+      <div>
+        <div>{k.owner_name ?? `#${k.service_account_id}`}</div>
+        <div class="small muted">service account</div>
+      </div>
     );
   }
   if (k.user_id === null) return <span class="muted">—</span>;
