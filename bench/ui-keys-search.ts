@@ -45,7 +45,7 @@ interface Step { kind: 'search' | 'tag' | 'team'; value: string; url: string }
 function steps(): Step[] {
   const out: Step[] = [];
   // Name prefixes: "key-48213" matches key-48213, key-482130…, key-4821300… (never key-1, the unfiltered first row)
-  // (between keys/50 and keys/10: 5 digits at 1M keys, ~111 matches each; every 50th key is revoked, hidden)
+  // (between keys/50 and keys/10: 5 digits at 1M keys: 11 matches each, itself and its ten 6-digit extensions; every 50th key is revoked, hidden)
   const lo = Math.floor(N.keys / 50);
   const hi = Math.floor(N.keys / 10);
   for (let i = 0; i < REPS; i++) {
