@@ -19,6 +19,7 @@ import * as m0015 from './migrations/0015_usage_rollups.ts';
 import * as m0016 from './migrations/0016_request_log_indexes.ts';
 import * as m0019 from './migrations/0019_idempotency.ts';
 import * as m0020 from './migrations/0020_key_search_fts.ts';
+import * as m0021 from './migrations/0021_key_tags.ts';
 
 export interface DialectMigration {
   up(db: Kysely<any>, dialect: DialectName): Promise<void>;
@@ -41,6 +42,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0016_request_log_indexes': m0016,
   '0019_idempotency': m0019,
   '0020_key_search_fts': m0020,
+  '0021_key_tags': m0021,
 };
 
 class Provider implements MigrationProvider {
