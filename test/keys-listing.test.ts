@@ -2,7 +2,8 @@
 // NULL placement, spend this month from real requests, cursor pages that neither repeat nor skip
 // keys when keys are created between them, the legacy offset/after paging, and a 400 naming the
 // parameter for every value the listing cannot honour; the owner's name on each row; on SQLite,
-// the trigram index (migration 0020) answering searches exactly as the LIKE it stands in for.
+// the trigram index (migration 0020) answering searches exactly as the LIKE it stands in for, and
+// key_tags (migration 0021) answering tag filters exactly as the JSON check it stands in for.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
@@ -262,6 +263,108 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(await names(`/api/keys?team_id=${t}&q=RENAMED`), ['renamed-key']);
       // The external-content index matches its table exactly.
       raw.prepare(`insert into keys_fts (keys_fts) values ('integrity-check')`).run();
+    });
+
+    test("a tag filter finds the same keys through key_tags as by reading each key's tags", async () => {
+      const t = await team('Tagged');
+      const db = gw.runtime.deps.db;
+      const person = (await gw.api('POST', '/api/users', { team_id: t, external_id: `tagger-${dialect}` })).body.id as number;
+      // Mixed case, composed and decomposed accents (different strings), CJK, an emoji, a comma,
+      // several tags per key, none at all.
+      const made: Array<[string, string[], Record<string, unknown>?]> = [
+        ['upper', ['PCI', 'prod']],
+        ['lower', ['pci', 'prod', 'eu']],
+        ['title', ['Pci']],
+        ['nfc', ['café', '日本', 'pci']],
+        ['nfd', ['cafe\u0301', '🔒']],
+        ['comma', ['a,b', 'prod'], { user_id: person }],
+        ['bare', []],
+        ['renamed', ['old-tag', 'pci']],
+        ['deleted', ['gone', 'pci']],
+        ['numbers', ['n']],
+      ];
+      const ids = new Map<string, number>();
+      for (const [name, tags, extra] of made) ids.set(name, (await key(t, { name, tags, ...extra })).id);
+      // A rename of tags, a key deleted outright, and JSON elements that are not strings (written
+      // by hand: the API accepts strings only; json_each's check never matched them to a string).
+      assert.equal((await gw.api('PATCH', `/api/teams/${t}/keys/${ids.get('renamed')}`, { tags: ['new-tag', 'PCI'] })).status, 200);
+      await sql`delete from api_keys where id = ${ids.get('deleted')!}`.execute(db.kysely);
+      await sql`update api_keys set tags = '["n", 5, null, true, ["nested"], "n"]' where id = ${ids.get('numbers')!}`.execute(db.kysely);
+      assert.equal(await call(gw.openai((await key(t, { name: 'spender', tags: ['pci', 'prod'] })).key)), 200);
+      await gw.flush();
+      // Every key of the team, cursor page after cursor page of 2 (one more tells of a next page).
+      const all = async (l: Partial<KeyListing>, steps: { probeRows: number; maxSorted: number }) => {
+        const got: string[] = [];
+        let after: KeyListing['after'];
+        for (let i = 0; i < 20; i++) {
+          const page = await listKeyPage(db, { orgId: 1, teamId: t, statuses: ['active', 'disabled'], tags: [], sort: { key: 'created_at', desc: false }, offset: 0, limit: 2, month: new Date(clock.now()).toISOString().slice(0, 7), ...l, after }, steps);
+          got.push(...page.keys.map((k) => k.row.name));
+          if (!page.next) return got;
+          after = page.next;
+        }
+        throw new Error('more pages than keys');
+      };
+      // Step 2 (filter first: key_tags on SQLite) and step 1 alone (a walk checking each key's JSON).
+      const indexed = (l: Partial<KeyListing>) => all(l, { probeRows: 1, maxSorted: 1000 });
+      const walked = (l: Partial<KeyListing>) => all(l, { probeRows: 100_000, maxSorted: 0 });
+      const tagSets = [['pci'], ['PCI'], ['Pci'], ['café'], ['cafe\u0301'], ['日本'], ['🔒'], ['a,b'], ['prod', 'eu'], ['eu', 'prod'], ['pci', 'prod'], ['pci', 'pci'], ['n'], ['5'], ['nested'], ['old-tag'], ['new-tag'], ['gone'], ['pro'], ['nothing']];
+      const sorts: KeyListing['sort'][] = [{ key: 'created_at', desc: false }, { key: 'created_at', desc: true }, { key: 'last_used_at', desc: true }, { key: 'spend', desc: true }, { key: 'expires_at', desc: false }];
+      for (const tags of tagSets) {
+        for (const sort of sorts) {
+          const l = { tags, sort };
+          assert.deepEqual(await indexed(l), await walked(l), `tags ${JSON.stringify(tags)}, sort ${JSON.stringify(sort)}`);
+        }
+        for (const l of [{ tags, q: 'e' }, { tags, q: 'ame' }, { tags, userId: person }, { tags, statuses: ['active' as const] }])
+          assert.deepEqual(await indexed(l), await walked(l), `${JSON.stringify(l)}`);
+      }
+      // Real matches, not only agreement on nothing.
+      assert.deepEqual(await indexed({ tags: ['pci'] }), ['lower', 'nfc', 'spender']);
+      assert.deepEqual(await indexed({ tags: ['PCI'] }), ['upper', 'renamed'], 'case kept; the renamed key by its new tags');
+      assert.deepEqual(await indexed({ tags: ['cafe\u0301'] }), ['nfd'], 'decomposed é is its own tag');
+      assert.deepEqual(await indexed({ tags: ['pci', 'prod'] }), ['lower', 'spender'], 'several tags: keys carrying all of them');
+      assert.deepEqual(await indexed({ tags: ['prod'], sort: { key: 'spend', desc: true } }), ['spender', 'comma', 'lower', 'upper'], 'the spender first, then ties by id, descending');
+      assert.deepEqual(await indexed({ tags: ['n'] }), ['numbers']);
+      assert.deepEqual(await indexed({ tags: ['old-tag'] }), [], 'a renamed tag is forgotten');
+      assert.deepEqual(await indexed({ tags: ['gone'] }), [], 'a deleted key is forgotten');
+      assert.deepEqual(await names(`/api/teams/${t}/keys?tag=PCI&sort=-created_at`), ['renamed', 'upper'], 'through the API');
+
+      if (dialect !== 'sqlite') return;
+      // key_tags holds exactly each key's string tags.
+      const rows = async (q: ReturnType<typeof sql>) => ((await q.execute(db.kysely)).rows as Array<{ tag: string; key_id: number }>).map((r) => `${r.key_id} ${r.tag}`);
+      assert.deepEqual(
+        await rows(sql`select tag, key_id from key_tags order by key_id, tag`),
+        await rows(sql`select distinct j.value as tag, k.id as key_id from api_keys k, json_each(k.tags) j where j.type = 'text' order by k.id, j.value`),
+      );
+      const plan = async (l: KeyListing, frag: (s: ListingSql) => ReturnType<ListingSql['probe']>) =>
+        ((await sql`explain query plan ${frag(new ListingSql(l, 'sqlite'))}`.execute(db.kysely)).rows as Array<{ detail: string }>).map((r) => r.detail).join('; ');
+      const base: KeyListing = { orgId: 1, statuses: ['active', 'disabled'], tags: ['pci'], sort: { key: 'created_at', desc: true }, offset: 0, limit: 50, month: '2026-03' };
+      for (const l of [base, { ...base, tags: ['pci', 'prod'] }, { ...base, sort: { key: 'last_used_at', desc: true } as const }, { ...base, teamId: t, q: 'ame' }]) {
+        const p = await plan(l, (s) => s.filterFirst(1000, 51));
+        assert.match(p, /SEARCH t0 USING PRIMARY KEY \(tag=\?\)/, `filter first through key_tags: ${p}`);
+        // by its id: the primary key, or an (org_id | team_id, id, …) index seeking to (…=? AND id=?)
+        assert.match(p, /SEARCH k USING [^;]*\b(rowid|id)=\?\)/, `each match's key by id: ${p}`);
+        assert.doesNotMatch(p, /SCAN k\b/, p);
+        assert.doesNotMatch(p, /json_each/, p);
+      }
+      assert.doesNotMatch(await plan(base, (s) => s.probe(1000)), /key_tags/, 'the probe checks the rows it walks by their JSON');
+    });
+
+    test("key_tags follows a key's tags, never a touch of last use", { skip: dialect !== 'sqlite' }, async () => {
+      const t = await team('Tag writes');
+      const k = await key(t, { name: 'touched', tags: ['one', 'two'] });
+      const raw = (gw.runtime.deps.db.raw as { sqlite: import('better-sqlite3').Database }).sqlite;
+      const tagsOf = () => (raw.prepare('select tag from key_tags where key_id = ? order by tag').all(k.id) as Array<{ tag: string }>).map((r) => r.tag);
+      // total_changes() counts the rows triggers write too: the update's own row, and nothing else.
+      const changes = () => (raw.prepare('select total_changes() as n').get() as { n: number }).n;
+      const before = changes();
+      // What the log writer runs after each request (usage/log-sinks.ts).
+      raw.prepare('update api_keys set last_used_at = ? where id = ? and (last_used_at is null or last_used_at < ?)').run('2026-03-02T00:00:00.000Z', k.id, '2026-03-02T00:00:00.000Z');
+      assert.equal(changes() - before, 1, 'an update of last_used_at writes no key_tags row');
+      assert.deepEqual(tagsOf(), ['one', 'two']);
+      assert.equal((await gw.api('PATCH', `/api/teams/${t}/keys/${k.id}`, { tags: ['two', 'three'] })).status, 200);
+      assert.deepEqual(tagsOf(), ['three', 'two']);
+      raw.prepare('delete from api_keys where id = ?').run(k.id);
+      assert.deepEqual(tagsOf(), []);
     });
 
     test('a value the listing cannot honour is a 400 naming the parameter', async () => {
