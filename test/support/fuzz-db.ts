@@ -45,7 +45,11 @@ export class DbWatch {
     const raw = this.db.raw;
     if ('sqlite' in raw) {
       const names = raw.sqlite.prepare("select name from sqlite_master where type = 'table' and name not like 'sqlite_%'").pluck().all() as string[];
-      this.tables = names.filter((n) => !BACKGROUND_TABLES.has(n)).sort();
+      // A full-text index (a virtual table and its shadow tables, e.g. keys_fts_data) takes no
+      // trigger, and is written only with the table it indexes, which is watched.
+      const virtual = raw.sqlite.prepare("select name from sqlite_master where type = 'table' and sql like 'create virtual table%'").pluck().all() as string[];
+      const derived = (n: string) => virtual.some((v) => n === v || n.startsWith(`${v}_`));
+      this.tables = names.filter((n) => !BACKGROUND_TABLES.has(n) && !derived(n)).sort();
       raw.sqlite.exec('create temp table fz_writes (t text primary key, n integer not null)');
       for (const t of this.tables) {
         raw.sqlite.prepare('insert into temp.fz_writes values (?, 0)').run(t);
