@@ -177,6 +177,37 @@ describe('keys pages in the browser (sqlite)', { skip: browserSkip() }, () => {
     await ui.context.close();
   });
 
+  test('admin: a management key created (secret once, works on /api), renamed and given an expiry, then revoked', async () => {
+    const ui = await openUi(browser, gw);
+    const { page } = ui;
+    await signInUi(ui, people.admin, PASSWORD, '/ui/management-keys');
+    await page.getByRole('button', { name: 'Create management key' }).click();
+    const create = page.getByRole('dialog', { name: 'Create a management key' });
+    await create.getByLabel('Name').fill('terraform');
+    await create.getByLabel('Role').selectOption('viewer');
+    await create.getByRole('button', { name: 'Create' }).click();
+    const secret = await page.getByLabel('Management key').inputValue();
+    assert.match(secret, /^sk-tgm-/);
+    await page.getByRole('button', { name: 'Done' }).click();
+    assert.equal((await gw.api('GET', '/api/teams', undefined, secret)).status, 200, 'the secret works on /api');
+
+    await page.getByRole('button', { name: 'Edit terraform' }).click();
+    const edit = page.getByRole('dialog', { name: /Edit “terraform”/ });
+    await edit.getByLabel('Name').fill('terraform-ci');
+    await edit.getByLabel('Expires on').fill('2030-01-31');
+    await edit.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('cell', { name: 'terraform-ci', exact: true }).waitFor();
+    const listed = (await gw.api('GET', '/api/management-keys')).body.data.find((k: { name: string }) => k.name === 'terraform-ci');
+    assert.match(listed.expires_at, /^2030-01-31|^2030-02-01/);
+
+    await page.getByRole('button', { name: 'Revoke terraform-ci' }).click();
+    await confirm(page, /Revoke “terraform-ci”/, 'Revoke key');
+    await page.getByRole('button', { name: 'Revoke terraform-ci' }).waitFor({ state: 'detached' });
+    assert.equal((await gw.api('GET', '/api/teams', undefined, secret)).status, 401, 'revoked at once');
+    assert.deepEqual(ui.problems, []);
+    await ui.context.close();
+  });
+
   test('viewer: every key readable, no write button on the list, a key page or the management keys', async () => {
     const key = await gw.api('POST', '/api/keys', { name: 'read-only-check', team_id: people.teamId });
     assert.equal(key.status, 201);

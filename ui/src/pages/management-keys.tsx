@@ -22,6 +22,7 @@ export default function ManagementKeysPage() {
   const [showRevoked, setShowRevoked] = useState(false);
   const [creating, setCreating] = useState(false);
   const [secret, setSecret] = useState<{ name: string; value: string } | null>(null);
+  const [editing, setEditing] = useState<MKey | null>(null);
   const list = useApi((signal) => api.getManagementKeys({ query: { limit: 1000, ...(showRevoked ? { include_revoked: 'true' } : {}) }, options: { signal } }), [showRevoked]);
   const { teams, name: teamName } = useTeams();
   const write = canWrite.value;
@@ -78,6 +79,7 @@ export default function ManagementKeysPage() {
             { label: 'Expires', render: (k) => (k.expires_at ? dateTime(k.expires_at) : <span class="muted">never</span>), wide: true },
             ...(write ? [{ label: 'Actions', render: (k: MKey) => (k.status === 'revoked' ? null : (
               <div class="actions">
+                <Button class="btn-small" variant="ghost" onClick={() => setEditing(k)} aria-label={`Edit ${k.name}`}>Edit</Button>
                 <Button class="btn-small" onClick={() => rotate(k)} aria-label={`Rotate ${k.name}`}>Rotate</Button>
                 <Button class="btn-small" variant="danger" onClick={() => revoke(k)} aria-label={`Revoke ${k.name}`}>Revoke</Button>
               </div>
@@ -86,11 +88,33 @@ export default function ManagementKeysPage() {
         />
       </Card>
       <CreateDialog open={creating} teams={teams} onClose={() => setCreating(false)} onCreated={(s) => { setCreating(false); setSecret(s); list.reload(); }} />
+      <Modal title={editing ? `Edit “${editing.name}”` : 'Edit'} open={editing !== null} onClose={() => setEditing(null)}>
+        {editing && <EditForm key={editing.id} mkey={editing} onClose={() => setEditing(null)} onSaved={() => { setEditing(null); list.reload(); }} />}
+      </Modal>
       <Modal title={secret ? `Secret of “${secret.name}”` : ''} open={secret !== null} onClose={() => setSecret(null)}>
         {secret && <SecretOnce value={secret.value} label="Management key" />}
         <div class="form-actions"><Button variant="primary" onClick={() => setSecret(null)}>Done</Button></div>
       </Modal>
     </>
+  );
+}
+
+/** Name, description and expiry; the role and scope of a key are fixed at creation (make a new one). */
+function EditForm({ mkey, onClose, onSaved }: { mkey: MKey; onClose: () => void; onSaved: () => void }) {
+  const [name, setName] = useState(mkey.name);
+  const [description, setDescription] = useState(mkey.description ?? '');
+  const [expires, setExpires] = useState(mkey.expires_at ? mkey.expires_at.slice(0, 10) : '');
+  const submit = async () => {
+    await api.patchManagementKeysById({ path: { id: mkey.id }, body: { name: name.trim(), description: description.trim() || null, expires_at: endOfDay(expires) } });
+    toast('Management key saved');
+    onSaved();
+  };
+  return (
+    <Form onSubmit={submit} onCancel={onClose}>
+      <Field name="name" label="Name"><TextInput name="name" value={name} onValue={setName} /></Field>
+      <Field name="description" label="Description"><TextInput name="description" value={description} onValue={setDescription} /></Field>
+      <Field name="expires_at" label="Expires on" hint="Empty: never expires."><TextInput name="expires_at" type="date" value={expires} onValue={setExpires} /></Field>
+    </Form>
   );
 }
 
