@@ -208,6 +208,28 @@ describe('keys pages in the browser (sqlite)', { skip: browserSkip() }, () => {
     await ui.context.close();
   });
 
+  test("owner: a management key scoped to the team they own, nothing wider offered", async () => {
+    const ui = await openUi(browser, gw);
+    const { page } = ui;
+    await signInUi(ui, people.owner, PASSWORD, '/ui');
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Management keys' }).click();
+    await page.getByRole('button', { name: 'Create management key' }).click();
+    const create = page.getByRole('dialog', { name: 'Create a management key' });
+    const scopes = await create.getByLabel('Scope').locator('option').allInnerTexts();
+    assert.deepEqual(scopes, ['Team: Search'], 'only the team they own');
+    await create.getByLabel('Name').fill('search-ci');
+    await create.getByRole('button', { name: 'Create' }).click();
+    const secret = await page.getByLabel('Management key').inputValue();
+    await page.getByRole('button', { name: 'Done' }).click();
+    const created = (await gw.api('GET', '/api/management-keys')).body.data.find((k: { name: string }) => k.name === 'search-ci');
+    assert.equal(created.team_id, people.teamId);
+    assert.equal(created.role, 'owner');
+    assert.equal((await gw.api('GET', `/api/teams/${people.teamId}`, undefined, secret)).status, 200);
+    assert.equal((await gw.api('GET', `/api/teams/${people.otherTeamId}`, undefined, secret)).status, 403, 'another team is not reachable with it');
+    assert.deepEqual(ui.problems, []);
+    await ui.context.close();
+  });
+
   test('viewer: every key readable, no write button on the list, a key page or the management keys', async () => {
     const key = await gw.api('POST', '/api/keys', { name: 'read-only-check', team_id: people.teamId });
     assert.equal(key.status, 201);

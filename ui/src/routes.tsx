@@ -2,7 +2,7 @@
 // (loaded on first visit, one chunk per page). Visibility only hides what the API would refuse.
 import { lazy } from 'preact-iso';
 import type { ComponentType } from 'preact';
-import { canWrite, isAdmin, ownedTeamIds, readsOrg } from './session.ts';
+import { canWrite, ownedTeamIds, readsOrg } from './session.ts';
 
 export interface PageDef {
   path: string;
@@ -27,7 +27,7 @@ export const PAGES: PageDef[] = [
   { path: '/ui/people', title: 'People', nav: () => readsOrg.value, component: lazy(() => import('./pages/people.tsx')) },
   { path: '/ui/access-groups', title: 'Access groups', nav: () => readsOrg.value, component: lazy(() => import('./pages/access-groups.tsx')) },
   { path: '/ui/providers', title: 'Providers', nav: () => readsOrg.value, component: lazy(() => import('./pages/providers.tsx')) },
-  { path: '/ui/management-keys', title: 'Management keys', nav: () => isAdmin.value, component: lazy(() => import('./pages/management-keys.tsx')) },
+  { path: '/ui/management-keys', title: 'Management keys', nav: () => readsOrg.value || ownedTeamIds.value.size > 0, component: lazy(() => import('./pages/management-keys.tsx')) },
   { path: '/ui/audit', title: 'Audit log', nav: () => readsOrg.value || ownedTeamIds.value.size > 0, component: lazy(() => import('./pages/audit.tsx')) },
   { path: '/ui/settings', title: 'Settings', nav: () => canWrite.value || readsOrg.value, component: lazy(() => import('./pages/settings.tsx')) },
   { path: '/ui/sign-in', title: 'Sign in', public: true, component: lazy(() => import('./pages/sign-in.tsx')) },

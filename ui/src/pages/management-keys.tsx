@@ -11,7 +11,7 @@ import { Badge, Button, Card, PageHeader, StatusBadge } from '../components/ui.t
 import { dateTime, relative } from '../components/format.ts';
 import { toast } from '../components/toast.tsx';
 import { useApi } from '../components/use-api.ts';
-import { canWrite } from '../session.ts';
+import { canWrite, isAdmin, ownedTeamIds } from '../session.ts';
 import { endOfDay, useTeams } from './keys-data.ts';
 
 type MKey = GetManagementKeysResponse['data'][number];
@@ -120,8 +120,11 @@ function EditForm({ mkey, onClose, onSaved }: { mkey: MKey; onClose: () => void;
 
 function CreateDialog({ open, teams, onClose, onCreated }: { open: boolean; teams: Array<{ id: number; name: string }>; onClose: () => void; onCreated: (s: { name: string; value: string }) => void }) {
   const [name, setName] = useState('');
-  const [team, setTeam] = useState('');
-  const [role, setRole] = useState('admin');
+  // Admins scope a key to the organization or any team; a team owner to a team they own.
+  const orgWide = isAdmin.value;
+  const scopes = orgWide ? teams : teams.filter((t) => ownedTeamIds.value.has(t.id));
+  const [team, setTeam] = useState(orgWide ? '' : String(scopes[0]?.id ?? ''));
+  const [role, setRole] = useState(orgWide ? 'admin' : 'owner');
   const [expires, setExpires] = useState('');
   const roles = team ? TEAM_ROLES : ORG_ROLES;
   const submit = async () => {
@@ -136,7 +139,7 @@ function CreateDialog({ open, teams, onClose, onCreated }: { open: boolean; team
       <Form onSubmit={submit} submitLabel="Create" onCancel={onClose}>
         <Field name="name" label="Name"><TextInput name="name" value={name} onValue={setName} placeholder="terraform" /></Field>
         <Field name="team_id" label="Scope">
-          <Select name="team_id" value={team} onValue={(v) => { setTeam(v); setRole(v ? 'owner' : 'admin'); }} options={[{ value: '', label: 'The whole organization' }, ...teams.map((t) => ({ value: String(t.id), label: `Team: ${t.name}` }))]} />
+          <Select name="team_id" value={team} onValue={(v) => { setTeam(v); setRole(v ? 'owner' : 'admin'); }} options={[...(orgWide ? [{ value: '', label: 'The whole organization' }] : []), ...scopes.map((t) => ({ value: String(t.id), label: `Team: ${t.name}` }))]} />
         </Field>
         <Field name="role" label="Role"><Select name="role" value={role} onValue={setRole} options={roles} /></Field>
         <Field name="expires_at" label="Expires on" hint="Empty: never expires."><TextInput name="expires_at" type="date" value={expires} onValue={setExpires} /></Field>
