@@ -2,6 +2,7 @@
 // from these; under test every answer is checked against them). keyView, the listing's pageView,
 // rotateByAdmin, secretViews and scheduleView build these shapes.
 import { z } from 'zod';
+import { policyDoc } from '../policy/limits-doc.ts';
 
 const status = z.enum(['active', 'disabled', 'revoked']);
 
@@ -29,24 +30,11 @@ export const keyDoc = z.object({
   last_used_at: z.string().nullable(),
 });
 
-/** policyView (policy/policy-input.ts): the limits given inline at creation */
-const limitsDoc = z.object({
-  rpm: z.number().nullable(),
-  rph: z.number().nullable(),
-  rpd: z.number().nullable(),
-  tpm: z.number().nullable(),
-  tpd: z.number().nullable(),
-  max_parallel_requests: z.number().nullable(),
-  max_budget_usd: z.number().nullable(),
-  budget_period: z.enum(['total', 'daily', 'weekly', 'monthly']).nullable(),
-  budget_mode: z.enum(['hard', 'soft']).nullable(),
-  alert_thresholds: z.array(z.number()),
-});
-
 /** POST /api/keys, /api/teams/{id}/keys, /api/me/keys */
 export const createdKeyDoc = keyDoc.extend({
   key: z.string().describe('the secret: in this answer only (left out of an idempotent replay)').optional(),
-  limits: limitsDoc,
+  /** the limits given inline at creation, as the limits routes show them */
+  limits: policyDoc,
 });
 
 /** one row of a listing: the key, its lineage's spend this month and its budget (null: none) */
