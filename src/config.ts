@@ -14,6 +14,8 @@ export interface ModelPrice {
   input: number;
   /** micro-USD per 1M output (completion) tokens */
   output: number;
+  /** micro-USD per 1M input tokens served from the provider's prompt cache (absent: charged as input) */
+  cachedInput?: number;
   /** the model's maximum output tokens, used to bound a reservation when max_tokens is absent */
   maxOutputTokens?: number;
   /** the most one image input can cost, in input tokens (reservations; default: the largest any OpenAI model documents) */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { prepareBody, usageFromBody, usageFromResponse } from '../src/providers/openai-compatible/adapter.ts';
 import type { ResolvedRoute } from '../src/providers/types.ts';
 
-const route = (upstreamModel: string): ResolvedRoute => ({ credentialId: 1, provider: 'openai', baseUrl: 'http://x', apiKey: 'k', upstreamModel, price: undefined });
+const route = (upstreamModel: string): ResolvedRoute => ({ deploymentId: 1, options: {}, weight: 1, priority: 0, credentialId: 1, provider: 'openai', baseUrl: 'http://x', apiKey: 'k', upstreamModel, price: undefined });
 
 test('usage is read from the response without parsing it all, and matches a full parse', () => {
   const bodies = [

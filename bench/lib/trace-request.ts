@@ -36,7 +36,7 @@ const ctx: KeyContext = {
 };
 const auth: AuthOutcome = { ok: true, ctx };
 const admitted = { ok: true, ticket: { settle() {} }, headers: {} } as AdmissionOutcome;
-const route: ResolvedRoute = { credentialId: 1, provider: 'openai', baseUrl: 'http://127.0.0.1:9/v1', apiKey: 'sk-bench', upstreamModel: 'gpt-4o-mini', price: undefined };
+const route: ResolvedRoute = { deploymentId: 1, options: {}, weight: 1, priority: 0, credentialId: 1, provider: 'openai', baseUrl: 'http://127.0.0.1:9/v1', apiKey: 'sk-bench', upstreamModel: 'gpt-4o-mini', price: undefined };
 const upstreamHeaders: Record<string, string> = { 'content-type': 'application/json', authorization: 'Bearer sk-bench', accept: 'application/json, text/event-stream' };
 const body: Record<string, unknown> = { model: 'gpt-4o-mini', messages: [], max_tokens: 256 };
 const result: ForwardResult = { status: 200, usage: { tokensIn: 96, tokensOut: 100 }, estimated: false, errorCode: null, streamed: false, upstreamMs: 120, ttfbMs: 30 };

@@ -20,6 +20,9 @@ import * as m0016 from './migrations/0016_request_log_indexes.ts';
 import * as m0019 from './migrations/0019_idempotency.ts';
 import * as m0020 from './migrations/0020_key_search_fts.ts';
 import * as m0021 from './migrations/0021_key_tags.ts';
+import * as m0022 from './migrations/0022_routes_and_deployments.ts';
+import * as m0023 from './migrations/0023_model_prices.ts';
+import * as m0024 from './migrations/0024_provisioned_keys.ts';
 
 export interface DialectMigration {
   up(db: Kysely<any>, dialect: DialectName): Promise<void>;
@@ -43,6 +46,9 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0019_idempotency': m0019,
   '0020_key_search_fts': m0020,
   '0021_key_tags': m0021,
+  '0022_routes_and_deployments': m0022,
+  '0023_model_prices': m0023,
+  '0024_provisioned_keys': m0024,
 };
 
 class Provider implements MigrationProvider {

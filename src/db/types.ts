@@ -218,6 +218,56 @@ export interface ProviderCredentialsTable {
   status: Generated<string>;
   created_at: string;
   updated_at: string;
+  /** a team-scoped credential serves only that team's keys; null: the whole organization */
+  team_id: number | null;
+  /** JSON object of provider settings (e.g. Azure's api_version), null when none */
+  options: string | null;
+}
+
+/** A public model name of an organization (issue 13); its deployments are model_routes rows. */
+export interface RoutesTable {
+  id: Generated<number>;
+  org_id: number;
+  model: string;
+  /** the whole upstream response, at most (null: TOLLGATE_UPSTREAM_TIMEOUT_MS) */
+  timeout_ms: number | null;
+  /** tries again on the same deployment before falling back (null: the default) */
+  retries: number | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ModelPricesTable {
+  id: Generated<number>;
+  org_id: number;
+  model: string;
+  input_micro: number;
+  output_micro: number;
+  cached_input_micro: number | null;
+  max_output_tokens: number | null;
+  note: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ProvisionedKeysTable {
+  id: Generated<number>;
+  org_id: number;
+  team_id: number;
+  user_id: number;
+  credential_id: number;
+  provider: string;
+  /** the provider's id for the key (OpenRouter: its hash); never the secret */
+  upstream_id: string;
+  name: string;
+  secret_hint: string;
+  limit_micro: number;
+  expires_at: string | null;
+  /** active | disabled | deleted */
+  status: Generated<string>;
+  created_at: string;
+  updated_at: string;
+  deleted_at: string | null;
 }
 
 export interface ModelRoutesTable {
@@ -231,6 +281,9 @@ export interface ModelRoutesTable {
   output_price_micro: number | null;
   max_output_tokens: number | null;
   created_at: string;
+  /** share among the route's deployments of the same priority */
+  weight: Generated<number>;
+  cached_input_price_micro: number | null;
 }
 
 export interface RequestLogsTable {
@@ -259,6 +312,9 @@ export interface RequestLogsTable {
   reasoning_tokens: Generated<number>;
   upstream_ms: number | null;
   ttfb_ms: number | null;
+  /** migration 0022: tries it took (fallbacks and retries), and the failed ones as JSON */
+  attempts: Generated<number>;
+  attempt_log: Generated<string | null>;
 }
 
 export interface SpendRollupsTable {
@@ -345,6 +401,9 @@ export interface Database {
   policies: PoliciesTable;
   provider_credentials: ProviderCredentialsTable;
   model_routes: ModelRoutesTable;
+  routes: RoutesTable;
+  model_prices: ModelPricesTable;
+  provisioned_keys: ProvisionedKeysTable;
   request_logs: RequestLogsTable;
   spend_rollups: SpendRollupsTable;
   org_day_rollups: OrgDayRollupsTable;

@@ -98,7 +98,7 @@ export class Router {
     for (const r of routes) {
       const c = byId.get(r.credential_id);
       if (!c) continue;
-      const base = { credentialId: c.id, provider: c.provider, baseUrl: c.base_url, apiKey: this.vault.open(c.secret_enc) };
+      const base = { deploymentId: r.id, credentialId: c.id, provider: c.provider, baseUrl: c.base_url, apiKey: this.vault.open(c.secret_enc), options: {}, weight: r.weight, priority: r.priority };
       if (r.model === '*') {
         out.catchAll ??= base;
         continue;

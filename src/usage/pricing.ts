@@ -2,6 +2,7 @@
 // so Tollgate never under-charges a budget. A model with no known price is "unpriced": its cost is
 // null (never $0) and it is reported as such in logs and spend.
 import type { ModelPrice } from '../config.ts';
+import type { Usage } from '../providers/types.ts';
 
 /**
  * Public list prices (USD per 1M tokens × 1e6). Override or extend with config `pricing` or per route.
@@ -25,6 +26,12 @@ export const BUILTIN_PRICES: Record<string, ModelPrice> = {
   'claude-haiku-4-5': { input: 1_000_000, output: 5_000_000, maxOutputTokens: 64_000, imageTokens: 1_600 },
   'claude-3-5-haiku-latest': { input: 800_000, output: 4_000_000, maxOutputTokens: 8_192, imageTokens: 1_600 },
 };
+
+/** A request's cost from its usage: cached input at its own price when the price book has one. */
+export function usageCostMicro(price: ModelPrice, usage: Usage): number {
+  const cached = price.cachedInput !== undefined && usage.cachedTokens ? Math.min(usage.cachedTokens, usage.tokensIn) : 0;
+  return Math.ceil(((usage.tokensIn - cached) * price.input + cached * price.cachedInput! + usage.tokensOut * price.output) / 1_000_000);
+}
 
 export function costMicro(price: ModelPrice, tokensIn: number, tokensOut: number): number {
   return Math.ceil((tokensIn * price.input + tokensOut * price.output) / 1_000_000);

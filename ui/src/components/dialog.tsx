@@ -7,14 +7,25 @@ import { Button } from './ui.tsx';
 
 export function Modal({ title, open, onClose, children, wide }: { title: string; open: boolean; onClose: () => void; children: ComponentChildren; wide?: boolean }) {
   const ref = useRef<HTMLDialogElement>(null);
+  // A close() we make ourselves still fires its `close` event a task later, by when the same
+  // dialog may hold the next request (a confirm that follows a confirm): that event is not the
+  // person closing it, and must not answer the next request.
+  const closing = useRef(0);
   useEffect(() => {
     const d = ref.current;
     if (!d) return;
     if (open && !d.open) d.showModal();
-    if (!open && d.open) d.close();
+    if (!open && d.open) {
+      closing.current += 1;
+      d.close();
+    }
   }, [open]);
+  const closed = () => {
+    if (closing.current > 0) closing.current -= 1;
+    else onClose();
+  };
   return (
-    <dialog ref={ref} class={`modal ${wide ? 'modal-wide' : ''}`} aria-labelledby="modal-title" onClose={onClose} onCancel={onClose}>
+    <dialog ref={ref} class={`modal ${wide ? 'modal-wide' : ''}`} aria-labelledby="modal-title" onClose={closed} onCancel={(e) => { e.preventDefault(); onClose(); }}>
       {open && (
         <div class="modal-body">
           <div class="modal-head">
