@@ -2,6 +2,7 @@
 // streaming event sequence (https://docs.anthropic.com/en/api/messages-streaming).
 import { completionTokens, generated, promptTokens, replyPieces, rid, send, stream, wantsUsage } from './fake-kit.ts';
 import type { Ctx, Frame } from './fake-kit.ts';
+import type { FakeRoute } from './fake-upstream.ts';
 
 const ERROR_TYPES: Record<number, string> = {
   400: 'invalid_request_error', 401: 'authentication_error', 403: 'permission_error', 404: 'not_found_error',
@@ -54,3 +55,6 @@ export async function anthropicMessages(ctx: Ctx): Promise<void> {
   ];
   return stream(ctx, frames);
 }
+
+/** More Anthropic endpoints than /v1/messages (POST /v1/messages/count_tokens …). */
+export const anthropicRoutes: FakeRoute[] = [];

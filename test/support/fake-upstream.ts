@@ -10,7 +10,11 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { anthropicMessages, anthropicError } from './fake-anthropic.ts';
+import { anthropicMessages, anthropicError, anthropicRoutes } from './fake-anthropic.ts';
+import { responsesRoutes } from './fake-openai-responses.ts';
+import { azureRoutes } from './fake-azure.ts';
+import { geminiRoutes } from './fake-gemini.ts';
+import { openrouterRoutes } from './fake-openrouter.ts';
 import { completionTokens, generated, now, openaiError, promptTokens, replyPieces, rid, send, stream, textTokens, wantsUsage } from './fake-kit.ts';
 import type { Ctx, Frame } from './fake-kit.ts';
 
@@ -113,8 +117,24 @@ function models(ctx: Ctx, id?: string): void {
 
 // ---- dispatch ----
 
+/**
+ * More provider APIs on the same fake, one file each (fake-openai-responses.ts, fake-azure.ts,
+ * fake-gemini.ts, fake-openrouter.ts): a route that matches a request answers it, with its own
+ * credential header and error shape.
+ */
+export interface FakeRoute {
+  matches(method: string, path: string): boolean;
+  /** whether the request carries the credential `key` the way this provider expects (default: Bearer) */
+  authorized?(req: http.IncomingMessage, key: string): boolean;
+  error(ctx: Ctx, status: number, message: string): void;
+  handle(ctx: Ctx, method: string, path: string): Promise<void> | void;
+}
+const EXTRA: FakeRoute[] = [...responsesRoutes, ...azureRoutes, ...geminiRoutes, ...openrouterRoutes, ...anthropicRoutes];
+
 async function route(ctx: Ctx, method: string, path: string): Promise<void> {
   const b = ctx.body;
+  const extra = EXTRA.find((r) => r.matches(method, path));
+  if (extra) return extra.handle(ctx, method, path);
   if (method === 'GET' && path === '/v1/models') return models(ctx);
   if (method === 'GET' && path.startsWith('/v1/models/')) return models(ctx, decodeURIComponent(path.slice(11)));
   if (method !== 'POST') return openaiError(ctx, 404, `Invalid URL (${method} ${path})`);
@@ -157,7 +177,8 @@ async function handle(fake: FakeUpstream, req: http.IncomingMessage, res: http.S
     },
   };
   const anthropic = path === '/v1/messages';
-  const fail = (status: number, message: string) => anthropic ? anthropicError(ctx, status, message) : openaiError(ctx, status, message);
+  const extra = EXTRA.find((r) => r.matches(method, path));
+  const fail = (status: number, message: string) => extra ? extra.error(ctx, status, message) : anthropic ? anthropicError(ctx, status, message) : openaiError(ctx, status, message);
 
   const latency = (o.latencyMs ?? 0) + (model.startsWith('slow-') ? 200 : 0);
   if (latency > 0) await sleep(latency);
@@ -166,7 +187,7 @@ async function handle(fake: FakeUpstream, req: http.IncomingMessage, res: http.S
   if (o.requireAuth !== undefined) {
     // @anthropic-ai/sdk >= 1.x sends its apiKey as `Authorization: Bearer`, older clients as x-api-key.
     const bearer = req.headers.authorization === `Bearer ${o.requireAuth}`;
-    const ok = bearer || (anthropic && req.headers['x-api-key'] === o.requireAuth);
+    const ok = extra?.authorized ? extra.authorized(req, o.requireAuth) : bearer || (anthropic && req.headers['x-api-key'] === o.requireAuth);
     if (!ok) return fail(401, anthropic ? 'invalid x-api-key' : 'Incorrect API key provided.');
   }
   const scripted = /^error-(\d{3})/.exec(model);
