@@ -8,9 +8,10 @@ import { specs as anthropic } from './anthropic/index.ts';
 import { specs as azure } from './azure/index.ts';
 import { specs as gemini } from './gemini/index.ts';
 import { specs as demo } from './demo/index.ts';
+import { specs as openrouterProvisioning } from './openrouter-provisioning/index.ts';
 
 export const PROVIDERS: ReadonlyMap<string, ProviderSpec> = new Map(
-  [...openai, ...openaiCompatible, ...presets, ...anthropic, ...azure, ...gemini, ...demo].map((s) => [s.id, s]),
+  [...openai, ...openaiCompatible, ...presets, ...anthropic, ...azure, ...gemini, ...demo, ...openrouterProvisioning].map((s) => [s.id, s]),
 );
 
 /** The ids a credential may name (the demo provider is not one: it is never stored). */
