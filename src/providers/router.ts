@@ -1,65 +1,145 @@
-// Model → credential routing, cached per organization with secrets decrypted once.
-// An exact model route wins over the catch-all ('*'); among equals, higher priority, then older.
-// The cache is dropped by 'routes' invalidations (credential or route changes).
+// Model → deployments routing, cached per organization with secrets decrypted once per load.
+//
+// A route (`routes` row) is a public model name; its deployments (`model_routes` rows: credential,
+// upstream model, weight, priority, own price) serve it in fallback order. The catch-all '*' is a
+// route like any other: it serves a model name ONLY when no explicit route names it — a route
+// whose deployments are all gone (credential deleted) answers model_not_found, never the catch-all.
+// The cache is dropped by 'routes' invalidations (credential, route or price changes; every replica).
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/types.ts';
 import type { Invalidation } from '../cache/invalidator.ts';
 import type { Vault } from '../vault/crypto.ts';
-import { listCredentials } from '../vault/credentials.repository.ts';
+import type { ModelPrice } from '../config.ts';
+import { systemClock, type Clock } from '../clock.ts';
 import type { PriceBook } from '../usage/pricing.ts';
-import type { ResolvedRoute } from './types.ts';
+import type { ModelRoute, ResolvedRoute } from './types.ts';
+import { planAttempts, type Attempt } from './attempts.ts';
 
 interface OrgRoutes {
-  exact: Map<string, ResolvedRoute>;
-  catchAll: Omit<ResolvedRoute, 'upstreamModel' | 'price'> | undefined;
+  /** explicit routes by public name, '*' excluded (even those left without deployments) */
+  exact: Map<string, ModelRoute>;
+  /** the '*' route, its deployments' upstreamModel left '' (filled per model name asked for) */
+  catchAll: ModelRoute | undefined;
   /** routes made from the catch-all, per model name asked for (bounded: names come from clients) */
-  viaCatchAll: Map<string, ResolvedRoute>;
+  viaCatchAll: Map<string, ModelRoute>;
+}
+
+/** What prices a deployment: anything with a lookup (the built-in/config book, or an org's price book). */
+export interface PriceLookup {
+  lookup(model: string): ModelPrice | undefined;
+}
+
+export type PriceSource = 'route' | 'price_book' | null;
+
+interface DeploymentPriceRow {
+  model: string;
+  upstream_model: string | null;
+  input_price_micro: number | null;
+  output_price_micro: number | null;
+  cached_input_price_micro: number | null;
+  max_output_tokens: number | null;
+}
+
+/** A deployment's price: its own (both input and output set) wins over the book's for its upstream model, then for the public name. */
+export function deploymentPrice(r: DeploymentPriceRow, book: PriceLookup): { price: ModelPrice | undefined; source: PriceSource } {
+  if (r.input_price_micro != null && r.output_price_micro != null) {
+    const price: ModelPrice = { input: Number(r.input_price_micro), output: Number(r.output_price_micro) };
+    if (r.cached_input_price_micro != null) price.cachedInput = Number(r.cached_input_price_micro);
+    if (r.max_output_tokens != null) price.maxOutputTokens = r.max_output_tokens;
+    return { price, source: 'route' };
+  }
+  const listed = (r.upstream_model ? book.lookup(r.upstream_model) : undefined) ?? (r.model !== '*' ? book.lookup(r.model) : undefined);
+  return { price: listed, source: listed ? 'price_book' : null };
+}
+
+/** The price a reservation is bounded with: the dearest priced deployment's (by output, then input). */
+export function dearest(deployments: readonly ResolvedRoute[]): ModelPrice | undefined {
+  let best: ModelPrice | undefined;
+  for (const d of deployments) {
+    const p = d.price;
+    if (p && (!best || p.output > best.output || (p.output === best.output && p.input > best.input))) best = p;
+  }
+  return best;
 }
 
 const CATCH_ALL_MEMO = 1024;
+
+export interface RouterOptions {
+  clock?: Clock;
+  /** test hook: the weighted pick's randomness */
+  random?: () => number;
+}
 
 export class Router {
   private readonly cache = new Map<number, Promise<OrgRoutes>>();
   /** the same, once loaded: a warm request resolves without awaiting */
   private readonly loaded = new Map<number, OrgRoutes>();
+  /** credential id → its team (null: the whole organization); ids are unique across organizations */
+  private readonly teamOf = new Map<number, number | null>();
   private readonly db: Kysely<Database>;
   private readonly vault: Vault;
   private readonly prices: PriceBook;
+  private readonly random: () => number;
+  readonly clock: Clock;
 
-  constructor(db: Kysely<Database>, vault: Vault, prices: PriceBook) {
+  constructor(db: Kysely<Database>, vault: Vault, prices: PriceBook, options: RouterOptions = {}) {
     this.db = db;
     this.vault = vault;
     this.prices = prices;
+    this.clock = options.clock ?? systemClock;
+    this.random = options.random ?? Math.random;
   }
 
   /** The route for a model; null when the organization's routes are not loaded yet (call resolve). */
-  resolveCached(orgId: number, model: string): ResolvedRoute | undefined | null {
+  resolveCached(orgId: number, model: string): ModelRoute | undefined | null {
     const routes = this.loaded.get(orgId);
     return routes ? this.pick(routes, model) : null;
   }
 
-  async resolve(orgId: number, model: string): Promise<ResolvedRoute | undefined> {
+  async resolve(orgId: number, model: string): Promise<ModelRoute | undefined> {
     return this.pick(await this.forOrg(orgId), model);
   }
 
-  private pick(routes: OrgRoutes, model: string): ResolvedRoute | undefined {
+  /**
+   * The try order for one request of a key of `teamId` (null: no team). A team-scoped credential
+   * serves only its own team's keys; empty when nothing left may serve this key (→ model_not_found).
+   */
+  attempts(route: ModelRoute, teamId: number | null): Attempt[] {
+    let deployments = route.deployments;
+    if (deployments.some((d) => !this.serves(d, teamId))) deployments = deployments.filter((d) => this.serves(d, teamId));
+    return planAttempts(deployments, route.retries, this.random);
+  }
+
+  /** The outcome of one attempt: ok false for a retryable failure (5xx, 429, timeout, connection). */
+  report(_deployment: ResolvedRoute, _ok: boolean): void {
+    // The circuit breaker (breaker.ts) counts these.
+  }
+
+  private serves(d: ResolvedRoute, teamId: number | null): boolean {
+    const team = this.teamOf.get(d.credentialId);
+    return team == null || team === teamId;
+  }
+
+  private pick(routes: OrgRoutes, model: string): ModelRoute | undefined {
     const exact = routes.exact.get(model);
-    if (exact) return exact;
-    if (!routes.catchAll) return undefined;
+    if (exact) return exact.deployments.length ? exact : undefined;
+    if (!routes.catchAll || !routes.catchAll.deployments.length) return undefined;
     let route = routes.viaCatchAll.get(model);
     if (!route) {
       if (routes.viaCatchAll.size >= CATCH_ALL_MEMO) routes.viaCatchAll.clear();
-      route = { ...routes.catchAll, upstreamModel: model, price: this.prices.lookup(model) };
+      const price = this.prices.lookup(model);
+      const deployments = routes.catchAll.deployments.map((d) => ({ ...d, upstreamModel: model, price }));
+      route = { ...routes.catchAll, model, deployments, boundPrice: price };
       routes.viaCatchAll.set(model, route);
     }
     return route;
   }
 
-  /** Model names served by explicit routes, and whether a catch-all exists. */
+  /** Model names served by explicit routes (with a deployment left), and the catch-all's first deployment. */
   async models(orgId: number): Promise<{ names: string[]; catchAll: ResolvedRoute | undefined }> {
     const routes = await this.forOrg(orgId);
-    const catchAll = routes.catchAll ? { ...routes.catchAll, upstreamModel: '', price: undefined } : undefined;
-    return { names: [...routes.exact.keys()], catchAll };
+    const names = [...routes.exact.values()].filter((r) => r.deployments.length).map((r) => r.model);
+    return { names, catchAll: routes.catchAll?.deployments[0] };
   }
 
   invalidate(event: Invalidation): void {
@@ -92,26 +172,62 @@ export class Router {
   }
 
   private async load(orgId: number): Promise<OrgRoutes> {
-    const { credentials, routes } = await listCredentials(this.db, orgId);
-    const byId = new Map(credentials.map((c) => [c.id, c]));
+    const [routeRows, credentials, deployments] = await Promise.all([
+      this.db.selectFrom('routes').selectAll().where('org_id', '=', orgId).orderBy('id').execute(),
+      this.db.selectFrom('provider_credentials').selectAll().where('org_id', '=', orgId).where('status', '=', 'active').execute(),
+      this.db.selectFrom('model_routes').selectAll().where('org_id', '=', orgId).orderBy('priority', 'desc').orderBy('id').execute(),
+    ]);
+    const book: PriceLookup = this.prices;
+    const byCredential = new Map<number, { c: (typeof credentials)[number]; apiKey: string; options: Readonly<Record<string, string>> }>();
+    for (const c of credentials) {
+      byCredential.set(c.id, { c, apiKey: this.vault.open(c.secret_enc), options: parseOptions(c.options) });
+      this.teamOf.set(c.id, c.team_id);
+    }
+    const byModel = new Map<string, ResolvedRoute[]>();
+    for (const r of deployments) {
+      const cred = byCredential.get(r.credential_id);
+      if (!cred) continue;
+      const { price } = deploymentPrice(r, book);
+      const d: ResolvedRoute = {
+        deploymentId: r.id, credentialId: cred.c.id, provider: cred.c.provider, baseUrl: cred.c.base_url, apiKey: cred.apiKey, options: cred.options,
+        upstreamModel: r.model === '*' ? '' : (r.upstream_model ?? r.model), price, weight: Math.max(1, r.weight), priority: r.priority,
+      };
+      let list = byModel.get(r.model);
+      if (!list) byModel.set(r.model, (list = []));
+      list.push(d);
+    }
     const out: OrgRoutes = { exact: new Map(), catchAll: undefined, viaCatchAll: new Map() };
-    for (const r of routes) {
-      const c = byId.get(r.credential_id);
-      if (!c) continue;
-      const base = { deploymentId: r.id, credentialId: c.id, provider: c.provider, baseUrl: c.base_url, apiKey: this.vault.open(c.secret_enc), options: {}, weight: r.weight, priority: r.priority };
-      if (r.model === '*') {
-        out.catchAll ??= base;
-        continue;
-      }
-      if (out.exact.has(r.model)) continue;
-      const upstreamModel = r.upstream_model ?? r.model;
-      const listed = this.prices.lookup(upstreamModel) ?? this.prices.lookup(r.model);
-      const price =
-        r.input_price_micro != null && r.output_price_micro != null
-          ? { input: r.input_price_micro, output: r.output_price_micro, ...(r.max_output_tokens != null ? { maxOutputTokens: r.max_output_tokens } : {}) }
-          : listed;
-      out.exact.set(r.model, { ...base, upstreamModel, price });
+    const named = new Set<string>();
+    for (const row of routeRows) {
+      named.add(row.model);
+      const list = byModel.get(row.model) ?? [];
+      const route: ModelRoute = { model: row.model, deployments: list, timeoutMs: row.timeout_ms ?? undefined, retries: row.retries ?? undefined, boundPrice: dearest(list) };
+      if (row.model === '*') out.catchAll = route;
+      else out.exact.set(row.model, route);
+    }
+    // Deployments without a routes row (written before routes existed, or by an older replica): still served.
+    for (const [model, list] of byModel) {
+      if (named.has(model)) continue;
+      const route: ModelRoute = { model, deployments: list, timeoutMs: undefined, retries: undefined, boundPrice: dearest(list) };
+      if (model === '*') out.catchAll = route;
+      else out.exact.set(model, route);
     }
     return out;
   }
 }
+
+/** A credential's options column (JSON object of strings); anything else reads as none. */
+function parseOptions(text: string | null): Readonly<Record<string, string>> {
+  if (!text) return EMPTY;
+  try {
+    const v: unknown = JSON.parse(text);
+    if (!v || typeof v !== 'object' || Array.isArray(v)) return EMPTY;
+    const out: Record<string, string> = {};
+    for (const [k, x] of Object.entries(v)) if (typeof x === 'string') out[k] = x;
+    return Object.freeze(out);
+  } catch {
+    return EMPTY;
+  }
+}
+
+const EMPTY: Readonly<Record<string, string>> = Object.freeze({});
