@@ -43,7 +43,9 @@ const TTFT_BUCKETS = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5
 // Tollgate's own work per request is well under a millisecond; logged times are whole ms.
 const OVERHEAD_BUCKETS = [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 
-const OPERATION: Record<string, string> = { 'chat/completions': 'chat', completions: 'text_completion', embeddings: 'embeddings' };
+const OPERATION: Record<string, string> = {
+  'chat/completions': 'chat', completions: 'text_completion', embeddings: 'embeddings', responses: 'chat', messages: 'chat', 'messages/count_tokens': 'count_tokens', generateContent: 'generate_content',
+};
 
 /** The counters of one (team, model). */
 interface TeamModel {

@@ -14,14 +14,16 @@
 // the upstream URL without its user info or query.
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, defaultTextMapGetter, defaultTextMapSetter, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
-import type { Endpoint } from '../providers/openai-compatible/adapter.ts';
+import type { Endpoint } from '../providers/types.ts';
 import type { ResolvedRoute, Usage } from '../providers/types.ts';
 import type { AuthOutcome } from '../proxy/authenticate.ts';
 import type { AdmissionOutcome } from '../policy/admission.ts';
 import type { ForwardResult } from '../proxy/forward.ts';
 import type { RequestTracing } from './tracing.ts';
 
-const OPERATION: Record<Endpoint, string> = { 'chat/completions': 'chat', completions: 'text_completion', embeddings: 'embeddings' };
+const OPERATION: Record<Endpoint, string> = {
+  'chat/completions': 'chat', completions: 'text_completion', embeddings: 'embeddings', responses: 'chat', messages: 'chat', 'messages/count_tokens': 'count_tokens', generateContent: 'generate_content',
+};
 
 /** What the log row says of a request: its final status and error code, usage as metered. */
 export interface Outcome {

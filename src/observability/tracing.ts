@@ -16,7 +16,7 @@ import {
   type ReadableSpan, type Sampler, type SpanExporter,
 } from '@opentelemetry/sdk-trace';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import type { Endpoint } from '../providers/openai-compatible/adapter.ts';
+import type { Endpoint } from '../providers/types.ts';
 import type { SamplerName, TracingConfig } from './tracing-config.ts';
 import { RequestTrace } from './request-trace.ts';
 

@@ -1,7 +1,7 @@
 // Endpoint scopes of a key: which /v1 endpoints it may call. Stored and shown as one space-separated
 // string ("*" by default, as in seed 000's key view; "chat embeddings" for two), accepted on
 // write as that string or as a JSON list. Checked per request as one bit test.
-import type { Endpoint } from '../providers/openai-compatible/adapter.ts';
+import type { Endpoint } from '../providers/types.ts';
 
 export const SCOPES = ['chat', 'completions', 'embeddings', 'responses', 'messages', 'models'] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -14,6 +14,12 @@ export const ENDPOINT_SCOPE: Record<Endpoint | 'models', Scope> = {
   'chat/completions': 'chat',
   completions: 'completions',
   embeddings: 'embeddings',
+  responses: 'responses',
+  // Anthropic's token counting belongs with the API it serves (a Claude Code key needs both)
+  messages: 'messages',
+  'messages/count_tokens': 'messages',
+  // Gemini's native generateContent is a chat API in another wire format
+  generateContent: 'chat',
   models: 'models',
 };
 

@@ -1,9 +1,20 @@
 // The OpenAI wire format: the base every OpenAI-compatible provider (OpenAI, OpenRouter, Groq,
-// vLLM, Ollama, …) uses as is. Request bodies pass through untouched except `model` (mapped to the
-// upstream name) and, for streams, `stream_options.include_usage` (so every stream is metered).
-import type { ResolvedRoute, StreamMeter, Usage } from '../types.ts';
+// vLLM, Ollama, …) uses as is, and that presets, OpenAI, Azure and Gemini extend in a few lines
+// (their own headers, paths, or an extra endpoint). Request bodies pass through untouched except
+// `model` (mapped to the upstream name) and, for streams, `stream_options.include_usage` (so every
+// stream is metered).
+import type { Endpoint, Exchange, ExchangeInput, MappedAnswer, ProviderAdapter, ResolvedRoute, UnsupportedEndpoint } from '../types.ts';
+import { OpenAIStreamMeter, usageFromResponse } from './usage.ts';
+// ▼ PENDING: translate/messages-via-chat.ts (messagesViaChat, countTokensLocally) is written by
+// another part of issue 13; until it lands, these two answer {unsupported}. The ONLY call sites
+// are messages() and countTokens() below: swap this block for the import when the file exists.
+const PENDING = (what: string): UnsupportedEndpoint => ({ unsupported: `${what} is not available on OpenAI-compatible providers yet.` });
+const messagesViaChat = (_input: ExchangeInput, _chatPath: string, _headers: Record<string, string>): Exchange | UnsupportedEndpoint => PENDING('The Anthropic Messages API (/v1/messages)');
+const countTokensLocally = (_input: ExchangeInput): Exchange | UnsupportedEndpoint => PENDING('Token counting (/v1/messages/count_tokens)');
+// ▲ PENDING
 
-export type Endpoint = 'chat/completions' | 'completions' | 'embeddings';
+export type { Endpoint } from '../types.ts';
+export { OpenAIStreamMeter, usageFromBody, usageFromResponse } from './usage.ts';
 
 export interface PreparedBody {
   body: string | Buffer;
@@ -21,208 +32,100 @@ export function prepareBody(body: Record<string, unknown>, raw: Buffer, route: R
   return { body: JSON.stringify(out), stripUsage };
 }
 
-// One header object per cached route (undici only reads it).
-const headersOf = new WeakMap<ResolvedRoute, Record<string, string>>();
+const PATHS: Partial<Record<Endpoint, string>> = { 'chat/completions': '/chat/completions', completions: '/completions', embeddings: '/embeddings', responses: '/responses' };
 
-export function upstreamHeaders(route: ResolvedRoute): Record<string, string> {
-  let h = headersOf.get(route);
-  if (!h) headersOf.set(route, (h = { 'content-type': 'application/json', authorization: `Bearer ${route.apiKey}`, accept: 'application/json, text/event-stream' }));
-  return h;
+/** A whole OpenAI answer goes to an OpenAI client as it came: only its usage is read (on its bytes). */
+const passJson = (buf: Buffer): MappedAnswer => ({ body: buf, usage: usageFromResponse(buf) });
+
+export class OpenAICompatibleAdapter implements ProviderAdapter {
+  readonly provider: string;
+  /** One header object per cached route (undici only reads it): built once, not per request. */
+  private readonly headersOf = new WeakMap<ResolvedRoute, Record<string, string>>();
+
+  constructor(provider = 'openai-compatible') {
+    this.provider = provider;
+  }
+
+  exchange(input: ExchangeInput): Exchange | UnsupportedEndpoint {
+    switch (input.endpoint) {
+      case 'chat/completions':
+      case 'completions':
+      case 'embeddings':
+        return this.passthrough(input);
+      case 'messages':
+        return this.messages(input);
+      case 'messages/count_tokens':
+        return this.countTokens(input);
+      case 'responses':
+        return this.responses(input);
+      case 'generateContent':
+        return this.generateContent(input);
+    }
+  }
+
+  /** The request headers of a deployment, cached on its (cached) route object. */
+  headers(route: ResolvedRoute): Record<string, string> {
+    let h = this.headersOf.get(route);
+    if (!h) this.headersOf.set(route, (h = this.buildHeaders(route)));
+    return h;
+  }
+
+  /** What `headers()` caches: override for another auth scheme (Azure's `api-key`). */
+  protected buildHeaders(route: ResolvedRoute): Record<string, string> {
+    return { 'content-type': 'application/json', authorization: `Bearer ${route.apiKey}`, accept: 'application/json, text/event-stream' };
+  }
+
+  /** POST path of an OpenAI API, relative to the credential's base URL (override: Azure's deployment URLs). */
+  path(endpoint: Endpoint, _route: ResolvedRoute): string {
+    return PATHS[endpoint] ?? '/' + endpoint;
+  }
+
+  /** The client speaks this provider's own format: the body goes through, usage is read on the way. */
+  protected passthrough(input: ExchangeInput): Exchange {
+    const { route, stream } = input;
+    const prepared = prepareBody(input.body, input.raw, route, stream);
+    return {
+      path: this.path(input.endpoint, route), headers: this.headers(route), body: prepared.body, stream,
+      meter: new OpenAIStreamMeter(prepared.stripUsage, input.promptEstimate), mapJson: passJson,
+    };
+  }
+
+  /** Anthropic Messages from a client (Claude Code) to a chat/completions upstream: translated. */
+  protected messages(input: ExchangeInput): Exchange | UnsupportedEndpoint {
+    return messagesViaChat(input, this.path('chat/completions', input.route), this.headers(input.route));
+  }
+
+  /** Anthropic count_tokens: OpenAI-compatible servers have no such call; estimated locally. */
+  protected countTokens(input: ExchangeInput): Exchange | UnsupportedEndpoint {
+    return countTokensLocally(input);
+  }
+
+  /** The Responses API is OpenAI's own (and Azure's): a generic OpenAI-compatible server lacks it. */
+  protected responses(_input: ExchangeInput): Exchange | UnsupportedEndpoint {
+    return { unsupported: `The Responses API (/v1/responses) is not served by the ${this.provider} provider; use /v1/chat/completions, or route this model to OpenAI or Azure OpenAI.` };
+  }
+
+  protected generateContent(_input: ExchangeInput): Exchange | UnsupportedEndpoint {
+    return { unsupported: `Gemini's generateContent is only served by the gemini provider, not by ${this.provider}; use /v1/chat/completions for this model.` };
+  }
+
+  errorMessage(_status: number, text: string): string | undefined {
+    return openAIErrorMessage(text);
+  }
+
+  modelsRequest(route: ResolvedRoute): { path: string; headers: Record<string, string> } {
+    return { path: '/models', headers: this.headers(route) };
+  }
 }
 
-// Responses are read on their bytes: the keys searched for, and the JSON bytes that matter.
-const USAGE = Buffer.from('"usage"');
-const CONTENT = Buffer.from('"content"');
-const TEXT = Buffer.from('"text"');
-const DONE = Buffer.from('[DONE]');
-const PROMPT_TOKENS = Buffer.from('prompt_tokens"');
-const COMPLETION_TOKENS = Buffer.from('completion_tokens"');
-const PROMPT_DETAILS = Buffer.from('prompt_tokens_details"');
-const COMPLETION_DETAILS = Buffer.from('completion_tokens_details"');
-const CACHED_TOKENS = Buffer.from('cached_tokens"');
-const REASONING_TOKENS = Buffer.from('reasoning_tokens"');
-const SPACE = 32, COLON = 58, QUOTE = 34, BRACE = 123, CLOSE_BRACE = 125, BACKSLASH = 92, COMMA = 44;
-
-/**
- * Usage from a non-streamed response without parsing it: the last `"usage": {…}` object is read
- * on its bytes (OpenAI-shaped bodies end with it, so the tail is searched first) for its two
- * integer counts; anything unexpected falls back to parsing the whole body.
- */
-export function usageFromResponse(buf: Buffer): Usage | undefined {
-  const tail = buf.length > 640 ? buf.length - 640 : 0;
-  let found = -1;
-  for (let i = buf.indexOf(USAGE, tail); i !== -1; i = buf.indexOf(USAGE, i + 1)) found = i;
-  if (found === -1 && tail > 0) found = buf.lastIndexOf(USAGE);
-  if (found !== -1) {
-    const usage = readUsageObject(buf, found + USAGE.length);
-    if (usage !== null) return usage;
-  }
+/** `error.message` of an OpenAI-shaped error body (also Anthropic's and Gemini's: they nest it the same way). */
+export function openAIErrorMessage(text: string): string | undefined {
   try {
-    return usageFromBody(JSON.parse(buf.toString('utf8')));
+    const parsed = JSON.parse(text) as { error?: { message?: unknown } | string; message?: unknown };
+    if (typeof parsed.error === 'string') return parsed.error;
+    if (typeof parsed.error?.message === 'string') return parsed.error.message;
+    return typeof parsed.message === 'string' ? parsed.message : undefined;
   } catch {
     return undefined;
   }
-}
-
-/**
- * Reads `: { "prompt_tokens": n, "completion_tokens": m, "prompt_tokens_details": {"cached_tokens":
- * c}, "completion_tokens_details": {"reasoning_tokens": r}, … }` starting after the key: the two
- * counts at the object's top level, and the cached and reasoning counts in their details objects
- * (anything else nested is skipped). null when the bytes are not that shape (the caller parses the
- * body instead); undefined for a usage without counts.
- */
-function readUsageObject(buf: Buffer, from: number): Usage | undefined | null {
-  let i = afterColon(buf, from);
-  if (i === -1 || buf[i] !== BRACE) return null;
-  let depth = 0;
-  let tokensIn: number | undefined;
-  let tokensOut: number | undefined;
-  let cached = 0;
-  let reasoning = 0;
-  // the details object the next `{` at depth 1 opens (1 prompt, 2 completion), and the one we are in
-  let nextDetails = 0;
-  let details = 0;
-  for (; i < buf.length; i++) {
-    const ch = buf[i];
-    if (ch === BRACE) {
-      if (++depth === 2) details = nextDetails;
-      nextDetails = 0;
-    } else if (ch === CLOSE_BRACE) {
-      if (--depth === 0) return tokensIn === undefined ? undefined : usageOf(tokensIn, tokensOut ?? 0, cached, reasoning);
-      if (depth === 1) details = 0;
-    } else if (ch === QUOTE) {
-      const start = i + 1;
-      i = endOfString(buf, start);
-      if (i === -1) return null;
-      let which = 0;
-      if (depth === 1) {
-        which = keyIs(buf, start, i, PROMPT_TOKENS) ? 1 : keyIs(buf, start, i, COMPLETION_TOKENS) ? 2 : 0;
-        if (which === 0) nextDetails = keyIs(buf, start, i, PROMPT_DETAILS) ? 1 : keyIs(buf, start, i, COMPLETION_DETAILS) ? 2 : 0;
-      } else if (depth === 2 && details !== 0) {
-        which = details === 1 ? (keyIs(buf, start, i, CACHED_TOKENS) ? 3 : 0) : keyIs(buf, start, i, REASONING_TOKENS) ? 4 : 0;
-      }
-      if (which === 0) continue;
-      let j = afterColon(buf, i + 1);
-      if (j === -1) return null;
-      let n = 0;
-      const digits = j;
-      while (buf[j]! >= 48 && buf[j]! <= 57) n = n * 10 + (buf[j++]! - 48);
-      if (j === digits || !(buf[j] === COMMA || buf[j] === CLOSE_BRACE || isSpace(buf[j]))) return null; // not a plain integer
-      if (which === 1) tokensIn = n;
-      else if (which === 2) tokensOut = n;
-      else if (which === 3) cached = n;
-      else reasoning = n;
-      i = j - 1;
-    }
-  }
-  return null;
-}
-
-/** Index of the closing quote of a JSON string whose content starts at `start`, or -1. */
-function endOfString(buf: Buffer, start: number): number {
-  for (let i = start; i < buf.length; i++) {
-    if (buf[i] === BACKSLASH) i++;
-    else if (buf[i] === QUOTE) return i;
-  }
-  return -1;
-}
-
-/** Whether the string between `start` and the quote at `end` is `key` (which ends with its quote). */
-function keyIs(buf: Buffer, start: number, end: number, key: Buffer): boolean {
-  return end - start + 1 === key.length && buf.compare(key, 0, key.length, start, end + 1) === 0;
-}
-
-const isSpace = (b: number | undefined) => b === SPACE || b === 10 || b === 13 || b === 9;
-
-/** After a key: the index of the first non-space byte past `:` (spaces allowed around it), or -1. */
-function afterColon(buf: Buffer, from: number): number {
-  let i = from;
-  while (isSpace(buf[i])) i++;
-  if (buf[i] !== COLON) return -1;
-  i++;
-  while (isSpace(buf[i])) i++;
-  return i;
-}
-
-/** The usage object; cached and reasoning counts only when reported (the common shape stays two fields). */
-function usageOf(tokensIn: number, tokensOut: number, cached: number, reasoning: number): Usage {
-  if (cached === 0 && reasoning === 0) return { tokensIn, tokensOut };
-  return { tokensIn, tokensOut, cachedTokens: cached, reasoningTokens: reasoning };
-}
-
-const count = (v: unknown): number => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : 0);
-
-/** Usage from a parsed response body; undefined when the upstream reported none. */
-export function usageFromBody(json: unknown): Usage | undefined {
-  const u = (json as { usage?: Record<string, unknown> } | null)?.usage;
-  if (!u || typeof u.prompt_tokens !== 'number') return undefined;
-  const cached = count((u.prompt_tokens_details as Record<string, unknown> | null | undefined)?.cached_tokens);
-  const reasoning = count((u.completion_tokens_details as Record<string, unknown> | null | undefined)?.reasoning_tokens);
-  return usageOf(u.prompt_tokens, typeof u.completion_tokens === 'number' ? u.completion_tokens : 0, cached, reasoning);
-}
-
-/** Index of the first non-space byte after `"key"` and its colon, or -1 when the key is absent. */
-function valueAt(event: Buffer, key: Buffer, fromEnd = false): number {
-  const at = fromEnd ? event.lastIndexOf(key) : event.indexOf(key);
-  return at === -1 ? -1 : afterColon(event, at + key.length);
-}
-
-/** True when the event carries a non-empty string under `key` (one streamed token, roughly). */
-function hasText(event: Buffer, key: Buffer): boolean {
-  const v = valueAt(event, key);
-  return v !== -1 && event[v] === QUOTE && event[v + 1] !== QUOTE;
-}
-
-/**
- * Meters an OpenAI SSE stream on its bytes: only an event that carries a `"usage": {` object is
- * decoded and parsed (to read usage, and to drop it when the client did not ask for it).
- */
-export class OpenAIStreamMeter implements StreamMeter {
-  private usage: Usage | undefined;
-  private contentEvents = 0;
-  completed = false;
-  private readonly stripUsage: boolean;
-  private readonly promptEstimate: number;
-
-  constructor(stripUsage: boolean, promptEstimate: number) {
-    this.stripUsage = stripUsage;
-    this.promptEstimate = promptEstimate;
-  }
-
-  onEvent(event: Buffer): boolean {
-    // OpenAI puts `"usage"` last in every chunk (null until the final one): search from the end.
-    const u = valueAt(event, USAGE, true);
-    if (u !== -1 && event[u] === BRACE) {
-      const data = dataOf(event.toString('utf8'));
-      if (data) {
-        try {
-          const parsed = JSON.parse(data) as { usage?: unknown; choices?: unknown[] };
-          const usage = usageFromBody(parsed);
-          if (usage) this.usage = usage;
-          if (this.stripUsage && Array.isArray(parsed.choices) && parsed.choices.length === 0) return false;
-        } catch {
-          // not JSON: forward untouched
-        }
-      }
-    } else if (hasText(event, CONTENT) || hasText(event, TEXT)) {
-      this.contentEvents++;
-    } else if (event.length <= 24 && event.includes(DONE)) {
-      this.completed = true;
-    }
-    return true;
-  }
-
-  result(): { usage: Usage; estimated: boolean } {
-    if (this.usage) return { usage: this.usage, estimated: false };
-    // Ended before the usage chunk (client abort, upstream cut): charge what was seen, about one
-    // token per content chunk as OpenAI streams it, and the prompt estimate.
-    return { usage: { tokensIn: this.promptEstimate, tokensOut: this.contentEvents }, estimated: true };
-  }
-}
-
-function dataOf(event: string): string | undefined {
-  for (const line of event.split('\n')) {
-    if (line.startsWith('data:')) return line.slice(5).trim();
-  }
-  return undefined;
 }
