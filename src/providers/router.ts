@@ -14,6 +14,7 @@ import { systemClock, type Clock } from '../clock.ts';
 import type { PriceBook } from '../usage/pricing.ts';
 import type { ModelRoute, ResolvedRoute } from './types.ts';
 import { planAttempts, type Attempt } from './attempts.ts';
+import { Breaker, type BreakerOptions, type CircuitState } from './breaker.ts';
 
 interface OrgRoutes {
   /** explicit routes by public name, '*' excluded (even those left without deployments) */
@@ -68,6 +69,7 @@ export interface RouterOptions {
   clock?: Clock;
   /** test hook: the weighted pick's randomness */
   random?: () => number;
+  breaker?: Partial<BreakerOptions>;
 }
 
 export class Router {
@@ -80,14 +82,14 @@ export class Router {
   private readonly vault: Vault;
   private readonly prices: PriceBook;
   private readonly random: () => number;
-  readonly clock: Clock;
+  private readonly breaker: Breaker;
 
   constructor(db: Kysely<Database>, vault: Vault, prices: PriceBook, options: RouterOptions = {}) {
     this.db = db;
     this.vault = vault;
     this.prices = prices;
-    this.clock = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
+    this.breaker = new Breaker(options.clock ?? systemClock, options.breaker);
   }
 
   /** The route for a model; null when the organization's routes are not loaded yet (call resolve). */
@@ -103,16 +105,28 @@ export class Router {
   /**
    * The try order for one request of a key of `teamId` (null: no team). A team-scoped credential
    * serves only its own team's keys; empty when nothing left may serve this key (→ model_not_found).
+   * Deployments whose circuit is open are left out, unless all are: then the least recently opened
+   * is tried (a request is never refused by the breaker alone).
    */
   attempts(route: ModelRoute, teamId: number | null): Attempt[] {
     let deployments = route.deployments;
     if (deployments.some((d) => !this.serves(d, teamId))) deployments = deployments.filter((d) => this.serves(d, teamId));
+    if (!this.breaker.quiet && deployments.length) {
+      const usable = deployments.filter((d) => this.breaker.take(d.deploymentId));
+      if (usable.length) deployments = usable;
+      else deployments = [deployments.reduce((a, b) => (this.breaker.openedAt(b.deploymentId) < this.breaker.openedAt(a.deploymentId) ? b : a))];
+    }
     return planAttempts(deployments, route.retries, this.random);
   }
 
-  /** The outcome of one attempt: ok false for a retryable failure (5xx, 429, timeout, connection). */
-  report(_deployment: ResolvedRoute, _ok: boolean): void {
-    // The circuit breaker (breaker.ts) counts these.
+  /** The outcome of one attempt: ok false for a retryable failure (429, 5xx, timeout, connection). */
+  report(deployment: ResolvedRoute, ok: boolean): void {
+    if (deployment.deploymentId !== 0) this.breaker.report(deployment.deploymentId, ok);
+  }
+
+  /** A deployment's circuit on this replica (GET /api/routes). */
+  circuit(deploymentId: number): CircuitState {
+    return this.breaker.state(deploymentId);
   }
 
   private serves(d: ResolvedRoute, teamId: number | null): boolean {
