@@ -163,7 +163,7 @@ export interface ProviderSpec {
   /** a base URL used when a credential gives none (undefined: base_url is required) */
   defaultBaseUrl?: string;
   /** option names a credential may set (e.g. ['api_version']), and the required ones */
-  options?: { name: string; required: boolean; description: string }[];
+  options?: { name: string; required: boolean; description: string; /** a value must match it (checked when a credential is saved) */ pattern?: RegExp }[];
   /** client APIs served natively (passthrough) vs. translated, for docs and GET /api/providers/kinds */
   native: Endpoint[];
   translated: Endpoint[];
