@@ -84,6 +84,12 @@ export interface Config {
   /** internal upstream addresses providers may use anyway: CIDRs, addresses, host names, `*` (src/net/ssrf.ts) */
   upstreamAllow: string[];
   openai: { apiKey: string | undefined; baseUrl: string };
+  /**
+   * TOLLGATE_DEMO=1: the model `tollgate-demo` answers every key locally with a canned, clearly
+   * marked answer at $0 (src/providers/demo/), so a first run works without a provider key. Off
+   * unless asked for; refused with PostgreSQL (cluster mode, i.e. production) unless TOLLGATE_DEMO=force.
+   */
+  demo: boolean;
   /** extra or overriding prices, by model name */
   pricing: Record<string, ModelPrice>;
   /** budgets: what to do when the shared counter store is unreachable */
@@ -208,6 +214,21 @@ function upstreamAllow(env: Env, file: Record<string, unknown>): string[] {
   return entries.map((e) => e.trim()).filter(Boolean);
 }
 
+/**
+ * The demo model is for a first run on one machine. PostgreSQL is what a production (cluster)
+ * deployment runs on, so a demo flag left in its environment stops start-up instead of serving
+ * free canned answers to every key; `force` is the deliberate way round (a shared staging setup).
+ */
+function demo(raw: unknown, databaseUrl: string): boolean {
+  if (raw === undefined || raw === '' || raw === '0' || raw === 'false' || raw === false) return false;
+  if (raw === 'force') return true;
+  if (raw !== '1' && raw !== 'true' && raw !== true) throw new ConfigError(`TOLLGATE_DEMO must be 1, 0 or force, got ${JSON.stringify(raw)}`);
+  if (!databaseUrl.startsWith('sqlite:')) {
+    throw new ConfigError('TOLLGATE_DEMO=1 is refused with PostgreSQL (cluster mode is for production, where free canned answers must never be on by accident); unset it, or set TOLLGATE_DEMO=force if you mean it');
+  }
+  return true;
+}
+
 function logFormat(raw: string | undefined): Config['logFormat'] {
   if (raw === undefined) return 'auto';
   if (raw === 'json' || raw === 'pretty' || raw === 'auto') return raw;
@@ -275,6 +296,7 @@ export function loadConfig(env: Env = process.env): Config {
       apiKey: env.OPENAI_API_KEY || undefined,
       baseUrl: env.OPENAI_BASE_URL || 'https://api.openai.com/v1',
     },
+    demo: demo(env.TOLLGATE_DEMO ?? file.demo, databaseUrl),
     pricing: pricing(file.pricing),
     failOpen: bool(env, file, 'TOLLGATE_FAIL_OPEN', 'failOpen', false),
     alertWebhooks: webhooks(env, file),

@@ -1,7 +1,8 @@
 // Upstream connection pools: one per provider credential and origin. Organizations register
 // their own credentials, so each has its own connections: a tenant that holds every connection of
 // its pool (long streams, a hanging upstream) queues only its own requests, never another's.
-import { Pool, type buildConnector } from 'undici';
+import { Pool, type Dispatcher, type buildConnector } from 'undici';
+import { DEMO_BASE_URL, DEMO_CREDENTIAL_ID, DemoDispatcher } from './demo/dispatcher.ts';
 
 export interface PoolOptions {
   /** connections per credential and origin */
@@ -12,7 +13,13 @@ export interface PoolOptions {
 
 const pools = new Map<string, Pool>();
 
-export function poolFor(origin: string, credentialId: number, opts: PoolOptions): Pool {
+// The demo model's base URL has no network origin (`new URL('demo://local/v1').origin` is 'null'):
+// its requests are answered in process, by one dispatcher for all (src/providers/demo/).
+const DEMO_ORIGINS = new Set([new URL(DEMO_BASE_URL).origin, 'demo://local']);
+let demo: DemoDispatcher | undefined;
+
+export function poolFor(origin: string, credentialId: number, opts: PoolOptions): Dispatcher {
+  if (credentialId === DEMO_CREDENTIAL_ID && DEMO_ORIGINS.has(origin)) return (demo ??= new DemoDispatcher());
   const id = `${credentialId} ${origin}`;
   let pool = pools.get(id);
   if (!pool) {
