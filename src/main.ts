@@ -33,6 +33,8 @@ export async function serve(): Promise<void> {
     );
   }
   if (runtime.boot.registeredOpenAI) log.info('registered the OpenAI credential from OPENAI_API_KEY');
+  // Loud on purpose: every key of every organization can call a free model while this is on.
+  if (config.demo) log.warn('DEMO MODE (TOLLGATE_DEMO): the model `tollgate-demo` answers every key locally with a canned answer at $0, no provider called. For trying Tollgate out; never leave it on in production.');
   // The email and what was done, never the password.
   if (runtime.boot.firstAdmin && runtime.boot.firstAdmin.outcome !== 'unchanged') log.info({ email: config.people.adminEmail, user_id: runtime.boot.firstAdmin.userId, outcome: runtime.boot.firstAdmin.outcome }, 'first admin from TOLLGATE_ADMIN_EMAIL');
   await runtime.app.listen({ host: config.host, port: config.port });
