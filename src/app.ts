@@ -37,6 +37,7 @@ import { registerLoginRoutes } from './auth/login.routes.ts';
 import { registerMeRoutes } from './people/me.routes.ts';
 import { registerSelfServiceRoutes } from './selfservice/self-service.routes.ts';
 import { registerMyKeyRoutes } from './selfservice/my-keys.routes.ts';
+import { registerProvisionedKeyRoutes } from './provisioning/provisioned-keys.routes.ts';
 import { registerUsageRoutes } from './usage/usage.routes.ts';
 import { registerOpenApiRoutes } from './http/openapi.routes.ts';
 import { registerIdempotency } from './http/idempotency.ts';
@@ -200,6 +201,7 @@ export async function buildApp(deps: Deps, opts: AppOptions): Promise<FastifyIns
     registerMeRoutes(api, deps);
     registerSelfServiceRoutes(api, deps);
     registerMyKeyRoutes(api, deps);
+    registerProvisionedKeyRoutes(api, deps);
     registerUsageRoutes(api, deps);
     registerOpenApiRoutes(api, deps);
     registerLogRoutes(api, deps);

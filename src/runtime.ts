@@ -32,6 +32,7 @@ import { AuthThrottle } from './proxy/auth-throttle.ts';
 import { OrgSlots } from './proxy/org-slots.ts';
 import { RotationScheduler } from './keys/rotation-scheduler.ts';
 import { LogRetention } from './usage/log-retention.ts';
+import { ProvisionedKeySweeper } from './provisioning/sweeper.ts';
 import { guardedConnector } from './net/guarded-connector.ts';
 import { createUpstreamGuard } from './net/ssrf.ts';
 import type { RequestTracing } from './observability/tracing.ts';
@@ -45,6 +46,8 @@ export interface Runtime {
   rotation: RotationScheduler;
   /** request log pruning by age, TOLLGATE_LOG_RETENTION_DAYS (tests call its tick()) */
   retention: LogRetention;
+  /** deletes revoked and expired provisioned keys at their provider (tests call its tick()) */
+  provisioning: ProvisionedKeySweeper;
   /** Stops accepting requests, drains in-flight ones, flushes logs, closes the store. */
   close(): Promise<void>;
 }
@@ -67,7 +70,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
   const shared = config.redisUrl ? await openShared(config, (what) => throttled((err) => log?.warn({ err: (err as Error).message }, what))) : undefined;
   const invalidator = shared?.invalidator ?? new LocalInvalidator();
   const keyCache = new KeyCache(config.keyCacheSize, config.negativeCacheSeconds * 1000);
-  const router = new Router(db.kysely, vault, prices, { clock });
+  const router = new Router(db.kysely, vault, prices, { clock, demo: config.demo });
   const orgAccess = new OrgAccessCache(db.kysely);
   invalidator.subscribe((e) => orgAccess.invalidate(e));
   invalidator.subscribe((e) => keyCache.invalidate(e));
@@ -124,6 +127,8 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
     onError: onError('pruning request logs failed; will retry'),
   });
   retention.start();
+  const provisioning = new ProvisionedKeySweeper(deps, { checkMs: 60_000, onError: (what, err, keyId) => log?.error({ err: (err as Error).message, provisionedKeyId: keyId }, what) });
+  provisioning.start();
   if (durableLog.replay?.replayed || durableLog.replay?.bad) log.warn({ ...durableLog.replay }, 'request log journal replayed: rows answered by the previous run but not yet committed');
   let closed: Promise<void> | undefined;
   const close = () =>
@@ -138,6 +143,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
       await closing;
       await rotation.stop();
       await retention.stop();
+      await provisioning.stop();
       await alerts.drain();
       await durableLog.close();
       // The drained requests' spans, after their log rows (a collector that is down waits one export timeout).
@@ -148,7 +154,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
       await closePools();
       await db.close();
     })());
-  return { deps, app, boot, rotation, retention, close };
+  return { deps, app, boot, rotation, retention, provisioning, close };
 }
 
 /**

@@ -76,6 +76,10 @@ export const PERMISSIONS = {
   'key.revoke': { teamOwner: true, self: true },
   'key.limits.read': { viewer: true, teamOwner: true, self: true },
   'key.limits.write': { teamOwner: true },
+  // provisioned upstream keys (seed 003: a member's own OpenRouter sub-keys, from their allocation)
+  'provisioned_key.create_self': { teamMember: true },
+  'provisioned_key.read': { viewer: true, teamOwner: true, self: true },
+  'provisioned_key.write': { teamOwner: true, self: true },
   // people
   'user.list': { viewer: true, teamOwner: true },
   'user.read': { viewer: true, teamOwner: true, self: true },

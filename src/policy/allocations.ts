@@ -9,14 +9,17 @@ import { ApiError } from '../http/errors.ts';
 import { storedInstant } from '../http/timestamps.ts';
 import { microToUsd } from '../usage/spend.repository.ts';
 import { policyFromRow } from './policy.ts';
+import { committedLimits } from '../provisioning/provisioned-keys.repository.ts';
 
 /**
  * Sum of budget caps (micro-USD) of a member's live keys in a team, optionally leaving one lineage
  * out. Expiry is compared as an instant here, not as text in SQL: a row written before timestamps
  * were canonical (`+010000-01-01…` for a far-future date) sorts as text before any real date and
  * would read as expired while the key still works. A member has few capped keys; reading them is cheap.
+ * The allocation is shared with the member's provisioned upstream keys (seed 003): their limits
+ * count too while the provider may still honour them (optionally leaving one of them out).
  */
-export async function committedCaps(trx: Transaction<Database>, teamId: number, userId: number, nowIso: string, exceptLineage?: number): Promise<number> {
+export async function committedCaps(trx: Transaction<Database>, teamId: number, userId: number, nowIso: string, exceptLineage?: number, exceptProvisioned?: number): Promise<number> {
   let q = trx
     .selectFrom('api_keys as k')
     .innerJoin('policies as p', (j) => j.on('p.scope_type', '=', 'key').on('p.scope_id', '=', sql<string>`cast(coalesce(k.lineage_id, k.id) as text)`))
@@ -29,7 +32,7 @@ export async function committedCaps(trx: Transaction<Database>, teamId: number, 
   const now = Date.parse(nowIso);
   let caps = 0;
   for (const row of await q.execute()) if (storedInstant(row.expires_at) > now) caps += Number(row.budget_micro);
-  return caps;
+  return caps + (await committedLimits(trx, teamId, userId, now, exceptProvisioned));
 }
 
 /** The member's allocation (monthly budget) in micro-USD, locking its row; undefined when none. */

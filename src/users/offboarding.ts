@@ -5,28 +5,45 @@
 // its next request. Keys owned by the team's service accounts are not the person's: they keep
 // working. Reactivation lets the person sign in again; their keys stay disabled until someone
 // re-enables each one (PATCH /api/keys/{id} {"status": "active"}), a deliberate second decision.
+// Their provisioned upstream keys (seed 003) are revoked in the same transaction and deleted at the
+// provider after commit; a provider that fails or is slow never holds the deactivation back: the
+// provisioned keys' sweeper retries every minute.
 import type { Deps } from '../deps.ts';
 import type { Actor } from '../http/actor.ts';
 import { applyChange } from '../audit/change.ts';
 import { revokeUserSessions } from '../auth/sessions.ts';
 import { disableOwnedKeys, setUserStatus, userView, type UserRow } from './users.repository.ts';
+import { provisionedKeyView, revokeOwnedProvisioned, type ProvisionedKeyRow } from '../provisioning/provisioned-keys.repository.ts';
+import { deleteAtProvider } from '../provisioning/provisioning.ts';
+
+/** How long a deactivation waits for the provider to delete the person's provisioned keys. */
+const PROVIDER_WAIT_MS = 3000;
 
 export async function deactivateUser(deps: Deps, actor: Actor, user: UserRow) {
-  return applyChange(deps, actor, async (trx, at) => {
+  let provisioned: ProvisionedKeyRow[] = [];
+  const result = await applyChange(deps, actor, async (trx, at) => {
     // Re-read inside the transaction: the row the route authorized may have changed since.
     const current = await trx.selectFrom('users').selectAll().where('id', '=', user.id).executeTakeFirstOrThrow();
     const row = await setUserStatus(trx, current, 'deactivated', at);
     const keyIds = await disableOwnedKeys(trx, current.org_id, current.id, at);
     const sessionsEnded = await revokeUserSessions(trx, current.id, at);
+    provisioned = await revokeOwnedProvisioned(trx, current.org_id, current.id, at);
+    const now = Date.parse(at);
+    const provisionedEvents = provisioned.map((k) => ({ orgId: k.org_id, teamId: k.team_id, action: 'provisioned_key.delete', targetType: 'provisioned_key', targetId: k.id, before: provisionedKeyView(k, now), after: { ...provisionedKeyView({ ...k, deleted_at: at, updated_at: at }, now), reason: 'owner_deactivated' } }));
     const result = { ...userView(row), disabled_key_ids: keyIds, sessions_ended: sessionsEnded };
     // Repeating a deactivation catches keys issued since; with nothing to do it records nothing.
-    const changed = current.status !== 'deactivated' || keyIds.length > 0 || sessionsEnded > 0;
+    const changed = current.status !== 'deactivated' || keyIds.length > 0 || sessionsEnded > 0 || provisioned.length > 0;
     return {
       result,
-      audit: changed ? [{ orgId: current.org_id, action: 'user.deactivate', targetType: 'user', targetId: current.id, before: userView(current), after: result }] : [],
+      audit: changed ? [{ orgId: current.org_id, action: 'user.deactivate', targetType: 'user', targetId: current.id, before: userView(current), after: result }, ...provisionedEvents] : [],
       invalidate: keyIds.map((keyId) => ({ kind: 'key' as const, keyId })),
     };
   });
+  if (provisioned.length > 0) {
+    const deletions = Promise.allSettled(provisioned.map((k) => deleteAtProvider(deps, k)));
+    await Promise.race([deletions, new Promise((resolve) => setTimeout(resolve, PROVIDER_WAIT_MS).unref())]);
+  }
+  return result;
 }
 
 export async function reactivateUser(deps: Deps, actor: Actor, user: UserRow) {
