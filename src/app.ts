@@ -22,6 +22,7 @@ import { registerKeyRotationRoutes } from './keys/key-rotation.routes.ts';
 import { registerUserRoutes } from './users/users.routes.ts';
 import { registerManagementKeyRoutes } from './auth/management-keys.routes.ts';
 import { registerProviderRoutes } from './vault/providers.routes.ts';
+import { registerRouteRoutes } from './routing/routes.routes.ts';
 import { registerOrgRoutes } from './orgs/orgs.routes.ts';
 import { registerHealthRoutes } from './http/health.routes.ts';
 import { registerMetricsRoutes } from './observability/metrics.routes.ts';
@@ -189,6 +190,7 @@ export async function buildApp(deps: Deps, opts: AppOptions): Promise<FastifyIns
     registerUserRoutes(api, deps);
     registerManagementKeyRoutes(api, deps);
     registerProviderRoutes(api, deps);
+    registerRouteRoutes(api, deps);
     registerLimitRoutes(api, deps);
     registerMemberRoutes(api, deps);
     registerServiceAccountRoutes(api, deps);

@@ -12,8 +12,10 @@ import type { Vault } from '../vault/crypto.ts';
 import type { ModelPrice } from '../config.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import type { PriceBook } from '../usage/pricing.ts';
+import { loadPriceBook } from '../usage/price-book.ts';
 import type { ModelRoute, ResolvedRoute } from './types.ts';
 import { planAttempts, type Attempt } from './attempts.ts';
+import { demoRoute, DEMO_MODEL } from './demo/index.ts';
 import { Breaker, type BreakerOptions, type CircuitState } from './breaker.ts';
 
 interface OrgRoutes {
@@ -23,6 +25,8 @@ interface OrgRoutes {
   catchAll: ModelRoute | undefined;
   /** routes made from the catch-all, per model name asked for (bounded: names come from clients) */
   viaCatchAll: Map<string, ModelRoute>;
+  /** the organization's prices, loaded with its routes (a price change drops both) */
+  book: PriceLookup;
 }
 
 /** What prices a deployment: anything with a lookup (the built-in/config book, or an org's price book). */
@@ -70,6 +74,8 @@ export interface RouterOptions {
   /** test hook: the weighted pick's randomness */
   random?: () => number;
   breaker?: Partial<BreakerOptions>;
+  /** TOLLGATE_DEMO: `tollgate-demo` is served locally when no explicit route names it */
+  demo?: boolean;
 }
 
 export class Router {
@@ -83,12 +89,14 @@ export class Router {
   private readonly prices: PriceBook;
   private readonly random: () => number;
   private readonly breaker: Breaker;
+  private readonly demo: boolean;
 
   constructor(db: Kysely<Database>, vault: Vault, prices: PriceBook, options: RouterOptions = {}) {
     this.db = db;
     this.vault = vault;
     this.prices = prices;
     this.random = options.random ?? Math.random;
+    this.demo = options.demo === true;
     this.breaker = new Breaker(options.clock ?? systemClock, options.breaker);
   }
 
@@ -124,11 +132,6 @@ export class Router {
     if (deployment.deploymentId !== 0) this.breaker.report(deployment.deploymentId, ok);
   }
 
-  /** A deployment's circuit on this replica (GET /api/routes). */
-  circuit(deploymentId: number): CircuitState {
-    return this.breaker.state(deploymentId);
-  }
-
   private serves(d: ResolvedRoute, teamId: number | null): boolean {
     const team = this.teamOf.get(d.credentialId);
     return team == null || team === teamId;
@@ -137,11 +140,12 @@ export class Router {
   private pick(routes: OrgRoutes, model: string): ModelRoute | undefined {
     const exact = routes.exact.get(model);
     if (exact) return exact.deployments.length ? exact : undefined;
+    if (this.demo && model === DEMO_MODEL) return demoRoute();
     if (!routes.catchAll || !routes.catchAll.deployments.length) return undefined;
     let route = routes.viaCatchAll.get(model);
     if (!route) {
       if (routes.viaCatchAll.size >= CATCH_ALL_MEMO) routes.viaCatchAll.clear();
-      const price = this.prices.lookup(model);
+      const price = routes.book.lookup(model);
       const deployments = routes.catchAll.deployments.map((d) => ({ ...d, upstreamModel: model, price }));
       route = { ...routes.catchAll, model, deployments, boundPrice: price };
       routes.viaCatchAll.set(model, route);
@@ -153,7 +157,18 @@ export class Router {
   async models(orgId: number): Promise<{ names: string[]; catchAll: ResolvedRoute | undefined }> {
     const routes = await this.forOrg(orgId);
     const names = [...routes.exact.values()].filter((r) => r.deployments.length).map((r) => r.model);
+    if (this.demo && !routes.exact.has(DEMO_MODEL)) names.push(DEMO_MODEL);
     return { names, catchAll: routes.catchAll?.deployments[0] };
+  }
+
+  /** The price book the organization's routes are priced with (GET /api/routes shows prices from it). */
+  async priceBook(orgId: number): Promise<PriceLookup> {
+    return (await this.forOrg(orgId)).book;
+  }
+
+  /** A deployment's circuit on this replica (GET /api/routes). */
+  circuit(deploymentId: number): CircuitState {
+    return this.breaker.state(deploymentId);
   }
 
   invalidate(event: Invalidation): void {
@@ -186,12 +201,12 @@ export class Router {
   }
 
   private async load(orgId: number): Promise<OrgRoutes> {
-    const [routeRows, credentials, deployments] = await Promise.all([
+    const [routeRows, credentials, deployments, book] = await Promise.all([
       this.db.selectFrom('routes').selectAll().where('org_id', '=', orgId).orderBy('id').execute(),
       this.db.selectFrom('provider_credentials').selectAll().where('org_id', '=', orgId).where('status', '=', 'active').execute(),
       this.db.selectFrom('model_routes').selectAll().where('org_id', '=', orgId).orderBy('priority', 'desc').orderBy('id').execute(),
+      loadPriceBook(this.db, orgId, this.prices),
     ]);
-    const book: PriceLookup = this.prices;
     const byCredential = new Map<number, { c: (typeof credentials)[number]; apiKey: string; options: Readonly<Record<string, string>> }>();
     for (const c of credentials) {
       byCredential.set(c.id, { c, apiKey: this.vault.open(c.secret_enc), options: parseOptions(c.options) });
@@ -210,7 +225,7 @@ export class Router {
       if (!list) byModel.set(r.model, (list = []));
       list.push(d);
     }
-    const out: OrgRoutes = { exact: new Map(), catchAll: undefined, viaCatchAll: new Map() };
+    const out: OrgRoutes = { exact: new Map(), catchAll: undefined, viaCatchAll: new Map(), book };
     const named = new Set<string>();
     for (const row of routeRows) {
       named.add(row.model);
