@@ -54,7 +54,7 @@ function usageOf(prompt: number, completion: number, model?: string) {
 }
 
 /** Shared by /v1/chat/completions and /v1/completions: only the object shapes differ. */
-async function openaiGenerate(ctx: Ctx, prompt: number, legacy: boolean): Promise<void> {
+export async function openaiGenerate(ctx: Ctx, prompt: number, legacy: boolean): Promise<void> {
   const n = completionTokens(ctx.body, generated(ctx));
   const finish = n < generated(ctx) ? 'length' : 'stop';
   const usage = wantsUsage(ctx) ? usageOf(prompt, n, legacy ? undefined : String(ctx.model)) : undefined;
@@ -91,7 +91,7 @@ function vector(input: unknown, dims: number): number[] {
   return Array.from({ length: dims }, (_, i) => Math.round(((digest[i % 32] ?? 0) / 127.5 - 1) * 1e4) / 1e4);
 }
 
-function embeddings(ctx: Ctx): void {
+export function embeddings(ctx: Ctx): void {
   const raw = ctx.body?.input;
   // `input` may be a string, string[], token array (number[]) or number[][].
   const inputs: unknown[] = typeof raw === 'string' || (Array.isArray(raw) && typeof raw[0] === 'number') ? [raw] : Array.isArray(raw) ? raw : [];

@@ -1,0 +1,14 @@
+// OpenAI itself: the OpenAI-compatible base, plus the Responses API passed through (Codex CLI).
+import type { Exchange, ExchangeInput } from '../types.ts';
+import { OpenAICompatibleAdapter } from '../openai-compatible/adapter.ts';
+import { responsesExchange } from './responses.ts';
+
+export class OpenAIAdapter extends OpenAICompatibleAdapter {
+  constructor() {
+    super('openai');
+  }
+
+  protected override responses(input: ExchangeInput): Exchange {
+    return responsesExchange(input, this.path('responses', input.route), this.headers(input.route));
+  }
+}
