@@ -43,6 +43,7 @@ import { registerUsageRoutes } from './usage/usage.routes.ts';
 import { registerOpenApiRoutes } from './http/openapi.routes.ts';
 import { registerIdempotency } from './http/idempotency.ts';
 import { registerLogRoutes } from './usage/logs.routes.ts';
+import { registerPriceRoutes } from './usage/prices.routes.ts';
 import { registerUiRoutes } from './ui/ui.routes.ts';
 import { REQUEST_ID_LOG_LABEL, registerRequestLogging, requestIdOptions } from './logging.ts';
 
@@ -207,6 +208,7 @@ export async function buildApp(deps: Deps, opts: AppOptions): Promise<FastifyIns
     registerUsageRoutes(api, deps);
     registerOpenApiRoutes(api, deps);
     registerLogRoutes(api, deps);
+    registerPriceRoutes(api, deps);
   }, { prefix: '/api' });
 
   return app;

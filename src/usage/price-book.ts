@@ -3,7 +3,7 @@
 // routes (providers/router.ts), so it lives exactly as long as they do: a price change publishes
 // { kind: 'routes', orgId }, every replica drops that organization's routes and the next request
 // loads them, and its prices, afresh. Nothing here runs per request.
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import type { ModelPrice } from '../config.ts';
 import type { Database, ModelPricesTable } from '../db/types.ts';
 import { priceNames, type PriceBook, type PriceMatch, type PriceSource } from './pricing.ts';
@@ -15,6 +15,9 @@ export interface OrgPriceBook {
   /** lookup and source at once, with the name the price is recorded under */
   find(model: string): PriceMatch | undefined;
 }
+
+/** One of the organization's own prices, as stored. */
+export type OrgPriceRow = Selectable<ModelPricesTable>;
 
 type PriceRow = Pick<ModelPricesTable, 'model' | 'input_micro' | 'output_micro' | 'cached_input_micro' | 'max_output_tokens'>;
 
@@ -52,4 +55,37 @@ export function orgPriceBook(rows: PriceRow[], base: PriceBook): OrgPriceBook {
     return undefined;
   };
   return { find, lookup: (model) => find(model)?.price, source: (model) => find(model)?.source };
+}
+
+/** The organization's own prices (every row), by model name. */
+export function listOrgPrices(db: Kysely<Database>, orgId: number) {
+  return db.selectFrom('model_prices').selectAll().where('org_id', '=', orgId).orderBy('model').execute();
+}
+
+export function findOrgPrice(db: Kysely<Database>, orgId: number, model: string) {
+  return db.selectFrom('model_prices').selectAll().where('org_id', '=', orgId).where('model', '=', model).executeTakeFirst();
+}
+
+export interface OrgPriceInput {
+  input: number;
+  output: number;
+  cachedInput: number | null;
+  maxOutputTokens: number | null;
+  note: string | null;
+}
+
+/** Insert or replace the organization's price for one model name (one statement: no duplicate under a race). */
+export async function upsertOrgPrice(db: Kysely<Database>, orgId: number, model: string, p: OrgPriceInput, at: string) {
+  const values = { input_micro: p.input, output_micro: p.output, cached_input_micro: p.cachedInput, max_output_tokens: p.maxOutputTokens, note: p.note, updated_at: at };
+  await db
+    .insertInto('model_prices')
+    .values({ org_id: orgId, model, ...values, created_at: at })
+    .onConflict((oc) => oc.columns(['org_id', 'model']).doUpdateSet(values))
+    .execute();
+  return (await findOrgPrice(db, orgId, model))!;
+}
+
+export async function deleteOrgPrice(db: Kysely<Database>, orgId: number, model: string): Promise<boolean> {
+  const r = await db.deleteFrom('model_prices').where('org_id', '=', orgId).where('model', '=', model).executeTakeFirst();
+  return Number(r.numDeletedRows) > 0;
 }
