@@ -12,7 +12,13 @@
 // bench/results/latest.json and prints a markdown table and PASS/FAIL per target (never exits
 // non-zero on FAIL: the numbers are the product, not a gate).
 //
-// Flags: --quick (~1 min), --only=direct,bare,embedded,cluster, --duration=<s> (per run),
+// The client APIs of issue 13 are targets too (bench/lib/scenarios.ts): responses (Responses
+// passthrough), messages-translated (Anthropic Messages → OpenAI upstream), messages-native
+// (Messages passthrough) and chat-anthropic (OpenAI chat → Anthropic upstream), each an embedded
+// Tollgate measured like `embedded` with its own API's requests.
+//
+// Flags: --quick (~1 min), --only=direct,bare,embedded,cluster,responses,messages-translated,
+//        messages-native,chat-anthropic, --duration=<s> (per run),
 //        --soak=<s> (memory under load, RSS every 10 s, slope), --profile (--cpu-prof of Tollgate),
 //        --pin (gateway on CPU 1, everything else on CPU 0), --loader=node (never wrk),
 //        --pin-services (with --pin: throwaway PostgreSQL/Redis on CPU 0 too),
@@ -20,7 +26,7 @@
 //        alone; results go to latest-nopolicy.json unless --out=<file>), --out=<file>.
 //        --tracing (Tollgate exports the spans of every request over OTLP/HTTP to a sink in this
 //        process that discards them: the cost of tracing on; results go to latest-tracing.json).
-import { writeFileSync, mkdirSync, readdirSync, rmSync, readFileSync } from 'node:fs';
+import { writeFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -33,6 +39,7 @@ import { describePolicy, type PolicyStep } from './setup.ts';
 import { formatProfile, summarizeProfile } from './profile-summary.ts';
 import { formatAllocations, summarizeAllocations } from './alloc-summary.ts';
 import { startTraceSink, type TraceSink } from './lib/trace-sink.ts';
+import { CHAT_BODY, CLAUDE, SCENARIOS, type ApiScenarioName } from './lib/scenarios.ts';
 
 // ---- options ----
 
@@ -40,7 +47,7 @@ const argv = process.argv.slice(2);
 const flag = (name: string) => argv.some((a) => a === `--${name}` || a.startsWith(`--${name}=`));
 const value = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const quick = flag('quick');
-const ALL = ['direct', 'bare', 'embedded', 'cluster'] as const;
+const ALL = ['direct', 'bare', 'embedded', 'cluster', 'responses', 'messages-translated', 'messages-native', 'chat-anthropic'] as const satisfies ReadonlyArray<string>;
 type ScenarioName = (typeof ALL)[number];
 const only = (value('only')?.split(',') ?? [...ALL]).filter((s): s is ScenarioName => (ALL as readonly string[]).includes(s));
 const runMs = Number(value('duration') ?? (quick ? 3 : 10)) * 1000;
@@ -56,22 +63,18 @@ const RESULTS = path.join(ROOT, 'bench/results');
 
 // ---- the requests ----
 
-const messages = [
-  { role: 'system', content: 'You are a concise assistant for an internal engineering platform. Answer in plain English, cite files by path.' },
-  { role: 'user', content: 'Summarize the trade-offs between optimistic and pessimistic locking for a budget ledger that many replicas update concurrently, in five bullet points. '.repeat(2) },
-];
-const BODY = {
-  plain: JSON.stringify({ model: 'gpt-4o-mini', messages, max_tokens: 256, temperature: 0.2 }),
-  stream: JSON.stringify({ model: 'gpt-4o-mini', messages, max_tokens: 256, temperature: 0.2, stream: true }),
-  // the upstream spaces this stream's events 2 ms apart: buffering anywhere would show in the TTFB
-  ttfb: JSON.stringify({ model: 'gpt-4o-mini', messages, max_tokens: 256, stream: true, user: 'delay-2' }),
-};
+// OpenAI chat (the passthrough every other number is compared with); the other APIs' requests
+// carry the same prompt (bench/lib/scenarios.ts).
+const BODY = CHAT_BODY;
 
 // ---- measuring ----
 
 function headersOf(t: Target): Record<string, string> {
-  return t.auth ? { authorization: t.auth } : { authorization: 'Bearer sk-direct' };
+  if (t.api?.keyHeader && t.ids) return { [t.api.keyHeader]: t.ids.secret, ...t.api.headers };
+  return { ...(t.auth ? { authorization: t.auth } : { authorization: 'Bearer sk-direct' }), ...t.api?.headers };
 }
+
+const urlOf = (t: Target) => `${t.baseUrl}${t.api?.path ?? '/v1/chat/completions'}`;
 
 async function loadgen(spec: LoadSpec): Promise<LoadResult> {
   const args = [path.join(ROOT, 'bench/loadgen.ts'), JSON.stringify(spec)];
@@ -80,7 +83,7 @@ async function loadgen(spec: LoadSpec): Promise<LoadResult> {
 }
 
 async function closedLoad(t: Target, body: string, durationMs: number, connections = D.connections): Promise<LoadResult> {
-  const url = `${t.baseUrl}/v1/chat/completions`;
+  const url = urlOf(t);
   if (useWrk) return runWrk({ url, body, headers: headersOf(t), connections, durationMs, ...(CPU.other ? { cpus: CPU.other } : {}) });
   return loadgen({ mode: 'closed', url, headers: headersOf(t), body, connections, durationMs });
 }
@@ -124,18 +127,19 @@ const mb = (b: number) => Math.round((b / 1048576) * 10) / 10;
 async function measure(t: Target): Promise<TargetResult> {
   const warnings: string[] = [];
   const say = (s: string) => process.stdout.write(`  ${t.name}: ${s}\n`);
+  const body = t.api?.body ?? BODY;
   // Warm-up: JIT, connection pools, key cache, the route cache.
-  await closedLoad(t, BODY.plain, D.warmMs);
-  await closedLoad(t, BODY.stream, Math.max(1000, D.warmMs / 2));
+  await closedLoad(t, body.plain, D.warmMs);
+  await closedLoad(t, body.stream, Math.max(1000, D.warmMs / 2));
 
-  const plain = await throughput(t, BODY.plain);
+  const plain = await throughput(t, body.plain);
   say(`non-streaming c=${D.connections}: ${plain.rps.toFixed(0)} req/s, p99 ${plain.latency.p99.toFixed(2)} ms, ${plain.cpuUsPerRequest.toFixed(0)} CPU µs/req`);
-  const stream = await throughput(t, BODY.stream);
+  const stream = await throughput(t, body.stream);
   say(`SSE c=${D.connections}: ${stream.rps.toFixed(0)} req/s, p99 ${stream.latency.p99.toFixed(2)} ms, ${stream.cpuUsPerRequest.toFixed(0)} CPU µs/req`);
-  const url = `${t.baseUrl}/v1/chat/completions`;
-  const fixedRate = await loadgen({ mode: 'open', url, headers: headersOf(t), body: BODY.plain, rate: D.rate, durationMs: D.rateMs + 1000, warmupMs: 1000 });
+  const url = urlOf(t);
+  const fixedRate = await loadgen({ mode: 'open', url, headers: headersOf(t), body: body.plain, rate: D.rate, durationMs: D.rateMs + 1000, warmupMs: 1000 });
   say(`fixed ${D.rate} req/s: p50 ${fixedRate.latency.p50.toFixed(3)} ms, p99 ${fixedRate.latency.p99.toFixed(3)} ms, p99.9 ${fixedRate.latency.p999.toFixed(3)} ms`);
-  const ttfb = await loadgen({ mode: 'ttfb', url, headers: headersOf(t), body: BODY.ttfb, count: D.ttfbCount });
+  const ttfb = await loadgen({ mode: 'ttfb', url, headers: headersOf(t), body: body.ttfb, count: D.ttfbCount });
   say(`SSE first byte (${D.ttfbCount} sequential): p50 ${ttfb.ttfb!.p50.toFixed(3)} ms, p99 ${ttfb.ttfb!.p99.toFixed(3)} ms`);
   const m = memory(t.proc.pid);
 
@@ -179,6 +183,19 @@ function checks(r: Partial<Record<ScenarioName, TargetResult>>): Check[] {
     out.push({ target: `${t.name}: p99 added latency ≤ 2 ms at ${D.rate} req/s`, goal: '≤ 2 ms', value: `${added.toFixed(3)} ms`, pass: added <= 2 });
     const dt = t.ttfb.ttfb!.p50 - direct.ttfb.ttfb!.p50;
     out.push({ target: `${t.name}: SSE time-to-first-byte within 1 ms of direct (median)`, goal: '≤ 1 ms', value: `${dt.toFixed(3)} ms (p99 ${(t.ttfb.ttfb!.p99 - direct.ttfb.ttfb!.p99).toFixed(3)} ms)`, pass: dt <= 1 });
+  }
+  return out;
+}
+
+/** Each client API's CPU per request next to the OpenAI chat passthrough's (embedded), measured in the same run. */
+function apiComparison(r: Partial<Record<ScenarioName, TargetResult>>): string[] {
+  const base = r.embedded;
+  const out: string[] = [];
+  for (const name of Object.keys(SCENARIOS) as ApiScenarioName[]) {
+    const t = r[name];
+    if (!t) continue;
+    const vs = (x: number, y: number | undefined) => (y ? ` (${(x / y).toFixed(2)}× embedded chat)` : '');
+    out.push(`INFO  ${name} ${SCENARIOS[name].path}: ${t.plain.cpuUsPerRequest.toFixed(0)} CPU µs/req${vs(t.plain.cpuUsPerRequest, base?.plain.cpuUsPerRequest)}, SSE ${t.stream.cpuUsPerRequest.toFixed(0)}${vs(t.stream.cpuUsPerRequest, base?.stream.cpuUsPerRequest)}; p50/p99 ${t.fixedRate.latency.p50.toFixed(3)}/${t.fixedRate.latency.p99.toFixed(3)} ms at ${D.rate}/s`);
   }
   return out;
 }
@@ -249,7 +266,38 @@ async function startScenario(name: ScenarioName, upstream: Target, services?: Cl
   if (name === 'bare') return startBareProxy(upstream.baseUrl, CPU.gateway);
   const env: Record<string, string> = services ? { TOLLGATE_DATABASE_URL: services.databaseUrl, TOLLGATE_REDIS_URL: services.redisUrl } : {};
   if (tracing) env.OTEL_EXPORTER_OTLP_ENDPOINT = (traceSink ??= await startTraceSink()).url;
-  return startTollgate({ name: noPolicy ? `${name}-nopolicy` : name, upstream: upstream.baseUrl, env, nodeArgs, noPolicy, ...(CPU.gateway ? { cpus: CPU.gateway } : {}) });
+  const common = { upstream: upstream.baseUrl, nodeArgs, noPolicy, ...(CPU.gateway ? { cpus: CPU.gateway } : {}) };
+  if (name === 'embedded' || name === 'cluster') return startTollgate({ name: noPolicy ? `${name}-nopolicy` : name, env, ...common });
+  // A client API of issue 13: an embedded Tollgate whose key may call the scenario's model.
+  const api = SCENARIOS[name];
+  env.TOLLGATE_CONFIG = claudePricing();
+  const t = await startTollgate({ name: noPolicy ? `${name}-nopolicy` : name, env, models: [api.model], ...common });
+  t.api = api;
+  if (api.anthropicUpstream) await addAnthropicCredential(t, upstream.baseUrl);
+  return t;
+}
+
+/** The Anthropic-format upstream: a credential of provider 'anthropic' at the bench upstream, serving CLAUDE. */
+async function addAnthropicCredential(t: Target, upstream: string): Promise<void> {
+  const res = await fetch(`${t.baseUrl}/api/providers`, {
+    method: 'POST',
+    headers: { 'x-admin-key': t.adminKey!, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'bench-anthropic', provider: 'anthropic', base_url: `${upstream}/v1`, api_key: 'sk-ant-bench-upstream', models: [CLAUDE] }),
+  });
+  if (res.status !== 201) throw new Error(`POST /api/providers (anthropic) → ${res.status}: ${(await res.text()).slice(0, 300)}`);
+}
+
+/**
+ * A config file pricing CLAUDE at Anthropic's list price ($3 / $15 per 1M tokens), so the hard
+ * budgets of the realistic policy admit it whatever the built-in price book holds.
+ */
+let pricingFile: string | undefined;
+function claudePricing(): string {
+  if (pricingFile) return pricingFile;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tollgate-bench-config-'));
+  pricingFile = path.join(dir, 'config.json');
+  writeFileSync(pricingFile, JSON.stringify({ pricing: { [CLAUDE]: { input: 3_000_000, output: 15_000_000 } } }));
+  return pricingFile;
 }
 
 async function mainBench(): Promise<void> {
@@ -293,6 +341,7 @@ async function mainBench(): Promise<void> {
   const md = table(list, results.direct, results.bare);
   process.stdout.write(`\n${md}\n\n`);
   for (const c of cs) process.stdout.write(`${c.pass ? 'PASS' : 'FAIL'}  ${c.target}: ${c.value} (goal ${c.goal})\n`);
+  for (const line of apiComparison(results)) process.stdout.write(`${line}\n`);
   for (const [n, why] of Object.entries(skipped)) process.stdout.write(`SKIP  ${n}: ${why}\n`);
   const file = writeResults(value('out') ?? (tracing ? 'latest-tracing.json' : noPolicy ? 'latest-nopolicy.json' : 'latest.json'), {
     date: new Date().toISOString(),

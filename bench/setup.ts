@@ -65,14 +65,14 @@ export const REALISTIC_POLICY = {
  * tried in turn; a 404/405 means "not built yet" and is reported, never fatal. The member's
  * allocation goes before the key's cap, which must fit in it.
  */
-export async function applyRealisticPolicy(baseUrl: string, adminKey: string, ids: TenantIds): Promise<PolicyStep[]> {
+export async function applyRealisticPolicy(baseUrl: string, adminKey: string, ids: TenantIds, models = ['gpt-4o-mini', 'gpt-4o']): Promise<PolicyStep[]> {
   const p = REALISTIC_POLICY;
   const steps: Array<{ what: string; method: string; path: string; body: unknown }> = [
     { what: 'team RPM/RPD/TPM limits + hard monthly team budget', method: 'PUT', path: `/api/teams/${ids.teamId}/limits`, body: p.team },
     { what: 'member monthly allocation', method: 'PUT', path: `/api/teams/${ids.teamId}/members/${ids.userId}/limits`, body: p.member },
     { what: 'key limits + hard key budget', method: 'PUT', path: `/api/keys/${ids.keyId}/limits`, body: p.key },
     { what: 'key IP allowlist (loopback)', method: 'PATCH', path: `/api/keys/${ids.keyId}`, body: { ip_allowlist: ['127.0.0.0/8', '::1/128'] } },
-    { what: 'key model restriction', method: 'PATCH', path: `/api/keys/${ids.keyId}`, body: { models: ['gpt-4o-mini', 'gpt-4o'] } },
+    { what: 'key model restriction', method: 'PATCH', path: `/api/keys/${ids.keyId}`, body: { models } },
   ];
   const out: PolicyStep[] = [];
   for (const s of steps) {

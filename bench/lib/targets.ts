@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { pinned, startChild, waitHttp, type Child } from './proc.ts';
 import { applyRealisticPolicy, setupTenant, type PolicyStep, type TenantIds } from '../setup.ts';
 import { freePort } from '../../test/support/services.ts';
+import type { ApiScenario } from './scenarios.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const node = process.execPath;
@@ -23,6 +24,8 @@ export interface Target {
   ids?: TenantIds;
   /** the admin key (Tollgate targets only) */
   adminKey?: string;
+  /** a client API other than OpenAI chat (bench/lib/scenarios.ts) */
+  api?: ApiScenario;
   stop(): Promise<void>;
 }
 
@@ -52,6 +55,8 @@ export interface TollgateOptions {
   noTenant?: boolean;
   /** create the tenant and its key but apply no limits or budgets anywhere (pipeline cost only) */
   noPolicy?: boolean;
+  /** the models the key may call (default: gpt-4o-mini, gpt-4o) */
+  models?: string[];
 }
 
 export async function startTollgate(o: TollgateOptions): Promise<Target> {
@@ -83,7 +88,7 @@ export async function startTollgate(o: TollgateOptions): Promise<Target> {
     const target: Target = { name: o.name, baseUrl, proc, adminKey, stop };
     if (!o.noTenant) {
       target.ids = await setupTenant(baseUrl, adminKey);
-      target.policy = o.noPolicy ? [] : await applyRealisticPolicy(baseUrl, adminKey, target.ids);
+      target.policy = o.noPolicy ? [] : await applyRealisticPolicy(baseUrl, adminKey, target.ids, o.models);
       target.auth = `Bearer ${target.ids.secret}`;
     }
     return target;
