@@ -203,6 +203,17 @@ describe('OpenAI family adapters', () => {
       }
     });
 
+    test('Mistral: no stream_options is sent (it refuses unknown fields); its usage chunk is metered and relayed', () => {
+      const ex = exchange(input('chat/completions', route('mistral', 'http://x', 'mistral-large-latest'), { model: 'mistral-large-latest', messages: [], stream: true, stream_options: { include_usage: true } }));
+      assert.deepEqual(JSON.parse(String(ex.body)), { model: 'mistral-large-latest', messages: [], stream: true });
+      const raw = input('chat/completions', route('mistral', 'http://x', 'mistral-small'), { model: 'mistral-small', messages: [], stream: true });
+      assert.equal(exchange(raw).body, raw.raw, 'nothing to change: the client bytes');
+      const last = Buffer.from('data: {"id":"x","object":"chat.completion.chunk","model":"mistral-large-latest","choices":[{"index":0,"delta":{"content":""},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"total_tokens":40,"completion_tokens":28}}');
+      assert.equal(ex.meter.onEvent(last), true);
+      ex.meter.onEvent(Buffer.from('data: [DONE]'));
+      assert.deepEqual(ex.meter.result(), { usage: { tokensIn: 12, tokensOut: 28 }, estimated: false });
+    });
+
     test('DeepSeek: prompt_cache_hit_tokens become cached tokens (whole answer and stream)', () => {
       const ex = exchange(input('chat/completions', route('deepseek', 'http://x', 'deepseek-chat'), { model: 'deepseek-chat', messages: [] }));
       const whole = '{"id":"x","object":"chat.completion","choices":[],"usage":{"prompt_tokens":120,"completion_tokens":10,"total_tokens":130,"prompt_cache_hit_tokens":100,"prompt_cache_miss_tokens":20}}';
