@@ -126,8 +126,10 @@ export function priceNames(model: string): string[] {
 
 /** A request's cost from its usage: cached input at its own price when the price book has one. */
 export function usageCostMicro(price: ModelPrice, usage: Usage): number {
-  const cached = price.cachedInput !== undefined && usage.cachedTokens ? Math.min(usage.cachedTokens, usage.tokensIn) : 0;
-  return Math.ceil(((usage.tokensIn - cached) * price.input + cached * price.cachedInput! + usage.tokensOut * price.output) / 1_000_000);
+  // No cached price: cached tokens are plain input (0 × an absent price would be NaN, not 0).
+  if (price.cachedInput === undefined || !usage.cachedTokens) return costMicro(price, usage.tokensIn, usage.tokensOut);
+  const cached = Math.min(usage.cachedTokens, usage.tokensIn);
+  return Math.ceil(((usage.tokensIn - cached) * price.input + cached * price.cachedInput + usage.tokensOut * price.output) / 1_000_000);
 }
 
 export function costMicro(price: ModelPrice, tokensIn: number, tokensOut: number): number {
