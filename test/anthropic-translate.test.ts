@@ -2,7 +2,7 @@
 // Messages) on fixtures in each provider's real wire format: JSON answers and SSE event sequences
 // as the providers' API references show them (tools, images, stop reasons, cached tokens, streams
 // cut short).
-import { test } from 'node:test';
+import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Exchange, ExchangeInput, ResolvedRoute, StreamMeter } from '../src/providers/types.ts';
 import { isUnsupported } from '../src/providers/types.ts';
@@ -10,6 +10,8 @@ import { PROVIDERS, adapterFor } from '../src/providers/registry.ts';
 import { AnthropicStreamMeter } from '../src/providers/anthropic/stream-meter.ts';
 import { anthropicAnswerUsage } from '../src/providers/anthropic/answer-usage.ts';
 import { countTokensLocally, messagesViaChat } from '../src/providers/translate/messages-via-chat.ts';
+import { startFakeUpstream, type FakeUpstream } from './support/fake-upstream.ts';
+import { IMAGE_TOKENS } from './support/fake-anthropic.ts';
 
 const route = (over: Partial<ResolvedRoute> = {}): ResolvedRoute => ({
   deploymentId: 1, credentialId: 1, provider: 'anthropic', baseUrl: 'http://x/v1', apiKey: ['fake', 'key', String(Date.now())].join('-'),
@@ -27,6 +29,7 @@ function exchange(i: ExchangeInput): Exchange {
   return ex;
 }
 const json = (x: string | Buffer): any => JSON.parse(x.toString());
+const lastRequest = (fake: FakeUpstream) => fake.requests[fake.requests.length - 1]!;
 
 /** Feeds an SSE text (events separated by blank lines) to a meter; the events it writes, parsed. */
 function pipe(meter: StreamMeter, sse: string): { out: string; events: { event?: string; data: any }[]; completedAt: number } {
@@ -417,4 +420,105 @@ test('count_tokens without the provider: a local estimate (chars/4 + 3 per messa
   assert.deepEqual(ex.local, { status: 200, body: JSON.stringify({ input_tokens: 10 + 20 + 1 + 3 + 3 + 1600 }), usage: { tokensIn: 0, tokensOut: 0 } });
   const withTools = countTokensLocally(input('messages/count_tokens', { ...body, tools: [{ name: 'f', input_schema: { type: 'object' } }] }, { route: oaRoute() }));
   assert.ok(json(withTools.local!.body).input_tokens > json(ex.local!.body).input_tokens, 'tool definitions count');
+});
+
+// ============ the exchanges sent to the fake upstream (which checks requests as the real APIs do) ============
+
+describe('against the fake upstream', () => {
+  let fake: FakeUpstream;
+  const SECRET = ['fake', 'anthropic', 'secret', String(process.pid)].join('-');
+  const at = (provider: string, upstreamModel: string) => route({ provider, baseUrl: `${fake.baseUrl}/v1`, apiKey: SECRET, upstreamModel });
+  before(async () => { fake = await startFakeUpstream({ requireAuth: SECRET }); });
+  after(() => fake.close());
+
+  /** Sends an exchange; a stream's events go through its meter one by one, as forward() does. */
+  async function send(i: ExchangeInput, ex: Exchange): Promise<{ status: number; body: any; out: string }> {
+    const res = await fetch(i.route.baseUrl + ex.path, { method: 'POST', headers: ex.headers, body: ex.body });
+    const text = await res.text();
+    if (!res.headers.get('content-type')?.includes('text/event-stream')) {
+      const mapped = res.status === 200 ? ex.mapJson(Buffer.from(text)) : undefined;
+      return { status: res.status, body: mapped ? json(mapped.body) : JSON.parse(text), out: text };
+    }
+    const { out } = pipe(ex.meter, text);
+    return { status: res.status, body: undefined, out };
+  }
+
+  const weather = { type: 'function', function: { name: 'get_weather', description: 'Weather now', parameters: { type: 'object', properties: { location: { type: 'string' }, days: { type: 'integer' } }, required: ['location'] } } };
+
+  test('chat → Anthropic: a tool call, its result sent back, and an image, all accepted; usage as the fake counted it', async () => {
+    fake.reset();
+    const first = input('chat/completions', { model: 'claude', tools: [weather], messages: [{ role: 'system', content: 'terse' }, { role: 'user', content: 'Weather in Paris?' }] }, { route: at('anthropic', 'claude-sonnet-4-5') });
+    const r1 = await send(first, exchange(first));
+    assert.equal(r1.status, 200, JSON.stringify(r1.body));
+    const msg = r1.body.choices[0].message;
+    assert.equal(r1.body.choices[0].finish_reason, 'tool_calls');
+    assert.deepEqual(JSON.parse(msg.tool_calls[0].function.arguments), { location: 'tok0', days: 1 });
+    assert.deepEqual([r1.body.usage.prompt_tokens, r1.body.usage.completion_tokens], [fake.usageTotals.prompt_tokens, fake.usageTotals.completion_tokens]);
+    const headers = lastRequest(fake).headers;
+    assert.equal(headers['x-api-key'], SECRET);
+    assert.equal(headers['anthropic-version'], '2023-06-01');
+
+    const png = 'data:image/png;base64,' + Buffer.from('not really a png').toString('base64');
+    const second = input('chat/completions', {
+      model: 'claude', tools: [weather],
+      messages: [
+        { role: 'user', content: [{ type: 'text', text: 'Weather in Paris? And this?' }, { type: 'image_url', image_url: { url: png } }] },
+        msg,
+        { role: 'tool', tool_call_id: msg.tool_calls[0].id, content: '18C, sunny' },
+      ],
+    }, { route: at('anthropic', 'claude-sonnet-4-5') });
+    const r2 = await send(second, exchange(second));
+    assert.equal(r2.status, 200, JSON.stringify(r2.body));
+    assert.equal(r2.body.choices[0].finish_reason, 'stop', 'the tool result was matched to its call');
+    assert.match(r2.body.choices[0].message.content, /^tok0 tok1/);
+    assert.ok(r2.body.usage.prompt_tokens > IMAGE_TOKENS, 'the image reached the upstream');
+  });
+
+  test('chat → Anthropic stream with a tool call: the client sees the whole call; metered as the fake counted', async () => {
+    fake.reset();
+    const i = input('chat/completions', { model: 'claude', stream: true, stream_options: { include_usage: true }, tools: [weather], tool_choice: 'required', messages: [{ role: 'user', content: 'Weather?' }] }, { route: at('anthropic', 'claude-sonnet-4-5') });
+    const ex = exchange(i);
+    const { out } = await send(i, ex);
+    const chunks = out.trim().split('\n\n').map((e) => e.slice(6)).filter((d) => d !== '[DONE]').map((d) => JSON.parse(d));
+    const choices = chunks.flatMap((c) => c.choices);
+    assert.equal(choices.map((c) => c.delta.content ?? '').join(''), 'tok0 tok1');
+    const calls = choices.flatMap((c) => c.delta.tool_calls ?? []);
+    assert.equal(calls[0].function.name, 'get_weather');
+    assert.deepEqual(JSON.parse(calls.map((c) => c.function.arguments).join('')), { location: 'tok0', days: 1 });
+    assert.ok(out.endsWith('data: [DONE]\n\n'));
+    const want = { tokensIn: fake.usageTotals.prompt_tokens, tokensOut: fake.usageTotals.completion_tokens };
+    assert.deepEqual(ex.meter.result(), { usage: want, estimated: false });
+    assert.deepEqual(chunks.at(-1).usage, { prompt_tokens: want.tokensIn, completion_tokens: want.tokensOut, total_tokens: want.tokensIn + want.tokensOut, prompt_tokens_details: { cached_tokens: 0 } });
+  });
+
+  test('native messages stream and count_tokens: relayed, metered as the fake counted; a bad image is the fake\'s 400', async () => {
+    fake.reset();
+    const body = { model: 'claude-sonnet-4-5', max_tokens: 5, stream: true, messages: [{ role: 'user', content: 'hello there' }] };
+    const i = input('messages', body, { route: at('anthropic', 'claude-sonnet-4-5'), headers: { 'anthropic-version': '2023-06-01' } });
+    const ex = exchange(i);
+    const { out } = await send(i, ex);
+    assert.match(out, /^event: message_start\n/);
+    assert.equal(ex.meter.completed, true);
+    assert.deepEqual(ex.meter.result(), { usage: { tokensIn: fake.usageTotals.prompt_tokens, tokensOut: 5 }, estimated: false });
+    const count = input('messages/count_tokens', { model: 'claude-sonnet-4-5', messages: body.messages }, { route: at('anthropic', 'claude-sonnet-4-5') });
+    const counted = await send(count, exchange(count));
+    assert.deepEqual(counted.body, { input_tokens: fake.usageTotals.prompt_tokens });
+    const bad = input('chat/completions', { model: 'c', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/bmp;base64,AAAA' } }] }] }, { route: at('anthropic', 'claude-sonnet-4-5') });
+    const refused = await send(bad, exchange(bad));
+    assert.equal(refused.status, 400);
+    assert.match(anthropic.errorMessage(400, refused.out)!, /media_type/);
+  });
+
+  test('Messages → OpenAI chat stream: Anthropic events, metered as the fake counted', async () => {
+    fake.reset();
+    const i = input('messages', { model: 'claude', max_tokens: 7, stream: true, system: 'be brief', messages: [{ role: 'user', content: 'hello there' }] }, { route: at('openai', 'gpt-4o-mini') });
+    const ex = messagesViaChat(i, '/chat/completions', { 'content-type': 'application/json', authorization: `Bearer ${SECRET}` });
+    const { out } = await send(i, ex);
+    const events = out.trim().split('\n\n').map((e) => JSON.parse(e.split('\n')[1]!.slice(6)));
+    assert.equal(events.filter((e) => e.type === 'content_block_delta').map((e) => e.delta.text).join(''), 'tok0 tok1 tok2 tok3 tok4 tok5 tok6');
+    assert.deepEqual(events.at(-2).usage, { input_tokens: fake.usageTotals.prompt_tokens, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 7 });
+    assert.equal(events.at(-2).delta.stop_reason, 'max_tokens', 'capped by max_tokens: finish_reason length');
+    assert.equal(events.at(-1).type, 'message_stop');
+    assert.deepEqual(ex.meter.result(), { usage: { tokensIn: fake.usageTotals.prompt_tokens, tokensOut: 7 }, estimated: false });
+  });
 });
