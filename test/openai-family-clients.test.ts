@@ -1,0 +1,176 @@
+// The OpenAI family end to end: the official `openai` SDK (Responses API and chat, streaming and
+// not) and plain fetch (Gemini's native API) through a real Tollgate to the fake upstream, which
+// speaks OpenAI's, Azure's and Gemini's real wire formats. Each answer is checked as the client
+// sees it, the request as the provider saw it, and the usage as GET /api/logs meters it.
+import { describe, test, before, after, beforeEach } from 'node:test';
+import assert from 'node:assert/strict';
+import OpenAI from 'openai';
+import { startGateway, UPSTREAM_KEY, type Gateway } from './support/gateway.ts';
+import { replyPieces } from './support/fake-upstream.ts';
+
+const PROMPT = 'Write a haiku about a toll gate that counts tokens';
+const WORDS = 12; // the fake's default reply length
+
+async function logsOf(gw: Gateway, model: string): Promise<any[]> {
+  await gw.flush();
+  const r = await gw.api('GET', `/api/logs?model=${encodeURIComponent(model)}&limit=100`);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  return (r.body.data as any[]).slice().reverse();
+}
+
+/** Polls the logs until `n` rows of the model are written (an aborted stream settles after the abort). */
+async function waitLogs(gw: Gateway, model: string, n: number): Promise<any[]> {
+  for (let i = 0; i < 100; i++) {
+    const rows = await logsOf(gw, model);
+    if (rows.length >= n) return rows;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no ${n} log rows for ${model}`);
+}
+
+describe('OpenAI family through Tollgate: the openai SDK and Gemini native', () => {
+  let gw: Gateway;
+  let key: string;
+  let client: OpenAI;
+  const last = () => gw.fake.requests[gw.fake.requests.length - 1]!;
+
+  before(async () => {
+    gw = await startGateway();
+    const fake = gw.fake.baseUrl;
+    const credential = async (body: Record<string, unknown>) => {
+      const r = await gw.api('POST', '/api/providers', { api_key: UPSTREAM_KEY, ...body });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+    };
+    await credential({ name: 'OpenAI', provider: 'openai', base_url: `${fake}/v1`, models: ['gpt-5-codex', 'gpt-5-cached-reasoning'] });
+    await credential({ name: 'Azure', provider: 'azure', base_url: fake, options: { api_version: '2024-10-21' }, models: ['azure-codex', 'azure-gpt4o'] });
+    await credential({ name: 'Groq', provider: 'groq', base_url: `${fake}/v1`, models: ['llama-3.3-70b-versatile'] });
+    await credential({ name: 'Gemini', provider: 'gemini', base_url: `${fake}/v1beta`, models: ['gemini-2.5-flash'] });
+    await credential({ name: 'Anthropic', provider: 'anthropic', base_url: `${fake}/v1`, models: ['claude-sonnet-4-5'] });
+    const team = (await gw.api('POST', '/api/teams', { name: 'Agents' })).body;
+    key = (await gw.api('POST', `/api/teams/${team.id}/keys`, { name: 'codex' })).body.key;
+    client = gw.openai(key);
+  });
+  after(() => gw?.close());
+  beforeEach(() => {
+    gw.fake.reset();
+    Object.assign(gw.fake.options, { chunkDelayMs: undefined, completionTokens: undefined });
+  });
+
+  for (const [provider, model, upstreamPath] of [['OpenAI', 'gpt-5-codex', '/v1/responses'], ['Azure', 'azure-codex', '/openai/v1/responses']] as const) {
+    test(`responses.create through ${provider}: the answer, the request as sent, usage metered`, async () => {
+      const r = await client.responses.create({ model, input: PROMPT, instructions: 'be terse' });
+      assert.equal(r.object, 'response');
+      assert.equal(r.status, 'completed');
+      assert.equal(r.output_text, replyPieces(WORDS).join(''));
+      assert.equal(last().path, upstreamPath);
+      assert.equal(last().body.model, model);
+      if (provider === 'Azure') assert.equal(last().headers['api-key'], UPSTREAM_KEY);
+      else assert.equal(last().headers.authorization, `Bearer ${UPSTREAM_KEY}`);
+      const [row] = await logsOf(gw, model);
+      assert.equal(row.endpoint, 'responses');
+      assert.equal(row.status_code, 200);
+      assert.deepEqual([row.tokens_in, row.tokens_out, row.usage_estimated, row.streamed], [r.usage!.input_tokens, r.usage!.output_tokens, false, false]);
+    });
+
+    test(`responses.create streaming through ${provider}: every event, the completed response, usage metered`, async () => {
+      const types: string[] = [];
+      let text = '';
+      let done: OpenAI.Responses.Response | undefined;
+      for await (const ev of await client.responses.create({ model, input: [{ role: 'user', content: PROMPT }], stream: true })) {
+        types.push(ev.type);
+        if (ev.type === 'response.output_text.delta') text += ev.delta;
+        if (ev.type === 'response.completed') done = ev.response;
+      }
+      assert.deepEqual(types.slice(0, 4), ['response.created', 'response.in_progress', 'response.output_item.added', 'response.content_part.added']);
+      assert.equal(types.at(-1), 'response.completed');
+      assert.equal(text, replyPieces(WORDS).join(''));
+      const [row] = await logsOf(gw, model);
+      assert.equal(row.endpoint, 'responses');
+      assert.deepEqual([row.tokens_in, row.tokens_out, row.usage_estimated, row.streamed, row.error_code], [done!.usage!.input_tokens, done!.usage!.output_tokens, false, true, null]);
+    });
+  }
+
+  test('Responses usage details: cached and reasoning tokens reach the log', async () => {
+    const r = await client.responses.create({ model: 'gpt-5-cached-reasoning', input: PROMPT });
+    const [row] = await logsOf(gw, 'gpt-5-cached-reasoning');
+    assert.ok(r.usage!.input_tokens_details.cached_tokens > 0 && r.usage!.output_tokens_details.reasoning_tokens > 0);
+    assert.deepEqual([row.cached_tokens, row.reasoning_tokens], [r.usage!.input_tokens_details.cached_tokens, r.usage!.output_tokens_details.reasoning_tokens]);
+  });
+
+  test('a client aborting a Responses stream is still metered', async () => {
+    Object.assign(gw.fake.options, { chunkDelayMs: 40, completionTokens: 60 });
+    const controller = new AbortController();
+    let deltas = 0;
+    await assert.rejects(async () => {
+      for await (const ev of await client.responses.create({ model: 'gpt-5-codex', input: PROMPT, stream: true }, { signal: controller.signal })) {
+        if (ev.type === 'response.output_text.delta' && ++deltas === 3) controller.abort();
+      }
+    });
+    const [row] = await waitLogs(gw, 'gpt-5-codex', 1);
+    assert.equal(row.endpoint, 'responses');
+    assert.ok(row.tokens_in > 0, JSON.stringify(row));
+    assert.ok(row.tokens_out >= 3, JSON.stringify(row));
+    assert.notEqual(row.error_code, null, 'logged as the client leaving');
+  });
+
+  test('the Responses API on a Groq or an Anthropic route: a 400 saying so, and no upstream call', async () => {
+    for (const model of ['llama-3.3-70b-versatile', 'claude-sonnet-4-5']) {
+      const err = await client.responses.create({ model, input: PROMPT }).then(() => undefined, (e: unknown) => e);
+      assert.ok(err instanceof OpenAI.BadRequestError, String(err));
+      assert.match(err.message, /Responses API/);
+    }
+    assert.equal(gw.fake.requests.length, 0);
+  });
+
+  for (const [provider, model, upstreamPath] of [
+    ['Groq', 'llama-3.3-70b-versatile', '/v1/chat/completions'],
+    ['Azure', 'azure-gpt4o', '/openai/deployments/azure-gpt4o/chat/completions'],
+    ['Gemini', 'gemini-2.5-flash', '/v1beta/openai/chat/completions'],
+  ] as const) {
+    test(`chat.completions.create through ${provider}, JSON and streamed, metered`, async () => {
+      const messages = [{ role: 'user' as const, content: PROMPT }];
+      const plain = await client.chat.completions.create({ model, messages });
+      assert.equal(plain.choices[0]!.message.content, replyPieces(WORDS).join(''));
+      assert.equal(last().path, upstreamPath);
+      let text = '';
+      let usage: OpenAI.CompletionUsage | undefined;
+      for await (const c of await client.chat.completions.create({ model, messages, stream: true, stream_options: { include_usage: true } })) {
+        text += c.choices[0]?.delta.content ?? '';
+        if (c.usage) usage = c.usage;
+      }
+      assert.equal(text, replyPieces(WORDS).join(''));
+      const rows = await logsOf(gw, model);
+      assert.equal(rows.length, 2);
+      for (const [row, u] of [[rows[0], plain.usage!], [rows[1], usage!]] as const) {
+        assert.equal(row.endpoint, 'chat/completions');
+        assert.deepEqual([row.tokens_in, row.tokens_out, row.usage_estimated], [u.prompt_tokens, u.completion_tokens, false]);
+      }
+    });
+  }
+
+  test('Gemini native: generateContent and streamGenerateContent?alt=sse with the Tollgate key as x-goog-api-key', async () => {
+    const body = { contents: [{ role: 'user', parts: [{ text: PROMPT }] }], generationConfig: { maxOutputTokens: 8 } };
+    const headers = { 'content-type': 'application/json', 'x-goog-api-key': key };
+    const whole = await fetch(`${gw.url}/v1beta/models/gemini-2.5-flash:generateContent`, { method: 'POST', headers, body: JSON.stringify(body) });
+    const json = await whole.json() as any;
+    assert.equal(whole.status, 200, JSON.stringify(json));
+    assert.equal(json.candidates[0].content.parts[0].text, replyPieces(8).join(''));
+    assert.equal(last().path, '/v1beta/models/gemini-2.5-flash:generateContent');
+    assert.equal(last().headers['x-goog-api-key'], UPSTREAM_KEY, 'the provider key replaces the Tollgate key');
+
+    const streamed = await fetch(`${gw.url}/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse`, { method: 'POST', headers, body: JSON.stringify(body) });
+    assert.equal(streamed.status, 200);
+    assert.match(streamed.headers.get('content-type') ?? '', /text\/event-stream/);
+    const events = (await streamed.text()).split('\n\n').filter((e) => e.startsWith('data: ')).map((e) => JSON.parse(e.slice(6)));
+    assert.equal(events.map((e) => e.candidates[0].content.parts[0].text).join(''), replyPieces(8).join(''));
+    const final = events.at(-1);
+    assert.equal(final.candidates[0].finishReason, 'MAX_TOKENS', 'the completing event reaches the client');
+
+    const rows = await logsOf(gw, 'gemini-2.5-flash');
+    assert.equal(rows.length, 2);
+    for (const [row, u] of [[rows[0], json.usageMetadata], [rows[1], final.usageMetadata]]) {
+      assert.equal(row.endpoint, 'generateContent');
+      assert.deepEqual([row.tokens_in, row.tokens_out, row.usage_estimated], [u.promptTokenCount, u.candidatesTokenCount, false]);
+    }
+  });
+});
