@@ -28,6 +28,8 @@ for (const dialect of DIALECTS) describe(`admin API security, every route (${dia
     const rotated = (await gw.api('POST', `/api/keys/${key.id}/rotate`, { grace_period_seconds: 3600 })).body;
     const mkey = (await gw.api('POST', '/api/management-keys', { name: 'Victim automation', role: 'admin' })).body;
     const invitation = (await gw.api('POST', '/api/invitations', { email: 'victim-invitee@example.com', team_id: team.id })).body;
+    // The victim's own price for a model name: another tenant's PUT/DELETE on that name acts on its own organization.
+    assert.equal((await gw.api('PUT', '/api/prices/gpt-4o', { input_per_1m_usd: 1, output_per_1m_usd: 2, note: 'Victim price' })).status, 200);
     ids = { team: team.id, key: key.id, user: user.id, provider: provider.id, org: 1, sa: sa.id, group: group.id, secret: rotated.previous_secret.id, mkey: mkey.id, invitation: invitation.id };
     teamKeySecret = rotated.key;
     otherAdmin = (await gw.api('POST', '/api/orgs', { name: 'Attacker Inc' })).body.admin_key;
@@ -49,6 +51,7 @@ for (const dialect of DIALECTS) describe(`admin API security, every route (${dia
       .replace(/\/access-groups\/:id/, `/access-groups/${ids.group}`)
       .replace(/\/management-keys\/:id/, `/management-keys/${ids.mkey}`)
       .replace(/\/invitations\/:id/, `/invitations/${ids.invitation}`)
+      .replace(/\/prices\/:model/, '/prices/gpt-4o')
       .replace(/:userId/, String(ids.user))
       .replace(/:saId/, String(ids.sa))
       .replace(/:secretId/, String(ids.secret))
@@ -85,7 +88,8 @@ for (const dialect of DIALECTS) describe(`admin API security, every route (${dia
     for (const r of routes) {
       const res = await gw.api(r.method, fill(r.url), body(r.method), otherAdmin);
       const text = JSON.stringify(res.body);
-      if (r.url.includes(':')) {
+      // /api/prices/:model names a model, not an object: like an unparameterised route it acts inside the caller's org.
+      if (r.url.includes(':') && r.url !== '/api/prices/:model') {
         assert.ok(res.status === 404 || res.status === 403, `${r.method} ${r.url} → ${res.status} ${text}`);
       } else {
         // Unparameterised routes act inside the caller's own org: creating there is fine, but no
@@ -103,6 +107,7 @@ for (const dialect of DIALECTS) describe(`admin API security, every route (${dia
     assert.deepEqual((await gw.api('GET', `/api/access-groups/${ids.group}`)).body.models, ['gpt-4o']);
     assert.equal((await gw.api('GET', '/api/invitations')).body.data.find((i: any) => i.id === ids.invitation).status, 'pending', 'not revoked by another tenant');
     assert.equal((await gw.api('GET', `/api/management-keys/${ids.mkey}`)).body.status, 'active');
+    assert.equal((await gw.api('GET', '/api/prices?source=organization')).body.data[0]?.note, 'Victim price', 'not changed or deleted by another tenant');
     assert.deepEqual((await gw.api('GET', `/api/keys/${ids.key}`)).body.access_groups, [ids.group]);
     assert.deepEqual((await gw.api('GET', `/api/keys/${ids.key}/secrets`)).body.data.map((s: any) => s.status), ['current', 'grace'], 'not rotated, its older secret not ended');
     const ok = await gw.openai(teamKeySecret).chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'still works' }] });
