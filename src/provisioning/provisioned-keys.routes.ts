@@ -82,9 +82,8 @@ function sessionUser(actor: Actor): number {
 export function registerProvisionedKeyRoutes(api: FastifyInstance, deps: Deps): void {
   const db = deps.db.kysely;
 
-  /** A provisioned key the caller may act on: 403 as the table decides (coarsely first), 404 unknown. */
+  /** A provisioned key the caller may act on: 404 unknown, 403 as the table decides, 404 on /api/me someone else's. */
   async function keyFor(req: IdReq, action: Action, own: boolean): Promise<ProvisionedKeyRow> {
-    authorize(req.actor, action);
     const keyId = idParam(req.params.id, 'provisioned key');
     const key = await findProvisionedKey(db, req.actor.orgId, keyId);
     if (!key) throw new ApiError('not_found', `provisioned key ${keyId} not found`);
@@ -110,8 +109,9 @@ export function registerProvisionedKeyRoutes(api: FastifyInstance, deps: Deps): 
     return reply.code(201).send(created);
   });
 
-  api.get('/me/provisioned-keys', { config: { action: 'provisioned_key.read', doc: { summary: 'My provisioned keys (newest first)', tag: 'Self-service', query: myListQuery, response: pageDoc } } }, async (req) => {
-    authorize(req.actor, 'provisioned_key.read');
+  // Everyone may read their own (as GET /api/me): what is listed is the caller's keys only.
+  api.get('/me/provisioned-keys', { config: { action: 'me.read', doc: { summary: 'My provisioned keys (newest first)', tag: 'Self-service', query: myListQuery, response: pageDoc } } }, async (req) => {
+    authorize(req.actor, 'me.read');
     const userId = sessionUser(req.actor);
     const q = parse(myListQuery, req.query, 'query');
     const rows = await listProvisionedKeys(db, req.actor.orgId, { userId, teams: 'all', teamId: q.team_id, includeDeleted: q.include_deleted === 'true' }, { limit: q.limit, after: q.after });
