@@ -63,10 +63,11 @@ function textBytes(event: Buffer): number {
 
 /**
  * Meters a streamGenerateContent?alt=sse stream. Gemini repeats usageMetadata on its chunks (the
- * counts so far); the latest one is kept. The rule for "complete": an event whose candidate has a
- * `finishReason` (Gemini's last chunk carries it with the final usageMetadata); that event is the
- * one held back until the request is logged. A stream that ends without it was cut short: the
- * last usage seen, with output at least the text seen (≈ 4 bytes a token), flagged estimated.
+ * counts so far); the first and the final one are read. The rule for "complete": an event whose
+ * candidate has a `finishReason` (Gemini's last chunk carries it with the final usageMetadata);
+ * that event is the one held back until the request is logged. A stream that ends without it was
+ * cut short: the first usage seen (the prompt count), with output at least the text seen (about 4
+ * bytes a token), flagged estimated.
  */
 export class GeminiStreamMeter implements StreamMeter {
   completed = false;
@@ -79,11 +80,13 @@ export class GeminiStreamMeter implements StreamMeter {
   }
 
   onEvent(event: Buffer): boolean {
-    if (event.includes(USAGE_METADATA)) this.usage = objectUnder(event, USAGE_METADATA, geminiUsage) ?? this.usage;
-    if (!this.completed) {
-      this.text += textBytes(event);
-      if (event.includes(FINISH_REASON)) this.completed = true;
-    }
+    if (this.completed) return true;
+    const finished = event.includes(FINISH_REASON);
+    // usageMetadata is parsed twice a stream, not per chunk: the first (the prompt count, for an
+    // estimate should the stream be cut) and the one with the finishReason (the final counts).
+    if ((finished || this.usage === undefined) && event.includes(USAGE_METADATA)) this.usage = objectUnder(event, USAGE_METADATA, geminiUsage) ?? this.usage;
+    this.text += textBytes(event);
+    if (finished) this.completed = true;
     return true;
   }
 

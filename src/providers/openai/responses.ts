@@ -12,7 +12,7 @@ const USAGE = Buffer.from('"usage"');
 const TYPE = Buffer.from('"type"');
 const EVENT = Buffer.from('event:');
 const DELTA = Buffer.from('.delta');
-const TERMINAL = new Set(['response.completed', 'response.incomplete', 'response.failed']);
+const TERMINAL = ['response.completed', 'response.incomplete', 'response.failed'].map((n) => Buffer.from(n));
 // the longest event name the meter compares against (response.output_text.delta and friends are
 // matched on their `.delta` tail; the terminal names are shorter than this)
 const NAME_MAX = 64;
@@ -46,15 +46,17 @@ export function mapResponsesJson(buf: Buffer): MappedAnswer | undefined {
 }
 
 /**
- * The event's name: its `event:` line, or else the `"type"` its data starts with (servers that
- * send data lines only). Read on the bytes; nothing is decoded past the name.
+ * Where the event's name lies: its `event:` line, or else the `"type"` string its data starts with
+ * (servers that send data lines only). [start, end) of the name's bytes, or undefined.
  */
-export function eventName(event: Buffer): string | undefined {
-  if (event.subarray(0, EVENT.length).equals(EVENT)) {
+export function eventName(event: Buffer): [start: number, end: number] | undefined {
+  if (event.length >= EVENT.length && event.compare(EVENT, 0, EVENT.length, 0, EVENT.length) === 0) {
     let from = EVENT.length;
     if (event[from] === 32) from++;
-    const nl = event.indexOf(10, from);
-    return event.toString('latin1', from, nl === -1 ? Math.min(event.length, from + NAME_MAX) : nl).trimEnd();
+    let nl = event.indexOf(10, from);
+    if (nl === -1) nl = event.length;
+    while (nl > from && (event[nl - 1] === 32 || event[nl - 1] === 13)) nl--;
+    return [from, nl];
   }
   const data = dataStart(event);
   if (data === -1) return undefined;
@@ -62,8 +64,10 @@ export function eventName(event: Buffer): string | undefined {
   if (t === -1 || t > data + NAME_MAX) return undefined;
   const open = event.indexOf(34, t + TYPE.length);
   const close = open === -1 ? -1 : event.indexOf(34, open + 1);
-  return close === -1 || close - open > NAME_MAX ? undefined : event.toString('latin1', open + 1, close);
+  return close === -1 || close - open > NAME_MAX ? undefined : [open + 1, close];
 }
+
+const is = (event: Buffer, [start, end]: [number, number], name: Buffer) => end - start === name.length && event.compare(name, 0, name.length, start, end) === 0;
 
 /**
  * Meters a Responses stream: the event name is read on the bytes; only the terminal event (which
@@ -81,11 +85,13 @@ export class ResponsesStreamMeter implements StreamMeter {
   }
 
   onEvent(event: Buffer): boolean {
+    // Compared on the bytes: no string is made for an event (deltas are most of a stream).
     const name = eventName(event);
     if (name === undefined) return true;
-    if (name.length > DELTA.length && name.endsWith('.delta')) {
+    const [start, end] = name;
+    if (end - start > DELTA.length && event.compare(DELTA, 0, DELTA.length, end - DELTA.length, end) === 0) {
       this.deltas++;
-    } else if (TERMINAL.has(name)) {
+    } else if (TERMINAL.some((t) => is(event, name, t))) {
       this.usage = objectUnder(event, USAGE, responsesUsage) ?? this.usage;
       this.completed = true;
     }
