@@ -8,7 +8,8 @@
 // turn carries no tool_result, the model "calls" a tool: a short text block ("tok0 tok1") then a
 // tool_use block for the named tool (tool_choice `tool`) or the first one, its input built from
 // the input_schema (strings "tok0", numbers 1, booleans true); stop_reason `tool_use`.
-// Otherwise it answers text as the OpenAI endpoints do. Image blocks cost IMAGE_TOKENS each.
+// Otherwise it answers text as the OpenAI endpoints do. Image blocks cost IMAGE_TOKENS each; a
+// `*cached*` model reports half the prompt as cache_read_input_tokens (usageTotals count the whole prompt).
 import { completionTokens, generated, promptTokens, replyPieces, rid, send, stream, textTokens, wantsUsage } from './fake-kit.ts';
 import type { Ctx, Frame } from './fake-kit.ts';
 import type { FakeRoute } from './fake-upstream.ts';
@@ -105,7 +106,9 @@ export async function anthropicMessages(ctx: Ctx): Promise<void> {
   const input = anthropicInputTokens(b);
   const tool = toolToCall(b);
   const withUsage = wantsUsage(ctx);
-  const usage = (output: number) => ({ input_tokens: input, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: output });
+  // `*cached*` models read half the prompt from the cache (Anthropic's input_tokens then exclude it).
+  const cached = ctx.model.includes('cached') ? Math.floor(input / 2) : 0;
+  const usage = (output: number) => ({ input_tokens: input - cached, cache_creation_input_tokens: 0, cache_read_input_tokens: cached, output_tokens: output });
   const message = { id: rid('msg_'), type: 'message', role: 'assistant', model: ctx.model };
   if (tool) return toolCall(ctx, tool, message, usage, withUsage, input);
 
