@@ -27,6 +27,8 @@ export const PAGES: PageDef[] = [
   { path: '/ui/people', title: 'People', nav: () => readsOrg.value, component: lazy(() => import('./pages/people.tsx')) },
   { path: '/ui/access-groups', title: 'Access groups', nav: () => readsOrg.value, component: lazy(() => import('./pages/access-groups.tsx')) },
   { path: '/ui/providers', title: 'Providers', nav: () => readsOrg.value, component: lazy(() => import('./pages/providers.tsx')) },
+  { path: '/ui/routes', title: 'Routes', nav: () => readsOrg.value, component: lazy(() => import('./pages/routes.tsx')) },
+  { path: '/ui/prices', title: 'Prices', nav: () => readsOrg.value, component: lazy(() => import('./pages/prices.tsx')) },
   { path: '/ui/management-keys', title: 'Management keys', nav: () => readsOrg.value || ownedTeamIds.value.size > 0, component: lazy(() => import('./pages/management-keys.tsx')) },
   { path: '/ui/audit', title: 'Audit log', nav: () => readsOrg.value || ownedTeamIds.value.size > 0, component: lazy(() => import('./pages/audit.tsx')) },
   { path: '/ui/settings', title: 'Settings', nav: () => canWrite.value || readsOrg.value, component: lazy(() => import('./pages/settings.tsx')) },

@@ -69,7 +69,8 @@ export function Form({ onSubmit, children, submitLabel = 'Save', onCancel, dange
 }
 
 function matchField(param: string, fields: Set<string>): string | undefined {
-  const clean = param.replace(/^body\./, '');
+  // "deployments[1].weight" (a handler's check) and "deployments.1.weight" (zod's) name one field.
+  const clean = param.replace(/^body\./, '').replace(/\[(\d+)\]/g, '.$1');
   if (fields.has(clean)) return clean;
   const first = clean.split(/[.[]/)[0]!;
   return fields.has(first) ? first : undefined;
