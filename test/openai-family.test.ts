@@ -5,7 +5,8 @@
 // checked against handwritten fixtures in those formats.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { PROVIDERS, adapterFor } from '../src/providers/registry.ts';
+import { readFileSync } from 'node:fs';
+import { CREDENTIAL_PROVIDERS, PROVIDERS, adapterFor } from '../src/providers/registry.ts';
 import { isUnsupported, type Endpoint, type Exchange, type ExchangeInput, type ResolvedRoute, type Usage } from '../src/providers/types.ts';
 import { ResponsesStreamMeter, mapResponsesJson } from '../src/providers/openai/responses.ts';
 import { GeminiStreamMeter, mapGenerateContent } from '../src/providers/gemini/native.ts';
@@ -71,6 +72,20 @@ describe('OpenAI family adapters', () => {
       }
       assert.deepEqual(PROVIDERS.get('azure')!.options!.map((o) => [o.name, o.required]), [['api_version', true]]);
       assert.ok(PROVIDERS.get('gemini')!.native.includes('generateContent'));
+    });
+
+    test('docs/providers.md lists every credential provider with its default base URL and APIs', () => {
+      const doc = readFileSync(new URL('../docs/providers.md', import.meta.url), 'utf8');
+      for (const id of CREDENTIAL_PROVIDERS) {
+        const spec = PROVIDERS.get(id)!;
+        const row = doc.split('\n').find((l) => l.startsWith(`| \`${id}\` |`));
+        assert.ok(row, `${id} has a row`);
+        const cells = row.split('|').map((c) => c.trim());
+        assert.ok(spec.defaultBaseUrl ? cells[2] === `\`${spec.defaultBaseUrl}\`` : cells[2]!.startsWith('none'), `${id}: ${cells[2]}`);
+        for (const e of spec.native) assert.ok(cells[4]!.replaceAll('*', '').split(', ').includes(e), `${id} native ${e}`);
+        for (const e of spec.translated) assert.ok(cells[5]!.split(', ').includes(e), `${id} translated ${e}`);
+        for (const o of spec.options ?? []) assert.ok(cells[3]!.includes(o.name), `${id} option ${o.name}`);
+      }
     });
 
     test('Azure api_version: a date, optionally -preview', () => {
