@@ -6,7 +6,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DIALECTS, dialectSkip, startGateway, type Gateway } from './support/gateway.ts';
+import { serviceSkip } from './support/services.ts';
+import { startFakeUpstream, type FakeUpstream } from './support/fake-upstream.ts';
+import { clusterEnv, startReplica, type Replica } from './support/replicas.ts';
 
 /** Micro-USD cost of tokens at USD-per-1M prices, rounded up as Tollgate rounds. */
 const expectedCost = (tokensIn: number, tokensOut: number, inUsd: number, outUsd: number) => Math.ceil((tokensIn * Math.round(inUsd * 1e6) + tokensOut * Math.round(outUsd * 1e6)) / 1e6);
@@ -161,5 +166,60 @@ for (const dialect of DIALECTS) describe(`/api/prices (${dialect})`, { skip: dia
     assert.equal(mine.source, 'config');
     assert.equal((await gw.api('DELETE', '/api/prices/house-model')).status, 404);
     assert.equal((await gw.api('GET', '/api/prices?q=house-model', undefined, other)).body.data[0].source, 'organization');
+  });
+});
+
+describe('a price set on one replica prices the next request on another (PostgreSQL + Redis)', { skip: serviceSkip('postgres') || serviceSkip('redis') }, () => {
+  const adminKey = `admin-${randomUUID()}`;
+  const upstreamKey = 'sk-upstream-prices-replicas';
+  let a: Replica;
+  let b: Replica;
+  let fake: FakeUpstream;
+  let key: string;
+
+  before(async () => {
+    fake = await startFakeUpstream({ requireAuth: upstreamKey });
+    const env = await clusterEnv(adminKey, upstreamKey, fake.baseUrl, { TOLLGATE_LOG_FLUSH_MS: '50' });
+    [a, b] = await Promise.all([startReplica('a', env, adminKey), startReplica('b', env, adminKey)]);
+    const team = (await a.api('POST', '/api/teams', { name: 'Replicated pricing' })).body;
+    key = (await a.api('POST', `/api/teams/${team.id}/keys`, { name: 'k' })).body.key;
+  });
+  after(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+    await fake?.close();
+  });
+
+  /** A request on B, then its log row as A's /api/logs shows it (the rows are written in batches). */
+  async function askB(model: string): Promise<{ tokens_in: number; tokens_out: number; cost_micro: number | null; unpriced: boolean }> {
+    const { response } = await b.openai(key).chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] }).withResponse();
+    const requestId = response.headers.get('x-request-id');
+    assert.ok(requestId, 'Tollgate names the request');
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      const logs = await a.api('GET', `/api/logs?model=${encodeURIComponent(model)}&limit=20`);
+      const row = logs.body.data.find((l: any) => l.request_id === requestId);
+      if (row) return { tokens_in: row.tokens_in, tokens_out: row.tokens_out, cost_micro: row.cost_usd === null ? null : Math.round(row.cost_usd * 1e6), unpriced: row.unpriced };
+      assert.ok(Date.now() < deadline, `no log row for ${requestId}`);
+      await sleep(50);
+    }
+  }
+
+  test('an override and its deletion on A reach B without a restart; an unpriced model priced on A is priced on B', async () => {
+    const warm = await askB('gpt-4o-mini');
+    assert.equal(warm.cost_micro, expectedCost(warm.tokens_in, warm.tokens_out, 0.15, 0.6), 'shipped price, B warm');
+
+    assert.equal((await a.api('PUT', '/api/prices/gpt-4o-mini', { input_per_1m_usd: 100, output_per_1m_usd: 400 })).status, 200);
+    const next = await askB('gpt-4o-mini');
+    assert.equal(next.cost_micro, expectedCost(next.tokens_in, next.tokens_out, 100, 400), 'the next request on B is charged the price set on A');
+
+    assert.equal((await a.api('DELETE', '/api/prices/gpt-4o-mini')).status, 200);
+    const back = await askB('gpt-4o-mini');
+    assert.equal(back.cost_micro, expectedCost(back.tokens_in, back.tokens_out, 0.15, 0.6), 'back to the shipped price on B');
+
+    const unpriced = await askB('replicated-unlisted-model');
+    assert.deepEqual([unpriced.cost_micro, unpriced.unpriced], [null, true]);
+    assert.equal((await a.api('PUT', '/api/prices/replicated-unlisted-model', { input_per_1m_usd: 3, output_per_1m_usd: 6 })).status, 200);
+    const priced = await askB('replicated-unlisted-model');
+    assert.deepEqual([priced.cost_micro, priced.unpriced], [expectedCost(priced.tokens_in, priced.tokens_out, 3, 6), false]);
   });
 });
