@@ -19,7 +19,7 @@ export class ChatToAnthropicStream implements StreamMeter {
   private usage: Usage | undefined;
   private stop: string | undefined;
   private deltaSent = false;
-  /** the Anthropic content block open now (-1: none), and the next block's index */
+  /** the Anthropic content block open now (-1: none), the next block's index, and the open text block (-1: none) */
   private open = -1;
   private nextBlock = 0;
   private textBlock = -1;
@@ -78,7 +78,7 @@ export class ChatToAnthropicStream implements StreamMeter {
     const delta = isObject(choice.delta) ? choice.delta : undefined;
     if (delta && typeof delta.content === 'string' && delta.content !== '') {
       this.contentEvents++;
-      if (this.open !== this.textBlock || this.textBlock === -1) out += this.openBlock({ type: 'text', text: '' }, true);
+      if (this.textBlock === -1) out += this.openBlock({ type: 'text', text: '' }, true);
       out += namedEvent({ type: 'content_block_delta', index: this.textBlock, delta: { type: 'text_delta', text: delta.content } });
     }
     if (delta && Array.isArray(delta.tool_calls)) {
@@ -91,6 +91,9 @@ export class ChatToAnthropicStream implements StreamMeter {
     return out;
   }
 
+  // OpenAI streams parallel tool calls one after the other (each call's arguments before the next
+  // call starts), which is the order Anthropic's blocks need: a call's first delta closes the
+  // block before it.
   private toolDelta(call: Json): string {
     let out = '';
     const index = typeof call.index === 'number' ? call.index : 0;
