@@ -9,6 +9,7 @@ import { scopeBit } from '../policy/scopes.ts';
 import { clientIp } from '../net/client-ip.ts';
 import { poolFor } from '../providers/http-pool.ts';
 import type { ResolvedRoute } from '../providers/types.ts';
+import { DEMO_MODEL } from '../providers/demo/index.ts';
 import { explainKey } from '../policy/explain.ts';
 import type { KeyContext } from '../keys/key-context.ts';
 
@@ -68,7 +69,8 @@ export async function listModels(deps: Deps, req: FastifyRequest, reply: Fastify
   const { names, catchAll } = await deps.router.models(ctx.orgId);
   const byId = new Map<string, ModelEntry>();
   if (catchAll) for (const m of await upstreamModels(deps, catchAll)) byId.set(m.id, m);
-  for (const id of names) byId.set(id, { id, object: 'model', created: 0, owned_by: 'tollgate' });
+  // The demo model (TOLLGATE_DEMO) says what it is: answered by Tollgate itself, not a provider.
+  for (const id of names) byId.set(id, { id, object: 'model', created: 0, owned_by: deps.config.demo && id === DEMO_MODEL ? 'tollgate-demo' : 'tollgate' });
   // Exactly what this key may call: the org's, its team's and its own rules applied.
   return reply.send({ object: 'list', data: [...byId.values()].filter((m) => ctx.models.refusal(m.id) === null) });
 }
