@@ -79,7 +79,8 @@ export interface AppOptions {
 
 export async function buildApp(deps: Deps, opts: AppOptions): Promise<FastifyInstance> {
   let onLaneError: (err: unknown) => void = () => {};
-  const lane = fastLane(deps, (err) => onLaneError(err));
+  let onLaneWarn: (info: Record<string, unknown>, message: string) => void = () => {};
+  const lane = fastLane(deps, (err) => onLaneError(err), (info, message) => onLaneWarn(info, message));
   const app = Fastify({
     // /v1 completions take the fast lane (src/proxy/fast-lane.ts); everything else is Fastify's.
     serverFactory: (handler) => {
@@ -111,6 +112,7 @@ export async function buildApp(deps: Deps, opts: AppOptions): Promise<FastifyIns
     ...requestIdOptions,
   });
   onLaneError = (err) => app.log.error({ err: { message: (err as Error).message, stack: (err as Error).stack } }, 'proxy failure');
+  onLaneWarn = (info, message) => app.log.warn(info, message);
   const routeTable: RouteEntry[] = [];
   app.decorate('routeTable', routeTable);
   app.addHook('onRoute', (r) => {

@@ -43,6 +43,7 @@ export const ERRORS = {
   budget_exceeded: { status: 429, type: 'insufficient_quota' },
   too_many_auth_failures: { status: 429, type: 'rate_limit_error' },
   cost_unbounded: { status: 400, type: 'invalid_request_error' },
+  endpoint_not_supported: { status: 400, type: 'invalid_request_error' },
   internal_error: { status: 500, type: 'server_error' },
   upstream_error: { status: 502, type: 'upstream_error' },
   no_route: { status: 502, type: 'upstream_error' },

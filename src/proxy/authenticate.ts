@@ -7,14 +7,20 @@ import type { Deps } from '../deps.ts';
 
 export type AuthOutcome = { ok: true; ctx: KeyContext } | { ok: false; code: 'missing_credentials' | 'invalid_api_key' | 'too_many_auth_failures'; message: string };
 
+/**
+ * The one credential of a request, as each client sends it: `Authorization: Bearer` (OpenAI SDKs,
+ * Claude Code's ANTHROPIC_AUTH_TOKEN), else `x-api-key` (the Anthropic SDK, Claude Code's
+ * ANTHROPIC_API_KEY), else `x-goog-api-key` (the Gemini SDKs). The first present is the credential;
+ * the others are not read (a request is never authenticated by two keys).
+ */
 export function bearer(headers: Record<string, string | string[] | undefined>): string | undefined {
   const auth = headers.authorization;
   if (typeof auth === 'string' && auth.length > 7 && auth.slice(0, 7).toLowerCase() === 'bearer ') return auth.slice(7).trim();
-  const apiKey = headers['x-api-key'];
+  const apiKey = headers['x-api-key'] ?? headers['x-goog-api-key'];
   return typeof apiKey === 'string' ? apiKey.trim() : undefined;
 }
 
-const MISSING: AuthOutcome = { ok: false, code: 'missing_credentials', message: 'Missing API key: send it as "Authorization: Bearer sk-tg-…".' };
+const MISSING: AuthOutcome = { ok: false, code: 'missing_credentials', message: 'Missing API key: send it as "Authorization: Bearer sk-tg-…" (or in an x-api-key or x-goog-api-key header).' };
 const INVALID: AuthOutcome = { ok: false, code: 'invalid_api_key', message: 'Incorrect API key provided.' };
 const THROTTLED: AuthOutcome = { ok: false, code: 'too_many_auth_failures', message: 'Too many requests with invalid API keys from this address; try again later.' };
 

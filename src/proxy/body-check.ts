@@ -5,7 +5,7 @@
 //
 // The walk visits values, not bytes (a 100 KB string is one step), so a normal chat body costs
 // well under a microsecond.
-import type { Endpoint } from '../providers/openai-compatible/adapter.ts';
+import type { Endpoint } from '../providers/types.ts';
 import { MAX_DEPTH } from '../http/validate.ts';
 
 
@@ -14,17 +14,22 @@ export type BodyProblem = { param: string; message: string };
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
 
-/** The first problem found in a parsed body, or undefined when Tollgate can work with it. */
-export function checkBody(endpoint: Endpoint, body: Record<string, unknown>): BodyProblem | undefined {
+/**
+ * The first problem found in a parsed body, or undefined when Tollgate can work with it.
+ * `model`: the model as the request names it (the body's, or Gemini's from the URL path).
+ */
+export function checkBody(endpoint: Endpoint, body: Record<string, unknown>, model: unknown = body.model): BodyProblem | undefined {
   const deep = tooDeep(body, 1);
   if (deep !== undefined) return { param: deep, message: `JSON is nested more than ${MAX_DEPTH} levels deep` };
-  const model = body.model;
   if (typeof model !== 'string' || model === '') return { param: 'model', message: 'a model name is required' };
   // The name is logged and routed on: printable, well-formed (no lone surrogate, no NUL), bounded.
   if (model.length > 256 || !model.isWellFormed() || model.includes('\u0000')) return { param: 'model', message: 'must be a model name of at most 256 well-formed characters' };
   const common = checkCommon(body);
   if (common) return common;
   if (endpoint === 'chat/completions') return checkMessages(body.messages);
+  if (endpoint === 'messages' || endpoint === 'messages/count_tokens') return checkAnthropic(body, endpoint === 'messages');
+  if (endpoint === 'responses') return checkResponses(body);
+  if (endpoint === 'generateContent') return checkGemini(body);
   if (endpoint === 'completions') return body.prompt === undefined || body.prompt === null ? undefined : checkInput(body.prompt, 'prompt');
   if (body.input === undefined) return { param: 'input', message: 'input is required' };
   const d = body.dimensions;
@@ -69,6 +74,62 @@ function checkMessages(messages: unknown): BodyProblem | undefined {
       if (part.type === 'text' && typeof part.text !== 'string') return { param: `${at}.content[${j}].text`, message: 'must be a string' };
     }
   }
+  return undefined;
+}
+
+/** Anthropic Messages (and count_tokens, which has no max_tokens): the fields Tollgate reads. */
+function checkAnthropic(body: Record<string, unknown>, needsMax: boolean): BodyProblem | undefined {
+  if (needsMax && !(isInt(body.max_tokens) && body.max_tokens >= 1)) return { param: 'max_tokens', message: 'is required: a positive integer' };
+  const sys = body.system;
+  if (sys !== undefined && sys !== null && typeof sys !== 'string' && !Array.isArray(sys)) return { param: 'system', message: 'must be a string or an array of text blocks' };
+  const messages = body.messages;
+  if (!Array.isArray(messages) || messages.length === 0) return { param: 'messages', message: 'must be a non-empty array of messages' };
+  for (let i = 0; i < messages.length; i++) {
+    const m: unknown = messages[i];
+    const at = `messages[${i}]`;
+    if (!isObject(m)) return { param: at, message: 'must be an object with a role and content' };
+    if (m.role !== 'user' && m.role !== 'assistant') return { param: `${at}.role`, message: 'must be "user" or "assistant"' };
+    const c = m.content;
+    if (typeof c === 'string') continue;
+    if (!Array.isArray(c)) return { param: `${at}.content`, message: 'must be a string or an array of content blocks' };
+    for (let j = 0; j < c.length; j++) {
+      const block: unknown = c[j];
+      if (!isObject(block) || typeof block.type !== 'string') return { param: `${at}.content[${j}]`, message: 'must be an object with a string type' };
+      if (block.type === 'text' && typeof block.text !== 'string') return { param: `${at}.content[${j}].text`, message: 'must be a string' };
+    }
+  }
+  return undefined;
+}
+
+/** OpenAI Responses: input is a string or a list of input items. */
+function checkResponses(body: Record<string, unknown>): BodyProblem | undefined {
+  const input = body.input;
+  if (input === undefined || input === null) return { param: 'input', message: 'input is required: a string or an array of input items' };
+  if (typeof input !== 'string' && !Array.isArray(input)) return { param: 'input', message: 'must be a string or an array of input items' };
+  if (Array.isArray(input)) {
+    for (let i = 0; i < input.length; i++) if (!isObject(input[i])) return { param: `input[${i}]`, message: 'must be an input item object' };
+  }
+  const max = body.max_output_tokens;
+  if (max !== undefined && max !== null && !(isInt(max) && max >= 0)) return { param: 'max_output_tokens', message: 'must be a non-negative integer' };
+  if (body.instructions !== undefined && body.instructions !== null && typeof body.instructions !== 'string') return { param: 'instructions', message: 'must be a string' };
+  return undefined;
+}
+
+/** Gemini generateContent: contents of parts, and the generation config Tollgate bounds cost with. */
+function checkGemini(body: Record<string, unknown>): BodyProblem | undefined {
+  const contents = body.contents;
+  if (!Array.isArray(contents) || contents.length === 0) return { param: 'contents', message: 'must be a non-empty array of contents' };
+  for (let i = 0; i < contents.length; i++) {
+    const c: unknown = contents[i];
+    if (!isObject(c) || !Array.isArray(c.parts)) return { param: `contents[${i}].parts`, message: 'must be an array of parts' };
+  }
+  const g = body.generationConfig ?? body.generation_config;
+  if (g === undefined || g === null) return undefined;
+  if (!isObject(g)) return { param: 'generationConfig', message: 'must be an object' };
+  const max = g.maxOutputTokens ?? g.max_output_tokens;
+  if (max !== undefined && max !== null && !(isInt(max) && max >= 0)) return { param: 'generationConfig.maxOutputTokens', message: 'must be a non-negative integer' };
+  const n = g.candidateCount ?? g.candidate_count;
+  if (n !== undefined && n !== null && !(isInt(n) && n >= 1 && n <= 8)) return { param: 'generationConfig.candidateCount', message: 'must be an integer from 1 to 8' };
   return undefined;
 }
 

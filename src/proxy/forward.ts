@@ -9,16 +9,21 @@
 // between its chunks are limited by `firstByteMs`, the whole response by `timeoutMs`, and a
 // client that stops reading (its socket buffer stays full) for `stallMs` is disconnected, so a
 // tenant cannot park connections by opening streams and never reading them. An upstream that
-// fails mid-stream ends the stream with an error event in OpenAI's format (never a silently
+// fails mid-stream ends the stream with an error event in the client's format (never a silently
 // truncated 200), and the request is logged as failed with what was metered.
+//
+// Fallbacks: when more attempts remain (`retryable`), a failure BEFORE any byte reached the client
+// (connection error, timeout before the response starts, upstream 429/500/502/503/504/529) is not
+// answered: forward() resolves `{ retry: true }` without settling, and the pipeline tries the next
+// deployment. Once a response has started reaching the client, nothing is retried.
 import type { ServerResponse } from 'node:http';
 import { errors as undiciErrors, type Dispatcher } from 'undici';
 import { poolFor, type PoolOptions } from '../providers/http-pool.ts';
-import type { ResolvedRoute, StreamMeter, Usage } from '../providers/types.ts';
-import { usageFromResponse } from '../providers/openai-compatible/adapter.ts';
+import type { MappedAnswer, ResolvedRoute, StreamMeter, Usage } from '../providers/types.ts';
 import { sendError, sendJson, type HeaderMap } from './respond.ts';
-import { errorBody } from '../http/errors.ts';
-import { looksLikeJsonObject, relayError } from './upstream-answer.ts';
+import { ERRORS } from '../http/errors.ts';
+import { looksLikeJsonObject, relayError, type ErrorTarget } from './upstream-answer.ts';
+import { streamErrorEvent } from './client-errors.ts';
 
 export interface Upstream {
   route: ResolvedRoute;
@@ -36,7 +41,18 @@ export interface Upstream {
   maxBytes: number;
   /** after a client disconnect, how long to keep reading a stream for its usage */
   drainMs: number;
+  /** maps a whole 2xx answer to the client's format, reading its usage (undefined: malformed) */
+  mapJson: (buf: Buffer) => MappedAnswer | undefined;
+  /** the client's format for errors, and the provider's adapter to read its error bodies */
+  errors: ErrorTarget;
+  /** the client called the Responses API (its stream errors are `event: error`) */
+  responsesApi: boolean;
+  /** another attempt follows if this one fails before anything reached the client */
+  retryable: boolean;
 }
+
+/** Upstream statuses worth another deployment (rate limited, overloaded, failing), if nothing was sent yet. */
+export const RETRY_STATUSES: ReadonlySet<number> = new Set([429, 500, 502, 503, 504, 529]);
 
 export interface ForwardResult {
   status: number;
@@ -47,6 +63,8 @@ export interface ForwardResult {
   /** ms from dispatching the upstream request to its end, and to its first body byte (set by finish) */
   upstreamMs?: number;
   ttfbMs?: number | null;
+  /** this attempt failed before anything reached the client and was not answered: try the next */
+  retry?: boolean;
 }
 
 // Upstream URLs are a handful of base URLs × endpoints: parse each once.
@@ -88,8 +106,9 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   private readonly stallMs: number;
   private readonly settle: (r: ForwardResult) => void;
   private readonly done: (r: ForwardResult) => void;
-  /** the stream's end marker ([DONE]) is held back until the request is settled and logged */
-  private doneHeld = false;
+  /** the stream's completing event (as the meter returned it) is held back until the request is settled and logged */
+  private held: Buffer | string | undefined;
+  private readonly up: Upstream;
   private controller: Dispatcher.DispatchController | undefined;
   /** the upstream's status; 0 until its response starts */
   private status = 0;
@@ -123,6 +142,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     this.maxBytes = up.maxBytes;
     this.settle = settle;
     this.done = done;
+    this.up = up;
     res.on('close', this.onClose);
     this.deadline = setTimeout(this.onDeadline, up.timeoutMs);
   }
@@ -211,29 +231,53 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
       const rest = this.pendingBytes > 0 ? Buffer.concat(this.pending) : undefined;
       if (rest && rest.toString('latin1').trim()) {
         const wasComplete = this.meter.completed;
-        this.meter.onEvent(rest);
-        if (!wasComplete && this.meter.completed) this.doneHeld = true;
+        const keep = this.meter.onEvent(rest);
+        if (!wasComplete && this.meter.completed && keep !== false) this.held = keep === true ? Buffer.concat([rest, EVENT_END]) : keep;
       }
       if (res.destroyed) return this.finish({ status: 200, ...this.meter.result(), errorCode: this.clientGoneCode(), streamed: true });
       // The upstream closed without finishing its stream ([DONE]): the client must not take a
       // truncated answer for a whole one.
       if (!this.meter.completed) return this.failStream(502, 'upstream_error', 'The upstream provider ended the stream before it was complete.');
       return this.finish({ status: 200, ...this.meter.result(), errorCode: null, streamed: true }, () => {
-        if (this.doneHeld) res.write(DONE_EVENT);
+        if (this.held !== undefined) res.write(this.held);
         res.end();
       });
     }
     const buf = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
     if (this.mode === 'error') {
-      const relayed = relayError(res, this.status, buf.toString('utf8'), this.headers);
+      if (this.mayRetry() && RETRY_STATUSES.has(this.status)) return this.finishRetry(this.status, 'upstream_' + this.status);
+      const relayed = relayError(res, this.status, buf.toString('utf8'), this.headers, this.up.errors);
       return this.finish(relayed.result, relayed.reply);
     }
-    if (!looksLikeJsonObject(buf)) {
+    const mapped = looksLikeJsonObject(buf) ? this.up.mapJson(buf) : undefined;
+    if (!mapped) {
       return this.finish({ status: 502, usage: undefined, estimated: false, errorCode: 'upstream_malformed', streamed: false }, () =>
-        sendError(res, 'upstream_error', 'The upstream provider returned a malformed response.', this.headers, null, { upstream_status: this.status }));
+        this.sendError('upstream_error', 'The upstream provider returned a malformed response.', { upstream_status: this.status }));
     }
-    const usage = usageFromResponse(buf);
-    this.finish({ status: this.status, usage, estimated: false, errorCode: res.destroyed ? 'client_closed' : null, streamed: false }, () => sendJson(res, this.status, buf, this.headers));
+    this.finish({ status: this.status, usage: mapped.usage, estimated: false, errorCode: res.destroyed ? 'client_closed' : null, streamed: false }, () => sendJson(res, this.status, mapped.body, this.headers));
+  }
+
+  private sendError(code: 'upstream_error' | 'upstream_timeout', message: string, extra?: Record<string, unknown>): void {
+    sendError(this.res, code, message, this.headers, null, extra, this.up.errors.format);
+  }
+
+  /** Whether a failure now may go to the next attempt: one follows, and nothing reached the client. */
+  private mayRetry(): boolean {
+    return this.up.retryable && !this.res.headersSent && !this.res.destroyed && !this.cancelled && !this.tooLarge;
+  }
+
+  /** Ends this attempt unanswered and unsettled: the pipeline tries the next one. */
+  private finishRetry(status: number, errorCode: string): void {
+    if (this.finished) return;
+    this.finished = true;
+    clearTimeout(this.cancelTimer);
+    clearTimeout(this.deadline);
+    clearTimeout(this.stallTimer);
+    this.res.off('close', this.onClose);
+    const result: ForwardResult = { status, usage: undefined, estimated: false, errorCode, streamed: false, retry: true };
+    result.upstreamMs = Math.round(performance.now() - this.sentAt);
+    result.ttfbMs = null;
+    this.done(result);
   }
 
   /** An answer larger than Tollgate buffers (a hostile or broken upstream): cancel it, answer 502. */
@@ -258,7 +302,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     const res = this.res;
     this.finish({ status, ...this.meter.result(), errorCode: res.destroyed ? this.clientGoneCode() : code, streamed: true }, () => {
       if (res.destroyed) return;
-      res.write(`data: ${JSON.stringify(errorBody(code, message))}\n\n`);
+      res.write(streamErrorEvent(this.up.errors.format, this.up.responsesApi, code, message, ERRORS[code].status));
       res.end();
     });
   }
@@ -268,7 +312,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     if (this.tooLarge) {
       const message = `The upstream provider's answer exceeded ${this.maxBytes} bytes.`;
       if (res.headersSent) return this.failStream(502, 'upstream_error', message);
-      return this.finish({ status: 502, usage: undefined, estimated: false, errorCode: 'upstream_too_large', streamed: false }, () => sendError(res, 'upstream_error', message, this.headers));
+      return this.finish({ status: 502, usage: undefined, estimated: false, errorCode: 'upstream_too_large', streamed: false }, () => this.sendError('upstream_error', message));
     }
     if (res.headersSent) {
       // Cancelled after the client left: meter what was seen.
@@ -277,13 +321,16 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
       if (this.timedOut || err instanceof undiciErrors.BodyTimeoutError) return this.failStream(504, 'upstream_timeout', 'The upstream provider stopped sending before the stream was complete.');
       return this.failStream(502, 'upstream_error', 'The upstream provider failed in the middle of the stream.');
     }
-    if (this.timedOut || err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {
+    const timedOut = this.timedOut || err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError;
+    // No response yet (connection refused or reset, or no answer in time): the next deployment may serve it.
+    if (this.status === 0 && this.mayRetry()) return this.finishRetry(timedOut ? 504 : 502, timedOut ? 'upstream_timeout' : 'upstream_error');
+    if (timedOut) {
       return this.finish({ status: 504, usage: undefined, estimated: false, errorCode: 'upstream_timeout', streamed: false }, () =>
-        sendError(res, 'upstream_timeout', 'The upstream provider did not answer in time.', this.headers));
+        this.sendError('upstream_timeout', 'The upstream provider did not answer in time.'));
     }
     if (this.cancelled) return this.finish({ status: 499, usage: undefined, estimated: false, errorCode: 'client_closed', streamed: false });
     this.finish({ status: 502, usage: undefined, estimated: false, errorCode: 'upstream_error', streamed: false }, () =>
-      sendError(res, 'upstream_error', 'The upstream provider could not be reached.', this.headers));
+      this.sendError('upstream_error', 'The upstream provider could not be reached.'));
   }
 
   /**
@@ -312,7 +359,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
    * waits for its end: its chunks are only joined once one could complete it (so a long event
    * costs one copy, not one per chunk). CRLF streams are normalized to LF first.
    */
-  private events(chunk: Buffer): Buffer[] {
+  private events(chunk: Buffer): Array<Buffer | string> {
     if (this.pendingBytes > 0 && !mayEndEvent(this.pending[this.pending.length - 1]!, chunk)) {
       this.pending.push(chunk);
       this.pendingBytes += chunk.length;
@@ -320,23 +367,23 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     }
     let buf = this.pendingBytes > 0 ? Buffer.concat([...this.pending, chunk]) : chunk;
     if (buf.includes(CR)) buf = Buffer.from(buf.toString('latin1').replace(/\r\n/g, '\n'), 'latin1');
-    const out: Buffer[] = [];
+    const out: Array<Buffer | string> = [];
     let start = 0;
     let keptFrom = 0;
     let cut: number;
     while ((cut = buf.indexOf(EVENT_END, start)) !== -1) {
       const end = cut + 2;
       const wasComplete = this.meter.completed;
-      // Dropped: the usage chunk the client did not ask for, and the end marker (held back until
-      // the request is logged, see finish()).
-      let keep = this.meter.onEvent(buf.subarray(start, cut));
-      if (keep && !wasComplete && this.meter.completed) {
-        keep = false;
-        this.doneHeld = true;
-      }
-      if (!keep) {
+      // Not relayed as is: what the meter drops (the usage chunk the client did not ask for) or
+      // replaces (a translation), and the completing event, held back until the request is logged
+      // (see finish()) — as the meter returned it.
+      const keep = this.meter.onEvent(buf.subarray(start, cut));
+      const completes = keep !== false && !wasComplete && this.meter.completed;
+      if (keep !== true || completes) {
         if (start > keptFrom) out.push(buf.subarray(keptFrom, start));
         keptFrom = end;
+        if (completes) this.held = keep === true ? buf.subarray(start, end) : keep;
+        else if (typeof keep === 'string') out.push(keep);
       }
       start = end;
     }
@@ -353,11 +400,10 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
 }
 
 const EVENT_END = Buffer.from('\n\n');
-const DONE_EVENT = 'data: [DONE]\n\n';
 const LF_LF = EVENT_END;
 const LF_CR_LF = Buffer.from('\n\r\n');
 const LF = 10;
-const NONE: Buffer[] = [];
+const NONE: Array<Buffer | string> = [];
 
 /**
  * Whether `chunk`, following a partial event that ends with `prev`, may complete it ("\n\n" or

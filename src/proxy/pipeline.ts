@@ -1,10 +1,15 @@
-// ★ The hot path: one /v1 request, top to bottom. See docs/architecture.md for the diagram.
+// ★ The hot path: one /v1 request, top to bottom, whatever its client API (OpenAI chat, completions,
+// embeddings, Responses; Anthropic Messages and count_tokens; Gemini generateContent). See
+// docs/architecture.md for the diagram.
 //
 //   authenticate (fast-lane.ts, from the headers, before the body is read)
 //     ─► access ─► check body ─► route ─► bound the cost ─► admit (limits + budget reservation,
-//     all levels) ─► forward + meter ─► settle (actual cost replaces the reservation) ─► enqueue log
+//     all levels, once) ─► for each attempt (router's order: fallbacks, retries):
+//          adapter.exchange ─► forward + meter ─┬─ failed before any byte reached the client: next
+//                                               └─ answered ─► settle (actual cost replaces the
+//                                                  reservation) ─► enqueue log (every attempt in it)
 //
-// Each step returns a typed outcome; a failed step answers in OpenAI's error shape and stops.
+// Each step returns a typed outcome; a failed step answers in the client's error shape and stops.
 // Nothing here awaits the database on a warm key, and the log row is only enqueued.
 import type { ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
@@ -12,14 +17,15 @@ import type { Deps } from '../deps.ts';
 import { iso } from '../clock.ts';
 import { checkAccess, checkCaller, checkModel } from '../policy/access.ts';
 import { ENDPOINT_SCOPE, scopeBit } from '../policy/scopes.ts';
-import { costMicro } from '../usage/pricing.ts';
+import { costMicro, usageCostMicro } from '../usage/pricing.ts';
 import { requestBound } from '../usage/token-bound.ts';
 import { checkBody } from './body-check.ts';
-import { OpenAIStreamMeter, prepareBody, upstreamHeaders, type Endpoint } from '../providers/openai-compatible/adapter.ts';
+import { CLIENT_FORMAT, isUnsupported, type Endpoint, type ExchangeInput, type ResolvedRoute } from '../providers/types.ts';
+import { adapterFor, PROVIDERS } from '../providers/registry.ts';
 import type { KeyContext } from '../keys/key-context.ts';
 import { forward, type ForwardResult } from './forward.ts';
 import { ERRORS, type ErrorCode } from '../http/errors.ts';
-import { rateLimitHeaders, sendError, type HeaderMap } from './respond.ts';
+import { rateLimitHeaders, sendError, sendJson, type HeaderMap } from './respond.ts';
 import type { RequestTrace } from '../observability/request-trace.ts';
 
 export interface ProxyCall {
@@ -34,57 +40,75 @@ export interface ProxyCall {
   headers: Record<string, string | string[] | undefined>;
   ip: string;
   res: ServerResponse;
+  /** the model named by the URL (Gemini's /v1beta/models/{model}:…); else the body's */
+  model?: string;
+  /** whether the answer streams, when the URL says so (Gemini's streamGenerateContent); else the body's `stream` */
+  stream?: boolean;
   /** this request's spans; null when tracing is off (every call on it is behind one `if`) */
   trace?: RequestTrace | null;
+  /** a warning for the operator's log (a failed attempt); never given a secret */
+  warn?: (info: Record<string, unknown>, message: string) => void;
 }
+
+/** One attempt that failed before the one that answered, as request_logs.attempt_log lists it. */
+interface FailedAttempt { provider: string; credential_id: number; deployment_id: number; status: number; error_code: string | null; ms: number }
 
 export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
   const started = performance.now();
   const now = deps.clock.now();
   const headers: HeaderMap = { 'x-request-id': randomUUID() };
-  const { res, body, ctx } = call;
-  const model = body.model;
+  const { res, body, ctx, endpoint } = call;
+  const format = CLIENT_FORMAT[endpoint];
+  const model = call.model ?? body.model;
+  // Attempts made, and the failed ones (allocated only when an attempt fails).
+  let tried = 0;
+  let failed: FailedAttempt[] | undefined;
   const log = (r: Pick<ForwardResult, 'status' | 'errorCode'> & Partial<ForwardResult>, provider: string | null, cost: number | null, unpriced: boolean, level: string | null = null) =>
-    enqueueLog(deps, call, ctx, String(headers['x-request-id']), loggable(model), provider, r, cost, unpriced, now, started, level);
+    enqueueLog(deps, call, ctx, String(headers['x-request-id']), loggable(model), provider, r, cost, unpriced, now, started, level, tried, failed);
+  const fail = (code: ErrorCode, message: string, param: string | null = null, extra?: Record<string, unknown>) => sendError(res, code, message, headers, param, extra, format);
 
   // Status, expiry, scope and IP allowlists were checked from the headers (fast-lane.ts, checkKey).
   // Malformed bodies stop here: before admission, before any upstream call.
-  const problem = checkBody(call.endpoint, body);
+  const problem = checkBody(endpoint, body, model);
   if (problem) {
     log({ status: 400, errorCode: 'invalid_request' }, null, null, false);
-    return sendError(res, 'invalid_request', `${problem.param}: ${problem.message}`, headers, problem.param);
+    return fail('invalid_request', `${problem.param}: ${problem.message}`, problem.param);
   }
   if (typeof model !== 'string') return; // checked above; narrows the type
   if (call.trace) call.trace.request(body, model);
   const allowed = checkModel(ctx, model);
   if (!allowed.ok) {
     log({ status: 403, errorCode: allowed.code }, null, null, false);
-    return sendError(res, allowed.code, allowed.message, headers, 'model');
+    return fail(allowed.code, allowed.message, 'model');
   }
 
   const cached = deps.router.resolveCached(ctx.orgId, model);
   const route = cached !== null ? cached : await deps.router.resolve(ctx.orgId, model).catch(unavailable);
-  if (route === null) return sendError(res, 'service_unavailable', 'Model routes cannot be loaded right now; try again shortly.', { ...headers, 'retry-after': 1 });
-  if (!route) {
+  if (route === null) return sendError(res, 'service_unavailable', 'Model routes cannot be loaded right now; try again shortly.', { ...headers, 'retry-after': 1 }, null, undefined, format);
+  // The try order: a team-scoped credential serves only its team (none left: not this key's model).
+  const attempts = route ? deps.router.attempts(route, ctx.teamId) : undefined;
+  if (!route || !attempts || attempts.length === 0) {
     log({ status: 404, errorCode: 'model_not_found' }, null, null, false);
-    return sendError(res, 'model_not_found', `The model \`${model}\` does not exist or you do not have access to it.`, headers, 'model');
+    return fail('model_not_found', `The model \`${model}\` does not exist or you do not have access to it.`, 'model');
   }
 
-  const stream = body.stream === true;
-  // A true upper bound of what the provider can bill (n, best_of, images, tools …); a request
-  // whose cost cannot be bounded passes no hard budget (docs/limits.md lists the bound per field).
-  const bound = requestBound(call.endpoint, body, route.price);
+  const stream = call.stream ?? body.stream === true;
+  // A true upper bound of what the provider can bill (n, best_of, images, tools …), priced at the
+  // dearest deployment the request may fall back to; a request whose cost cannot be bounded passes
+  // no hard budget (docs/limits.md lists the bound per field).
+  const price = route.boundPrice;
+  const bound = requestBound(endpoint, body, price);
   const tokenBound = bound.promptTokens + bound.outputTokens;
-  const costBoundMicro = route.price && !bound.unbounded ? costMicro(route.price, bound.promptTokens, bound.outputTokens) : undefined;
+  const costBoundMicro = price && !bound.unbounded ? costMicro(price, bound.promptTokens, bound.outputTokens) : undefined;
   if (call.trace) call.trace.admitting();
   if (!deps.orgSlots.acquire(ctx.orgId)) {
     log({ status: 429, errorCode: 'concurrency_limit_exceeded' }, null, null, false, 'org');
     headers['retry-after'] = 1;
     const limit = deps.orgSlots.limit;
-    return sendError(res, 'concurrency_limit_exceeded', `Too many requests in flight for this org on this replica: at most ${limit} at a time.`, headers, null, { level: 'org', limit, reset_at: null });
+    return fail('concurrency_limit_exceeded', `Too many requests in flight for this org on this replica: at most ${limit} at a time.`, null, { level: 'org', limit, reset_at: null });
   }
   // An unpriced model is refused by a hard budget as unpriced, whatever else it asks for.
-  const unbounded = route.price ? bound.unbounded : undefined;
+  const unbounded = price ? bound.unbounded : undefined;
   const admitting = deps.admission.admit({ ctx, model, tokenBound, costBoundMicro, unbounded, now });
   const admission = admitting instanceof Promise ? await admitting.catch((err: unknown) => {
     deps.orgSlots.release(ctx.orgId);
@@ -97,38 +121,73 @@ export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
     if (admission.resetAt !== null) headers['retry-after'] = Math.max(1, Math.ceil((admission.resetAt - now) / 1000));
     log({ status: ERRORS[admission.code].status, errorCode: admission.code }, null, null, false, admission.level);
     const extra = { level: admission.level, limit: admission.limit, reset_at: admission.resetAt === null ? null : iso(admission.resetAt), ...admission.details };
-    return sendError(res, admission.code, admission.message, headers, null, extra);
+    return fail(admission.code, admission.message, null, extra);
   }
 
   // What a response without usage is charged for its prompt (flagged as estimated).
   const promptEstimate = Math.ceil(call.bodyBytes / 4);
   // Settle and log: called by forward() BEFORE the last bytes reach the client, so the log row is
-  // in the crash journal before the client can see its answer complete; at most once.
+  // in the crash journal before the client can see its answer complete; at most once. Priced at
+  // the deployment that answered.
   let settled = false;
+  let answeredBy: ResolvedRoute | undefined;
   const settle = (r: ForwardResult): void => {
     if (settled) return;
     settled = true;
     if (call.trace) call.trace.settling(r);
+    const by = answeredBy;
     // The upstream answered without usage: meter an estimate, and flag it, rather than nothing.
-    const usage = r.usage ?? (r.status < 400 ? { tokensIn: promptEstimate, tokensOut: 0 } : undefined);
+    const usage = r.usage ?? (r.status < 400 && endpoint !== 'messages/count_tokens' ? { tokensIn: promptEstimate, tokensOut: 0 } : undefined);
     const estimated = r.estimated || (r.usage === undefined && usage !== undefined);
-    const priced = !usage ? 0 : route.price ? costMicro(route.price, usage.tokensIn, usage.tokensOut) : null;
+    const priced = !usage ? 0 : by?.price ? usageCostMicro(by.price, usage) : null;
     // Never a NaN into the ledger (an upstream reporting absurd usage): unpriced instead.
     const cost = priced === null || Number.isFinite(priced) ? priced : null;
     admission.ticket.settle({ tokens: usage ? usage.tokensIn + usage.tokensOut : 0, costMicro: cost ?? 0 });
     deps.orgSlots.release(ctx.orgId);
-    log({ ...r, usage, estimated }, route.provider, cost, usage !== undefined && !route.price);
+    log({ ...r, usage, estimated }, by?.provider ?? null, cost, usage !== undefined && !by?.price);
   };
   try {
-    const prepared = prepareBody(body, call.raw, route, stream);
-    const meter = new OpenAIStreamMeter(prepared.stripUsage, promptEstimate);
     const { config } = deps;
-    const up = {
-      route, path: PATHS[call.endpoint], headers: upstreamHeaders(route), body: prepared.body, stream,
-      timeoutMs: config.upstreamTimeoutMs, firstByteMs: config.upstreamFirstByteTimeoutMs, stallMs: config.clientStallMs, drainMs: config.abortDrainMs, maxBytes: config.upstreamResponseLimitBytes,
-    };
-    if (call.trace) up.headers = call.trace.upstream(route, up.path, up.headers);
-    await forward(res, up, meter, headers, deps.upstreamPool, settle);
+    const input: ExchangeInput = { endpoint, body, raw: call.raw, headers: call.headers, route: attempts[0]!.deployment, stream, model, promptEstimate };
+    let unsupported: string | undefined;
+    for (let i = 0; i < attempts.length; i++) {
+      const { deployment, delayMs } = attempts[i]!;
+      if (delayMs > 0) await sleep(delayMs);
+      input.route = deployment;
+      answeredBy = deployment;
+      const adapter = adapterFor(deployment.provider);
+      const exchange = adapter.exchange(input);
+      // This provider cannot serve the client's API: another deployment of the route may.
+      if (isUnsupported(exchange)) {
+        unsupported ??= exchange.unsupported;
+        continue;
+      }
+      tried++;
+      if (exchange.local) {
+        const { status, body: answer, usage } = exchange.local;
+        settle({ status, usage, estimated: false, errorCode: null, streamed: false });
+        return sendJson(res, status, answer, headers);
+      }
+      const up = {
+        route: deployment, path: exchange.path, headers: exchange.headers, body: exchange.body, stream: exchange.stream,
+        timeoutMs: route.timeoutMs ?? config.upstreamTimeoutMs, firstByteMs: config.upstreamFirstByteTimeoutMs, stallMs: config.clientStallMs, drainMs: config.abortDrainMs, maxBytes: config.upstreamResponseLimitBytes,
+        mapJson: exchange.mapJson, errors: { format, native: isNative(deployment.provider, endpoint), adapter }, responsesApi: endpoint === 'responses',
+        retryable: i < attempts.length - 1,
+      };
+      if (call.trace) up.headers = call.trace.upstream(deployment, up.path, up.headers);
+      const r = await forward(res, up, exchange.meter, headers, deps.upstreamPool, settle);
+      // For the circuit breaker: a deployment failing (5xx, 429, timeout, unreachable), or not.
+      deps.router.report(deployment, !r.retry && r.status !== 429 && r.status < 500);
+      if (!r.retry) return;
+      const miss: FailedAttempt = { provider: deployment.provider, credential_id: deployment.credentialId, deployment_id: deployment.deploymentId, status: r.status, error_code: r.errorCode, ms: r.upstreamMs ?? 0 };
+      (failed ??= []).push(miss);
+      call.warn?.({ requestId: headers['x-request-id'], model, attempt: tried, ...miss }, 'upstream attempt failed; trying the next deployment');
+    }
+    // No deployment of this route speaks the client's API (a Responses call routed to Anthropic only).
+    answeredBy = undefined;
+    const message = unsupported ?? `No deployment of \`${model}\` can serve /v1/${endpoint}.`;
+    settle({ status: 400, usage: undefined, estimated: false, errorCode: 'endpoint_not_supported', streamed: false });
+    return fail('endpoint_not_supported', message, 'model');
   } finally {
     // Only if forwarding failed before an answer (a bug): the reservation is still released.
     settle({ status: 502, usage: undefined, estimated: false, errorCode: 'internal_error', streamed: stream });
@@ -136,6 +195,11 @@ export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
 }
 
 const SCOPE_BIT = Object.fromEntries(Object.entries(ENDPOINT_SCOPE).map(([e, s]) => [e, scopeBit(s)])) as Record<Endpoint, number>;
+
+/** Whether a provider answers this client API in the client's own format (its errors relay as they are). */
+const isNative = (provider: string, endpoint: Endpoint): boolean => PROVIDERS.get(provider)?.native.includes(endpoint) ?? CLIENT_FORMAT[endpoint] === 'openai';
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * The checks a key passes before its body is read: status, expiry, an old secret's grace period,
@@ -157,14 +221,13 @@ export function checkKey(deps: Deps, ctx: KeyContext, endpoint: Endpoint, ip: st
 const loggable = (model: unknown): string =>
   typeof model === 'string' && model.length <= 256 && model.isWellFormed() && !model.includes('\u0000') ? model : '';
 
-const PATHS: Record<Endpoint, string> = { 'chat/completions': '/chat/completions', completions: '/completions', embeddings: '/embeddings' };
-
 /** A cold lookup that needs the database while it is unreachable: answered as a 503, not a bug. */
 const unavailable = (): null => null;
 
 function enqueueLog(
   deps: Deps, call: ProxyCall, ctx: KeyContext, requestId: string, model: string, provider: string | null,
   r: Pick<ForwardResult, 'status' | 'errorCode'> & Partial<ForwardResult>, cost: number | null, unpriced: boolean, now: number, started: number, level: string | null = null,
+  tried = 0, failed?: FailedAttempt[],
 ): void {
   if (call.trace) call.trace.logged(r, cost, level);
   const row = {
@@ -192,6 +255,9 @@ function enqueueLog(
     client_ip: call.ip,
     upstream_ms: r.upstreamMs ?? null,
     ttfb_ms: r.ttfbMs ?? null,
+    // upstream calls made (1 for a request refused before any: the column's default meaning)
+    attempts: Math.max(1, tried),
+    attempt_log: failed ? JSON.stringify(failed) : null,
   };
   deps.logWriter.enqueue(row);
   // level: of an admission refusal (tollgate_admission_refusals_total)

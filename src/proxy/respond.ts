@@ -1,7 +1,9 @@
-// Writing /v1 responses straight to Node's ServerResponse: OpenAI-shaped errors, rate headers.
+// Writing /v1 responses straight to Node's ServerResponse: errors in the client's format, rate headers.
 import type { ServerResponse } from 'node:http';
 import { errorBody, ERRORS, type ErrorCode } from '../http/errors.ts';
 import type { RateHeaders } from '../policy/admission.ts';
+import type { ClientFormat } from '../providers/types.ts';
+import { clientErrorBody } from './client-errors.ts';
 
 export type HeaderMap = Record<string, string | number>;
 
@@ -28,6 +30,8 @@ export function sendJson(res: ServerResponse, status: number, body: string | Buf
   res.end(body);
 }
 
-export function sendError(res: ServerResponse, code: ErrorCode, message: string, headers: HeaderMap, param: string | null = null, extra?: Record<string, unknown>): void {
-  sendJson(res, ERRORS[code].status, JSON.stringify(errorBody(code, message, param, extra)), headers);
+/** An error in the client's format (OpenAI's unless said otherwise). */
+export function sendError(res: ServerResponse, code: ErrorCode, message: string, headers: HeaderMap, param: string | null = null, extra?: Record<string, unknown>, format: ClientFormat = 'openai'): void {
+  const status = ERRORS[code].status;
+  sendJson(res, status, JSON.stringify(format === 'openai' ? errorBody(code, message, param, extra) : clientErrorBody(format, code, message, status, param, extra)), headers);
 }

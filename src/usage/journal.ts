@@ -26,6 +26,8 @@ import { LOG_COLUMNS } from './log-sinks.ts';
 
 /** columns of a journal line before migration 0014 (request_id … client_ip) */
 const V1_COLUMNS = 19;
+/** before migration 0022 (attempts, attempt_log) */
+const V2_COLUMNS = 23;
 
 export interface JournalOptions {
   dir: string;
@@ -108,7 +110,7 @@ export class Journal {
   append(seq: number, r: LogRow): void {
     if (this.fd < 0) return;
     // The values in LOG_COLUMNS order (test/journal.test.ts checks the two agree).
-    const line = JSON.stringify([seq, r.request_id, r.created_at, r.org_id, r.team_id ?? null, r.user_id ?? null, r.key_id, r.endpoint, r.model, r.provider ?? null, r.status_code, r.error_code ?? null, r.streamed ?? 0, r.tokens_in ?? 0, r.tokens_out ?? 0, r.cost_micro ?? null, r.unpriced ?? 0, r.usage_estimated ?? 0, r.latency_ms ?? 0, r.client_ip ?? null, r.cached_tokens ?? 0, r.reasoning_tokens ?? 0, r.upstream_ms ?? null, r.ttfb_ms ?? null]) + '\n';
+    const line = JSON.stringify([seq, r.request_id, r.created_at, r.org_id, r.team_id ?? null, r.user_id ?? null, r.key_id, r.endpoint, r.model, r.provider ?? null, r.status_code, r.error_code ?? null, r.streamed ?? 0, r.tokens_in ?? 0, r.tokens_out ?? 0, r.cost_micro ?? null, r.unpriced ?? 0, r.usage_estimated ?? 0, r.latency_ms ?? 0, r.client_ip ?? null, r.cached_tokens ?? 0, r.reasoning_tokens ?? 0, r.upstream_ms ?? null, r.ttfb_ms ?? null, r.attempts ?? null, r.attempt_log ?? null]) + '\n';
     const seg = this.current!;
     try {
       const written = fs.writeSync(this.fd, line);
@@ -231,11 +233,11 @@ export function decodeSegment(text: string): { rows: Array<{ seq: number; row: L
       continue;
     }
     // A journal written before migration 0014 has the first 19 columns; the rest take their defaults.
-    if (!Array.isArray(v) || (v.length !== LOG_COLUMNS.length + 1 && v.length !== V1_COLUMNS + 1) || !Number.isSafeInteger(v[0])) {
+    if (!Array.isArray(v) || (v.length !== LOG_COLUMNS.length + 1 && v.length !== V2_COLUMNS + 1 && v.length !== V1_COLUMNS + 1) || !Number.isSafeInteger(v[0])) {
       bad++;
       continue;
     }
-    const row: Record<string, unknown> = { cached_tokens: 0, reasoning_tokens: 0, upstream_ms: null, ttfb_ms: null };
+    const row: Record<string, unknown> = { cached_tokens: 0, reasoning_tokens: 0, upstream_ms: null, ttfb_ms: null, attempts: 1, attempt_log: null };
     for (let i = 0; i < v.length - 1; i++) row[LOG_COLUMNS[i]!] = v[i + 1];
     rows.push({ seq: v[0] as number, row: row as unknown as LogRow });
   }

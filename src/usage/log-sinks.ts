@@ -33,8 +33,8 @@ export interface SinkOptions {
  * left by an older version is replayed with this list: a column added later goes at the end, and
  * decodeSegment() must then accept the shorter lines.
  */
-export const LOG_COLUMNS = ['request_id', 'created_at', 'org_id', 'team_id', 'user_id', 'key_id', 'endpoint', 'model', 'provider', 'status_code', 'error_code', 'streamed', 'tokens_in', 'tokens_out', 'cost_micro', 'unpriced', 'usage_estimated', 'latency_ms', 'client_ip', 'cached_tokens', 'reasoning_tokens', 'upstream_ms', 'ttfb_ms'] as const;
-const PG_TYPES = ['text', 'text', 'int', 'int', 'int', 'int', 'text', 'text', 'text', 'int', 'text', 'int', 'bigint', 'bigint', 'bigint', 'int', 'int', 'int', 'text', 'bigint', 'bigint', 'int', 'int'];
+export const LOG_COLUMNS = ['request_id', 'created_at', 'org_id', 'team_id', 'user_id', 'key_id', 'endpoint', 'model', 'provider', 'status_code', 'error_code', 'streamed', 'tokens_in', 'tokens_out', 'cost_micro', 'unpriced', 'usage_estimated', 'latency_ms', 'client_ip', 'cached_tokens', 'reasoning_tokens', 'upstream_ms', 'ttfb_ms', 'attempts', 'attempt_log'] as const;
+const PG_TYPES = ['text', 'text', 'int', 'int', 'int', 'int', 'text', 'text', 'text', 'int', 'text', 'int', 'bigint', 'bigint', 'bigint', 'int', 'int', 'int', 'text', 'bigint', 'bigint', 'int', 'int', 'int', 'text'];
 const ROLLUP_COLUMNS = ['day', 'key_id', 'model', 'org_id', 'team_id', 'user_id', 'requests', 'tokens_in', 'tokens_out', 'cost_micro', 'unpriced_requests'] as const;
 const ROLLUP_TYPES = ['text', 'int', 'text', 'int', 'int', 'int', 'bigint', 'bigint', 'bigint', 'bigint', 'bigint'];
 const COUNTS = ['requests', 'tokens_in', 'tokens_out', 'cost_micro', 'unpriced_requests'] as const;
@@ -90,11 +90,11 @@ class MinutePruner {
   }
 }
 
-/** A row with migration 0014's columns filled in (rows made before them, or by tests, lack them). */
+/** A row with migration 0014's and 0022's columns filled in (rows made before them, refusals, or tests' rows lack them). */
 const complete = (r: LogRow): LogRow =>
-  r.cached_tokens !== undefined && r.reasoning_tokens !== undefined && r.upstream_ms !== undefined && r.ttfb_ms !== undefined
+  r.cached_tokens !== undefined && r.reasoning_tokens !== undefined && r.upstream_ms !== undefined && r.ttfb_ms !== undefined && r.attempts != null && r.attempt_log !== undefined
     ? r
-    : { ...r, cached_tokens: r.cached_tokens ?? 0, reasoning_tokens: r.reasoning_tokens ?? 0, upstream_ms: r.upstream_ms ?? null, ttfb_ms: r.ttfb_ms ?? null };
+    : { ...r, cached_tokens: r.cached_tokens ?? 0, reasoning_tokens: r.reasoning_tokens ?? 0, upstream_ms: r.upstream_ms ?? null, ttfb_ms: r.ttfb_ms ?? null, attempts: r.attempts ?? 1, attempt_log: r.attempt_log ?? null };
 
 function sqliteSink(db: import('better-sqlite3').Database, opts: SinkOptions): LogSink {
   // Named parameters: a row object binds as it is, with no per-row array.
@@ -151,7 +151,7 @@ function pgSink(pool: import('pg').Pool, opts: SinkOptions): LogSink {
   const recordset = LOG_COLUMNS.map((c, i) => `${c} ${PG_TYPES[i]}`).join(', ');
   // json_to_recordset reads only the columns named: a row's other fields (secret_id) are ignored.
   // A field a row lacks is null in the recordset: the counts of migration 0014 default to 0.
-  const selected = LOG_COLUMNS.map((c) => (c === 'cached_tokens' || c === 'reasoning_tokens' ? `coalesce(${c}, 0)` : c)).join(', ');
+  const selected = LOG_COLUMNS.map((c) => (c === 'cached_tokens' || c === 'reasoning_tokens' ? `coalesce(${c}, 0)` : c === 'attempts' ? 'coalesce(attempts, 1)' : c)).join(', ');
   const insertLogs = `insert into request_logs (${LOG_COLUMNS.join(', ')}) select ${selected} from json_to_recordset($1::json) as x(${recordset})`;
   const upsertMany = (t: RollupTable) => upsert(t, `select * from unnest(${unnest(t.types)})`);
   const upsertRollups = upsertMany(SPEND_ROLLUPS);

@@ -61,9 +61,25 @@ export function logView(r: Row) {
     latency_ms: r.latency_ms,
     upstream_ms: r.upstream_ms,
     ttfb_ms: r.ttfb_ms,
+    /** upstream calls it took (fallbacks and retries), and the ones that failed before the answer */
+    attempts: Number(r.attempts ?? 1),
+    attempt_log: parseAttempts(r.attempt_log),
     /** the client address as resolved (TOLLGATE_TRUST_PROXY): who used the key, e.g. after a leak */
     client_ip: r.client_ip,
   };
+}
+
+export interface FailedAttempt { provider: string; credential_id: number; deployment_id: number; status: number; error_code: string | null; ms: number }
+
+/** The stored JSON list of failed attempts ([] when none, or unreadable). */
+function parseAttempts(text: string | null | undefined): FailedAttempt[] {
+  if (!text) return [];
+  try {
+    const list: unknown = JSON.parse(text);
+    return Array.isArray(list) ? (list as FailedAttempt[]) : [];
+  } catch {
+    return [];
+  }
 }
 
 /** The single-request view: every column, and the gateway's own time (latency − upstream). */

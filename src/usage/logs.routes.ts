@@ -49,6 +49,11 @@ const logEntry = z.object({
   endpoint: z.string(), model: z.string(), provider: z.string().nullable(), status_code: z.number(), error_code: z.string().nullable(), streamed: z.boolean(),
   tokens_in: z.number(), tokens_out: z.number(), cached_tokens: z.number(), reasoning_tokens: z.number(), cost_usd: z.number().nullable(), unpriced: z.boolean(),
   usage_estimated: z.boolean(), latency_ms: z.number(), upstream_ms: z.number().nullable(), ttfb_ms: z.number().nullable(), client_ip: z.string().nullable(),
+  attempts: z.number().describe('upstream calls the request took: 1, or more after fallbacks and retries'),
+  attempt_log: z.array(z.object({
+    provider: z.string(), credential_id: z.number(), deployment_id: z.number(), status: z.number().describe('upstream HTTP status; 502 connection error, 504 timeout'),
+    error_code: z.string().nullable(), ms: z.number(),
+  })).describe('the attempts that failed before the one that answered, in order'),
 });
 export const logPage = z.object({ data: z.array(logEntry), limit: z.number(), next_cursor: z.string().nullable() });
 export const teamLogPage = logPage.extend({ offset: z.number() });

@@ -7,7 +7,7 @@
 // Text: byte-level BPE tokenizers never emit more tokens than the UTF-8 bytes they encode, so
 // byte lengths plus the chat format's per-message overhead bound the prompt.
 import type { ModelPrice } from '../config.ts';
-import type { Endpoint } from '../providers/openai-compatible/adapter.ts';
+import type { Endpoint } from '../providers/types.ts';
 
 export interface Unbounded {
   param: string;
@@ -52,9 +52,20 @@ const NEUTRAL: Record<Endpoint, Set<string>> = {
     'function_call', 'store', 'metadata', 'reasoning_effort', 'verbosity', 'prediction', 'safety_identifier', 'prompt_cache_key', 'service_tier', 'modalities']),
   completions: new Set([...NEUTRAL_COMMON, 'prompt', 'suffix', 'best_of', 'echo']),
   embeddings: new Set(['model', 'input', 'encoding_format', 'dimensions', 'user']),
+  // Anthropic Messages: extended thinking counts within max_tokens; server tools (web search,
+  // code execution) and MCP servers bill beyond tokens, so they are not listed.
+  messages: new Set(['model', 'messages', 'system', 'max_tokens', 'metadata', 'stop_sequences', 'stream', 'temperature', 'top_k', 'top_p', 'tools', 'tool_choice', 'thinking', 'service_tier']),
+  'messages/count_tokens': new Set(),
+  // Responses: reasoning counts within max_output_tokens; a previous_response_id or conversation
+  // bills the stored history, which the request does not show.
+  responses: new Set(['model', 'input', 'instructions', 'max_output_tokens', 'stream', 'stream_options', 'temperature', 'top_p', 'top_logprobs', 'store', 'metadata', 'user', 'tools', 'tool_choice',
+    'parallel_tool_calls', 'text', 'reasoning', 'truncation', 'include', 'safety_identifier', 'prompt_cache_key', 'service_tier', 'max_tool_calls']),
+  generateContent: new Set(['contents', 'systemInstruction', 'system_instruction', 'tools', 'toolConfig', 'tool_config', 'safetySettings', 'safety_settings', 'generationConfig', 'generation_config']),
 };
 
 export function requestBound(endpoint: Endpoint, body: Record<string, unknown>, price: ModelPrice | undefined): RequestBound {
+  // Counting tokens is free (Anthropic does not bill it): nothing to reserve.
+  if (endpoint === 'messages/count_tokens') return { promptTokens: 0, outputTokens: 0, unbounded: undefined };
   let unbounded: Unbounded | undefined;
   for (const field in body) {
     if (!NEUTRAL[endpoint].has(field) && body[field] !== undefined && body[field] !== null) {
@@ -62,6 +73,7 @@ export function requestBound(endpoint: Endpoint, body: Record<string, unknown>, 
       break;
     }
   }
+  if (endpoint === 'messages' || endpoint === 'responses' || endpoint === 'generateContent') return otherApiBound(endpoint, body, price, unbounded);
   if (endpoint === 'embeddings') return { promptTokens: inputTokens(body.input).tokens, outputTokens: 0, unbounded };
   if (endpoint === 'completions') {
     const prompts = inputTokens(body.prompt ?? '');
@@ -133,3 +145,83 @@ function outputCap(body: Record<string, unknown>): number | undefined {
 }
 
 const int = (v: unknown, dflt: number): number => (typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : dflt);
+
+/**
+ * Messages, Responses and generateContent: the prompt is bounded by the JSON bytes of everything
+ * the model reads (JSON only adds bytes around the text), plus a fixed bound per image; the output
+ * by the request's cap (or the model's), times Gemini's candidateCount.
+ */
+function otherApiBound(endpoint: 'messages' | 'responses' | 'generateContent', body: Record<string, unknown>, price: ModelPrice | undefined, unbounded: Unbounded | undefined): RequestBound {
+  const images = { count: 0, unbounded: undefined as Unbounded | undefined };
+  let prompt = REPLY_PRIMING;
+  const read = endpoint === 'messages' ? ['system', 'messages', 'tools', 'tool_choice'] : endpoint === 'responses' ? ['instructions', 'input', 'tools', 'tool_choice', 'text'] : ['systemInstruction', 'system_instruction', 'contents', 'tools', 'toolConfig', 'tool_config'];
+  for (const f of read) {
+    const v = body[f];
+    if (v === undefined || v === null) continue;
+    prompt += typeof v === 'string' ? bytes(v) : textBytes(v, f, images);
+  }
+  prompt += images.count * (price?.imageTokens ?? DEFAULT_IMAGE_TOKENS);
+  unbounded ??= images.unbounded;
+  let cap: number | undefined;
+  let choices = 1;
+  let extra = 0;
+  if (endpoint === 'messages') cap = nonNegative(body.max_tokens);
+  else if (endpoint === 'responses') cap = nonNegative(body.max_output_tokens);
+  else {
+    const g = (body.generationConfig ?? body.generation_config) as Record<string, unknown> | undefined;
+    if (g && typeof g === 'object') {
+      cap = nonNegative(g.maxOutputTokens ?? g.max_output_tokens);
+      choices = int(g.candidateCount ?? g.candidate_count, 1);
+      // Gemini bills thinking as output; a thinking budget adds to the visible cap.
+      const thinking = (g.thinkingConfig ?? g.thinking_config) as Record<string, unknown> | undefined;
+      if (thinking && typeof thinking === 'object') {
+        const budget = thinking.thinkingBudget ?? thinking.thinking_budget;
+        if (typeof budget === 'number' && budget > 0) extra = budget;
+        else if (budget !== 0) unbounded ??= { param: 'generationConfig.thinkingConfig', reason: 'thinking without a thinkingBudget has no bound Tollgate knows' };
+      }
+    }
+  }
+  cap ??= price?.maxOutputTokens;
+  const capParam = endpoint === 'messages' ? 'max_tokens' : endpoint === 'responses' ? 'max_output_tokens' : 'generationConfig.maxOutputTokens';
+  if (cap === undefined) unbounded ??= { param: capParam, reason: `the model \`${String(body.model)}\` has no known output cap: set ${capParam}` };
+  return { promptTokens: prompt, outputTokens: ((cap ?? DEFAULT_MAX_OUTPUT_TOKENS) + extra) * choices, unbounded };
+}
+
+// Content parts that are images in each API (counted at the image bound, their bytes skipped), and
+// those whose cost the request cannot show (files by id or URL, PDFs: billed per page).
+const IMAGE_PARTS = new Set(['image', 'input_image', 'image_url']);
+const OPAQUE_PARTS = new Set(['document', 'input_file', 'file', 'container_upload', 'search_result']);
+const IMAGE_KEYS = new Set(['inlineData', 'inline_data', 'fileData', 'file_data']);
+
+/** JSON bytes of a value, images counted apart and opaque parts flagged (a walk over values, not bytes). */
+function textBytes(v: unknown, path: string, images: { count: number; unbounded: Unbounded | undefined }): number {
+  if (typeof v === 'string') return bytes(v) + 2;
+  if (typeof v !== 'object' || v === null) return 8;
+  if (Array.isArray(v)) {
+    let n = 2;
+    for (let i = 0; i < v.length; i++) n += textBytes(v[i], `${path}[${i}]`, images) + 1;
+    return n;
+  }
+  const o = v as Record<string, unknown>;
+  if (typeof o.type === 'string') {
+    if (IMAGE_PARTS.has(o.type)) return (images.count++, 0);
+    if (OPAQUE_PARTS.has(o.type)) {
+      images.unbounded ??= { param: path, reason: `a \`${o.type}\` part has no cost bound Tollgate knows` };
+      return 0;
+    }
+  }
+  let n = 2;
+  for (const k in o) {
+    if (IMAGE_KEYS.has(k)) {
+      // Gemini inline data: images are bounded, audio/video/PDF are billed by duration or page.
+      const mime = String((o[k] as Record<string, unknown> | null)?.mimeType ?? (o[k] as Record<string, unknown> | null)?.mime_type ?? '');
+      if (mime.startsWith('image/')) images.count++;
+      else images.unbounded ??= { param: `${path}.${k}`, reason: `\`${mime || 'unknown'}\` data has no cost bound Tollgate knows` };
+      continue;
+    }
+    n += bytes(k) + 3 + textBytes(o[k], `${path}.${k}`, images);
+  }
+  return n;
+}
+
+const nonNegative = (v: unknown): number | undefined => (typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : undefined);
