@@ -40,6 +40,7 @@ export class AnthropicToChatStream implements StreamMeter {
       case 'message_start': {
         const message = isObject(e.message) ? e.message : {};
         this.id = completionId(message.id);
+        this.prefix = undefined;
         this.usage.onStart(message);
         return this.chunk({ role: 'assistant', content: '' }, null);
       }
@@ -92,7 +93,11 @@ export class AnthropicToChatStream implements StreamMeter {
     return { id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model };
   }
 
+  /** Every chunk starts alike: its JSON up to the delta is built once per stream (the id is set at message_start). */
+  private prefix: string | undefined;
+
   private chunk(delta: Json, finish: string | null): string {
-    return dataEvent({ ...this.head(), choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] });
+    this.prefix ??= `data: ${JSON.stringify(this.head()).slice(0, -1)},"choices":[{"index":0,"delta":`;
+    return `${this.prefix}${JSON.stringify(delta)},"logprobs":null,"finish_reason":${finish === null ? 'null' : JSON.stringify(finish)}}]}\n\n`;
   }
 }

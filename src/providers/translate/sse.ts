@@ -4,6 +4,8 @@
 /** The `data:` payload of one SSE event (several data lines joined by \n, as the SSE spec says). */
 export function eventData(event: Buffer): string | undefined {
   const text = event.toString('utf8');
+  // OpenAI's events: one data line and nothing else
+  if (text.startsWith('data: ') && !text.includes('\n')) return text.slice(6);
   let data: string | undefined;
   for (const line of text.split('\n')) {
     if (!line.startsWith('data:')) continue;
