@@ -40,7 +40,7 @@ for (const dialect of DIALECTS) describe(`/api/prices (${dialect})`, { skip: dia
     const res = await gw.openai(key).chat.completions.create({ model, messages: [{ role: 'user', content: `price me ${model}` }] });
     assert.equal(res.object, 'chat.completion');
     await gw.flush();
-    const row = await gw.runtime.deps.db.kysely.selectFrom('request_logs').select(['model', 'tokens_in', 'tokens_out', 'cost_micro', 'unpriced']).where('model', '=', model).orderBy('id', 'desc').executeTakeFirstOrThrow();
+    const row = await gw.runtime.deps.db.kysely.selectFrom('request_logs').select(['model', 'tokens_in', 'tokens_out', 'cached_tokens', 'cost_micro', 'unpriced']).where('model', '=', model).orderBy('id', 'desc').executeTakeFirstOrThrow();
     assert.ok(row.tokens_in > 0 && row.tokens_out > 0, 'the fake reported usage');
     return row;
   }
@@ -157,6 +157,20 @@ for (const dialect of DIALECTS) describe(`/api/prices (${dialect})`, { skip: dia
     assert.equal(priced.cost_micro, expectedCost(priced.tokens_in, priced.tokens_out, 7, 21));
     const logs = await gw.api('GET', `/api/logs?model=${model}`);
     assert.deepEqual(logs.body.data.map((l: any) => l.unpriced), [false, true], 'the logs API shows which request was unpriced');
+  });
+
+  test('cached prompt tokens are charged at the cached-input price; without one, as input', async () => {
+    // The fake reports half of a `*cached*` model's prompt as cached tokens.
+    assert.equal((await gw.api('PUT', '/api/prices/team-cached-model', { input_per_1m_usd: 4, output_per_1m_usd: 12, cached_input_per_1m_usd: 1 })).status, 200);
+    const row = await ask('team-cached-model');
+    assert.ok(row.cached_tokens > 0);
+    assert.equal(row.cost_micro, Math.ceil(((row.tokens_in - row.cached_tokens) * 4_000_000 + row.cached_tokens * 1_000_000 + row.tokens_out * 12_000_000) / 1e6));
+    assert.ok(row.cost_micro! < expectedCost(row.tokens_in, row.tokens_out, 4, 12), 'cheaper than all input at the input price');
+
+    assert.equal((await gw.api('PUT', '/api/prices/team-cached-model', { input_per_1m_usd: 4, output_per_1m_usd: 12 })).status, 200);
+    const plain = await ask('team-cached-model');
+    assert.ok(plain.cached_tokens > 0);
+    assert.equal(plain.cost_micro, expectedCost(plain.tokens_in, plain.tokens_out, 4, 12));
   });
 
   test('organizations price separately', async () => {
