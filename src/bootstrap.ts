@@ -1,5 +1,6 @@
 // First start (and every start): default organization and user, master admin key, and the
-// OpenAI credential from OPENAI_API_KEY so a newcomer can make a request at once.
+// OpenAI credential from OPENAI_API_KEY so a newcomer can make a request at once: it serves the
+// explicit catch-all route '*' (listed in /api/routes like any other route; an admin can narrow it).
 import type { Kysely, Transaction } from 'kysely';
 import { ConfigError, type Config } from './config.ts';
 import { createUpstreamGuard } from './net/ssrf.ts';
@@ -55,6 +56,7 @@ export async function bootstrap(db: Kysely<Database>, config: Config, vault: Vau
     if (config.openai.apiKey) {
       const existing = await trx.selectFrom('provider_credentials').select('id').where('org_id', '=', orgId).where('name', '=', 'openai').where('status', '=', 'active').executeTakeFirst();
       if (!existing) {
+        // insertCredential creates the '*' route when the organization has none (else joins it).
         await insertCredential(trx, vault, { orgId, name: 'openai', provider: 'openai', baseUrl: config.openai.baseUrl, apiKey: config.openai.apiKey, models: ['*'] }, at);
         registeredOpenAI = true;
       }

@@ -28,9 +28,15 @@ for (const dialect of DIALECTS) describe(`admin API security, every route (${dia
     const rotated = (await gw.api('POST', `/api/keys/${key.id}/rotate`, { grace_period_seconds: 3600 })).body;
     const mkey = (await gw.api('POST', '/api/management-keys', { name: 'Victim automation', role: 'admin' })).body;
     const invitation = (await gw.api('POST', '/api/invitations', { email: 'victim-invitee@example.com', team_id: team.id })).body;
+    // A provisioned upstream key of the victim user, stored directly (its provider is unreachable).
+    const at = new Date().toISOString();
+    const provisioned = await gw.runtime.deps.db.kysely.insertInto('provisioned_keys').values({ org_id: 1, team_id: team.id, user_id: user.id, credential_id: provider.id, provider: 'openrouter-provisioning', upstream_id: 'victim-provisioned', name: 'Victim provisioned key', secret_hint: '...abcd', limit_micro: 1_000_000, expires_at: null, status: 'active', created_at: at, updated_at: at, deleted_at: null }).returning('id').executeTakeFirstOrThrow();
     // The victim's own price for a model name: another tenant's PUT/DELETE on that name acts on its own organization.
     assert.equal((await gw.api('PUT', '/api/prices/gpt-4o', { input_per_1m_usd: 1, output_per_1m_usd: 2, note: 'Victim price' })).status, 200);
-    ids = { team: team.id, key: key.id, user: user.id, provider: provider.id, org: 1, sa: sa.id, group: group.id, secret: rotated.previous_secret.id, mkey: mkey.id, invitation: invitation.id };
+    // The provider's model 'm' has a route of its own (/api/routes/:id).
+    const route = (await gw.api('GET', '/api/routes')).body.data.find((r: { model: string }) => r.model === 'm');
+    ids = { team: team.id, key: key.id, user: user.id, provider: provider.id, route: route.id, org: 1, sa: sa.id, group: group.id, secret: rotated.previous_secret.id, mkey: mkey.id, invitation: invitation.id };
+    ids.provisioned = provisioned.id;
     teamKeySecret = rotated.key;
     otherAdmin = (await gw.api('POST', '/api/orgs', { name: 'Attacker Inc' })).body.admin_key;
     // Public routes (sign-in, invitation acceptance, OIDC) take no credential: they have their own tests.
@@ -46,11 +52,13 @@ for (const dialect of DIALECTS) describe(`admin API security, every route (${dia
       .replace(/\/keys\/:id/, `/keys/${ids.key}`)
       .replace(/\/users\/:id/, `/users/${ids.user}`)
       .replace(/\/providers\/:id/, `/providers/${ids.provider}`)
+      .replace(/\/routes\/:id/, `/routes/${ids.route}`)
       .replace(/\/orgs\/:id/, `/orgs/${ids.org}`)
       .replace(/\/service-accounts\/:id/, `/service-accounts/${ids.sa}`)
       .replace(/\/access-groups\/:id/, `/access-groups/${ids.group}`)
       .replace(/\/management-keys\/:id/, `/management-keys/${ids.mkey}`)
       .replace(/\/invitations\/:id/, `/invitations/${ids.invitation}`)
+      .replace(/\/provisioned-keys\/:id/, `/provisioned-keys/${ids.provisioned}`)
       .replace(/\/prices\/:model/, '/prices/gpt-4o')
       .replace(/:userId/, String(ids.user))
       .replace(/:saId/, String(ids.sa))

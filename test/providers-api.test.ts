@@ -100,17 +100,22 @@ for (const dialect of DIALECTS) describe(`provider credentials: edit, rotate, mo
     assert.equal(res.status, 200);
     const mini = res.body.data.find((r: { model: string; credential_id: number }) => r.model === 'gpt-4o-mini' && r.credential_id === providerId);
     assert.equal(mini.credential_name, 'routed (renamed)');
-    assert.deepEqual(mini.price, { input_per_1m_usd: 0.15, output_per_1m_usd: 0.6, cached_input_per_1m_usd: null, source: 'price_book' });
+    // The shipped price book knows gpt-4o-mini's cached-input price.
+    assert.deepEqual(mini.price, { input_per_1m_usd: 0.15, output_per_1m_usd: 0.6, cached_input_per_1m_usd: 0.075, source: 'price_book' });
+    assert.equal(typeof mini.route_id, 'number');
     const unpriced = res.body.data.find((r: { model: string }) => r.model === 'routed-model');
     assert.equal(unpriced.price, null);
     assert.ok(res.body.price_book.some((p: { model: string; input_per_1m_usd: number }) => p.model === 'gpt-4o' && p.input_per_1m_usd === 2.5));
-    assert.equal(res.body.price_book_editable, false);
+    // /api/prices edits the organization's prices.
+    assert.equal(res.body.price_book_editable, true);
   });
 
-  test('delete: the credential and its routes are gone', async () => {
+  test('delete: the credential and its deployments are gone; its routes stay, answering model_not_found', async () => {
     assert.equal((await gw.api('DELETE', `/api/providers/${providerId}`)).status, 200);
     const models = (await gw.api('GET', '/api/models')).body.data;
     assert.ok(!models.some((r: { credential_id: number }) => r.credential_id === providerId));
+    const routes = (await gw.api('GET', '/api/routes')).body.data;
+    assert.deepEqual(routes.find((r: { model: string }) => r.model === 'routed-model')?.deployments, []);
     assert.equal((await gw.api('POST', `/api/providers/${providerId}/rotate`, { api_key: 'sk-x' })).status, 404);
   });
 });

@@ -3,6 +3,7 @@
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { Database, ModelRoutesTable, ProviderCredentialsTable } from '../db/types.ts';
 import type { Vault } from './crypto.ts';
+import { ensureRoute, insertDeployment } from '../routing/routes.repository.ts';
 
 export type CredentialRow = Selectable<ProviderCredentialsTable>;
 export type RouteRow = Selectable<ModelRoutesTable>;
@@ -15,6 +16,33 @@ export interface CredentialInput {
   apiKey: string;
   /** models this credential serves; ['*'] routes every model not routed elsewhere */
   models: string[];
+  /** a team-scoped credential serves only that team's keys (null: the whole organization) */
+  teamId?: number | null;
+  /** provider settings (ProviderSpec.options), already checked */
+  options?: Record<string, string>;
+}
+
+const optionsText = (o: Record<string, string> | undefined) => (o && Object.keys(o).length ? JSON.stringify(o) : null);
+
+/** The options column as an object (what the API shows; the Router parses it itself). */
+export function optionsOf(c: Pick<CredentialRow, 'options'>): Record<string, string> {
+  if (!c.options) return {};
+  try {
+    const v: unknown = JSON.parse(c.options);
+    return v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).filter(([, x]) => typeof x === 'string')) as Record<string, string> : {};
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * A deployment of this credential for `model`, under the model's route: created when the model has
+ * none yet, else the credential joins the existing route as one more deployment (a fallback or a
+ * share of its traffic at the default priority and weight).
+ */
+async function addDeployment(trx: Transaction<Database>, orgId: number, credentialId: number, model: string, at: string): Promise<void> {
+  await ensureRoute(trx, orgId, model, at);
+  await insertDeployment(trx, orgId, model, { credentialId, upstreamModel: null, weight: 1, priority: 0, inputMicro: null, outputMicro: null, cachedInputMicro: null, maxOutputTokens: null }, at);
 }
 
 export function hint(secret: string): string {
@@ -27,6 +55,8 @@ export function credentialView(c: CredentialRow, routes: RouteRow[]) {
     name: c.name,
     provider: c.provider,
     base_url: c.base_url,
+    team_id: c.team_id,
+    options: optionsOf(c),
     api_key_hint: c.secret_hint,
     status: c.status,
     models: routes.filter((r) => r.credential_id === c.id).map((r) => r.model),
@@ -45,14 +75,14 @@ export async function insertCredential(trx: Transaction<Database>, vault: Vault,
       base_url: input.baseUrl.replace(/\/+$/, ''),
       secret_enc: vault.seal(input.apiKey),
       secret_hint: hint(input.apiKey),
+      team_id: input.teamId ?? null,
+      options: optionsText(input.options),
       created_at: at,
       updated_at: at,
     })
     .returningAll()
     .executeTakeFirstOrThrow();
-  for (const model of input.models) {
-    await trx.insertInto('model_routes').values({ org_id: input.orgId, model, credential_id: row.id, upstream_model: null, input_price_micro: null, output_price_micro: null, max_output_tokens: null, created_at: at }).execute();
-  }
+  for (const model of new Set(input.models)) await addDeployment(trx, input.orgId, row.id, model, at);
   return row;
 }
 
@@ -62,6 +92,10 @@ export async function listCredentials(db: Kysely<Database>, orgId: number): Prom
   return { credentials, routes: routes.filter((r) => credentials.some((c) => c.id === r.credential_id)) };
 }
 
+/**
+ * Deletes the credential and the deployments it served; their routes stay (migration 0022): a
+ * model it alone served answers model_not_found until an admin routes it, never the catch-all.
+ */
 export async function deleteCredential(trx: Transaction<Database>, orgId: number, id: number, at: string): Promise<boolean> {
   await trx.deleteFrom('model_routes').where('credential_id', '=', id).where('org_id', '=', orgId).execute();
   const res = await trx.updateTable('provider_credentials').set({ status: 'deleted', updated_at: at, secret_enc: '', secret_hint: '' }).where('id', '=', id).where('org_id', '=', orgId).where('status', '=', 'active').executeTakeFirst();
@@ -89,6 +123,8 @@ export async function resealCredentials(db: Kysely<Database>, vault: Vault): Pro
 export interface CredentialChange {
   name?: string;
   baseUrl?: string;
+  /** replaces the provider settings as a whole */
+  options?: Record<string, string>;
   /** the full new list: routes of models no longer listed go, new ones are added, kept ones keep their settings */
   models?: string[];
 }
@@ -102,11 +138,16 @@ export async function routesOf(db: Kysely<Database>, credentialId: number): Prom
   return db.selectFrom('model_routes').selectAll().where('credential_id', '=', credentialId).orderBy('priority', 'desc').orderBy('id').execute();
 }
 
-/** Name, base URL and models of an active credential; undefined when there is none. */
+/** Name, base URL, options and models of an active credential; undefined when there is none. A model left out loses this deployment, not its route. */
 export async function updateCredential(trx: Transaction<Database>, orgId: number, id: number, change: CredentialChange, at: string): Promise<CredentialRow | undefined> {
   const row = await trx
     .updateTable('provider_credentials')
-    .set({ ...(change.name !== undefined ? { name: change.name } : {}), ...(change.baseUrl !== undefined ? { base_url: change.baseUrl.replace(/\/+$/, '') } : {}), updated_at: at })
+    .set({
+      ...(change.name !== undefined ? { name: change.name } : {}),
+      ...(change.baseUrl !== undefined ? { base_url: change.baseUrl.replace(/\/+$/, '') } : {}),
+      ...(change.options !== undefined ? { options: optionsText(change.options) } : {}),
+      updated_at: at,
+    })
     .where('id', '=', id).where('org_id', '=', orgId).where('status', '=', 'active')
     .returningAll().executeTakeFirst();
   if (!row || change.models === undefined) return row;
@@ -115,10 +156,7 @@ export async function updateCredential(trx: Transaction<Database>, orgId: number
   const gone = current.filter((r) => !wanted.has(r.model)).map((r) => r.id);
   if (gone.length) await trx.deleteFrom('model_routes').where('id', 'in', gone).execute();
   const kept = new Set(current.map((r) => r.model));
-  for (const model of wanted) {
-    if (kept.has(model)) continue;
-    await trx.insertInto('model_routes').values({ org_id: orgId, model, credential_id: id, upstream_model: null, input_price_micro: null, output_price_micro: null, max_output_tokens: null, created_at: at }).execute();
-  }
+  for (const model of wanted) if (!kept.has(model)) await addDeployment(trx, orgId, id, model, at);
   return row;
 }
 

@@ -1,11 +1,16 @@
 // /api/providers: the organization's provider credentials ("master keys") and the models each
 // serves. The secret goes in once (create, rotate) and never comes out: views carry only a hint.
 // Every change drops the routes cache on every replica, so the next /v1 request uses it.
+// Deleting a credential never reroutes: the deployments it served go, their routes stay
+// (/api/routes), so its models answer model_not_found (or their remaining fallback).
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Deps } from '../deps.ts';
 import { ApiError } from '../http/errors.ts';
-import { idParam, name, parse } from '../http/validate.ts';
+import { id as idField, idParam, name, parse } from '../http/validate.ts';
+import { findTeam } from '../teams/teams.repository.ts';
+import { CREDENTIAL_PROVIDERS, PROVIDERS } from '../providers/registry.ts';
+import type { ProviderSpec } from '../providers/types.ts';
 import { authorize } from '../auth/authorize.ts';
 import { applyChange } from '../audit/change.ts';
 import { createUpstreamGuard } from '../net/ssrf.ts';
@@ -16,23 +21,55 @@ const baseUrl = z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' 
 const apiKey = z.string().min(1, 'must not be empty').max(4096);
 const models = z.array(z.string().min(1).max(200)).min(1, 'must name at least one model (or "*")').max(1000);
 
+const options = z.record(z.string().max(100), z.string().max(1000, 'must be at most 1000 characters')).describe('provider settings, e.g. { "api_version": "2024-10-21" } for Azure (GET /api/providers/kinds lists each provider\'s)');
+
 const createBody = z.strictObject({
   name,
-  provider: z.enum(['openai', 'openai-compatible', 'anthropic', 'openrouter']),
-  base_url: baseUrl,
+  provider: z.enum(CREDENTIAL_PROVIDERS as [string, ...string[]]).describe('a provider of GET /api/providers/kinds'),
+  base_url: baseUrl.optional().describe('default: the provider\'s own (required for a provider without one, e.g. openai-compatible, azure, vllm)'),
   api_key: apiKey,
-  models: models.default(['*']),
+  options: options.optional(),
+  team_id: idField.nullable().optional().describe('a team-scoped credential: only that team\'s keys are served by it'),
+  models: models.default(['*']).describe('each model gets a route if it has none, else this credential joins its route as one more deployment; "*" = the catch-all route'),
 });
-const updateBody = z.strictObject({ name: name.optional(), base_url: baseUrl.optional(), models: models.optional() });
+const updateBody = z.strictObject({ name: name.optional(), base_url: baseUrl.optional(), options: options.optional().describe('replaces the settings as a whole'), models: models.optional() });
 const rotateBody = z.strictObject({ api_key: apiKey });
 
 export const credentialDoc = z.object({
   id: z.number(), name: z.string(), provider: z.string(), base_url: z.string(),
+  team_id: z.number().nullable().describe('null: serves the whole organization; else only this team\'s keys'),
+  options: z.record(z.string(), z.string()),
   api_key_hint: z.string().describe('the last four characters of the secret ("...abcd"); the secret itself is never returned'),
   status: z.string(), models: z.array(z.string()), created_at: z.string(), updated_at: z.string(),
 });
 const listDoc = z.object({ data: z.array(credentialDoc) });
 const deletedDoc = z.object({ id: z.number(), deleted: z.boolean() });
+const kindsDoc = z.object({
+  data: z.array(z.object({
+    id: z.string(), label: z.string(),
+    default_base_url: z.string().nullable().describe('null: base_url is required'),
+    options: z.array(z.object({ name: z.string(), required: z.boolean(), description: z.string() })),
+    native: z.array(z.string()).describe('client APIs passed through as they are'),
+    translated: z.array(z.string()).describe('client APIs translated to this provider\'s API'),
+  })),
+});
+
+/** Options checked against the provider's spec: unknown, missing or malformed ones name their field. */
+function checkOptions(spec: ProviderSpec, given: Record<string, string> | undefined): Record<string, string> {
+  const known = new Map((spec.options ?? []).map((o) => [o.name, o]));
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(given ?? {})) {
+    const o = known.get(k);
+    const allowed = [...known.keys()].join(', ') || 'none';
+    if (!o) throw new ApiError('invalid_request', `options.${k}: not a setting of ${spec.id} (its settings: ${allowed})`, `options.${k}`);
+    if (o.pattern && !o.pattern.test(v)) throw new ApiError('invalid_request', `options.${k}: ${o.description}`, `options.${k}`);
+    out[k] = v;
+  }
+  for (const o of known.values()) {
+    if (o.required && !(o.name in out)) throw new ApiError('invalid_request', `options.${o.name}: required for ${spec.id} (${o.description})`, `options.${o.name}`);
+  }
+  return out;
+}
 
 export function registerProviderRoutes(api: FastifyInstance, deps: Deps): void {
   const db = deps.db.kysely;
@@ -49,6 +86,15 @@ export function registerProviderRoutes(api: FastifyInstance, deps: Deps): void {
     if (!(await findCredential(db, orgId, id))) throw new ApiError('not_found', `provider ${id} not found`);
   };
 
+  api.get('/providers/kinds', { config: { action: 'provider.read', doc: { summary: 'The providers a credential may name: default base URL, settings, client APIs served', tag: 'Providers', response: kindsDoc } } }, async (req) => {
+    authorize(req.actor, 'provider.read');
+    const data = CREDENTIAL_PROVIDERS.map((id) => {
+      const s = PROVIDERS.get(id)!;
+      return { id, label: s.label, default_base_url: s.defaultBaseUrl ?? null, options: (s.options ?? []).map((o) => ({ name: o.name, required: o.required, description: o.description })), native: [...s.native], translated: [...s.translated] };
+    });
+    return { data };
+  });
+
   api.get('/providers', { config: { action: 'provider.read', doc: { summary: 'List provider credentials (a hint of each secret, never the secret)', tag: 'Providers', response: listDoc } } }, async (req) => {
     authorize(req.actor, 'provider.read');
     const { credentials, routes } = await listCredentials(db, req.actor.orgId);
@@ -58,27 +104,35 @@ export function registerProviderRoutes(api: FastifyInstance, deps: Deps): void {
   api.post('/providers', { config: { action: 'provider.write', doc: { summary: 'Add a provider credential (stored encrypted)', tag: 'Providers', body: createBody.meta({ examples: [{ name: 'openai-main', provider: 'openai', base_url: 'https://api.openai.com/v1', api_key: 'sk-…', models: ['*'] }] }), response: credentialDoc, status: 201 } } }, async (req, reply) => {
     authorize(req.actor, 'provider.write');
     const input = parse(createBody, req.body);
-    await checkBaseUrl(input.base_url);
+    const spec = PROVIDERS.get(input.provider)!;
+    const url = input.base_url ?? spec.defaultBaseUrl;
+    if (url === undefined) throw new ApiError('invalid_request', `base_url: required for ${input.provider} (it has no default)`, 'base_url');
+    const settings = checkOptions(spec, input.options);
+    await checkBaseUrl(url);
+    if (input.team_id != null && !(await findTeam(db, req.actor.orgId, input.team_id))) throw new ApiError('invalid_request', `team_id: no team ${input.team_id} in this organization`, 'team_id');
     const view = await applyChange(deps, req.actor, async (trx, at) => {
-      const row = await insertCredential(trx, deps.vault, { orgId: req.actor.orgId, name: input.name, provider: input.provider, baseUrl: input.base_url, apiKey: input.api_key, models: input.models }, at);
+      const row = await insertCredential(trx, deps.vault, { orgId: req.actor.orgId, name: input.name, provider: input.provider, baseUrl: url, apiKey: input.api_key, models: input.models, teamId: input.team_id ?? null, options: settings }, at);
       const v = credentialView(row, await routesOf(trx, row.id));
       return { result: v, audit: [{ orgId: req.actor.orgId, action: 'provider.create', targetType: 'provider', targetId: row.id, after: v }], invalidate: [{ kind: 'routes', orgId: req.actor.orgId }] };
     });
     return reply.code(201).send(view);
   });
 
-  api.patch<{ Params: { id: string } }>('/providers/:id', { config: { action: 'provider.write', doc: { summary: 'Change a provider credential\'s name, base URL or models (the secret: POST …/rotate)', description: '`models` replaces the list: routes of models left out are removed, new ones added, kept ones keep their settings.', tag: 'Providers', body: updateBody.meta({ examples: [{ base_url: 'https://api.openai.com/v1', models: ['gpt-4o', 'gpt-4o-mini'] }] }), response: credentialDoc } } }, async (req) => {
+  api.patch<{ Params: { id: string } }>('/providers/:id', { config: { action: 'provider.write', doc: { summary: 'Change a provider credential\'s name, base URL, settings or models (the secret: POST …/rotate)', description: '`models` replaces the list: this credential\'s deployments of models left out are removed (their routes stay), new ones added, kept ones keep their settings.', tag: 'Providers', body: updateBody.meta({ examples: [{ base_url: 'https://api.openai.com/v1', models: ['gpt-4o', 'gpt-4o-mini'] }] }), response: credentialDoc } } }, async (req) => {
     authorize(req.actor, 'provider.write');
     const id = idParam(req.params.id, 'provider');
     await mustExist(req.actor.orgId, id);
     const input = parse(updateBody, req.body);
-    if (input.name === undefined && input.base_url === undefined && input.models === undefined) throw new ApiError('invalid_request', 'body: give at least one of name, base_url, models (the secret is changed with POST /api/providers/{id}/rotate)', 'body');
+    if (input.name === undefined && input.base_url === undefined && input.models === undefined && input.options === undefined) throw new ApiError('invalid_request', 'body: give at least one of name, base_url, options, models (the secret is changed with POST /api/providers/{id}/rotate)', 'body');
     if (input.base_url !== undefined) await checkBaseUrl(input.base_url);
     return applyChange(deps, req.actor, async (trx, at) => {
       const before = await findCredential(trx, req.actor.orgId, id);
       if (!before) throw new ApiError('not_found', `provider ${id} not found`);
       const beforeView = credentialView(before, await routesOf(trx, id));
-      const row = (await updateCredential(trx, req.actor.orgId, id, { name: input.name, baseUrl: input.base_url, models: input.models }, at))!;
+      // A provider no longer in the registry keeps its settings unchecked (it is served as OpenAI-compatible).
+      const spec = PROVIDERS.get(before.provider);
+      const settings = input.options !== undefined && spec ? checkOptions(spec, input.options) : input.options;
+      const row = (await updateCredential(trx, req.actor.orgId, id, { name: input.name, baseUrl: input.base_url, options: settings, models: input.models }, at))!;
       const after = credentialView(row, await routesOf(trx, id));
       return { result: after, audit: [{ orgId: req.actor.orgId, action: 'provider.update', targetType: 'provider', targetId: id, before: beforeView, after }], invalidate: [{ kind: 'routes', orgId: req.actor.orgId }] };
     });
@@ -99,7 +153,7 @@ export function registerProviderRoutes(api: FastifyInstance, deps: Deps): void {
     });
   });
 
-  api.delete<{ Params: { id: string } }>('/providers/:id', { config: { action: 'provider.write', doc: { summary: 'Delete a provider credential (and its model routes)', tag: 'Providers', response: deletedDoc } } }, async (req) => {
+  api.delete<{ Params: { id: string } }>('/providers/:id', { config: { action: 'provider.write', doc: { summary: 'Delete a provider credential and the deployments it served (their routes stay: no model is rerouted)', tag: 'Providers', response: deletedDoc } } }, async (req) => {
     authorize(req.actor, 'provider.write');
     const id = idParam(req.params.id, 'provider');
     return applyChange(deps, req.actor, async (trx, at) => {

@@ -25,6 +25,8 @@ export interface VictimWorld {
   memberId: number;
   serviceAccountId: number;
   providerId: number;
+  /** the route of the provider's model 'm' (/api/routes/:id) */
+  routeId: number;
   accessGroupId: number;
   /** a management key scoped to the victim team (role member), not the persona's own */
   managementKeyId: number;
@@ -99,12 +101,13 @@ async function victimWorld(gw: Gateway, tag: string, teamId: number, keyOwnerId?
   const rotated = await ok(gw, 'POST', `/api/keys/${key.id}/rotate`, { grace_period_seconds: 3600 });
   const sa = await ok(gw, 'POST', `/api/teams/${teamId}/service-accounts`, { name: `Victim robot ${tag}` });
   const provider = await ok(gw, 'POST', '/api/providers', { name: `Victim provider ${tag}`, provider: 'openai', base_url: 'http://127.0.0.1:9/v1', api_key: 'sk-victim-provider', models: ['m'] });
+  const route = ((await ok(gw, 'GET', '/api/routes')).data as Array<{ id: number; model: string }>).find((r) => r.model === 'm')!;
   const group = await ok(gw, 'POST', '/api/access-groups', { name: `Victim group ${tag}`, models: ['gpt-4o'] });
   const mk = await createManagementKey(gw, `Victim automation ${tag}`, 'member', teamId);
   const invitation = await ok(gw, 'POST', '/api/invitations', { email: `victim-invitee-${tag}@example.com`, team_id: teamId });
   return {
     tag, orgId: gw.runtime.deps.defaultOrgId, teamId, keyId: key.id, keyOwnerId: owner, keySecret: rotated.key, oldSecretId: rotated.previous_secret.id,
-    memberId: owner, serviceAccountId: sa.id, providerId: provider.id, accessGroupId: group.id, managementKeyId: mk.id,
+    memberId: owner, serviceAccountId: sa.id, providerId: provider.id, routeId: route.id, accessGroupId: group.id, managementKeyId: mk.id,
     invitationId: invitation.id,
   };
 }
@@ -162,6 +165,7 @@ export function fillUrl(url: string, world: VictimWorld): string {
     .replace(/\/users\/:id/, `/users/${world.memberId}`)
     .replace(/\/service-accounts\/:(id|saId)/, `/service-accounts/${world.serviceAccountId}`)
     .replace(/\/providers\/:id/, `/providers/${world.providerId}`)
+    .replace(/\/routes\/:id/, `/routes/${world.routeId}`)
     .replace(/\/access-groups\/:id/, `/access-groups/${world.accessGroupId}`)
     .replace(/\/orgs\/:id/, `/orgs/${world.orgId}`)
     .replace(/\/management-keys\/:id/, `/management-keys/${world.managementKeyId}`)
