@@ -20,7 +20,7 @@ describe('Anthropic clients through Tollgate', () => {
     const teamId = (await gw.api('POST', '/api/teams', { name: 'Agents' })).body.id;
     secret = (await gw.api('POST', `/api/teams/${teamId}/keys`, { name: 'claude-code' })).body.key;
     const base_url = `${gw.fake.baseUrl}/v1`;
-    const a = await gw.api('POST', '/api/providers', { name: 'anthropic-main', provider: 'anthropic', base_url, api_key: UPSTREAM_KEY, models: ['claude-native', 'claude-native-cached', 'claude-native-slow'] });
+    const a = await gw.api('POST', '/api/providers', { name: 'anthropic-main', provider: 'anthropic', base_url, api_key: UPSTREAM_KEY, models: ['claude-native', 'claude-native-cached', 'claude-native-slow', 'error-429-claude'] });
     assert.equal(a.status, 201, JSON.stringify(a.body));
     const o = await gw.api('POST', '/api/providers', { name: 'openai-for-claude', provider: 'openai', base_url, api_key: UPSTREAM_KEY, models: ['claude-on-openai'] });
     assert.equal(o.status, 201, JSON.stringify(o.body));
@@ -139,6 +139,15 @@ describe('Anthropic clients through Tollgate', () => {
     assert.equal(answer.choices[0]!.finish_reason, 'stop', 'the fake matched the tool result to its call');
     const sent = lastUpstream().body.messages;
     assert.deepEqual(sent.at(-1).content[0], { type: 'tool_result', tool_use_id: call.id, content: '18C and sunny' });
+  });
+
+  test("Anthropic's errors: relayed as they are to a Messages client, in OpenAI's shape (with Anthropic's message) to a chat client", async () => {
+    const native = await claude.messages.create({ model: 'error-429-claude', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+    assert.ok(native instanceof Anthropic.RateLimitError, String(native));
+    assert.deepEqual(native.error, { type: 'error', error: { type: 'rate_limit_error', message: 'Simulated error for model error-429-claude' } });
+    const chat = await openai.chat.completions.create({ model: 'error-429-claude', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+    assert.ok(chat instanceof Error && 'status' in chat && chat.status === 429, String(chat));
+    assert.match(chat.message, /Simulated error for model error-429-claude/);
   });
 
   test('a client that leaves mid-stream is still metered: native and translated', async () => {
