@@ -32,6 +32,8 @@ export interface VictimWorld {
   managementKeyId: number;
   /** a pending invitation into the victim team */
   invitationId: number;
+  /** a provisioned upstream key of the key's owner in the victim team (its provider unreachable) */
+  provisionedKeyId: number;
 }
 
 export interface PersonaSpec {
@@ -105,10 +107,18 @@ async function victimWorld(gw: Gateway, tag: string, teamId: number, keyOwnerId?
   const group = await ok(gw, 'POST', '/api/access-groups', { name: `Victim group ${tag}`, models: ['gpt-4o'] });
   const mk = await createManagementKey(gw, `Victim automation ${tag}`, 'member', teamId);
   const invitation = await ok(gw, 'POST', '/api/invitations', { email: `victim-invitee-${tag}@example.com`, team_id: teamId });
+  // Stored directly (creating one needs a provisioning credential and its provider): revoking it
+  // marks it and tries the unreachable provider, which leaves its deletion pending, as designed.
+  const at = new Date().toISOString();
+  const provisioned = await gw.runtime.deps.db.kysely.insertInto('provisioned_keys').values({
+    org_id: gw.runtime.deps.defaultOrgId, team_id: teamId, user_id: owner, credential_id: provider.id, provider: 'openrouter-provisioning',
+    upstream_id: `victim-${tag}-${at}`, name: `Victim provisioned ${tag}`, secret_hint: '...abcd', limit_micro: 1_000_000, expires_at: null,
+    status: 'active', created_at: at, updated_at: at, deleted_at: null,
+  }).returning('id').executeTakeFirstOrThrow();
   return {
     tag, orgId: gw.runtime.deps.defaultOrgId, teamId, keyId: key.id, keyOwnerId: owner, keySecret: rotated.key, oldSecretId: rotated.previous_secret.id,
     memberId: owner, serviceAccountId: sa.id, providerId: provider.id, routeId: route.id, accessGroupId: group.id, managementKeyId: mk.id,
-    invitationId: invitation.id,
+    invitationId: invitation.id, provisionedKeyId: provisioned.id,
   };
 }
 
@@ -170,6 +180,7 @@ export function fillUrl(url: string, world: VictimWorld): string {
     .replace(/\/orgs\/:id/, `/orgs/${world.orgId}`)
     .replace(/\/management-keys\/:id/, `/management-keys/${world.managementKeyId}`)
     .replace(/\/invitations\/:id/, `/invitations/${world.invitationId}`)
+    .replace(/\/provisioned-keys\/:id/, `/provisioned-keys/${world.provisionedKeyId}`)
     .replace(/\/secrets\/:secretId/, `/secrets/${world.oldSecretId}`)
     // No request was made with the victim key: every caller the table allows gets a 404.
     .replace(/\/logs\/:requestId/, '/logs/00000000-0000-4000-8000-000000000000')
@@ -189,6 +200,7 @@ export function targetOf(url: string, world: VictimWorld): Target | undefined {
   if (/^\/api\/teams\/:id\/members\/:userId/.test(url)) return { teamId: world.teamId, userId: world.memberId };
   if (/^\/api\/teams\/:id/.test(url)) return { teamId: world.teamId };
   if (/^\/api\/(me\/)?keys\/:id/.test(url)) return key;
+  if (/^\/api\/(me\/)?provisioned-keys\/:id/.test(url)) return key;
   if (/^\/api\/users\/:id/.test(url)) return { userId: world.memberId };
   if (/^\/api\/service-accounts\/:id/.test(url)) return { teamId: world.teamId };
   if (/^\/api\/(management-keys|invitations)\/:id/.test(url)) return { teamId: world.teamId };
