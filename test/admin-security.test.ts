@@ -31,15 +31,11 @@ for (const dialect of DIALECTS) describe(`admin API security, every route (${dia
     // A provisioned upstream key of the victim user, stored directly (its provider is unreachable).
     const at = new Date().toISOString();
     const provisioned = await gw.runtime.deps.db.kysely.insertInto('provisioned_keys').values({ org_id: 1, team_id: team.id, user_id: user.id, credential_id: provider.id, provider: 'openrouter-provisioning', upstream_id: 'victim-provisioned', name: 'Victim provisioned key', secret_hint: '...abcd', limit_micro: 1_000_000, expires_at: null, status: 'active', created_at: at, updated_at: at, deleted_at: null }).returning('id').executeTakeFirstOrThrow();
-    // A provisioned upstream key of the victim user, stored directly (its provider is unreachable).
-    const at = new Date().toISOString();
-    const provisioned = await gw.runtime.deps.db.kysely.insertInto('provisioned_keys').values({ org_id: 1, team_id: team.id, user_id: user.id, credential_id: provider.id, provider: 'openrouter-provisioning', upstream_id: 'victim-provisioned', name: 'Victim provisioned key', secret_hint: '...abcd', limit_micro: 1_000_000, expires_at: null, status: 'active', created_at: at, updated_at: at, deleted_at: null }).returning('id').executeTakeFirstOrThrow();
     // The victim's own price for a model name: another tenant's PUT/DELETE on that name acts on its own organization.
     assert.equal((await gw.api('PUT', '/api/prices/gpt-4o', { input_per_1m_usd: 1, output_per_1m_usd: 2, note: 'Victim price' })).status, 200);
     // The provider's model 'm' has a route of its own (/api/routes/:id).
     const route = (await gw.api('GET', '/api/routes')).body.data.find((r: { model: string }) => r.model === 'm');
     ids = { team: team.id, key: key.id, user: user.id, provider: provider.id, route: route.id, org: 1, sa: sa.id, group: group.id, secret: rotated.previous_secret.id, mkey: mkey.id, invitation: invitation.id };
-    ids.provisioned = provisioned.id;
     ids.provisioned = provisioned.id;
     teamKeySecret = rotated.key;
     otherAdmin = (await gw.api('POST', '/api/orgs', { name: 'Attacker Inc' })).body.admin_key;
@@ -62,7 +58,6 @@ for (const dialect of DIALECTS) describe(`admin API security, every route (${dia
       .replace(/\/access-groups\/:id/, `/access-groups/${ids.group}`)
       .replace(/\/management-keys\/:id/, `/management-keys/${ids.mkey}`)
       .replace(/\/invitations\/:id/, `/invitations/${ids.invitation}`)
-      .replace(/\/provisioned-keys\/:id/, `/provisioned-keys/${ids.provisioned}`)
       .replace(/\/provisioned-keys\/:id/, `/provisioned-keys/${ids.provisioned}`)
       .replace(/\/prices\/:model/, '/prices/gpt-4o')
       .replace(/:userId/, String(ids.user))
