@@ -30,11 +30,11 @@ describe('Anthropic clients through Tollgate', () => {
   after(() => gw?.close());
   beforeEach(() => { gw.fake.reset(); gw.fake.options.chunkDelayMs = 0; });
 
-  /** The log rows of a model, newest first, once `n` are written. */
-  async function logs(model: string, n = 1): Promise<any[]> {
+  /** The log rows of a model, newest first, once `n` of them (that `where` accepts) are written. */
+  async function logs(model: string, n = 1, where: (row: any) => boolean = () => true): Promise<any[]> {
     for (let i = 0; i < 100; i++) {
       await gw.flush();
-      const rows = (await gw.api('GET', `/api/logs?model=${encodeURIComponent(model)}&limit=50`)).body.data;
+      const rows = (await gw.api('GET', `/api/logs?model=${encodeURIComponent(model)}&limit=50`)).body.data.filter(where);
       if (rows.length >= n) return rows;
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -172,5 +172,15 @@ describe('Anthropic clients through Tollgate', () => {
     assert.match(translated.error_code, /^client_/);
     assert.equal(translated.tokens_in, totals().in);
     assert.ok(translated.tokens_out >= 1);
+
+    // Messages translated to an OpenAI credential: Tollgate reads on for the provider's usage chunk
+    gw.fake.reset();
+    const viaOpenAI = claude.messages.stream({ model: 'claude-on-openai', max_tokens: 12, messages: [{ role: 'user', content: 'A third long answer' }] });
+    for await (const event of viaOpenAI) {
+      if (event.type === 'content_block_delta') break;
+    }
+    const [row3] = await logs('claude-on-openai', 1, (r) => r.error_code !== null);
+    assert.match(row3.error_code, /^client_/);
+    assert.ok(row3.tokens_in > 0 && row3.tokens_out >= 1, JSON.stringify(row3));
   });
 });
