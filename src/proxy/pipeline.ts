@@ -20,7 +20,8 @@ import { ENDPOINT_SCOPE, scopeBit } from '../policy/scopes.ts';
 import { costMicro, usageCostMicro } from '../usage/pricing.ts';
 import { requestBound } from '../usage/token-bound.ts';
 import { checkBody } from './body-check.ts';
-import { CLIENT_FORMAT, isUnsupported, type Endpoint, type ExchangeInput, type ResolvedRoute } from '../providers/types.ts';
+import { CLIENT_FORMAT, isUnsupported, type Endpoint, type ExchangeInput, type ProviderAdapter, type ResolvedRoute } from '../providers/types.ts';
+import type { ErrorTarget } from './upstream-answer.ts';
 import { adapterFor, PROVIDERS } from '../providers/registry.ts';
 import type { KeyContext } from '../keys/key-context.ts';
 import { forward, type ForwardResult } from './forward.ts';
@@ -171,7 +172,7 @@ export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
       const up = {
         route: deployment, path: exchange.path, headers: exchange.headers, body: exchange.body, stream: exchange.stream,
         timeoutMs: route.timeoutMs ?? config.upstreamTimeoutMs, firstByteMs: config.upstreamFirstByteTimeoutMs, stallMs: config.clientStallMs, drainMs: config.abortDrainMs, maxBytes: config.upstreamResponseLimitBytes,
-        mapJson: exchange.mapJson, errors: { format, native: isNative(deployment.provider, endpoint), adapter }, responsesApi: endpoint === 'responses',
+        mapJson: exchange.mapJson, errors: errorTarget(deployment, endpoint, adapter), responsesApi: endpoint === 'responses',
         retryable: i < attempts.length - 1,
       };
       if (call.trace) up.headers = call.trace.upstream(deployment, up.path, up.headers);
@@ -196,8 +197,14 @@ export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
 
 const SCOPE_BIT = Object.fromEntries(Object.entries(ENDPOINT_SCOPE).map(([e, s]) => [e, scopeBit(s)])) as Record<Endpoint, number>;
 
-/** Whether a provider answers this client API in the client's own format (its errors relay as they are). */
-const isNative = (provider: string, endpoint: Endpoint): boolean => PROVIDERS.get(provider)?.native.includes(endpoint) ?? CLIENT_FORMAT[endpoint] === 'openai';
+// Where a deployment's errors go for each client API: built once per cached deployment, not per request.
+const errorTargets = new WeakMap<ResolvedRoute, Partial<Record<Endpoint, ErrorTarget>>>();
+function errorTarget(deployment: ResolvedRoute, endpoint: Endpoint, adapter: ProviderAdapter): ErrorTarget {
+  let byEndpoint = errorTargets.get(deployment);
+  if (!byEndpoint) errorTargets.set(deployment, (byEndpoint = {}));
+  // native: the provider answers this client API in the client's own format (its errors relay as they are)
+  return (byEndpoint[endpoint] ??= { format: CLIENT_FORMAT[endpoint], native: PROVIDERS.get(deployment.provider)?.native.includes(endpoint) ?? CLIENT_FORMAT[endpoint] === 'openai', adapter });
+}
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
