@@ -3,6 +3,7 @@
 // and retries. The catch-all '*' is a route like any other. Every change drops the routes cache
 // on every replica, so the next /v1 request uses it.
 import type { FastifyInstance } from 'fastify';
+import type { z } from 'zod';
 import type { Kysely } from 'kysely';
 import type { Deps } from '../deps.ts';
 import type { Database } from '../db/types.ts';
@@ -14,6 +15,17 @@ import type { CredentialRow } from '../vault/credentials.repository.ts';
 import { createRouteBody, routeDeletedDoc, routeDoc, routeListDoc, updateRouteBody, type DeploymentBody } from './routes.docs.ts';
 import { deleteRoute, deploymentsOf, findRoute, findRouteByModel, insertRoute, listRoutes, replaceDeployments, updateRoute, type DeploymentInput, type RouteRow } from './routes.repository.ts';
 import { routeView, type ViewContext } from './routes.view.ts';
+
+/** Body parsing with list positions written as the deployment checks write them: `deployments[0].weight`. */
+function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
+  try {
+    return parse(schema, body);
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.param === null) throw err;
+    const bracket = (s: string) => s.replace(/\.(\d+)(?=\.|:|$)/g, '[$1]');
+    throw new ApiError(err.code, bracket(err.message.slice(0, err.param.length)) + err.message.slice(err.param.length), bracket(err.param));
+  }
+}
 
 const micro = (usd: number | undefined) => (usd === undefined ? null : Math.round(usd * 1_000_000));
 
@@ -83,7 +95,7 @@ export function registerRouteRoutes(api: FastifyInstance, deps: Deps): void {
     body: createRouteBody.meta({ examples: [{ model: 'gpt-4o', deployments: [{ credential_id: 1, priority: 1 }, { credential_id: 2, upstream_model: 'openai/gpt-4o' }], retries: 1 }] }),
   } } }, async (req, reply) => {
     authorize(req.actor, 'provider.write');
-    const input = parse(createRouteBody, req.body);
+    const input = parseBody(createRouteBody, req.body);
     const orgId = req.actor.orgId;
     const result = await applyChange(deps, req.actor, async (trx, at) => {
       if (await findRouteByModel(trx, orgId, input.model)) throw new ApiError('conflict', `model: a route for ${input.model} exists already (PATCH /api/routes/{id} changes it)`, 'model');
@@ -106,7 +118,7 @@ export function registerRouteRoutes(api: FastifyInstance, deps: Deps): void {
     const id = idParam(req.params.id, 'route');
     const orgId = req.actor.orgId;
     if (!(await findRoute(db, orgId, id))) throw new ApiError('not_found', `route ${id} not found`);
-    const input = parse(updateRouteBody, req.body);
+    const input = parseBody(updateRouteBody, req.body);
     if (input.deployments === undefined && input.timeout_ms === undefined && input.retries === undefined) throw new ApiError('invalid_request', 'body: give at least one of deployments, timeout_ms, retries', 'body');
     return applyChange(deps, req.actor, async (trx, at) => {
       const before = await findRoute(trx, orgId, id);
