@@ -180,4 +180,26 @@ describe('OpenAI family through Tollgate: the openai SDK and Gemini native', () 
       assert.deepEqual([row.tokens_in, row.tokens_out, row.usage_estimated], [u.promptTokenCount, u.candidatesTokenCount, false]);
     }
   });
+  test('an Azure credential needs a well-formed api_version, named in the error', async () => {
+    const base = { name: 'Azure 2', provider: 'azure', base_url: gw.fake.baseUrl, api_key: UPSTREAM_KEY, models: ['azure-other'] };
+    const missing = await gw.api('POST', '/api/providers', base);
+    assert.equal(missing.status, 400);
+    assert.equal(missing.body.error.param, 'options.api_version');
+    const malformed = await gw.api('POST', '/api/providers', { ...base, options: { api_version: 'latest' } });
+    assert.equal(malformed.status, 400);
+    assert.equal(malformed.body.error.param, 'options.api_version');
+    assert.match(malformed.body.error.message, /YYYY-MM-DD/);
+  });
+
+  test('Gemini native on a model routed elsewhere: a 400 in Gemini\'s error shape, no upstream call', async () => {
+    const r = await fetch(`${gw.url}/v1beta/models/gpt-5-codex:generateContent`, {
+      method: 'POST', headers: { 'content-type': 'application/json', 'x-goog-api-key': key },
+      body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: PROMPT }] }] }),
+    });
+    const body = await r.json() as any;
+    assert.equal(r.status, 400, JSON.stringify(body));
+    assert.equal(body.error.code, 400);
+    assert.match(body.error.message, /generateContent/);
+    assert.equal(gw.fake.requests.length, 0);
+  });
 });
