@@ -73,6 +73,8 @@ const SYSTEM = 'You answer in one short sentence.';
 /** The fake replies "tok0 tok1 …", one word per completion token: this many, under every row's max tokens. */
 const REPLY_TOKENS = 6;
 const MAX_TOKENS = 32;
+/** The aborted streams' length (under MAX_TOKENS): ~600 ms at the fake's 20 ms per piece. */
+const LONG = 30;
 
 /** What one client call saw: the text, and the usage in the client's own terms. */
 interface Seen { text: string; tokensIn: number; tokensOut: number }
@@ -130,11 +132,15 @@ async function run(gw: Gateway, key: string, row: Row, abortAfter?: number): Pro
     const text = r.content.map((b) => (b.type === 'text' ? b.text : '')).join('');
     return { text, tokensIn: r.usage.input_tokens, tokensOut: r.usage.output_tokens };
   }
-  // Raw events, as Claude Code reads them: input tokens in message_start, output in message_delta.
+  // Raw events, read as the SDK's MessageStream accumulates them: input tokens from message_start,
+  // updated by message_delta when it carries them (a translated stream learns them only at the end).
   const s = await anthropic.messages.create({ ...ask, stream: true });
   for await (const event of s) {
     if (event.type === 'message_start') seen.tokensIn = event.message.usage.input_tokens;
-    if (event.type === 'message_delta') seen.tokensOut = event.usage.output_tokens;
+    if (event.type === 'message_delta') {
+      seen.tokensOut = event.usage.output_tokens;
+      if (event.usage.input_tokens != null) seen.tokensIn = event.usage.input_tokens;
+    }
     if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') {
       seen.text += event.delta.text;
       if (enough()) {
@@ -222,18 +228,18 @@ describe('SDK matrix: official clients × route kinds, through one gateway', () 
   for (const row of ABORTS) {
     test(`abort mid-stream · ${title(row)} · still metered`, row.todo ? { todo: row.todo } : {}, async () => {
       // A long, slow stream: the client leaves after three pieces, well before its end.
-      gw.fake.options.completionTokens = 40;
+      gw.fake.options.completionTokens = LONG;
       gw.fake.options.chunkDelayMs = 20;
       try {
         const from = await lastId();
         const before = { ...gw.fake.usageTotals };
         const seen = await run(gw, key, row, 3);
-        assert.ok(seen.text.length > 0 && !seen.text.includes('tok39'), `left early: ${seen.text}`);
+        assert.ok(seen.text.length > 0 && !seen.text.includes(`tok${LONG - 1}`), `left early: ${seen.text}`);
         const log = await newestRow(from);
         const upstream = { prompt: gw.fake.usageTotals.prompt_tokens - before.prompt_tokens, completion: gw.fake.usageTotals.completion_tokens - before.completion_tokens };
         assert.equal(log.error_code, 'client_closed', JSON.stringify(log));
         // Tollgate kept reading the abandoned stream (TOLLGATE_ABORT_DRAIN_MS) for the provider's own usage.
-        assert.equal(upstream.completion, 40);
+        assert.equal(upstream.completion, LONG);
         assert.equal(log.usage_estimated, false);
         checkMetered(row, log, upstream);
         assert.ok(log.cost_usd > 0);
@@ -248,6 +254,6 @@ describe('SDK matrix: official clients × route kinds, through one gateway', () 
     const from = await lastId();
     await assert.rejects(gw.openai(key).responses.create({ model: ROUTES.groq.model, input: PROMPT }), (e: any) => e.status === 400 && /responses/i.test(e.message));
     const log = await newestRow(from);
-    assert.deepEqual([log.endpoint, log.status_code, log.provider], ['responses', 400, 'groq']);
+    assert.deepEqual([log.endpoint, log.status_code, log.error_code, log.model], ['responses', 400, 'endpoint_not_supported', ROUTES.groq.model]);
   });
 });
