@@ -182,6 +182,8 @@ export function fillUrl(url: string, world: VictimWorld): string {
     .replace(/\/invitations\/:id/, `/invitations/${world.invitationId}`)
     .replace(/\/provisioned-keys\/:id/, `/provisioned-keys/${world.provisionedKeyId}`)
     .replace(/\/secrets\/:secretId/, `/secrets/${world.oldSecretId}`)
+    // A model name, not an object: the organization's own price for it (org-wide, no target).
+    .replace(/\/prices\/:model/, '/prices/gpt-4o')
     // No request was made with the victim key: every caller the table allows gets a 404.
     .replace(/\/logs\/:requestId/, '/logs/00000000-0000-4000-8000-000000000000')
     .replace(/:[A-Za-z]+/, (param) => {
