@@ -5,13 +5,7 @@
 // stream is metered).
 import type { Endpoint, Exchange, ExchangeInput, MappedAnswer, ProviderAdapter, ResolvedRoute, UnsupportedEndpoint } from '../types.ts';
 import { OpenAIStreamMeter, usageFromResponse } from './usage.ts';
-// ▼ PENDING: translate/messages-via-chat.ts (messagesViaChat, countTokensLocally) is written by
-// another part of issue 13; until it lands, these two answer {unsupported}. The ONLY call sites
-// are messages() and countTokens() below: swap this block for the import when the file exists.
-const PENDING = (what: string): UnsupportedEndpoint => ({ unsupported: `${what} is not available on OpenAI-compatible providers yet.` });
-const messagesViaChat = (_input: ExchangeInput, _chatPath: string, _headers: Record<string, string>): Exchange | UnsupportedEndpoint => PENDING('The Anthropic Messages API (/v1/messages)');
-const countTokensLocally = (_input: ExchangeInput): Exchange | UnsupportedEndpoint => PENDING('Token counting (/v1/messages/count_tokens)');
-// ▲ PENDING
+import { countTokensLocally, messagesViaChat, type ChatDialect } from '../translate/messages-via-chat.ts';
 
 export type { Endpoint } from '../types.ts';
 export { OpenAIStreamMeter, usageFromBody, usageFromResponse } from './usage.ts';
@@ -92,8 +86,11 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
 
   /** Anthropic Messages from a client (Claude Code) to a chat/completions upstream: translated. */
   protected messages(input: ExchangeInput): Exchange | UnsupportedEndpoint {
-    return messagesViaChat(input, this.path('chat/completions', input.route), this.headers(input.route));
+    return messagesViaChat(input, this.path('chat/completions', input.route), this.headers(input.route), this.chatDialect);
   }
+
+  /** What this provider's chat API reads differently from the OpenAI-compatible default (OpenAI, Azure: max_completion_tokens). */
+  protected readonly chatDialect: ChatDialect = {};
 
   /** Anthropic count_tokens: OpenAI-compatible servers have no such call; estimated locally. */
   protected countTokens(input: ExchangeInput): Exchange | UnsupportedEndpoint {
