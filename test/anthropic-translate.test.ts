@@ -352,6 +352,9 @@ test('Messages request → chat: system blocks, images, tool_use and tool_result
   assert.equal(out.user, 'u-9');
   assert.equal(out.top_k, undefined);
   assert.deepEqual([out.stream, out.stream_options], [true, { include_usage: true }]);
+  // OpenAI's own API and Azure: reasoning models refuse max_tokens
+  const openaiDialect = json(messagesViaChat(input('messages', body, { route: oaRoute() }), '/chat/completions', {}, { maxCompletionTokens: true }).body);
+  assert.deepEqual([openaiDialect.max_completion_tokens, openaiDialect.max_tokens], [256, undefined]);
 });
 
 test('chat answer → Anthropic message: text, tool_use, stop reasons, cached tokens', () => {

@@ -3,7 +3,16 @@
 // (top_k, thinking, cache_control, documents, server tools): docs/providers.md lists it.
 import { isObject, type Json } from './sse.ts';
 
-export function anthropicRequestToChat(body: Json, upstreamModel: string, stream: boolean): Json {
+/** What differs between OpenAI-compatible servers in a translated request. */
+export interface ChatDialect {
+  /**
+   * Send the output cap as `max_completion_tokens` (OpenAI's own API and Azure, whose reasoning
+   * models refuse `max_tokens`) rather than `max_tokens` (what most OpenAI-compatible servers read).
+   */
+  maxCompletionTokens?: boolean;
+}
+
+export function anthropicRequestToChat(body: Json, upstreamModel: string, stream: boolean, dialect: ChatDialect = {}): Json {
   const messages: Json[] = [];
   const system = systemText(body.system);
   if (system) messages.push({ role: 'system', content: system });
@@ -11,7 +20,7 @@ export function anthropicRequestToChat(body: Json, upstreamModel: string, stream
     for (const m of body.messages) if (isObject(m)) messages.push(...turn(m));
   }
   const out: Json = { model: upstreamModel, messages };
-  if (typeof body.max_tokens === 'number') out.max_tokens = body.max_tokens;
+  if (typeof body.max_tokens === 'number') out[dialect.maxCompletionTokens ? 'max_completion_tokens' : 'max_tokens'] = body.max_tokens;
   if (typeof body.temperature === 'number') out.temperature = body.temperature;
   if (typeof body.top_p === 'number') out.top_p = body.top_p;
   if (Array.isArray(body.stop_sequences) && body.stop_sequences.length > 0) out.stop = body.stop_sequences;

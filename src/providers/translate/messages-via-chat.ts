@@ -2,14 +2,20 @@
 // speaks OpenAI's Chat Completions: the request, the JSON answer and the stream are translated
 // (see the three modules below); count_tokens is estimated locally (count-tokens.ts).
 import type { Exchange, ExchangeInput, StreamMeter, Usage } from '../types.ts';
-import { anthropicRequestToChat } from './anthropic-request-to-chat.ts';
+import { anthropicRequestToChat, type ChatDialect } from './anthropic-request-to-chat.ts';
 import { chatAnswerToAnthropic } from './chat-answer-to-anthropic.ts';
 import { ChatToAnthropicStream } from './chat-stream-to-anthropic.ts';
 import { estimateInputTokens } from './count-tokens.ts';
 
-/** /v1/messages to an OpenAI-compatible provider: `chatPath` is its chat endpoint (e.g. /chat/completions). */
-export function messagesViaChat(input: ExchangeInput, chatPath: string, headers: Record<string, string>): Exchange {
-  const body = anthropicRequestToChat(input.body, input.route.upstreamModel, input.stream);
+export type { ChatDialect } from './anthropic-request-to-chat.ts';
+
+/**
+ * /v1/messages to an OpenAI-compatible provider: `chatPath` is its chat endpoint (e.g.
+ * /chat/completions); `dialect` what this provider reads differently (OpenAI and Azure:
+ * `{ maxCompletionTokens: true }`).
+ */
+export function messagesViaChat(input: ExchangeInput, chatPath: string, headers: Record<string, string>, dialect: ChatDialect = {}): Exchange {
+  const body = anthropicRequestToChat(input.body, input.route.upstreamModel, input.stream, dialect);
   const model = input.model;
   return {
     path: chatPath,
