@@ -233,6 +233,9 @@ for (const dialect of DIALECTS) {
       assert.equal((await alice.api('GET', '/api/me/provisioned-keys?include_deleted=true')).body.data[0].status, 'deleted');
       const actions = (await auditOf(key.id)).map((e) => e.action);
       assert.deepEqual(actions, ['provisioned_key.create', 'provisioned_key.delete']);
+      // The team's credit transactions (the owner's ledger) show both, with the amount.
+      const ledger = (await gw.api('GET', `/api/teams/${teamId}/transactions`)).body.data.filter((t: any) => t.target_type === 'provisioned_key');
+      assert.deepEqual(ledger.map((t: any) => [t.action, t.amount_usd]), [['provisioned_key.delete', 10], ['provisioned_key.create', 10]]);
 
       // The whole allocation is free again; this time the provider is down when it is revoked.
       const again = await provision(alice, { team_id: teamId, name: 'again', limit_usd: 10 });

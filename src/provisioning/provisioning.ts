@@ -103,7 +103,7 @@ export async function provisionKey(deps: Deps, actor: Actor, input: ProvisionInp
       const row = await activate(trx, held.id, created.key.hash, hint(created.secret), at);
       if (!row) throw new Error(`provisioned key reservation ${held.id} disappeared before the provider's answer was recorded`);
       const view = provisionedKeyView(row, Date.parse(at));
-      return { result: row, audit: [{ orgId: actor.orgId, teamId: row.team_id, action: 'provisioned_key.create', targetType: 'provisioned_key', targetId: row.id, after: view }] };
+      return { result: row, audit: [{ orgId: actor.orgId, teamId: row.team_id, action: 'provisioned_key.create', targetType: 'provisioned_key', targetId: row.id, after: view, amountMicro: Number(row.limit_micro) }] };
     });
     return { ...provisionedKeyView(row, deps.clock.now()), key: created.secret };
   } catch (err) {
@@ -149,7 +149,7 @@ export async function updateProvisionedKey(deps: Deps, actor: Actor, key: Provis
     if (change.limitMicro !== undefined) set.limit_micro = change.limitMicro;
     const row = await updateProvisioned(trx, key.id, set, at);
     const after = provisionedKeyView(row, Date.parse(at));
-    return { result: row, audit: [{ orgId: key.org_id, teamId: key.team_id, action: 'provisioned_key.update', targetType: 'provisioned_key', targetId: key.id, before, after }] };
+    return { result: row, audit: [{ orgId: key.org_id, teamId: key.team_id, action: 'provisioned_key.update', targetType: 'provisioned_key', targetId: key.id, before, after, amountMicro: Number(row.limit_micro) }] };
   });
   return provisionedKeyView(row, deps.clock.now());
 }
@@ -160,7 +160,7 @@ export async function revokeProvisionedKey(deps: Deps, actor: Actor, key: Provis
     const row = await markRevoked(trx, key.id, at);
     // Revoked already (or deleted): nothing more to record; the deletion below is retried.
     if (!row) return { result: null, audit: [] };
-    return { result: row, audit: [{ orgId: key.org_id, teamId: key.team_id, action: 'provisioned_key.delete', targetType: 'provisioned_key', targetId: key.id, before: provisionedKeyView(key, Date.parse(at)), after: provisionedKeyView(row, Date.parse(at)) }] };
+    return { result: row, audit: [{ orgId: key.org_id, teamId: key.team_id, action: 'provisioned_key.delete', targetType: 'provisioned_key', targetId: key.id, before: provisionedKeyView(key, Date.parse(at)), after: provisionedKeyView(row, Date.parse(at)), amountMicro: Number(key.limit_micro) }] };
   });
   await deleteAtProvider(deps, key).catch(() => {});
   const row = await deps.db.kysely.selectFrom('provisioned_keys').selectAll().where('id', '=', key.id).executeTakeFirstOrThrow();

@@ -88,7 +88,7 @@ export class ProvisionedKeySweeper {
       const row = await trx.updateTable('provisioned_keys').set({ deleted_at: at, updated_at: at }).where('id', '=', key.id).where('deleted_at', 'is', null).where('status', '!=', 'deleted').returningAll().executeTakeFirst();
       // Another replica got there first: it records the event.
       if (!row) return;
-      await recordAudit(trx, sweeperActor(key.org_id), { orgId: key.org_id, teamId: key.team_id, action: 'provisioned_key.expire', targetType: 'provisioned_key', targetId: key.id, before: provisionedKeyView(key, now), after: provisionedKeyView(row, now) }, at);
+      await recordAudit(trx, sweeperActor(key.org_id), { orgId: key.org_id, teamId: key.team_id, action: 'provisioned_key.expire', targetType: 'provisioned_key', targetId: key.id, before: provisionedKeyView(key, now), after: provisionedKeyView(row, now), amountMicro: Number(key.limit_micro) }, at);
     });
   }
 }

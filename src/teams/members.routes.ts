@@ -24,7 +24,7 @@ const memberBody = z.strictObject({
   key_create_self: z.boolean().optional(),
 });
 
-const TRANSACTION_ACTIONS = ['allocation.set', 'key.create', 'key.limits.set', 'key.revoke', 'key.rotate', 'member.set', 'member.remove'];
+const TRANSACTION_ACTIONS = ['allocation.set', 'key.create', 'key.limits.set', 'key.revoke', 'key.rotate', 'member.set', 'member.remove', 'provisioned_key.create', 'provisioned_key.update', 'provisioned_key.delete', 'provisioned_key.expire'];
 
 type MemberReq = FastifyRequest<{ Params: { id: string; userId: string } }>;
 

@@ -29,7 +29,7 @@ export async function deactivateUser(deps: Deps, actor: Actor, user: UserRow) {
     const sessionsEnded = await revokeUserSessions(trx, current.id, at);
     provisioned = await revokeOwnedProvisioned(trx, current.org_id, current.id, at);
     const now = Date.parse(at);
-    const provisionedEvents = provisioned.map((k) => ({ orgId: k.org_id, teamId: k.team_id, action: 'provisioned_key.delete', targetType: 'provisioned_key', targetId: k.id, before: provisionedKeyView(k, now), after: { ...provisionedKeyView({ ...k, deleted_at: at, updated_at: at }, now), reason: 'owner_deactivated' } }));
+    const provisionedEvents = provisioned.map((k) => ({ orgId: k.org_id, teamId: k.team_id, action: 'provisioned_key.delete', targetType: 'provisioned_key', targetId: k.id, before: provisionedKeyView(k, now), after: { ...provisionedKeyView({ ...k, deleted_at: at, updated_at: at }, now), reason: 'owner_deactivated' }, amountMicro: Number(k.limit_micro) }));
     const result = { ...userView(row), disabled_key_ids: keyIds, sessions_ended: sessionsEnded };
     // Repeating a deactivation catches keys issued since; with nothing to do it records nothing.
     const changed = current.status !== 'deactivated' || keyIds.length > 0 || sessionsEnded > 0 || provisioned.length > 0;
