@@ -81,9 +81,9 @@ describe('routes and prices pages in the browser (sqlite)', { skip: browserSkip(
     const row = table.getByRole('row').filter({ has: page.getByText('gpt-4o-mini', { exact: true }) });
     await row.getByText('shipped').waitFor();
     await noAxe(page, '/ui/prices');
-    await row.getByRole('button', { name: 'Set the price of gpt-4o-mini' }).click();
+    await row.getByRole('button', { name: 'Override the price of gpt-4o-mini' }).click();
     const dialog = page.getByRole('dialog', { name: 'Price of gpt-4o-mini' });
-    await dialog.getByLabel('Input, USD per 1M').fill('1000');
+    await dialog.getByLabel('Input, USD per 1M', { exact: true }).fill('1000');
     await dialog.getByLabel('Output, USD per 1M').fill('2000');
     await dialog.getByRole('button', { name: 'Save price' }).click();
     await row.getByText('organization').waitFor();
@@ -112,7 +112,7 @@ describe('routes and prices pages in the browser (sqlite)', { skip: browserSkip(
     assert.equal(await page.getByRole('button', { name: /Create route|Edit the route|Delete the route/ }).count(), 0);
     await page.goto(`${gw.url}/ui/prices`);
     await page.getByRole('table', { name: 'Prices' }).getByRole('row').nth(1).waitFor();
-    assert.equal(await page.getByRole('button', { name: /Set a price|Set the price|Remove the organization/ }).count(), 0);
+    assert.equal(await page.getByRole('button', { name: /Set a price|Override the price|Edit the price|Remove the organization/ }).count(), 0);
     assert.deepEqual(ui.problems, []);
     await ui.context.close();
   });

@@ -88,7 +88,7 @@ function Prices() {
       label: 'Actions',
       render: (p) => (
         <span class="ops-actions">
-          <Button class="btn-small" onClick={() => setEditing(p)} aria-label={`Set the price of ${p.model}`}>{p.source === 'organization' ? 'Edit' : 'Override'}</Button>
+          <Button class="btn-small" onClick={() => setEditing(p)} aria-label={`${p.source === 'organization' ? 'Edit' : 'Override'} the price of ${p.model}`}>{p.source === 'organization' ? 'Edit' : 'Override'}</Button>
           {p.source === 'organization' && <Button class="btn-small" variant="danger" onClick={() => remove(p)} aria-label={`Remove the organization's price of ${p.model}`}>Remove</Button>}
         </span>
       ),
