@@ -51,7 +51,8 @@ describe('OpenAI family through Tollgate: the openai SDK and Gemini native', () 
     await credential({ name: 'OpenAI', provider: 'openai', base_url: `${fake}/v1`, models: ['gpt-5-codex', 'gpt-5-cached-reasoning'] });
     await credential({ name: 'Azure', provider: 'azure', base_url: fake, options: { api_version: '2024-10-21' }, models: ['azure-codex', 'azure-gpt4o'] });
     await credential({ name: 'Groq', provider: 'groq', base_url: `${fake}/v1`, models: ['llama-3.3-70b-versatile'] });
-    await credential({ name: 'Gemini', provider: 'gemini', base_url: `${fake}/v1beta`, models: ['gemini-2.5-flash'] });
+    await credential({ name: 'Gemini', provider: 'gemini', base_url: `${fake}/v1beta`, models: ['gemini-2.5-flash', 'error-400-gemini'] });
+    await credential({ name: 'Gemini, a revoked key', provider: 'gemini', base_url: `${fake}/v1beta`, api_key: 'revoked-gemini-key', models: ['gemini-revoked'] });
     await credential({ name: 'Anthropic', provider: 'anthropic', base_url: `${fake}/v1`, models: ['claude-sonnet-4-5'] });
     const team = (await gw.api('POST', '/api/teams', { name: 'Agents' })).body;
     key = (await gw.api('POST', `/api/teams/${team.id}/keys`, { name: 'codex' })).body.key;
@@ -201,5 +202,20 @@ describe('OpenAI family through Tollgate: the openai SDK and Gemini native', () 
     assert.equal(body.error.code, 400);
     assert.match(body.error.message, /generateContent/);
     assert.equal(gw.fake.requests.length, 0);
+  });
+  test('Gemini errors reach an OpenAI client OpenAI-shaped; a refused Gemini key is the gateway\'s 502, not the client\'s 400', async () => {
+    const messages = [{ role: 'user' as const, content: PROMPT }];
+    const bad = await client.chat.completions.create({ model: 'error-400-gemini', messages }).then(() => undefined, (e: unknown) => e);
+    assert.ok(bad instanceof OpenAI.BadRequestError, String(bad));
+    assert.equal((bad.error as any)?.message, 'Simulated error for model error-400-gemini', 'the error object, not Gemini\'s list around it');
+    const refused = await client.chat.completions.create({ model: 'gemini-revoked', messages }, { maxRetries: 0 }).then(() => undefined, (e: unknown) => e);
+    assert.ok(refused instanceof OpenAI.APIError && refused.status === 502, String(refused));
+    assert.match(refused.message, /rejected the gateway credential/);
+    const native = await fetch(`${gw.url}/v1beta/models/gemini-revoked:generateContent`, {
+      method: 'POST', headers: { 'content-type': 'application/json', 'x-goog-api-key': key },
+      body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: PROMPT }] }] }),
+    });
+    assert.equal(native.status, 502);
+    assert.match(((await native.json()) as any).error.message, /rejected the gateway credential/);
   });
 });

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { CREDENTIAL_PROVIDERS, PROVIDERS, adapterFor } from '../src/providers/registry.ts';
 import { isUnsupported, type Endpoint, type Exchange, type ExchangeInput, type ResolvedRoute, type Usage } from '../src/providers/types.ts';
 import { ResponsesStreamMeter, mapResponsesJson } from '../src/providers/openai/responses.ts';
-import { GeminiStreamMeter, mapGenerateContent } from '../src/providers/gemini/native.ts';
+import { GeminiStreamMeter, mapGenerateContent, normalizeGeminiError } from '../src/providers/gemini/native.ts';
 import { API_VERSION } from '../src/providers/azure/adapter.ts';
 import { startFakeUpstream, type FakeUpstream } from './support/fake-upstream.ts';
 
@@ -377,6 +377,12 @@ describe('OpenAI family adapters', () => {
       assert.equal(b.status, 400);
       assert.ok(Array.isArray(JSON.parse(b.text)));
       assert.equal(adapterFor('gemini').errorMessage(400, b.text), 'API key not valid. Please pass a valid API key.');
+      // relayed as the usual error object, and as what it is: the gateway's key refused
+      const n = normalizeGeminiError(b.status, b.text);
+      assert.equal(n.status, 401);
+      assert.equal(JSON.parse(n.text).error.status, 'INVALID_ARGUMENT');
+      assert.deepEqual(normalizeGeminiError(429, r.text), { status: 429, text: r.text });
+      assert.deepEqual(normalizeGeminiError(500, 'upstream connect error'), { status: 500, text: 'upstream connect error' });
     });
   });
 });

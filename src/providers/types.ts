@@ -144,6 +144,12 @@ export interface ProviderAdapter {
   exchange(input: ExchangeInput): Exchange | UnsupportedEndpoint;
   /** The human message in this provider's error body (for mapping errors to another format). */
   errorMessage(status: number, text: string): string | undefined;
+  /**
+   * An upstream error answer as the provider's usual shape and true status, for a provider whose
+   * own is odd (Gemini's OpenAI endpoint wraps its error in a list and refuses a bad key with a
+   * 400). Called on error answers only, before they are relayed or mapped; absent: as they came.
+   */
+  normalizeError?(status: number, text: string): { status: number; text: string };
   /** GET request for the provider's model list (catch-all credentials' /v1/models), if it has one. */
   modelsRequest?(route: ResolvedRoute): { path: string; headers: Record<string, string> };
 }

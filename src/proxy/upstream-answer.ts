@@ -24,6 +24,7 @@ export interface ErrorTarget {
 
 /** What an upstream error answer is logged as, and how the client is answered (after logging). */
 export function relayError(res: ServerResponse, status: number, text: string, headers: HeaderMap, to: ErrorTarget): { result: ForwardResult; reply: () => void } {
+  if (to.adapter.normalizeError) ({ status, text } = to.adapter.normalizeError(status, text));
   const upstreamMessage = to.adapter.errorMessage(status, text);
   const message = upstreamMessage ?? `HTTP ${status}`;
   const failed = (logged: number, errorCode: string) => ({ status: logged, usage: undefined, estimated: false, errorCode, streamed: false });

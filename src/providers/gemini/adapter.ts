@@ -3,7 +3,7 @@
 // through ({base}/models/{model}:…, `x-goog-api-key`). https://ai.google.dev/gemini-api/docs/openai
 import type { Endpoint, Exchange, ExchangeInput, ResolvedRoute, UnsupportedEndpoint } from '../types.ts';
 import { OpenAICompatibleAdapter } from '../openai-compatible/adapter.ts';
-import { GeminiStreamMeter, geminiErrorMessage, mapGenerateContent, nativeBody, nativePath } from './native.ts';
+import { GeminiStreamMeter, geminiErrorMessage, mapGenerateContent, nativeBody, nativePath, normalizeGeminiError } from './native.ts';
 
 export class GeminiAdapter extends OpenAICompatibleAdapter {
   /** The native API's headers, once per cached route (the base caches the OpenAI-style ones). */
@@ -35,6 +35,10 @@ export class GeminiAdapter extends OpenAICompatibleAdapter {
 
   override errorMessage(_status: number, text: string): string | undefined {
     return geminiErrorMessage(text);
+  }
+
+  normalizeError(status: number, text: string): { status: number; text: string } {
+    return normalizeGeminiError(status, text);
   }
 
   override modelsRequest(route: ResolvedRoute): { path: string; headers: Record<string, string> } {

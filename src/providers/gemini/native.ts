@@ -109,3 +109,22 @@ export function geminiErrorMessage(text: string): string | undefined {
     return undefined;
   }
 }
+
+/**
+ * Gemini's errors as their usual `{error:{…}}` object with their true status: its OpenAI endpoint
+ * answers a list of one error (OpenAI clients expect the object), and a refused API key comes as
+ * 400 INVALID_ARGUMENT with reason API_KEY_INVALID: that is the gateway's credential being
+ * refused, a 401, never the client's fault.
+ */
+export function normalizeGeminiError(status: number, text: string): { status: number; text: string } {
+  let out = text;
+  if (text.trimStart().startsWith('[')) {
+    try {
+      const list = JSON.parse(text) as unknown[];
+      if (Array.isArray(list) && list.length > 0 && typeof list[0] === 'object') out = JSON.stringify(list[0]);
+    } catch {
+      // not JSON: as it came
+    }
+  }
+  return { status: status === 400 && out.includes('"API_KEY_INVALID"') ? 401 : status, text: out };
+}
