@@ -297,6 +297,20 @@ describe('OpenAI family adapters', () => {
     });
   });
 
+  describe('model lists (a catch-all credential\'s GET /v1/models)', () => {
+    test('Azure: {base}/openai/v1/models with api-key; Gemini: its native {base}/models with x-goog-api-key', async () => {
+      for (const [provider, base, want] of [['azure', fake.baseUrl, 'gpt-4o'], ['gemini', fake.baseUrl + '/v1beta', 'models/gemini-2.5-flash']] as const) {
+        const r = route(provider, base, '*', provider === 'azure' ? { api_version: '2024-10-21' } : {});
+        const req = adapterFor(provider).modelsRequest!(r);
+        const res = await fetch(base + req.path, { headers: req.headers });
+        assert.equal(res.status, 200, provider);
+        const json = await res.json() as any;
+        assert.ok(JSON.stringify(json.data ?? json.models).includes(want), provider);
+        assert.equal(req.headers.authorization, undefined, `${provider}: its own key header`);
+      }
+    });
+  });
+
   describe('Google Gemini', () => {
     const gem = (model: string) => route('gemini', fake.baseUrl + '/v1beta', model);
     const native = { contents: [{ role: 'user', parts: [{ text: 'Explain how a gateway meters tokens' }] }], generationConfig: { maxOutputTokens: 9 } };

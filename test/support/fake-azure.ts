@@ -2,6 +2,7 @@
 // (https://learn.microsoft.com/azure/ai-foundry/openai/reference):
 //   POST /openai/deployments/{deployment}/chat/completions|completions|embeddings?api-version=…
 //   POST /openai/v1/responses (the v1 API: no api-version; `model` is the deployment name)
+//   GET  /openai/v1/models (the v1 API's model list)
 // The key comes in an `api-key` header. Answers are OpenAI's (the deployment's model answers);
 // errors are OpenAI-shaped with Azure's codes ({"error":{"code":"DeploymentNotFound","message":…}}).
 // A missing api-version is Azure's 404 "Resource not found"; a malformed one its 400.
@@ -50,6 +51,13 @@ function deployments(ctx: Ctx, path: string): Promise<void> | void {
 const apiKey = (req: { headers: Record<string, string | string[] | undefined> }, key: string) => req.headers['api-key'] === key;
 
 export const azureRoutes: FakeRoute[] = [
+  {
+    // the v1 API's model list: what the resource can deploy
+    matches: (method, path) => method === 'GET' && path === '/openai/v1/models',
+    authorized: apiKey,
+    error: azureError,
+    handle: (ctx) => send(ctx, 200, { object: 'list', data: ['gpt-4o', 'gpt-4.1', 'text-embedding-3-small'].map((id) => ({ id, object: 'model', created_at: 1715367049, lifecycle_status: 'generally-available', status: 'succeeded' })) }),
+  },
   {
     matches: (method, path) => method === 'POST' && DEPLOYMENT.test(path),
     authorized: apiKey,

@@ -3,6 +3,7 @@
 //   POST /v1beta/models/{model}:streamGenerateContent?alt=sse → SSE, each `data:` one of those
 //        (without alt=sse: one JSON array of them, as Gemini does)
 //   POST /v1beta/openai/chat/completions | /embeddings     → the OpenAI-compatible endpoint
+//   GET  /v1beta/models                                    → the model list
 // Native calls take the key in `x-goog-api-key` (or `?key=`), the OpenAI endpoint as Bearer.
 // Native errors are {"error":{"code","message","status"}}; the OpenAI endpoint wraps the same in a
 // list. A bad key is Gemini's 400 API_KEY_INVALID, not a 401.
@@ -77,7 +78,24 @@ function generate(ctx: Ctx, model: string, streamed: boolean, sse: boolean): Pro
 
 const nativeKey = (req: http.IncomingMessage, key: string) => req.headers['x-goog-api-key'] === key || new URL(req.url ?? '/', 'http://x').searchParams.get('key') === key;
 
+/** GET /v1beta/models: Gemini's model list (names with their `models/` prefix). */
+const GEMINI_MODELS = ['gemini-2.5-pro', 'gemini-2.5-flash', 'gemini-embedding-001'];
+function listModels(ctx: Ctx): void {
+  send(ctx, 200, {
+    models: GEMINI_MODELS.map((m) => ({
+      name: `models/${m}`, version: '001', displayName: m.replace(/-/g, ' '), inputTokenLimit: 1048576, outputTokenLimit: 65536,
+      supportedGenerationMethods: m.includes('embedding') ? ['embedContent'] : ['generateContent', 'countTokens'],
+    })),
+  });
+}
+
 export const geminiRoutes: FakeRoute[] = [
+  {
+    matches: (method, path) => method === 'GET' && path === '/v1beta/models',
+    authorized: (req, key) => nativeKey(req, key),
+    error: nativeError,
+    handle: (ctx) => listModels(ctx),
+  },
   {
     matches: (method, path) => method === 'POST' && NATIVE.test(path),
     authorized: nativeKey,

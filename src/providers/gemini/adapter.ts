@@ -25,10 +25,8 @@ export class GeminiAdapter extends OpenAICompatibleAdapter {
 
   protected override generateContent(input: ExchangeInput): Exchange {
     const { route, stream } = input;
-    let headers = this.nativeHeadersOf.get(route);
-    if (!headers) this.nativeHeadersOf.set(route, (headers = { 'content-type': 'application/json', 'x-goog-api-key': route.apiKey, accept: 'application/json, text/event-stream' }));
     return {
-      path: nativePath(route.upstreamModel, stream), headers, body: nativeBody(input), stream,
+      path: nativePath(route.upstreamModel, stream), headers: this.nativeHeaders(route), body: nativeBody(input), stream,
       meter: new GeminiStreamMeter(input.promptEstimate), mapJson: mapGenerateContent,
     };
   }
@@ -41,7 +39,14 @@ export class GeminiAdapter extends OpenAICompatibleAdapter {
     return normalizeGeminiError(status, text);
   }
 
+  /** Gemini's own list (`models: [{name: "models/…", displayName}]`): the names its native API takes. */
   override modelsRequest(route: ResolvedRoute): { path: string; headers: Record<string, string> } {
-    return { path: '/openai/models', headers: this.headers(route) };
+    return { path: '/models', headers: this.nativeHeaders(route) };
+  }
+
+  private nativeHeaders(route: ResolvedRoute): Record<string, string> {
+    let headers = this.nativeHeadersOf.get(route);
+    if (!headers) this.nativeHeadersOf.set(route, (headers = { 'content-type': 'application/json', 'x-goog-api-key': route.apiKey, accept: 'application/json, text/event-stream' }));
+    return headers;
   }
 }
