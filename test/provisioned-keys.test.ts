@@ -330,6 +330,25 @@ for (const dialect of DIALECTS) {
       assert.equal((await row(b1.id)).status, 'deleted');
     });
 
+    test('a member deactivated while their key is being created at the provider gets no key: it is deleted there again', async () => {
+      const { teamId, alice } = await world(10);
+      const before = or.keys.size;
+      gw.fake.options.latencyMs = 400;
+      try {
+        const creating = alice.api('POST', '/api/me/provisioned-keys', { team_id: teamId, credential_id: credentialId, name: 'racing', limit_usd: 5 });
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        assert.equal((await gw.api('POST', `/api/users/${alice.userId}/deactivate`, {})).status, 200);
+        const res = await creating;
+        assert.equal(res.status, 403, JSON.stringify(res.body));
+        assert.match(res.body.error.message, /deactivated/);
+      } finally {
+        gw.fake.options.latencyMs = 0;
+      }
+      assert.equal(or.keys.size, before, 'nothing left at the provider');
+      const rows = await gw.runtime.deps.db.kysely.selectFrom('provisioned_keys').selectAll().where('user_id', '=', alice.userId).execute();
+      assert.deepEqual(rows, []);
+    });
+
     test('another member, another team owner and another organization cannot see or touch it; the team owner and admins can', async () => {
       const { teamId, owner, alice, bob } = await world(10);
       const key = await provision(alice, { team_id: teamId, name: 'private', limit_usd: 2 });

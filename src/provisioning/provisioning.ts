@@ -100,6 +100,12 @@ export async function provisionKey(deps: Deps, actor: Actor, input: ProvisionInp
   }
   try {
     const row = await applyChange(deps, actor, async (trx, at) => {
+      // Deactivated meanwhile: the deactivation revoked only the keys it saw, not this reservation.
+      // The user row is locked (PostgreSQL) so that a deactivation either commits first and is seen
+      // here, or waits and then sees this key among the ones it revokes.
+      let owner = trx.selectFrom('users').select('status').where('id', '=', input.userId);
+      if (deps.db.dialect === 'postgres') owner = owner.forUpdate();
+      if ((await owner.executeTakeFirst())?.status !== 'active') throw new ApiError('forbidden', 'your account was deactivated while the key was being created; it was deleted at the provider');
       const row = await activate(trx, held.id, created.key.hash, hint(created.secret), at);
       if (!row) throw new Error(`provisioned key reservation ${held.id} disappeared before the provider's answer was recorded`);
       const view = provisionedKeyView(row, Date.parse(at));
