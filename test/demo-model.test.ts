@@ -153,6 +153,34 @@ describe('demo model: TOLLGATE_DEMO=1 end to end', () => {
     assert.ok(rows.every((r) => r.usage_estimated === false), 'usage as the demo reported it, not estimated');
   });
 
+  test('the openai SDK: responses.create (JSON and stream), as Codex CLI calls it, metered at $0', async () => {
+    const client = gw.openai(key);
+    const before = (await logsOf(gw, 'tollgate-demo')).length;
+    // instructions (23 chars → 6 + 3) and one input message (HELLO: 6 + 3)
+    const ask = { model: 'tollgate-demo', instructions: 'You are a helpful demo.', input: [{ role: 'user' as const, content: HELLO }] };
+    const r = await client.responses.create(ask);
+    assert.equal(r.status, 'completed');
+    assert.equal(r.output_text, DEMO_ANSWER);
+    assert.deepEqual([r.usage!.input_tokens, r.usage!.output_tokens], [9 + HELLO_TOKENS, WORDS]);
+
+    let text = '';
+    let done: any;
+    for await (const event of await client.responses.create({ ...ask, stream: true, max_output_tokens: 4 })) {
+      if (event.type === 'response.output_text.delta') text += event.delta;
+      if (event.type === 'response.incomplete') done = event.response;
+    }
+    assert.equal(text, DEMO_ANSWER.split(' ').slice(0, 4).join(' '));
+    assert.equal(done?.incomplete_details?.reason, 'max_output_tokens', 'cut by max_output_tokens: response.incomplete');
+    assert.equal(done.usage.output_tokens, 4);
+
+    assert.equal(gw.fake.requests.length, 0, 'no upstream was called');
+    const rows = (await logsOf(gw, 'tollgate-demo')).slice(before);
+    assert.deepEqual(rows.map((x) => [x.endpoint, x.provider, x.streamed, x.tokens_in, x.tokens_out, x.cost_usd, x.unpriced, x.usage_estimated]), [
+      ['responses', 'demo', false, 9 + HELLO_TOKENS, WORDS, 0, false, false],
+      ['responses', 'demo', true, 9 + HELLO_TOKENS, 4, 0, false, false],
+    ]);
+  });
+
   test('the @anthropic-ai/sdk: messages (JSON and stream) through the OpenAI-compatible translation, metered', async () => {
     const anthropic = new Anthropic({ apiKey: key, baseURL: gw.url, maxRetries: 0 });
     const before = (await logsOf(gw, 'tollgate-demo')).length;

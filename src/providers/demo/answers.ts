@@ -10,12 +10,13 @@ export const DEMO_ANSWER =
   'Your request was authenticated, admitted, metered and logged like any other. Add a provider credential to get real answers.';
 
 /** The answer as streamed: one word (with its leading space) per piece and per completion token. */
-const PIECES = DEMO_ANSWER.split(' ').map((w, i) => (i === 0 ? w : ' ' + w));
+export const DEMO_PIECES = DEMO_ANSWER.split(' ').map((w, i) => (i === 0 ? w : ' ' + w));
+const PIECES = DEMO_PIECES;
 
-const tokensOf = (text: string): number => Math.ceil(text.length / 4);
+export const tokensOf = (text: string): number => Math.ceil(text.length / 4);
 
-/** The text of a chat message's content: a string, or the text parts of a content array. */
-function contentText(content: unknown): string {
+/** The text of a chat message's content: a string, or the text parts of a content array (Responses input_text too). */
+export function contentText(content: unknown): string {
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) return '';
   let out = '';

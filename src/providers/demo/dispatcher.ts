@@ -5,6 +5,7 @@
 // and only the network is missing. No socket, no DNS: nothing leaves the machine.
 import { Dispatcher } from 'undici';
 import { completionEvents, completionJson, embeddingsJson, errorJson, modelsJson } from './answers.ts';
+import { responseEvents, responseJson } from './responses.ts';
 
 /** Not a network address: http-pool.ts hands requests for it to a DemoDispatcher. */
 export const DEMO_BASE_URL = 'demo://local/v1';
@@ -108,7 +109,8 @@ class DemoExchange {
 
 /**
  * Routes by the path's last segments, so it serves whatever base path the demo credential names:
- * POST …/chat/completions, …/completions, …/embeddings (JSON, or SSE with `stream: true`), GET …/models.
+ * POST …/chat/completions, …/completions, …/embeddings, …/responses (JSON, or SSE with
+ * `stream: true`), GET …/models.
  */
 export class DemoDispatcher extends Dispatcher {
   private readonly spacing: number;
@@ -158,11 +160,12 @@ function answer(opts: Dispatcher.DispatchOptions): Answer {
   const stream = body.stream === true;
   if (path.endsWith('/chat/completions')) return text(model, body, false, stream);
   if (path.endsWith('/completions')) return text(model, body, true, stream);
+  if (path.endsWith('/responses')) return stream ? [200, SSE_HEADERS, responseEvents(model, body)] : [200, JSON_HEADERS, [responseJson(model, body)]];
   if (path.endsWith('/embeddings')) {
     const json = embeddingsJson(model, body);
     return json ? [200, JSON_HEADERS, [json]] : [400, JSON_HEADERS, [errorJson("'input' is a required property", 'input')]];
   }
-  return [404, JSON_HEADERS, [errorJson(`The demo model serves chat/completions, completions and embeddings, not ${path}.`)]];
+  return [404, JSON_HEADERS, [errorJson(`The demo model serves chat/completions, completions, embeddings and responses, not ${path}.`)]];
 }
 
 function text(model: string, body: Record<string, unknown>, legacy: boolean, stream: boolean): Answer {
