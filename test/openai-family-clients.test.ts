@@ -4,6 +4,8 @@
 // sees it, the request as the provider saw it, and the usage as GET /api/logs meters it.
 import { describe, test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { startGateway, UPSTREAM_KEY, type Gateway } from './support/gateway.ts';
 import { replyPieces } from './support/fake-upstream.ts';
@@ -217,5 +219,38 @@ describe('OpenAI family through Tollgate: the openai SDK and Gemini native', () 
     });
     assert.equal(native.status, 502);
     assert.match(((await native.json()) as any).error.message, /rejected the gateway credential/);
+  });
+  test('a Responses stream the upstream cuts short: the client gets an error, the log an estimate from the deltas seen', async () => {
+    // an upstream that sends the start of a Responses stream, three text deltas, and hangs up
+    const cut = http.createServer((req, res) => {
+      req.resume().on('end', () => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        const ev = (type: string, data: object) => res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
+        const response = { id: 'resp_cut', object: 'response', status: 'in_progress', output: [], usage: null };
+        ev('response.created', { sequence_number: 0, response });
+        ev('response.in_progress', { sequence_number: 1, response });
+        for (const [i, delta] of ['Hel', 'lo', ' there'].entries()) ev('response.output_text.delta', { sequence_number: 2 + i, item_id: 'msg_1', output_index: 0, content_index: 0, delta });
+        res.end();
+      });
+    });
+    await new Promise<void>((resolve) => cut.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (cut.address() as AddressInfo).port;
+      const r = await gw.api('POST', '/api/providers', { name: 'OpenAI (cut)', provider: 'openai', base_url: `http://127.0.0.1:${port}/v1`, api_key: UPSTREAM_KEY, models: ['gpt-cut'] });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      let text = '';
+      const err = await (async () => {
+        for await (const ev of await client.responses.create({ model: 'gpt-cut', input: PROMPT, stream: true })) if (ev.type === 'response.output_text.delta') text += ev.delta;
+      })().then(() => undefined, (e: unknown) => e);
+      assert.equal(text, 'Hello there', 'what came was relayed');
+      assert.ok(err instanceof Error, 'the SDK reports the stream as failed');
+      const [row] = await latest(gw, 'gpt-cut', 'responses');
+      assert.equal(row.error_code, 'upstream_error');
+      assert.deepEqual([row.streamed, row.usage_estimated, row.tokens_out], [true, true, 3], JSON.stringify(row));
+      assert.ok(row.tokens_in > 0);
+    } finally {
+      cut.closeAllConnections();
+      cut.close();
+    }
   });
 });
