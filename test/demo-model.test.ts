@@ -9,6 +9,11 @@ import { poolFor } from '../src/providers/http-pool.ts';
 import { DemoDispatcher, DEMO_BASE_URL } from '../src/providers/demo/dispatcher.ts';
 import { DEMO_ANSWER } from '../src/providers/demo/answers.ts';
 import { startGateway, type Gateway } from './support/gateway.ts';
+import { launchTollgate } from './support/tollgate-process.ts';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 
 const WORDS = DEMO_ANSWER.split(' ').length;
 // ceil(chars / 4) + 3 per chat message, as docs/providers.md says
@@ -27,6 +32,32 @@ describe('demo model: configuration', () => {
     assert.throws(() => loadConfig({ ...pg, TOLLGATE_DEMO: '1' }), (e: unknown) => e instanceof ConfigError && /TOLLGATE_DEMO=1 is refused with PostgreSQL/.test(e.message) && /TOLLGATE_DEMO=force/.test(e.message));
     assert.equal(loadConfig({ ...pg, TOLLGATE_DEMO: 'force' }).demo, true);
     assert.throws(() => loadConfig({ ...base, TOLLGATE_DEMO: 'yes' }), /TOLLGATE_DEMO must be 1, 0 or force/);
+  });
+});
+
+describe('demo model: the process', () => {
+  test('start-up warns loudly while the demo is on', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'tollgate-demo-'));
+    const proc = await launchTollgate({ TOLLGATE_DATA_DIR: dir, TOLLGATE_ADMIN_KEY: 'demo-admin-key-0123456789abcdef', TOLLGATE_DEMO: '1' });
+    try {
+      for (let i = 0; i < 40 && !proc.out().includes('DEMO MODE'); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.match(proc.out(), /DEMO MODE \(TOLLGATE_DEMO\).*never leave it on in production/);
+    } finally {
+      proc.child.kill('SIGTERM');
+      await proc.exited;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('with PostgreSQL the process refuses to start, saying why, before touching the database', () => {
+    const r = spawnSync(process.execPath, ['src/main.ts'], {
+      cwd: path.resolve(import.meta.dirname, '..'),
+      env: { ...process.env, TOLLGATE_DEMO: '1', TOLLGATE_DATABASE_URL: 'postgres://tollgate@127.0.0.1:1/none', TOLLGATE_DATA_DIR: path.join(tmpdir(), 'tollgate-demo-never') },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /tollgate: TOLLGATE_DEMO=1 is refused with PostgreSQL .*TOLLGATE_DEMO=force/);
   });
 });
 
