@@ -230,11 +230,16 @@ describe('demo model: TOLLGATE_DEMO=1 end to end', () => {
     assert.equal(final.stop_reason, 'max_tokens');
     assert.equal(final.usage.output_tokens, 3);
 
+    // count_tokens: the local estimate every OpenAI-compatible provider gets, free and logged
+    const counted = await anthropic.messages.countTokens({ model: 'tollgate-demo', messages: [{ role: 'user', content: HELLO }] });
+    assert.ok(counted.input_tokens > 0);
+
     assert.equal(gw.fake.requests.length, 0, 'no upstream was called');
     const rows = (await logsOf(gw, 'tollgate-demo')).slice(before);
     assert.deepEqual(rows.map((r) => [r.endpoint, r.provider, r.streamed, r.tokens_in, r.tokens_out, r.cost_usd, r.unpriced]), [
       ['messages', 'demo', false, msg.usage.input_tokens, WORDS, 0, false],
       ['messages', 'demo', true, final.usage.input_tokens, 3, 0, false],
+      ['messages/count_tokens', 'demo', false, 0, 0, 0, false],
     ]);
   });
 

@@ -58,6 +58,10 @@ const MATRIX: Row[] = [
   { route: 'azure', call: 'responses', stream: true },
   { route: 'gemini', call: 'chat', stream: false },
   { route: 'gemini', call: 'chat', stream: true },
+  // Claude Code on other providers' models: the same Messages → chat translation, their own chat endpoints
+  { route: 'groq', call: 'messages', stream: true, note: 'translated' },
+  { route: 'azure', call: 'messages', stream: true, note: 'translated' },
+  { route: 'gemini', call: 'messages', stream: true, note: 'translated' },
 ];
 
 /** Aborted after the third streamed piece: still metered, at the usage the upstream reported. */
