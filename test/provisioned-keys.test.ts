@@ -330,6 +330,21 @@ for (const dialect of DIALECTS) {
       assert.equal((await row(b1.id)).status, 'deleted');
     });
 
+    test("removing a member from a team deletes their provisioned keys of that team at the provider, not those of another team", async () => {
+      const { teamId, alice } = await world(10);
+      const other = await world(10);
+      assert.equal((await gw.api('PUT', `/api/teams/${other.teamId}/members/${alice.userId}`, { role: 'member', allocation_usd: 5 })).status, 200);
+      const here = await provision(alice, { team_id: teamId, name: 'here', limit_usd: 2 });
+      const there = await provision(alice, { team_id: other.teamId, name: 'there', limit_usd: 2 });
+      const [hereHash, thereHash] = await Promise.all([here, there].map(async (k) => (await row(k.id)).upstream_id));
+      assert.equal((await gw.api('DELETE', `/api/teams/${teamId}/members/${alice.userId}`)).status, 200);
+      assert.equal(or.keys.has(hereHash!), false, 'deleted at the provider');
+      assert.equal(or.keys.has(thereHash!), true, "the other team's key stays");
+      assert.equal((await row(here.id)).status, 'deleted');
+      const [event] = (await auditOf(here.id)).filter((e) => e.action === 'provisioned_key.delete');
+      assert.equal(JSON.parse(event!.after!).reason, 'owner_removed_from_team');
+    });
+
     test('a member deactivated while their key is being created at the provider gets no key: it is deleted there again', async () => {
       const { teamId, alice } = await world(10);
       const before = or.keys.size;

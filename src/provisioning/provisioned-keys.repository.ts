@@ -150,9 +150,14 @@ export async function markRevoked(trx: Transaction<Database>, id: number, at: st
   return trx.updateTable('provisioned_keys').set({ deleted_at: at, updated_at: at }).where('id', '=', id).where('status', '!=', 'deleted').where('deleted_at', 'is', null).returningAll().executeTakeFirst();
 }
 
-/** Offboarding: every key of the user still at the provider is revoked; returns them as they were. */
-export async function revokeOwnedProvisioned(trx: Transaction<Database>, orgId: number, userId: number, at: string): Promise<ProvisionedKeyRow[]> {
-  const rows = await trx.selectFrom('provisioned_keys').selectAll().where('org_id', '=', orgId).where('user_id', '=', userId).where('status', 'in', ['active', 'disabled']).where('deleted_at', 'is', null).execute();
+/**
+ * Offboarding (every team) or leaving one team: the user's keys still at the provider are revoked;
+ * returns them as they were.
+ */
+export async function revokeOwnedProvisioned(trx: Transaction<Database>, orgId: number, userId: number, at: string, teamId?: number): Promise<ProvisionedKeyRow[]> {
+  let q = trx.selectFrom('provisioned_keys').selectAll().where('org_id', '=', orgId).where('user_id', '=', userId).where('status', 'in', ['active', 'disabled']).where('deleted_at', 'is', null);
+  if (teamId !== undefined) q = q.where('team_id', '=', teamId);
+  const rows = await q.execute();
   if (rows.length === 0) return [];
   await trx.updateTable('provisioned_keys').set({ deleted_at: at, updated_at: at }).where('id', 'in', rows.map((r) => r.id)).execute();
   return rows;

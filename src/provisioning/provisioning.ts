@@ -100,12 +100,19 @@ export async function provisionKey(deps: Deps, actor: Actor, input: ProvisionInp
   }
   try {
     const row = await applyChange(deps, actor, async (trx, at) => {
-      // Deactivated meanwhile: the deactivation revoked only the keys it saw, not this reservation.
-      // The user row is locked (PostgreSQL) so that a deactivation either commits first and is seen
-      // here, or waits and then sees this key among the ones it revokes.
-      let owner = trx.selectFrom('users').select('status').where('id', '=', input.userId);
-      if (deps.db.dialect === 'postgres') owner = owner.forUpdate();
-      if ((await owner.executeTakeFirst())?.status !== 'active') throw new ApiError('forbidden', 'your account was deactivated while the key was being created; it was deleted at the provider');
+      // Deactivated, or removed from the team, meanwhile: that change revoked only the keys it saw,
+      // not this reservation. The rows are locked (PostgreSQL) so that such a change either commits
+      // first and is seen here, or waits and then finds this key among the ones it revokes.
+      let owner = trx.selectFrom('users').select(['status', 'role']).where('id', '=', input.userId);
+      let membership = trx.selectFrom('memberships').select('user_id').where('team_id', '=', input.teamId).where('user_id', '=', input.userId);
+      if (deps.db.dialect === 'postgres') {
+        owner = owner.forUpdate();
+        membership = membership.forUpdate();
+      }
+      const person = await owner.executeTakeFirst();
+      if (person?.status !== 'active') throw new ApiError('forbidden', 'your account was deactivated while the key was being created; it was deleted at the provider');
+      // Admins act in every team without being members of it (as for Tollgate keys).
+      if (person.role !== 'admin' && !(await membership.executeTakeFirst())) throw new ApiError('forbidden', `you were removed from team ${input.teamId} while the key was being created; it was deleted at the provider`);
       const row = await activate(trx, held.id, created.key.hash, hint(created.secret), at);
       if (!row) throw new Error(`provisioned key reservation ${held.id} disappeared before the provider's answer was recorded`);
       const view = provisionedKeyView(row, Date.parse(at));
@@ -171,6 +178,28 @@ export async function revokeProvisionedKey(deps: Deps, actor: Actor, key: Provis
   await deleteAtProvider(deps, key).catch(() => {});
   const row = await deps.db.kysely.selectFrom('provisioned_keys').selectAll().where('id', '=', key.id).executeTakeFirstOrThrow();
   return provisionedKeyView(row, deps.clock.now());
+}
+
+/** How long a deactivation or a member's removal waits for the provider to delete their keys. */
+const PROVIDER_WAIT_MS = 3000;
+
+/** The audit events of keys revoked because their owner left (deactivated, or removed from the team). */
+export function ownerGoneEvents(rows: ProvisionedKeyRow[], at: string, reason: 'owner_deactivated' | 'owner_removed_from_team') {
+  const now = Date.parse(at);
+  return rows.map((k) => ({
+    orgId: k.org_id, teamId: k.team_id, action: 'provisioned_key.delete', targetType: 'provisioned_key', targetId: k.id,
+    before: provisionedKeyView(k, now), after: { ...provisionedKeyView({ ...k, deleted_at: at, updated_at: at }, now), reason }, amountMicro: Number(k.limit_micro),
+  }));
+}
+
+/**
+ * After the revoking transaction commits: deletes the keys at the provider, waiting a few seconds
+ * at most. It never fails: what the provider does not confirm the sweeper retries every minute.
+ */
+export async function deleteRevokedSoon(deps: Deps, rows: ProvisionedKeyRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  const deletions = Promise.allSettled(rows.map((k) => deleteAtProvider(deps, k)));
+  await Promise.race([deletions, new Promise((resolve) => setTimeout(resolve, PROVIDER_WAIT_MS).unref())]);
 }
 
 /**

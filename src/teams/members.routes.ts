@@ -16,6 +16,8 @@ import { committedCaps } from '../policy/allocations.ts';
 import { microToUsd, spendSummary } from '../usage/spend.repository.ts';
 import { iso } from '../clock.ts';
 import { memberListDoc, memberRemovedDoc, memberSetDoc, transactionListDoc } from './teams-doc.ts';
+import { revokeOwnedProvisioned, type ProvisionedKeyRow } from '../provisioning/provisioned-keys.repository.ts';
+import { deleteRevokedSoon, ownerGoneEvents } from '../provisioning/provisioning.ts';
 
 const memberBody = z.strictObject({
   role: z.enum(['owner', 'member']).optional(),
@@ -80,17 +82,21 @@ export function registerMemberRoutes(api: FastifyInstance, deps: Deps): void {
   api.delete('/teams/:id/members/:userId', { config: { action: 'team.members.write', doc: { summary: 'Remove a member (revokes their keys in the team)', tag: 'Members', response: memberRemovedDoc } } }, async (req: MemberReq) => {
     const team = await authorizedTeam(deps, req.actor, req.params.id, 'team.members.write');
     const userId = idParam(req.params.userId, 'user');
+    let provisioned: ProvisionedKeyRow[] = [];
     const revoked = await applyChange(deps, req.actor, async (trx, at) => {
       const gone = await trx.deleteFrom('memberships').where('team_id', '=', team.id).where('user_id', '=', userId).executeTakeFirst();
       if (Number(gone.numDeletedRows) === 0) throw new ApiError('not_found', `user ${userId} is not a member of team ${team.id}`);
       // The member's keys in this team belong to the team's trust in them: they stop working.
       const keys = await trx.updateTable('api_keys').set({ status: 'revoked', revoked_at: at, updated_at: at }).where('team_id', '=', team.id).where('user_id', '=', userId).where('status', '!=', 'revoked').returning('id').execute();
+      // So do their provisioned upstream keys in this team (deleted at the provider after commit).
+      provisioned = await revokeOwnedProvisioned(trx, team.org_id, userId, at, team.id);
       return {
         result: keys.map((k) => k.id),
-        audit: [{ orgId: team.org_id, teamId: team.id, action: 'member.remove', targetType: 'member', targetId: `member:${team.id}:${userId}`, after: { revoked_key_ids: keys.map((k) => k.id) } }],
+        audit: [{ orgId: team.org_id, teamId: team.id, action: 'member.remove', targetType: 'member', targetId: `member:${team.id}:${userId}`, after: { revoked_key_ids: keys.map((k) => k.id) } }, ...ownerGoneEvents(provisioned, at, 'owner_removed_from_team')],
         invalidate: [...keys.map((k) => ({ kind: 'key' as const, keyId: k.id })), { kind: 'policy' as const, scope: `member:${team.id}:${userId}` }],
       };
     });
+    await deleteRevokedSoon(deps, provisioned);
     return { team_id: team.id, user_id: userId, removed: true, revoked_keys: revoked.length };
   });
 

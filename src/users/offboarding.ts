@@ -13,11 +13,8 @@ import type { Actor } from '../http/actor.ts';
 import { applyChange } from '../audit/change.ts';
 import { revokeUserSessions } from '../auth/sessions.ts';
 import { disableOwnedKeys, setUserStatus, userView, type UserRow } from './users.repository.ts';
-import { provisionedKeyView, revokeOwnedProvisioned, type ProvisionedKeyRow } from '../provisioning/provisioned-keys.repository.ts';
-import { deleteAtProvider } from '../provisioning/provisioning.ts';
-
-/** How long a deactivation waits for the provider to delete the person's provisioned keys. */
-const PROVIDER_WAIT_MS = 3000;
+import { revokeOwnedProvisioned, type ProvisionedKeyRow } from '../provisioning/provisioned-keys.repository.ts';
+import { deleteRevokedSoon, ownerGoneEvents } from '../provisioning/provisioning.ts';
 
 export async function deactivateUser(deps: Deps, actor: Actor, user: UserRow) {
   let provisioned: ProvisionedKeyRow[] = [];
@@ -28,8 +25,7 @@ export async function deactivateUser(deps: Deps, actor: Actor, user: UserRow) {
     const keyIds = await disableOwnedKeys(trx, current.org_id, current.id, at);
     const sessionsEnded = await revokeUserSessions(trx, current.id, at);
     provisioned = await revokeOwnedProvisioned(trx, current.org_id, current.id, at);
-    const now = Date.parse(at);
-    const provisionedEvents = provisioned.map((k) => ({ orgId: k.org_id, teamId: k.team_id, action: 'provisioned_key.delete', targetType: 'provisioned_key', targetId: k.id, before: provisionedKeyView(k, now), after: { ...provisionedKeyView({ ...k, deleted_at: at, updated_at: at }, now), reason: 'owner_deactivated' }, amountMicro: Number(k.limit_micro) }));
+    const provisionedEvents = ownerGoneEvents(provisioned, at, 'owner_deactivated');
     const result = { ...userView(row), disabled_key_ids: keyIds, sessions_ended: sessionsEnded };
     // Repeating a deactivation catches keys issued since; with nothing to do it records nothing.
     const changed = current.status !== 'deactivated' || keyIds.length > 0 || sessionsEnded > 0 || provisioned.length > 0;
@@ -39,10 +35,7 @@ export async function deactivateUser(deps: Deps, actor: Actor, user: UserRow) {
       invalidate: keyIds.map((keyId) => ({ kind: 'key' as const, keyId })),
     };
   });
-  if (provisioned.length > 0) {
-    const deletions = Promise.allSettled(provisioned.map((k) => deleteAtProvider(deps, k)));
-    await Promise.race([deletions, new Promise((resolve) => setTimeout(resolve, PROVIDER_WAIT_MS).unref())]);
-  }
+  await deleteRevokedSoon(deps, provisioned);
   return result;
 }
 
