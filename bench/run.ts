@@ -211,7 +211,8 @@ function table(results: TargetResult[], direct: TargetResult | undefined, bare: 
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of results) {
-    const vs = bare && r !== bare && r !== direct ? `${((r.plain.rps / bare.plain.rps) * 100).toFixed(0)}%` : '';
+    // The bare proxy relays OpenAI chat only: a client-API scenario is compared with `embedded` instead (apiComparison).
+    const vs = bare && r !== bare && r !== direct && !(r.name in SCENARIOS) ? `${((r.plain.rps / bare.plain.rps) * 100).toFixed(0)}%` : '';
     const added = direct && r !== direct ? `${f(r.fixedRate.latency.p99 - direct.fixedRate.latency.p99, 3)} ms` : '';
     const dTtfb = direct && r !== direct ? ` (${r.ttfb.ttfb!.p50 - direct.ttfb.ttfb!.p50 >= 0 ? '+' : ''}${f(r.ttfb.ttfb!.p50 - direct.ttfb.ttfb!.p50, 3)})` : '';
     const lr = r.fixedRate.latency;
