@@ -372,11 +372,13 @@ async function soak(seconds: number): Promise<void> {
   const go = async (services?: ClusterServices) => {
     const t = await startScenario(name, upstream, services);
     try {
-      await closedLoad(t, BODY.plain, 3000);
-      const url = `${t.baseUrl}/v1/chat/completions`;
+      // --soak with --only=<client API>: that API's requests (e.g. a long Messages-translation soak)
+      const body = t.api?.body ?? BODY;
+      await closedLoad(t, body.plain, 3000);
+      const url = urlOf(t);
       const loads = Promise.all([
-        loadgen({ mode: 'open', url, headers: headersOf(t), body: BODY.plain, rate: Math.round(rate * 0.75), durationMs: seconds * 1000 }),
-        loadgen({ mode: 'open', url, headers: headersOf(t), body: BODY.stream, rate: Math.round(rate * 0.25), durationMs: seconds * 1000 }),
+        loadgen({ mode: 'open', url, headers: headersOf(t), body: body.plain, rate: Math.round(rate * 0.75), durationMs: seconds * 1000 }),
+        loadgen({ mode: 'open', url, headers: headersOf(t), body: body.stream, rate: Math.round(rate * 0.25), durationMs: seconds * 1000 }),
       ]);
       const samples: Array<{ s: number; rssMB: number }> = [];
       const t0 = performance.now();
