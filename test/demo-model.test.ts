@@ -243,10 +243,15 @@ describe('demo model: TOLLGATE_DEMO=1 end to end', () => {
     ]);
   });
 
-  test('GET /v1/models lists tollgate-demo, owned by tollgate-demo', async () => {
+  test('GET /v1/models lists tollgate-demo, owned by tollgate-demo, in both list shapes', async () => {
     const list = await gw.openai(key).models.list();
     const demo = list.data.find((m) => m.id === 'tollgate-demo');
     assert.equal(demo?.owned_by, 'tollgate-demo');
+    // …and in Anthropic's list shape, which the Anthropic SDK (and Claude Code) ask for
+    const anthropic = new Anthropic({ apiKey: key, baseURL: gw.url, maxRetries: 0 });
+    const ids: string[] = [];
+    for await (const m of anthropic.models.list()) ids.push(m.id);
+    assert.ok(ids.includes('tollgate-demo'), JSON.stringify(ids));
   });
 });
 
