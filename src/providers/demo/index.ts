@@ -1,8 +1,9 @@
 // The demo model (TOLLGATE_DEMO=1): `tollgate-demo`, answered in this process, so a first run
 // works before any provider key exists. It is an OpenAI-compatible deployment like any other —
-// the base adapter (plus OpenAI's Responses passthrough), a base URL, a $0 price — whose base URL `demo://local/v1` http-pool.ts maps to
-// an in-process Dispatcher (./dispatcher.ts) instead of a connection pool. Anthropic clients reach
-// it through the same Messages → chat translation as every OpenAI-compatible provider.
+// the base adapter (plus OpenAI's Responses passthrough), a base URL, a $0 price — whose base URL
+// `demo://local/v1` http-pool.ts maps to an in-process Dispatcher (./dispatcher.ts) instead of a
+// connection pool. Anthropic clients reach it through the same Messages → chat translation as
+// every OpenAI-compatible provider.
 // The Router serves demoRoute() for `tollgate-demo` when config.demo is on and no explicit route
 // names the model; it is never stored, so no credential can name the provider 'demo'.
 import type { ModelPrice } from '../../config.ts';
