@@ -17,6 +17,7 @@ import { startFakeUpstream } from './support/fake-upstream.ts';
 import { openrouterOf, type FakeOpenRouter } from './support/fake-openrouter.ts';
 import { signedInUser, type TestSession } from './support/sessions.ts';
 import { insertCredential } from '../src/vault/credentials.repository.ts';
+import { reservationMark, reserve } from '../src/provisioning/provisioned-keys.repository.ts';
 import { iso } from '../src/clock.ts';
 import { loadConfig } from '../src/config.ts';
 import { startRuntime } from '../src/runtime.ts';
@@ -92,7 +93,8 @@ for (const dialect of DIALECTS) {
       const held = [...or.keys.values()].find((k) => or.secrets.get(k.hash) === key.key);
       assert.ok(held, 'the fake holds the key');
       assert.equal(held.limit, 20);
-      assert.equal(held.name, 'notebook');
+      // Marked as Tollgate's until it is recorded (how a key a crash left unrecorded is found again).
+      assert.match(held.name, /^notebook \(tollgate [0-9a-f]{12}\)$/);
       assert.equal(held.expires_at, expires);
       assert.equal(held.disabled, false);
       const stored = await row(key.id);
@@ -328,6 +330,32 @@ for (const dialect of DIALECTS) {
       await gw.runtime.provisioning.tick();
       assert.equal(or.keys.has(hashes[2]!), false);
       assert.equal((await row(b1.id)).status, 'deleted');
+    });
+
+    test('a reservation a crash left behind: the key the provider made for it is found by its mark and deleted, its limit given back', async () => {
+      const { teamId, alice } = await world(10);
+      const deps = gw.runtime.deps;
+      const held = await deps.db.kysely.transaction().execute((trx) => reserve(trx, { orgId: deps.defaultOrgId, teamId, userId: alice.userId, credentialId, name: 'crashed', limitMicro: 10_000_000, expiresAt: null }, iso(clock.now())));
+      // The provider made the key, and the process died before recording it; another key of the
+      // account has the same name but not the mark.
+      const make = (name: string) => fetch(gw.fake.baseUrl + '/api/v1/keys', { method: 'POST', headers: { authorization: `Bearer ${or.managementKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ name, limit: 10 }) }).then((r) => r.json() as Promise<any>);
+      const orphan = await make(`crashed ${reservationMark(held)}`);
+      const unrelated = await make('crashed');
+      const blocked = await alice.api('POST', '/api/me/provisioned-keys', { team_id: teamId, credential_id: credentialId, name: 'x', limit_usd: 1 });
+      assert.equal(blocked.body.error.code, 'allocation_exceeded', 'the reservation holds the allocation meanwhile');
+      assert.ok(!(await gw.runtime.provisioning.tick()).undone.includes(held.id), 'not before 10 minutes');
+      clock.advance(11 * 60_000);
+      or.failStatus = 503;
+      try {
+        assert.ok((await gw.runtime.provisioning.tick()).failed.includes(held.id), 'kept while the provider is down');
+      } finally {
+        or.failStatus = undefined;
+      }
+      assert.ok((await gw.runtime.provisioning.tick()).undone.includes(held.id));
+      assert.equal(or.keys.has(orphan.data.hash), false, 'deleted at the provider');
+      assert.equal(or.keys.has(unrelated.data.hash), true, 'a key without the mark is left alone');
+      assert.equal(await deps.db.kysely.selectFrom('provisioned_keys').select('id').where('id', '=', held.id).executeTakeFirst(), undefined);
+      await provision(alice, { team_id: teamId, name: 'after', limit_usd: 10 });
     });
 
     test("removing a member from a team deletes their provisioned keys of that team at the provider, not those of another team", async () => {

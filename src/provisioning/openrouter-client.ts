@@ -1,6 +1,7 @@
 // OpenRouter's key management API (https://openrouter.ai/api/v1/keys), called with an
 // 'openrouter-provisioning' credential (a management key: it manages keys, it cannot call models):
 //   POST   /keys          {name, limit, expires_at?}  → 201 {data: {hash, name, limit, usage, …}, key}
+//   GET    /keys          ?offset, ?include_disabled  → {data: [{…}]} (100 a page)
 //   GET    /keys/{hash}                               → {data: {…}}
 //   PATCH  /keys/{hash}   {name?, disabled?, limit?}  → {data: {…}}
 //   DELETE /keys/{hash}                               → {deleted: true}
@@ -73,6 +74,13 @@ export class OpenRouterClient {
     const data = upstreamKey(((await this.call('GET', `/keys/${encodeURIComponent(hash)}`)) as { data?: unknown })?.data);
     if (!data) throw new ProviderCallError(502, 'the provider answered with an unexpected key shape');
     return data;
+  }
+
+  /** One page of the account's keys (100 at most), disabled ones included. */
+  async list(offset: number): Promise<UpstreamKey[]> {
+    const data = ((await this.call('GET', `/keys?include_disabled=true&offset=${offset}`)) as { data?: unknown })?.data;
+    if (!Array.isArray(data)) throw new ProviderCallError(502, 'the provider answered the key listing with an unexpected shape');
+    return data.map(upstreamKey).filter((k): k is UpstreamKey => k !== undefined);
   }
 
   async update(hash: string, patch: { name?: string; disabled?: boolean; limitUsd?: number }): Promise<void> {

@@ -108,10 +108,18 @@ export async function dropReservation(db: Reader, id: number): Promise<void> {
   await db.deleteFrom('provisioned_keys').where('id', '=', id).where('status', '=', 'creating').execute();
 }
 
-/** Reservations left behind by a crash (the provider's answer was never recorded). */
-export async function dropStaleReservations(db: Kysely<Database>, nowMs: number): Promise<number> {
-  const res = await db.deleteFrom('provisioned_keys').where('status', '=', 'creating').where('created_at', '<', new Date(nowMs - STALE_RESERVATION_MS).toISOString()).executeTakeFirst();
-  return Number(res.numDeletedRows);
+/** Reservations left behind by a crash (the provider's answer, if any, was never recorded). */
+export async function staleReservations(db: Kysely<Database>, nowMs: number): Promise<ProvisionedKeyRow[]> {
+  return db.selectFrom('provisioned_keys').selectAll().where('status', '=', 'creating').where('created_at', '<', new Date(nowMs - STALE_RESERVATION_MS).toISOString()).orderBy('id').limit(20).execute();
+}
+
+/**
+ * The mark a key carries in its name at the provider until Tollgate has recorded it, so that the
+ * key of a reservation a crash left behind can be found there and deleted: 12 hex digits of the
+ * reservation's random placeholder (unique across installations sharing one provider account).
+ */
+export function reservationMark(row: Pick<ProvisionedKeyRow, 'upstream_id'>): string {
+  return `(tollgate ${row.upstream_id.replace(/^pending:/, '').replace(/-/g, '').slice(0, 12)})`;
 }
 
 /** A key of the organization (reservations are not keys yet: not found). */

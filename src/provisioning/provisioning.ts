@@ -25,7 +25,7 @@ import type { Transaction } from 'kysely';
 import type { Database } from '../db/types.ts';
 import { OpenRouterClient, ProviderCallError } from './openrouter-client.ts';
 import {
-  activate, dropReservation, managementCredential, markDeleted, markRevoked, PROVISIONING_PROVIDER, provisionedKeyView, reserve, updateProvisioned,
+  activate, dropReservation, managementCredential, markDeleted, markRevoked, PROVISIONING_PROVIDER, provisionedKeyView, reservationMark, reserve, updateProvisioned,
   type ProvisionedKeyRow,
 } from './provisioned-keys.repository.ts';
 
@@ -93,7 +93,8 @@ export async function provisionKey(deps: Deps, actor: Actor, input: ProvisionInp
   });
   let created: Awaited<ReturnType<OpenRouterClient['create']>>;
   try {
-    created = await client.create({ name: input.name, limitUsd: microToUsd(input.limitMicro), expiresAt: input.expiresAt });
+    // Named with the reservation's mark until a rename: see undoReservation().
+    created = await client.create({ name: `${input.name} ${reservationMark(held)}`, limitUsd: microToUsd(input.limitMicro), expiresAt: input.expiresAt });
   } catch (err) {
     await dropReservation(db, held.id);
     throw providerFailure(err, 'the provider did not create the key');
@@ -200,6 +201,29 @@ export async function deleteRevokedSoon(deps: Deps, rows: ProvisionedKeyRow[]): 
   if (rows.length === 0) return;
   const deletions = Promise.allSettled(rows.map((k) => deleteAtProvider(deps, k)));
   await Promise.race([deletions, new Promise((resolve) => setTimeout(resolve, PROVIDER_WAIT_MS).unref())]);
+}
+
+/** Pages of the provider's key listing read to find one reservation's key (100 keys a page). */
+const MAX_LIST_PAGES = 50;
+
+/**
+ * A reservation a crash left behind (status creating): the provider may have created its key
+ * without Tollgate recording it. That key is found by the mark in its name and deleted, then the
+ * reservation is dropped (its limit given back). Throws, keeping the reservation, when the
+ * provider cannot be asked (the sweeper tries again).
+ */
+export async function undoReservation(deps: Deps, row: ProvisionedKeyRow): Promise<void> {
+  const cred = await managementCredential(deps.db.kysely, deps.vault, row.org_id, row.credential_id);
+  if (cred) {
+    const client = new OpenRouterClient(cred, deps.upstreamPool);
+    const mark = reservationMark(row);
+    for (let page = 0; page < MAX_LIST_PAGES; page++) {
+      const keys = await client.list(page * 100);
+      for (const k of keys) if (k.name.endsWith(mark)) await client.delete(k.hash);
+      if (keys.length < 100) break;
+    }
+  }
+  await dropReservation(deps.db.kysely, row.id);
 }
 
 /**

@@ -4,15 +4,17 @@
 //     waits on the provider) are deleted again;
 //   - expired keys (the provider already refuses them: it enforces expires_at) are deleted there
 //     too, audited as `provisioned_key.expire`, so nothing is left at the provider;
-//   - reservations a crash left behind (status creating, older than 10 minutes) are dropped.
+//   - reservations a crash left behind (status creating, older than 10 minutes): the key the
+//     provider may have created for one is found by the mark in its name and deleted, then the
+//     reservation is dropped.
 // Two replicas may delete the same key at once: harmless, a deletion is idempotent (the
 // provider's 404 counts as deleted, and marking a deleted row again changes nothing).
 import type { Deps } from '../deps.ts';
 import type { Actor } from '../http/actor.ts';
 import { iso } from '../clock.ts';
 import { recordAudit } from '../audit/audit.repository.ts';
-import { dropStaleReservations, dueForDeletion, provisionedKeyView, type ProvisionedKeyRow } from './provisioned-keys.repository.ts';
-import { deleteAtProvider } from './provisioning.ts';
+import { dueForDeletion, provisionedKeyView, staleReservations, type ProvisionedKeyRow } from './provisioned-keys.repository.ts';
+import { deleteAtProvider, undoReservation } from './provisioning.ts';
 
 const BATCH = 100;
 
@@ -25,7 +27,8 @@ export interface SweeperOptions {
 export interface SweepResult {
   deleted: number[];
   failed: number[];
-  staleReservations: number;
+  /** reservations undone (their key, if the provider had made one, deleted there) */
+  undone: number[];
 }
 
 const sweeperActor = (orgId: number): Actor => ({ type: 'system', id: 'provisioning', orgId, role: 'admin', userId: null, superadmin: false, ip: null });
@@ -67,7 +70,16 @@ export class ProvisionedKeySweeper {
 
   private async sweep(): Promise<SweepResult> {
     const now = this.deps.clock.now();
-    const result: SweepResult = { deleted: [], failed: [], staleReservations: await dropStaleReservations(this.deps.db.kysely, now) };
+    const result: SweepResult = { deleted: [], failed: [], undone: [] };
+    for (const reservation of await staleReservations(this.deps.db.kysely, now)) {
+      try {
+        await undoReservation(this.deps, reservation);
+        result.undone.push(reservation.id);
+      } catch (err) {
+        result.failed.push(reservation.id);
+        this.opts.onError('undoing a provisioned key reservation left by a crash failed; will retry', err, reservation.id);
+      }
+    }
     for (const key of await dueForDeletion(this.deps.db.kysely, now, BATCH)) {
       try {
         if (key.deleted_at === null) await this.recordExpiry(key, now);
