@@ -18,6 +18,7 @@ const SYSTEM_ACTORS: Record<string, string> = {
   rotation: 'Scheduled key rotation',
   reminder: 'Key expiry reminder',
   budget: 'Budget alerts',
+  provisioning: 'Provisioned key sweeper',
   anonymous: 'Anonymous caller',
 };
 
