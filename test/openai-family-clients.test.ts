@@ -253,4 +253,23 @@ describe('OpenAI family through Tollgate: the openai SDK and Gemini native', () 
       cut.close();
     }
   });
+  test('a client leaving a Gemini streamGenerateContent mid-stream is still metered', async () => {
+    const model = 'gemini-2.5-flash';
+    const before = (await logsOf(gw, model)).length;
+    Object.assign(gw.fake.options, { chunkDelayMs: 40, completionTokens: 40 });
+    const controller = new AbortController();
+    const res = await fetch(`${gw.url}/v1beta/models/${model}:streamGenerateContent?alt=sse`, {
+      method: 'POST', signal: controller.signal, headers: { 'content-type': 'application/json', 'x-goog-api-key': key },
+      body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: PROMPT }] }] }),
+    });
+    const reader = res.body!.getReader();
+    await reader.read(); // the first chunk
+    controller.abort();
+    await reader.cancel().catch(() => {});
+    const row = (await waitLogs(gw, model, before + 1)).at(-1);
+    assert.equal(row.endpoint, 'generateContent');
+    assert.equal(row.error_code, 'client_closed');
+    // read on after the client left: Gemini's own final counts
+    assert.deepEqual([row.streamed, row.tokens_out, row.usage_estimated], [true, 40, false], JSON.stringify(row));
+  });
 });
