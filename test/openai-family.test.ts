@@ -195,6 +195,18 @@ describe('OpenAI family adapters', () => {
     });
   });
 
+  describe('Anthropic Messages translated to chat (Claude Code)', () => {
+    test('OpenAI and Azure get max_completion_tokens (their reasoning models refuse max_tokens); presets max_tokens', () => {
+      const body = { model: 'claude', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] };
+      for (const [provider, key] of [['openai', 'max_completion_tokens'], ['azure', 'max_completion_tokens'], ['groq', 'max_tokens'], ['gemini', 'max_tokens']] as const) {
+        const x = input('messages', route(provider, 'http://x', 'up', provider === 'azure' ? { api_version: '2024-10-21' } : {}), body);
+        const sent = JSON.parse(String(exchange(x).body));
+        assert.equal(sent[key], 64, `${provider}: ${JSON.stringify(sent)}`);
+        assert.equal(sent[key === 'max_tokens' ? 'max_completion_tokens' : 'max_tokens'], undefined, provider);
+      }
+    });
+  });
+
   describe('presets', () => {
     test('a preset is the OpenAI passthrough at its own base URL, under its own id', async () => {
       const x = input('chat/completions', route('groq', fake.baseUrl + '/v1', 'llama-3.3-70b'), { model: 'llama', messages: [{ role: 'user', content: 'hello' }], stream: true });

@@ -9,6 +9,7 @@
 import type { Endpoint, Exchange, ExchangeInput, ResolvedRoute } from '../types.ts';
 import { OpenAICompatibleAdapter } from '../openai-compatible/adapter.ts';
 import { responsesExchange } from '../openai/responses.ts';
+import type { ChatDialect } from '../translate/anthropic-request-to-chat.ts';
 
 /** `2024-10-21` or `2025-04-01-preview`: what Azure accepts as api-version. */
 export const API_VERSION = /^\d{4}-\d{2}-\d{2}(-preview)?$/;
@@ -16,6 +17,8 @@ export const API_VERSION = /^\d{4}-\d{2}-\d{2}(-preview)?$/;
 export class AzureOpenAIAdapter extends OpenAICompatibleAdapter {
   /** The deployment paths of a route, built once per cached route (they hold its api-version). */
   private readonly pathsOf = new WeakMap<ResolvedRoute, Map<Endpoint, string>>();
+  // Claude Code's Messages translated to chat: Azure's reasoning deployments refuse max_tokens.
+  protected override readonly chatDialect: ChatDialect = { maxCompletionTokens: true };
 
   constructor() {
     super('azure');
