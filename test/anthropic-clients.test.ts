@@ -141,6 +141,30 @@ describe('Anthropic clients through Tollgate', () => {
     assert.deepEqual(sent.at(-1).content[0], { type: 'tool_result', tool_use_id: call.id, content: '18C and sunny' });
   });
 
+  test("Claude Code's way: a Bearer auth token, the beta API (?beta=true, anthropic-beta), cached system blocks and tools, streamed — native and translated", async () => {
+    const code = new Anthropic({ authToken: secret, apiKey: null, baseURL: gw.url, maxRetries: 0 });
+    const ask = (model: string) => code.beta.messages.stream({
+      model, max_tokens: 64, betas: ['interleaved-thinking-2025-05-14'], metadata: { user_id: 'session-1' },
+      system: [{ type: 'text', text: 'You are Claude Code.', cache_control: { type: 'ephemeral' } }],
+      tools: [{ name: 'Read', description: 'Read a file', input_schema: { type: 'object', properties: { file_path: { type: 'string' } }, required: ['file_path'] } }],
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'Open the README', cache_control: { type: 'ephemeral' } }] }],
+    }, { query: { beta: 'true' } }); // Claude Code posts to /v1/messages?beta=true
+    const native = await ask('claude-native').finalMessage();
+    const up = lastUpstream();
+    assert.equal(up.headers['anthropic-beta'], 'interleaved-thinking-2025-05-14');
+    assert.equal(up.headers.authorization, undefined, 'the Tollgate token stays with Tollgate');
+    assert.equal(native.stop_reason, 'tool_use');
+    const use = native.content.find((b) => b.type === 'tool_use');
+    assert.deepEqual(use && use.type === 'tool_use' && [use.name, use.input], ['Read', { file_path: 'tok0' }]);
+
+    gw.fake.reset();
+    const translated = await ask('claude-on-openai').finalMessage();
+    assert.equal(lastUpstream().path, '/v1/chat/completions');
+    assert.deepEqual(lastUpstream().body.tools[0].function.name, 'Read');
+    assert.equal(translated.content[0]!.type === 'text' && translated.content[0]!.text.startsWith('tok0 tok1'), true);
+    assert.deepEqual([translated.usage.input_tokens, translated.usage.output_tokens], [totals().in, totals().out]);
+  });
+
   test("Anthropic's errors: relayed as they are to a Messages client, in OpenAI's shape (with Anthropic's message) to a chat client", async () => {
     const native = await claude.messages.create({ model: 'error-429-claude', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
     assert.ok(native instanceof Anthropic.RateLimitError, String(native));
