@@ -15,6 +15,7 @@ import type { CredentialRow } from '../vault/credentials.repository.ts';
 import { createRouteBody, routeDeletedDoc, routeDoc, routeListDoc, updateRouteBody, type DeploymentBody } from './routes.docs.ts';
 import { deleteRoute, deploymentsOf, findRoute, findRouteByModel, insertRoute, listRoutes, replaceDeployments, updateRoute, type DeploymentInput, type RouteRow } from './routes.repository.ts';
 import { routeView, type ViewContext } from './routes.view.ts';
+import type { PriceLookup } from '../providers/router.ts';
 
 /** Body parsing with list positions written as the deployment checks write them: `deployments[0].weight`. */
 function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
@@ -66,9 +67,11 @@ function checkDeployments(model: string, list: DeploymentBody[], credentials: Ma
 
 export function registerRouteRoutes(api: FastifyInstance, deps: Deps): void {
   const db = deps.db.kysely;
-  const context = async (orgId: number, credentials?: Map<number, CredentialRow>): Promise<ViewContext> => ({
+  // The price book is read before any transaction: the Router loads it on its own connection,
+  // which SQLite's single writer connection would wait for inside one (a deadlock).
+  const context = async (orgId: number, credentials?: Map<number, CredentialRow>, book?: PriceLookup): Promise<ViewContext> => ({
     credentials: credentials ?? (await activeCredentials(db, orgId)),
-    book: await deps.router.priceBook(orgId),
+    book: book ?? (await deps.router.priceBook(orgId)),
     circuit: (id) => deps.router.circuit(id),
   });
   const view = async (d: Kysely<Database>, route: RouteRow, ctx: ViewContext) => routeView(route, await deploymentsOf(d, route.org_id, route.model), ctx);
@@ -97,13 +100,14 @@ export function registerRouteRoutes(api: FastifyInstance, deps: Deps): void {
     authorize(req.actor, 'provider.write');
     const input = parseBody(createRouteBody, req.body);
     const orgId = req.actor.orgId;
+    const book = await deps.router.priceBook(orgId);
     const result = await applyChange(deps, req.actor, async (trx, at) => {
       if (await findRouteByModel(trx, orgId, input.model)) throw new ApiError('conflict', `model: a route for ${input.model} exists already (PATCH /api/routes/{id} changes it)`, 'model');
       const credentials = await activeCredentials(trx, orgId);
       const deployments = checkDeployments(input.model, input.deployments, credentials);
       const row = await insertRoute(trx, orgId, input.model, { timeoutMs: input.timeout_ms ?? null, retries: input.retries ?? null }, at);
       await replaceDeployments(trx, orgId, input.model, deployments, at);
-      const after = await view(trx, row, await context(orgId, credentials));
+      const after = await view(trx, row, await context(orgId, credentials, book));
       return { result: after, audit: [{ orgId, action: 'route.create', targetType: 'route', targetId: row.id, after }], invalidate: invalidate(orgId) };
     });
     return reply.code(201).send(result);
@@ -120,11 +124,12 @@ export function registerRouteRoutes(api: FastifyInstance, deps: Deps): void {
     if (!(await findRoute(db, orgId, id))) throw new ApiError('not_found', `route ${id} not found`);
     const input = parseBody(updateRouteBody, req.body);
     if (input.deployments === undefined && input.timeout_ms === undefined && input.retries === undefined) throw new ApiError('invalid_request', 'body: give at least one of deployments, timeout_ms, retries', 'body');
+    const book = await deps.router.priceBook(orgId);
     return applyChange(deps, req.actor, async (trx, at) => {
       const before = await findRoute(trx, orgId, id);
       if (!before) throw new ApiError('not_found', `route ${id} not found`);
       const credentials = await activeCredentials(trx, orgId);
-      const ctx = await context(orgId, credentials);
+      const ctx = await context(orgId, credentials, book);
       const beforeView = await view(trx, before, ctx);
       if (input.deployments !== undefined) await replaceDeployments(trx, orgId, before.model, checkDeployments(before.model, input.deployments, credentials), at);
       const row = (await updateRoute(trx, orgId, id, { timeoutMs: input.timeout_ms, retries: input.retries }, at))!;
