@@ -120,6 +120,23 @@ for (const dialect of DIALECTS) {
       assert.ok(!JSON.stringify(created).includes(key.key), 'no secret in the audit trail');
     });
 
+    test('a retried creation with the same Idempotency-Key makes one key at the provider; the replay leaves the secret out', async () => {
+      const { teamId, alice } = await world(10);
+      const before = or.keys.size;
+      const send = () => fetch(gw.url + '/api/me/provisioned-keys', {
+        method: 'POST',
+        headers: { cookie: alice.cookie, 'x-csrf-token': alice.csrf, 'content-type': 'application/json', 'idempotency-key': `retry-${dialect}-${n}` },
+        body: JSON.stringify({ team_id: teamId, credential_id: credentialId, name: 'retried', limit_usd: 4 }),
+      });
+      const [first, second] = await Promise.all([send(), send()]);
+      const bodies = [await first.json() as any, await second.json() as any];
+      assert.ok([first.status, second.status].every((st) => st === 200 || st === 201), `${first.status} ${second.status}`);
+      assert.deepEqual([first, second].map((r) => r.headers.get('idempotent-replayed')).sort(), ['true', null].sort(), 'one of them is the replay');
+      assert.equal(bodies[0].id, bodies[1].id, 'one key');
+      assert.equal(or.keys.size, before + 1, 'one key at the provider');
+      assert.equal(bodies.filter((b) => typeof b.key === 'string').length, 1, 'the secret in the first answer only');
+    });
+
     test("the team's self-service policy applies: expiry required and bounded, ceiling, self-service off", async () => {
       const { teamId, alice } = await world(50, { require_expiry: true, max_expiry_days: 30, max_budget_usd: 10 });
       const before = or.keys.size;

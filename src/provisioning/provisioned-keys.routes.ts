@@ -67,7 +67,7 @@ const keyDoc = z.object({
   updated_at: z.string(),
   deleted_at: z.string().nullable(),
 });
-const createdDoc = keyDoc.extend({ key: z.string().describe('the secret: shown in this answer only, never stored by Tollgate') });
+const createdDoc = keyDoc.extend({ key: z.string().describe('the secret: shown in this answer only, never stored by Tollgate (left out of an idempotent replay)').optional() });
 const detailDoc = keyDoc.extend({ usage_usd: z.number().nullable().describe('spent so far, read from the provider; null when it could not be asked') });
 const pageDoc = z.object({ data: z.array(keyDoc), next_after: z.number().int().nullable() });
 
