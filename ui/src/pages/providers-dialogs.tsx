@@ -1,7 +1,10 @@
-// The provider credential dialogs: add (the secret goes in once), edit (name, base URL, models)
-// and rotate (a new secret). None of them ever shows a secret back: the list carries only a hint.
+// The provider credential dialogs: add (the secret goes in once), edit (name, base URL, settings,
+// models) and rotate (a new secret). None of them ever shows a secret back: the list carries only
+// a hint. The providers offered, their default base URLs and settings come from the registry
+// (GET /api/providers/kinds).
 import { useState } from 'preact/hooks';
-import { api, type GetProvidersResponse, type PostProvidersBody } from '../api/generated.ts';
+import { api, type GetProvidersKindsResponse, type GetProvidersResponse, type PostProvidersBody } from '../api/generated.ts';
+import { useApi } from '../components/use-api.ts';
 import { Modal } from '../components/dialog.tsx';
 import { Field, Form, listOrUndefined, Select, TextArea, TextInput } from '../components/form.tsx';
 import { toast } from '../components/toast.tsx';
@@ -9,14 +12,12 @@ import { toast } from '../components/toast.tsx';
 export type Credential = GetProvidersResponse['data'][number];
 type ProviderKind = PostProvidersBody['provider'];
 
-const KINDS: Array<{ value: ProviderKind; label: string; base: string }> = [
-  { value: 'openai', label: 'OpenAI', base: 'https://api.openai.com/v1' },
-  { value: 'anthropic', label: 'Anthropic', base: 'https://api.anthropic.com/v1' },
-  { value: 'openrouter', label: 'OpenRouter', base: 'https://openrouter.ai/api/v1' },
-  { value: 'openai-compatible', label: 'OpenAI-compatible', base: '' },
-];
+type Kind = GetProvidersKindsResponse['data'][number];
 
-const MODELS_HINT = 'Comma-separated model names this credential serves; * routes every model no other credential names.';
+/** Until the registry's list arrives (and if it cannot be read): OpenAI only. */
+const FALLBACK_KINDS: Kind[] = [{ id: 'openai', label: 'OpenAI', default_base_url: 'https://api.openai.com/v1', options: [], native: [], translated: [] }];
+
+const MODELS_HINT = 'Comma-separated model names: each gets a route served by this credential (or this credential joins its route as one more deployment); * is the catch-all route, for every model no other route names.';
 
 /** Add (credential undefined) or edit (name, base URL, models of `credential`). */
 export function ProviderDialog({ open, credential, onClose, onSaved }: { open: boolean; credential?: Credential; onClose: () => void; onSaved: () => void }) {
@@ -28,16 +29,23 @@ export function ProviderDialog({ open, credential, onClose, onSaved }: { open: b
 }
 
 function ProviderForm({ credential, onClose, onSaved }: { credential?: Credential; onClose: () => void; onSaved: () => void }) {
+  const { data } = useApi((signal) => api.getProvidersKinds({ options: { signal } }), []);
+  const kinds = data?.data.length ? data.data : FALLBACK_KINDS;
   const [name, setName] = useState(credential?.name ?? '');
   const [provider, setProvider] = useState<ProviderKind>((credential?.provider as ProviderKind | undefined) ?? 'openai');
-  const [baseUrl, setBaseUrl] = useState(credential?.base_url ?? KINDS[0]!.base);
+  const [baseUrl, setBaseUrl] = useState(credential?.base_url ?? FALLBACK_KINDS[0]!.default_base_url ?? '');
   const [apiKey, setApiKey] = useState('');
+  const [settings, setSettings] = useState<Record<string, string>>(credential?.options ?? {});
   const [models, setModels] = useState(credential ? credential.models.join(', ') : '*');
+  const kind = kinds.find((k) => k.id === (credential?.provider ?? provider));
   const pickKind = (k: ProviderKind) => {
     // A base URL still at the previous kind's default follows the new kind.
-    if (!baseUrl || KINDS.some((x) => x.base === baseUrl)) setBaseUrl(KINDS.find((x) => x.value === k)?.base ?? '');
+    if (!baseUrl || kinds.some((x) => x.default_base_url === baseUrl)) setBaseUrl(kinds.find((x) => x.id === k)?.default_base_url ?? '');
+    setSettings({});
     setProvider(k);
   };
+  // Only the settings the provider knows, and only those filled in.
+  const options = Object.fromEntries((kind?.options ?? []).flatMap((o) => (settings[o.name] ? [[o.name, settings[o.name]!]] : [])));
   const submit = async () => {
     const list = listOrUndefined(models) ?? [];
     if (credential) {
@@ -47,11 +55,13 @@ function ProviderForm({ credential, onClose, onSaved }: { credential?: Credentia
         ...(name !== credential.name ? { name } : {}),
         ...(baseUrl !== credential.base_url ? { base_url: baseUrl } : {}),
         ...(list.join('\n') !== credential.models.join('\n') ? { models: list } : {}),
+        ...(JSON.stringify(options) !== JSON.stringify(credential.options) ? { options } : {}),
       };
       if (Object.keys(body).length > 0) await api.patchProvidersById({ path: { id: credential.id }, body });
       toast(`${name} saved`);
     } else {
-      await api.postProviders({ body: { name, provider, base_url: baseUrl, api_key: apiKey, models: list } });
+      // An empty base URL: the provider's own default (the API says so when it has none).
+      await api.postProviders({ body: { name, provider, ...(baseUrl ? { base_url: baseUrl } : {}), api_key: apiKey, options, models: list } });
       // The secret is dropped from memory with the form; it is never shown again.
       setApiKey('');
       toast(`${name} added`);
@@ -63,9 +73,14 @@ function ProviderForm({ credential, onClose, onSaved }: { credential?: Credentia
     <Form onSubmit={submit} submitLabel={credential ? 'Save' : 'Add credential'} onCancel={onClose}>
       <Field name="name" label="Name"><TextInput name="name" value={name} onValue={setName} placeholder="openai-main" /></Field>
       {!credential && (
-        <Field name="provider" label="Provider"><Select name="provider" value={provider} onValue={pickKind} options={KINDS} /></Field>
+        <Field name="provider" label="Provider"><Select name="provider" value={provider} onValue={pickKind} options={kinds.map((k) => ({ value: k.id as ProviderKind, label: k.label }))} /></Field>
       )}
-      <Field name="base_url" label="Base URL"><TextInput name="base_url" type="url" value={baseUrl} onValue={setBaseUrl} placeholder="https://api.openai.com/v1" /></Field>
+      <Field name="base_url" label="Base URL"><TextInput name="base_url" type="url" value={baseUrl} onValue={setBaseUrl} placeholder={kind?.default_base_url ?? 'https://…/v1'} /></Field>
+      {(kind?.options ?? []).map((o) => (
+        <Field key={o.name} name={`options.${o.name}`} label={o.required ? o.name : `${o.name} (optional)`} hint={o.description}>
+          <TextInput name={`options.${o.name}`} value={settings[o.name] ?? ''} onValue={(v) => setSettings({ ...settings, [o.name]: v })} />
+        </Field>
+      ))}
       {!credential && (
         <Field name="api_key" label="API key" hint="Stored encrypted. Tollgate shows only its last four characters from now on.">
           <TextInput name="api_key" type="password" value={apiKey} onValue={setApiKey} autoComplete="off" />

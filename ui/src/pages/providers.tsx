@@ -40,7 +40,7 @@ function ProvidersPage() {
     const routed = c.models.includes('*') ? 'every model no other credential names (the catch-all route)' : c.models.join(', ');
     const ok = await confirmAction({
       title: `Delete ${c.name}?`,
-      message: <p>Its secret is destroyed. These models lose their route and fail until another credential serves them: <strong>{routed}</strong>.</p>,
+      message: <p>Its secret is destroyed and it stops serving these models: <strong>{routed}</strong>. Their routes stay: a model with no other deployment answers "model not found" (it never moves to the catch-all) until an admin routes it.</p>,
       confirmLabel: 'Delete credential',
     });
     if (!ok) return;
