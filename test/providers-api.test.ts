@@ -95,6 +95,41 @@ for (const dialect of DIALECTS) describe(`provider credentials: edit, rotate, mo
     assert.equal(event.after.name, 'routed (renamed)');
   });
 
+  test('create: any registry provider, its default base URL, settings checked against the provider, a team-scoped credential', async () => {
+    const kinds = (await gw.api('GET', '/api/providers/kinds')).body.data as Array<{ id: string; default_base_url: string | null; options: Array<{ name: string; required: boolean }> }>;
+    for (const id of ['openai', 'anthropic', 'openai-compatible']) assert.ok(kinds.some((k) => k.id === id), `${id} is offered`);
+    assert.ok(!kinds.some((k) => k.id === 'demo'), 'the demo provider is never stored');
+    const key = 'sk-provider-kinds-test-3333CCCC';
+    const refused: Array<[Record<string, unknown>, string]> = [
+      [{ provider: 'no-such-provider' }, 'provider'],
+      [{ provider: 'openai-compatible' }, 'base_url'],
+      [{ provider: 'openai', options: { api_version: '2024-10-21' } }, 'options.api_version'],
+      [{ provider: 'openai', team_id: 999_999 }, 'team_id'],
+    ];
+    const azure = kinds.find((k) => k.id === 'azure');
+    if (azure) {
+      refused.push([{ provider: 'azure', base_url: upstream.baseUrl + '/openai' }, 'options.api_version']);
+      refused.push([{ provider: 'azure', base_url: upstream.baseUrl + '/openai', options: { api_version: 'yesterday' } }, 'options.api_version']);
+    }
+    for (const [body, param] of refused) {
+      const res = await gw.api('POST', '/api/providers', { name: 'kinds', api_key: key, models: ['kinds-model'], ...body });
+      assert.equal(res.status, 400, JSON.stringify(res.body));
+      assert.equal(res.body.error.param, param, JSON.stringify(res.body));
+      assert.ok(!JSON.stringify(res.body).includes(key));
+    }
+    const anthropic = await gw.api('POST', '/api/providers', { name: 'anthropic-default', provider: 'anthropic', api_key: key, models: ['claude-kinds'] });
+    assert.equal(anthropic.status, 201, JSON.stringify(anthropic.body));
+    assert.equal(anthropic.body.base_url, kinds.find((k) => k.id === 'anthropic')!.default_base_url);
+    const team = (await gw.api('POST', '/api/teams', { name: 'Scoped credential team' })).body;
+    const scoped = await gw.api('POST', '/api/providers', { name: 'team-scoped', provider: 'openai', base_url: upstream.baseUrl + '/v1', api_key: key, team_id: team.id, models: ['claude-kinds'] });
+    assert.equal(scoped.status, 201, JSON.stringify(scoped.body));
+    assert.equal(scoped.body.team_id, team.id);
+    // The second credential naming the same model joins its route as one more deployment.
+    const route = (await gw.api('GET', '/api/routes')).body.data.find((r: { model: string }) => r.model === 'claude-kinds');
+    assert.deepEqual(route.deployments.map((d: { credential_name: string }) => d.credential_name).sort(), ['anthropic-default', 'team-scoped']);
+    for (const id of [anthropic.body.id, scoped.body.id]) await gw.api('DELETE', `/api/providers/${id}`);
+  });
+
   test('GET /api/models: each routed model, its credential and its price per 1M tokens', async () => {
     const res = await gw.api('GET', '/api/models');
     assert.equal(res.status, 200);
