@@ -148,6 +148,9 @@ for (const dialect of DIALECTS) {
       const dear = await alice.api('POST', '/api/me/provisioned-keys', { team_id: teamId, credential_id: credentialId, name: 'x', limit_usd: 11, expires_at: inDays(3) });
       assert.equal(dear.body.error.code, 'budget_above_ceiling');
       assert.equal(dear.body.error.param, 'limit_usd');
+      const within = await provision(alice, { team_id: teamId, name: 'within', limit_usd: 10, expires_at: inDays(3) });
+      const raised = await alice.api('PATCH', `/api/me/provisioned-keys/${within.id}`, { limit_usd: 12 });
+      assert.equal(raised.body.error.code, 'budget_above_ceiling', 'a raise meets the ceiling too');
       for (const bad of [0, -1, 'ten']) {
         const res = await alice.api('POST', '/api/me/provisioned-keys', { team_id: teamId, credential_id: credentialId, name: 'x', limit_usd: bad, expires_at: inDays(3) });
         assert.equal(res.status, 400);
@@ -167,7 +170,7 @@ for (const dialect of DIALECTS) {
       const unknown = await alice.api('POST', '/api/me/provisioned-keys', { team_id: teamId, credential_id: 999999, name: 'x', limit_usd: 1, expires_at: inDays(3) });
       assert.equal(unknown.status, 400);
       assert.equal(unknown.body.error.param, 'credential_id');
-      assert.equal(or.keys.size, before, 'nothing was created at the provider');
+      assert.equal(or.keys.size, before + 1, 'nothing else was created at the provider');
     });
 
     test('the allocation is shared with Tollgate keys: a limit beyond what remains is refused with the numbers, nothing created at the provider', async () => {

@@ -10,7 +10,9 @@
 //            provider, then recorded with its audit event; a refusal gives the held limit back
 //   revoke:  [tx: deleted_at + audit] → provider DELETE → status deleted; a provider failure
 //            leaves the deletion pending for the sweeper (404 at the provider counts as deleted)
+import type { Transaction } from 'kysely';
 import type { Deps } from '../deps.ts';
+import type { Database } from '../db/types.ts';
 import type { Actor } from '../http/actor.ts';
 import { ApiError, invalid } from '../http/errors.ts';
 import { applyChange } from '../audit/change.ts';
@@ -21,8 +23,6 @@ import { readSelfService } from '../selfservice/self-service.repository.ts';
 import { expiryRequired, expiryTooFar, selfServiceDisabled, type SelfServiceCase } from '../selfservice/constraints.ts';
 import { getPolicy } from '../policy/policies.repository.ts';
 import { hint } from '../vault/credentials.repository.ts';
-import type { Transaction } from 'kysely';
-import type { Database } from '../db/types.ts';
 import { OpenRouterClient, ProviderCallError } from './openrouter-client.ts';
 import {
   activate, dropReservation, managementCredential, markDeleted, markRevoked, PROVISIONING_PROVIDER, provisionedKeyView, reservationMark, reserve, updateProvisioned,
@@ -64,8 +64,13 @@ async function assertWithinTeamPolicy(trx: Transaction<Database>, deps: Deps, ac
     const refusal = check(c);
     if (refusal) throw refusal;
   }
-  if (policy.maxBudgetMicro !== null && input.limitMicro > policy.maxBudgetMicro) {
-    throw new ApiError('budget_above_ceiling', `limit_usd: $${microToUsd(input.limitMicro)} is above this team's ceiling for self-service keys, $${microToUsd(policy.maxBudgetMicro)}`, 'limit_usd', { max_budget_usd: microToUsd(policy.maxBudgetMicro) });
+  assertUnderCeiling(policy.maxBudgetMicro, input.limitMicro);
+}
+
+/** The team's ceiling for self-service keys (max_budget_usd) bounds a provisioned key's limit. */
+function assertUnderCeiling(ceilingMicro: number | null, limitMicro: number): void {
+  if (ceilingMicro !== null && limitMicro > ceilingMicro) {
+    throw new ApiError('budget_above_ceiling', `limit_usd: $${microToUsd(limitMicro)} is above this team's ceiling for self-service keys, $${microToUsd(ceilingMicro)}`, 'limit_usd', { max_budget_usd: microToUsd(ceilingMicro) });
   }
 }
 
@@ -78,7 +83,7 @@ async function clientFor(deps: Deps, orgId: number, credentialId: number, teamId
 }
 
 /** The provider's refusal as the caller sees it: 502, with the provider's own message. */
-export function providerFailure(err: unknown, what: string): ApiError {
+function providerFailure(err: unknown, what: string): ApiError {
   if (err instanceof ProviderCallError) return new ApiError('upstream_error', `${what}: ${err.message}`, null, { provider_status: err.status || null });
   return new ApiError('upstream_error', `${what}: ${(err as Error).message}`);
 }
@@ -145,6 +150,7 @@ export async function updateProvisionedKey(deps: Deps, actor: Actor, key: Provis
   if (raising) {
     // Held before the provider is told: two raises at once cannot both fit in the same remainder.
     await applyChange(deps, actor, async (trx, at) => {
+      assertUnderCeiling((await readSelfService(trx, key.team_id)).policy.maxBudgetMicro, change.limitMicro!);
       await assertLimitFits(trx, deps, key.team_id, key.user_id, change.limitMicro!, at, key.id);
       await updateProvisioned(trx, key.id, { limit_micro: change.limitMicro! }, at);
       return { result: null, audit: [] };
