@@ -204,6 +204,14 @@ for (const dialect of DIALECTS) {
       assert.match(refused.body.error.message, /no allocation/);
     });
 
+    test('simultaneous creations cannot overdraw the allocation: five $4 keys against $10 make exactly two', async () => {
+      const { teamId, alice } = await world(10);
+      const before = or.keys.size;
+      const answers = await Promise.all(Array.from({ length: 5 }, (_, i) => alice.api('POST', '/api/me/provisioned-keys', { team_id: teamId, credential_id: credentialId, name: `race ${i}`, limit_usd: 4 })));
+      assert.deepEqual(answers.map((r) => r.status).sort(), [201, 201, 403, 403, 403], JSON.stringify(answers.map((r) => r.body.error?.code ?? r.status)));
+      assert.equal(or.keys.size, before + 2, 'two keys at the provider');
+    });
+
     test('changes reach the provider: a raised limit is checked against the allocation, lowering and disabling are pushed; audited', async () => {
       const { teamId, alice } = await world(10);
       const key = await provision(alice, { team_id: teamId, name: 'tweak', limit_usd: 4 });
