@@ -103,7 +103,7 @@ async function victimWorld(gw: Gateway, tag: string, teamId: number, keyOwnerId?
   const rotated = await ok(gw, 'POST', `/api/keys/${key.id}/rotate`, { grace_period_seconds: 3600 });
   const sa = await ok(gw, 'POST', `/api/teams/${teamId}/service-accounts`, { name: `Victim robot ${tag}` });
   const provider = await ok(gw, 'POST', '/api/providers', { name: `Victim provider ${tag}`, provider: 'openai', base_url: 'http://127.0.0.1:9/v1', api_key: 'sk-victim-provider', models: ['m'] });
-  const route = ((await ok(gw, 'GET', '/api/routes')).data as Array<{ id: number; model: string }>).find((r) => r.model === 'm')!;
+  const route = ((await ok(gw, 'GET', '/api/routes', undefined)).data as Array<{ id: number; model: string }>).find((r) => r.model === 'm')!;
   const group = await ok(gw, 'POST', '/api/access-groups', { name: `Victim group ${tag}`, models: ['gpt-4o'] });
   const mk = await createManagementKey(gw, `Victim automation ${tag}`, 'member', teamId);
   const invitation = await ok(gw, 'POST', '/api/invitations', { email: `victim-invitee-${tag}@example.com`, team_id: teamId });
