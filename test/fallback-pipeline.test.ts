@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Anthropic from '@anthropic-ai/sdk';
-import { startGateway, type Gateway } from './support/gateway.ts';
+import { DIALECTS, dialectSkip, startGateway, type Gateway } from './support/gateway.ts';
 import { startFakeUpstream, type FakeUpstream } from './support/fake-upstream.ts';
 
 /** An OpenAI-compatible upstream whose stream sends two chunks, then drops the connection. */
@@ -29,7 +29,7 @@ function breaksMidStream(): Server & { calls: number } {
   return server;
 }
 
-describe('fallbacks in the pipeline', () => {
+for (const dialect of DIALECTS) describe(`fallbacks in the pipeline (${dialect})`, { skip: dialectSkip(dialect) }, () => {
   let gw: Gateway;
   let healthy: FakeUpstream;
   let failing: FakeUpstream;
@@ -69,7 +69,7 @@ describe('fallbacks in the pipeline', () => {
   const budget = async () => (await gw.api('GET', `/api/keys/${keyId}/limits`)).body.layers.find((l: any) => l.level === 'key').budget;
 
   before(async () => {
-    gw = await startGateway();
+    gw = await startGateway({ dialect });
     healthy = await startFakeUpstream();
     failing = await startFakeUpstream({ failStatus: 503 });
     hanging = await startFakeUpstream({ latencyMs: 4000 });
