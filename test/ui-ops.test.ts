@@ -50,6 +50,10 @@ describe('operations pages in the browser (sqlite)', { skip: browserSkip() }, ()
 
     await page.getByRole('button', { name: 'Add credential' }).click();
     const dialog = page.getByRole('dialog', { name: 'Add a provider credential' });
+    // The provider select lists the registry's providers, not a fixed few.
+    await dialog.getByLabel('Provider').locator('option', { hasText: 'Groq' }).waitFor({ state: 'attached' });
+    const offered = await dialog.getByLabel('Provider').locator('option').allTextContents();
+    for (const label of ['OpenAI', 'Anthropic', 'Groq']) assert.ok(offered.includes(label), `${label} is offered: ${offered.join(', ')}`);
     await dialog.getByLabel('Name').fill('backup-openai');
     await dialog.getByLabel('Base URL').fill('http://127.0.0.1:9/v1');
     await dialog.getByLabel('API key').fill(SECRET);
