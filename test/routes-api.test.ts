@@ -91,6 +91,17 @@ for (const dialect of DIALECTS) describe(`/api/routes (${dialect})`, { skip: dia
     assert.equal(gw.fake.requests.at(-1)?.body.model, 'gpt-4o');
   });
 
+  test('an organization price (/api/prices) prices the deployments without one of their own at once', async () => {
+    const put = await gw.api('PUT', '/api/prices/gpt-4o', { input_per_1m_usd: 9, output_per_1m_usd: 30 });
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+    const route: Route = (await gw.api('GET', `/api/routes/${routeId}`)).body;
+    const [first, fallback] = route.deployments as [Deployment, Deployment];
+    assert.deepEqual(first.price, { input_per_1m_usd: 9, output_per_1m_usd: 30, cached_input_per_1m_usd: null, source: 'price_book' });
+    assert.equal(fallback.price?.source, 'route', 'a deployment\'s own price still wins');
+    assert.equal((await gw.api('DELETE', '/api/prices/gpt-4o')).status, 200);
+    assert.equal(((await gw.api('GET', `/api/routes/${routeId}`)).body as Route).deployments[0]!.price?.input_per_1m_usd, 2.5);
+  });
+
   test('bad input is refused naming the field', async () => {
     const other = (await gw.api('POST', '/api/orgs', { name: 'Other routes org' })).body.admin_key;
     const foreign = await gw.api('POST', '/api/providers', { name: 'theirs', provider: 'openai', base_url: second.baseUrl + '/v1', api_key: 'sk-their-own-provider-key', models: ['x'] }, other);
