@@ -105,7 +105,7 @@ describe('client APIs through one pipeline', () => {
 
   test('no credential, or a wrong one: 401 in each client\'s format', async () => {
     for (const call of CALLS) {
-      for (const headers of [{}, { 'x-api-key': 'sk-tg-not-a-real-key-0000000000000000' }]) {
+      for (const headers of [{}, { 'x-api-key': 'sk-tg-not-a-real-key-0000000000000000' }] as Array<Record<string, string>>) {
         const res = await post(call, headers);
         assert.equal(res.status, 401, call.endpoint);
         if (call.endpoint.startsWith('messages')) assert.equal(res.body.type === 'error' && res.body.error.type, 'authentication_error');

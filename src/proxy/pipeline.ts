@@ -154,6 +154,11 @@ export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
     for (let i = 0; i < attempts.length; i++) {
       const { deployment, delayMs } = attempts[i]!;
       if (delayMs > 0) await sleep(delayMs);
+      // The client left while an earlier attempt failed: no further upstream call for nobody.
+      if (i > 0 && res.destroyed) {
+        settle({ status: 499, usage: undefined, estimated: false, errorCode: 'client_closed', streamed: stream });
+        return;
+      }
       input.route = deployment;
       answeredBy = deployment;
       const adapter = adapterFor(deployment.provider);
