@@ -10,6 +10,7 @@ import { startGateway, TestClock, UPSTREAM_KEY, type Gateway } from './support/g
 import { startFakeUpstream, type FakeUpstream } from './support/fake-upstream.ts';
 import { backoff, MAX_ATTEMPTS, planAttempts, weightedOrder } from '../src/providers/attempts.ts';
 import { Breaker, BREAKER_DEFAULTS } from '../src/providers/breaker.ts';
+import { Router } from '../src/providers/router.ts';
 import type { ResolvedRoute } from '../src/providers/types.ts';
 
 const deployment = (id: number, priority: number, weight = 1): ResolvedRoute => ({
@@ -58,18 +59,42 @@ describe('circuit breaker (breaker.ts)', () => {
     assert.equal(b.state(7), 'closed', 'a success in between starts the count again');
     b.report(7, false);
     assert.equal(b.state(7), 'open');
-    assert.equal(b.take(7), false);
+    assert.equal(b.usable(7), false);
     clock.advance(BREAKER_DEFAULTS.coolDownMs);
     assert.equal(b.state(7), 'half_open');
-    assert.equal(b.take(7), true, 'the probe');
-    assert.equal(b.take(7), false, 'only one probe at a time');
+    assert.equal(b.usable(7), true, 'half-open: usable for the probe');
+    b.probing(7);
+    assert.equal(b.usable(7), false, 'only one probe at a time');
     b.report(7, false);
     assert.equal(b.state(7), 'open', 'a failed probe reopens it');
     clock.advance(BREAKER_DEFAULTS.coolDownMs);
-    assert.equal(b.take(7), true);
+    assert.equal(b.usable(7), true);
+    b.probing(7);
     b.report(7, true);
     assert.equal(b.state(7), 'closed');
     assert.equal(b.quiet, true, 'a healthy deployment leaves nothing behind');
+  });
+
+  test('the router: an open deployment leaves the try order; half-open, the first request to try it first is the only probe; a half-open fallback stays in every order', () => {
+    const clock = new TestClock();
+    const router = new Router(null as never, null as never, null as never, { clock });
+    const [primary, secondary] = [deployment(1, 1), deployment(2, 0)];
+    const route = { model: 'm', deployments: [primary, secondary], timeoutMs: undefined, retries: undefined, boundPrice: undefined };
+    const order = () => router.attempts(route, null).map((a) => a.deployment.deploymentId);
+    for (let i = 0; i < BREAKER_DEFAULTS.failures; i++) router.report(secondary, false);
+    assert.deepEqual(order(), [1], 'the open fallback is left out');
+    clock.advance(BREAKER_DEFAULTS.coolDownMs);
+    for (let i = 0; i < 3; i++) assert.deepEqual(order(), [1, 2], 'half-open behind a healthy primary: kept as the fallback of every request');
+    for (let i = 0; i < BREAKER_DEFAULTS.failures; i++) router.report(primary, false);
+    assert.deepEqual(order(), [2], 'the primary open: straight to the fallback');
+    router.report(secondary, true); // that request was the fallback's probe, and it answered
+    assert.equal(router.circuit(2), 'closed');
+    clock.advance(BREAKER_DEFAULTS.coolDownMs);
+    assert.deepEqual(order(), [1, 2], 'the primary half-open: this request probes it');
+    assert.deepEqual(order(), [2], 'while the probe is out, no other request tries it');
+    router.report(primary, true);
+    assert.deepEqual(order(), [1, 2]);
+    assert.equal(router.circuit(1), 'closed');
   });
 
   test('failures further apart than the window do not add up', () => {

@@ -54,18 +54,27 @@ export class Breaker {
   }
 
   /**
-   * Whether an attempt may go to this deployment now. Half-open: true once, for the probe; a probe
-   * handed out but never reported (its request was answered by an earlier attempt, or was cut) is
-   * given out again after another cool-down, so a deployment cannot stay out forever.
+   * Whether this deployment may be in a request's try order now: closed; or half-open with no probe
+   * in flight. A probe handed out but never reported (its request was cut) is given out again after
+   * another cool-down, so a deployment cannot stay out forever.
    */
-  take(id: number): boolean {
+  usable(id: number): boolean {
     const h = this.health.get(id);
     if (!h || h.openedAt === null) return true;
     const now = this.clock.now();
     if (now - h.openedAt < this.options.coolDownMs) return false;
-    if (h.probeAt !== null && now - h.probeAt < this.options.coolDownMs) return false;
-    h.probeAt = now;
-    return true;
+    return h.probeAt === null || now - h.probeAt >= this.options.coolDownMs;
+  }
+
+  /**
+   * A request is about to try this deployment first: if it is half-open, that request is THE probe
+   * (no other request gets it until this one reports). A half-open deployment further down a try
+   * order is not marked: it is reached only when the ones before it failed, and its outcome is
+   * reported like any other.
+   */
+  probing(id: number): void {
+    const h = this.health.get(id);
+    if (h && h.openedAt !== null && this.clock.now() - h.openedAt >= this.options.coolDownMs) h.probeAt = this.clock.now();
   }
 
   /** When it last opened (for picking the least recently opened when every deployment is open). */

@@ -119,12 +119,13 @@ export class Router {
   attempts(route: ModelRoute, teamId: number | null): Attempt[] {
     let deployments = route.deployments;
     if (deployments.some((d) => !this.serves(d, teamId))) deployments = deployments.filter((d) => this.serves(d, teamId));
-    if (!this.breaker.quiet && deployments.length) {
-      const usable = deployments.filter((d) => this.breaker.take(d.deploymentId));
-      if (usable.length) deployments = usable;
-      else deployments = [deployments.reduce((a, b) => (this.breaker.openedAt(b.deploymentId) < this.breaker.openedAt(a.deploymentId) ? b : a))];
-    }
-    return planAttempts(deployments, route.retries, this.random);
+    if (this.breaker.quiet || !deployments.length) return planAttempts(deployments, route.retries, this.random);
+    const usable = deployments.filter((d) => this.breaker.usable(d.deploymentId));
+    if (usable.length) deployments = usable;
+    else deployments = [deployments.reduce((a, b) => (this.breaker.openedAt(b.deploymentId) < this.breaker.openedAt(a.deploymentId) ? b : a))];
+    const plan = planAttempts(deployments, route.retries, this.random);
+    if (plan.length) this.breaker.probing(plan[0]!.deployment.deploymentId);
+    return plan;
   }
 
   /** The outcome of one attempt: ok false for a retryable failure (429, 5xx, timeout, connection). */
