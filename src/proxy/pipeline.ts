@@ -20,7 +20,7 @@ import { ENDPOINT_SCOPE, scopeBit } from '../policy/scopes.ts';
 import { costMicro, usageCostMicro } from '../usage/pricing.ts';
 import { requestBound } from '../usage/token-bound.ts';
 import { checkBody } from './body-check.ts';
-import { CLIENT_FORMAT, isUnsupported, type Endpoint, type ExchangeInput, type ProviderAdapter, type ResolvedRoute } from '../providers/types.ts';
+import { CLIENT_FORMAT, isUnsupported, type ClientFormat, type Endpoint, type ExchangeInput, type ProviderAdapter, type ResolvedRoute } from '../providers/types.ts';
 import type { ErrorTarget } from './upstream-answer.ts';
 import { adapterFor, PROVIDERS } from '../providers/registry.ts';
 import type { KeyContext } from '../keys/key-context.ts';
@@ -66,21 +66,20 @@ export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
   let failed: FailedAttempt[] | undefined;
   const log = (r: Pick<ForwardResult, 'status' | 'errorCode'> & Partial<ForwardResult>, provider: string | null, cost: number | null, unpriced: boolean, level: string | null = null) =>
     enqueueLog(deps, call, ctx, String(headers['x-request-id']), loggable(model), provider, r, cost, unpriced, now, started, level, tried, failed);
-  const fail = (code: ErrorCode, message: string, param: string | null = null, extra?: Record<string, unknown>) => sendError(res, code, message, headers, param, extra, format);
 
   // Status, expiry, scope and IP allowlists were checked from the headers (fast-lane.ts, checkKey).
   // Malformed bodies stop here: before admission, before any upstream call.
   const problem = checkBody(endpoint, body, model);
   if (problem) {
     log({ status: 400, errorCode: 'invalid_request' }, null, null, false);
-    return fail('invalid_request', `${problem.param}: ${problem.message}`, problem.param);
+    return fail(res, headers, format, 'invalid_request', `${problem.param}: ${problem.message}`, problem.param);
   }
   if (typeof model !== 'string') return; // checked above; narrows the type
   if (call.trace) call.trace.request(body, model);
   const allowed = checkModel(ctx, model);
   if (!allowed.ok) {
     log({ status: 403, errorCode: allowed.code }, null, null, false);
-    return fail(allowed.code, allowed.message, 'model');
+    return fail(res, headers, format, allowed.code, allowed.message, 'model');
   }
 
   const cached = deps.router.resolveCached(ctx.orgId, model);
@@ -90,7 +89,7 @@ export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
   const attempts = route ? deps.router.attempts(route, ctx.teamId) : undefined;
   if (!route || !attempts || attempts.length === 0) {
     log({ status: 404, errorCode: 'model_not_found' }, null, null, false);
-    return fail('model_not_found', `The model \`${model}\` does not exist or you do not have access to it.`, 'model');
+    return fail(res, headers, format, 'model_not_found', `The model \`${model}\` does not exist or you do not have access to it.`, 'model');
   }
 
   const stream = call.stream ?? body.stream === true;
@@ -106,7 +105,7 @@ export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
     log({ status: 429, errorCode: 'concurrency_limit_exceeded' }, null, null, false, 'org');
     headers['retry-after'] = 1;
     const limit = deps.orgSlots.limit;
-    return fail('concurrency_limit_exceeded', `Too many requests in flight for this org on this replica: at most ${limit} at a time.`, null, { level: 'org', limit, reset_at: null });
+    return fail(res, headers, format, 'concurrency_limit_exceeded', `Too many requests in flight for this org on this replica: at most ${limit} at a time.`, null, { level: 'org', limit, reset_at: null });
   }
   // An unpriced model is refused by a hard budget as unpriced, whatever else it asks for.
   const unbounded = price ? bound.unbounded : undefined;
@@ -122,7 +121,7 @@ export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
     if (admission.resetAt !== null) headers['retry-after'] = Math.max(1, Math.ceil((admission.resetAt - now) / 1000));
     log({ status: ERRORS[admission.code].status, errorCode: admission.code }, null, null, false, admission.level);
     const extra = { level: admission.level, limit: admission.limit, reset_at: admission.resetAt === null ? null : iso(admission.resetAt), ...admission.details };
-    return fail(admission.code, admission.message, null, extra);
+    return fail(res, headers, format, admission.code, admission.message, null, extra);
   }
 
   // What a response without usage is charged for its prompt (flagged as estimated).
@@ -193,7 +192,7 @@ export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
     answeredBy = undefined;
     const message = unsupported ?? `No deployment of \`${model}\` can serve /v1/${endpoint}.`;
     settle({ status: 400, usage: undefined, estimated: false, errorCode: 'endpoint_not_supported', streamed: false });
-    return fail('endpoint_not_supported', message, 'model');
+    return fail(res, headers, format, 'endpoint_not_supported', message, 'model');
   } finally {
     // Only if forwarding failed before an answer (a bug): the reservation is still released.
     settle({ status: 502, usage: undefined, estimated: false, errorCode: 'internal_error', streamed: stream });
@@ -210,6 +209,10 @@ function errorTarget(deployment: ResolvedRoute, endpoint: Endpoint, adapter: Pro
   // native: the provider answers this client API in the client's own format (its errors relay as they are)
   return (byEndpoint[endpoint] ??= { format: CLIENT_FORMAT[endpoint], native: PROVIDERS.get(deployment.provider)?.native.includes(endpoint) ?? CLIENT_FORMAT[endpoint] === 'openai', adapter });
 }
+
+/** An error answer in the client's format (a module function: no closure per request). */
+const fail = (res: ServerResponse, headers: HeaderMap, format: ClientFormat, code: ErrorCode, message: string, param: string | null = null, extra?: Record<string, unknown>): void =>
+  sendError(res, code, message, headers, param, extra, format);
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 

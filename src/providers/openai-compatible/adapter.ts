@@ -76,11 +76,14 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
 
   /** The client speaks this provider's own format: the body goes through, usage is read on the way. */
   protected passthrough(input: ExchangeInput): Exchange {
-    const { route, stream } = input;
-    const prepared = prepareBody(input.body, input.raw, route, stream);
+    const { route, stream, body } = input;
+    // prepareBody's logic, without its result object (this runs on every OpenAI request).
+    const opts = body.stream_options;
+    const stripUsage = stream && !(opts && typeof opts === 'object' && (opts as Record<string, unknown>).include_usage === true);
+    const sent = !stripUsage && route.upstreamModel === body.model ? input.raw : prepareBody(body, input.raw, route, stream).body;
     return {
-      path: this.path(input.endpoint, route), headers: this.headers(route), body: prepared.body, stream,
-      meter: new OpenAIStreamMeter(prepared.stripUsage, input.promptEstimate), mapJson: passJson,
+      path: this.path(input.endpoint, route), headers: this.headers(route), body: sent, stream,
+      meter: new OpenAIStreamMeter(stripUsage, input.promptEstimate), mapJson: passJson,
     };
   }
 
