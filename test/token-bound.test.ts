@@ -91,3 +91,30 @@ test('malformed bodies are named before anything else looks at them', () => {
   assert.ok(path?.startsWith('metadata.a.a'), `the deep field is named (${path?.slice(0, 30)})`);
   assert.equal(problem('chat/completions', { model: 'm', messages: [{ role: 'user', content: 'x', name: 'n' }] }), undefined);
 });
+
+test('Messages, Responses and Gemini: output capped by each API\'s own field, images bounded, provider-run tools and unknown fields refused by a hard budget', () => {
+  const price = { input: 1, output: 1 };
+  const messages = { model: 'claude', max_tokens: 100, system: 'be brief', messages: [{ role: 'user', content: [{ type: 'text', text: 'hello' }, { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'A'.repeat(10_000) } }] }] };
+  const m = requestBound('messages', messages, price);
+  assert.equal(m.outputTokens, 100);
+  assert.equal(m.unbounded, undefined);
+  assert.ok(m.promptTokens >= DEFAULT_IMAGE_TOKENS && m.promptTokens < DEFAULT_IMAGE_TOKENS + 500, 'the image at its bound, its base64 bytes not counted as text');
+  assert.equal(requestBound('messages', { ...messages, tools: [{ type: 'web_search_20250305', name: 'web_search' }] }, price).unbounded?.param, 'tools[0]');
+  assert.equal(requestBound('messages', { ...messages, tools: [{ name: 'get_weather', input_schema: { type: 'object' } }] }, price).unbounded, undefined, 'a client tool costs its tokens only');
+  assert.equal(requestBound('messages', { ...messages, mcp_servers: [{ url: 'https://x' }] }, price).unbounded?.param, 'mcp_servers');
+  assert.equal(requestBound('messages/count_tokens', { model: 'claude', messages: messages.messages }, price).outputTokens, 0, 'counting reserves nothing');
+
+  const responses = { model: 'gpt-5', input: [{ role: 'user', content: 'hello' }], instructions: 'be brief', max_output_tokens: 50 };
+  assert.deepEqual([requestBound('responses', responses, price).outputTokens, requestBound('responses', responses, price).unbounded], [50, undefined]);
+  assert.equal(requestBound('responses', { ...responses, tools: [{ type: 'web_search' }] }, price).unbounded?.param, 'tools[0]');
+  assert.equal(requestBound('responses', { ...responses, previous_response_id: 'resp_1' }, price).unbounded?.param, 'previous_response_id', 'the stored history is billed, unseen');
+  const { max_output_tokens: _, ...noCap } = responses;
+  assert.equal(requestBound('responses', noCap, price).unbounded?.param, 'max_output_tokens');
+  assert.equal(requestBound('responses', noCap, { ...price, maxOutputTokens: 4000 }).outputTokens, 4000, "the model's cap bounds it");
+
+  const gemini = { contents: [{ role: 'user', parts: [{ text: 'hello' }] }], generationConfig: { maxOutputTokens: 20, candidateCount: 2, thinkingConfig: { thinkingBudget: 30 } } };
+  assert.equal(requestBound('generateContent', gemini, price).outputTokens, (20 + 30) * 2, 'thinking and every candidate billed');
+  assert.equal(requestBound('generateContent', { ...gemini, tools: [{ googleSearch: {} }] }, price).unbounded?.param, 'tools[0]');
+  assert.equal(requestBound('generateContent', { ...gemini, cachedContent: 'cachedContents/1' }, price).unbounded?.param, 'cachedContent');
+  assert.equal(requestBound('generateContent', { contents: [{ parts: [{ inlineData: { mimeType: 'audio/wav', data: 'AAAA' } }] }], generationConfig: { maxOutputTokens: 5 } }, price).unbounded?.param, 'contents[0].parts[0].inlineData');
+});

@@ -162,6 +162,17 @@ function otherApiBound(endpoint: 'messages' | 'responses' | 'generateContent', b
   }
   prompt += images.count * (price?.imageTokens ?? DEFAULT_IMAGE_TOKENS);
   unbounded ??= images.unbounded;
+  // Tools the provider runs itself (web search, code execution, file search, MCP) are billed per
+  // use on top of tokens; functions the client runs cost only their tokens.
+  if (Array.isArray(body.tools)) {
+    for (let i = 0; i < body.tools.length; i++) {
+      const type = serverTool(endpoint, body.tools[i]);
+      if (type !== undefined) {
+        unbounded ??= { param: `tools[${i}]`, reason: `a \`${type}\` tool is billed per use, which the request cannot bound` };
+        break;
+      }
+    }
+  }
   let cap: number | undefined;
   let choices = 1;
   let extra = 0;
@@ -185,6 +196,18 @@ function otherApiBound(endpoint: 'messages' | 'responses' | 'generateContent', b
   const capParam = endpoint === 'messages' ? 'max_tokens' : endpoint === 'responses' ? 'max_output_tokens' : 'generationConfig.maxOutputTokens';
   if (cap === undefined) unbounded ??= { param: capParam, reason: `the model \`${String(body.model)}\` has no known output cap: set ${capParam}` };
   return { promptTokens: prompt, outputTokens: ((cap ?? DEFAULT_MAX_OUTPUT_TOKENS) + extra) * choices, unbounded };
+}
+
+/** The kind of a tool the provider runs itself (billed beyond tokens), or undefined for a client-run function. */
+function serverTool(endpoint: 'messages' | 'responses' | 'generateContent', tool: unknown): string | undefined {
+  if (typeof tool !== 'object' || tool === null) return undefined;
+  const t = tool as Record<string, unknown>;
+  // Gemini names a tool by its key: functionDeclarations, or googleSearch, codeExecution, urlContext …
+  if (endpoint === 'generateContent') return Object.keys(t).find((k) => k !== 'functionDeclarations' && k !== 'function_declarations');
+  const type = t.type;
+  if (typeof type !== 'string') return undefined;
+  if (endpoint === 'responses') return type !== 'function' && type !== 'custom' ? type : undefined;
+  return /^(web_search|web_fetch|code_execution|mcp)/.test(type) ? type : undefined;
 }
 
 // Content parts that are images in each API (counted at the image bound, their bytes skipped), and
