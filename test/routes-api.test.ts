@@ -7,6 +7,9 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { DIALECTS, dialectSkip, startGateway, UPSTREAM_KEY, type Gateway } from './support/gateway.ts';
 import { startFakeUpstream, type FakeUpstream } from './support/fake-upstream.ts';
+import { randomUUID } from 'node:crypto';
+import { serviceSkip } from './support/services.ts';
+import { clusterEnv, startReplica, type Replica } from './support/replicas.ts';
 
 type Route = { id: number; model: string; catch_all: boolean; timeout_ms: number | null; retries: number | null; deployments: Deployment[] };
 type Deployment = { id: number; credential_id: number; credential_name: string; provider: string; team_id: number | null; upstream_model: string | null; weight: number; priority: number; price: null | { input_per_1m_usd: number; output_per_1m_usd: number; cached_input_per_1m_usd: number | null; source: string }; circuit: string };
@@ -182,5 +185,55 @@ for (const dialect of DIALECTS) describe(`/api/routes (${dialect})`, { skip: dia
     const events = (await gw.api('GET', `/api/audit?action=route.*&limit=50`)).body.data as Array<{ action: string; target_id: string | number }>;
     const actions = events.filter((e) => String(e.target_id) === String(routeId)).map((e) => e.action).sort();
     assert.deepEqual(actions, ['route.create', 'route.delete', 'route.update', 'route.update']);
+  });
+});
+
+// Two Tollgate processes on one PostgreSQL and one Redis: a route changed through replica A is
+// what replica B uses for its very next request, its routes already warm (no restart, no wait
+// beyond the pub/sub hop).
+describe('route changes reach every replica', { skip: serviceSkip('postgres') || serviceSkip('redis') }, () => {
+  const admin = `admin-${randomUUID()}`;
+  const upstreamKey = 'sk-upstream-routes-replicas';
+  let a: Replica;
+  let b: Replica;
+  let fake: FakeUpstream;
+  let other: FakeUpstream;
+
+  before(async () => {
+    fake = await startFakeUpstream({ requireAuth: upstreamKey });
+    other = await startFakeUpstream();
+    const env = await clusterEnv(admin, upstreamKey, fake.baseUrl);
+    [a, b] = await Promise.all([startReplica('a', env, admin), startReplica('b', env, admin)]);
+  });
+  after(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+    await fake?.close();
+    await other?.close();
+  });
+
+  test('create, repoint and empty a route through A; B follows each change', async () => {
+    const team = (await a.api('POST', '/api/teams', { name: `Replica routes ${randomUUID()}` })).body;
+    const key = (await a.api('POST', `/api/teams/${team.id}/keys`, { name: 'replica key' })).body.key as string;
+    const model = `replica-model-${randomUUID()}`;
+    const ask = () => b.openai(key).chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] }).then(() => 200, (err: { status?: number }) => err.status);
+    // B warm, serving the model through the catch-all (the start-up credential).
+    fake.reset();
+    assert.equal(await ask(), 200);
+    assert.equal(fake.requests.length, 1);
+    const cred = (await a.api('POST', '/api/providers', { name: `other-${randomUUID()}`, provider: 'openai', base_url: other.baseUrl + '/v1', api_key: 'sk-routes-replica-other-0000', models: ['replica-unused'] })).body.id;
+    const route = await a.api('POST', '/api/routes', { model, deployments: [{ credential_id: cred }] });
+    assert.equal(route.status, 201, JSON.stringify(route.body));
+    const until = async (check: () => boolean, what: string) => {
+      for (const deadline = Date.now() + 5000; !check(); ) {
+        assert.ok(Date.now() < deadline, `replica B: ${what}`);
+        await ask();
+      }
+    };
+    other.reset();
+    await ask();
+    await until(() => other.requests.length > 0, 'the new route was not used');
+    assert.equal((await a.api('PATCH', `/api/routes/${route.body.id}`, { deployments: [] })).status, 200);
+    let last: number | undefined;
+    for (const deadline = Date.now() + 5000; (last = await ask()) !== 404; ) assert.ok(Date.now() < deadline, `replica B still answers ${last}`);
   });
 });
