@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
 import { DIALECTS, dialectSkip, startGateway, type Gateway } from './support/gateway.ts';
 import { startFakeUpstream, type FakeUpstream } from './support/fake-upstream.ts';
 
@@ -19,6 +20,14 @@ function breaksMidStream(): Server & { calls: number } {
     req.resume();
     req.on('end', () => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
+      if (req.url!.endsWith('/responses')) {
+        // The Responses API's named events (https://platform.openai.com/docs/api-reference/responses-streaming)
+        const response = { id: 'resp_1', object: 'response', created_at: 1, status: 'in_progress', model: 'm', output: [], usage: null };
+        res.write(`event: response.created\ndata: ${JSON.stringify({ type: 'response.created', sequence_number: 0, response })}\n\n`);
+        res.write(`event: response.output_text.delta\ndata: ${JSON.stringify({ type: 'response.output_text.delta', sequence_number: 1, item_id: 'msg_1', output_index: 0, content_index: 0, delta: 'Hello' })}\n\n`);
+        setTimeout(() => res.socket?.destroy(), 50);
+        return;
+      }
       const chunk = (text: string) => `data: ${JSON.stringify({ id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { role: 'assistant', content: text }, finish_reason: null }] })}\n\n`;
       res.write(chunk('Hel'));
       res.write(chunk('lo'));
@@ -84,10 +93,12 @@ for (const dialect of DIALECTS) describe(`fallbacks in the pipeline (${dialect})
     await credential('hanging', 'openai', `${hanging.baseUrl}/v1`);
     await credential('refused', 'openai', `http://127.0.0.1:${closedPort}/v1`);
     await credential('broken', 'openai-compatible', `http://127.0.0.1:${(broken.address() as AddressInfo).port}/v1`);
+    await credential('broken-openai', 'openai', `http://127.0.0.1:${(broken.address() as AddressInfo).port}/v1`);
     await route('fp-503', [primary('failing'), secondary()]);
     await route('fp-refused', [primary('refused'), secondary()]);
     await route('fp-timeout', [primary('hanging'), secondary()], { timeout_ms: 1000 });
     await route('fp-broken', [primary('broken'), secondary()]);
+    await route('fp-broken-responses', [primary('broken-openai'), secondary()]);
     await route('fp-all-fail', [primary('failing'), { credential_id: ids.failing, priority: 0, upstream_model: 'gpt-4o', ...cheap }]);
     const team = (await gw.api('POST', '/api/teams', { name: 'Fallback pipeline' })).body.id;
     const created = (await gw.api('POST', `/api/teams/${team}/keys`, { name: 'k' })).body;
@@ -160,6 +171,18 @@ for (const dialect of DIALECTS) describe(`fallbacks in the pipeline (${dialect})
     assert.ok(err instanceof Anthropic.APIError, String(err));
     assert.equal(text, 'Hello', 'what was sent arrived first');
     assert.match(String((err as Error).message), /failed in the middle of the stream/);
+  });
+
+  test('the same mid-stream failure to a Responses client (Codex CLI) is an `event: error` the openai SDK raises', async () => {
+    const client = new OpenAI({ apiKey: key, baseURL: `${gw.url}/v1`, maxRetries: 0 });
+    const seen: string[] = [];
+    const err = await (async () => {
+      for await (const event of await client.responses.create({ model: 'fp-broken-responses', input: 'hello there', max_output_tokens: 5, stream: true })) seen.push(event.type);
+    })().then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof OpenAI.APIError, String(err));
+    assert.deepEqual(seen, ['response.created', 'response.output_text.delta'], 'what was sent arrived first');
+    const row = await rowOf('fp-broken-responses');
+    assert.deepEqual([row.endpoint, row.status_code, row.error_code, row.attempts], ['responses', 502, 'upstream_error', 1]);
   });
 
   test('every deployment failing: the last failure is answered as it is today, all attempts logged', async () => {
