@@ -95,6 +95,11 @@ describe('circuit breaker (breaker.ts)', () => {
     router.report(primary, true);
     assert.deepEqual(order(), [1, 2]);
     assert.equal(router.circuit(1), 'closed');
+    // A probe is one attempt, whatever the route's retries.
+    const retried = { ...route, retries: 2 };
+    for (let i = 0; i < BREAKER_DEFAULTS.failures; i++) router.report(primary, false);
+    clock.advance(BREAKER_DEFAULTS.coolDownMs);
+    assert.deepEqual(router.attempts(retried, null).map((a) => a.deployment.deploymentId), [1, 2, 2]);
   });
 
   test('failures further apart than the window do not add up', () => {

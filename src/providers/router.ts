@@ -124,8 +124,11 @@ export class Router {
     if (usable.length) deployments = usable;
     else deployments = [deployments.reduce((a, b) => (this.breaker.openedAt(b.deploymentId) < this.breaker.openedAt(a.deploymentId) ? b : a))];
     const plan = planAttempts(deployments, route.retries, this.random);
-    if (plan.length) this.breaker.probing(plan[0]!.deployment.deploymentId);
-    return plan;
+    const first = plan[0]?.deployment;
+    if (!first || this.breaker.state(first.deploymentId) !== 'half_open') return plan;
+    // This request is the probe: one attempt, no retries on a deployment that may still be down.
+    this.breaker.probing(first.deploymentId);
+    return plan.filter((a, i) => i === 0 || a.deployment !== first);
   }
 
   /** The outcome of one attempt: ok false for a retryable failure (429, 5xx, timeout, connection). */
