@@ -177,6 +177,7 @@ describe('client APIs through one pipeline', () => {
     assert.match(gem.body.error.message, /anthropic/i);
     const rows = await rowsOf(id, 2);
     assert.ok(rows.every((r) => r.status_code === 400 && r.error_code === 'endpoint_not_supported'), JSON.stringify(rows));
+    assert.deepEqual(rows.map((r) => r.provider).sort(), ['anthropic', 'groq'], 'logged against the provider that cannot serve it');
   });
 
   test('malformed bodies name the field in each API\'s terms; Gemini streams only as SSE', async () => {

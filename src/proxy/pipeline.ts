@@ -149,11 +149,11 @@ export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
   try {
     const { config } = deps;
     const input: ExchangeInput = { endpoint, body, raw: call.raw, headers: call.headers, route: attempts[0]!.deployment, stream, model, promptEstimate };
-    let unsupported: string | undefined;
+    let unsupported: { by: ResolvedRoute; message: string } | undefined;
     for (let i = 0; i < attempts.length; i++) {
       const { deployment, delayMs } = attempts[i]!;
       if (delayMs > 0) await sleep(delayMs);
-      // The client left while an earlier attempt failed: no further upstream call for nobody.
+      // The client left while an earlier attempt was failing: no upstream call for an absent client.
       if (i > 0 && res.destroyed) {
         settle({ status: 499, usage: undefined, estimated: false, errorCode: 'client_closed', streamed: stream });
         return;
@@ -164,7 +164,7 @@ export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
       const exchange = adapter.exchange(input);
       // This provider cannot serve the client's API: another deployment of the route may.
       if (isUnsupported(exchange)) {
-        unsupported ??= exchange.unsupported;
+        unsupported ??= { by: deployment, message: exchange.unsupported };
         continue;
       }
       tried++;
@@ -188,9 +188,14 @@ export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
       (failed ??= []).push(miss);
       call.warn?.({ requestId: headers['x-request-id'], model, attempt: tried, ...miss }, 'upstream attempt failed; trying the next deployment');
     }
+    // Earlier deployments failed (their failures were not answered) and the rest cannot serve this API.
+    if (failed) {
+      settle({ status: 502, usage: undefined, estimated: false, errorCode: 'upstream_error', streamed: false });
+      return fail(res, headers, format, 'upstream_error', `Every deployment of \`${model}\` that serves /v1/${endpoint} failed; try again shortly.`);
+    }
     // No deployment of this route speaks the client's API (a Responses call routed to Anthropic only).
-    answeredBy = undefined;
-    const message = unsupported ?? `No deployment of \`${model}\` can serve /v1/${endpoint}.`;
+    answeredBy = unsupported?.by;
+    const message = unsupported?.message ?? `No deployment of \`${model}\` can serve /v1/${endpoint}.`;
     settle({ status: 400, usage: undefined, estimated: false, errorCode: 'endpoint_not_supported', streamed: false });
     return fail(res, headers, format, 'endpoint_not_supported', message, 'model');
   } finally {
