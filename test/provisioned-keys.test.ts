@@ -16,7 +16,6 @@ import { ADMIN_KEY, DIALECTS, dialectSkip, startGateway, TestClock, type Gateway
 import { startFakeUpstream } from './support/fake-upstream.ts';
 import { openrouterOf, type FakeOpenRouter } from './support/fake-openrouter.ts';
 import { signedInUser, type TestSession } from './support/sessions.ts';
-import { insertCredential } from '../src/vault/credentials.repository.ts';
 import { reservationMark, reserve } from '../src/provisioning/provisioned-keys.repository.ts';
 import { iso } from '../src/clock.ts';
 import { loadConfig } from '../src/config.ts';
@@ -28,20 +27,12 @@ const DAY = 86_400_000;
 /** A management key for the fake, made up at run time (never a real one). */
 const managementKey = () => `sk-or-v1-fake-management-${randomBytes(12).toString('hex')}`;
 
-/**
- * An 'openrouter-provisioning' credential of the org pointing at the fake, serving no model.
- * Through /api/providers when it takes one without models; it asks for at least one model (or
- * the catch-all) today, which would route /v1 traffic to a key that cannot call models, so the
- * credential is then stored directly, the way the route stores it.
- */
+/** An 'openrouter-provisioning' credential of the org pointing at the fake: it serves no model. */
 async function provisioningCredential(gw: Gateway, secret: string, name: string): Promise<number> {
-  const baseUrl = gw.fake.baseUrl + '/api/v1';
-  const res = await gw.api('POST', '/api/providers', { name, provider: 'openrouter-provisioning', base_url: baseUrl, api_key: secret, models: [] });
-  if (res.status === 201) return res.body.id;
-  assert.ok(['provider', 'models'].includes(res.body?.error?.param), JSON.stringify(res.body));
-  const deps = gw.runtime.deps;
-  const row = await deps.db.kysely.transaction().execute((trx) => insertCredential(trx, deps.vault, { orgId: deps.defaultOrgId, name, provider: 'openrouter-provisioning', baseUrl, apiKey: secret, models: [] }, iso(deps.clock.now())));
-  return row.id;
+  const res = await gw.api('POST', '/api/providers', { name, provider: 'openrouter-provisioning', base_url: gw.fake.baseUrl + '/api/v1', api_key: secret });
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  assert.deepEqual(res.body.models, [], 'no route to a key that cannot call models');
+  return res.body.id;
 }
 
 for (const dialect of DIALECTS) {
@@ -454,6 +445,32 @@ for (const dialect of DIALECTS) {
       assert.equal(revoked.body.status, 'deleted');
       assert.equal(or.keys.has((await row(key.id)).upstream_id), false);
       assert.equal((await auditOf(key.id)).at(-1)!.actor_id, String(owner.userId));
+    });
+
+    test('a provisioning credential: never routed to, listed to members without a secret, not deleted while its keys live', async () => {
+      const withModels = await gw.api('POST', '/api/providers', { name: 'pk-routed', provider: 'openrouter-provisioning', base_url: gw.fake.baseUrl + '/api/v1', api_key: managementKey(), models: ['gpt-4o'] });
+      assert.equal(withModels.status, 400);
+      assert.equal(withModels.body.error.param, 'models');
+      const routed = await gw.api('POST', '/api/routes', { model: 'pk-model', deployments: [{ credential_id: credentialId }] });
+      assert.equal(routed.status, 400);
+      assert.equal(routed.body.error.param, 'deployments[0].credential_id');
+
+      const { teamId, alice } = await world(30);
+      const listed = await alice.api('GET', '/api/me/provisioning-credentials');
+      assert.equal(listed.status, 200);
+      const mine = listed.body.data.find((c: { id: number }) => c.id === credentialId);
+      assert.deepEqual(mine, { id: credentialId, name: 'openrouter-provisioning', provider: 'openrouter-provisioning', team_id: null });
+      assert.ok(!JSON.stringify(listed.body).includes(or.managementKey!.slice(-4)), 'not even the hint');
+      assert.ok(listed.body.data.every((c: { provider: string }) => c.provider === 'openrouter-provisioning'), 'only provisioning credentials');
+
+      const other = await provisioningCredential(gw, managementKey(), 'pk-deletable');
+      const key = await provision(alice, { team_id: teamId, name: 'blocks-delete', limit_usd: 5 });
+      const refused = await gw.api('DELETE', `/api/providers/${credentialId}`);
+      assert.equal(refused.status, 409, JSON.stringify(refused.body));
+      assert.match(refused.body.error.message, /provisioned key/);
+      assert.equal(or.keys.has((await row(key.id)).upstream_id), true, 'the key is still deletable at the provider');
+      assert.equal((await gw.api('DELETE', `/api/providers/${other}`)).status, 200, 'one without keys goes');
+      assert.equal((await alice.api('DELETE', `/api/me/provisioned-keys/${key.id}`)).status, 200);
     });
 
     test('the provisioning credential cannot serve models, and no secret is in any audit row', async () => {

@@ -5,6 +5,7 @@
 //   GET    /api/me/provisioned-keys/{id}   one of mine, with its usage read from the provider
 //   PATCH  /api/me/provisioned-keys/{id}   {name?, disabled?, limit_usd?} (a raised limit is checked against the allocation)
 //   DELETE /api/me/provisioned-keys/{id}   revoke: deleted at the provider
+//   GET    /api/me/provisioning-credentials  the credentials I may provision with (no secret, no hint)
 //   GET    /api/provisioned-keys           owners (their teams) and admins (all): ?team_id, ?user_id
 //   DELETE /api/provisioned-keys/{id}      an owner or admin revokes one
 // As on /api/me/keys, the table decides first (403); what it allows but is not the caller's own is
@@ -70,6 +71,10 @@ const keyDoc = z.object({
 const createdDoc = keyDoc.extend({ key: z.string().describe('the secret: shown in this answer only, never stored by Tollgate (left out of an idempotent replay)').optional() });
 const detailDoc = keyDoc.extend({ usage_usd: z.number().nullable().describe('spent so far, read from the provider; null when it could not be asked') });
 const pageDoc = z.object({ data: z.array(keyDoc), next_after: z.number().int().nullable() });
+const credentialsDoc = z.object({ data: z.array(z.object({ id: z.number().int(), name: z.string(), provider: z.string(), team_id: z.number().int().nullable().describe('null: any of my teams') })) });
+
+/** Providers whose credentials provision keys. */
+const PROVISIONING_PROVIDERS = ['openrouter-provisioning'];
 
 /** The signed-in user these routes act as (asked after authorize(): the table decides first). */
 function sessionUser(actor: Actor): number {
@@ -107,6 +112,18 @@ export function registerProvisionedKeyRoutes(api: FastifyInstance, deps: Deps): 
     const expiresAt = input.expires_at ? canonicalInstant(input.expires_at, 'expires_at', deps.clock.now(), { future: true }) : null;
     const created = await provisionKey(deps, actor, { teamId: input.team_id, userId, credentialId: input.credential_id, name: input.name, limitMicro: toMicro(input.limit_usd), expiresAt });
     return reply.code(201).send(created);
+  });
+
+  // What a member provisions with: the organization's provisioning credentials (org-wide, or
+  // scoped to one of their teams) — names and ids only, never a secret or its hint.
+  api.get('/me/provisioning-credentials', { config: { action: 'me.read', doc: { summary: 'The provisioning credentials I may create keys with (id, name, provider, team)', tag: 'Self-service', response: credentialsDoc } } }, async (req) => {
+    authorize(req.actor, 'me.read');
+    sessionUser(req.actor);
+    const teams = [...(req.actor.teams?.keys() ?? [])];
+    const rows = await db.selectFrom('provider_credentials').select(['id', 'name', 'provider', 'team_id'])
+      .where('org_id', '=', req.actor.orgId).where('status', '=', 'active').where('provider', 'in', PROVISIONING_PROVIDERS)
+      .orderBy('id').execute();
+    return { data: rows.filter((r) => r.team_id === null || teams.includes(r.team_id)) };
   });
 
   // Everyone may read their own (as GET /api/me): what is listed is the caller's keys only.

@@ -12,6 +12,7 @@ import { idParam, parse } from '../http/validate.ts';
 import { authorize } from '../auth/authorize.ts';
 import { applyChange } from '../audit/change.ts';
 import type { CredentialRow } from '../vault/credentials.repository.ts';
+import { PROVIDERS } from '../providers/registry.ts';
 import { createRouteBody, routeDeletedDoc, routeDoc, routeListDoc, updateRouteBody, type DeploymentBody } from './routes.docs.ts';
 import { deleteRoute, deploymentsOf, findRoute, findRouteByModel, insertRoute, listRoutes, replaceDeployments, updateRoute, type DeploymentInput, type RouteRow } from './routes.repository.ts';
 import { routeView, type ViewContext } from './routes.view.ts';
@@ -45,6 +46,8 @@ function checkDeployments(model: string, list: DeploymentBody[], credentials: Ma
     const at = `deployments[${i}]`;
     const bad = (field: string, message: string) => new ApiError('invalid_request', `${at}.${field}: ${message}`, `${at}.${field}`);
     if (!credentials.has(d.credential_id)) throw bad('credential_id', `no active provider credential ${d.credential_id} in this organization (GET /api/providers)`);
+    const spec = PROVIDERS.get(credentials.get(d.credential_id)!.provider);
+    if (spec && spec.native.length + spec.translated.length === 0) throw bad('credential_id', `credential ${d.credential_id} is a ${spec.id} credential: it manages keys and cannot serve models`);
     if (model === '*') {
       if (d.upstream_model !== undefined) throw bad('upstream_model', 'not on the catch-all: it sends the model name asked for');
       for (const f of ['input_per_1m_usd', 'output_per_1m_usd', 'cached_input_per_1m_usd'] as const) {

@@ -30,7 +30,7 @@ const createBody = z.strictObject({
   api_key: apiKey,
   options: options.optional(),
   team_id: idField.nullable().optional().describe('a team-scoped credential: only that team\'s keys are served by it'),
-  models: models.default(['*']).describe('each model gets a route if it has none, else this credential joins its route as one more deployment; "*" = the catch-all route'),
+  models: models.optional().describe('each model gets a route if it has none, else this credential joins its route as one more deployment; "*" = the catch-all route (the default, for a provider that serves models; a provider that serves none, e.g. openrouter-provisioning, takes none)'),
 });
 const updateBody = z.strictObject({ name: name.optional(), base_url: baseUrl.optional(), options: options.optional().describe('replaces the settings as a whole'), models: models.optional() });
 const rotateBody = z.strictObject({ api_key: apiKey });
@@ -53,6 +53,15 @@ const kindsDoc = z.object({
     translated: z.array(z.string()).describe('client APIs translated to this provider\'s API'),
   })),
 });
+
+/** A provider whose adapter serves no /v1 API (a provisioning key) is never routed to. */
+const servesModels = (spec: ProviderSpec | undefined): boolean => !spec || spec.native.length + spec.translated.length > 0;
+
+function checkModels(spec: ProviderSpec | undefined, list: string[] | undefined): void {
+  if (list !== undefined && list.length > 0 && !servesModels(spec)) {
+    throw new ApiError('invalid_request', `models: a ${spec!.id} credential cannot call models (it manages keys); give no models`, 'models');
+  }
+}
 
 /** Options checked against the provider's spec: unknown, missing or malformed ones name their field. */
 function checkOptions(spec: ProviderSpec, given: Record<string, string> | undefined): Record<string, string> {
@@ -108,10 +117,12 @@ export function registerProviderRoutes(api: FastifyInstance, deps: Deps): void {
     const url = input.base_url ?? spec.defaultBaseUrl;
     if (url === undefined) throw new ApiError('invalid_request', `base_url: required for ${input.provider} (it has no default)`, 'base_url');
     const settings = checkOptions(spec, input.options);
+    checkModels(spec, input.models);
+    const served = input.models ?? (servesModels(spec) ? ['*'] : []);
     await checkBaseUrl(url);
     if (input.team_id != null && !(await findTeam(db, req.actor.orgId, input.team_id))) throw new ApiError('invalid_request', `team_id: no team ${input.team_id} in this organization`, 'team_id');
     const view = await applyChange(deps, req.actor, async (trx, at) => {
-      const row = await insertCredential(trx, deps.vault, { orgId: req.actor.orgId, name: input.name, provider: input.provider, baseUrl: url, apiKey: input.api_key, models: input.models, teamId: input.team_id ?? null, options: settings }, at);
+      const row = await insertCredential(trx, deps.vault, { orgId: req.actor.orgId, name: input.name, provider: input.provider, baseUrl: url, apiKey: input.api_key, models: served, teamId: input.team_id ?? null, options: settings }, at);
       const v = credentialView(row, await routesOf(trx, row.id));
       return { result: v, audit: [{ orgId: req.actor.orgId, action: 'provider.create', targetType: 'provider', targetId: row.id, after: v }], invalidate: [{ kind: 'routes', orgId: req.actor.orgId }] };
     });
@@ -131,6 +142,7 @@ export function registerProviderRoutes(api: FastifyInstance, deps: Deps): void {
       const beforeView = credentialView(before, await routesOf(trx, id));
       // A provider no longer in the registry keeps its settings unchecked (it is served as OpenAI-compatible).
       const spec = PROVIDERS.get(before.provider);
+      checkModels(spec, input.models);
       const settings = input.options !== undefined && spec ? checkOptions(spec, input.options) : input.options;
       const row = (await updateCredential(trx, req.actor.orgId, id, { name: input.name, baseUrl: input.base_url, options: settings, models: input.models }, at))!;
       const after = credentialView(row, await routesOf(trx, id));
@@ -157,6 +169,10 @@ export function registerProviderRoutes(api: FastifyInstance, deps: Deps): void {
     authorize(req.actor, 'provider.write');
     const id = idParam(req.params.id, 'provider');
     return applyChange(deps, req.actor, async (trx, at) => {
+      // Keys provisioned with it could no longer be deleted at the provider (on revocation,
+      // expiry or offboarding): they go first.
+      const live = await trx.selectFrom('provisioned_keys').select((eb) => eb.fn.countAll<number>().as('n')).where('org_id', '=', req.actor.orgId).where('credential_id', '=', id).where('status', '!=', 'deleted').executeTakeFirst();
+      if (Number(live?.n ?? 0) > 0) throw new ApiError('conflict', `provider ${id} still manages ${live!.n} provisioned key(s) at the provider; revoke them first (GET /api/provisioned-keys), so Tollgate can delete them there`);
       if (!(await deleteCredential(trx, req.actor.orgId, id, at))) throw new ApiError('not_found', `provider ${id} not found`);
       return { result: { id, deleted: true }, audit: [{ orgId: req.actor.orgId, action: 'provider.delete', targetType: 'provider', targetId: id }], invalidate: [{ kind: 'routes', orgId: req.actor.orgId }] };
     });
