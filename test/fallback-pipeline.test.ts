@@ -7,11 +7,15 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { DIALECTS, dialectSkip, startGateway, type Gateway } from './support/gateway.ts';
 import { startFakeUpstream, type FakeUpstream } from './support/fake-upstream.ts';
+import { launchTollgate } from './support/tollgate-process.ts';
 
 /** An OpenAI-compatible upstream whose stream sends two chunks, then drops the connection. */
 function breaksMidStream(): Server & { calls: number } {
@@ -194,4 +198,45 @@ for (const dialect of DIALECTS) describe(`fallbacks in the pipeline (${dialect})
     assert.deepEqual([row.status_code, row.error_code, row.attempts, row.attempt_log.length], [502, 'upstream_503', 2, 1]);
     assert.equal((await budget()).reserved_usd, 0);
   });
+});
+
+test('each failed attempt is a warning in the process log: which deployment, status and code, never a secret', async () => {
+  const admin = 'fallback-log-test-master-admin-key-0123';
+  const failingKey = 'sk-failing-upstream-secret-7781';
+  const healthyKey = 'sk-healthy-upstream-secret-7782';
+  const failing = await startFakeUpstream({ failStatus: 503, requireAuth: failingKey });
+  const healthy = await startFakeUpstream({ requireAuth: healthyKey });
+  const proc = await launchTollgate({ TOLLGATE_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'tollgate-fallback-log-')), TOLLGATE_ADMIN_KEY: admin, TOLLGATE_LOG_LEVEL: 'warn' });
+  try {
+    const api = async (p: string, body: unknown) => {
+      const res = await fetch(proc.url + p, { method: 'POST', headers: { 'x-admin-key': admin, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const json: any = await res.json();
+      assert.ok(res.status < 300, JSON.stringify(json));
+      return json;
+    };
+    const first = await api('/api/providers', { name: 'failing', provider: 'openai', base_url: failing.baseUrl + '/v1', api_key: failingKey, models: ['failing-own'] });
+    const second = await api('/api/providers', { name: 'healthy', provider: 'openai', base_url: healthy.baseUrl + '/v1', api_key: healthyKey, models: ['healthy-own'] });
+    await api('/api/routes', { model: 'logged-fallback', deployments: [{ credential_id: first.id, priority: 1 }, { credential_id: second.id, upstream_model: 'gpt-4o-mini' }] });
+    const team = await api('/api/teams', { name: 'Logged' });
+    const key = (await api(`/api/teams/${team.id}/keys`, { name: 'k' })).key as string;
+    const res = await fetch(`${proc.url}/v1/chat/completions`, {
+      method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      body: JSON.stringify({ model: 'logged-fallback', max_tokens: 3, messages: [{ role: 'user', content: 'prompt-marker-5521' }] }),
+    });
+    assert.equal(res.status, 200);
+    const requestId = res.headers.get('x-request-id');
+    let line: any;
+    for (let i = 0; i < 50 && !line; i++) {
+      line = proc.out().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).find((l) => l.msg?.startsWith('upstream attempt failed'));
+      if (!line) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(line, `a warning for the failed attempt:\n${proc.out()}`);
+    assert.deepEqual([line.requestId, line.provider, line.credential_id, line.status, line.error_code, line.model], [requestId, 'openai', first.id, 503, 'upstream_503', 'logged-fallback']);
+    for (const secret of [admin, failingKey, healthyKey, key, 'prompt-marker-5521']) assert.ok(!proc.out().includes(secret), 'no secret or prompt in the log');
+  } finally {
+    proc.child.kill('SIGTERM');
+    await proc.exited;
+    await failing.close();
+    await healthy.close();
+  }
 });
