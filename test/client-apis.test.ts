@@ -74,6 +74,10 @@ describe('client APIs through one pipeline', () => {
     await route('ca-gemini', gemini, 'gemini-2.5-flash');
     await route('ca-groq', groq, 'llama-3.3-70b-versatile');
     await route('ca-claude-only', anthropic, 'claude-haiku-4-5');
+    // Messages clients on an OpenAI route whose upstream refuses: 400 (the client's fault), 429, 401 (the credential)
+    await route('ca-translated-400', openai, 'error-400-bad');
+    await route('ca-translated-429', openai, 'error-429-busy');
+    await route('ca-translated-401', openai, 'error-401-credential');
     teamId = (await gw.api('POST', '/api/teams', { name: 'Client APIs' })).body.id;
   });
   after(() => gw?.close());
@@ -178,6 +182,22 @@ describe('client APIs through one pipeline', () => {
     const rows = await rowsOf(id, 2);
     assert.ok(rows.every((r) => r.status_code === 400 && r.error_code === 'endpoint_not_supported'), JSON.stringify(rows));
     assert.deepEqual(rows.map((r) => r.provider).sort(), ['anthropic', 'groq'], 'logged against the provider that cannot serve it');
+  });
+
+  test('provider errors after a translation reach an Anthropic client in its own shape, with the provider\'s message and the right status', async () => {
+    const { key } = await newKey('translated errors');
+    const claude = new Anthropic({ apiKey: key, baseURL: gw.url, maxRetries: 0 });
+    const ask = (model: string) => claude.messages.create({ model, max_tokens: 5, messages: [{ role: 'user', content: USER }] }).then(() => undefined, (e: unknown) => e);
+    const bad = await ask('ca-translated-400');
+    assert.ok(bad instanceof Anthropic.BadRequestError, String(bad));
+    assert.equal((bad.error as any).error.type, 'invalid_request_error');
+    assert.match(bad.message, /Simulated error for model error-400-bad/, "the provider's own message");
+    const busy = await ask('ca-translated-429');
+    assert.ok(busy instanceof Anthropic.RateLimitError, String(busy));
+    const refused = await ask('ca-translated-401');
+    assert.ok(refused instanceof Anthropic.InternalServerError && refused.status === 502, `the organization's credential refused is a gateway failure, not the client's 401: ${String(refused)}`);
+    assert.equal((refused.error as any).error.type, 'api_error');
+    assert.equal((refused.error as any).error.code, 'upstream_error');
   });
 
   test('malformed bodies name the field in each API\'s terms; Gemini streams only as SSE', async () => {
