@@ -2,7 +2,7 @@
 // (loaded on first visit, one chunk per page). Visibility only hides what the API would refuse.
 import { lazy } from 'preact-iso';
 import type { ComponentType } from 'preact';
-import { canWrite, ownedTeamIds, readsOrg } from './session.ts';
+import { canWrite, myTeams, ownedTeamIds, readsOrg } from './session.ts';
 
 export interface PageDef {
   path: string;
@@ -20,6 +20,7 @@ export const PAGES: PageDef[] = [
   { path: '/ui', title: 'Overview', nav: everyone, component: lazy(() => import('./pages/overview.tsx')) },
   { path: '/ui/keys', title: 'Keys', nav: everyone, component: lazy(() => import('./pages/keys.tsx')) },
   { path: '/ui/keys/:id', title: 'Key', component: lazy(() => import('./pages/key-detail.tsx')) },
+  { path: '/ui/provisioned-keys', title: 'Provisioned keys', nav: () => myTeams.value.length > 0 || readsOrg.value, component: lazy(() => import('./pages/provisioned-keys.tsx')) },
   { path: '/ui/teams', title: 'Teams', nav: everyone, component: lazy(() => import('./pages/teams.tsx')) },
   { path: '/ui/teams/:id', title: 'Team', component: lazy(() => import('./pages/team-detail.tsx')) },
   { path: '/ui/spend', title: 'Spend', nav: everyone, component: lazy(() => import('./pages/spend.tsx')) },

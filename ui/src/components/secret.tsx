@@ -3,7 +3,7 @@
 import { useState } from 'preact/hooks';
 import { Button } from './ui.tsx';
 
-export function SecretOnce({ value, label = 'Secret' }: { value: string; label?: string }) {
+export function SecretOnce({ value, label = 'Secret', kept = 'Tollgate stores only a hash of it.' }: { value: string; label?: string; kept?: string }) {
   const [copied, setCopied] = useState(false);
   const copy = async () => {
     try {
@@ -16,7 +16,7 @@ export function SecretOnce({ value, label = 'Secret' }: { value: string; label?:
   };
   return (
     <div class="secret-once">
-      <p class="alert alert-warn" role="alert"><strong>Copy it now: you will not see this again.</strong> Tollgate stores only a hash of it.</p>
+      <p class="alert alert-warn" role="alert"><strong>Copy it now: you will not see this again.</strong> {kept}</p>
       <label class="secret-label" for="secret-value">{label}</label>
       <div class="secret-row">
         <input id="secret-value" class="mono" readOnly value={value} onFocus={(e) => (e.currentTarget as HTMLInputElement).select()} data-secret />
