@@ -24,6 +24,12 @@ function breaksMidStream(): Server & { calls: number } {
     req.resume();
     req.on('end', () => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
+      if (req.url!.includes(':streamGenerateContent')) {
+        // Gemini's SSE: every data line a GenerateContentResponse (https://ai.google.dev/api/generate-content)
+        res.write(`data: ${JSON.stringify({ candidates: [{ content: { parts: [{ text: 'Hel' }], role: 'model' }, index: 0 }], usageMetadata: { promptTokenCount: 3, candidatesTokenCount: 1, totalTokenCount: 4 }, modelVersion: 'm' })}\r\n\r\n`);
+        setTimeout(() => res.socket?.destroy(), 50);
+        return;
+      }
       if (req.url!.endsWith('/responses')) {
         // The Responses API's named events (https://platform.openai.com/docs/api-reference/responses-streaming)
         const response = { id: 'resp_1', object: 'response', created_at: 1, status: 'in_progress', model: 'm', output: [], usage: null };
@@ -98,11 +104,13 @@ for (const dialect of DIALECTS) describe(`fallbacks in the pipeline (${dialect})
     await credential('refused', 'openai', `http://127.0.0.1:${closedPort}/v1`);
     await credential('broken', 'openai-compatible', `http://127.0.0.1:${(broken.address() as AddressInfo).port}/v1`);
     await credential('broken-openai', 'openai', `http://127.0.0.1:${(broken.address() as AddressInfo).port}/v1`);
+    await credential('broken-gemini', 'gemini', `http://127.0.0.1:${(broken.address() as AddressInfo).port}/v1beta`);
     await route('fp-503', [primary('failing'), secondary()]);
     await route('fp-refused', [primary('refused'), secondary()]);
     await route('fp-timeout', [primary('hanging'), secondary()], { timeout_ms: 1000 });
     await route('fp-broken', [primary('broken'), secondary()]);
     await route('fp-broken-responses', [primary('broken-openai'), secondary()]);
+    await route('fp-broken-gemini', [primary('broken-gemini')]);
     await route('fp-all-fail', [primary('failing'), { credential_id: ids.failing, priority: 0, upstream_model: 'gpt-4o', ...cheap }]);
     const team = (await gw.api('POST', '/api/teams', { name: 'Fallback pipeline' })).body.id;
     const created = (await gw.api('POST', `/api/teams/${team}/keys`, { name: 'k' })).body;
@@ -187,6 +195,20 @@ for (const dialect of DIALECTS) describe(`fallbacks in the pipeline (${dialect})
     assert.deepEqual(seen, ['response.created', 'response.output_text.delta'], 'what was sent arrived first');
     const row = await rowOf('fp-broken-responses');
     assert.deepEqual([row.endpoint, row.status_code, row.error_code, row.attempts], ['responses', 502, 'upstream_error', 1]);
+  });
+
+  test('the same mid-stream failure to a Gemini client is a Gemini error chunk', async () => {
+    const res = await fetch(`${gw.url}/v1beta/models/fp-broken-gemini:streamGenerateContent?alt=sse`, {
+      method: 'POST', headers: { 'content-type': 'application/json', 'x-goog-api-key': key },
+      body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'hello there' }] }], generationConfig: { maxOutputTokens: 5 } }),
+    });
+    assert.equal(res.status, 200);
+    const events = (await res.text()).split(/\r?\n\r?\n/).filter(Boolean).map((e) => JSON.parse(e.replace(/^data: /, '')));
+    assert.equal(events[0].candidates[0].content.parts[0].text, 'Hel', 'what was sent arrived first');
+    const last = events[events.length - 1];
+    assert.deepEqual([last.error.code, last.error.status, last.error.details[0].reason], [502, 'INTERNAL', 'upstream_error']);
+    const row = await rowOf('fp-broken-gemini');
+    assert.deepEqual([row.endpoint, row.status_code, row.error_code, row.streamed, row.tokens_in], ['generateContent', 502, 'upstream_error', true, 3]);
   });
 
   test('every deployment failing: the last failure is answered as it is today, all attempts logged', async () => {
