@@ -232,7 +232,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
       if (rest && rest.toString('latin1').trim()) {
         const wasComplete = this.meter.completed;
         const keep = this.meter.onEvent(rest);
-        if (!wasComplete && this.meter.completed && keep !== false) this.held = keep === true ? Buffer.concat([rest, EVENT_END]) : keep;
+        if (!wasComplete && this.meter.completed && keep !== false) this.held = keep === true ? rest.toString('utf8').trimEnd() + '\n\n' : keep;
       }
       if (res.destroyed) return this.finish({ status: 200, ...this.meter.result(), errorCode: this.clientGoneCode(), streamed: true });
       // The upstream closed without finishing its stream ([DONE]): the client must not take a
