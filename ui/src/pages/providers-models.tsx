@@ -1,6 +1,5 @@
 // Models & prices (GET /api/models): each routed model, the credential serving it and its price
-// per 1M tokens; and the price book, which prices what reaches a catch-all route. Read-only: the
-// price book becomes editable in a later issue.
+// per 1M tokens. Routes are edited on /ui/routes, prices on /ui/prices.
 import { api, type GetModelsResponse } from '../api/generated.ts';
 import { Card, Badge } from '../components/ui.tsx';
 import { Table, type Column } from '../components/table.tsx';
@@ -8,7 +7,6 @@ import { useApi } from '../components/use-api.ts';
 import { usd } from '../components/format.ts';
 
 type Route = GetModelsResponse['data'][number];
-type Listed = GetModelsResponse['price_book'][number];
 
 const per1m = (v: number | null | undefined) => (v == null ? '—' : usd(v));
 
@@ -22,24 +20,13 @@ const routeColumns: Array<Column<Route>> = [
   { label: 'Price from', wide: true, render: (r) => (r.price ? (r.price.source === 'route' ? 'route' : 'price book') : '—') },
 ];
 
-const bookColumns: Array<Column<Listed>> = [
-  { label: 'Model', render: (p) => <span class="mono">{p.model}</span> },
-  { label: 'Input / 1M', numeric: true, render: (p) => per1m(p.input_per_1m_usd) },
-  { label: 'Output / 1M', numeric: true, render: (p) => per1m(p.output_per_1m_usd) },
-  { label: 'Cached input / 1M', numeric: true, wide: true, render: (p) => (p.cached_input_per_1m_usd == null ? 'as input' : per1m(p.cached_input_per_1m_usd)) },
-];
-
 export function ModelsAndPrices({ version }: { version: number }) {
   const { data, error, loading, reload } = useApi((signal) => api.getModels({ options: { signal } }), [version]);
   return (
     <>
       <Card title="Models & routes">
-        <p class="muted">Which credential serves each model a client may ask for, and what a request costs. An unpriced model's requests are logged with no cost.</p>
+        <p class="muted">Which credential serves each model a client may ask for, and what a request costs. An unpriced model's requests are logged with no cost. Fallbacks, weights and timeouts are set on <a href="/ui/routes">Routes</a>; prices on <a href="/ui/prices">Prices</a>.</p>
         <Table columns={routeColumns} rows={data?.data} rowKey={(r) => `${r.credential_id}:${r.model}`} loading={loading} error={error} onRetry={reload} empty="No routes: add a provider credential." caption="Models and routes" />
-      </Card>
-      <Card title="Price book">
-        <p class="muted">List prices per 1M tokens (built in, plus the <span class="mono">pricing</span> configuration). Read-only here for now: editing the price book from the dashboard comes in a later release.</p>
-        <Table columns={bookColumns} rows={data?.price_book} rowKey={(p) => p.model} loading={loading} error={error} onRetry={reload} empty="No prices." caption="Price book" />
       </Card>
     </>
   );
