@@ -27,6 +27,9 @@ const ADMIN_PAGES: Target[] = [
   { name: 'people', path: () => '/ui/people' },
   { name: 'access groups', path: () => '/ui/access-groups' },
   { name: 'providers', path: () => '/ui/providers' },
+  { name: 'routes', path: () => '/ui/routes' },
+  { name: 'prices', path: () => '/ui/prices' },
+  { name: 'provisioned keys', path: () => '/ui/provisioned-keys' },
   { name: 'management keys', path: () => '/ui/management-keys' },
   { name: 'audit', path: () => '/ui/audit' },
   { name: 'settings', path: () => '/ui/settings' },
@@ -40,6 +43,7 @@ const MEMBER_PAGES: Target[] = [
   { name: 'own team', path: (s) => `/ui/teams/${s.teams['search']!.id}` },
   { name: 'spend', path: () => '/ui/spend' },
   { name: 'logs', path: () => '/ui/logs' },
+  { name: 'provisioned keys', path: () => '/ui/provisioned-keys' },
 ];
 
 /**
