@@ -28,6 +28,9 @@ for (const worker of [true, false]) {
       if (!worker) sqlite.pragma('wal_autocheckpoint = 0'); // what the main connection runs with
       assert.equal(sqlite.pragma('wal_autocheckpoint', { simple: true }), 0, 'the serving connection never checkpoints');
       const sink = logSinkFor(db);
+      // What the migrations left in the log: the control's growth is measured from here, so a
+      // migration that writes more pages does not read as a log that stopped growing.
+      const base = statSync(file + '-wal', { throwIfNoEntry: false })?.size ?? 0;
       const sizes: number[] = [];
       let n = 0;
       for (let round = 0; round < 3; round++) {
@@ -36,7 +39,7 @@ for (const worker of [true, false]) {
         await new Promise((r) => setTimeout(r, 600));
       }
       if (worker) assert.ok(sizes[2]! <= sizes[0]! * 1.2, `the log is reused after each checkpoint: ${sizes.join(' → ')} bytes`);
-      else assert.ok(sizes[2]! > sizes[0]! * 1.8, `without checkpoints it keeps growing: ${sizes.join(' → ')} bytes`);
+      else assert.ok(sizes[2]! - base > (sizes[0]! - base) * 2.5, `without checkpoints it keeps growing by each round's writes: ${base} → ${sizes.join(' → ')} bytes`);
     } finally {
       await db.close();
       rmSync(dir, { recursive: true, force: true });
