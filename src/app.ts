@@ -125,6 +125,30 @@ export async function buildApp(deps: Deps, opts: AppOptions): Promise<FastifyIns
   });
   app.decorateRequest('actor', null as unknown as Actor);
 
+  // A GET or HEAD that carries a body (Fastify never reads one): read it to its end, within the
+  // API body limit, before answering. Answering first and then closing a socket that still holds
+  // unread request bytes makes the kernel send a reset, which can destroy the answer in flight.
+  const bodyLimit = deps.config.apiBodyLimitBytes;
+  app.addHook('onRequest', (req, _reply, done) => {
+    const raw = req.raw;
+    const length = raw.headers['content-length'];
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || ((length === undefined || length === '0') && raw.headers['transfer-encoding'] === undefined)) return done();
+    let size = 0;
+    let finished = false;
+    const finish = (err?: Error) => {
+      if (finished) return;
+      finished = true;
+      raw.off('data', onData).off('end', finish).off('error', finish).off('close', onClose);
+      done(err);
+    };
+    const onData = (c: Buffer) => {
+      size += c.length;
+      if (size > bodyLimit) finish(new ApiError('payload_too_large', `Request body is too large (${bodyLimit} bytes at most; a ${req.method} takes none).`));
+    };
+    const onClose = () => finish();
+    raw.on('data', onData).on('end', finish).on('error', finish).on('close', onClose);
+  });
+
   // JSON only (no text/plain parser: a body in any other type is refused, naming its type).
   // Plain JSON.parse: invalid JSON is an OpenAI-shaped 400 naming the problem.
   app.removeAllContentTypeParsers();
