@@ -15,7 +15,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
 import { actorRef } from './http/actor.ts';
 
-const SECRET_HEADERS = ['authorization', 'cookie', 'set-cookie', 'x-admin-key', 'x-api-key', 'x-csrf-token', 'proxy-authorization'];
+// x-api-key (Anthropic clients), x-goog-api-key (Gemini clients) and api-key (Azure, upstream) carry keys too.
+const SECRET_HEADERS = ['authorization', 'cookie', 'set-cookie', 'x-admin-key', 'x-api-key', 'x-goog-api-key', 'api-key', 'x-csrf-token', 'proxy-authorization'];
 
 /** Where a line could hold headers: a request's, a response's, or headers logged on their own. */
 export const REDACT_PATHS = ['req', 'res', 'request', 'response', 'headers', '*'].flatMap((at) =>

@@ -47,8 +47,8 @@ test('every log line is JSON with the request id; no credential, body or query s
     const mk = await call('POST', '/api/management-keys', { 'x-admin-key': ADMIN_KEY }, { name: 'automation', role: 'admin' });
     secrets.push(mk.body.key);
     const mkRef = `admin_key:${mk.body.id}`;
-    assert.equal((await call('GET', '/api/teams', { authorization: `Bearer ${mk.body.key}`, cookie: 'tollgate_session=tgs_cookie-secret-77', 'x-csrf-token': 'tgc_csrf-secret-77', 'x-api-key': 'x-api-key-secret-77' }, undefined, '/api/teams', mkRef)).status, 200);
-    secrets.push('tgs_cookie-secret-77', 'tgc_csrf-secret-77', 'x-api-key-secret-77');
+    assert.equal((await call('GET', '/api/teams', { authorization: `Bearer ${mk.body.key}`, cookie: 'tollgate_session=tgs_cookie-secret-77', 'x-csrf-token': 'tgc_csrf-secret-77', 'x-api-key': 'x-api-key-secret-77', 'x-goog-api-key': 'x-goog-secret-77', 'api-key': 'azure-api-key-secret-77' }, undefined, '/api/teams', mkRef)).status, 200);
+    secrets.push('tgs_cookie-secret-77', 'tgc_csrf-secret-77', 'x-api-key-secret-77', 'x-goog-secret-77', 'azure-api-key-secret-77');
     assert.equal((await call('GET', '/api/logs?model=query-secret-77&limit=5', { 'x-admin-key': ADMIN_KEY })).status, 200);
     secrets.push('query-secret-77');
     assert.equal((await call('GET', '/api/teams', { 'x-admin-key': 'wrong-admin-key-secret-77' }, undefined, '/api/teams', null)).status, 401);
@@ -126,4 +126,19 @@ test('TOLLGATE_LOG_FORMAT: JSON off a terminal, human-readable on one (auto) or 
   assert.deepEqual(targetIds('/api/keys/:id', { id: '12' }), { key_id: 12 });
   assert.deepEqual(targetIds('/api/teams/:id', { id: 'abc' }), {});
   assert.deepEqual(targetIds('/api/users/:id', { id: '3' }), {});
+});
+
+test('every header that carries a key is redacted wherever a line holds headers', async () => {
+  const out = new PassThrough();
+  let text = '';
+  out.on('data', (d) => { text += d; });
+  const app = Fastify({ logger: loggerOptions({ logLevel: 'info', logFormat: 'json' }, out) });
+  const headers = { authorization: 'Bearer bearer-secret-9', 'x-api-key': 'anthropic-secret-9', 'x-goog-api-key': 'gemini-secret-9', 'api-key': 'azure-secret-9', 'x-admin-key': 'admin-secret-9', cookie: 'tollgate_session=cookie-secret-9' };
+  app.log.info({ headers }, 'headers on their own');
+  app.log.info({ req: { headers } }, 'a request');
+  app.log.info({ upstream: { headers } }, 'nested');
+  await app.close();
+  await sleep(20);
+  assert.match(text, /nested/);
+  for (const secret of Object.values(headers)) assert.ok(!text.includes(secret.split(' ').pop()!.split('=').pop()!), `${secret} in a log line`);
 });
