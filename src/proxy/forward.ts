@@ -266,14 +266,20 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     return this.up.retryable && !this.res.headersSent && !this.res.destroyed && !this.cancelled && !this.tooLarge;
   }
 
-  /** Ends this attempt unanswered and unsettled: the pipeline tries the next one. */
-  private finishRetry(status: number, errorCode: string): void {
-    if (this.finished) return;
+  /** Ends this attempt's timers and listeners, once: false when it had already ended. */
+  private stop(): boolean {
+    if (this.finished) return false;
     this.finished = true;
     clearTimeout(this.cancelTimer);
     clearTimeout(this.deadline);
     clearTimeout(this.stallTimer);
     this.res.off('close', this.onClose);
+    return true;
+  }
+
+  /** Ends this attempt unanswered and unsettled: the pipeline tries the next one. */
+  private finishRetry(status: number, errorCode: string): void {
+    if (!this.stop()) return;
     const result: ForwardResult = { status, usage: undefined, estimated: false, errorCode, streamed: false, retry: true };
     result.upstreamMs = Math.round(performance.now() - this.sentAt);
     result.ttfbMs = null;
@@ -339,12 +345,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
    * a request the client saw complete without its log row and spend.
    */
   private finish(result: ForwardResult, reply?: () => void): void {
-    if (this.finished) return;
-    this.finished = true;
-    clearTimeout(this.cancelTimer);
-    clearTimeout(this.deadline);
-    clearTimeout(this.stallTimer);
-    this.res.off('close', this.onClose);
+    if (!this.stop()) return;
     const now = performance.now();
     result.upstreamMs = Math.round(now - this.sentAt);
     result.ttfbMs = this.firstByteAt === 0 ? null : Math.round(this.firstByteAt - this.sentAt);
