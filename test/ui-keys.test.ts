@@ -8,14 +8,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { startGateway, type Gateway } from './support/gateway.ts';
-import { axeViolations, browserSkip, launchBrowser, openUi, PASSWORD, PHONE, seedPeople, signInUi, type People } from './support/browser.ts';
+import { browserSkip, launchBrowser, openUi, PASSWORD, PHONE, seedPeople, signInUi, type People, noAxe } from './support/browser.ts';
 
 const ask = (gw: Gateway, secret: string) => gw.openai(secret).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
-
-async function noAxe(page: Page, where: string): Promise<void> {
-  const v = await axeViolations(page);
-  assert.deepEqual(v, [], `${where}: ${JSON.stringify(v, null, 1)}`);
-}
 
 /** A confirmation dialog's confirm button, clicked. */
 async function confirm(page: Page, title: RegExp, button: string): Promise<void> {

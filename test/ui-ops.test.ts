@@ -9,17 +9,12 @@
 // no serious or critical violation on each page (the logs page with its drawer open).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { startGateway, type Gateway } from './support/gateway.ts';
-import { axeViolations, browserSkip, launchBrowser, openUi, PASSWORD, PHONE, seedPeople, settle, signInUi, type People } from './support/browser.ts';
+import { browserSkip, launchBrowser, openUi, PASSWORD, PHONE, seedPeople, settle, signInUi, type People, noAxe } from './support/browser.ts';
 
 const SECRET = 'sk-ui-provider-secret-7777aaaa1111';
 const ROTATED = 'sk-ui-provider-rotated-8888bbbb2222';
-
-async function noAxe(page: Page, where: string): Promise<void> {
-  const v = await axeViolations(page);
-  assert.deepEqual(v, [], `${where}: ${JSON.stringify(v, null, 1)}`);
-}
 
 describe('operations pages in the browser (sqlite)', { skip: browserSkip() }, () => {
   let gw: Gateway;

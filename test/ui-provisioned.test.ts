@@ -6,15 +6,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { startGateway, type Gateway } from './support/gateway.ts';
 import { openrouterOf, type FakeOpenRouter } from './support/fake-openrouter.ts';
-import { axeViolations, browserSkip, launchBrowser, openUi, PASSWORD, seedPeople, signInUi, type People } from './support/browser.ts';
-
-async function noAxe(page: Page, where: string): Promise<void> {
-  const v = await axeViolations(page);
-  assert.deepEqual(v, [], `${where}: ${JSON.stringify(v, null, 1)}`);
-}
+import { browserSkip, launchBrowser, openUi, PASSWORD, seedPeople, signInUi, type People, noAxe } from './support/browser.ts';
 
 describe('provisioned keys in the browser (sqlite)', { skip: browserSkip() }, () => {
   let gw: Gateway;

@@ -8,12 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import { startGateway, type Gateway } from './support/gateway.ts';
-import { axeViolations, browserSkip, launchBrowser, openUi, PASSWORD, PHONE, seedPeople, signInUi, type People } from './support/browser.ts';
-
-async function noAxe(page: Page, where: string): Promise<void> {
-  const v = await axeViolations(page);
-  assert.deepEqual(v, [], `${where}: ${JSON.stringify(v, null, 1)}`);
-}
+import { browserSkip, launchBrowser, openUi, PASSWORD, PHONE, seedPeople, signInUi, type People, noAxe } from './support/browser.ts';
 
 /** Buttons that would change something, by the names the team pages give them. */
 const WRITE = /^(Edit|Edit team|Add member|Invite by email|Remove|Create service account|Delete|Change limits|Change policy|Change models)\b/;

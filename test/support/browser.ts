@@ -1,6 +1,7 @@
 // The dashboard in a real browser: Debian's Chromium driven by playwright-core, against a real
 // Tollgate (startGateway) serving the bundle `npm test` built into dist/ui. Helpers to sign in as a
 // person, collect what the page complains about (script errors, CSP refusals), and run axe-core.
+import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -88,6 +89,12 @@ export interface AxeViolation { id: string; impact: string | null; help: string;
  * axe-core's serious and critical violations on the page as it is now. Evaluated through the
  * DevTools protocol, not a <script> tag: the page's CSP (rightly) refuses inline scripts.
  */
+/** Fails with the violations when axe-core finds a serious or critical one on the page. */
+export async function noAxe(page: Page, where: string): Promise<void> {
+  const v = await axeViolations(page);
+  assert.deepEqual(v, [], `${where}: ${JSON.stringify(v, null, 1)}`);
+}
+
 export async function axeViolations(page: Page): Promise<AxeViolation[]> {
   axeSource ??= readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
   // once per document: pages reached by the app's own navigation keep it
