@@ -188,6 +188,8 @@ function keyWebhooks(env: Env, file: Record<string, unknown>): Array<{ url: stri
   return [{ url, secret }];
 }
 
+const PRICE_FIELDS = ['cachedInput', 'maxOutputTokens', 'imageTokens'] as const;
+
 function pricing(raw: unknown): Record<string, ModelPrice> {
   if (raw === undefined) return {};
   if (!raw || typeof raw !== 'object') throw new ConfigError('pricing must be an object of model → {input, output}');
@@ -196,7 +198,16 @@ function pricing(raw: unknown): Record<string, ModelPrice> {
     if (!Number.isInteger(p?.input) || !Number.isInteger(p?.output) || p.input < 0 || p.output < 0) {
       throw new ConfigError(`pricing.${model}: input and output must be integers (micro-USD per 1M tokens)`);
     }
-    out[model] = { input: p.input, output: p.output, ...(Number.isInteger(p.maxOutputTokens) ? { maxOutputTokens: p.maxOutputTokens } : {}), ...(Number.isInteger(p.imageTokens) ? { imageTokens: p.imageTokens } : {}) };
+    // A price field that is misspelt or malformed would be dropped and the model charged otherwise:
+    // every field is known and checked.
+    const price: ModelPrice = { input: p.input, output: p.output };
+    for (const [field, value] of Object.entries(p as Record<string, unknown>)) {
+      if (field === 'input' || field === 'output') continue;
+      if (!(PRICE_FIELDS as readonly string[]).includes(field)) throw new ConfigError(`pricing.${model}.${field}: not a price field (known: input, output, ${PRICE_FIELDS.join(', ')})`);
+      if (!Number.isInteger(value) || (value as number) < 0) throw new ConfigError(`pricing.${model}.${field}: must be a non-negative integer (${field === 'cachedInput' ? 'micro-USD per 1M tokens' : 'tokens'})`);
+      price[field as (typeof PRICE_FIELDS)[number]] = value as number;
+    }
+    out[model] = price;
   }
   return out;
 }

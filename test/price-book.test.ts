@@ -6,6 +6,10 @@ import assert from 'node:assert/strict';
 import book from '../src/usage/price-book.json' with { type: 'json' };
 import { BUILTIN_PRICES, PRICE_BOOK_AS_OF, PriceBook, SHIPPED, priceNames, readBook, toMicro, usageCostMicro, costMicro } from '../src/usage/pricing.ts';
 import { orgPriceBook } from '../src/usage/price-book.ts';
+import { loadConfig } from '../src/config.ts';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 
 const row = (model: string, input: number, output: number, cached: number | null = null) => ({ model, input_micro: input, output_micro: output, cached_input_micro: cached, max_output_tokens: null });
 
@@ -109,5 +113,22 @@ describe('shipped price book', () => {
     assert.equal(usageCostMicro(BUILTIN_PRICES['gpt-3.5-turbo']!, { tokensIn: 1000, tokensOut: 0, cachedTokens: 900 }), 500, 'no cached price: all input at the input price');
     assert.equal(usageCostMicro(p, { tokensIn: 10, tokensOut: 0, cachedTokens: 50 }), 13, 'cached tokens count at most the input tokens (10 × $1.25 per 1M = 12.5 µ$, rounded up)');
     assert.equal(usageCostMicro(BUILTIN_PRICES['gpt-5-nano']!, { tokensIn: 1, tokensOut: 0 }), 1, 'a fraction of a micro-USD is charged as one');
+  });
+
+  test('config pricing: cached input is taken; a misspelt or malformed price field stops start-up, naming it', () => {
+    const withFile = (pricing: unknown) => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'tollgate-pricing-'));
+      const file = path.join(dir, 'config.json');
+      writeFileSync(file, JSON.stringify({ pricing }));
+      try {
+        return loadConfig({ TOLLGATE_CONFIG: file, TOLLGATE_DATA_DIR: dir }).pricing;
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    };
+    assert.deepEqual(withFile({ house: { input: 3_000_000, output: 12_000_000, cachedInput: 300_000, maxOutputTokens: 4096 } }).house, { input: 3_000_000, output: 12_000_000, cachedInput: 300_000, maxOutputTokens: 4096 });
+    assert.throws(() => withFile({ house: { input: 1, output: 2, cached_input: 1 } }), /pricing\.house\.cached_input: not a price field/);
+    assert.throws(() => withFile({ house: { input: 1, output: 2, cachedInput: 0.5 } }), /pricing\.house\.cachedInput: must be a non-negative integer/);
+    assert.throws(() => withFile({ house: { input: 1, output: 2, maxOutputTokens: '4096' } }), /pricing\.house\.maxOutputTokens/);
   });
 });
