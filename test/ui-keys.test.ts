@@ -181,7 +181,7 @@ describe('keys pages in the browser (sqlite)', { skip: browserSkip() }, () => {
     await create.getByLabel('Name').fill('terraform');
     await create.getByLabel('Role').selectOption('viewer');
     await create.getByRole('button', { name: 'Create' }).click();
-    const secret = await page.getByLabel('Management key').inputValue();
+    const secret = await page.getByRole('dialog', { name: /^Secret of/ }).getByLabel('Management key', { exact: true }).inputValue();
     assert.match(secret, /^sk-tgm-/);
     await page.getByRole('button', { name: 'Done' }).click();
     assert.equal((await gw.api('GET', '/api/teams', undefined, secret)).status, 200, 'the secret works on /api');
@@ -214,7 +214,7 @@ describe('keys pages in the browser (sqlite)', { skip: browserSkip() }, () => {
     assert.deepEqual(scopes, ['Team: Search'], 'only the team they own');
     await create.getByLabel('Name').fill('search-ci');
     await create.getByRole('button', { name: 'Create' }).click();
-    const secret = await page.getByLabel('Management key').inputValue();
+    const secret = await page.getByRole('dialog', { name: /^Secret of/ }).getByLabel('Management key', { exact: true }).inputValue();
     await page.getByRole('button', { name: 'Done' }).click();
     const created = (await gw.api('GET', '/api/management-keys')).body.data.find((k: { name: string }) => k.name === 'search-ci');
     assert.equal(created.team_id, people.teamId);

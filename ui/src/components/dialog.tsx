@@ -1,12 +1,15 @@
 // Modal dialogs on the native <dialog> element (focus moves in and is trapped, Escape closes),
 // and confirmAction(): every destructive action asks first.
 import type { ComponentChildren } from 'preact';
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useId, useRef } from 'preact/hooks';
 import { signal } from '@preact/signals';
 import { Button } from './ui.tsx';
 
 export function Modal({ title, open, onClose, children, wide }: { title: string; open: boolean; onClose: () => void; children: ComponentChildren; wide?: boolean }) {
   const ref = useRef<HTMLDialogElement>(null);
+  // Each dialog is named by its own heading: a shared id would name every dialog on the page
+  // (closed ones included) after whichever title comes first.
+  const titleId = useId();
   // A close() we make ourselves still fires its `close` event a task later, by when the same
   // dialog may hold the next request (a confirm that follows a confirm): that event is not the
   // person closing it, and must not answer the next request.
@@ -25,11 +28,11 @@ export function Modal({ title, open, onClose, children, wide }: { title: string;
     else onClose();
   };
   return (
-    <dialog ref={ref} class={`modal ${wide ? 'modal-wide' : ''}`} aria-labelledby="modal-title" onClose={closed} onCancel={(e) => { e.preventDefault(); onClose(); }}>
+    <dialog ref={ref} class={`modal ${wide ? 'modal-wide' : ''}`} aria-labelledby={open ? titleId : undefined} onClose={closed} onCancel={(e) => { e.preventDefault(); onClose(); }}>
       {open && (
         <div class="modal-body">
           <div class="modal-head">
-            <h2 id="modal-title">{title}</h2>
+            <h2 id={titleId}>{title}</h2>
             <button type="button" class="icon-btn" aria-label="Close" onClick={onClose}>×</button>
           </div>
           {children}
