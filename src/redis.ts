@@ -3,7 +3,10 @@
 // on it and memory stays bounded (no offline queue). ioredis keeps reconnecting in the background.
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
+import { Redis, type Cluster } from 'ioredis';
+
+/** A connection to a single Redis / Valkey, or to a Redis Cluster (keys routed by hash slot). */
+export type RedisClient = Redis | Cluster;
 
 export interface RedisConnectionOptions {
   url: string;
