@@ -49,7 +49,7 @@ export async function waitReady(redis: Redis, ms: number): Promise<boolean> {
 }
 
 /** PING with the connection's command timeout; false rather than an error. */
-export async function pingRedis(redis: Redis): Promise<boolean> {
+export async function pingRedis(redis: RedisClient): Promise<boolean> {
   if (redis.status !== 'ready') return false;
   try {
     return (await redis.ping()) === 'PONG';
@@ -59,7 +59,7 @@ export async function pingRedis(redis: Redis): Promise<boolean> {
 }
 
 /** Closes politely if connected (QUIT), at once otherwise. */
-export async function closeRedis(redis: Redis): Promise<void> {
+export async function closeRedis(redis: RedisClient): Promise<void> {
   if (redis.status === 'end') return;
   if (redis.status !== 'ready') {
     redis.disconnect();
