@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { RedisCounterStore, type RedisCounterStoreOptions } from '../src/policy/redis-store.ts';
 import type { AdmitPlan, SettleSpec } from '../src/policy/counter-store.ts';
 import { openRedis, waitReady } from '../src/redis.ts';
+import { DEFAULT_SHARD, ledgerKey } from '../src/policy/redis-keys.ts';
 import { serviceSkip, testRedisUrl } from './support/services.ts';
 
 const HEARTBEAT_MS = 100;
@@ -119,7 +120,7 @@ describe('replica ledger: a dead replica\'s leases and reservations are released
     await waitReady(r, 5000);
     try {
       assert.equal(await r.sismember(prefix + 'replicas', dead.instance), 0, 'the dead replica is forgotten');
-      assert.equal(await r.exists(`${prefix}rep:${dead.instance}`), 0, 'its ledger is gone');
+      assert.equal(await r.exists(ledgerKey(prefix, DEFAULT_SHARD, dead.instance)), 0, 'its ledger is gone');
     } finally {
       r.disconnect();
     }
@@ -136,10 +137,10 @@ describe('replica ledger: a dead replica\'s leases and reservations are released
     const r = openRedis({ url: testRedisUrl()!, timeoutMs: 2000 });
     await waitReady(r, 5000);
     try {
-      assert.deepEqual(Object.keys(await r.hgetall(`${prefix}rep:${a.instance}`)).length, 2, 'a2\'s lease and reservation only');
+      assert.deepEqual(Object.keys(await r.hgetall(ledgerKey(prefix, DEFAULT_SHARD, a.instance))).length, 2, 'a2\'s lease and reservation only');
       await a.close();
       assert.deepEqual(await c.peek(b), { inFlight: 0, spentMicro: 200, reservedMicro: 0 });
-      assert.equal(await r.exists(`${prefix}alive:${a.instance}`, `${prefix}rep:${a.instance}`), 0);
+      assert.equal(await r.exists(`${prefix}alive:${a.instance}`, ledgerKey(prefix, DEFAULT_SHARD, a.instance), `${prefix}shards:${a.instance}`), 0);
     } finally {
       r.disconnect();
     }

@@ -36,6 +36,17 @@ export interface BudgetSpec {
 
 export interface AdmitPlan {
   now: number;
+  /**
+   * The organization's shard (redis-keys.ts shardOf): a shared store keeps every key of the plan
+   * on it (one hash slot on Redis Cluster). Absent: DEFAULT_SHARD.
+   */
+  shard?: string;
+  /**
+   * The same object for every plan built from the same policies (the engine's template): a shared
+   * store sends what does not change between such plans (keys, limits, window sizes) once per
+   * batch. Only an identity: never read.
+   */
+  template?: object;
   windows: WindowSpec[];
   slots: SlotSpec[];
   budgets: BudgetSpec[];
@@ -62,6 +73,8 @@ export type StoreOutcome =
   | { ok: false; kind: 'uninitialized'; budgetKeys: string[] };
 
 export interface SettleSpec {
+  /** the shard of the plan it settles */
+  shard?: string;
   /** token windows: replace the reserved cost by the actual one, in the bucket charged at admission */
   windows: Array<{ key: string; bucket: number; bucketMs: number; windowMs: number; delta: number }>;
   slots: Array<{ key: string; leaseId: string }>;
@@ -73,9 +86,9 @@ export interface CounterStore {
   admit(plan: AdmitPlan): StoreOutcome | Promise<StoreOutcome>;
   settle(spec: SettleSpec): void | Promise<void>;
   /** Sets a budget counter's spent amount if it is not loaded yet (another replica may have). */
-  initBudget(key: string, spentMicro: number, ttlMs: number, now: number): Promise<void>;
+  initBudget(key: string, spentMicro: number, ttlMs: number, now: number, shard?: string): Promise<void>;
   /** Current state, for explain endpoints. Budgets not loaded read as undefined. */
-  peek(windows: Array<Omit<WindowSpec, 'limit'>>, slots: string[], budgets: string[], now: number): Promise<{ windows: WindowState[]; slots: number[]; budgets: Array<BudgetState | undefined> }>;
+  peek(windows: Array<Omit<WindowSpec, 'limit'>>, slots: string[], budgets: string[], now: number, shard?: string): Promise<{ windows: WindowState[]; slots: number[]; budgets: Array<BudgetState | undefined> }>;
   /** Whether a shared store answers (for /readyz); absent for in-process stores. */
   ping?(): Promise<boolean>;
   close(): Promise<void>;

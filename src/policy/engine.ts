@@ -8,6 +8,7 @@ import { BUCKETS_PER_WINDOW, periodOf, WINDOW_NAMES, WINDOWS, type Budget, type 
 import type { PolicyCache } from './policy-cache.ts';
 import type { Alerts } from './alerts.ts';
 import { microToUsd } from '../usage/spend.repository.ts';
+import { shardOf } from './redis-keys.ts';
 
 const DAY = 86_400_000;
 const NO_OP: Ticket = { settle() {} };
@@ -85,7 +86,7 @@ export class LimitsEngine implements Admission {
       const period = (periods[i] = periodOf(b.budget.period, now));
       budgets[i] = { key: budgetKey(b.compiled, period.key), limitMicro: b.budget.limitMicro, reserveMicro: req.costBoundMicro ?? 0, hard: b.budget.mode === 'hard', ttlMs: budgetTtl(period, now) };
     }
-    const plan: AdmitPlan = { now, windows, slots, budgets };
+    const plan: AdmitPlan = { now, shard: (t.shard ??= shardOf(req.ctx.orgId)), template: t, windows, slots, budgets };
     let charged: StoreOutcome | Promise<StoreOutcome>;
     try {
       charged = this.charge(plan, t, periods, now);
@@ -123,7 +124,7 @@ export class LimitsEngine implements Admission {
       budgets[i] = { key: b.key, reservedMicro: b.reserveMicro, actualMicro: actual.costMicro, ttlMs: b.ttlMs };
     }
     try {
-      const settling = this.store.settle({ windows, slots, budgets });
+      const settling = this.store.settle({ shard: plan.shard, windows, slots, budgets });
       if (settling) settling.catch(this.opts.onError);
     } catch (err) {
       this.opts.onError(err);
@@ -178,7 +179,7 @@ export class LimitsEngine implements Admission {
     for (let attempt = 0; outcome.ok === false && outcome.kind === 'uninitialized' && attempt < 3; attempt++) {
       await Promise.all(outcome.budgetKeys.map((key) => {
         const i = plan.budgets.findIndex((b) => b.key === key);
-        return this.loadBudget(key, t.budgets[i]!.level.scope, periods[i]!, plan.budgets[i]!.ttlMs, now);
+        return this.loadBudget(key, t.budgets[i]!.level.scope, periods[i]!, plan.budgets[i]!.ttlMs, now, plan.shard);
       }));
       outcome = await this.store.admit(plan);
     }
@@ -189,12 +190,12 @@ export class LimitsEngine implements Admission {
    * Loads one budget counter from the rollups. Single-flight: the requests that arrive together
    * for a cold counter (after a start, a Redis restart, a new period) share one query.
    */
-  private loadBudget(key: string, scope: string, period: Period, ttlMs: number, now: number): Promise<void> {
+  private loadBudget(key: string, scope: string, period: Period, ttlMs: number, now: number, shard: string | undefined): Promise<void> {
     let load = this.loading.get(key);
     if (!load) {
       load = (async () => {
         const spent = await this.opts.loadSpent(scope, period.start, period.end);
-        await this.store.initBudget(key, spent, ttlMs, now);
+        await this.store.initBudget(key, spent, ttlMs, now, shard);
       })().finally(() => this.loading.delete(key));
       this.loading.set(key, load);
     }
@@ -272,6 +273,8 @@ interface Template {
   slots: Array<{ level: LevelPolicy; limit: number; key: string }>;
   budgets: Array<{ level: LevelPolicy; budget: Budget; compiled: Compiled }>;
   hardBudget: LevelPolicy | undefined;
+  /** the organization's shard in a shared store (a set of levels belongs to one organization) */
+  shard?: string;
 }
 
 const templates = new WeakMap<LevelPolicy[], Template>();

@@ -11,10 +11,11 @@ import { BUCKETS_PER_WINDOW, periodOf, WINDOW_NAMES, WINDOWS, type LevelPolicy }
 import { budgetTtl } from './engine.ts';
 import { policyView } from './policy-input.ts';
 import { explainAccess, scopeNames } from '../access/access-explain.ts';
+import { shardOf } from './redis-keys.ts';
 
-export async function explainLevels(deps: Deps, levels: LevelPolicy[]) {
+export async function explainLevels(deps: Deps, orgId: number, levels: LevelPolicy[]) {
   try {
-    return await readLevels(deps, levels);
+    return await readLevels(deps, shardOf(orgId), levels);
   } catch (err) {
     if (err instanceof ApiError) throw err;
     // The counter store (Redis) or the rollups are unreachable: say so, as the proxy does.
@@ -22,7 +23,7 @@ export async function explainLevels(deps: Deps, levels: LevelPolicy[]) {
   }
 }
 
-async function readLevels(deps: Deps, levels: LevelPolicy[]) {
+async function readLevels(deps: Deps, shard: string, levels: LevelPolicy[]) {
   const now = deps.clock.now();
   const layers = [];
   for (const l of levels) {
@@ -31,14 +32,15 @@ async function readLevels(deps: Deps, levels: LevelPolicy[]) {
     const budgetPeriod = p.budget ? periodOf(p.budget.period, now) : undefined;
     const budgetKey = budgetPeriod ? `bg:${l.scope}:${budgetPeriod.key}` : undefined;
     if (budgetKey && budgetPeriod) {
-      const peek = await deps.counters.peek([], [], [budgetKey], now);
-      if (!peek.budgets[0]) await deps.counters.initBudget(budgetKey, await deps.loadSpent(l.scope, budgetPeriod.start, budgetPeriod.end), budgetTtl(budgetPeriod, now), now);
+      const peek = await deps.counters.peek([], [], [budgetKey], now, shard);
+      if (!peek.budgets[0]) await deps.counters.initBudget(budgetKey, await deps.loadSpent(l.scope, budgetPeriod.start, budgetPeriod.end), budgetTtl(budgetPeriod, now), now, shard);
     }
     const state = await deps.counters.peek(
       names.map((n) => ({ key: `rl:${l.scope}:${n}`, windowMs: WINDOWS[n].ms, bucketMs: WINDOWS[n].ms / BUCKETS_PER_WINDOW, cost: 0 })),
       p.maxParallel != null ? [`cc:${l.scope}`] : [],
       budgetKey ? [budgetKey] : [],
       now,
+      shard,
     );
     const windows: Record<string, unknown> = {};
     names.forEach((n, i) => {
@@ -71,7 +73,7 @@ async function readLevels(deps: Deps, levels: LevelPolicy[]) {
 }
 
 export async function explainKey(deps: Deps, ctx: KeyContext) {
-  const layers = await explainLevels(deps, await deps.policies.levelsFor(ctx));
+  const layers = await explainLevels(deps, ctx.orgId, await deps.policies.levelsFor(ctx));
   const access = await explainAccess(deps, { orgId: ctx.orgId, teamId: ctx.teamId, rule: ctx.rule, models: ctx.models }).catch((err: unknown) => {
     if (err instanceof ApiError) throw err;
     // The org's rules or routes need the database, which is unreachable: say so, as above.

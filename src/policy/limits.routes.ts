@@ -109,7 +109,7 @@ export function registerLimitRoutes(api: FastifyInstance, deps: Deps): void {
         return explainKey(deps, (await loadKeyContext(deps.db.kysely, deps.orgAccess, key.key_hash))!);
       }
       const policy = await getPolicy(deps.db.kysely, target.scope);
-      const [layer] = await explainLevels(deps, [{ level: target.level, scope: target.scope, policy }]);
+      const [layer] = await explainLevels(deps, req.actor.orgId, [{ level: target.level, scope: target.scope, policy }]);
       return layer;
     });
     const change = (mode: 'replace' | 'merge' | 'clear') => async (req: Req) => {

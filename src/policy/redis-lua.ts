@@ -1,197 +1,337 @@
-// The Lua side of RedisCounterStore. Each script runs atomically in Redis, so admit's
-// check-then-charge across every window, slot and budget of a plan is one indivisible step, the
-// way MemoryCounterStore's is on the single JavaScript thread. All time arithmetic uses the plan's
-// `now` (ARGV), never Redis TIME, so both stores behave alike under a test clock; Redis' own key
-// expiry (PEXPIRE) only garbage-collects idle counters.
+// The Lua side of RedisCounterStore. One script call runs a whole BATCH: every settlement and
+// admission one replica issued for one shard in one tick (redis-store.ts). The script applies them
+// in order — settlements first, then admissions one after another, each all-or-nothing — so the
+// outcome is exactly that of running them one by one, and atomically with respect to every other
+// replica: the exactness of a single admission, at a fraction of the cost. Each counter a batch
+// touches is read once, updated in Lua, and written back once at the end.
 //
-// Layout (keys carry the store's prefix, default "tg:"):
-//   window  hash    field = bucket index, value = count    PEXPIRE windowMs + bucketMs on charge
-//   slot    zset    member = leaseId, score = lease expiry  PEXPIRE ≥ lease ttl
-//   budget  hash    {spent, reserved}                       PEXPIRE ≥ period remainder + margin
-//   ledger  hash    rep:<instance>: what one replica process holds (replica-ledger.ts), no expiry
-//                     "s:<leaseId>\n<slot key>" = 1       a lease in a slot zset
-//                     "b:<budget key>" = micro-USD         its reservations in that budget, summed
-//   alive   string  alive:<instance>, PEXPIRE 3 heartbeats; replicas: set of instances
+// All time arithmetic uses the admissions' `now` (ARGV), never Redis TIME, so both stores behave
+// alike under a test clock; Redis' key expiry (PEXPIRE) only garbage-collects idle counters.
 //
-// The ledger is what lets a replica that died (SIGKILL, a lost machine) be cleaned up by the others:
-// RELEASE takes exactly its leases and reservations back. Invariant: a budget's `reserved` is the sum
-// of its "b:" fields over all ledgers, so settle takes back min(its reservation, what the ledger
-// still holds): a settle arriving after its replica was presumed dead and released subtracts nothing
-// twice and never takes another replica's reservation.
+// Layout (every key carries the prefix and the shard's hash tag, see redis-keys.ts):
+//   window  hash  h = newest bucket seen, s = sum of the live buckets, f = a lower bound of the
+//                 oldest non-empty bucket, <bucket index> = count        PEXPIRE (n + 1) buckets
+//                 Moving to a newer bucket drops the buckets that fell out of the window (amortized
+//                 O(1), as memory-store's Ring does); a window idle for its whole span is wiped.
+//   slot    zset  member = leaseId, score = lease expiry                 PEXPIRE ≥ lease ttl
+//   budget  hash  {spent, reserved}                                      PEXPIRE set by INIT_BUDGET
+//   ledger  hash  what one replica holds on this shard (replica-ledger.ts), no expiry
+//                   "s:<leaseId>\n<slot key>" = 1     a lease in a slot zset
+//                   "b:<budget key>" = micro-USD      its reservations in that budget, summed
+//
+// Invariant kept for the ledger: a budget's `reserved` is the sum of its "b:" fields over all
+// ledgers, so a settlement takes back min(its reservation, what the ledger still holds) — one that
+// arrives after its replica was presumed dead and released subtracts nothing twice.
 //
 // Numbers cross into Redis as strings made by int() ("%d"): Lua 5.1's default number formatting
 // keeps only 14 significant digits. Counts, ms and micro-USD all stay far below 2^53.
 
-/** Shared helpers, prepended to the scripts that read windows. Mirrors memory-store's Ring.state. */
-const WINDOW_STATE = `
-local function int(x) return string.format('%d', x) end
-local function window_state(key, now, window_ms, bucket_ms, current, cost, limit)
-  local n = math.floor(window_ms / bucket_ms + 0.5)
-  local flat = redis.call('HGETALL', key)
-  local used, live, dead = 0, {}, {}
-  for j = 1, #flat, 2 do
-    local b, c = tonumber(flat[j]), tonumber(flat[j + 1])
-    if b > current - n then
-      used = used + c
-      if c > 0 then live[#live + 1] = {b, c} end
-    else
-      dead[#dead + 1] = flat[j]
-    end
-  end
-  if #dead > 0 then redis.call('HDEL', key, unpack(dead)) end
-  table.sort(live, function(x, y) return x[1] < y[1] end)
-  local must_free = used + cost - limit
-  if must_free < 1 and #live > 0 then must_free = 1 end
-  local freed, reset = 0, 0
-  for _, bc in ipairs(live) do
-    freed = freed + bc[2]
-    reset = (bc[1] + n) * bucket_ms - now
-    if freed >= must_free then break end
-  end
-  return used, reset
-end
-`;
-
 /**
- * KEYS: windows…, slots…, budgets…, ledger
- * ARGV: now, nW, nS, nB,
- *   per window: windowMs, bucketMs, limit, cost, current bucket
- *   per slot:   limit, leaseId, lease expiry (ms), ttlMs
- *   per budget: limitMicro, reserveMicro, hard (1|0), ttlMs
- * Returns {1, used₁, reset₁, …, spent₁, reserved₁, …}
- *      or {0, 'u', budget index…} | {0, 'w', i, used, reset} | {0, 's', i, inFlight} | {0, 'b', i, spent, reserved}
+ * KEYS: ledger, then every counter key of the batch once (ops refer to them by index in KEYS).
+ * ARGV, read left to right:
+ *   now (the newest `now` of the batch: expired leases are dropped as of it)
+ *   T, then T templates: nW nS nB, per window: key n bucketMs limit; per slot: key limit ttlMs;
+ *                        per budget: key limitMicro hard(1|0)
+ *   S, then S settlements: nW nS nB, per window: key n bucket delta; per slot: key leaseId;
+ *                          per budget: key reservedMicro actualMicro
+ *   A, then A admissions: template now, cost per window, reserveMicro per budget, leaseId per slot
+ * Returns one reply per admission, in order:
+ *   {1, used₁, reset₁, …, spent₁, reserved₁, …}
+ *   | {0, 'u', budget index…} | {0, 'w', i, used, reset} | {0, 's', i, inFlight} | {0, 'b', i, spent, reserved}
  * (indices 0-based, as in the plan).
  */
-export const ADMIT = WINDOW_STATE + `
-local now = tonumber(ARGV[1])
-local nw, ns, nb = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local wa, sa, ba = 5, 5 + nw * 5, 5 + nw * 5 + ns * 4
+export const BATCH = `
+local function int(x) return string.format('%d', x) end
+local ledger = KEYS[1]
+local p = 1
+local function nxt() p = p + 1; return ARGV[p] end
+local function num() p = p + 1; return tonumber(ARGV[p]) end
+local batch_now = tonumber(ARGV[1])
 
-local missing = {}
-for i = 1, nb do
-  if redis.call('EXISTS', KEYS[nw + ns + i]) == 0 then missing[#missing + 1] = i - 1 end
-end
-if #missing > 0 then return {0, 'u', unpack(missing)} end
+-- Counters as read once and written back once.
+local W, S, B, L = {}, {}, {}, {}
 
-local used, reset = {}, {}
-for i = 1, nw do
-  local a = wa + (i - 1) * 5
-  local cost, limit = tonumber(ARGV[a + 3]), tonumber(ARGV[a + 2])
-  used[i], reset[i] = window_state(KEYS[i], now, tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 4]), cost, limit)
-  if used[i] + cost > limit then return {0, 'w', i - 1, used[i], reset[i]} end
+local function win(k, n, bucket_ms)
+  local w = W[k]
+  if w then return w end
+  local r = redis.call('HMGET', KEYS[k], 'h', 's', 'f')
+  w = { h = tonumber(r[1]) or -1, s = tonumber(r[2]) or 0, f = tonumber(r[3]) or -1, n = n, ms = bucket_ms, c = {}, dirty = {}, dead = {}, wiped = false, moved = false }
+  W[k] = w
+  return w
 end
-for i = 1, ns do
-  local key, a = KEYS[nw + i], sa + (i - 1) * 4
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', ARGV[1])
-  local in_flight = redis.call('ZCARD', key)
-  if in_flight + 1 > tonumber(ARGV[a]) then return {0, 's', i - 1, in_flight} end
+
+-- The count of bucket b (0 when absent, or dropped or wiped in this batch).
+local function count(w, k, b)
+  local v = w.c[b]
+  if v == nil then
+    v = w.wiped and 0 or (tonumber(redis.call('HGET', KEYS[k], b)) or 0)
+    w.c[b] = v
+  end
+  return v
 end
-local spent, reserved = {}, {}
-for i = 1, nb do
-  local key, a = KEYS[nw + ns + i], ba + (i - 1) * 4
-  local c = redis.call('HMGET', key, 'spent', 'reserved')
-  spent[i], reserved[i] = tonumber(c[1]) or 0, tonumber(c[2]) or 0
-  if ARGV[a + 2] == '1' and spent[i] + reserved[i] + tonumber(ARGV[a + 1]) > tonumber(ARGV[a]) then
-    return {0, 'b', i - 1, spent[i], reserved[i]}
+
+-- Loads the uncached counts of buckets lo..hi in one HMGET.
+local function preload(w, k, lo, hi)
+  local want = {}
+  for b = lo, hi do
+    if w.c[b] == nil then
+      if w.wiped then w.c[b] = 0 else want[#want + 1] = b end
+    end
+  end
+  if #want == 0 then return end
+  local got = redis.call('HMGET', KEYS[k], unpack(want))
+  for i, b in ipairs(want) do w.c[b] = tonumber(got[i]) or 0 end
+end
+
+-- Moves the window to bucket c, dropping the buckets that fell out.
+local function advance(w, k, c)
+  if c <= w.h then return end
+  if w.h < 0 or c - w.h >= w.n then
+    w.wiped = true
+    w.c, w.dirty, w.dead, w.s, w.f = {}, {}, {}, 0, -1
+  else
+    preload(w, k, w.h + 1 - w.n, c - w.n)
+    for b = w.h + 1 - w.n, c - w.n do
+      local v = w.c[b]
+      if v ~= 0 then w.s = w.s - v end
+      w.c[b] = 0
+      w.dirty[b] = nil
+      w.dead[#w.dead + 1] = b
+    end
+  end
+  w.h = c
+  w.moved = true
+end
+
+-- used, and ms until enough of the window has expired to admit \`cost\` under \`limit\`.
+local function state(w, k, now, cost, limit)
+  local must = w.s + cost - limit
+  if must < 1 and w.s > 0 then must = 1 end
+  if must <= 0 then return w.s, 0 end
+  local from = w.h - w.n + 1
+  if w.f > from then from = w.f end
+  local freed, reset, oldest = 0, 0, -1
+  for b = from, w.h do
+    local v = w.c[b]
+    if v == nil then preload(w, k, b, w.h); v = w.c[b] end
+    if v > 0 then
+      if oldest < 0 then oldest = b end
+      freed = freed + v
+      reset = (b + w.n) * w.ms - now
+      if freed >= must then break end
+    end
+  end
+  if oldest >= 0 then w.f = oldest end
+  return w.s, reset
+end
+
+local function add(w, k, b, amount)
+  if w.h >= 0 and b <= w.h - w.n then return end
+  local v = count(w, k, b)
+  local nv = v + amount
+  if nv < 0 then nv = 0 end
+  w.s = w.s + nv - v
+  w.c[b] = nv
+  w.dirty[b] = true
+  if w.f < 0 or b < w.f then w.f = b end
+  w.moved = true
+end
+
+local function slot(k)
+  local s = S[k]
+  if s then return s end
+  redis.call('ZREMRANGEBYSCORE', KEYS[k], '-inf', batch_now)
+  s = { n = redis.call('ZCARD', KEYS[k]), add = {}, ttl = 0 }
+  S[k] = s
+  return s
+end
+
+local function budget(k)
+  local b = B[k]
+  if b then return b end
+  local r = redis.call('HMGET', KEYS[k], 'spent', 'reserved')
+  b = { exists = r[1] ~= false, spent = tonumber(r[1]) or 0, reserved = tonumber(r[2]) or 0, dirty = false }
+  B[k] = b
+  return b
+end
+
+local function held(field)
+  local v = L[field]
+  if v == nil then
+    v = tonumber(redis.call('HGET', ledger, field)) or 0
+    L[field] = v
+  end
+  return v
+end
+local ledger_set, ledger_del, changed = {}, {}, {}
+
+-- Templates.
+local T = {}
+for t = 1, num() do
+  local nw, ns, nb = num(), num(), num()
+  local tp = { w = {}, s = {}, b = {} }
+  for i = 1, nw do tp.w[i] = { k = num(), n = num(), ms = num(), limit = num() } end
+  for i = 1, ns do tp.s[i] = { k = num(), limit = num(), ttl = num() } end
+  for i = 1, nb do tp.b[i] = { k = num(), limit = num(), hard = nxt() == '1' } end
+  T[t] = tp
+end
+
+-- Settlements: token windows take the actual count, slots are released, budgets take the cost.
+local freed_leases = {}
+for _ = 1, num() do
+  local nw, ns, nb = num(), num(), num()
+  for _ = 1, nw do
+    local k, n, bucket, delta = num(), num(), num(), num()
+    local w = win(k, n, 0)
+    if w.h >= 0 and bucket > w.h - w.n then add(w, k, bucket, delta) end
+  end
+  for _ = 1, ns do
+    local k, lease = num(), nxt()
+    local list = freed_leases[k]
+    if not list then list = {}; freed_leases[k] = list end
+    list[#list + 1] = lease
+    ledger_del[#ledger_del + 1] = 's:' .. lease .. '\\n' .. KEYS[k]
+  end
+  for _ = 1, nb do
+    local k, reserved, actual = num(), num(), num()
+    local field = 'b:' .. KEYS[k]
+    local give = held(field)
+    if give > reserved then give = reserved end
+    if give > 0 then L[field] = L[field] - give; changed[field] = true end
+    -- A counter that expired meanwhile is rebuilt from the rollups, which include this request.
+    local b = budget(k)
+    if b.exists then
+      b.reserved = b.reserved - give
+      if b.reserved < 0 then b.reserved = 0 end
+      b.spent = b.spent + actual
+      b.dirty = true
+    end
   end
 end
+for k, list in pairs(freed_leases) do
+  local removed = redis.call('ZREM', KEYS[k], unpack(list))
+  local s = S[k]
+  if s then s.n = s.n - removed end
+end
 
--- Every level has room: charge them all.
-local out = {1}
-for i = 1, nw do
-  local a = wa + (i - 1) * 5
-  redis.call('HINCRBY', KEYS[i], ARGV[a + 4], ARGV[a + 3])
-  redis.call('PEXPIRE', KEYS[i], int(tonumber(ARGV[a]) + tonumber(ARGV[a + 1])))
-  out[#out + 1] = used[i] + tonumber(ARGV[a + 3])
-  out[#out + 1] = reset[i]
-end
-for i = 1, ns do
-  local key, a = KEYS[nw + i], sa + (i - 1) * 4
-  redis.call('ZADD', key, ARGV[a + 2], ARGV[a + 1])
-  if redis.call('PTTL', key) < tonumber(ARGV[a + 3]) then redis.call('PEXPIRE', key, ARGV[a + 3]) end
-end
-local ledger = KEYS[nw + ns + nb + 1]
-if ns > 0 then
-  local held = {}
-  for i = 1, ns do
-    held[#held + 1] = 's:' .. ARGV[sa + (i - 1) * 4 + 1] .. '\\n' .. KEYS[nw + i]
-    held[#held + 1] = '1'
+-- Admissions, one after another.
+local out = {}
+for a = 1, num() do
+  local tp, now = T[num()], num()
+  local nw, nb = #tp.w, #tp.b
+  local costs, reserves, leases = {}, {}, {}
+  for i = 1, nw do costs[i] = num() end
+  for i = 1, nb do reserves[i] = num() end
+  for i = 1, #tp.s do leases[i] = nxt() end
+  local reply
+  local missing = {}
+  for i = 1, nb do
+    if not budget(tp.b[i].k).exists then missing[#missing + 1] = i - 1 end
   end
-  redis.call('HSET', ledger, unpack(held))
+  if #missing > 0 then reply = {0, 'u', unpack(missing)} end
+  local used, reset = {}, {}
+  if not reply then
+    for i = 1, nw do
+      local spec = tp.w[i]
+      local w = win(spec.k, spec.n, spec.ms)
+      w.n, w.ms = spec.n, spec.ms
+      advance(w, spec.k, math.floor(now / spec.ms))
+      used[i], reset[i] = state(w, spec.k, now, costs[i], spec.limit)
+      if used[i] + costs[i] > spec.limit then reply = {0, 'w', i - 1, used[i], reset[i]}; break end
+    end
+  end
+  if not reply then
+    for i = 1, #tp.s do
+      local s = slot(tp.s[i].k)
+      if s.n + 1 > tp.s[i].limit then reply = {0, 's', i - 1, s.n}; break end
+    end
+  end
+  if not reply then
+    for i = 1, nb do
+      local b = budget(tp.b[i].k)
+      if tp.b[i].hard and b.spent + b.reserved + reserves[i] > tp.b[i].limit then reply = {0, 'b', i - 1, b.spent, b.reserved}; break end
+    end
+  end
+  if not reply then
+    -- Every level has room: charge them all.
+    reply = {1}
+    for i = 1, nw do
+      local spec = tp.w[i]
+      add(W[spec.k], spec.k, math.floor(now / spec.ms), costs[i])
+      reply[#reply + 1] = used[i] + costs[i]
+      reply[#reply + 1] = reset[i]
+    end
+    for i = 1, #tp.s do
+      local spec = tp.s[i]
+      local s = S[spec.k]
+      s.n = s.n + 1
+      s.add[#s.add + 1] = now + spec.ttl
+      s.add[#s.add + 1] = leases[i]
+      if spec.ttl > s.ttl then s.ttl = spec.ttl end
+      ledger_set[#ledger_set + 1] = 's:' .. leases[i] .. '\\n' .. KEYS[spec.k]
+      ledger_set[#ledger_set + 1] = '1'
+    end
+    for i = 1, nb do
+      local b = B[tp.b[i].k]
+      b.reserved = b.reserved + reserves[i]
+      b.dirty = true
+      if reserves[i] > 0 then
+        local field = 'b:' .. KEYS[tp.b[i].k]
+        L[field] = held(field) + reserves[i]
+        changed[field] = true
+      end
+      reply[#reply + 1] = b.spent
+      reply[#reply + 1] = b.reserved
+    end
+  end
+  out[a] = reply
 end
-for i = 1, nb do
-  local key, a = KEYS[nw + ns + i], ba + (i - 1) * 4
-  reserved[i] = redis.call('HINCRBY', key, 'reserved', ARGV[a + 1])
-  if redis.call('PTTL', key) < tonumber(ARGV[a + 3]) then redis.call('PEXPIRE', key, ARGV[a + 3]) end
-  if ARGV[a + 1] ~= '0' then redis.call('HINCRBY', ledger, 'b:' .. key, ARGV[a + 1]) end
-  out[#out + 1] = spent[i]
-  out[#out + 1] = reserved[i]
+
+-- Write back what changed, once per counter.
+for k, w in pairs(W) do
+  if w.wiped then redis.call('DEL', KEYS[k]) end
+  if w.moved then
+    if #w.dead > 0 and not w.wiped then redis.call('HDEL', KEYS[k], unpack(w.dead)) end
+    local set = {'h', int(w.h), 's', int(w.s), 'f', int(w.f)}
+    for b in pairs(w.dirty) do
+      set[#set + 1] = int(b)
+      set[#set + 1] = int(w.c[b])
+    end
+    redis.call('HSET', KEYS[k], unpack(set))
+    if w.ms > 0 then redis.call('PEXPIRE', KEYS[k], int((w.n + 1) * w.ms)) end
+  end
 end
+for k, s in pairs(S) do
+  if #s.add > 0 then
+    redis.call('ZADD', KEYS[k], unpack(s.add))
+    if redis.call('PTTL', KEYS[k]) < s.ttl then redis.call('PEXPIRE', KEYS[k], int(s.ttl)) end
+  end
+end
+for k, b in pairs(B) do
+  if b.dirty then redis.call('HSET', KEYS[k], 'spent', int(b.spent), 'reserved', int(b.reserved)) end
+end
+for field in pairs(changed) do
+  if L[field] > 0 then
+    ledger_set[#ledger_set + 1] = field
+    ledger_set[#ledger_set + 1] = int(L[field])
+  else
+    ledger_del[#ledger_del + 1] = field
+  end
+end
+if #ledger_del > 0 then redis.call('HDEL', ledger, unpack(ledger_del)) end
+if #ledger_set > 0 then redis.call('HSET', ledger, unpack(ledger_set)) end
 return out
 `;
 
 /**
- * KEYS: windows…, slots…, budgets…, ledger
- * ARGV: nW, nS, nB, per window: bucket, delta; per slot: leaseId; per budget: reservedMicro, actualMicro
+ * Takes back everything one replica's ledger on one shard holds: its leases (ZREM) and its
+ * reservations (never below 0; a budget counter that no longer exists is not recreated), then
+ * deletes the ledger. KEYS: ledger. Returns how many entries were released. Idempotent: a second
+ * run finds no ledger and releases nothing.
  */
-export const SETTLE = `
+export const RELEASE_LEDGER = `
 local function int(x) return string.format('%d', x) end
-local nw, ns, nb = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local wa, sa, ba = 4, 4 + nw * 2, 4 + nw * 2 + ns
-for i = 1, nw do
-  local a = wa + (i - 1) * 2
-  local c = redis.call('HGET', KEYS[i], ARGV[a])
-  if c then
-    local v = tonumber(c) + tonumber(ARGV[a + 1])
-    if v < 0 then v = 0 end
-    redis.call('HSET', KEYS[i], ARGV[a], int(v))
-  end
-end
-local ledger = KEYS[nw + ns + nb + 1]
-for i = 1, ns do
-  redis.call('ZREM', KEYS[nw + i], ARGV[sa + i - 1])
-  redis.call('HDEL', ledger, 's:' .. ARGV[sa + i - 1] .. '\\n' .. KEYS[nw + i])
-end
-for i = 1, nb do
-  local key, a = KEYS[nw + ns + i], ba + (i - 1) * 2
-  -- Only what this replica's ledger still holds is taken back (released already: nothing).
-  local field = 'b:' .. key
-  local give = tonumber(redis.call('HGET', ledger, field)) or 0
-  if give > tonumber(ARGV[a]) then give = tonumber(ARGV[a]) end
-  if give > 0 and redis.call('HINCRBY', ledger, field, int(-give)) <= 0 then redis.call('HDEL', ledger, field) end
-  -- A counter that expired meanwhile is rebuilt from the rollups, which include this request.
-  if redis.call('EXISTS', key) == 1 then
-    local r = (tonumber(redis.call('HGET', key, 'reserved')) or 0) - give
-    if r < 0 then r = 0 end
-    redis.call('HSET', key, 'reserved', int(r))
-    redis.call('HINCRBY', key, 'spent', ARGV[a + 1])
-  end
-end
-return 1
-`;
-
-/**
- * A replica's heartbeat. KEYS: alive, replicas; ARGV: ttlMs, instance.
- * Returns 1 if the alive key was still there (0: first beat, or presumed dead and released meanwhile).
- */
-export const BEAT = `
-local was = redis.call('EXISTS', KEYS[1])
-redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
-redis.call('SADD', KEYS[2], ARGV[2])
-return was
-`;
-
-/**
- * Takes back everything a replica's ledger holds: its leases (ZREM) and its reservations (never
- * below 0; a budget counter that no longer exists is not recreated), then forgets the replica.
- * KEYS: alive, ledger, replicas; ARGV: instance, force (1: a clean shutdown, releasing itself).
- * Returns -1 if the replica is alive after all (it beat since it was looked at), else how many
- * entries were released. Idempotent: a second run finds no ledger and releases nothing.
- */
-export const RELEASE = `
-local function int(x) return string.format('%d', x) end
-if ARGV[2] ~= '1' and redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
-local flat = redis.call('HGETALL', KEYS[2])
+local flat = redis.call('HGETALL', KEYS[1])
 for j = 1, #flat, 2 do
   local f = flat[j]
   local kind = string.sub(f, 1, 2)
@@ -207,8 +347,7 @@ for j = 1, #flat, 2 do
     if nl then redis.call('ZREM', string.sub(f, nl + 1), string.sub(f, 3, nl - 1)) end
   end
 end
-redis.call('DEL', KEYS[1], KEYS[2])
-redis.call('SREM', KEYS[3], ARGV[1])
+redis.call('DEL', KEYS[1])
 return #flat / 2
 `;
 
@@ -221,23 +360,34 @@ return 1
 `;
 
 /**
- * KEYS: windows…, slots…, budgets…
+ * Read-only. KEYS: windows…, slots…, budgets…
  * ARGV: now, nW, nS, nB, per window: windowMs, bucketMs, current bucket
  * Returns {used₁, reset₁, …, inFlight₁, …, loaded₁ (1|0), spent₁, reserved₁, …}
  */
-export const PEEK = WINDOW_STATE + `
+export const PEEK = `
 local now = tonumber(ARGV[1])
 local nw, ns, nb = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local out = {}
 for i = 1, nw do
   local a = 5 + (i - 1) * 3
-  local used, reset = window_state(KEYS[i], now, tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), 0, 9007199254740991)
+  local bucket_ms, current = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+  local n = math.floor(tonumber(ARGV[a]) / bucket_ms + 0.5)
+  local flat = redis.call('HGETALL', KEYS[i])
+  local used, live = 0, {}
+  for j = 1, #flat, 2 do
+    local b = tonumber(flat[j])
+    local c = tonumber(flat[j + 1])
+    if b and b > current - n and c > 0 then
+      used = used + c
+      live[#live + 1] = b
+    end
+  end
+  table.sort(live)
   out[#out + 1] = used
-  out[#out + 1] = reset
+  out[#out + 1] = #live > 0 and (live[1] + n) * bucket_ms - now or 0
 end
 for i = 1, ns do
-  redis.call('ZREMRANGEBYSCORE', KEYS[nw + i], '-inf', ARGV[1])
-  out[#out + 1] = redis.call('ZCARD', KEYS[nw + i])
+  out[#out + 1] = redis.call('ZCOUNT', KEYS[nw + i], '(' .. ARGV[1], '+inf')
 end
 for i = 1, nb do
   local c = redis.call('HMGET', KEYS[nw + ns + i], 'spent', 'reserved')

@@ -1,21 +1,31 @@
 // Counters in Redis, for cluster mode: every replica admits against the same windows, slots and
-// budgets. Each operation is ONE round trip: a Lua script (redis-lua.ts) run by EVALSHA, falling
-// back to EVAL when Redis does not know the script yet (first use, or after a restart).
+// budgets. Admissions and settlements are BATCHED: everything this process issues for one shard
+// in one event-loop turn goes to Redis as ONE script call (redis-lua.ts BATCH), which applies the
+// settlements and then the admissions in order, each all-or-nothing — the outcome of running them
+// one by one, at one round trip and one script invocation per turn instead of two per request.
+// Each counter the batch touches is read and written once, and what does not change between
+// requests of the same policies (keys, limits, window sizes) is sent once per batch.
 //
-// All keys of a plan go to one script, so on Redis Cluster they would have to share a hash slot
-// (a prefix with a hash tag, e.g. "{tg}:"); a single Redis / Valkey (with replicas) is the
-// supported deployment. See docs/production.md.
+//   request ─ admit(plan) ─┐                       ┌─ outcome ─► request
+//   request ─ admit(plan) ─┼─ queue[shard] ─ setImmediate ─ EVALSHA BATCH ─┤
+//   request ─ settle(spec) ┘   (one per shard)     └─ outcome ─► request
 //
-// Admit and settle also keep this process's ledger (one more key per script call, no more round
-// trips): what it holds, so that if it dies the other replicas give it back (replica-ledger.ts).
-import type { Redis } from 'ioredis';
+// Every key carries its organization's hash tag (redis-keys.ts), so a batch — one shard's keys —
+// is valid on Redis Cluster, where a script may only touch one slot.
+//
+// Admit and settle also keep this process's ledger on the shard (one more key per batch, no more
+// round trips): what it holds, so that if it dies the other replicas give it back (replica-ledger.ts).
 import { bucketOf, type AdmitPlan, type BudgetState, type CounterStore, type SettleSpec, type StoreOutcome, type WindowSpec, type WindowState } from './counter-store.ts';
-import { ADMIT, INIT_BUDGET, PEEK, SETTLE } from './redis-lua.ts';
-import { evalScript, script, type Reply, type Script } from './redis-eval.ts';
-import { ledgerKey, newInstanceId, ReplicaLedger, type ReplicaLedgerOptions } from './replica-ledger.ts';
-import { closeRedis, pingRedis } from '../redis.ts';
+import { BATCH, INIT_BUDGET, PEEK } from './redis-lua.ts';
+import { evalScript, script, type NestedReply, type Reply, type Script } from './redis-eval.ts';
+import { counterKey, DEFAULT_SHARD, ledgerKey, shardsKey } from './redis-keys.ts';
+import { newInstanceId, ReplicaLedger, type ReplicaLedgerOptions } from './replica-ledger.ts';
+import { closeRedis, pingRedis, type RedisClient } from '../redis.ts';
 
-const SCRIPTS = { admit: script(ADMIT), settle: script(SETTLE), init: script(INIT_BUDGET), peek: script(PEEK) };
+const SCRIPTS = { batch: script(BATCH), init: script(INIT_BUDGET), peek: script(PEEK) };
+
+/** Most operations per script call: bounds the time one call holds Redis (and Lua's unpack limits). */
+const MAX_BATCH = 128;
 
 export interface RedisCounterStoreOptions {
   prefix?: string;
@@ -25,106 +35,115 @@ export interface RedisCounterStoreOptions {
   ledger?: Pick<ReplicaLedgerOptions, 'heartbeatMs' | 'onError' | 'onPresumedDead' | 'onReleased'>;
 }
 
+interface PendingAdmit { plan: AdmitPlan; resolve(o: StoreOutcome): void; reject(err: unknown): void }
+interface PendingSettle { spec: SettleSpec; resolve(): void; reject(err: unknown): void }
+interface Queue { admits: PendingAdmit[]; settles: PendingSettle[] }
+
 export class RedisCounterStore implements CounterStore {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly prefix: string;
   readonly instance: string;
-  private readonly ledgerKey: string;
   readonly ledger: ReplicaLedger | undefined;
+  /** the shards this process has used: its ledgers live there */
+  private readonly shards = new Set<string>();
+  private queues = new Map<string, Queue>();
+  private scheduled = false;
+  /** script calls sent and not answered yet (close() waits for them) */
+  private readonly inFlight = new Set<Promise<void>>();
 
   /** Takes ownership of the connection: close() closes it. */
-  constructor(redis: Redis, opts: RedisCounterStoreOptions = {}) {
+  constructor(redis: RedisClient, opts: RedisCounterStoreOptions = {}) {
     this.redis = redis;
     this.prefix = opts.prefix ?? 'tg:';
     this.instance = opts.instance ?? newInstanceId();
-    this.ledgerKey = ledgerKey(this.instance);
     if (opts.ledger) {
       this.ledger = new ReplicaLedger(redis, { ...opts.ledger, prefix: this.prefix, instance: this.instance });
       this.ledger.start();
     }
   }
 
-  async admit(plan: AdmitPlan): Promise<StoreOutcome> {
-    const keys = [...plan.windows.map((w) => w.key), ...plan.slots.map((s) => s.key), ...plan.budgets.map((b) => b.key), this.ledgerKey];
-    const args: Array<string | number> = [plan.now, plan.windows.length, plan.slots.length, plan.budgets.length];
-    for (const w of plan.windows) args.push(w.windowMs, w.bucketMs, w.limit, w.cost, bucketOf(plan.now, w.bucketMs));
-    for (const s of plan.slots) args.push(s.limit, s.leaseId, plan.now + s.ttlMs, s.ttlMs);
-    for (const b of plan.budgets) args.push(b.limitMicro, b.reserveMicro, b.hard ? 1 : 0, b.ttlMs);
-    const r = await this.run(SCRIPTS.admit, keys, args);
-    if (r[0] === 1) {
-      const n = (i: number) => Number(r[i]);
-      const windows: WindowState[] = plan.windows.map((_, i) => ({ used: n(1 + 2 * i), resetMs: n(2 + 2 * i) }));
-      const at = 1 + 2 * plan.windows.length;
-      const budgets: BudgetState[] = plan.budgets.map((_, i) => ({ spentMicro: n(at + 2 * i), reservedMicro: n(at + 1 + 2 * i) }));
-      return { ok: true, windows, budgets };
-    }
-    const index = Number(r[2]);
-    switch (r[1]) {
-      case 'u':
-        return { ok: false, kind: 'uninitialized', budgetKeys: r.slice(2).map((i) => plan.budgets[Number(i)]!.key) };
-      case 'w':
-        return { ok: false, kind: 'window', index, state: { used: Number(r[3]), resetMs: Number(r[4]) } };
-      case 's':
-        return { ok: false, kind: 'slot', index, inFlight: Number(r[3]) };
-      case 'b':
-        return { ok: false, kind: 'budget', index, state: { spentMicro: Number(r[3]), reservedMicro: Number(r[4]) } };
-      default:
-        throw new Error(`unexpected admit reply from Redis: ${JSON.stringify(r)}`);
-    }
-  }
-
-  /**
-   * Settlements are not on any request's critical path: those issued in the same tick are merged
-   * into one script call (the settle script applies its entries in order, repeated keys included),
-   * which halves the commands per request under load.
-   */
-  settle(spec: SettleSpec): Promise<void> {
-    if (spec.windows.length + spec.slots.length + spec.budgets.length === 0) return Promise.resolve();
+  admit(plan: AdmitPlan): Promise<StoreOutcome> {
     return new Promise((resolve, reject) => {
-      this.pendingSettles.push({ spec, resolve, reject });
-      if (this.pendingSettles.length === 1) setImmediate(() => this.flushSettles());
+      this.queue(plan.shard).admits.push({ plan, resolve, reject });
     });
   }
 
-  private pendingSettles: Array<{ spec: SettleSpec; resolve(): void; reject(err: unknown): void }> = [];
-  /** settle scripts sent and not answered yet (close() waits for them) */
-  private readonly flushing = new Set<Promise<void>>();
+  /** Not on any request's critical path: goes with the next batch of its shard. */
+  settle(spec: SettleSpec): Promise<void> {
+    if (spec.windows.length + spec.slots.length + spec.budgets.length === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.queue(spec.shard).settles.push({ spec, resolve, reject });
+    });
+  }
 
-  private flushSettles(): void {
-    const all = this.pendingSettles;
-    this.pendingSettles = [];
-    for (let i = 0; i < all.length; i += 64) {
-      const group = all.slice(i, i + 64);
-      const merged: SettleSpec = { windows: [], slots: [], budgets: [] };
-      for (const { spec } of group) {
-        merged.windows.push(...spec.windows);
-        merged.slots.push(...spec.slots);
-        merged.budgets.push(...spec.budgets);
+  private queue(shard = DEFAULT_SHARD): Queue {
+    let q = this.queues.get(shard);
+    if (!q) {
+      q = { admits: [], settles: [] };
+      this.queues.set(shard, q);
+      if (!this.shards.has(shard)) {
+        // Listed before its first batch, so that a release of this replica finds its ledger there.
+        this.shards.add(shard);
+        this.redis.sadd(shardsKey(this.prefix, this.instance), shard).catch(() => this.shards.delete(shard));
+        this.ledger?.noteShard(shard);
       }
-      const flushing = this.settleNow(merged).then(
-        () => group.forEach((g) => g.resolve()),
-        (err) => group.forEach((g) => g.reject(err)),
-      );
-      this.flushing.add(flushing);
-      void flushing.finally(() => this.flushing.delete(flushing));
+    }
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flush);
+    }
+    return q;
+  }
+
+  /** Sends every queued operation: one script call per shard (per MAX_BATCH operations). */
+  private readonly flush = (): void => {
+    this.scheduled = false;
+    const queues = this.queues;
+    this.queues = new Map();
+    for (const [shard, q] of queues) {
+      let a = 0;
+      let s = 0;
+      while (a < q.admits.length || s < q.settles.length) {
+        const settles = q.settles.slice(s, s + MAX_BATCH);
+        s += settles.length;
+        const admits = q.admits.slice(a, a + MAX_BATCH - settles.length);
+        a += admits.length;
+        const sent = this.send(shard, admits, settles);
+        this.inFlight.add(sent);
+        void sent.finally(() => this.inFlight.delete(sent));
+      }
+    }
+  };
+
+  private async send(shard: string, admits: PendingAdmit[], settles: PendingSettle[]): Promise<void> {
+    let replies: NestedReply;
+    try {
+      const { numKeys, argv } = encodeBatch(this.prefix, shard, this.instance, admits, settles);
+      replies = (await this.redis.evalsha(SCRIPTS.batch.sha, numKeys, ...argv).catch((err: unknown) => {
+        if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+        return this.redis.eval(SCRIPTS.batch.lua, numKeys, ...argv);
+      })) as NestedReply;
+    } catch (err) {
+      for (const p of admits) p.reject(err);
+      for (const p of settles) p.reject(err);
+      return;
+    }
+    for (const p of settles) p.resolve();
+    for (let i = 0; i < admits.length; i++) {
+      try {
+        admits[i]!.resolve(decodeOutcome(admits[i]!.plan, replies[i]!));
+      } catch (err) {
+        admits[i]!.reject(err);
+      }
     }
   }
 
-  private async settleNow(spec: SettleSpec): Promise<void> {
-    const keys = [...spec.windows.map((w) => w.key), ...spec.slots.map((s) => s.key), ...spec.budgets.map((b) => b.key), this.ledgerKey];
-    const args: Array<string | number> = [spec.windows.length, spec.slots.length, spec.budgets.length];
-    for (const w of spec.windows) args.push(w.bucket, w.delta);
-    for (const s of spec.slots) args.push(s.leaseId);
-    for (const b of spec.budgets) args.push(b.reservedMicro, b.actualMicro);
-    await this.run(SCRIPTS.settle, keys, args);
+  async initBudget(key: string, spentMicro: number, ttlMs: number, _now?: number, shard = DEFAULT_SHARD): Promise<void> {
+    await evalScript(this.redis, SCRIPTS.init, [counterKey(this.prefix, shard, key)], [spentMicro, ttlMs]);
   }
 
-  async initBudget(key: string, spentMicro: number, ttlMs: number): Promise<void> {
-    await this.run(SCRIPTS.init, [key], [spentMicro, ttlMs]);
-  }
-
-  async peek(windows: Array<Omit<WindowSpec, 'limit'>>, slots: string[], budgets: string[], now: number) {
-    const keys = [...windows.map((w) => w.key), ...slots, ...budgets];
+  async peek(windows: Array<Omit<WindowSpec, 'limit'>>, slots: string[], budgets: string[], now: number, shard = DEFAULT_SHARD) {
+    const keys = [...windows.map((w) => w.key), ...slots, ...budgets].map((k) => counterKey(this.prefix, shard, k));
     const args: Array<string | number> = [now, windows.length, slots.length, budgets.length];
     for (const w of windows) args.push(w.windowMs, w.bucketMs, bucketOf(now, w.bucketMs));
     const r = (await this.run(SCRIPTS.peek, keys, args)).map(Number);
@@ -141,15 +160,102 @@ export class RedisCounterStore implements CounterStore {
     return pingRedis(this.redis);
   }
 
-  /** Sends the settlements still queued, waits for them, releases what the ledger still holds, closes. */
+  /** Sends what is still queued, waits for it, releases what the ledger still holds, closes. */
   async close(): Promise<void> {
-    if (this.pendingSettles.length) this.flushSettles();
-    await Promise.allSettled([...this.flushing]);
+    if (this.scheduled) this.flush();
+    await Promise.allSettled([...this.inFlight]);
     await this.ledger?.stop();
     await closeRedis(this.redis);
   }
 
   private run(s: Script, keys: string[], args: Array<string | number>): Promise<Reply> {
-    return evalScript(this.redis, s, keys.map((k) => this.prefix + k), args);
+    return evalScript(this.redis, s, keys, args);
+  }
+}
+
+/**
+ * The BATCH script's KEYS and ARGV (layout in redis-lua.ts). Keys are sent once each and named by
+ * their index; plans from the same template share one template entry while their budget keys
+ * (which change with the period) are the same.
+ */
+function encodeBatch(prefix: string, shard: string, instance: string, admits: PendingAdmit[], settles: PendingSettle[]): { numKeys: number; argv: Array<string | number> } {
+  const keys: string[] = [ledgerKey(prefix, shard, instance)];
+  const index = new Map<string, number>();
+  const k = (key: string): number => {
+    let i = index.get(key);
+    if (i === undefined) {
+      i = keys.push(counterKey(prefix, shard, key));
+      index.set(key, i);
+    }
+    return i;
+  };
+  const templates: Array<string | number> = [];
+  const seen = new Map<object, { at: number; plan: AdmitPlan }>();
+  let nTemplates = 0;
+  const templateOf = (plan: AdmitPlan): number => {
+    const known = plan.template && seen.get(plan.template);
+    if (known && sameShape(known.plan, plan)) return known.at;
+    const at = ++nTemplates;
+    if (plan.template && !known) seen.set(plan.template, { at, plan });
+    templates.push(plan.windows.length, plan.slots.length, plan.budgets.length);
+    for (const w of plan.windows) templates.push(k(w.key), Math.round(w.windowMs / w.bucketMs), w.bucketMs, w.limit);
+    for (const s of plan.slots) templates.push(k(s.key), s.limit, s.ttlMs);
+    for (const b of plan.budgets) templates.push(k(b.key), b.limitMicro, b.hard ? 1 : 0);
+    return at;
+  };
+
+  const ops: Array<string | number> = [settles.length];
+  for (const { spec } of settles) {
+    ops.push(spec.windows.length, spec.slots.length, spec.budgets.length);
+    for (const w of spec.windows) ops.push(k(w.key), Math.round(w.windowMs / w.bucketMs), w.bucket, w.delta);
+    for (const s of spec.slots) ops.push(k(s.key), s.leaseId);
+    for (const b of spec.budgets) ops.push(k(b.key), b.reservedMicro, b.actualMicro);
+  }
+  ops.push(admits.length);
+  let newest = 0;
+  for (const { plan } of admits) {
+    if (plan.now > newest) newest = plan.now;
+    ops.push(templateOf(plan), plan.now);
+    for (const w of plan.windows) ops.push(w.cost);
+    for (const b of plan.budgets) ops.push(b.reserveMicro);
+    for (const s of plan.slots) ops.push(s.leaseId);
+  }
+  const numKeys = keys.length;
+  const argv: Array<string | number> = keys;
+  argv.push(newest || Date.now(), nTemplates);
+  for (const t of templates) argv.push(t);
+  for (const o of ops) argv.push(o);
+  return { numKeys, argv };
+}
+
+/** Whether two plans of one template have the same counters and limits (a new period changes budget keys). */
+function sameShape(a: AdmitPlan, b: AdmitPlan): boolean {
+  if (a.budgets.length !== b.budgets.length || a.slots.length !== b.slots.length || a.windows.length !== b.windows.length) return false;
+  for (let i = 0; i < a.budgets.length; i++) if (a.budgets[i]!.key !== b.budgets[i]!.key || a.budgets[i]!.limitMicro !== b.budgets[i]!.limitMicro) return false;
+  for (let i = 0; i < a.slots.length; i++) if (a.slots[i]!.ttlMs !== b.slots[i]!.ttlMs) return false;
+  return true;
+}
+
+function decodeOutcome(plan: AdmitPlan, r: Reply): StoreOutcome {
+  if (r[0] === 1) {
+    const windows: WindowState[] = new Array(plan.windows.length);
+    for (let i = 0; i < windows.length; i++) windows[i] = { used: Number(r[1 + 2 * i]), resetMs: Number(r[2 + 2 * i]) };
+    const at = 1 + 2 * plan.windows.length;
+    const budgets: BudgetState[] = new Array(plan.budgets.length);
+    for (let i = 0; i < budgets.length; i++) budgets[i] = { spentMicro: Number(r[at + 2 * i]), reservedMicro: Number(r[at + 1 + 2 * i]) };
+    return { ok: true, windows, budgets };
+  }
+  const index = Number(r[2]);
+  switch (r[1]) {
+    case 'u':
+      return { ok: false, kind: 'uninitialized', budgetKeys: r.slice(2).map((i) => plan.budgets[Number(i)]!.key) };
+    case 'w':
+      return { ok: false, kind: 'window', index, state: { used: Number(r[3]), resetMs: Number(r[4]) } };
+    case 's':
+      return { ok: false, kind: 'slot', index, inFlight: Number(r[3]) };
+    case 'b':
+      return { ok: false, kind: 'budget', index, state: { spentMicro: Number(r[3]), reservedMicro: Number(r[4]) } };
+    default:
+      throw new Error(`unexpected admit reply from Redis: ${JSON.stringify(r)}`);
   }
 }

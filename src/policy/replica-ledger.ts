@@ -1,23 +1,26 @@
 // Cluster mode: what a replica that dies holds is given back by the others, without an operator.
 //
-// Every admission records in its replica's ledger (`<prefix>rep:<instance>`, written by the ADMIT
-// script itself, see redis-lua.ts) the leases and reservations it took; settle removes them. Each
-// replica beats (`<prefix>alive:<instance>`, expiring after 3 beats, and membership of
-// `<prefix>replicas`) and, on every beat, looks for members whose alive key is gone: for each, one
-// RELEASE script gives its leases and reservations back and forgets it, atomically and idempotently
-// (replicas racing to release the same one release it once).
+// Every admission records in its replica's ledger on the shard (`<prefix>{<shard>}:rep:<instance>`,
+// written by the BATCH script itself, see redis-lua.ts) the leases and reservations it took; settle
+// removes them. Each replica beats (`<prefix>alive:<instance>`, expiring after 3 beats, and
+// membership of `<prefix>replicas`), lists the shards it has ledgers on (`<prefix>shards:<instance>`)
+// and, on every beat, looks for members whose alive key is gone: for each, one RELEASE_LEDGER
+// script per shard gives its leases and reservations back, then the replica is forgotten. Release
+// is idempotent (replicas racing to release the same one release it once).
 //
 //   replica A ── beat every H ─► alive:A (PX 3H)        A is SIGKILLed: alive:A expires ≤ 3H later
-//   replica B ── beat + sweep every H ─► replicas ∖ alive ─► RELEASE(A): ZREM leases, reserved −= ledger
+//   replica B ── beat + sweep every H ─► replicas ∖ alive ─► RELEASE_LEDGER({shard}:rep:A) per shard
 //
+// Each of these is a one-key command or a script on one shard's keys, as Redis Cluster requires.
 // So a dead replica's slots and reservations are back within 4 heartbeats (8 s by default). What
 // it cannot give back is the cost of what it had in flight: see docs/production.md, "Crashes".
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
-import { BEAT, RELEASE } from './redis-lua.ts';
+import type { RedisClient } from '../redis.ts';
+import { RELEASE_LEDGER } from './redis-lua.ts';
 import { evalScript, script } from './redis-eval.ts';
+import { aliveKey, ledgerKey, replicasKey, shardsKey } from './redis-keys.ts';
 
-const SCRIPTS = { beat: script(BEAT), release: script(RELEASE) };
+const SCRIPTS = { release: script(RELEASE_LEDGER) };
 
 export interface ReplicaLedgerOptions {
   prefix: string;
@@ -35,29 +38,24 @@ export interface ReplicaLedgerOptions {
 /** A fresh instance id: unique among the replicas that ever share a Redis. */
 export const newInstanceId = (): string => randomBytes(8).toString('hex');
 
-/** The ledger key of an instance, without the store's prefix (the counter store adds it). */
-export const ledgerKey = (instance: string): string => `rep:${instance}`;
-
 export class ReplicaLedger {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly opts: ReplicaLedgerOptions;
   private timer: NodeJS.Timeout | undefined;
   private beats = 0;
   private sweeping = false;
+  /** the shards this replica has (or may have) a ledger on */
+  private readonly shards = new Set<string>();
   private readonly onReady = () => void this.beat();
 
-  constructor(redis: Redis, opts: ReplicaLedgerOptions) {
+  constructor(redis: RedisClient, opts: ReplicaLedgerOptions) {
     this.redis = redis;
     this.opts = opts;
   }
 
-  private key(name: string, instance = this.opts.instance): string {
-    return `${this.opts.prefix}${name}:${instance}`;
-  }
-
   /**
    * Beats at once (and whenever the connection becomes ready, so the first beat goes out before
-   * any admission on it: commands on one connection run in order), then every heartbeatMs.
+   * any admission on it), then every heartbeatMs.
    */
   start(): void {
     if (this.timer) return;
@@ -67,6 +65,11 @@ export class ReplicaLedger {
     this.timer.unref();
   }
 
+  /** The store listed a shard it writes a ledger on: listed again on every beat (see beat()). */
+  noteShard(shard: string): void {
+    this.shards.add(shard);
+  }
+
   private async tick(): Promise<void> {
     await this.beat();
     await this.sweep().catch(this.opts.onError);
@@ -74,8 +77,13 @@ export class ReplicaLedger {
 
   async beat(): Promise<void> {
     try {
-      const was = Number(await evalScript(this.redis, SCRIPTS.beat, [this.key('alive'), this.opts.prefix + 'replicas'], [3 * this.opts.heartbeatMs, this.opts.instance]));
-      if (this.beats++ > 0 && was === 0) this.opts.onPresumedDead?.();
+      const { prefix, instance } = this.opts;
+      // SET … GET: whether the alive key was still there (null: first beat, or presumed dead and released meanwhile).
+      const was = await this.redis.set(aliveKey(prefix, instance), '1', 'PX', 3 * this.opts.heartbeatMs, 'GET');
+      await this.redis.sadd(replicasKey(prefix), instance);
+      // Listed again on every beat: a release (presumed dead) deleted the list; a failed SADD is retried.
+      if (this.shards.size > 0) await this.redis.sadd(shardsKey(prefix, instance), ...this.shards);
+      if (this.beats++ > 0 && was === null) this.opts.onPresumedDead?.();
     } catch (err) {
       this.opts.onError(err);
     }
@@ -86,13 +94,15 @@ export class ReplicaLedger {
     if (this.sweeping) return [];
     this.sweeping = true;
     try {
-      const members = (await this.redis.smembers(this.opts.prefix + 'replicas')).filter((m) => m !== this.opts.instance);
-      const alive = await Promise.all(members.map((m) => this.redis.exists(this.key('alive', m))));
+      const { prefix } = this.opts;
+      const members = (await this.redis.smembers(replicasKey(prefix))).filter((m) => m !== this.opts.instance);
+      const alive = await Promise.all(members.map((m) => this.redis.exists(aliveKey(prefix, m))));
       const released: string[] = [];
       for (const [i, m] of members.entries()) {
         if (alive[i] !== 0) continue;
-        const entries = await this.release(m, false);
-        if (entries < 0) continue;
+        const entries = await this.release(m, await this.redis.smembers(shardsKey(prefix, m)));
+        await this.redis.del(shardsKey(prefix, m));
+        await this.redis.srem(replicasKey(prefix), m);
         released.push(m);
         this.opts.onReleased?.(m, entries);
       }
@@ -102,10 +112,11 @@ export class ReplicaLedger {
     }
   }
 
-  /** RELEASE for one instance: -1 if it turned out alive (unless forced), else the entries released. */
-  private async release(instance: string, force: boolean): Promise<number> {
-    const keys = [this.key('alive', instance), this.opts.prefix + ledgerKey(instance), this.opts.prefix + 'replicas'];
-    return Number(await evalScript(this.redis, SCRIPTS.release, keys, [instance, force ? 1 : 0]));
+  /** RELEASE_LEDGER for one instance on each of its shards: the entries released. */
+  private async release(instance: string, shards: Iterable<string>): Promise<number> {
+    let entries = 0;
+    for (const shard of shards) entries += Number(await evalScript(this.redis, SCRIPTS.release, [ledgerKey(this.opts.prefix, shard, instance)], []));
+    return entries;
   }
 
   /** A clean shutdown (after in-flight requests settled): stop beating, release whatever is left. */
@@ -114,6 +125,14 @@ export class ReplicaLedger {
     this.timer = undefined;
     this.redis.off('ready', this.onReady);
     if (this.redis.status !== 'ready') return;
-    await this.release(this.opts.instance, true).catch(this.opts.onError);
+    const { prefix, instance } = this.opts;
+    try {
+      await this.release(instance, this.shards);
+      await this.redis.del(aliveKey(prefix, instance));
+      await this.redis.del(shardsKey(prefix, instance));
+      await this.redis.srem(replicasKey(prefix), instance);
+    } catch (err) {
+      this.opts.onError(err);
+    }
   }
 }
