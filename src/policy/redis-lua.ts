@@ -10,13 +10,13 @@
 //
 // Layout (every key carries the prefix and the shard's hash tag, see redis-keys.ts):
 //   window  hash  h = newest bucket seen, s = sum of the live buckets, f = a lower bound of the
-//                 oldest non-empty bucket, <bucket index> = count        PEXPIRE (n + 1) buckets
+//                 oldest non-empty bucket, <bucket index> = count        PEXPIRE (n + 1) buckets on a new bucket
 //                 Moving to a newer bucket drops the buckets that fell out of the window (amortized
 //                 O(1), as memory-store's Ring does); a window idle for its whole span is wiped.
-//   slot    zset  member = leaseId, score = lease expiry                 PEXPIRE ≥ lease ttl
+//   slot    zset  member = <instance>:<leaseId>, score = lease expiry   PEXPIRE lease ttl on a new lease
 //   budget  hash  {spent, reserved}                                      PEXPIRE set by INIT_BUDGET
 //   ledger  hash  what one replica holds on this shard (replica-ledger.ts), no expiry
-//                   "s:<leaseId>\n<slot key>" = 1     a lease in a slot zset
+//                   "s:<slot key>" = n                its leases in that slot zset (members <instance>:…)
 //                   "b:<budget key>" = micro-USD      its reservations in that budget, summed
 //
 // Invariant kept for the ledger: a budget's `reserved` is the sum of its "b:" fields over all
@@ -29,12 +29,13 @@
 /**
  * KEYS: ledger, then every counter key of the batch once (ops refer to them by index in KEYS).
  * ARGV, read left to right:
- *   now (the newest `now` of the batch: expired leases are dropped as of it)
+ *   now (the newest `now` of the batch: expired leases are dropped as of it), "<instance>:"
  *   T, then T templates: nW nS nB, per window: key n bucketMs limit; per slot: key limit ttlMs;
  *                        per budget: key limitMicro hard(1|0)
- *   S, then S settlements: nW nS nB, per window: key n bucket delta; per slot: key leaseId;
+ *   S, then S settlements: nW nS nB, per window: key n bucket delta; per slot: key member;
  *                          per budget: key reservedMicro actualMicro
- *   A, then A admissions: template now, cost per window, reserveMicro per budget, leaseId per slot
+ *   A, then A admissions: template now, cost per window, reserveMicro per budget, member per slot
+ *   (a slot's member is <instance>:<leaseId>: a release finds a dead replica's leases by it)
  * Returns one reply per admission, in order:
  *   {1, used₁, reset₁, …, spent₁, reserved₁, …}
  *   | {0, 'u', budget index…} | {0, 'w', i, used, reset} | {0, 's', i, inFlight} | {0, 'b', i, spent, reserved}
@@ -47,15 +48,18 @@ local p = 1
 local function nxt() p = p + 1; return ARGV[p] end
 local function num() p = p + 1; return tonumber(ARGV[p]) end
 local batch_now = tonumber(ARGV[1])
+p = 2 -- ARGV[2]: "<instance>:", the prefix of this replica's lease members (used by RELEASE_LEDGER)
 
 -- Counters as read once and written back once.
 local W, S, B, L = {}, {}, {}, {}
 
-local function win(k, n, bucket_ms)
+-- A window, read with the count of bucket b (the one this operation charges) in the same call.
+local function win(k, n, bucket_ms, b)
   local w = W[k]
   if w then return w end
-  local r = redis.call('HMGET', KEYS[k], 'h', 's', 'f')
-  w = { h = tonumber(r[1]) or -1, s = tonumber(r[2]) or 0, f = tonumber(r[3]) or -1, n = n, ms = bucket_ms, c = {}, dirty = {}, dead = {}, wiped = false, moved = false }
+  local r = redis.call('HMGET', KEYS[k], 'h', 's', 'f', b)
+  w = { h = tonumber(r[1]) or -1, s = tonumber(r[2]) or 0, f = tonumber(r[3]) or -1, n = n, ms = bucket_ms, c = {}, dirty = {}, dead = {}, wiped = false, moved = false, advanced = false }
+  w.c[b] = tonumber(r[4]) or 0
   W[k] = w
   return w
 end
@@ -101,6 +105,7 @@ local function advance(w, k, c)
   end
   w.h = c
   w.moved = true
+  w.advanced = true
 end
 
 -- used, and ms until enough of the window has expired to admit \`cost\` under \`limit\`.
@@ -113,7 +118,10 @@ local function state(w, k, now, cost, limit)
   local freed, reset, oldest = 0, 0, -1
   for b = from, w.h do
     local v = w.c[b]
-    if v == nil then preload(w, k, b, w.h); v = w.c[b] end
+    -- Usually the first bucket looked at is enough (one HGET); a longer walk reads the rest at once.
+    if v == nil then
+      if b - from < 2 then v = count(w, k, b) else preload(w, k, b, w.h); v = w.c[b] end
+    end
     if v > 0 then
       if oldest < 0 then oldest = b end
       freed = freed + v
@@ -155,6 +163,19 @@ local function budget(k)
   return b
 end
 
+-- Ledger field names, built once per key per batch.
+local BF, SF = {}, {}
+local function bfield(k)
+  local f = BF[k]
+  if not f then f = 'b:' .. KEYS[k]; BF[k] = f end
+  return f
+end
+local function sfield(k)
+  local f = SF[k]
+  if not f then f = 's:' .. KEYS[k]; SF[k] = f end
+  return f
+end
+
 local function held(field)
   local v = L[field]
   if v == nil then
@@ -182,7 +203,7 @@ for _ = 1, num() do
   local nw, ns, nb = num(), num(), num()
   for _ = 1, nw do
     local k, n, bucket, delta = num(), num(), num(), num()
-    local w = win(k, n, 0)
+    local w = win(k, n, 0, bucket)
     if w.h >= 0 and bucket > w.h - w.n then add(w, k, bucket, delta) end
   end
   for _ = 1, ns do
@@ -190,11 +211,10 @@ for _ = 1, num() do
     local list = freed_leases[k]
     if not list then list = {}; freed_leases[k] = list end
     list[#list + 1] = lease
-    ledger_del[#ledger_del + 1] = 's:' .. lease .. '\\n' .. KEYS[k]
   end
   for _ = 1, nb do
     local k, reserved, actual = num(), num(), num()
-    local field = 'b:' .. KEYS[k]
+    local field = bfield(k)
     local give = held(field)
     if give > reserved then give = reserved end
     if give > 0 then L[field] = L[field] - give; changed[field] = true end
@@ -210,8 +230,11 @@ for _ = 1, num() do
 end
 for k, list in pairs(freed_leases) do
   local removed = redis.call('ZREM', KEYS[k], unpack(list))
-  local s = S[k]
-  if s then s.n = s.n - removed end
+  if removed > 0 then
+    local field = sfield(k)
+    L[field] = held(field) - removed
+    changed[field] = true
+  end
 end
 
 -- Admissions, one after another.
@@ -233,9 +256,10 @@ for a = 1, num() do
   if not reply then
     for i = 1, nw do
       local spec = tp.w[i]
-      local w = win(spec.k, spec.n, spec.ms)
+      local c = math.floor(now / spec.ms)
+      local w = win(spec.k, spec.n, spec.ms, c)
       w.n, w.ms = spec.n, spec.ms
-      advance(w, spec.k, math.floor(now / spec.ms))
+      advance(w, spec.k, c)
       used[i], reset[i] = state(w, spec.k, now, costs[i], spec.limit)
       if used[i] + costs[i] > spec.limit then reply = {0, 'w', i - 1, used[i], reset[i]}; break end
     end
@@ -268,15 +292,16 @@ for a = 1, num() do
       s.add[#s.add + 1] = now + spec.ttl
       s.add[#s.add + 1] = leases[i]
       if spec.ttl > s.ttl then s.ttl = spec.ttl end
-      ledger_set[#ledger_set + 1] = 's:' .. leases[i] .. '\\n' .. KEYS[spec.k]
-      ledger_set[#ledger_set + 1] = '1'
+      local field = sfield(spec.k)
+      L[field] = held(field) + 1
+      changed[field] = true
     end
     for i = 1, nb do
       local b = B[tp.b[i].k]
       b.reserved = b.reserved + reserves[i]
       b.dirty = true
       if reserves[i] > 0 then
-        local field = 'b:' .. KEYS[tp.b[i].k]
+        local field = bfield(tp.b[i].k)
         L[field] = held(field) + reserves[i]
         changed[field] = true
       end
@@ -298,13 +323,14 @@ for k, w in pairs(W) do
       set[#set + 1] = int(w.c[b])
     end
     redis.call('HSET', KEYS[k], unpack(set))
-    if w.ms > 0 then redis.call('PEXPIRE', KEYS[k], int((w.n + 1) * w.ms)) end
+    -- Only a new bucket moves the expiry: until then the last one set still covers a whole window.
+    if w.advanced then redis.call('PEXPIRE', KEYS[k], int((w.n + 1) * w.ms)) end
   end
 end
 for k, s in pairs(S) do
   if #s.add > 0 then
     redis.call('ZADD', KEYS[k], unpack(s.add))
-    if redis.call('PTTL', KEYS[k]) < s.ttl then redis.call('PEXPIRE', KEYS[k], int(s.ttl)) end
+    redis.call('PEXPIRE', KEYS[k], int(s.ttl))
   end
 end
 for k, b in pairs(B) do
@@ -324,13 +350,16 @@ return out
 `;
 
 /**
- * Takes back everything one replica's ledger on one shard holds: its leases (ZREM) and its
- * reservations (never below 0; a budget counter that no longer exists is not recreated), then
- * deletes the ledger. KEYS: ledger. Returns how many entries were released. Idempotent: a second
- * run finds no ledger and releases nothing.
+ * Takes back everything one replica's ledger on one shard holds: its leases (ZREM of the members
+ * named after it) and its reservations (never below 0; a budget counter that no longer exists is
+ * not recreated), then deletes the ledger. KEYS: ledger; ARGV: "<instance>:". Returns how many
+ * leases and budget entries were released. Idempotent: a second run finds no ledger and releases
+ * nothing.
  */
 export const RELEASE_LEDGER = `
 local function int(x) return string.format('%d', x) end
+local mine = ARGV[1]
+local released = 0
 local flat = redis.call('HGETALL', KEYS[1])
 for j = 1, #flat, 2 do
   local f = flat[j]
@@ -342,13 +371,20 @@ for j = 1, #flat, 2 do
       if r < 0 then r = 0 end
       redis.call('HSET', key, 'reserved', int(r))
     end
+    released = released + 1
   elseif kind == 's:' then
-    local nl = string.find(f, '\\n', 3, true)
-    if nl then redis.call('ZREM', string.sub(f, nl + 1), string.sub(f, 3, nl - 1)) end
+    local key = string.sub(f, 3)
+    local gone = {}
+    for _, m in ipairs(redis.call('ZRANGE', key, 0, -1)) do
+      if string.sub(m, 1, #mine) == mine then gone[#gone + 1] = m end
+    end
+    for i = 1, #gone, 500 do
+      released = released + redis.call('ZREM', key, unpack(gone, i, math.min(i + 499, #gone)))
+    end
   end
 end
 redis.call('DEL', KEYS[1])
-return #flat / 2
+return released
 `;
 
 /** KEYS[1] budget; ARGV: spentMicro, ttlMs. Never overwrites a counter another replica loaded. */

@@ -19,7 +19,7 @@ import { bucketOf, type AdmitPlan, type BudgetState, type CounterStore, type Set
 import { BATCH, INIT_BUDGET, PEEK } from './redis-lua.ts';
 import { evalScript, script, type NestedReply, type Reply, type Script } from './redis-eval.ts';
 import { counterKey, DEFAULT_SHARD, ledgerKey, shardsKey } from './redis-keys.ts';
-import { newInstanceId, ReplicaLedger, type ReplicaLedgerOptions } from './replica-ledger.ts';
+import { leaseOwner, newInstanceId, ReplicaLedger, type ReplicaLedgerOptions } from './replica-ledger.ts';
 import { closeRedis, pingRedis, type RedisClient } from '../redis.ts';
 
 const SCRIPTS = { batch: script(BATCH), init: script(INIT_BUDGET), peek: script(PEEK) };
@@ -180,6 +180,7 @@ export class RedisCounterStore implements CounterStore {
  */
 function encodeBatch(prefix: string, shard: string, instance: string, admits: PendingAdmit[], settles: PendingSettle[]): { numKeys: number; argv: Array<string | number> } {
   const keys: string[] = [ledgerKey(prefix, shard, instance)];
+  const mine = leaseOwner(instance);
   const index = new Map<string, number>();
   const k = (key: string): number => {
     let i = index.get(key);
@@ -208,7 +209,7 @@ function encodeBatch(prefix: string, shard: string, instance: string, admits: Pe
   for (const { spec } of settles) {
     ops.push(spec.windows.length, spec.slots.length, spec.budgets.length);
     for (const w of spec.windows) ops.push(k(w.key), Math.round(w.windowMs / w.bucketMs), w.bucket, w.delta);
-    for (const s of spec.slots) ops.push(k(s.key), s.leaseId);
+    for (const s of spec.slots) ops.push(k(s.key), mine + s.leaseId);
     for (const b of spec.budgets) ops.push(k(b.key), b.reservedMicro, b.actualMicro);
   }
   ops.push(admits.length);
@@ -218,11 +219,11 @@ function encodeBatch(prefix: string, shard: string, instance: string, admits: Pe
     ops.push(templateOf(plan), plan.now);
     for (const w of plan.windows) ops.push(w.cost);
     for (const b of plan.budgets) ops.push(b.reserveMicro);
-    for (const s of plan.slots) ops.push(s.leaseId);
+    for (const s of plan.slots) ops.push(mine + s.leaseId);
   }
   const numKeys = keys.length;
   const argv: Array<string | number> = keys;
-  argv.push(newest || Date.now(), nTemplates);
+  argv.push(newest || Date.now(), mine, nTemplates);
   for (const t of templates) argv.push(t);
   for (const o of ops) argv.push(o);
   return { numKeys, argv };

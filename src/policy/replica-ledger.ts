@@ -38,6 +38,9 @@ export interface ReplicaLedgerOptions {
 /** A fresh instance id: unique among the replicas that ever share a Redis. */
 export const newInstanceId = (): string => randomBytes(8).toString('hex');
 
+/** The prefix of a replica's lease members in the slot sets: how a release tells its leases apart. */
+export const leaseOwner = (instance: string): string => `${instance}:`;
+
 export class ReplicaLedger {
   private readonly redis: RedisClient;
   private readonly opts: ReplicaLedgerOptions;
@@ -115,7 +118,7 @@ export class ReplicaLedger {
   /** RELEASE_LEDGER for one instance on each of its shards: the entries released. */
   private async release(instance: string, shards: Iterable<string>): Promise<number> {
     let entries = 0;
-    for (const shard of shards) entries += Number(await evalScript(this.redis, SCRIPTS.release, [ledgerKey(this.opts.prefix, shard, instance)], []));
+    for (const shard of shards) entries += Number(await evalScript(this.redis, SCRIPTS.release, [ledgerKey(this.opts.prefix, shard, instance)], [leaseOwner(instance)]));
     return entries;
   }
 
