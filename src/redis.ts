@@ -14,7 +14,11 @@ export interface RedisConnectionOptions {
   timeoutMs: number;
 }
 
-export function openRedis(opts: RedisConnectionOptions, extra: { subscriber?: boolean } = {}): Redis {
+/**
+ * `subscriber`: a connection for SUBSCRIBE. `batched`: its caller already sends one command per
+ * event-loop turn (the counter store's batches), so ioredis' auto-pipelining would only add work.
+ */
+export function openRedis(opts: RedisConnectionOptions, extra: { subscriber?: boolean; batched?: boolean } = {}): Redis {
   const redis = new Redis(opts.url, {
     // Commands issued while disconnected fail at once instead of piling up in memory.
     enableOfflineQueue: extra.subscriber === true, // a subscriber must queue its SUBSCRIBE until connected
@@ -27,8 +31,8 @@ export function openRedis(opts: RedisConnectionOptions, extra: { subscriber?: bo
     retryStrategy: (times) => Math.min(times * 100, 1000),
     autoResubscribe: false,
     lazyConnect: false,
-    // Admissions and settlements issued in the same tick go out in one write (syscalls dominate).
-    enableAutoPipelining: extra.subscriber !== true,
+    // Commands issued in the same tick go out in one write (syscalls dominate).
+    enableAutoPipelining: extra.subscriber !== true && extra.batched !== true,
   });
   // Connection errors are reported through failed commands and /readyz; without a listener
   // ioredis would print every reconnection attempt as an unhandled error.

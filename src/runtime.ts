@@ -178,7 +178,7 @@ const BOOTSTRAP_LOCK = 0x746f6c6c; // "toll"
  */
 async function openShared(config: Config, warn: (what: string) => (err: unknown) => void): Promise<{ counters: RedisCounterStore; invalidator: Invalidator }> {
   const conn = { url: config.redisUrl!, timeoutMs: config.redisTimeoutMs };
-  const main = openRedis(conn);
+  const main = openRedis(conn, { batched: true });
   const counters = new RedisCounterStore(main, {
     prefix: config.redisPrefix,
     ledger: {
