@@ -97,4 +97,71 @@ describe('RedisCounterStore', { skip: serviceSkip('redis') }, () => {
       await redis.close();
     }
   });
+
+  test('redis: operations issued in one turn go as ONE script call and give the outcomes of running them one by one', async () => {
+    // The store's own connection, counting the script calls it sends.
+    const conn = openRedis({ url: testRedisUrl()!, timeoutMs: 2000 }, { batched: true });
+    await waitReady(conn, 5000);
+    let scriptCalls = 0;
+    for (const name of ['evalsha', 'eval'] as const) {
+      const original = conn[name].bind(conn) as (...args: unknown[]) => Promise<unknown>;
+      (conn as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
+        scriptCalls++;
+        return original(...args);
+      };
+    }
+    const redis = new RedisCounterStore(conn, { prefix });
+    const memory = new MemoryCounterStore();
+    const evalCalls = async () => scriptCalls;
+    let seed = 7;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+    const id = randomUUID();
+    const rpm: WindowSpec = { key: `t:${id}:rpm`, windowMs: 60_000, bucketMs: 1000, limit: 15, cost: 1 };
+    const tpm: WindowSpec = { key: `t:${id}:tpm`, windowMs: 60_000, bucketMs: 1000, limit: 20_000, cost: 0 };
+    const budget = { key: `t:${id}:bg`, limitMicro: 20_000, reserveMicro: 0, hard: true, ttlMs: 3_600_000 };
+    for (const s of [redis, memory]) await s.initBudget(budget.key, 0, budget.ttlMs, T0);
+    const template = {};
+    const plan = (now: number, step: number, tokens: number): AdmitPlan => ({
+      now, template, windows: [rpm, { ...tpm, cost: tokens }],
+      slots: [{ key: `t:${id}:cc`, limit: 5, leaseId: `l${step}`, ttlMs: 60_000 }],
+      budgets: [{ ...budget, reserveMicro: tokens * 4 }],
+    });
+    try {
+      let now = T0;
+      let open: Array<{ step: number; tokens: number; now: number }> = [];
+      let calls = 0;
+      const kinds = new Set<string>();
+      for (let turn = 0; turn < 12; turn++) {
+        now += 2500;
+        // One turn: settle some of what is open, then admit a burst — all issued without awaiting.
+        const settling = open.filter(() => rand(2) === 0);
+        open = open.filter((o) => !settling.includes(o));
+        const specs = settling.map((o) => ({
+          windows: [{ key: tpm.key, bucket: Math.floor(o.now / 1000), bucketMs: 1000, windowMs: 60_000, delta: -Math.floor(o.tokens / 2) }],
+          slots: [{ key: `t:${id}:cc`, leaseId: `l${o.step}` }],
+          budgets: [{ key: budget.key, reservedMicro: o.tokens * 4, actualMicro: o.tokens, ttlMs: budget.ttlMs }],
+        }));
+        const burst = Array.from({ length: 3 + rand(8) }, (_, i) => ({ step: turn * 100 + i, tokens: 200 + rand(2000), now }));
+        const before = await evalCalls();
+        const settled = specs.map((spec) => redis.settle(spec));
+        const outcomes = await Promise.all(burst.map((b) => redis.admit(plan(b.now, b.step, b.tokens))));
+        await Promise.all(settled);
+        calls += (await evalCalls()) - before;
+        // The memory store, one by one in the batch's order: settlements, then admissions.
+        for (const spec of specs) memory.settle(spec);
+        const expected = [];
+        for (const b of burst) expected.push(await memory.admit(plan(b.now, b.step, b.tokens)));
+        assert.deepEqual(outcomes, expected, `turn ${turn}`);
+        burst.forEach((b, i) => {
+          const o = outcomes[i]!;
+          kinds.add(o.ok ? 'ok' : o.kind);
+          if (o.ok) open.push(b);
+        });
+      }
+      assert.equal(calls, 12, 'one script call per turn, whatever the number of operations in it');
+      for (const k of ['ok', 'window', 'slot', 'budget']) assert.ok(kinds.has(k), `the run exercised ${k}: ${[...kinds]}`);
+    } finally {
+      await redis.close();
+    }
+  });
 });
