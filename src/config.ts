@@ -8,6 +8,7 @@ import { parseTrustProxy, type TrustProxy } from './net/client-ip.ts';
 import { peopleConfig, type PeopleConfig } from './auth/people-config.ts';
 import { tracingConfig, type TracingConfig } from './observability/tracing-config.ts';
 import type { MetricsConfig } from './observability/metrics.ts';
+import { redisUrls } from './redis-url.ts';
 
 export interface ModelPrice {
   /** micro-USD per 1M input (prompt) tokens */
@@ -29,6 +30,8 @@ export interface Config {
   /** `sqlite:<file>` or `postgres://…` */
   databaseUrl: string;
   redisUrl: string | undefined;
+  /** cluster mode on a Redis Cluster / Valkey Cluster: redisUrl lists seed nodes, keys route by hash slot */
+  redisCluster: boolean;
   adminKey: string | undefined;
   encryptionKey: string | undefined;
   logLevel: string;
@@ -255,6 +258,16 @@ function trustProxy(raw: unknown): TrustProxy {
   }
 }
 
+/** One redis:// URL, or with TOLLGATE_REDIS_CLUSTER a comma-separated list of seed nodes. */
+function checkRedisUrl(value: string, cluster: boolean): void {
+  if (value.includes(',') && !cluster) throw new ConfigError('TOLLGATE_REDIS_URL lists several nodes: set TOLLGATE_REDIS_CLUSTER=true for a Redis Cluster (a single Redis takes one URL)');
+  try {
+    redisUrls(value);
+  } catch (err) {
+    throw new ConfigError(`${(err as Error).message} (e.g. redis://10.0.0.1:6379${cluster ? ',redis://10.0.0.2:6379' : ''})`);
+  }
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const file = readFile(env.TOLLGATE_CONFIG);
   const dataDir = path.resolve(str(env, file, 'TOLLGATE_DATA_DIR', 'dataDir') ?? './data');
@@ -263,7 +276,9 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('TOLLGATE_DATABASE_URL must start with sqlite: or postgres://');
   }
   const redisUrl = str(env, file, 'TOLLGATE_REDIS_URL', 'redisUrl');
-  if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) throw new ConfigError('TOLLGATE_REDIS_URL must start with redis:// or rediss://');
+  const redisCluster = bool(env, file, 'TOLLGATE_REDIS_CLUSTER', 'redisCluster', false);
+  if (redisUrl) checkRedisUrl(redisUrl, redisCluster);
+  else if (redisCluster) throw new ConfigError('TOLLGATE_REDIS_CLUSTER=true needs TOLLGATE_REDIS_URL (the seed nodes of the cluster)');
   const headersTimeoutMs = int(env, file, 'TOLLGATE_HEADERS_TIMEOUT_MS', 'headersTimeoutMs', 10_000, 1);
   const requestTimeoutMs = int(env, file, 'TOLLGATE_REQUEST_TIMEOUT_MS', 'requestTimeoutMs', 30_000, 1);
   if (headersTimeoutMs > requestTimeoutMs) throw new ConfigError('TOLLGATE_HEADERS_TIMEOUT_MS must not exceed TOLLGATE_REQUEST_TIMEOUT_MS (the headers are part of the request)');
@@ -273,6 +288,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir,
     databaseUrl,
     redisUrl,
+    redisCluster,
     adminKey: str(env, file, 'TOLLGATE_ADMIN_KEY', 'adminKey'),
     encryptionKey: str(env, file, 'TOLLGATE_ENCRYPTION_KEY', 'encryptionKey'),
     logLevel: str(env, file, 'TOLLGATE_LOG_LEVEL', 'logLevel') ?? 'info',

@@ -18,7 +18,9 @@ import { RedisInvalidator } from './cache/redis-invalidator.ts';
 import { MemoryCounterStore } from './policy/memory-store.ts';
 import { windowRebuild } from './policy/window-rebuild.ts';
 import { RedisCounterStore } from './policy/redis-store.ts';
-import { openRedis, waitReady } from './redis.ts';
+import { clusterNodes, openRedis, openSubscriber, waitReady } from './redis.ts';
+import { redactRedisUrl } from './redis-url.ts';
+import type { Cluster } from 'ioredis';
 import { PolicyCache } from './policy/policy-cache.ts';
 import { Alerts } from './policy/alerts.ts';
 import { LimitsEngine } from './policy/engine.ts';
@@ -177,7 +179,7 @@ const BOOTSTRAP_LOCK = 0x746f6c6c; // "toll"
  * little for Redis, then goes on regardless (not ready; ioredis keeps reconnecting).
  */
 async function openShared(config: Config, warn: (what: string) => (err: unknown) => void): Promise<{ counters: RedisCounterStore; invalidator: Invalidator }> {
-  const conn = { url: config.redisUrl!, timeoutMs: config.redisTimeoutMs };
+  const conn = { url: config.redisUrl!, timeoutMs: config.redisTimeoutMs, cluster: config.redisCluster };
   const main = openRedis(conn, { batched: true });
   const counters = new RedisCounterStore(main, {
     prefix: config.redisPrefix,
@@ -188,11 +190,12 @@ async function openShared(config: Config, warn: (what: string) => (err: unknown)
     },
   });
   const pub = openRedis(conn);
-  const sub = openRedis(conn, { subscriber: true });
+  // On a cluster the subscriber hops between the nodes the publishing connection knows.
+  const sub = openSubscriber(conn, config.redisCluster ? () => clusterNodes(pub as Cluster) : undefined);
   const invalidator = new RedisInvalidator({ pub, sub, channel: config.redisPrefix + 'invalidate', onError: warn('cache invalidation could not be published; will retry') });
   const wait = Math.max(2 * config.redisTimeoutMs, 2000);
   if (!(await waitReady(main, wait)) || !(await waitReady(sub, wait))) {
-    process.emitWarning(`Redis at ${redact(config.redisUrl!)} is not reachable yet; /readyz reports unavailable until it is`);
+    process.emitWarning(`Redis at ${redactRedisUrl(config.redisUrl!)} is not reachable yet; /readyz reports unavailable until it is`);
   }
   return { counters, invalidator };
 }
@@ -205,10 +208,4 @@ function throttled(fn: (err: unknown) => void): (err: unknown) => void {
     at = performance.now();
     fn(err);
   };
-}
-
-function redact(url: string): string {
-  const u = new URL(url);
-  if (u.password) u.password = '***';
-  return u.toString();
 }

@@ -5,12 +5,12 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RedisInvalidator } from '../src/cache/redis-invalidator.ts';
 import type { Invalidation } from '../src/cache/invalidator.ts';
-import { openRedis, waitReady } from '../src/redis.ts';
+import { openRedis, openSubscriber, waitReady } from '../src/redis.ts';
 import { redisCommand, serviceSkip, startRedis, testRedisUrl } from './support/services.ts';
 
 async function invalidator(url: string, channel: string) {
   const pub = openRedis({ url, timeoutMs: 500 });
-  const sub = openRedis({ url, timeoutMs: 500 }, { subscriber: true });
+  const sub = openSubscriber({ url, timeoutMs: 500 });
   const errors: unknown[] = [];
   const inv = new RedisInvalidator({ pub, sub, channel, onError: (e) => errors.push(e) });
   const seen: Invalidation[] = [];

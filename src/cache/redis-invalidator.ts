@@ -9,9 +9,8 @@
 //     so the admin change that caused it still reaches the other replicas. publish() never
 //     rejects: the change is already committed.
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { LocalInvalidator, type Invalidation, type Invalidator } from './invalidator.ts';
-import { closeRedis } from '../redis.ts';
+import { closeRedis, type RedisClient, type Subscriber } from '../redis.ts';
 
 const KINDS = new Set(['key', 'team', 'org', 'routes', 'access', 'policy', 'all']);
 /** Beyond this many unsent events, they collapse into one {kind: 'all'}. */
@@ -19,10 +18,11 @@ const PENDING_MAX = 1000;
 const RETRY_MS = 500;
 
 export interface RedisInvalidatorOptions {
-  /** a normal connection, for PUBLISH */
-  pub: Redis;
-  /** a connection of its own, put in subscriber mode (see openRedis(…, { subscriber: true })) */
-  sub: Redis;
+  /** a normal connection, for PUBLISH (on a cluster, PUBLISH reaches the subscribers of every node) */
+  pub: RedisClient;
+  /** a connection of its own, put in subscriber mode (see openSubscriber()); on a cluster it hops
+   *  to another node when its node dies, and emits 'ready' again */
+  sub: Subscriber;
   /** e.g. "tg:invalidate" */
   channel: string;
   onError?: (err: unknown) => void;
@@ -31,8 +31,8 @@ export interface RedisInvalidatorOptions {
 export class RedisInvalidator implements Invalidator {
   readonly replicaId = randomUUID();
   private readonly local = new LocalInvalidator();
-  private readonly pub: Redis;
-  private readonly sub: Redis;
+  private readonly pub: RedisClient;
+  private readonly sub: Subscriber;
   private readonly channel: string;
   private readonly onError: (err: unknown) => void;
   private pending: Invalidation[] = [];
