@@ -41,6 +41,7 @@ import { formatProfile, summarizeProfile } from './profile-summary.ts';
 import { formatAllocations, summarizeAllocations } from './alloc-summary.ts';
 import { startTraceSink, type TraceSink } from './lib/trace-sink.ts';
 import { CHAT_BODY, CLAUDE, SCENARIOS, type ApiScenarioName } from './lib/scenarios.ts';
+import { delta, RedisCpuProbe, redisCost, type RedisCost } from './lib/redis-cpu.ts';
 
 // ---- options ----
 
@@ -101,9 +102,15 @@ interface Throughput {
   cpuUsPerRequest: number;
   /** the process's CPU time over the run / wall time: 1.0 = one core busy */
   cpuCores: number;
+  /** cluster: Redis's own CPU over the run (INFO cpu deltas, bench/lib/redis-cpu.ts) per request */
+  redis?: RedisCost;
 }
 
+/** The cluster scenario's Redis, asked for its CPU time around each measured run (issue 14). */
+let redisProbe: RedisCpuProbe | undefined;
+
 async function throughput(t: Target, body: string): Promise<Throughput> {
+  const r0 = await redisProbe?.sample();
   const c0 = cpuMicros(t.proc.pid);
   const w0 = performance.now();
   const r = await closedLoad(t, body, D.runMs);
@@ -111,7 +118,9 @@ async function throughput(t: Target, body: string): Promise<Throughput> {
   await sleep(300);
   const cpu = cpuMicros(t.proc.pid) - c0;
   const wall = (performance.now() - w0) * 1000;
-  return { rps: r.rps, requests: r.requests, errors: r.errors, statuses: r.statuses, latency: r.latency, cpuUsPerRequest: r.requests ? cpu / r.requests : NaN, cpuCores: cpu / wall };
+  // Divided by the requests answered 2xx: each was admitted (and settled) once.
+  const redis = r0 && redisProbe ? { redis: redisCost(delta(r0, await redisProbe.sample()), r.requests) } : {};
+  return { rps: r.rps, requests: r.requests, errors: r.errors, statuses: r.statuses, latency: r.latency, cpuUsPerRequest: r.requests ? cpu / r.requests : NaN, cpuCores: cpu / wall, ...redis };
 }
 
 interface TargetResult {
@@ -128,6 +137,8 @@ interface TargetResult {
 
 const mb = (b: number) => Math.round((b / 1048576) * 10) / 10;
 
+const redisSay = (r: Throughput) => (r.redis ? `, Redis ${r.redis.usPerRequest.toFixed(1)} CPU µs/req${r.redis.mainUsPerRequest !== undefined ? ` (main thread ${r.redis.mainUsPerRequest.toFixed(1)})` : ''}` : '');
+
 async function measure(t: Target): Promise<TargetResult> {
   const warnings: string[] = [];
   const say = (s: string) => process.stdout.write(`  ${t.name}: ${s}\n`);
@@ -137,9 +148,9 @@ async function measure(t: Target): Promise<TargetResult> {
   await closedLoad(t, body.stream, Math.max(1000, D.warmMs / 2));
 
   const plain = await throughput(t, body.plain);
-  say(`non-streaming c=${D.connections}: ${plain.rps.toFixed(0)} req/s, p99 ${plain.latency.p99.toFixed(2)} ms, ${plain.cpuUsPerRequest.toFixed(0)} CPU µs/req`);
+  say(`non-streaming c=${D.connections}: ${plain.rps.toFixed(0)} req/s, p99 ${plain.latency.p99.toFixed(2)} ms, ${plain.cpuUsPerRequest.toFixed(0)} CPU µs/req${redisSay(plain)}`);
   const stream = await throughput(t, body.stream);
-  say(`SSE c=${D.connections}: ${stream.rps.toFixed(0)} req/s, p99 ${stream.latency.p99.toFixed(2)} ms, ${stream.cpuUsPerRequest.toFixed(0)} CPU µs/req`);
+  say(`SSE c=${D.connections}: ${stream.rps.toFixed(0)} req/s, p99 ${stream.latency.p99.toFixed(2)} ms, ${stream.cpuUsPerRequest.toFixed(0)} CPU µs/req${redisSay(stream)}`);
   const url = urlOf(t);
   const fixedRate = await loadgen({ mode: 'open', url, headers: headersOf(t), body: body.plain, rate: D.rate, durationMs: D.rateMs + 1000, warmupMs: 1000 });
   say(`fixed ${D.rate} req/s: p50 ${fixedRate.latency.p50.toFixed(3)} ms, p99 ${fixedRate.latency.p99.toFixed(3)} ms, p99.9 ${fixedRate.latency.p999.toFixed(3)} ms`);
@@ -181,6 +192,11 @@ function checks(r: Partial<Record<ScenarioName, TargetResult>>): Check[] {
     const x = ratio(cluster.plain.rps, bare.plain.rps);
     out.push({ target: 'cluster throughput ≥ 60% of bare proxy', goal: '≥ 60%', value: pct(x), pass: x >= 0.6 });
   }
+  if (cluster?.plain.redis) {
+    // Issue 14: ≤ 20 µs of Redis CPU (all its threads) per admitted request, i.e. one Redis core ≥ 50,000 req/s.
+    const us = cluster.plain.redis.usPerRequest;
+    out.push({ target: 'cluster: Redis CPU per request ≤ 20 µs', goal: '≤ 20 µs', value: `${us.toFixed(1)} µs (one Redis core ≈ ${Math.round(cluster.plain.redis.requestsPerCore).toLocaleString('en-US')} req/s)`, pass: us <= 20 });
+  }
   for (const t of [embedded, cluster]) {
     if (!t || !direct) continue;
     const added = t.fixedRate.latency.p99 - direct.fixedRate.latency.p99;
@@ -204,11 +220,23 @@ function apiComparison(r: Partial<Record<ScenarioName, TargetResult>>): string[]
   return out;
 }
 
+/** The cluster's Redis CPU per request next to the gateway's, and what one Redis core carries at that cost. */
+function redisCeiling(cluster: TargetResult | undefined): string[] {
+  const out: string[] = [];
+  for (const [what, r] of [['non-streaming', cluster?.plain], ['SSE', cluster?.stream]] as const) {
+    if (!r?.redis) continue;
+    const x = r.redis;
+    const main = x.mainUsPerRequest !== undefined ? `, main thread ${x.mainUsPerRequest.toFixed(1)} µs` : '';
+    out.push(`INFO  cluster ${what}: Redis ${x.usPerRequest.toFixed(1)} CPU µs/req${main} (gateway ${r.cpuUsPerRequest.toFixed(0)}); Redis at ${x.cores.toFixed(2)} cores; one Redis core carries ≈ ${Math.round(x.requestsPerCore).toLocaleString('en-US')} req/s`);
+  }
+  return out;
+}
+
 function table(results: TargetResult[], direct: TargetResult | undefined, bare: TargetResult | undefined): string {
   const f = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '–');
   const rows = [
-    '| target | req/s c=50 | vs bare | p50 ms | p99 ms | p99.9 ms | SSE req/s | p50 / p99 / p99.9 ms @ ' + D.rate + '/s | added p99 vs direct | CPU µs/req | SSE CPU µs/req | SSE TTFB p50 ms (Δ direct) | peak RSS MB |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| target | req/s c=50 | vs bare | p50 ms | p99 ms | p99.9 ms | SSE req/s | p50 / p99 / p99.9 ms @ ' + D.rate + '/s | added p99 vs direct | CPU µs/req | SSE CPU µs/req | Redis CPU µs/req (SSE) | SSE TTFB p50 ms (Δ direct) | peak RSS MB |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of results) {
     // The bare proxy relays OpenAI chat only: a client-API scenario is compared with `embedded` instead (apiComparison).
@@ -216,8 +244,9 @@ function table(results: TargetResult[], direct: TargetResult | undefined, bare: 
     const added = direct && r !== direct ? `${f(r.fixedRate.latency.p99 - direct.fixedRate.latency.p99, 3)} ms` : '';
     const dTtfb = direct && r !== direct ? ` (${r.ttfb.ttfb!.p50 - direct.ttfb.ttfb!.p50 >= 0 ? '+' : ''}${f(r.ttfb.ttfb!.p50 - direct.ttfb.ttfb!.p50, 3)})` : '';
     const lr = r.fixedRate.latency;
+    const redis = r.plain.redis && r.stream.redis ? `${f(r.plain.redis.usPerRequest, 1)} (${f(r.stream.redis.usPerRequest, 1)})` : '';
     rows.push(
-      `| ${r.name} | ${f(r.plain.rps, 0)} | ${vs} | ${f(r.plain.latency.p50)} | ${f(r.plain.latency.p99)} | ${f(r.plain.latency.p999)} | ${f(r.stream.rps, 0)} | ${f(lr.p50, 3)} / ${f(lr.p99, 3)} / ${f(lr.p999, 3)} | ${added} | ${f(r.plain.cpuUsPerRequest, 0)} | ${f(r.stream.cpuUsPerRequest, 0)} | ${f(r.ttfb.ttfb!.p50, 3)}${dTtfb} | ${f(r.memory.peakMB, 1)} |`,
+      `| ${r.name} | ${f(r.plain.rps, 0)} | ${vs} | ${f(r.plain.latency.p50)} | ${f(r.plain.latency.p99)} | ${f(r.plain.latency.p999)} | ${f(r.stream.rps, 0)} | ${f(lr.p50, 3)} / ${f(lr.p99, 3)} / ${f(lr.p999, 3)} | ${added} | ${f(r.plain.cpuUsPerRequest, 0)} | ${f(r.stream.cpuUsPerRequest, 0)} | ${redis} | ${f(r.ttfb.ttfb!.p50, 3)}${dTtfb} | ${f(r.memory.peakMB, 1)} |`,
     );
   }
   return rows.join('\n');
@@ -260,8 +289,11 @@ async function withCluster<T>(fn: (services: ClusterServices) => Promise<T>): Pr
   const pinnedServices = CPU.other && flag('pin-services') ? pinDescendants(['postgres', 'redis-server'], CPU.other) : [];
   process.stdout.write(`\n[cluster] PostgreSQL + Redis: ${services.source}${pinnedServices.length ? `, pinned to CPU ${CPU.other} (${pinnedServices.length} processes)` : ''}\n`);
   try {
+    redisProbe = await RedisCpuProbe.open(services.redisUrl);
     return await fn(services);
   } finally {
+    await redisProbe?.close();
+    redisProbe = undefined;
     await services.stop();
   }
 }
@@ -347,6 +379,7 @@ async function mainBench(): Promise<void> {
   process.stdout.write(`\n${md}\n\n`);
   for (const c of cs) process.stdout.write(`${c.pass ? 'PASS' : 'FAIL'}  ${c.target}: ${c.value} (goal ${c.goal})\n`);
   for (const line of apiComparison(results)) process.stdout.write(`${line}\n`);
+  for (const line of redisCeiling(results.cluster)) process.stdout.write(`${line}\n`);
   for (const [n, why] of Object.entries(skipped)) process.stdout.write(`SKIP  ${n}: ${why}\n`);
   const file = writeResults(value('out') ?? (tracing ? 'latest-tracing.json' : noPolicy ? 'latest-nopolicy.json' : 'latest.json'), {
     date: new Date().toISOString(),
