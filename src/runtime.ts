@@ -34,6 +34,7 @@ import { AuthThrottle } from './proxy/auth-throttle.ts';
 import { OrgSlots } from './proxy/org-slots.ts';
 import { RotationScheduler } from './keys/rotation-scheduler.ts';
 import { LogRetention } from './usage/log-retention.ts';
+import { LogPartitionKeeper } from './usage/log-partitions.ts';
 import { ProvisionedKeySweeper } from './provisioning/sweeper.ts';
 import { guardedConnector } from './net/guarded-connector.ts';
 import { createUpstreamGuard } from './net/ssrf.ts';
@@ -48,6 +49,8 @@ export interface Runtime {
   rotation: RotationScheduler;
   /** request log pruning by age, TOLLGATE_LOG_RETENTION_DAYS (tests call its tick()) */
   retention: LogRetention;
+  /** PostgreSQL: creates request_logs' daily partitions ahead of time (tests call its tick()) */
+  partitions: LogPartitionKeeper;
   /** deletes revoked and expired provisioned keys at their provider (tests call its tick()) */
   provisioning: ProvisionedKeySweeper;
   /** Stops accepting requests, drains in-flight ones, flushes logs, closes the store. */
@@ -123,9 +126,15 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
     onError: (what, err, keyId) => log?.error({ err: (err as Error).message, keyId }, what),
   });
   rotation.start();
+  // Before the first request: a new installation has its day partitions (PostgreSQL only).
+  const partitions = new LogPartitionKeeper(db, clock, {
+    onResult: (r) => (r.created.length ? log?.info({ created: r.created, moved_rows: r.moved, ms: r.ms }, 'request log partitions created') : undefined),
+    onError: onError('creating request log partitions failed; rows go to the default partition meanwhile, will retry'),
+  });
+  await partitions.start();
   const retention = new LogRetention(db, clock, {
     days: config.logRetentionDays,
-    onResult: (r) => (r.skipped ? log?.debug({ ...r }, 'request log pruning left to another replica') : log?.info({ pruned_rows: r.pruned, batches: r.batches, cutoff: r.cutoff, ms: r.ms }, 'request logs pruned')),
+    onResult: (r) => (r.skipped ? log?.debug({ ...r }, 'request log pruning left to another replica') : log?.info({ pruned_rows: r.pruned, batches: r.batches, partitions_dropped: r.partitionsDropped, cutoff: r.cutoff, ms: r.ms }, 'request logs pruned')),
     onError: onError('pruning request logs failed; will retry'),
   });
   retention.start();
@@ -145,6 +154,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
       await closing;
       await rotation.stop();
       await retention.stop();
+      await partitions.stop();
       await provisioning.stop();
       await alerts.drain();
       await durableLog.close();
@@ -156,7 +166,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
       await closePools();
       await db.close();
     })());
-  return { deps, app, boot, rotation, retention, provisioning, close };
+  return { deps, app, boot, rotation, retention, partitions, provisioning, close };
 }
 
 /**

@@ -1,19 +1,31 @@
 // Request log retention (TOLLGATE_LOG_RETENTION_DAYS; docs/observability.md, "Request logs"):
-// every replica runs this job, which deletes request_logs rows older than N days in bounded
-// batches (5,000 rows on PostgreSQL, 1,000 on SQLite), pausing between them, so neither the
-// database nor (on SQLite) the event loop is held for long. Spend history lives in the rollups
-// (spend_rollups, org_day_rollups, usage tables) and key_spend, none of which is derived back from
-// request_logs: pruning never touches them.
+// every replica runs this job, which removes request_logs rows older than N days. Spend history
+// lives in the rollups (spend_rollups, org_day_rollups, usage tables) and key_spend, none of which
+// is derived back from request_logs: pruning never touches them.
 //
-// One replica deletes at a time: on PostgreSQL each batch runs in a transaction that first takes a
-// transaction-scoped advisory lock without waiting (safe behind PgBouncer in transaction mode); a
-// replica that finds it taken leaves this run to the other one. SQLite has one process.
+// PostgreSQL (request_logs partitioned by day, migration 0025, src/usage/log-partitions.ts): a
+// day's partition whose whole range is older than the cutoff is dropped — one catalog change, no
+// rows deleted, no dead tuples left for vacuum. DROP TABLE, not DETACH PARTITION CONCURRENTLY:
+// CONCURRENTLY cannot run in a transaction block (where the advisory lock below lives) nor on a
+// table with a DEFAULT partition, which request_logs has; a plain DROP takes the parent's lock for
+// a moment, bounded by lock_timeout (the run then stops and the next one retries). Rows are
+// deleted in bounded batches only from the two leaf tables that are not whole days: the DEFAULT
+// partition (rows whose day had no partition) and the legacy partition (the table as it was before
+// migration 0025), which is dropped whole once its range is entirely older than the cutoff.
+//
+// SQLite: rows are deleted in bounded batches (1,000 rows, pausing between them), so the event
+// loop is never held for long. On PostgreSQL the batches are 5,000 rows.
+//
+// One replica prunes at a time: on PostgreSQL each batch or drop runs in a transaction that first
+// takes a transaction-scoped advisory lock without waiting (safe behind PgBouncer in transaction
+// mode); a replica that finds it taken leaves this run to the other one. SQLite has one process.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import type { Db } from '../db/connection.ts';
 import type { Database } from '../db/types.ts';
 import type { Clock } from '../clock.ts';
+import { DDL_LOCK_TIMEOUT, LEGACY_PARTITION, listPartitions } from './log-partitions.ts';
 
 const DAY_MS = 86_400_000;
 /** pg advisory lock key: "tlrt" (bootstrap's is "toll") */
@@ -37,9 +49,12 @@ export interface RetentionOptions {
 export interface PruneResult {
   /** rows created before this instant were deleted */
   cutoff: string;
+  /** rows deleted one by one (SQLite; PostgreSQL's DEFAULT and legacy partitions) */
   pruned: number;
   batches: number;
   ms: number;
+  /** PostgreSQL: whole partitions dropped (days entirely older than the cutoff; their rows are not counted in `pruned`) */
+  partitionsDropped: number;
   /** another replica held the lock: this run left the rest to it */
   skipped?: 'locked';
 }
@@ -96,21 +111,40 @@ export class LogRetention {
   private async run(): Promise<PruneResult> {
     const started = performance.now();
     const cutoff = new Date(this.clock.now() - this.opts.days * DAY_MS).toISOString();
-    const result: PruneResult = { cutoff, pruned: 0, batches: 0, ms: 0 };
-    // One organization at a time: each batch is then a walk of its (org_id, created_at, id) index.
-    const orgs = await this.db.kysely.selectFrom('organizations').select('id').orderBy('id').execute();
-    for (const { id: orgId } of orgs) {
-      while (!this.stopping) {
-        const deleted = await this.batch(orgId, cutoff);
-        if (deleted === null) {
+    const result: PruneResult = { cutoff, pruned: 0, batches: 0, partitionsDropped: 0, ms: 0 };
+    let tables = ['request_logs'];
+    if (this.db.dialect === 'postgres') {
+      const partitions = await listPartitions(this.db.kysely);
+      // Whole partitions past the cutoff (days, and the legacy one once all of it is), oldest first.
+      const old = partitions.filter((p) => !p.isDefault && p.to !== null && p.to <= cutoff).sort((a, b) => (a.to! < b.to! ? -1 : 1));
+      for (const p of old) {
+        if (this.stopping) break;
+        if (!(await this.drop(p.name))) {
           result.skipped = 'locked';
           break;
         }
-        result.batches++;
-        result.pruned += deleted;
-        this.prunedTotal += deleted;
-        if (deleted < this.opts.batchSize) break;
-        await sleep(this.opts.pauseMs, undefined, { ref: false });
+        result.partitionsDropped++;
+      }
+      // What is left to delete row by row: DEFAULT, and the legacy partition while it straddles the cutoff.
+      tables = partitions.filter((p) => p.isDefault || (p.name === LEGACY_PARTITION && !old.includes(p))).map((p) => p.name);
+    }
+    // One organization at a time: each batch is then a walk of its (org_id, created_at, id) index.
+    const orgs = result.skipped ? [] : await this.db.kysely.selectFrom('organizations').select('id').orderBy('id').execute();
+    for (const table of tables) {
+      for (const { id: orgId } of orgs) {
+        while (!this.stopping) {
+          const deleted = await this.batch(table, orgId, cutoff);
+          if (deleted === null) {
+            result.skipped = 'locked';
+            break;
+          }
+          result.batches++;
+          result.pruned += deleted;
+          this.prunedTotal += deleted;
+          if (deleted < this.opts.batchSize) break;
+          await sleep(this.opts.pauseMs, undefined, { ref: false });
+        }
+        if (result.skipped || this.stopping) break;
       }
       if (result.skipped || this.stopping) break;
     }
@@ -118,22 +152,42 @@ export class LogRetention {
     return result;
   }
 
-  /** Deletes up to batchSize of the oldest rows; null when another replica holds the lock. */
-  private batch(orgId: number, cutoff: string): Promise<number | null> {
+  /** Runs `work` in a transaction holding the retention lock; null when another replica holds it. */
+  private locked<T>(work: (trx: Kysely<Database>) => Promise<T>): Promise<T | null> {
     return this.db.kysely.transaction().execute(async (trx) => {
       if (this.db.dialect === 'postgres') {
         const lock = await sql<{ ok: boolean }>`select pg_try_advisory_xact_lock(${RETENTION_LOCK}) as ok`.execute(trx);
         if (!lock.rows[0]?.ok) return null;
       }
-      return deleteOldest(trx, orgId, cutoff, this.opts.batchSize);
+      return work(trx);
     });
+  }
+
+  /** Drops one partition of request_logs; false when another replica holds the lock. */
+  private async drop(name: string): Promise<boolean> {
+    const done = await this.locked(async (trx) => {
+      // Still there under the lock (another replica may have dropped it a moment ago).
+      if (!(await listPartitions(trx)).some((p) => p.name === name)) return true;
+      await sql`set local lock_timeout = ${sql.lit(DDL_LOCK_TIMEOUT)}`.execute(trx);
+      await sql`drop table ${sql.table(name)}`.execute(trx);
+      return true;
+    });
+    return done === true;
+  }
+
+  /** Deletes up to batchSize of the oldest rows of `table`; null when another replica holds the lock. */
+  private batch(table: string, orgId: number, cutoff: string): Promise<number | null> {
+    return this.locked((trx) => deleteOldest(trx, table, orgId, cutoff, this.opts.batchSize));
   }
 }
 
-async function deleteOldest(db: Kysely<Database>, orgId: number, cutoff: string, limit: number): Promise<number> {
+/** On PostgreSQL `table` is a leaf partition (DEFAULT or legacy): rows are never deleted through the partitioned parent. */
+async function deleteOldest(db: Kysely<Database>, table: string, orgId: number, cutoff: string, limit: number): Promise<number> {
+  // The leaf's name in place of the parent's: same columns, same indexes.
+  const t = table as 'request_logs';
   const r = await db
-    .deleteFrom('request_logs')
-    .where('id', 'in', (eb) => eb.selectFrom('request_logs').select('id').where('org_id', '=', orgId).where('created_at', '<', cutoff).orderBy('created_at').orderBy('id').limit(limit))
+    .deleteFrom(t)
+    .where('id', 'in', (eb) => eb.selectFrom(t).select('id').where('org_id', '=', orgId).where('created_at', '<', cutoff).orderBy('created_at').orderBy('id').limit(limit))
     .executeTakeFirst();
   return Number(r.numDeletedRows);
 }
