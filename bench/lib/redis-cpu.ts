@@ -53,6 +53,13 @@ export class RedisCpuProbe {
     return { ...parseInfoCpu(await this.redis.info('cpu')), at };
   }
 
+  /** CPU and per-command counters in one INFO call. */
+  async sampleWithCommands(): Promise<RedisCpuSample & { at: number; commands: CommandStats }> {
+    const at = performance.now();
+    const info = await this.redis.info('cpu', 'commandstats');
+    return { ...parseInfoCpu(info), at, commands: parseCommandStats(info) };
+  }
+
   /** Runs `fn` between two samples: what Redis spent during it. */
   async around<T>(fn: () => Promise<T>): Promise<{ result: T; cpu: RedisCpuDelta }> {
     const a = await this.sample();
@@ -90,4 +97,23 @@ export function redisCost(cpu: RedisCpuDelta, requests: number): RedisCost {
   const us = requests ? cpu.totalUs / requests : NaN;
   const main = cpu.mainUs !== undefined && requests ? cpu.mainUs / requests : undefined;
   return { usPerRequest: us, ...(main !== undefined ? { mainUsPerRequest: main } : {}), requestsPerCore: 1e6 / (main ?? us), cores: cpu.totalUs / cpu.wallUs };
+}
+
+/** Calls and µs of execution per command (INFO commandstats), e.g. { evalsha: { calls, usec } }. */
+export type CommandStats = Record<string, { calls: number; usec: number }>;
+
+export function parseCommandStats(info: string): CommandStats {
+  const out: CommandStats = {};
+  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) out[m[1]!] = { calls: Number(m[2]), usec: Number(m[3]) };
+  return out;
+}
+
+/** b − a, commands that ran in between only. */
+export function commandDelta(a: CommandStats, b: CommandStats): CommandStats {
+  const out: CommandStats = {};
+  for (const [cmd, s] of Object.entries(b)) {
+    const calls = s.calls - (a[cmd]?.calls ?? 0);
+    if (calls > 0) out[cmd] = { calls, usec: s.usec - (a[cmd]?.usec ?? 0) };
+  }
+  return out;
 }
