@@ -1,14 +1,16 @@
 // Counters in Redis, for cluster mode: every replica admits against the same windows, slots and
-// budgets. Admissions and settlements are BATCHED: everything this process issues for one shard
-// in one event-loop turn goes to Redis as ONE script call (redis-lua.ts BATCH), which applies the
-// settlements and then the admissions in order, each all-or-nothing — the outcome of running them
-// one by one, at one round trip and one script invocation per turn instead of two per request.
-// Each counter the batch touches is read and written once, and what does not change between
-// requests of the same policies (keys, limits, window sizes) is sent once per batch.
+// budgets. Admissions and settlements are BATCHED: the admissions this process issues for one
+// shard in one event-loop turn, and the settlements queued since the last batch (they wait at
+// most SETTLE_WAIT_MS for admissions to ride with), go to Redis as ONE script call
+// (redis-lua.ts BATCH), which applies the settlements and then the admissions in order, each
+// all-or-nothing — the outcome of running them one by one, at one round trip and one script
+// invocation per turn instead of two per request. Each counter the batch touches is read and
+// written once, and what does not change between requests of the same policies (keys, limits,
+// window sizes) is sent once per batch.
 //
-//   request ─ admit(plan) ─┐                       ┌─ outcome ─► request
-//   request ─ admit(plan) ─┼─ queue[shard] ─ setImmediate ─ EVALSHA BATCH ─┤
-//   request ─ settle(spec) ┘   (one per shard)     └─ outcome ─► request
+//   request ─ admit(plan) ─┐                                          ┌─ outcome ─► request
+//   request ─ admit(plan) ─┼─ queue[shard] ─ end of turn ─ EVALSHA BATCH ─┤
+//   earlier ─ settle(spec) ┘   (one per shard)  (or ≤ 10 ms)          └─ outcome ─► request
 //
 // Every key carries its organization's hash tag (redis-keys.ts), so a batch — one shard's keys —
 // is valid on Redis Cluster, where a script may only touch one slot.
@@ -26,6 +28,14 @@ const SCRIPTS = { batch: script(BATCH), init: script(INIT_BUDGET), peek: script(
 
 /** Most operations per script call: bounds the time one call holds Redis (and Lua's unpack limits). */
 const MAX_BATCH = 128;
+
+/**
+ * A settlement waits for the next admission's batch, at most this long: settlements and
+ * admissions rarely fall in the same turn, and a settle-only call per turn would double the calls.
+ * Waiting only ever holds a reservation, a lease or a token bound a little longer (never admits
+ * more than exact).
+ */
+const SETTLE_WAIT_MS = 10;
 
 export interface RedisCounterStoreOptions {
   prefix?: string;
@@ -48,6 +58,7 @@ export class RedisCounterStore implements CounterStore {
   private readonly shards = new Set<string>();
   private queues = new Map<string, Queue>();
   private scheduled = false;
+  private settleTimer: NodeJS.Timeout | undefined;
   /** script calls sent and not answered yet (close() waits for them) */
   private readonly inFlight = new Set<Promise<void>>();
 
@@ -65,14 +76,19 @@ export class RedisCounterStore implements CounterStore {
   admit(plan: AdmitPlan): Promise<StoreOutcome> {
     return new Promise((resolve, reject) => {
       this.queue(plan.shard).admits.push({ plan, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(this.flush);
+      }
     });
   }
 
-  /** Not on any request's critical path: goes with the next batch of its shard. */
+  /** Not on any request's critical path: goes with the next admissions' batch (≤ SETTLE_WAIT_MS). */
   settle(spec: SettleSpec): Promise<void> {
     if (spec.windows.length + spec.slots.length + spec.budgets.length === 0) return Promise.resolve();
     return new Promise((resolve, reject) => {
       this.queue(spec.shard).settles.push({ spec, resolve, reject });
+      if (!this.scheduled && !this.settleTimer) this.settleTimer = setTimeout(this.flush, SETTLE_WAIT_MS);
     });
   }
 
@@ -88,16 +104,14 @@ export class RedisCounterStore implements CounterStore {
         this.ledger?.noteShard(shard);
       }
     }
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(this.flush);
-    }
     return q;
   }
 
   /** Sends every queued operation: one script call per shard (per MAX_BATCH operations). */
   private readonly flush = (): void => {
     this.scheduled = false;
+    clearTimeout(this.settleTimer);
+    this.settleTimer = undefined;
     const queues = this.queues;
     this.queues = new Map();
     for (const [shard, q] of queues) {
@@ -162,7 +176,7 @@ export class RedisCounterStore implements CounterStore {
 
   /** Sends what is still queued, waits for it, releases what the ledger still holds, closes. */
   async close(): Promise<void> {
-    if (this.scheduled) this.flush();
+    if (this.scheduled || this.settleTimer) this.flush();
     await Promise.allSettled([...this.inFlight]);
     await this.ledger?.stop();
     await closeRedis(this.redis);
