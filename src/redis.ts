@@ -100,6 +100,12 @@ function openCluster(opts: RedisConnectionOptions, batched: boolean): Cluster {
   const cluster = new Cluster(urls.map(nodeOf), options);
   cluster.on('error', () => {});
   cluster.on('node error', () => {});
+  // ioredis connects to a node on its first command, and without an offline queue the commands
+  // issued while that connection is being made fail: the first burst after start-up or after a
+  // failover would be refused. Connect to every master as soon as it is known instead.
+  cluster.on('+node', (node: Redis) => {
+    if (!node.options.readOnly && node.status === 'wait') node.connect().catch(() => {});
+  });
   return cluster;
 }
 
@@ -225,12 +231,26 @@ class ClusterSubscriber extends EventEmitter implements Subscriber {
   }
 }
 
-/** Waits until the connection is ready, at most `ms`; start-up goes on without Redis (not ready). */
+/**
+ * Waits until the connection is ready, at most `ms`; start-up goes on without Redis (not ready).
+ * A cluster is ready when its slot map is loaded and every master's connection is up.
+ */
 export async function waitReady(redis: RedisClient | Subscriber, ms: number): Promise<boolean> {
-  if (redis.status === 'ready') return true;
+  const deadline = performance.now() + ms;
+  if (!(await readyEvent(redis as EventEmitter & { status: string }, ms))) return false;
+  if (!(redis instanceof Cluster)) return true;
+  for (const node of redis.nodes('master')) {
+    if (!(await readyEvent(node, deadline - performance.now()))) return false;
+  }
+  return true;
+}
+
+async function readyEvent(conn: EventEmitter & { status: string }, ms: number): Promise<boolean> {
+  if (conn.status === 'ready') return true;
+  if (ms <= 0) return false;
   const ac = new AbortController();
   const ready = await Promise.race([
-    once(redis as EventEmitter, 'ready', { signal: ac.signal }).then(() => true, () => false),
+    once(conn, 'ready', { signal: ac.signal }).then(() => true, () => false),
     sleep(ms, false, { signal: ac.signal }).catch(() => false),
   ]);
   ac.abort();

@@ -28,8 +28,12 @@ const figures: Record<string, unknown> = {};
 
 let cluster: RedisCluster;
 
+/** every connection a test opened: a test that fails before close() must not keep the file alive */
+const opened: Array<{ disconnect(): void }> = [];
+
 async function clusterStore(prefix = `tg-test:${randomUUID()}:`): Promise<RedisCounterStore> {
   const redis = openRedis({ url: cluster.urls.join(','), timeoutMs: 2000, cluster: true }, { batched: true });
+  opened.push(redis);
   assert.ok(await waitReady(redis, 5000), 'the Cluster connection is ready');
   return new RedisCounterStore(redis, { prefix });
 }
@@ -68,6 +72,7 @@ describe('Tollgate on a Redis Cluster', { skip: clusterSkip() || serviceSkip('po
   });
   after(async () => {
     console.log('redis-cluster figures:', JSON.stringify(figures));
+    for (const c of opened) c.disconnect();
     await cluster?.stop();
   });
 
@@ -103,6 +108,7 @@ describe('Tollgate on a Redis Cluster', { skip: clusterSkip() || serviceSkip('po
     const mk = () => {
       const pub = openRedis({ url, timeoutMs: 1000, cluster: true }) as Cluster;
       const sub = openSubscriber({ url, timeoutMs: 1000, cluster: true }, () => clusterNodes(pub));
+      opened.push(pub, sub);
       const inv = new RedisInvalidator({ pub, sub, channel });
       const seen: Invalidation[] = [];
       inv.subscribe((e) => seen.push(e));
@@ -161,7 +167,11 @@ describe('Tollgate on a Redis Cluster', { skip: clusterSkip() || serviceSkip('po
         assert.ok(i < 40, 'organizations cover the three masters');
         const org = (await a.api('POST', '/api/orgs', { name: `Shard probe ${i}` })).body;
         const master = await cluster.masterOf(shardOf(org.id));
-        if (!orgs.some((o) => o.master === master)) orgs.push({ id: org.id, adminKey: org.admin_key, master });
+        if (orgs.some((o) => o.master === master)) continue;
+        orgs.push({ id: org.id, adminKey: org.admin_key, master });
+        // A new organization has no provider of its own: the fake upstream.
+        const provider = await orgApi(a, org.admin_key, 'POST', '/api/providers', { name: 'fake', provider: 'openai', base_url: fake.baseUrl + '/v1', api_key: UPSTREAM_KEY, models: ['gpt-4o'] });
+        assert.equal(provider.status, 201, JSON.stringify(provider.body));
       }
       // The organization on the first master (the first seed) is the one whose master dies.
       orgs.sort((x, y) => cluster.ports.indexOf(x.master) - cluster.ports.indexOf(y.master));

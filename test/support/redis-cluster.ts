@@ -135,6 +135,8 @@ export async function startRedisCluster(opts: { nodeTimeoutMs?: number } = {}): 
         '--cluster-require-full-coverage', 'no',
         // A replica takes over however long it was out of touch (tests: never refuse a failover).
         '--cluster-replica-validity-factor', '0',
+        // Replicas sync at once (the default waits 5 s for more replicas to share a diskless sync).
+        '--repl-diskless-sync-delay', '0',
         '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no'], { stdio: ['ignore', log, log] });
       fs.closeSync(log);
       child.unref();
