@@ -42,7 +42,9 @@
  * (indices 0-based, as in the plan).
  */
 export const BATCH = `
-local function int(x) return string.format('%d', x) end
+-- Globals are slow in Redis' Lua (a protected global table): everything used per operation is local.
+local KEYS, ARGV, tonumber, floor, unpack, call, format, pairs = KEYS, ARGV, tonumber, math.floor, unpack, redis.call, string.format, pairs
+local function int(x) return format('%d', x) end
 local ledger = KEYS[1]
 local p = 1
 local function nxt() p = p + 1; return ARGV[p] end
@@ -57,7 +59,7 @@ local W, S, B, L = {}, {}, {}, {}
 local function win(k, n, bucket_ms, b)
   local w = W[k]
   if w then return w end
-  local r = redis.call('HMGET', KEYS[k], 'h', 's', 'f', b)
+  local r = call('HMGET', KEYS[k], 'h', 's', 'f', b)
   w = { h = tonumber(r[1]) or -1, s = tonumber(r[2]) or 0, f = tonumber(r[3]) or -1, n = n, ms = bucket_ms, c = {}, dirty = {}, dead = {}, wiped = false, moved = false, advanced = false }
   w.c[b] = tonumber(r[4]) or 0
   W[k] = w
@@ -68,7 +70,7 @@ end
 local function count(w, k, b)
   local v = w.c[b]
   if v == nil then
-    v = w.wiped and 0 or (tonumber(redis.call('HGET', KEYS[k], b)) or 0)
+    v = w.wiped and 0 or (tonumber(call('HGET', KEYS[k], b)) or 0)
     w.c[b] = v
   end
   return v
@@ -83,7 +85,7 @@ local function preload(w, k, lo, hi)
     end
   end
   if #want == 0 then return end
-  local got = redis.call('HMGET', KEYS[k], unpack(want))
+  local got = call('HMGET', KEYS[k], unpack(want))
   for i, b in ipairs(want) do w.c[b] = tonumber(got[i]) or 0 end
 end
 
@@ -148,8 +150,8 @@ end
 local function slot(k)
   local s = S[k]
   if s then return s end
-  redis.call('ZREMRANGEBYSCORE', KEYS[k], '-inf', batch_now)
-  s = { n = redis.call('ZCARD', KEYS[k]), add = {}, ttl = 0 }
+  call('ZREMRANGEBYSCORE', KEYS[k], '-inf', batch_now)
+  s = { n = call('ZCARD', KEYS[k]), add = {}, ttl = 0 }
   S[k] = s
   return s
 end
@@ -157,7 +159,7 @@ end
 local function budget(k)
   local b = B[k]
   if b then return b end
-  local r = redis.call('HMGET', KEYS[k], 'spent', 'reserved')
+  local r = call('HMGET', KEYS[k], 'spent', 'reserved')
   b = { exists = r[1] ~= false, spent = tonumber(r[1]) or 0, reserved = tonumber(r[2]) or 0, dirty = false }
   B[k] = b
   return b
@@ -179,7 +181,7 @@ end
 local function held(field)
   local v = L[field]
   if v == nil then
-    v = tonumber(redis.call('HGET', ledger, field)) or 0
+    v = tonumber(call('HGET', ledger, field)) or 0
     L[field] = v
   end
   return v
@@ -229,7 +231,7 @@ for _ = 1, num() do
   end
 end
 for k, list in pairs(freed_leases) do
-  local removed = redis.call('ZREM', KEYS[k], unpack(list))
+  local removed = call('ZREM', KEYS[k], unpack(list))
   if removed > 0 then
     local field = sfield(k)
     L[field] = held(field) - removed
@@ -256,7 +258,7 @@ for a = 1, num() do
   if not reply then
     for i = 1, nw do
       local spec = tp.w[i]
-      local c = math.floor(now / spec.ms)
+      local c = floor(now / spec.ms)
       local w = win(spec.k, spec.n, spec.ms, c)
       w.n, w.ms = spec.n, spec.ms
       advance(w, spec.k, c)
@@ -281,7 +283,7 @@ for a = 1, num() do
     reply = {1}
     for i = 1, nw do
       local spec = tp.w[i]
-      add(W[spec.k], spec.k, math.floor(now / spec.ms), costs[i])
+      add(W[spec.k], spec.k, floor(now / spec.ms), costs[i])
       reply[#reply + 1] = used[i] + costs[i]
       reply[#reply + 1] = reset[i]
     end
@@ -314,27 +316,27 @@ end
 
 -- Write back what changed, once per counter.
 for k, w in pairs(W) do
-  if w.wiped then redis.call('DEL', KEYS[k]) end
+  if w.wiped then call('DEL', KEYS[k]) end
   if w.moved then
-    if #w.dead > 0 and not w.wiped then redis.call('HDEL', KEYS[k], unpack(w.dead)) end
+    if #w.dead > 0 and not w.wiped then call('HDEL', KEYS[k], unpack(w.dead)) end
     local set = {'h', int(w.h), 's', int(w.s), 'f', int(w.f)}
     for b in pairs(w.dirty) do
       set[#set + 1] = int(b)
       set[#set + 1] = int(w.c[b])
     end
-    redis.call('HSET', KEYS[k], unpack(set))
+    call('HSET', KEYS[k], unpack(set))
     -- Only a new bucket moves the expiry: until then the last one set still covers a whole window.
-    if w.advanced then redis.call('PEXPIRE', KEYS[k], int((w.n + 1) * w.ms)) end
+    if w.advanced then call('PEXPIRE', KEYS[k], int((w.n + 1) * w.ms)) end
   end
 end
 for k, s in pairs(S) do
   if #s.add > 0 then
-    redis.call('ZADD', KEYS[k], unpack(s.add))
-    redis.call('PEXPIRE', KEYS[k], int(s.ttl))
+    call('ZADD', KEYS[k], unpack(s.add))
+    call('PEXPIRE', KEYS[k], int(s.ttl))
   end
 end
 for k, b in pairs(B) do
-  if b.dirty then redis.call('HSET', KEYS[k], 'spent', int(b.spent), 'reserved', int(b.reserved)) end
+  if b.dirty then call('HSET', KEYS[k], 'spent', int(b.spent), 'reserved', int(b.reserved)) end
 end
 for field in pairs(changed) do
   if L[field] > 0 then
@@ -344,8 +346,8 @@ for field in pairs(changed) do
     ledger_del[#ledger_del + 1] = field
   end
 end
-if #ledger_del > 0 then redis.call('HDEL', ledger, unpack(ledger_del)) end
-if #ledger_set > 0 then redis.call('HSET', ledger, unpack(ledger_set)) end
+if #ledger_del > 0 then call('HDEL', ledger, unpack(ledger_del)) end
+if #ledger_set > 0 then call('HSET', ledger, unpack(ledger_set)) end
 return out
 `;
 
