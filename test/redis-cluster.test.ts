@@ -18,6 +18,7 @@ import { shardOf } from '../src/policy/redis-keys.ts';
 import type { AdmitPlan } from '../src/policy/counter-store.ts';
 import { clusterNodes, openRedis, openSubscriber, waitReady } from '../src/redis.ts';
 import { RedisInvalidator } from '../src/cache/redis-invalidator.ts';
+import { loadConfig } from '../src/config.ts';
 import type { Invalidation } from '../src/cache/invalidator.ts';
 
 const ADMIN_KEY = `admin-${randomUUID()}`;
@@ -63,6 +64,24 @@ async function until(what: string, ms: number, cond: () => boolean | Promise<boo
   }
   return performance.now() - started;
 }
+
+describe('TOLLGATE_REDIS_CLUSTER configuration', () => {
+  const load = (env: Record<string, string>) => loadConfig({ TOLLGATE_DATA_DIR: '/tmp/tollgate-config-test', ...env });
+  test('seed nodes separated by commas make a cluster; a malformed list stops start-up naming the variable and the entry, never a password', () => {
+    const ok = load({ TOLLGATE_REDIS_URL: 'redis://10.0.0.1:6379, redis://10.0.0.2:6380', TOLLGATE_REDIS_CLUSTER: 'true' });
+    assert.equal(ok.redisCluster, true);
+    assert.throws(() => load({ TOLLGATE_REDIS_URL: 'redis://10.0.0.1:6379,redis://10.0.0.2:6379' }), /TOLLGATE_REDIS_URL lists several nodes: set TOLLGATE_REDIS_CLUSTER=true/);
+    const password = `pw-${randomUUID()}`;
+    assert.throws(() => load({ TOLLGATE_REDIS_URL: `redis://:${password}@10.0.0.1:6379,10.0.0.2:6379`, TOLLGATE_REDIS_CLUSTER: 'true' }), (err: Error) => {
+      assert.match(err.message, /^TOLLGATE_REDIS_URL \(entry 2 of the comma-separated list\) must start with redis:\/\/ or rediss:\/\//);
+      assert.ok(!err.message.includes(password), 'the password is not echoed');
+      return true;
+    });
+    assert.throws(() => load({ TOLLGATE_REDIS_URL: 'redis://10.0.0.1:6379,', TOLLGATE_REDIS_CLUSTER: 'true' }), /entry 2/);
+    assert.throws(() => load({ TOLLGATE_REDIS_CLUSTER: 'true' }), /TOLLGATE_REDIS_CLUSTER=true needs TOLLGATE_REDIS_URL/);
+    assert.throws(() => load({ TOLLGATE_REDIS_URL: 'http://10.0.0.1:6379' }), /^.*TOLLGATE_REDIS_URL must start with redis:\/\/ or rediss:\/\//);
+  });
+});
 
 describe('Tollgate on a Redis Cluster', { skip: clusterSkip() || serviceSkip('postgres') }, () => {
   before(async () => {
