@@ -131,6 +131,11 @@ interface TargetResult {
   fixedRate: LoadResult;
   /** the gateway's CPU per request during the fixed-rate run: the same load for every target */
   fixedRateCpuUsPerRequest: number;
+  /**
+   * cluster: Redis's CPU per request at the fixed rate — fewer requests in flight, so smaller
+   * batches than at saturation: closer to what a replica that is not saturated costs Redis
+   */
+  fixedRateRedis?: RedisCost;
   ttfb: LoadResult;
   memory: { rssMB: number; peakMB: number };
   policy?: PolicyStep[];
@@ -154,11 +159,13 @@ async function measure(t: Target): Promise<TargetResult> {
   const stream = await throughput(t, body.stream);
   say(`SSE c=${D.connections}: ${stream.rps.toFixed(0)} req/s, p99 ${stream.latency.p99.toFixed(2)} ms, ${stream.cpuUsPerRequest.toFixed(0)} CPU µs/req${redisSay(stream)}`);
   const url = urlOf(t);
+  const fr0 = await redisProbe?.sample();
   const fc0 = cpuMicros(t.proc.pid);
   const fixedRate = await loadgen({ mode: 'open', url, headers: headersOf(t), body: body.plain, rate: D.rate, durationMs: D.rateMs + 1000, warmupMs: 1000 });
   // Every request sent (warm-up second included) over the CPU of the whole run.
   const fixedRateCpuUsPerRequest = (cpuMicros(t.proc.pid) - fc0) / ((D.rate * (D.rateMs + 1000)) / 1000);
-  say(`fixed ${D.rate} req/s: p50 ${fixedRate.latency.p50.toFixed(3)} ms, p99 ${fixedRate.latency.p99.toFixed(3)} ms, p99.9 ${fixedRate.latency.p999.toFixed(3)} ms, ${fixedRateCpuUsPerRequest.toFixed(0)} CPU µs/req`);
+  const fixedRateRedis = fr0 && redisProbe ? redisCost(delta(fr0, await redisProbe.sample()), (D.rate * (D.rateMs + 1000)) / 1000) : undefined;
+  say(`fixed ${D.rate} req/s: p50 ${fixedRate.latency.p50.toFixed(3)} ms, p99 ${fixedRate.latency.p99.toFixed(3)} ms, p99.9 ${fixedRate.latency.p999.toFixed(3)} ms, ${fixedRateCpuUsPerRequest.toFixed(0)} CPU µs/req${fixedRateRedis ? `, Redis ${fixedRateRedis.usPerRequest.toFixed(1)} CPU µs/req` : ''}`);
   const ttfb = await loadgen({ mode: 'ttfb', url, headers: headersOf(t), body: body.ttfb, count: D.ttfbCount });
   say(`SSE first byte (${D.ttfbCount} sequential): p50 ${ttfb.ttfb!.p50.toFixed(3)} ms, p99 ${ttfb.ttfb!.p99.toFixed(3)} ms`);
   const m = memory(t.proc.pid);
@@ -170,7 +177,7 @@ async function measure(t: Target): Promise<TargetResult> {
   const out = t.proc.output();
   if (/"level":(50|60)|Error|error/.test(out)) warnings.push(`process output mentions errors:\n${out.slice(-1500)}`);
   for (const w of warnings) say(`WARNING ${w}`);
-  return { name: t.name, pid: t.proc.pid, plain, stream, fixedRate, fixedRateCpuUsPerRequest, ttfb, memory: { rssMB: mb(m.rss), peakMB: mb(m.peak) }, ...(t.policy ? { policy: t.policy } : {}), warnings };
+  return { name: t.name, pid: t.proc.pid, plain, stream, fixedRate, fixedRateCpuUsPerRequest, ...(fixedRateRedis ? { fixedRateRedis } : {}), ttfb, memory: { rssMB: mb(m.rss), peakMB: mb(m.peak) }, ...(t.policy ? { policy: t.policy } : {}), warnings };
 }
 
 // ---- targets ----
@@ -237,11 +244,15 @@ function apiComparison(r: Partial<Record<ScenarioName, TargetResult>>): string[]
 /** The cluster's Redis CPU per request next to the gateway's, and what one Redis core carries at that cost. */
 function redisCeiling(cluster: TargetResult | undefined): string[] {
   const out: string[] = [];
-  for (const [what, r] of [['non-streaming', cluster?.plain], ['SSE', cluster?.stream]] as const) {
-    if (!r?.redis) continue;
-    const x = r.redis;
+  const runs = [
+    [`non-streaming c=${D.connections}`, cluster?.plain.redis, cluster?.plain.cpuUsPerRequest],
+    [`SSE c=${D.connections}`, cluster?.stream.redis, cluster?.stream.cpuUsPerRequest],
+    [`${D.rate} req/s`, cluster?.fixedRateRedis, cluster?.fixedRateCpuUsPerRequest],
+  ] as const;
+  for (const [what, x, gateway] of runs) {
+    if (!x || gateway === undefined) continue;
     const main = x.mainUsPerRequest !== undefined ? `, main thread ${x.mainUsPerRequest.toFixed(1)} µs` : '';
-    out.push(`INFO  cluster ${what}: Redis ${x.usPerRequest.toFixed(1)} CPU µs/req${main} (gateway ${r.cpuUsPerRequest.toFixed(0)}); Redis at ${x.cores.toFixed(2)} cores; one Redis core carries ≈ ${Math.round(x.requestsPerCore).toLocaleString('en-US')} req/s`);
+    out.push(`INFO  cluster ${what}: Redis ${x.usPerRequest.toFixed(1)} CPU µs/req${main} (gateway ${gateway.toFixed(0)}); Redis at ${x.cores.toFixed(2)} cores; one Redis core carries ≈ ${Math.round(x.requestsPerCore).toLocaleString('en-US')} req/s`);
   }
   return out;
 }
