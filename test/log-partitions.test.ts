@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { sql, type Kysely } from 'kysely';
 import { dialectSkip, startGateway, TestClock, type Gateway } from './support/gateway.ts';
 import { testPostgresUrl } from './support/services.ts';
@@ -141,6 +142,24 @@ describe('request log partitions (postgres)', { skip: dialectSkip('postgres') },
       assert.deepEqual((await gw.runtime.partitions.tick()).created, []);
     } finally {
       await Promise.all(others.map((o) => o.close()));
+    }
+  });
+
+  test('creating partitions does not wait for log writes in progress (nor make them wait)', async () => {
+    clock.advance(3 * DAY); // 3 days to create
+    const writer = new pg.Client({ connectionString: gw.runtime.deps.config.databaseUrl });
+    await writer.connect();
+    try {
+      // A log batch whose transaction is still open: it holds its lock on request_logs.
+      await writer.query('begin');
+      await writer.query(`insert into request_logs (request_id, created_at, org_id, key_id, endpoint, model, status_code) values ($1, $2, $3, $4, 'chat/completions', 'm', 200)`, [randomUUID(), new Date(clock.now()).toISOString(), gw.runtime.deps.defaultOrgId, key.id]);
+      const started = performance.now();
+      const r = await gw.runtime.partitions.tick();
+      assert.equal(r.created.length, 3);
+      assert.ok(performance.now() - started < 2_000, 'no wait for the lock (its timeout is 3 s)');
+      await writer.query('rollback');
+    } finally {
+      await writer.end();
     }
   });
 

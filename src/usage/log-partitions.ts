@@ -1,26 +1,29 @@
 // The partition keeper (PostgreSQL only; docs/production.md, "Request log partitions"):
 // request_logs is range-partitioned by created_at (migration 0025) into one partition per UTC day,
-// named request_logs_pYYYYMMDD. Every replica runs this job at start and hourly; it creates the
-// partitions of today and the next `daysAhead` days (7 by default) that do not exist yet, so a day
-// has had a week of hourly chances to be created before its first row arrives.
+// named request_logs_pYYYYMMDD. Every replica runs this job at start (before serving) and hourly;
+// it creates the partitions of today and the next `daysAhead` days (7 by default) that do not exist
+// yet, so a day has had a week of hourly chances to be created before its first row arrives.
 //
 // Daily, because retention is counted in days (TOLLGATE_LOG_RETENTION_DAYS): dropping a day's
-// partition frees exactly the rows past the cutoff, at most one day late. Thirty to a few hundred
-// partitions keep planning cheap; a listing bounded in time is pruned to the days it covers.
+// partition frees exactly the rows past the cutoff, at most one day late. A listing bounded in
+// time reads only the days it covers.
+//
+// A partition is made as a plain table with a CHECK of its range, then attached: ATTACH PARTITION
+// takes only a SHARE UPDATE EXCLUSIVE lock on request_logs, which log inserts and reads do not
+// wait for (CREATE TABLE … PARTITION OF would lock them out), and the CHECK spares it a scan of the
+// new table. It does lock and scan the DEFAULT partition (normally empty), to prove no row there
+// belongs to the new range; lock_timeout bounds the wait for those locks, and a day that timed out
+// is retried on the next run, days before it is needed.
 //
 // A row whose day has no partition (the keeper was down for a week, a clock far off, a journal
-// replayed late) lands in request_logs_default and is not lost. PostgreSQL refuses to create a
-// partition whose range has rows in DEFAULT, so for such a day the keeper moves them: in one
-// transaction it deletes them from DEFAULT, creates the partition and inserts them back through
-// the parent (ids and all). It looks for such days in DEFAULT on each run (DEFAULT is normally
-// empty, so that look costs nothing).
+// replayed late) lands in request_logs_default and is not lost. PostgreSQL refuses to attach a
+// range that has rows in DEFAULT, so for such a day the keeper moves them in the same transaction:
+// out of DEFAULT into the new table (ids and all), then attaches it. It looks for such days in
+// DEFAULT on its hourly runs, not at start: a large DEFAULT would hold the start for the whole move.
 //
 // Replicas run the keeper at once: each partition is created in its own transaction that first
 // takes a transaction-scoped advisory lock without waiting (safe behind PgBouncer in transaction
-// mode); a replica finding it taken leaves the run to the one holding it. Creating a partition
-// locks the parent table against writes for a moment: lock_timeout bounds how long the keeper may
-// wait for that lock (behind a long read, every log write would queue behind it), and a timed-out
-// day is retried on the next run, days before it is needed.
+// mode); a replica finding it taken leaves the run to the one holding it.
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import type { Db } from '../db/connection.ts';
@@ -106,19 +109,22 @@ export class LogPartitionKeeper {
     return this.db.dialect === 'postgres';
   }
 
-  /** Runs once now (awaited: a new installation has its partitions before its first request), then hourly. */
+  /**
+   * Creates the days ahead now (awaited: a new installation has them before its first request),
+   * then runs hourly, the first time a minute after start, moving rows out of DEFAULT too.
+   */
   async start(): Promise<void> {
     if (!this.enabled) return;
-    await this.tick().then((r) => this.opts.onResult?.(r), (err: unknown) => this.opts.onError?.(err));
-    const schedule = () => {
+    await this.tick({ adopt: false }).then((r) => this.opts.onResult?.(r), (err: unknown) => this.opts.onError?.(err));
+    const schedule = (ms: number) => {
       this.timer = setTimeout(() => {
         this.tick().then((r) => this.opts.onResult?.(r), (err: unknown) => this.opts.onError?.(err)).finally(() => {
-          if (!this.stopping) schedule();
+          if (!this.stopping) schedule(this.opts.intervalMs);
         });
-      }, this.opts.intervalMs);
+      }, ms);
       this.timer.unref();
     };
-    if (!this.stopping) schedule();
+    if (!this.stopping) schedule(Math.min(60_000, this.opts.intervalMs));
   }
 
   async stop(): Promise<void> {
@@ -127,12 +133,12 @@ export class LogPartitionKeeper {
     await this.running?.catch(() => undefined);
   }
 
-  /** One run (tests call it). */
-  tick(): Promise<KeepResult> {
-    return (this.running ??= this.run().finally(() => (this.running = undefined)));
+  /** One run (tests call it); `adopt: false` leaves the days found in DEFAULT for a later run. */
+  tick(opts: { adopt?: boolean } = {}): Promise<KeepResult> {
+    return (this.running ??= this.run(opts.adopt ?? true).finally(() => (this.running = undefined)));
   }
 
-  private async run(): Promise<KeepResult> {
+  private async run(adopt: boolean): Promise<KeepResult> {
     const started = performance.now();
     const result: KeepResult = { created: [], moved: 0, ms: 0 };
     const today = this.clock.now();
@@ -142,8 +148,8 @@ export class LogPartitionKeeper {
       wanted.set(p.name, p);
     }
     // Days that have rows waiting in DEFAULT (a bounded look: DEFAULT is normally empty).
-    const waiting = await sql<{ day: string }>`select distinct left(created_at, 10) as day from ${sql.table(DEFAULT_PARTITION)} limit 400`.execute(this.db.kysely);
-    for (const { day } of waiting.rows) {
+    const waiting = adopt ? (await sql<{ day: string }>`select distinct left(created_at, 10) as day from ${sql.table(DEFAULT_PARTITION)} limit 400`.execute(this.db.kysely)).rows : [];
+    for (const { day } of waiting) {
       const ms = Date.parse(`${day}T00:00:00.000Z`);
       if (Number.isNaN(ms)) continue;
       const p = dayPartition(ms);
@@ -177,16 +183,16 @@ export class LogPartitionKeeper {
       // Read under the lock: another replica may have created it a moment ago.
       if ((await listPartitions(trx)).some((q) => q.name === p.name || overlaps(q, p))) return undefined;
       await sql`set local lock_timeout = ${sql.lit(DDL_LOCK_TIMEOUT)}`.execute(trx);
-      const inDefault = sql`${sql.table(DEFAULT_PARTITION)} where created_at >= ${p.from} and created_at < ${p.to}`;
-      const any = await sql`select 1 from ${inDefault} limit 1`.execute(trx);
-      if (!any.rows.length) {
-        await sql`create table ${sql.table(p.name)} partition of request_logs for values from (${sql.lit(p.from)}) to (${sql.lit(p.to)})`.execute(trx);
-        return 0;
-      }
-      // The day's rows wait in DEFAULT: out, partition, back in (one transaction: nothing seen missing).
-      await sql`create temporary table request_logs_moving on commit drop as with gone as (delete from ${inDefault} returning *) select * from gone`.execute(trx);
-      await sql`create table ${sql.table(p.name)} partition of request_logs for values from (${sql.lit(p.from)}) to (${sql.lit(p.to)})`.execute(trx);
-      const moved = await sql`insert into request_logs select * from request_logs_moving`.execute(trx);
+      const table = sql.table(p.name);
+      const bound = sql.id(`${p.name}_bound`);
+      await sql`create table ${table} (like request_logs including defaults)`.execute(trx);
+      await sql`alter table ${table} add constraint ${bound} check (created_at >= ${sql.lit(p.from)} and created_at < ${sql.lit(p.to)})`.execute(trx);
+      // The day's rows waiting in DEFAULT, if any, move in (one transaction: nothing seen missing).
+      const moved = await sql`with gone as (delete from ${sql.table(DEFAULT_PARTITION)} where created_at >= ${p.from} and created_at < ${p.to} returning *)
+        insert into ${table} select * from gone`.execute(trx);
+      // Builds the parent's indexes on it (over the moved rows only); the CHECK spares the scan.
+      await sql`alter table request_logs attach partition ${table} for values from (${sql.lit(p.from)}) to (${sql.lit(p.to)})`.execute(trx);
+      await sql`alter table ${table} drop constraint ${bound}`.execute(trx);
       return Number(moved.numAffectedRows ?? 0);
     });
   }
