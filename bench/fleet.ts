@@ -56,27 +56,32 @@ function int(name: string, dflt: number, min: number): number {
   if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number ≥ ${min} (got "${raw}")`);
   return n;
 }
-const O = {
-  replicas: int('replicas', 10, 1),
-  rate: int('rate', 20_000, 1),
-  tenants: int('tenants', 50, 1),
-  seconds: int('seconds', 10, 1),
-  warmupSeconds: int('warmup', 2, 0),
-  shards: int('shards', 1, 1),
-  targetRate: int('target-rate', 20_000, 1),
-  /**
-   * Admissions waiting for Redis, fleet-wide, beyond which the generator sends no more (and reports
-   * how many it held back): 100 per replica by default, like requests in flight on a busy replica.
-   * Unbounded, a Redis that cannot keep the rate builds a queue longer than the gateway's 1 s
-   * command timeout, and everything after it fails instead of measuring what Redis does carry.
-   */
-  maxInFlight: 0,
-  pin: flag('pin') && os.availableParallelism() >= 2,
-  storeSrc: path.resolve(value('store-src') ?? path.join(ROOT, 'src')),
-  urls: value('redis-url')?.split(',').filter(Boolean),
-};
-O.maxInFlight = int('max-in-flight', 100 * O.replicas, 1);
-if (O.urls && O.urls.length !== O.shards) throw new Error(`--redis-url lists ${O.urls.length} server(s) but --shards=${O.shards}`);
+function parseOptions() {
+  const replicas = int('replicas', 10, 1);
+  const o = {
+    replicas,
+    rate: int('rate', 20_000, 1),
+    tenants: int('tenants', 50, 1),
+    seconds: int('seconds', 10, 1),
+    warmupSeconds: int('warmup', 2, 0),
+    shards: int('shards', 1, 1),
+    targetRate: int('target-rate', 20_000, 1),
+    /**
+     * Admissions waiting for Redis, fleet-wide, beyond which the generator sends no more (and reports
+     * how many it held back): 100 per replica by default, like requests in flight on a busy replica.
+     * Unbounded, a Redis that cannot keep the rate builds a queue longer than the gateway's 1 s
+     * command timeout, and everything after it fails instead of measuring what Redis does carry.
+     */
+    maxInFlight: int('max-in-flight', 100 * replicas, 1),
+    pin: flag('pin') && os.availableParallelism() >= 2,
+    storeSrc: path.resolve(value('store-src') ?? path.join(ROOT, 'src')),
+    urls: value('redis-url')?.split(',').filter(Boolean),
+  };
+  if (o.urls && o.urls.length !== o.shards) throw new Error(`--redis-url lists ${o.urls.length} server(s) but --shards=${o.shards}`);
+  return o;
+}
+// Set before main() runs (parsed inside the try below, so that a bad option is one line, not a stack).
+let O!: ReturnType<typeof parseOptions>;
 
 interface StoreModule {
   RedisCounterStore: new (redis: unknown, opts: { prefix?: string; ledger?: { heartbeatMs: number; onError(err: unknown): void } }) => CounterStore;
@@ -374,5 +379,11 @@ function print(r: ReturnType<typeof summarizeRun>): void {
   for (const w of warn) process.stdout.write(`WARNING ${w}\n`);
 }
 
-await main();
-process.exit(0);
+try {
+  O = parseOptions();
+  await main();
+  process.exit(0);
+} catch (err) {
+  process.stderr.write(`bench/fleet.ts: ${(err as Error).message}\n`);
+  process.exit(1);
+}

@@ -35,16 +35,20 @@ const value = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.sl
 function ints(name: string, dflt: string): number[] {
   const raw = value(name) ?? dflt;
   const list = raw.split(',').map(Number);
-  if (list.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--${name} must be positive integers separated by commas (got "${raw}")`);
+  if (list.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--${name} must be a positive integer, or a list of them separated by commas (got "${raw}")`);
   return list;
 }
-const O = {
-  calls: ints('calls', '20000')[0]!,
-  concurrency: ints('concurrency', '1,16,64'),
-  rounds: ints('rounds', '3')[0]!,
-  pin: argv.includes('--pin') && os.availableParallelism() >= 2,
-  url: value('redis-url'),
-};
+function parseOptions() {
+  return {
+    calls: ints('calls', '20000')[0]!,
+    concurrency: ints('concurrency', '1,16,64'),
+    rounds: ints('rounds', '3')[0]!,
+    pin: argv.includes('--pin') && os.availableParallelism() >= 2,
+    url: value('redis-url'),
+  };
+}
+// Set before main() runs (parsed inside the try below, so that a bad option is one line, not a stack).
+let O!: ReturnType<typeof parseOptions>;
 
 // Touches every key (HINCRBY, as the admission scripts update hashes), reads every argument.
 const LUA = `
@@ -192,5 +196,11 @@ async function main(): Promise<void> {
   process.stdout.write(`wrote ${path.relative(process.cwd(), file)}\n`);
 }
 
-await main();
-process.exit(0);
+try {
+  O = parseOptions();
+  await main();
+  process.exit(0);
+} catch (err) {
+  process.stderr.write(`bench/redis-client.ts: ${(err as Error).message}\n`);
+  process.exit(1);
+}
