@@ -2,11 +2,12 @@
 // retention in src/usage/log-retention.ts), with the test clock: a new database has the partitioned
 // table and the days ahead; rows written by the real log writer land in their day's partition, a
 // row whose day has none lands in DEFAULT (readable) and moves to its day when the keeper creates
-// it; keepers racing each other do not fail; retention drops whole old partitions (gone from the
-// catalog) and leaves the rollups, the spend and the newer logs as they were; listings bounded in
-// time read only their days' partitions, through indexes. Converting a table that has rows: they
-// stay readable, ids continue, and the legacy partition is pruned row by row, then dropped.
-// SQLite keeps one table and its batched deletes.
+// it; keepers racing each other do not fail, and none waits for a log batch in progress;
+// retention drops whole old partitions (gone from the catalog) and leaves the rollups, the spend
+// and the newer logs as they were; listings bounded in time read only their days' partitions,
+// through indexes. Converting a table that has rows: they stay readable, ids continue, and the
+// legacy partition is pruned row by row, then dropped. SQLite keeps one table and its batched
+// deletes. Listings without a range, walked in time windows, give every row in order (both dialects).
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
