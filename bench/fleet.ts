@@ -10,8 +10,9 @@
 //
 // Each admission is the realistic policy's plan (bench/lib/fleet-plan.ts: 5 windows, 1 slot,
 // 3 hard budgets, on the tenant's shard); once admitted it is settled as the engine settles
-// (token windows, slot, budgets). Requests go to the replicas in turn, as a round-robin load
-// balancer sends them; each replica batches what it is given as the gateway would.
+// (token windows, slot, budgets) — at once, or after --hold-ms. Requests go to the replicas in
+// turn, as a round-robin load balancer sends them; each replica batches what it is given as the
+// gateway would.
 //
 // The replicas live in this one process: what is measured is Redis's CPU, which Redis reports
 // itself (INFO cpu), so it does not matter where the clients run — only that each replica has
@@ -28,6 +29,8 @@
 //          --redis-url=redis://…[,redis://…]  (else throwaway servers, stopped at the end)
 //          --pin (Redis on CPU 0, this process on CPU 1) --target-rate=20000
 //          --max-in-flight=<100 × replicas> (admissions awaiting Redis, fleet-wide)
+//          --hold-ms=0  time between an admission and its settlement (the upstream call): with it
+//                       the key's slot holds rate/tenants × hold leases, as under real traffic
 //          --store-src=<dir>  a src/ tree to load RedisCounterStore and openRedis from (default
 //                             this checkout's; e.g. an older commit's, to compare)
 //          --out=<file>  (default bench/results/fleet.json, fleet-shards.json with --shards>1)
@@ -66,6 +69,8 @@ function parseOptions() {
     warmupSeconds: int('warmup', 2, 0),
     shards: int('shards', 1, 1),
     targetRate: int('target-rate', 20_000, 1),
+    /** how long an admitted request "runs" before it is settled (its upstream call); 0: at once */
+    holdMs: int('hold-ms', 0, 0),
     /**
      * Admissions waiting for Redis, fleet-wide, beyond which the generator sends no more (and reports
      * how many it held back): 100 per replica by default, like requests in flight on a busy replica.
@@ -217,7 +222,9 @@ async function generate(fleet: CounterStore[][], tenants: Tenant[], shardOf: num
             counts.admitted++;
             counts.perShard[shard]!++;
           }
-          Promise.resolve(store.settle(settleSpec(plan))).catch(() => counts.settleErrors++);
+          const settle = () => void Promise.resolve(store.settle(settleSpec(plan))).catch(() => counts.settleErrors++);
+          if (O.holdMs) setTimeout(settle, O.holdMs);
+          else settle();
         } else if (counted && measuring) counts.refused[o.kind] = (counts.refused[o.kind] ?? 0) + 1;
       },
       (err: unknown) => {
