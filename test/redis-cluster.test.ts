@@ -120,8 +120,9 @@ describe('Tollgate on a Redis Cluster', { skip: clusterSkip() || serviceSkip('po
   });
 
   test('the invalidation subscriber hops to another node when its node dies, and says so (ready again)', async () => {
-    // A replica node, so the masters (and the failover test below) are left alone.
-    const replicaPort = cluster.ports[3]!;
+    // A replica node, so the masters are left alone — and not the replica of the first master,
+    // which the failover test below needs to take over.
+    const replicaPort = (await cluster.replicas()).find((r) => r.master !== cluster.ports[0])!.port;
     const url = [`redis://127.0.0.1:${replicaPort}`, ...cluster.urls.filter((u) => !u.endsWith(`:${replicaPort}`))].join(',');
     const channel = `tg-test:${randomUUID()}:invalidate`;
     const mk = () => {
@@ -251,6 +252,11 @@ describe('Tollgate on a Redis Cluster', { skip: clusterSkip() || serviceSkip('po
         { name: 'y@b', replica: b, key: keys[1]!.key, outs: [] },
         { name: 'x@open', replica: open, key: keys[0]!.key, outs: [] },
       ];
+      const xs = streams[0]!;
+      let killedAt = 0;
+      let downUntil = 0;
+      let promotedAt = 0;
+      let recoveredAt = 0;
       let stop = false;
       const load = streams.map(async (s) => {
         while (!stop) {
@@ -258,31 +264,32 @@ describe('Tollgate on a Redis Cluster', { skip: clusterSkip() || serviceSkip('po
           await sleep(20);
         }
       });
-      await sleep(500); // steady state first
-      for (const s of streams) assert.ok(s.outs.length > 0 && s.outs.every((o) => o.status === 200), `${s.name} succeeds before the kill: ${JSON.stringify(s.outs.find((o) => o.status !== 200))}`);
+      try {
+        await sleep(500); // steady state first
+        for (const s of streams) assert.ok(s.outs.length > 0 && s.outs.every((o) => o.status === 200), `${s.name} succeeds before the kill: ${JSON.stringify(s.outs.find((o) => o.status !== 200))}`);
 
-      const killedAt = performance.now();
-      await cluster.killMaster(x.master);
-      // Poll every live node's own view until one serves X's slot as a master: `downUntil` is the
-      // start of the last poll in which no node did, so the shard was certainly unserved until then.
-      let downUntil = killedAt;
-      let promotedAt = 0;
-      for (;;) {
-        const pollStart = performance.now();
-        const owner = await cluster.masterOf(shardOf(x.id)).catch(() => undefined);
-        if (owner !== undefined && owner !== x.master) { promotedAt = performance.now(); break; }
-        downUntil = pollStart;
-        assert.ok(pollStart - killedAt < 20_000, 'a replica was promoted within 20 s');
-        await sleep(25);
+        killedAt = performance.now();
+        await cluster.killMaster(x.master);
+        // Poll the live nodes' views until one serves X's slot as a master: `downUntil` is the start
+        // of the last poll in which none did, so the shard was certainly unserved until then.
+        downUntil = killedAt;
+        for (;;) {
+          const pollStart = performance.now();
+          const owner = await cluster.masterOf(shardOf(x.id)).catch(() => undefined);
+          if (owner !== undefined && owner !== x.master) { promotedAt = performance.now(); break; }
+          downUntil = pollStart;
+          assert.ok(pollStart - killedAt < 20_000, 'a replica was promoted within 20 s');
+          await sleep(25);
+        }
+        await cluster.waitFailover(x.master);
+        // X recovers on the fail-closed replica without a restart.
+        await until('organization X admitted again after the promotion', 10_000, () => xs.outs.some((o) => o.start > promotedAt && o.status === 200));
+        recoveredAt = xs.outs.find((o) => o.start > promotedAt && o.status === 200)!.end;
+        await sleep(500);
+      } finally {
+        stop = true; // a failed assertion must not leave the load running (the file would never end)
+        await Promise.all(load);
       }
-      await cluster.waitFailover(x.master);
-      // X recovers on the fail-closed replica without a restart.
-      const xs = streams[0]!;
-      await until('organization X admitted again after the promotion', 10_000, () => xs.outs.some((o) => o.start > promotedAt && o.status === 200));
-      const recoveredAt = xs.outs.find((o) => o.start > promotedAt && o.status === 200)!.end;
-      await sleep(500);
-      stop = true;
-      await Promise.all(load);
 
       const during = (s: typeof streams[0]) => s.outs.filter((o) => o.start > killedAt && o.end < downUntil);
       // Fail closed: every X request that began after the kill and ended while no master served its

@@ -23,9 +23,11 @@ export interface RedisCluster {
   urls: string[];
   /** the current masters' ports (not counting killed ones) */
   masters(): Promise<number[]>;
+  /** the live replicas and the port of the master each replicates */
+  replicas(): Promise<Array<{ port: number; master: number }>>;
   /** the port of the master serving the slot of `{tag}` */
   masterOf(tag: string): Promise<number>;
-  /** SIGKILL a node (no goodbye to the cluster: its replica must detect it) */
+  /** SIGKILL a node, master or replica (no goodbye to the cluster: its replica must detect it) */
   killMaster(port: number): Promise<void>;
   /** waits until every slot `port` served is served by a live master and the cluster is ok; returns the new master's port */
   waitFailover(port: number, timeoutMs?: number): Promise<number>;
@@ -198,11 +200,15 @@ export async function startRedisCluster(opts: { nodeTimeoutMs?: number } = {}): 
     /** the slots each master served at start-up (then: after the failovers waited for) */
     const served = new Map(view.filter((n) => n.flags.includes('master')).map((n) => [n.port, n.slots]));
 
+    // Asks each live node whether IT serves the slot (its own `myself` line): a node knows it was
+    // promoted before the others hear of it, so "no node claims it" means nobody serves it yet.
     const masterOf = async (tag: string): Promise<number> => {
       const slot = Number((await cli(live()[0]!.port, 'CLUSTER', 'KEYSLOT', `{${tag}}`)).trim());
-      const owner = (await clusterNodes()).find((n) => n.flags.includes('master') && !n.flags.includes('fail') && n.slots.some(([a, b]) => slot >= a && slot <= b));
-      if (!owner) throw new Error(`no live master serves slot ${slot} of {${tag}}`);
-      return owner.port;
+      for (const n of live()) {
+        const self = parseNodes(await cli(n.port, 'CLUSTER', 'NODES').catch(() => '')).find((l) => l.flags.includes('myself'));
+        if (self?.flags.includes('master') && self.slots.some(([a, b]) => slot >= a && slot <= b)) return n.port;
+      }
+      throw new Error(`no live master serves slot ${slot} of {${tag}}`);
     };
 
     let stopped: Promise<void> | undefined;
@@ -213,6 +219,11 @@ export async function startRedisCluster(opts: { nodeTimeoutMs?: number } = {}): 
       masterOf,
       async masters() {
         return (await clusterNodes()).filter((n) => n.flags.includes('master') && !n.flags.includes('fail') && !dead.has(n.port) && n.slots.length > 0).map((n) => n.port);
+      },
+      async replicas() {
+        const view = await clusterNodes();
+        return view.filter((n) => n.flags.includes('slave') && !n.flags.includes('fail') && !dead.has(n.port))
+          .map((n) => ({ port: n.port, master: view.find((m) => m.id === n.masterId)?.port ?? -1 }));
       },
       async killMaster(port) {
         const node = nodes.find((n) => n.port === port);
