@@ -264,6 +264,14 @@ describe('Tollgate on a Redis Cluster', { skip: clusterSkip() || serviceSkip('po
           await sleep(20);
         }
       });
+      // For the record (docs/production.md, probes): what a replica's /readyz says meanwhile.
+      const readyz: Array<{ at: number; status: number }> = [];
+      load.push((async () => {
+        while (!stop) {
+          readyz.push({ at: performance.now(), status: (await fetch(a.url + '/readyz').then((r) => r.status, () => 0)) });
+          await sleep(50);
+        }
+      })());
       try {
         await sleep(500); // steady state first
         for (const s of streams) assert.ok(s.outs.length > 0 && s.outs.every((o) => o.status === 200), `${s.name} succeeds before the kill: ${JSON.stringify(s.outs.find((o) => o.status !== 200))}`);
@@ -315,6 +323,8 @@ describe('Tollgate on a Redis Cluster', { skip: clusterSkip() || serviceSkip('po
         promotedAfterMs: Math.round(promotedAt - killedAt),
         xRecoveredAfterKillMs: Math.round(recoveredAt - killedAt),
         xRefused: xs.outs.filter((o) => o.status === 503).length,
+        readyzNotReadyDuringOutage: `${readyz.filter((r) => r.at > killedAt && r.at < promotedAt && r.status !== 200).length} of ${readyz.filter((r) => r.at > killedAt && r.at < promotedAt).length}`,
+        readyzNotReadyAfterPromotion: readyz.filter((r) => r.at >= promotedAt && r.status !== 200).length,
         requests: Object.fromEntries(streams.map((s) => [s.name, s.outs.length])),
       };
     });
