@@ -4,9 +4,10 @@
 // on it and memory stays bounded (no offline queue). ioredis keeps reconnecting in the background.
 //
 // No command is ever sent twice: an admission script that reached a server which then died may
-// have run, so running it again could count one request twice. Only redirections that Redis
-// answers BEFORE running anything (MOVED, ASK) are followed; a closed connection, CLUSTERDOWN or a
-// timeout fail the command, and the engine fails closed (or open, per TOLLGATE_FAIL_OPEN).
+// have run, so running it again could count one request twice. Only answers Redis gives BEFORE
+// running anything (MOVED, ASK, and TRYAGAIN during a slot migration, which ioredis always retries)
+// are followed; a closed connection, CLUSTERDOWN or a timeout fail the command, and the engine
+// fails closed (or open, per TOLLGATE_FAIL_OPEN).
 import { EventEmitter, once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
