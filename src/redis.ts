@@ -107,6 +107,10 @@ function openCluster(opts: RedisConnectionOptions, batched: boolean): Cluster {
   cluster.on('+node', (node: Redis) => {
     if (!node.options.readOnly && node.status === 'wait') node.connect().catch(() => {});
   });
+  // A replica promoted by a failover was known (unconnected) as a replica: no '+node' for it.
+  cluster.on('refresh', () => {
+    for (const node of cluster.nodes('master')) if (node.status === 'wait') node.connect().catch(() => {});
+  });
   return cluster;
 }
 
