@@ -261,11 +261,14 @@ function trustProxy(raw: unknown): TrustProxy {
 /** One redis:// URL, or with TOLLGATE_REDIS_CLUSTER a comma-separated list of seed nodes. */
 function checkRedisUrl(value: string, cluster: boolean): void {
   if (value.includes(',') && !cluster) throw new ConfigError('TOLLGATE_REDIS_URL lists several nodes: set TOLLGATE_REDIS_CLUSTER=true for a Redis Cluster (a single Redis takes one URL)');
+  let urls: URL[];
   try {
-    redisUrls(value);
+    urls = redisUrls(value);
   } catch (err) {
     throw new ConfigError(`${(err as Error).message} (e.g. redis://10.0.0.1:6379${cluster ? ',redis://10.0.0.2:6379' : ''})`);
   }
+  const db = urls.findIndex((u) => u.pathname.length > 1 && u.pathname !== '/0');
+  if (cluster && db >= 0) throw new ConfigError(`TOLLGATE_REDIS_URL (entry ${db + 1}) names a database: a Redis Cluster has only database 0`);
 }
 
 export function loadConfig(env: Env = process.env): Config {

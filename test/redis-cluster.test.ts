@@ -79,6 +79,7 @@ describe('TOLLGATE_REDIS_CLUSTER configuration', () => {
     });
     assert.throws(() => load({ TOLLGATE_REDIS_URL: 'redis://10.0.0.1:6379,', TOLLGATE_REDIS_CLUSTER: 'true' }), /entry 2/);
     assert.throws(() => load({ TOLLGATE_REDIS_CLUSTER: 'true' }), /TOLLGATE_REDIS_CLUSTER=true needs TOLLGATE_REDIS_URL/);
+    assert.throws(() => load({ TOLLGATE_REDIS_URL: 'redis://10.0.0.1:6379,redis://10.0.0.2:6379/3', TOLLGATE_REDIS_CLUSTER: 'true' }), /TOLLGATE_REDIS_URL \(entry 2\) names a database: a Redis Cluster has only database 0/);
     assert.throws(() => load({ TOLLGATE_REDIS_URL: 'http://10.0.0.1:6379' }), /^.*TOLLGATE_REDIS_URL must start with redis:\/\/ or rediss:\/\//);
   });
 });
