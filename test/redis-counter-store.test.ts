@@ -164,4 +164,33 @@ describe('RedisCounterStore', { skip: serviceSkip('redis') }, () => {
       await redis.close();
     }
   });
+
+  test('redis: one call carries several organizations\' operations, each on its own hash-tagged keys and ledger', async () => {
+    const conn = openRedis({ url: testRedisUrl()!, timeoutMs: 2000 }, { batched: true });
+    await waitReady(conn, 5000);
+    let scriptCalls = 0;
+    const original = conn.evalsha.bind(conn) as (...args: unknown[]) => Promise<unknown>;
+    (conn as unknown as Record<string, unknown>).evalsha = (...args: unknown[]) => {
+      scriptCalls++;
+      return original(...args);
+    };
+    const redis = new RedisCounterStore(conn, { prefix });
+    const id = randomUUID();
+    const plan = (shard: string, lease: string): AdmitPlan => ({
+      now: T0, shard, windows: [{ key: `t:${id}:rpm`, windowMs: 60_000, bucketMs: 1000, limit: 2, cost: 1 }],
+      slots: [{ key: `t:${id}:cc`, limit: 5, leaseId: lease, ttlMs: 60_000 }], budgets: [],
+    });
+    try {
+      await redis.admit(plan('o1', 'warm')); // the script is loaded; counts start now
+      scriptCalls = 0;
+      const outcomes = await Promise.all([plan('o1', 'a'), plan('o2', 'b'), plan('o2', 'c'), plan('o2', 'd')].map((p) => redis.admit(p)));
+      assert.equal(scriptCalls, 1, 'one script call for both organizations');
+      assert.deepEqual(outcomes.map((o) => o.ok || o.kind), [true, true, true, 'window'], 'each organization has its own window of 2');
+      const ledger = (shard: string) => conn.hgetall(`${prefix}{${shard}}:rep:${redis.instance}`);
+      assert.deepEqual(await ledger('o1'), { [`s:${prefix}{o1}:t:${id}:cc`]: '2' });
+      assert.deepEqual(await ledger('o2'), { [`s:${prefix}{o2}:t:${id}:cc`]: '2' });
+    } finally {
+      await redis.close();
+    }
+  });
 });

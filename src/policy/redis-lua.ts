@@ -27,12 +27,13 @@
 // keeps only 14 significant digits. Counts, ms and micro-USD all stay far below 2^53.
 
 /**
- * KEYS: ledger, then every counter key of the batch once (ops refer to them by index in KEYS).
+ * KEYS: every key of the batch once (ops refer to them by index in KEYS): counters and the
+ * replica's ledger on each shard of the batch (one shard on Redis Cluster; any number on one Redis).
  * ARGV, read left to right:
  *   now (the newest `now` of the batch: expired leases are dropped as of it), "<instance>:"
- *   T, then T templates: nW nS nB, per window: key n bucketMs limit; per slot: key limit ttlMs;
+ *   T, then T templates: ledger nW nS nB, per window: key n bucketMs limit; per slot: key limit ttlMs;
  *                        per budget: key limitMicro hard(1|0)
- *   S, then S settlements: nW nS nB, per window: key n bucket delta; per slot: key member;
+ *   S, then S settlements: ledger nW nS nB, per window: key n bucket delta; per slot: key member;
  *                          per budget: key reservedMicro actualMicro
  *   A, then A admissions: template now, cost per window, reserveMicro per budget, member per slot
  *   (a slot's member is <instance>:<leaseId>: a release finds a dead replica's leases by it)
@@ -45,7 +46,6 @@ export const BATCH = `
 -- Globals are slow in Redis' Lua (a protected global table): everything used per operation is local.
 local KEYS, ARGV, tonumber, floor, unpack, call, format, pairs = KEYS, ARGV, tonumber, math.floor, unpack, redis.call, string.format, pairs
 local function int(x) return format('%d', x) end
-local ledger = KEYS[1]
 local p = 1
 local function nxt() p = p + 1; return ARGV[p] end
 local function num() p = p + 1; return tonumber(ARGV[p]) end
@@ -178,31 +178,34 @@ local function sfield(k)
   return f
 end
 
-local function held(field)
+-- Each counter key's ledger (the ledger of this replica on the key's shard), by key index.
+local KL, LF = {}, {}
+local function held(k, field)
   local v = L[field]
   if v == nil then
-    v = tonumber(call('HGET', ledger, field)) or 0
+    v = tonumber(call('HGET', KEYS[KL[k]], field)) or 0
     L[field] = v
+    LF[field] = KL[k]
   end
   return v
 end
-local ledger_set, ledger_del, changed = {}, {}, {}
+local changed = {}
 
 -- Templates.
 local T = {}
 for t = 1, num() do
-  local nw, ns, nb = num(), num(), num()
+  local lk, nw, ns, nb = num(), num(), num(), num()
   local tp = { w = {}, s = {}, b = {} }
   for i = 1, nw do tp.w[i] = { k = num(), n = num(), ms = num(), limit = num() } end
-  for i = 1, ns do tp.s[i] = { k = num(), limit = num(), ttl = num() } end
-  for i = 1, nb do tp.b[i] = { k = num(), limit = num(), hard = nxt() == '1' } end
+  for i = 1, ns do tp.s[i] = { k = num(), limit = num(), ttl = num() }; KL[tp.s[i].k] = lk end
+  for i = 1, nb do tp.b[i] = { k = num(), limit = num(), hard = nxt() == '1' }; KL[tp.b[i].k] = lk end
   T[t] = tp
 end
 
 -- Settlements: token windows take the actual count, slots are released, budgets take the cost.
 local freed_leases = {}
 for _ = 1, num() do
-  local nw, ns, nb = num(), num(), num()
+  local lk, nw, ns, nb = num(), num(), num(), num()
   for _ = 1, nw do
     local k, n, bucket, delta = num(), num(), num(), num()
     local w = win(k, n, 0, bucket)
@@ -210,14 +213,16 @@ for _ = 1, num() do
   end
   for _ = 1, ns do
     local k, lease = num(), nxt()
+    KL[k] = lk
     local list = freed_leases[k]
     if not list then list = {}; freed_leases[k] = list end
     list[#list + 1] = lease
   end
   for _ = 1, nb do
     local k, reserved, actual = num(), num(), num()
+    KL[k] = lk
     local field = bfield(k)
-    local give = held(field)
+    local give = held(k, field)
     if give > reserved then give = reserved end
     if give > 0 then L[field] = L[field] - give; changed[field] = true end
     -- A counter that expired meanwhile is rebuilt from the rollups, which include this request.
@@ -234,7 +239,7 @@ for k, list in pairs(freed_leases) do
   local removed = call('ZREM', KEYS[k], unpack(list))
   if removed > 0 then
     local field = sfield(k)
-    L[field] = held(field) - removed
+    L[field] = held(k, field) - removed
     changed[field] = true
   end
 end
@@ -295,7 +300,7 @@ for a = 1, num() do
       s.add[#s.add + 1] = leases[i]
       if spec.ttl > s.ttl then s.ttl = spec.ttl end
       local field = sfield(spec.k)
-      L[field] = held(field) + 1
+      L[field] = held(spec.k, field) + 1
       changed[field] = true
     end
     for i = 1, nb do
@@ -304,7 +309,7 @@ for a = 1, num() do
       b.dirty = true
       if reserves[i] > 0 then
         local field = bfield(tp.b[i].k)
-        L[field] = held(field) + reserves[i]
+        L[field] = held(tp.b[i].k, field) + reserves[i]
         changed[field] = true
       end
       reply[#reply + 1] = b.spent
@@ -338,16 +343,22 @@ end
 for k, b in pairs(B) do
   if b.dirty then call('HSET', KEYS[k], 'spent', int(b.spent), 'reserved', int(b.reserved)) end
 end
+local sets, dels = {}, {}
 for field in pairs(changed) do
+  local lk = LF[field]
   if L[field] > 0 then
-    ledger_set[#ledger_set + 1] = field
-    ledger_set[#ledger_set + 1] = int(L[field])
+    local t = sets[lk] or {}
+    sets[lk] = t
+    t[#t + 1] = field
+    t[#t + 1] = int(L[field])
   else
-    ledger_del[#ledger_del + 1] = field
+    local t = dels[lk] or {}
+    dels[lk] = t
+    t[#t + 1] = field
   end
 end
-if #ledger_del > 0 then call('HDEL', ledger, unpack(ledger_del)) end
-if #ledger_set > 0 then call('HSET', ledger, unpack(ledger_set)) end
+for lk, t in pairs(dels) do call('HDEL', KEYS[lk], unpack(t)) end
+for lk, t in pairs(sets) do call('HSET', KEYS[lk], unpack(t)) end
 return out
 `;
 

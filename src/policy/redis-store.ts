@@ -12,8 +12,9 @@
 //   request ─ admit(plan) ─┼─ queue[shard] ─ end of turn ─ EVALSHA BATCH ─┤
 //   earlier ─ settle(spec) ┘   (one per shard)  (or ≤ 10 ms)          └─ outcome ─► request
 //
-// Every key carries its organization's hash tag (redis-keys.ts), so a batch — one shard's keys —
-// is valid on Redis Cluster, where a script may only touch one slot.
+// Every key carries its organization's hash tag (redis-keys.ts). On a single Redis one call carries
+// every organization's operations of the turn; on Redis Cluster, where a script may only touch one
+// slot, there is one call per organization (shard) of the turn.
 //
 // Admit and settle also keep this process's ledger on the shard (one more key per batch, no more
 // round trips): what it holds, so that if it dies the other replicas give it back (replica-ledger.ts).
@@ -62,9 +63,13 @@ export class RedisCounterStore implements CounterStore {
   /** script calls sent and not answered yet (close() waits for them) */
   private readonly inFlight = new Set<Promise<void>>();
 
+  /** Redis Cluster: one script call per shard, not one for every shard of the turn. */
+  private readonly perShard: boolean;
+
   /** Takes ownership of the connection: close() closes it. */
   constructor(redis: RedisClient, opts: RedisCounterStoreOptions = {}) {
     this.redis = redis;
+    this.perShard = redis.isCluster;
     this.prefix = opts.prefix ?? 'tg:';
     this.instance = opts.instance ?? newInstanceId();
     if (opts.ledger) {
@@ -92,29 +97,34 @@ export class RedisCounterStore implements CounterStore {
     });
   }
 
+  /**
+   * The queue of the script call an operation goes in: one per shard on Redis Cluster (a script
+   * may only touch one slot there), one for everything on a single Redis.
+   */
   private queue(shard = DEFAULT_SHARD): Queue {
-    let q = this.queues.get(shard);
+    if (!this.shards.has(shard)) {
+      // Listed before its first batch, so that a release of this replica finds its ledger there.
+      this.shards.add(shard);
+      this.redis.sadd(shardsKey(this.prefix, this.instance), shard).catch(() => this.shards.delete(shard));
+      this.ledger?.noteShard(shard);
+    }
+    const group = this.perShard ? shard : '';
+    let q = this.queues.get(group);
     if (!q) {
       q = { admits: [], settles: [] };
-      this.queues.set(shard, q);
-      if (!this.shards.has(shard)) {
-        // Listed before its first batch, so that a release of this replica finds its ledger there.
-        this.shards.add(shard);
-        this.redis.sadd(shardsKey(this.prefix, this.instance), shard).catch(() => this.shards.delete(shard));
-        this.ledger?.noteShard(shard);
-      }
+      this.queues.set(group, q);
     }
     return q;
   }
 
-  /** Sends every queued operation: one script call per shard (per MAX_BATCH operations). */
+  /** Sends every queued operation: one script call per queue (per MAX_BATCH operations). */
   private readonly flush = (): void => {
     this.scheduled = false;
     clearTimeout(this.settleTimer);
     this.settleTimer = undefined;
     const queues = this.queues;
     this.queues = new Map();
-    for (const [shard, q] of queues) {
+    for (const q of queues.values()) {
       let a = 0;
       let s = 0;
       while (a < q.admits.length || s < q.settles.length) {
@@ -122,17 +132,17 @@ export class RedisCounterStore implements CounterStore {
         s += settles.length;
         const admits = q.admits.slice(a, a + MAX_BATCH - settles.length);
         a += admits.length;
-        const sent = this.send(shard, admits, settles);
+        const sent = this.send(admits, settles);
         this.inFlight.add(sent);
         void sent.finally(() => this.inFlight.delete(sent));
       }
     }
   };
 
-  private async send(shard: string, admits: PendingAdmit[], settles: PendingSettle[]): Promise<void> {
+  private async send(admits: PendingAdmit[], settles: PendingSettle[]): Promise<void> {
     let replies: NestedReply;
     try {
-      const { numKeys, argv } = encodeBatch(this.prefix, shard, this.instance, admits, settles);
+      const { numKeys, argv } = encodeBatch(this.prefix, this.instance, admits, settles);
       replies = (await this.redis.evalsha(SCRIPTS.batch.sha, numKeys, ...argv).catch((err: unknown) => {
         if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
         return this.redis.eval(SCRIPTS.batch.lua, numKeys, ...argv);
@@ -192,15 +202,15 @@ export class RedisCounterStore implements CounterStore {
  * their index; plans from the same template share one template entry while their budget keys
  * (which change with the period) are the same.
  */
-function encodeBatch(prefix: string, shard: string, instance: string, admits: PendingAdmit[], settles: PendingSettle[]): { numKeys: number; argv: Array<string | number> } {
-  const keys: string[] = [ledgerKey(prefix, shard, instance)];
+function encodeBatch(prefix: string, instance: string, admits: PendingAdmit[], settles: PendingSettle[]): { numKeys: number; argv: Array<string | number> } {
+  const keys: string[] = [];
   const mine = leaseOwner(instance);
   const index = new Map<string, number>();
-  const k = (key: string): number => {
-    let i = index.get(key);
+  const add = (full: string): number => {
+    let i = index.get(full);
     if (i === undefined) {
-      i = keys.push(counterKey(prefix, shard, key));
-      index.set(key, i);
+      i = keys.push(full);
+      index.set(full, i);
     }
     return i;
   };
@@ -212,7 +222,9 @@ function encodeBatch(prefix: string, shard: string, instance: string, admits: Pe
     if (known && sameShape(known.plan, plan)) return known.at;
     const at = ++nTemplates;
     if (plan.template && !known) seen.set(plan.template, { at, plan });
-    templates.push(plan.windows.length, plan.slots.length, plan.budgets.length);
+    const shard = plan.shard ?? DEFAULT_SHARD;
+    const k = (key: string) => add(counterKey(prefix, shard, key));
+    templates.push(add(ledgerKey(prefix, shard, instance)), plan.windows.length, plan.slots.length, plan.budgets.length);
     for (const w of plan.windows) templates.push(k(w.key), Math.round(w.windowMs / w.bucketMs), w.bucketMs, w.limit);
     for (const s of plan.slots) templates.push(k(s.key), s.limit, s.ttlMs);
     for (const b of plan.budgets) templates.push(k(b.key), b.limitMicro, b.hard ? 1 : 0);
@@ -221,7 +233,9 @@ function encodeBatch(prefix: string, shard: string, instance: string, admits: Pe
 
   const ops: Array<string | number> = [settles.length];
   for (const { spec } of settles) {
-    ops.push(spec.windows.length, spec.slots.length, spec.budgets.length);
+    const shard = spec.shard ?? DEFAULT_SHARD;
+    const k = (key: string) => add(counterKey(prefix, shard, key));
+    ops.push(add(ledgerKey(prefix, shard, instance)), spec.windows.length, spec.slots.length, spec.budgets.length);
     for (const w of spec.windows) ops.push(k(w.key), Math.round(w.windowMs / w.bucketMs), w.bucket, w.delta);
     for (const s of spec.slots) ops.push(k(s.key), mine + s.leaseId);
     for (const b of spec.budgets) ops.push(k(b.key), b.reservedMicro, b.actualMicro);
