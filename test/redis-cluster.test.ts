@@ -274,7 +274,9 @@ describe('Tollgate on a Redis Cluster', { skip: clusterSkip() || serviceSkip('po
         }
       })());
       try {
-        await sleep(500); // steady state first
+        // Steady state first: every stream has answered a few times (a cold replica's first request can
+        // take longer than a fixed pause on a loaded machine).
+        await until('every stream answered three times before the kill', 15_000, () => streams.every((s) => s.outs.length >= 3));
         for (const s of streams) assert.ok(s.outs.length > 0 && s.outs.every((o) => o.status === 200), `${s.name} succeeds before the kill: ${JSON.stringify(s.outs.find((o) => o.status !== 200))}`);
 
         killedAt = performance.now();
