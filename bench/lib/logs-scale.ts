@@ -65,7 +65,7 @@ export async function measureLogs(db: Db, s: LogsShape, reps: number, say: (line
       const rows = await logQuery(db.kysely, c.filter, scope, middle, 51).explain();
       const text = rows.map((r) => String(Object.values(r)[0])).join('\n');
       const index = /Index (Only )?Scan (Backward )?using (\w+)/.exec(text);
-      plan = `${index ? `${index[2] ? 'backward ' : ''}walk of ${index[3]}` : 'NO INDEX WALK'}${/Seq Scan/.test(text) ? ', seq scan' : ''}${/\bSort\b/.test(text) ? ', sort' : ''}`;
+      plan = `${index ? `${index[2] ? 'backward ' : ''}walk of ${index[3]}` : 'NO INDEX WALK'}${/Seq Scan/.test(text) ? ', seq scan' : ''}${/\bSort\b(?! Key)/.test(text) ? ', sort' : ''}`;
     }
     out.push({ name: c.name, first: first.timing, deep: deep.timing, rows: first.rows, ...(plan ? { plan } : {}) });
     say(`    ${c.name}: first ${first.timing.p50.toFixed(2)} / ${first.timing.p99.toFixed(2)}, deep ${deep.timing.p50.toFixed(2)} / ${deep.timing.p99.toFixed(2)} (${first.rows} rows)${plan ? `; ${plan}` : ''}`);

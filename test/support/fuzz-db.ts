@@ -11,6 +11,8 @@ import type { IdKind, IdRef } from './fuzz-values.ts';
 
 /** Written by the /v1 log writer in the background, never by an admin request. */
 const BACKGROUND_TABLES = new Set(['request_logs', 'spend_rollups', 'org_day_rollups', 'tollgate_migrations', 'tollgate_migrations_lock']);
+/** On PostgreSQL request_logs is partitioned: its day, DEFAULT and legacy partitions are request_logs_*. */
+const background = (table: string): boolean => BACKGROUND_TABLES.has(table) || table.startsWith('request_logs_');
 /**
  * Bookkeeping of authentication, not a write of the request: a management key's last use and a
  * session's last activity are touched (at most once a minute) whatever the answer. Updates that set
@@ -49,7 +51,7 @@ export class DbWatch {
       // trigger, and is written only with the table it indexes, which is watched.
       const virtual = raw.sqlite.prepare("select name from sqlite_master where type = 'table' and sql like 'create virtual table%'").pluck().all() as string[];
       const derived = (n: string) => virtual.some((v) => n === v || n.startsWith(`${v}_`));
-      this.tables = names.filter((n) => !BACKGROUND_TABLES.has(n) && !derived(n)).sort();
+      this.tables = names.filter((n) => !background(n) && !derived(n)).sort();
       raw.sqlite.exec('create temp table fz_writes (t text primary key, n integer not null)');
       for (const t of this.tables) {
         raw.sqlite.prepare('insert into temp.fz_writes values (?, 0)').run(t);
@@ -61,7 +63,7 @@ export class DbWatch {
       }
     } else {
       const rows = (await sql<{ name: string }>`select tablename as name from pg_tables where schemaname = current_schema()`.execute(this.db.kysely)).rows;
-      this.tables = rows.map((r) => r.name).filter((n) => !BACKGROUND_TABLES.has(n)).sort();
+      this.tables = rows.map((r) => r.name).filter((n) => !background(n)).sort();
       await sql`create table fuzz_writes (t text primary key, n bigint not null default 0)`.execute(this.db.kysely);
       await sql`create function fuzz_count() returns trigger language plpgsql as $$ begin update fuzz_writes set n = n + 1 where t = TG_TABLE_NAME; return null; end $$`.execute(this.db.kysely);
       for (const t of this.tables) {
