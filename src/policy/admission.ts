@@ -29,8 +29,11 @@ export interface RateHeaders {
 }
 
 export interface Ticket {
-  /** Replace the reservation with what was actually consumed; release the concurrency slot. */
-  settle(actual: { tokens: number; costMicro: number }): void;
+  /**
+   * Replace the reservation with what was actually consumed; release the concurrency slot. With a
+   * shared counter store, a promise that resolves (never rejects) once the store has applied it.
+   */
+  settle(actual: { tokens: number; costMicro: number }): void | Promise<void>;
 }
 
 export type DenialCode = 'rate_limit_exceeded' | 'concurrency_limit_exceeded' | 'budget_exceeded' | 'cost_unbounded' | 'service_unavailable';

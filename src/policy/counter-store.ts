@@ -84,6 +84,7 @@ export interface SettleSpec {
 export interface CounterStore {
   /** In-process stores answer synchronously; shared ones with a promise. */
   admit(plan: AdmitPlan): StoreOutcome | Promise<StoreOutcome>;
+  /** A shared store's promise resolves once the settlement is applied (the answer ends after it). */
   settle(spec: SettleSpec): void | Promise<void>;
   /** Sets a budget counter's spent amount if it is not loaded yet (another replica may have). */
   initBudget(key: string, spentMicro: number, ttlMs: number, now: number, shard?: string): Promise<void>;

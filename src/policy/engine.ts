@@ -110,7 +110,7 @@ export class LimitsEngine implements Admission {
   }
 
   /** Replaces the reservation by the actual consumption, releases the slot, checks alert thresholds. */
-  settle(req: AdmissionRequest, plan: AdmitPlan, t: Template, periods: Period[], admitted: BudgetState[], actual: { tokens: number; costMicro: number }): void {
+  settle(req: AdmissionRequest, plan: AdmitPlan, t: Template, periods: Period[], admitted: BudgetState[], actual: { tokens: number; costMicro: number }): void | Promise<void> {
     const windows: SettleSpec['windows'] = [];
     for (let i = 0; i < plan.windows.length; i++) {
       const w = plan.windows[i]!;
@@ -123,12 +123,18 @@ export class LimitsEngine implements Admission {
       const b = plan.budgets[i]!;
       budgets[i] = { key: b.key, reservedMicro: b.reserveMicro, actualMicro: actual.costMicro, ttlMs: b.ttlMs };
     }
+    let applied: Promise<void> | undefined;
     try {
       const settling = this.store.settle({ shard: plan.shard, windows, slots, budgets });
-      if (settling) settling.catch(this.opts.onError);
+      if (settling) applied = settling.catch(this.opts.onError);
     } catch (err) {
       this.opts.onError(err);
     }
+    this.checkAlerts(req, plan, t, periods, admitted, actual);
+    return applied;
+  }
+
+  private checkAlerts(req: AdmissionRequest, plan: AdmitPlan, t: Template, periods: Period[], admitted: BudgetState[], actual: { costMicro: number }): void {
     for (let i = 0; i < t.budgets.length; i++) {
       const b = t.budgets[i]!;
       if (b.budget.thresholds.length === 0) continue;
@@ -343,9 +349,9 @@ class PlanTicket implements Ticket {
     this.admitted = admitted;
   }
 
-  settle(actual: { tokens: number; costMicro: number }): void {
+  settle(actual: { tokens: number; costMicro: number }): void | Promise<void> {
     if (this.settled) return;
     this.settled = true;
-    this.engine.settle(this.req, this.plan, this.t, this.periods, this.admitted, actual);
+    return this.engine.settle(this.req, this.plan, this.t, this.periods, this.admitted, actual);
   }
 }

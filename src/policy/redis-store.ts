@@ -1,7 +1,6 @@
 // Counters in Redis, for cluster mode: every replica admits against the same windows, slots and
-// budgets. Admissions and settlements are BATCHED: the admissions this process issues for one
-// shard in one event-loop turn, and the settlements queued since the last batch (they wait at
-// most SETTLE_WAIT_MS for admissions to ride with), go to Redis as ONE script call
+// budgets. Admissions and settlements are BATCHED: the admissions and settlements this process
+// issues for one shard in one event-loop turn go to Redis as ONE script call
 // (redis-lua.ts BATCH), which applies the settlements and then the admissions in order, each
 // all-or-nothing — the outcome of running them one by one, at one round trip and one script
 // invocation per turn instead of two per request. Each counter the batch touches is read and
@@ -10,7 +9,7 @@
 //
 //   request ─ admit(plan) ─┐                                          ┌─ outcome ─► request
 //   request ─ admit(plan) ─┼─ queue[shard] ─ end of turn ─ EVALSHA BATCH ─┤
-//   earlier ─ settle(spec) ┘   (one per shard)  (or ≤ 10 ms)          └─ outcome ─► request
+//   request ─ settle(spec) ┘   (one per shard)                        └─ applied ─► answer ends
 //
 // Every key carries its organization's hash tag (redis-keys.ts). On a single Redis one call carries
 // every organization's operations of the turn; on Redis Cluster, where a script may only touch one
@@ -29,14 +28,6 @@ const SCRIPTS = { batch: script(BATCH), init: script(INIT_BUDGET), peek: script(
 
 /** Most operations per script call: bounds the time one call holds Redis (and Lua's unpack limits). */
 const MAX_BATCH = 128;
-
-/**
- * A settlement waits for the next admission's batch, at most this long: settlements and
- * admissions rarely fall in the same turn, and a settle-only call per turn would double the calls.
- * Waiting only ever holds a reservation, a lease or a token bound a little longer (never admits
- * more than exact).
- */
-const SETTLE_WAIT_MS = 10;
 
 export interface RedisCounterStoreOptions {
   prefix?: string;
@@ -59,7 +50,6 @@ export class RedisCounterStore implements CounterStore {
   private readonly shards = new Set<string>();
   private queues = new Map<string, Queue>();
   private scheduled = false;
-  private settleTimer: NodeJS.Timeout | undefined;
   /** script calls sent and not answered yet (close() waits for them) */
   private readonly inFlight = new Set<Promise<void>>();
 
@@ -81,20 +71,27 @@ export class RedisCounterStore implements CounterStore {
   admit(plan: AdmitPlan): Promise<StoreOutcome> {
     return new Promise((resolve, reject) => {
       this.queue(plan.shard).admits.push({ plan, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(this.flush);
-      }
+      this.schedule();
     });
   }
 
-  /** Not on any request's critical path: goes with the next admissions' batch (≤ SETTLE_WAIT_MS). */
-  settle(spec: SettleSpec): Promise<void> {
-    if (spec.windows.length + spec.slots.length + spec.budgets.length === 0) return Promise.resolve();
+  /**
+   * Goes with this turn's batch, like an admission: the request's answer ends only once Redis has
+   * applied it (pipeline.ts), so a process killed at any moment never leaves the shared counter
+   * below the spend its log will show — the hard budget holds across a crash.
+   */
+  settle(spec: SettleSpec): Promise<void> | undefined {
+    if (spec.windows.length + spec.slots.length + spec.budgets.length === 0) return undefined;
     return new Promise((resolve, reject) => {
       this.queue(spec.shard).settles.push({ spec, resolve, reject });
-      if (!this.scheduled && !this.settleTimer) this.settleTimer = setTimeout(this.flush, SETTLE_WAIT_MS);
+      this.schedule();
     });
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(this.flush);
   }
 
   /**
@@ -120,8 +117,6 @@ export class RedisCounterStore implements CounterStore {
   /** Sends every queued operation: one script call per queue (per MAX_BATCH operations). */
   private readonly flush = (): void => {
     this.scheduled = false;
-    clearTimeout(this.settleTimer);
-    this.settleTimer = undefined;
     const queues = this.queues;
     this.queues = new Map();
     for (const q of queues.values()) {
@@ -186,7 +181,7 @@ export class RedisCounterStore implements CounterStore {
 
   /** Sends what is still queued, waits for it, releases what the ledger still holds, closes. */
   async close(): Promise<void> {
-    if (this.scheduled || this.settleTimer) this.flush();
+    if (this.scheduled) this.flush();
     await Promise.allSettled([...this.inFlight]);
     await this.ledger?.stop();
     await closeRedis(this.redis);

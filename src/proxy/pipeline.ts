@@ -126,12 +126,14 @@ export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
 
   // What a response without usage is charged for its prompt (flagged as estimated).
   const promptEstimate = Math.ceil(call.bodyBytes / 4);
-  // Settle and log: called by forward() BEFORE the last bytes reach the client, so the log row is
-  // in the crash journal before the client can see its answer complete; at most once. Priced at
-  // the deployment that answered.
+  // Settle, then log: called by forward() BEFORE the last bytes reach the client; at most once.
+  // Priced at the deployment that answered. With a shared counter store the log row is written
+  // once the store has applied the settlement, and forward() ends the answer after that: a process
+  // killed at any point leaves the shared spend at or above what its journal brings into the log,
+  // and every answer a client saw complete is in both.
   let settled = false;
   let answeredBy: ResolvedRoute | undefined;
-  const settle = (r: ForwardResult): void => {
+  const settle = (r: ForwardResult): void | Promise<void> => {
     if (settled) return;
     settled = true;
     if (call.trace) call.trace.settling(r);
@@ -142,9 +144,11 @@ export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
     const priced = !usage ? 0 : by?.price ? usageCostMicro(by.price, usage) : null;
     // Never a NaN into the ledger (an upstream reporting absurd usage): unpriced instead.
     const cost = priced === null || Number.isFinite(priced) ? priced : null;
-    admission.ticket.settle({ tokens: usage ? usage.tokensIn + usage.tokensOut : 0, costMicro: cost ?? 0 });
+    const applied = admission.ticket.settle({ tokens: usage ? usage.tokensIn + usage.tokensOut : 0, costMicro: cost ?? 0 });
     deps.orgSlots.release(ctx.orgId);
-    log({ ...r, usage, estimated }, by?.provider ?? null, cost, usage !== undefined && !by?.price);
+    const write = () => log({ ...r, usage, estimated }, by?.provider ?? null, cost, usage !== undefined && !by?.price);
+    if (applied) return applied.then(write);
+    write();
   };
   try {
     const { config } = deps;
@@ -170,7 +174,7 @@ export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
       tried++;
       if (exchange.local) {
         const { status, body: answer, usage } = exchange.local;
-        settle({ status, usage, estimated: false, errorCode: null, streamed: false });
+        await settle({ status, usage, estimated: false, errorCode: null, streamed: false });
         return sendJson(res, status, answer, headers);
       }
       const up = {

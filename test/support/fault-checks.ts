@@ -97,7 +97,10 @@ export interface Expect {
    * broke) may be logged once or not at all; one that was answered must still be logged.
    */
   crash?: boolean;
-  /** after a crash: how many answered requests' settles the shared counter may have missed */
+  /**
+   * after a crash: how many requests the shared counter may have settled that the log never got
+   * (applied by Redis, the process killed before its log row was written; the client got no answer)
+   */
   crashLagRequests?: number;
   /** cell-specific expectation for a request with a response head: a problem, or undefined */
   each?(o: Outcome, row: LogRow): string | undefined;
@@ -217,17 +220,17 @@ export async function awaitReleased(p: Problems, api: Api, key: CellKey, deadlin
 
 /**
  * The hard cap holds, and the key's budget counter agrees with the rollups. After a crash in
- * cluster mode the Redis counter may lag by what the dead process settled in its last instant
- * (docs/production.md: settles are pipelined; the journal still brings those rows into the
- * rollups): `lagMicro` bounds that, never an excess.
+ * cluster mode the Redis counter may be AHEAD by what the dead process settled in its last instant
+ * and never logged (a settlement is applied before its log row is written: docs/production.md);
+ * `aheadMicro` bounds that. Behind is never allowed: that is what would let the cap be overshot.
  */
-export function checkBudget(p: Problems, layers: any[], key: CellKey, totals: Totals, lagMicro = 0): void {
+export function checkBudget(p: Problems, layers: any[], key: CellKey, totals: Totals, aheadMicro = 0): void {
   if (totals.cost_micro > key.capMicro) p.add(`hard budget overshot: ${totals.cost_micro} µ$ spent of ${key.capMicro}`);
   const budget = layers.find((l) => l.level === 'key')?.budget;
   if (!budget) return p.add('the key shows no budget', '', 'counters');
   const counted = Math.round(budget.spent_usd * 1e6);
-  const lag = totals.cost_micro - counted;
-  if (lag < 0 || lag > lagMicro) p.add(`the key's budget counter says ${counted} µ$ spent, the rollups ${totals.cost_micro}${lagMicro ? ` (a lag up to ${lagMicro} µ$ is allowed after a crash)` : ''}`, '', 'counters');
+  const ahead = counted - totals.cost_micro;
+  if (ahead < 0 || ahead > aheadMicro) p.add(`the key's budget counter says ${counted} µ$ spent, the rollups ${totals.cost_micro}${aheadMicro ? ` (up to ${aheadMicro} µ$ ahead is allowed after a crash)` : ''}`, '', 'counters');
 }
 
 /**
@@ -284,9 +287,9 @@ export async function verifyCell(run: CellRun): Promise<{ problems: string[]; ar
   const totals = await run.store.rollup([run.key.keyId]);
   checkRequests(p, run.outcomes, rows, run.fault, run.expect);
   checkRollups(p, rows, totals);
-  // A crash can leave the settles of the requests in flight at the kill unsent (at most one per slot).
-  const lagMicro = run.expect?.crash ? (run.expect.crashLagRequests ?? 0) * Math.max(0, ...rows.map((r) => Number(r.cost_micro ?? 0))) : 0;
-  checkBudget(p, layers, run.key, totals, lagMicro);
+  // A crash can leave settled requests unlogged (at most one per request in flight at the kill).
+  const aheadMicro = run.expect?.crash ? (run.expect.crashLagRequests ?? 0) * Math.max(0, ...rows.map((r) => Number(r.cost_micro ?? 0))) : 0;
+  checkBudget(p, layers, run.key, totals, aheadMicro);
   const areas = { requests: p.list('requests'), counters: p.list('counters') };
   return { problems: p.list(), areas, summary: summarize(run.outcomes, rows, totals, run.key) };
 }
