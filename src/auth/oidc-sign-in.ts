@@ -6,6 +6,7 @@ import type { Deps } from '../deps.ts';
 import type { Actor } from '../http/actor.ts';
 import type { AuditInput } from '../audit/audit.repository.ts';
 import { applyChange } from '../audit/change.ts';
+import { teamMembersChanged } from '../policy/member-share.ts';
 import { insertUser, userView, type UserRow } from '../users/users.repository.ts';
 import { acceptWithIdentity } from '../people/invitation-accept.ts';
 import { findUserByIdentity, SignInRefused, type OidcIdentity } from './oidc-identity.ts';
@@ -52,7 +53,8 @@ export async function completeOidcSignIn(deps: Deps, login: OidcLoginRow, identi
       Object.assign(actor, { id: String(user.id), userId: user.id, role: orgRole(user.role) });
       if (created) audit.unshift({ orgId, action: 'user.create', targetType: 'user', targetId: user.id, after: { ...userView(user), via: invitation ? 'invitation' : 'oidc_jit' } });
       audit.push({ orgId, action: 'auth.login', targetType: 'user', targetId: user.id, after: { method: 'oidc', subject: identity.subject, session_id: session.id } });
-      return { result: { user, session }, audit };
+      // Joining a team changes its fair member share (policy/member-share.ts).
+      return { result: { user, session }, audit, invalidate: invitation?.team_id != null ? [teamMembersChanged(invitation.team_id)] : [] };
     });
   } catch (err) {
     if (err instanceof SignInRefused) await recordOidcFailure(deps, orgId, caller, err, identity);

@@ -24,6 +24,7 @@ import * as m0022 from './migrations/0022_routes_and_deployments.ts';
 import * as m0023 from './migrations/0023_model_prices.ts';
 import * as m0024 from './migrations/0024_provisioned_keys.ts';
 import * as m0025 from './migrations/0025_request_log_partitions.ts';
+import * as m0026 from './migrations/0026_member_share.ts';
 
 export interface DialectMigration {
   up(db: Kysely<any>, dialect: DialectName): Promise<void>;
@@ -51,6 +52,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0023_model_prices': m0023,
   '0024_provisioned_keys': m0024,
   '0025_request_log_partitions': m0025,
+  '0026_member_share': m0026,
 };
 
 class Provider implements MigrationProvider {

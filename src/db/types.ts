@@ -204,6 +204,8 @@ export interface PoliciesTable {
   budget_period: string | null;
   budget_mode: string | null;
   alert_thresholds: string | null;
+  /** teams only: each member's share of the team's tpm/tpd, 'fair' or a fraction ('0.25'); null = none */
+  member_share: string | null;
   updated_at: string;
 }
 

@@ -14,6 +14,7 @@ import { clientIp } from '../net/client-ip.ts';
 import { authorize } from '../auth/authorize.ts';
 import { decide, teamsFor } from '../auth/permissions.ts';
 import { applyChange } from '../audit/change.ts';
+import { teamMembersChanged } from '../policy/member-share.ts';
 import { hashPassword, MAX_PASSWORD_LENGTH, passwordProblem } from '../auth/passwords.ts';
 import { createSession, orgRole, sessionCookie, userAgentOf } from '../auth/sessions.ts';
 import { csrfCookie, signedInBody } from '../auth/sign-in-response.ts';
@@ -104,6 +105,7 @@ export function registerInvitationRoutes(api: FastifyInstance, deps: Deps): void
           { orgId, teamId: inv.team_id, action: 'invitation.accept', targetType: 'invitation', targetId: inv.id, after: { user_id: signedIn.id, method: 'password', team_id: inv.team_id, team_role: inv.team_role } },
           { orgId, action: 'auth.login', targetType: 'user', targetId: signedIn.id, after: { method: 'invitation', session_id: session.id } },
         ],
+        invalidate: inv.team_id !== null ? [teamMembersChanged(inv.team_id)] : [],
       };
     });
     return reply.header('cache-control', 'no-store').header('set-cookie', [sessionCookie(deps, req.raw, session.token, session.expiresAt), csrfCookie(deps, req.raw, session.csrfToken, session.expiresAt)]).send(signedInBody(user, session));

@@ -9,6 +9,7 @@ import type { PolicyCache } from './policy-cache.ts';
 import type { Alerts } from './alerts.ts';
 import { microToUsd } from '../usage/spend.repository.ts';
 import { shardOf } from './redis-keys.ts';
+import { shareNote, shareWords } from './member-share.ts';
 
 const DAY = 86_400_000;
 const NO_OP: Ticket = { settle() {} };
@@ -155,8 +156,10 @@ export class LimitsEngine implements Admission {
         const headers: RateHeaders = unit === 'requests'
           ? { limitRequests: limit, remainingRequests: Math.max(0, limit - outcome.state.used), resetRequestsMs: outcome.state.resetMs }
           : { limitTokens: limit, remainingTokens: Math.max(0, limit - outcome.state.used), resetTokensMs: outcome.state.resetMs };
+        const share = shareNote(w.level, w.name, limit);
         return this.deny('rate_limit_exceeded', w.level.level, limit, now + outcome.state.resetMs,
-          `Rate limit reached for this ${label(w.level.level)}: ${limit} ${unit} per ${per(w.name)} (${w.name}), ${outcome.state.used} used. Retry in ${Math.ceil(outcome.state.resetMs / 1000)}s.`, headers, { window: w.name });
+          `Rate limit reached for this ${label(w.level.level)}: ${limit} ${unit} per ${per(w.name)} (${w.name}), ${outcome.state.used} used. Retry in ${Math.ceil(outcome.state.resetMs / 1000)}s.${share ? shareWords(share) : ''}`,
+          headers, share ? { window: w.name, member_share: share } : { window: w.name });
       }
       case 'slot': {
         const s = t.slots[outcome.index]!;

@@ -12,6 +12,7 @@ import { budgetTtl } from './engine.ts';
 import { policyView } from './policy-input.ts';
 import { explainAccess, scopeNames } from '../access/access-explain.ts';
 import { shardOf } from './redis-keys.ts';
+import { shareNote } from './member-share.ts';
 
 export async function explainLevels(deps: Deps, orgId: number, levels: LevelPolicy[]) {
   try {
@@ -45,7 +46,8 @@ async function readLevels(deps: Deps, shard: string, levels: LevelPolicy[]) {
     const windows: Record<string, unknown> = {};
     names.forEach((n, i) => {
       const st = state.windows[i]!;
-      windows[n] = { limit: p[n], used: st.used, remaining: Math.max(0, p[n]! - st.used), resets_in_seconds: Math.ceil(st.resetMs / 1000), reset_at: st.used > 0 ? iso(now + st.resetMs) : null };
+      const share = shareNote(l, n, p[n]!);
+      windows[n] = { limit: p[n], used: st.used, remaining: Math.max(0, p[n]! - st.used), resets_in_seconds: Math.ceil(st.resetMs / 1000), reset_at: st.used > 0 ? iso(now + st.resetMs) : null, ...(share ? { member_share: share } : {}) };
     });
     const b = state.budgets[0];
     layers.push({

@@ -14,9 +14,19 @@ export const policyDoc = z.object({
   budget_period: z.enum(['total', 'daily', 'weekly', 'monthly']).nullable(),
   budget_mode: z.enum(['hard', 'soft']).nullable(),
   alert_thresholds: z.array(z.number()),
+  /** teams: each member's share of the team's tpm / tpd ('fair' or a fraction); null = none */
+  member_share: z.union([z.literal('fair'), z.number()]).nullable(),
 });
 
-const windowDoc = z.object({ limit: z.number(), used: z.number(), remaining: z.number(), resets_in_seconds: z.number(), reset_at: z.string().nullable() });
+const windowDoc = z.object({
+  limit: z.number(),
+  used: z.number(),
+  remaining: z.number(),
+  resets_in_seconds: z.number(),
+  reset_at: z.string().nullable(),
+  /** a member's token window capped by the team's member share: how the limit was derived */
+  member_share: z.object({ of: z.union([z.literal('fair'), z.number()]), fraction: z.number(), team_limit: z.number(), members: z.number().nullable() }).optional(),
+});
 
 /** one level with where it stands now (explain.ts) */
 export const limitsLayerDoc = z.object({

@@ -2,6 +2,7 @@
 // from the rollups — which is how budget counters are rebuilt after a restart.
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../db/types.ts';
+import { ApiError } from '../http/errors.ts';
 import { utcDay } from '../clock.ts';
 import { EMPTY_POLICY, policyFromRow, type Policy } from './policy.ts';
 
@@ -56,6 +57,11 @@ export function splitScope(scope: string): { type: string; id: string } {
 
 export async function savePolicy(trx: Transaction<Database>, scope: string, orgId: number, p: Policy, at: string): Promise<void> {
   const { type, id } = splitScope(scope);
+  // One check for every writer (limits routes, team and key creation): a share is a team's.
+  if (p.memberShare !== null) {
+    if (type !== 'team') throw new ApiError('invalid_request', "member_share: only a team's limits take a member share (it divides the team's tpm / tpd among its members)", 'member_share');
+    if (p.tpm === null && p.tpd === null) throw new ApiError('invalid_request', 'member_share: the team has no token limit to share; set tpm (tpm_limit) or tpd (daily_token_limit) too', 'member_share');
+  }
   const row = {
     rpm: p.rpm,
     rph: p.rph,
@@ -67,6 +73,7 @@ export async function savePolicy(trx: Transaction<Database>, scope: string, orgI
     budget_period: p.budget?.period ?? null,
     budget_mode: p.budget?.mode ?? null,
     alert_thresholds: p.budget ? JSON.stringify(p.budget.thresholds) : null,
+    member_share: p.memberShare === null ? null : String(p.memberShare),
     updated_at: at,
   };
   await trx

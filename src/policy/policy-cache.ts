@@ -1,5 +1,7 @@
 // Which levels apply to a key, with their policies, cached per scope. A policy change publishes a
-// 'policy' invalidation for its scope; the entry is dropped at once (on every replica).
+// 'policy' invalidation for its scope; the entry is dropped at once (on every replica). A team
+// that shares its token limits fairly among its members is reloaded (with its active member
+// count) when its membership changes: those changes publish a 'policy' invalidation for the team.
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/types.ts';
 import type { Invalidation } from '../cache/invalidator.ts';
@@ -8,6 +10,7 @@ import { loadPolicies } from './policies.repository.ts';
 import type { LevelPolicy } from './policy.ts';
 import type { Level } from './admission.ts';
 import { BoundedCache } from '../cache/bounded-cache.ts';
+import { activeMembers, withMemberShare } from './member-share.ts';
 
 const scopeMemo = new WeakMap<KeyContext, Array<{ level: Level; scope: string }>>();
 
@@ -24,13 +27,27 @@ export function scopesFor(ctx: KeyContext): Array<{ level: Level; scope: string 
   return out;
 }
 
+/** The levels with the member level under its team's member share (the same array when none applies). */
+function applyMemberShare(levels: LevelPolicy[]): LevelPolicy[] {
+  const m = levels.findIndex((l) => l.level === 'member');
+  if (m === -1) return levels;
+  const team = levels.find((l) => l.level === 'team');
+  if (!team || team.policy.memberShare === null) return levels;
+  const out = levels.slice();
+  out[m] = withMemberShare(levels[m]!, team);
+  return out;
+}
+
 export class PolicyCache {
   // LevelPolicy objects keep their identity while cached, so the engine can compile each once.
   private readonly entries: BoundedCache<string, LevelPolicy>;
   private readonly db: Kysely<Database>;
   private generation = 0;
-  /** the levels last returned for a key: handed out again, with no new array, while all still hold */
-  private readonly memo = new WeakMap<KeyContext, LevelPolicy[]>();
+  /**
+   * The levels last returned for a key (with a team's member share applied), and the cached
+   * entries they came from: handed out again, with no new array, while every entry still holds.
+   */
+  private readonly memo = new WeakMap<KeyContext, { levels: LevelPolicy[]; sources: LevelPolicy[] }>();
 
   constructor(db: Kysely<Database>, max: number) {
     this.db = db;
@@ -42,8 +59,8 @@ export class PolicyCache {
     const memo = this.memo.get(ctx);
     if (!memo) return undefined;
     const scopes = scopesFor(ctx);
-    for (let i = 0; i < scopes.length; i++) if (this.entries.get(scopes[i]!.scope) !== memo[i]) return undefined;
-    return memo;
+    for (let i = 0; i < scopes.length; i++) if (this.entries.get(scopes[i]!.scope) !== memo.sources[i]) return undefined;
+    return memo.levels;
   }
 
   async levelsFor(ctx: KeyContext): Promise<LevelPolicy[]> {
@@ -58,18 +75,24 @@ export class PolicyCache {
       else (missing ??= []).push(s.scope);
     }
     if (!missing) {
-      this.memo.set(ctx, out);
-      return out;
+      const levels = applyMemberShare(out);
+      this.memo.set(ctx, { levels, sources: out });
+      return levels;
     }
     const generation = this.generation;
     const loaded = await loadPolicies(this.db, missing);
-    return scopes.map((s) => {
+    // A team sharing its limits fairly: how many active members share them (one query, cold path only).
+    const fair = missing.filter((s) => s.startsWith('team:') && loaded.get(s)!.memberShare === 'fair').map((s) => Number(s.slice(5)));
+    const members = fair.length > 0 ? await activeMembers(this.db, fair) : undefined;
+    return applyMemberShare(scopes.map((s) => {
       const cached = this.entries.get(s.scope);
       if (cached) return cached;
       const level: LevelPolicy = { ...s, policy: loaded.get(s.scope)! };
+      const count = s.level === 'team' ? members?.get(Number(s.scope.slice(5))) : undefined;
+      if (count !== undefined) level.members = count;
       if (generation === this.generation) this.entries.set(s.scope, level);
       return level;
-    });
+    }));
   }
 
   invalidate(event: Invalidation): void {

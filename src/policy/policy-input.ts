@@ -2,7 +2,7 @@
 // integer micro-USD inside). Used by PUT/PATCH …/limits and inline on key and team creation.
 import { z } from 'zod';
 import { microToUsd } from '../usage/spend.repository.ts';
-import { EMPTY_POLICY, type BudgetPeriod, type Policy } from './policy.ts';
+import { EMPTY_POLICY, type BudgetPeriod, type MemberShare, type Policy } from './policy.ts';
 
 // Request counts are 32-bit columns; token counts 64-bit (docs/limits.md).
 const requests = z.number().int('must be a whole number').positive('must be positive').max(2_147_483_647).nullable();
@@ -20,6 +20,9 @@ export const limitFields = {
   budget_period: z.enum(['total', 'daily', 'weekly', 'monthly']).optional(),
   budget_mode: z.enum(['hard', 'soft']).optional(),
   alert_thresholds: z.array(z.number().gt(0, 'must be above 0').max(10, 'must be at most 10')).max(10).optional(),
+  // Teams only (checked where a policy is saved: policies.repository.ts): each member's share of
+  // the team's tpm / tpd, 'fair' among its active members or a fixed fraction.
+  member_share: z.union([z.literal('fair'), z.number().gt(0, 'must be above 0').max(1, 'must be at most 1')], { error: 'must be "fair" or a fraction above 0 and at most 1' }).nullable().optional(),
 };
 
 export const limitsBody = z.strictObject(limitFields);
@@ -52,6 +55,7 @@ export function applyLimits(base: Policy, input: LimitsInput, mode: 'replace' | 
             mode: input.budget_mode ?? from.budget?.mode ?? 'hard',
             thresholds: [...new Set(input.alert_thresholds ?? from.budget?.thresholds ?? [])].sort((a, b) => a - b),
           },
+    memberShare: input.member_share === undefined ? from.memberShare : (input.member_share as MemberShare | null),
   };
 }
 
@@ -67,5 +71,6 @@ export function policyView(p: Policy) {
     budget_period: p.budget?.period ?? null,
     budget_mode: p.budget?.mode ?? null,
     alert_thresholds: p.budget?.thresholds ?? [],
+    member_share: p.memberShare,
   };
 }

@@ -15,6 +15,13 @@ export interface Budget {
   thresholds: number[];
 }
 
+/**
+ * A team's member share (seed 001: "a single user cannot exhaust team quota alone"): each member's
+ * token windows are capped at this part of the team's tpm / tpd. 'fair' divides the team's limit
+ * among its active members; a number is a fixed fraction (0 < x ≤ 1).
+ */
+export type MemberShare = 'fair' | number;
+
 export interface Policy {
   rpm: number | null;
   rph: number | null;
@@ -23,6 +30,8 @@ export interface Policy {
   tpd: number | null;
   maxParallel: number | null;
   budget: Budget | null;
+  /** teams only (member-share.ts) */
+  memberShare: MemberShare | null;
 }
 
 /** One level that applies to a request: its counters live under `scope`. */
@@ -31,9 +40,19 @@ export interface LevelPolicy {
   /** e.g. "key:12", "member:3:7", "team:3", "org:1" */
   scope: string;
   policy: Policy;
+  /** a team with a 'fair' member share: its active members when the policy was loaded */
+  members?: number;
+  /** a member level whose token windows carry the team's member share (member-share.ts) */
+  share?: { fraction: number; of: MemberShare; members: number | undefined; team: { tpm: number | null; tpd: number | null } };
 }
 
-export const EMPTY_POLICY: Policy = { rpm: null, rph: null, rpd: null, tpm: null, tpd: null, maxParallel: null, budget: null };
+export const EMPTY_POLICY: Policy = { rpm: null, rph: null, rpd: null, tpm: null, tpd: null, maxParallel: null, budget: null, memberShare: null };
+
+/** The stored text of a member share, back to its value ('fair', or a fraction). */
+export function memberShareFromText(text: string | null): MemberShare | null {
+  if (text === null) return null;
+  return text === 'fair' ? 'fair' : Number(text);
+}
 
 export function policyFromRow(r: Selectable<PoliciesTable> | undefined): Policy {
   if (!r) return EMPTY_POLICY;
@@ -53,6 +72,7 @@ export function policyFromRow(r: Selectable<PoliciesTable> | undefined): Policy 
             mode: (r.budget_mode ?? 'hard') as BudgetMode,
             thresholds: r.alert_thresholds ? (JSON.parse(r.alert_thresholds) as number[]) : [],
           },
+    memberShare: memberShareFromText(r.member_share ?? null),
   };
 }
 

@@ -12,6 +12,7 @@ import { addMembership, getUser } from '../users/users.repository.ts';
 import { getPolicy } from '../policy/policies.repository.ts';
 import { applyLimits } from '../policy/policy-input.ts';
 import { resolveTarget, writeLimits } from '../policy/limits.routes.ts';
+import { teamMembersChanged } from '../policy/member-share.ts';
 import { committedCaps } from '../policy/allocations.ts';
 import { microToUsd, spendSummary } from '../usage/spend.repository.ts';
 import { iso } from '../clock.ts';
@@ -73,7 +74,8 @@ export function registerMemberRoutes(api: FastifyInstance, deps: Deps): void {
         const next = applyLimits(before, input.allocation_usd === null ? { max_budget_usd: null } : { max_budget_usd: input.allocation_usd, budget_period: 'monthly', budget_mode: 'hard' }, 'merge');
         audit.push(await writeLimits(trx, target, before, next, at));
       }
-      return { result: { role, keyCreateSelf }, audit, invalidate: [{ kind: 'policy', scope: target.scope }] };
+      // A new member changes the team's fair member share (policy/member-share.ts).
+      return { result: { role, keyCreateSelf }, audit, invalidate: [{ kind: 'policy', scope: target.scope }, ...(existing ? [] : [teamMembersChanged(team.id)])] };
     });
     const policy = await getPolicy(db, target.scope);
     return { team_id: team.id, user_id: user.id, role, key_create_self: keyCreateSelf, allocation_usd: policy.budget ? microToUsd(policy.budget.limitMicro) : null };
@@ -93,7 +95,7 @@ export function registerMemberRoutes(api: FastifyInstance, deps: Deps): void {
       return {
         result: keys.map((k) => k.id),
         audit: [{ orgId: team.org_id, teamId: team.id, action: 'member.remove', targetType: 'member', targetId: `member:${team.id}:${userId}`, after: { revoked_key_ids: keys.map((k) => k.id) } }, ...ownerGoneEvents(provisioned, at, 'owner_removed_from_team')],
-        invalidate: [...keys.map((k) => ({ kind: 'key' as const, keyId: k.id })), { kind: 'policy' as const, scope: `member:${team.id}:${userId}` }],
+        invalidate: [...keys.map((k) => ({ kind: 'key' as const, keyId: k.id })), { kind: 'policy' as const, scope: `member:${team.id}:${userId}` }, teamMembersChanged(team.id)],
       };
     });
     await deleteRevokedSoon(deps, provisioned);

@@ -7,10 +7,12 @@
 // re-enables each one (PATCH /api/keys/{id} {"status": "active"}), a deliberate second decision.
 // Their provisioned upstream keys (seed 003) are revoked in the same transaction and deleted at the
 // provider after commit; a provider that fails or is slow never holds the deactivation back: the
-// provisioned keys' sweeper retries every minute.
+// provisioned keys' sweeper retries every minute. Both change the active member count of the
+// user's teams, and so their fair member shares (policy/member-share.ts).
 import type { Deps } from '../deps.ts';
 import type { Actor } from '../http/actor.ts';
 import { applyChange } from '../audit/change.ts';
+import { userTeamsChanged } from '../policy/member-share.ts';
 import { revokeUserSessions } from '../auth/sessions.ts';
 import { disableOwnedKeys, setUserStatus, userView, type UserRow } from './users.repository.ts';
 import { revokeOwnedProvisioned, type ProvisionedKeyRow } from '../provisioning/provisioned-keys.repository.ts';
@@ -32,7 +34,7 @@ export async function deactivateUser(deps: Deps, actor: Actor, user: UserRow) {
     return {
       result,
       audit: changed ? [{ orgId: current.org_id, action: 'user.deactivate', targetType: 'user', targetId: current.id, before: userView(current), after: result }, ...provisionedEvents] : [],
-      invalidate: keyIds.map((keyId) => ({ kind: 'key' as const, keyId })),
+      invalidate: [...keyIds.map((keyId) => ({ kind: 'key' as const, keyId })), ...(await userTeamsChanged(trx, current.id))],
     };
   });
   await deleteRevokedSoon(deps, provisioned);
@@ -47,6 +49,7 @@ export async function reactivateUser(deps: Deps, actor: Actor, user: UserRow) {
     return {
       result: userView(row),
       audit: [{ orgId: current.org_id, action: 'user.reactivate', targetType: 'user', targetId: current.id, before: userView(current), after: userView(row) }],
+      invalidate: await userTeamsChanged(trx, current.id),
     };
   });
 }
