@@ -70,7 +70,17 @@ describe('teams pages in the browser (sqlite)', { skip: browserSkip() }, () => {
     assert.equal(await budget.getAttribute('aria-describedby'), await error.getAttribute('id'));
 
     await budget.fill('100');
+    // A team's member share of its token limits (seed 001): refused under its field, then kept.
+    await page.getByLabel('Tokens per minute').fill('100000');
+    const share = page.getByLabel("Each member's share of the token limits");
+    await share.fill('half');
     await page.getByRole('button', { name: 'Save limits' }).click();
+    await page.getByRole('alert').filter({ hasText: /"fair" or a fraction/ }).waitFor();
+    assert.equal(await share.getAttribute('aria-invalid'), 'true', 'the error belongs to the member share field');
+    await share.fill('fair');
+    await page.getByRole('button', { name: 'Save limits' }).click();
+    await page.getByText('fair: divided among active members').waitFor();
+    assert.equal((await gw.api('GET', `/api/teams/${teamId}/limits`)).body.policy.member_share, 'fair');
     // spend in the team: the bar moves
     const key = await gw.api('POST', '/api/keys', { name: 'eval-runner', team_id: teamId });
     await gw.openai(key.body.key).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });

@@ -13,6 +13,7 @@
 //   fields           which fields to show, in order (default: every one); e.g. ['max_budget_usd',
 //                    'budget_period'] for a member allocation
 //   hints            a line under a field (a constraint: "at most $50 (team policy)")
+//                    (TEAM_FIELDS adds the team-only member_share: "fair" or a fraction)
 // The inputs are named exactly like the API's fields, so a 400 naming one (param) is shown under
 // it by the enclosing <Form>. Render it inside a <Form>; it has no submit of its own.
 //
@@ -48,6 +49,8 @@ export interface LimitsDraft {
   budget_mode: Mode;
   /** percentages of the budget, comma-separated: "50, 80, 100" */
   alert_thresholds: string;
+  /** teams only: '' (none), 'fair', or a fraction as typed ("0.25") */
+  member_share: string;
 }
 export type LimitField = keyof LimitsDraft;
 
@@ -62,8 +65,11 @@ const LABELS: Record<LimitField, string> = {
   budget_period: 'Budget period',
   budget_mode: 'When the budget is spent',
   alert_thresholds: 'Alert at (% of budget)',
+  member_share: "Each member's share of the token limits",
 };
 const ALL_FIELDS: LimitField[] = ['max_budget_usd', 'budget_period', 'budget_mode', 'alert_thresholds', 'rpm', 'tpm', 'rph', 'rpd', 'tpd', 'max_parallel_requests'];
+/** A team's fields: every level's, and the member share of its tpm / tpd (docs/limits.md). */
+export const TEAM_FIELDS: LimitField[] = [...ALL_FIELDS, 'member_share'];
 
 const PERIODS: Array<{ value: Period; label: string }> = [
   { value: 'monthly', label: 'Monthly' },
@@ -91,6 +97,7 @@ export function draftFrom(p?: Partial<LimitsPolicy> | null): LimitsDraft {
     budget_period: p?.budget_period ?? 'monthly',
     budget_mode: p?.budget_mode ?? 'hard',
     alert_thresholds: (p?.alert_thresholds ?? []).map((t) => String(Math.round(t * 10000) / 100)).join(', '),
+    member_share: p?.member_share == null ? '' : String(p.member_share),
   };
 }
 
@@ -110,6 +117,11 @@ export function limitsBody(d: LimitsDraft, blank: 'omit' | 'null' = 'omit'): Lim
     const pcts = d.alert_thresholds.split(',').map((s) => s.trim()).filter(Boolean);
     body.alert_thresholds = pcts.map((s) => Number(s) / 100);
   }
+  // Sent only when the field is shown (teams): 'fair', a number, or cleared. A fraction that is not
+  // a number is sent as typed, so the API's 400 names the field.
+  const share = d.member_share.trim();
+  if (share !== '') body.member_share = share === 'fair' ? 'fair' : Number.isFinite(Number(share)) ? Number(share) : (share as 'fair');
+  else if (blank === 'null') body.member_share = null;
   return body;
 }
 
@@ -126,7 +138,7 @@ export function LimitsEditor({ value, onValue, fields = ALL_FIELDS, hints = {} }
       {fields.map((f) => {
         // Period, mode and alerts belong to a budget: hidden until one is typed.
         if (noBudget && (f === 'budget_period' || f === 'budget_mode' || f === 'alert_thresholds')) return null;
-        const hint = hints[f] ?? (f === 'alert_thresholds' ? 'e.g. 50, 80, 100' : COUNTS.includes(f as CountField) || f === 'max_budget_usd' ? 'empty: no limit' : undefined);
+        const hint = hints[f] ?? (f === 'alert_thresholds' ? 'e.g. 50, 80, 100' : f === 'member_share' ? '"fair" (divided among active members) or a fraction such as 0.25; empty: none' : COUNTS.includes(f as CountField) || f === 'max_budget_usd' ? 'empty: no limit' : undefined);
         return (
           <Field key={f} name={f} label={LABELS[f]} hint={hint}>
             {f === 'budget_period' ? (
@@ -135,6 +147,8 @@ export function LimitsEditor({ value, onValue, fields = ALL_FIELDS, hints = {} }
               <Select name={f} value={value.budget_mode} onValue={set('budget_mode')} options={MODES} />
             ) : f === 'alert_thresholds' ? (
               <TextInput name={f} value={value.alert_thresholds} onValue={set('alert_thresholds')} placeholder="50, 80, 100" />
+            ) : f === 'member_share' ? (
+              <TextInput name={f} value={value.member_share} onValue={set('member_share')} placeholder="fair" />
             ) : (
               <TextInput name={f} type="number" min={0} step={f === 'max_budget_usd' ? '0.01' : 1} value={value[f]} onValue={set(f)} />
             )}
@@ -173,6 +187,10 @@ export function LimitsView({ layer, policy, compact }: { layer?: LimitsLayer | n
     if (limit == null && compact) continue;
     const live = layer?.windows[w.key];
     rows.push({ label: w.label, value: live ? `${int(live.used)} of ${int(limit)}` : int(limit), used: live?.used, limit });
+  }
+  if (p.member_share != null) {
+    const share = p.member_share === 'fair' ? 'fair: divided among active members' : `${Math.round(p.member_share * 10000) / 100}% each`;
+    rows.push({ label: "Member share of tokens", value: share, limit: 1 });
   }
   if (p.max_parallel_requests != null || !compact) {
     const c = layer?.concurrency;

@@ -4,7 +4,7 @@ import { useState } from 'preact/hooks';
 import { api } from '../api/generated.ts';
 import { Modal } from '../components/dialog.tsx';
 import { Field, Form, TextArea, TextInput } from '../components/form.tsx';
-import { draftFrom, LimitsEditor, limitsBody } from '../components/limits.tsx';
+import { draftFrom, LimitsEditor, limitsBody, TEAM_FIELDS } from '../components/limits.tsx';
 import { toast } from '../components/toast.tsx';
 
 export function TeamCreateDialog({ open, onClose, onCreated }: { open: boolean; onClose: () => void; onCreated: () => void }) {
@@ -42,7 +42,7 @@ function CreateForm({ onClose, onCreated }: { onClose: () => void; onCreated: ()
         <TextArea name="description" value={description} onValue={setDescription} rows={2} />
       </Field>
       <p class="form-section">Budget and limits (optional)</p>
-      <LimitsEditor value={limits} onValue={setLimits} />
+      <LimitsEditor value={limits} onValue={setLimits} fields={TEAM_FIELDS} />
     </Form>
   );
 }

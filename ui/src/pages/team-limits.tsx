@@ -4,7 +4,7 @@
 import { useState } from 'preact/hooks';
 import { api } from '../api/generated.ts';
 import { Form } from '../components/form.tsx';
-import { draftFrom, LimitsEditor, limitsBody, LimitsView, type LimitsDraft } from '../components/limits.tsx';
+import { draftFrom, LimitsEditor, limitsBody, LimitsView, type LimitsDraft, TEAM_FIELDS } from '../components/limits.tsx';
 import { toast } from '../components/toast.tsx';
 import { Button, Card, ErrorNote, Loading } from '../components/ui.tsx';
 import { useApi } from '../components/use-api.ts';
@@ -31,7 +31,7 @@ export function TeamLimits({ team, onSaved }: { team: Team; onSaved: () => void 
         <Loading />
       ) : draft ? (
         <Form onSubmit={submit} submitLabel="Save limits" onCancel={() => setDraft(null)}>
-          <LimitsEditor value={draft} onValue={setDraft} />
+          <LimitsEditor value={draft} onValue={setDraft} fields={TEAM_FIELDS} />
         </Form>
       ) : (
         <LimitsView layer={limits.data} />
