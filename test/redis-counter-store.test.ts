@@ -100,19 +100,10 @@ describe('RedisCounterStore', { skip: serviceSkip('redis') }, () => {
 
   test('redis: operations issued in one turn go as ONE script call and give the outcomes of running them one by one', async () => {
     // The store's own connection, counting the script calls it sends.
-    const conn = openRedis({ url: testRedisUrl()!, timeoutMs: 2000 }, { batched: true });
-    await waitReady(conn, 5000);
-    let scriptCalls = 0;
-    for (const name of ['evalsha', 'eval'] as const) {
-      const original = conn[name].bind(conn) as (...args: unknown[]) => Promise<unknown>;
-      (conn as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
-        scriptCalls++;
-        return original(...args);
-      };
-    }
+    const { conn, calls: scriptCalls } = await countingConnection();
     const redis = new RedisCounterStore(conn, { prefix });
     const memory = new MemoryCounterStore();
-    const evalCalls = async () => scriptCalls;
+    const evalCalls = async () => scriptCalls.n;
     let seed = 7;
     const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
     const id = randomUUID();
@@ -166,14 +157,7 @@ describe('RedisCounterStore', { skip: serviceSkip('redis') }, () => {
   });
 
   test('redis: one call carries several organizations\' operations, each on its own hash-tagged keys and ledger', async () => {
-    const conn = openRedis({ url: testRedisUrl()!, timeoutMs: 2000 }, { batched: true });
-    await waitReady(conn, 5000);
-    let scriptCalls = 0;
-    const original = conn.evalsha.bind(conn) as (...args: unknown[]) => Promise<unknown>;
-    (conn as unknown as Record<string, unknown>).evalsha = (...args: unknown[]) => {
-      scriptCalls++;
-      return original(...args);
-    };
+    const { conn, calls } = await countingConnection();
     const redis = new RedisCounterStore(conn, { prefix });
     const id = randomUUID();
     const plan = (shard: string, lease: string): AdmitPlan => ({
@@ -182,9 +166,9 @@ describe('RedisCounterStore', { skip: serviceSkip('redis') }, () => {
     });
     try {
       await redis.admit(plan('o1', 'warm')); // the script is loaded; counts start now
-      scriptCalls = 0;
+      calls.n = 0;
       const outcomes = await Promise.all([plan('o1', 'a'), plan('o2', 'b'), plan('o2', 'c'), plan('o2', 'd')].map((p) => redis.admit(p)));
-      assert.equal(scriptCalls, 1, 'one script call for both organizations');
+      assert.equal(calls.n, 1, 'one script call for both organizations');
       assert.deepEqual(outcomes.map((o) => o.ok || o.kind), [true, true, true, 'window'], 'each organization has its own window of 2');
       const ledger = (shard: string) => conn.hgetall(`${prefix}{${shard}}:rep:${redis.instance}`);
       assert.deepEqual(await ledger('o1'), { [`s:${prefix}{o1}:t:${id}:cc`]: '2' });
@@ -194,3 +178,18 @@ describe('RedisCounterStore', { skip: serviceSkip('redis') }, () => {
     }
   });
 });
+
+/** A counter-store connection that counts the script calls (EVALSHA, and EVAL on NOSCRIPT) it sends. */
+async function countingConnection() {
+  const conn = openRedis({ url: testRedisUrl()!, timeoutMs: 2000 }, { batched: true });
+  await waitReady(conn, 5000);
+  const calls = { n: 0 };
+  for (const name of ['evalsha', 'eval'] as const) {
+    const original = conn[name].bind(conn) as (...args: unknown[]) => Promise<unknown>;
+    (conn as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
+      calls.n++;
+      return original(...args);
+    };
+  }
+  return { conn, calls };
+}

@@ -137,11 +137,8 @@ export class RedisCounterStore implements CounterStore {
   private async send(admits: PendingAdmit[], settles: PendingSettle[]): Promise<void> {
     let replies: NestedReply;
     try {
-      const { numKeys, argv } = encodeBatch(this.prefix, this.instance, admits, settles);
-      replies = (await this.redis.evalsha(SCRIPTS.batch.sha, numKeys, ...argv).catch((err: unknown) => {
-        if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-        return this.redis.eval(SCRIPTS.batch.lua, numKeys, ...argv);
-      })) as NestedReply;
+      const { keys, args } = encodeBatch(this.prefix, this.instance, admits, settles);
+      replies = await evalScript<NestedReply>(this.redis, SCRIPTS.batch, keys, args);
     } catch (err) {
       for (const p of admits) p.reject(err);
       for (const p of settles) p.reject(err);
@@ -197,7 +194,7 @@ export class RedisCounterStore implements CounterStore {
  * their index; plans from the same template share one template entry while their budget keys
  * (which change with the period) are the same.
  */
-function encodeBatch(prefix: string, instance: string, admits: PendingAdmit[], settles: PendingSettle[]): { numKeys: number; argv: Array<string | number> } {
+function encodeBatch(prefix: string, instance: string, admits: PendingAdmit[], settles: PendingSettle[]): { keys: string[]; args: Array<string | number> } {
   const keys: string[] = [];
   const mine = leaseOwner(instance);
   const index = new Map<string, number>();
@@ -244,12 +241,10 @@ function encodeBatch(prefix: string, instance: string, admits: PendingAdmit[], s
     for (const b of plan.budgets) ops.push(b.reserveMicro);
     for (const s of plan.slots) ops.push(mine + s.leaseId);
   }
-  const numKeys = keys.length;
-  const argv: Array<string | number> = keys;
-  argv.push(newest || Date.now(), mine, nTemplates);
-  for (const t of templates) argv.push(t);
-  for (const o of ops) argv.push(o);
-  return { numKeys, argv };
+  const args: Array<string | number> = [newest || Date.now(), mine, nTemplates];
+  for (const t of templates) args.push(t);
+  for (const o of ops) args.push(o);
+  return { keys, args };
 }
 
 /** Whether two plans of one template have the same counters and limits (a new period changes budget keys). */
