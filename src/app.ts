@@ -8,11 +8,11 @@ import { frameworkErrors, registerErrorHandling } from './http/error-handler.ts'
 import { answerServerLevelErrors, onClientError, refuseMissingHost, sendJson } from './http/client-errors.ts';
 import { ApiError } from './http/errors.ts';
 import { jsonProblem } from './http/validate.ts';
-import { MasterKey, resolveActor } from './http/admin-auth.ts';
+import { MasterKey } from './http/admin-auth.ts';
+import { isAdminUrl, registerAdminPipeline } from './http/admin-pipeline.ts';
 import { isAction } from './auth/permissions.ts';
 import type { RouteAuth } from './auth/authorize.ts';
 import type { RouteDoc } from './http/route-doc.ts';
-import { errorBody } from './http/errors.ts';
 import type { Actor } from './http/actor.ts';
 import { registerProxyRoutes } from './proxy/proxy.routes.ts';
 import { registerTeamRoutes } from './teams/teams.routes.ts';
@@ -41,11 +41,11 @@ import { registerMyKeyRoutes } from './selfservice/my-keys.routes.ts';
 import { registerProvisionedKeyRoutes } from './provisioning/provisioned-keys.routes.ts';
 import { registerUsageRoutes } from './usage/usage.routes.ts';
 import { registerOpenApiRoutes } from './http/openapi.routes.ts';
-import { registerIdempotency } from './http/idempotency.ts';
 import { registerLogRoutes } from './usage/logs.routes.ts';
 import { registerPriceRoutes } from './usage/prices.routes.ts';
 import { registerUiRoutes } from './ui/ui.routes.ts';
-import { REQUEST_ID_LOG_LABEL, registerRequestLogging, requestIdOptions } from './logging.ts';
+import { REQUEST_ID_LOG_LABEL, requestIdOptions } from './logging.ts';
+import { registerInternalRoutes } from './internal/internal.routes.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -56,7 +56,7 @@ declare module 'fastify' {
     actor: Actor;
   }
   interface FastifyContextConfig {
-    /** /api routes: the action the route authorizes (auth/permissions.ts), or public */
+    /** /api and /internal routes: the action the route authorizes (auth/permissions.ts), or public */
     action?: RouteAuth['action'];
     public?: boolean;
     /** what the OpenAPI document says about the route (http/route-doc.ts) */
@@ -117,9 +117,9 @@ export async function buildApp(deps: Deps, opts: AppOptions): Promise<FastifyIns
   app.decorate('routeTable', routeTable);
   app.addHook('onRoute', (r) => {
     const config = (r.config ?? {}) as RouteAuth;
-    // Every /api route declares what it authorizes (or that it is public): no route without a decision.
-    if (r.url.startsWith('/api/') && !config.public && !(config.action && isAction(config.action))) {
-      throw new Error(`${[r.method].flat().join(',')} ${r.url}: an /api route must declare config.action (auth/permissions.ts) or config.public`);
+    // Every admin route (/api, /internal) declares what it authorizes (or that it is public): no route without a decision.
+    if (isAdminUrl(r.url) && !config.public && !(config.action && isAction(config.action))) {
+      throw new Error(`${[r.method].flat().join(',')} ${r.url}: an admin route (/api, /internal) must declare config.action (auth/permissions.ts) or config.public`);
     }
     for (const method of [r.method].flat()) if (method !== 'HEAD') routeTable.push({ method, url: r.url, action: config.action, public: config.public, doc: (r.config as { doc?: RouteDoc } | undefined)?.doc });
   });
@@ -171,44 +171,10 @@ export async function buildApp(deps: Deps, opts: AppOptions): Promise<FastifyIns
   registerProxyRoutes(app, deps);
   registerUiRoutes(app, deps);
 
+  // One master key reader for both admin prefixes: its cached hash is shared.
+  const master = new MasterKey(deps, opts.masterKeyHash);
   await app.register(async (api) => {
-    api.addHook('preValidation', async (req) => {
-      const problem = jsonProblem(req.query);
-      if (problem) throw new ApiError('invalid_request', `${problem.param}: ${problem.message}`, problem.param);
-    });
-    const master = new MasterKey(deps, opts.masterKeyHash);
-    api.addHook('onRequest', async (req) => {
-      if (req.routeOptions.config.public) return;
-      req.actor = await resolveActor(deps, req, master);
-    });
-    registerRequestLogging(api, { accessLog: deps.config.accessLog });
-    // The guard: a route that answered successfully without asking authorize() for its declared
-    // action is a defect; the client gets a 500 rather than whatever the route meant to show.
-    api.addHook('onSend', async (req, reply, payload) => {
-      const config = req.routeOptions.config;
-      if (reply.statusCode >= 400 || config.public || !config.action) return payload;
-      if (req.actor?.granted?.has(config.action)) return payload;
-      req.log.error({ route: req.routeOptions.url, action: config.action }, 'route answered without an authorization decision');
-      reply.code(500).type('application/json');
-      return JSON.stringify(errorBody('internal_error', 'Internal error.'));
-    });
-    // Under test (scripts/test.ts sets TOLLGATE_VALIDATE_RESPONSES=1), every success answer is
-    // checked against the response schema its route declares in the OpenAPI document, so the
-    // document (and the dashboard's client generated from it) cannot drift from what routes send.
-    if (process.env.TOLLGATE_VALIDATE_RESPONSES === '1') {
-      api.addHook('onSend', async (req, reply, payload) => {
-        const schema = req.routeOptions.config.doc?.response;
-        if (!schema || reply.statusCode >= 300 || typeof payload !== 'string') return payload;
-        const checked = schema.safeParse(JSON.parse(payload));
-        if (checked.success) return payload;
-        const where = checked.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-        req.log.error({ route: req.routeOptions.url, issues: where }, 'response does not match its declared schema');
-        reply.code(500).type('application/json');
-        return JSON.stringify(errorBody('internal_error', `Response does not match the schema in the OpenAPI document (${req.method} ${req.routeOptions.url}): ${where}`));
-      });
-    }
-    // before the routes: it hooks into every create and rotate as they are registered
-    registerIdempotency(api, deps);
+    registerAdminPipeline(api, deps, master);
     registerOrgRoutes(api, deps);
     registerTeamRoutes(api, deps);
     registerKeyRoutes(api, deps);
@@ -236,6 +202,12 @@ export async function buildApp(deps: Deps, opts: AppOptions): Promise<FastifyIns
     registerLogRoutes(api, deps);
     registerPriceRoutes(api, deps);
   }, { prefix: '/api' });
+
+  // Seed 001's admin paths (issue 15): a thin layer over the same domain code, same pipeline.
+  await app.register(async (internal) => {
+    registerAdminPipeline(internal, deps, master);
+    registerInternalRoutes(internal, deps);
+  }, { prefix: '/internal' });
 
   return app;
 }

@@ -271,6 +271,21 @@ function checkRedisUrl(value: string, cluster: boolean): void {
   if (cluster && db >= 0) throw new ConfigError(`TOLLGATE_REDIS_URL (entry ${db + 1}) names a database: a Redis Cluster has only database 0`);
 }
 
+/**
+ * The master admin key: TOLLGATE_ADMIN_KEY, or PROXY_MASTER_KEY, its alias from seed 001 (whose
+ * Kubernetes manifests mount the Secret under that name; issue 15). Both set to different values
+ * is ambiguous — which one the operator just rotated cannot be known — so start-up stops. Neither
+ * value is ever printed.
+ */
+function adminKey(env: Env, file: Record<string, unknown>): string | undefined {
+  const key = str(env, file, 'TOLLGATE_ADMIN_KEY', 'adminKey');
+  const alias = str(env, file, 'PROXY_MASTER_KEY', 'proxyMasterKey');
+  if (key !== undefined && alias !== undefined && key !== alias) {
+    throw new ConfigError('TOLLGATE_ADMIN_KEY and PROXY_MASTER_KEY are both set, to different values: PROXY_MASTER_KEY is an alias of TOLLGATE_ADMIN_KEY; set only one (or both to the same key)');
+  }
+  return key ?? alias;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const file = readFile(env.TOLLGATE_CONFIG);
   const dataDir = path.resolve(str(env, file, 'TOLLGATE_DATA_DIR', 'dataDir') ?? './data');
@@ -292,7 +307,7 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl,
     redisUrl,
     redisCluster,
-    adminKey: str(env, file, 'TOLLGATE_ADMIN_KEY', 'adminKey'),
+    adminKey: adminKey(env, file),
     encryptionKey: str(env, file, 'TOLLGATE_ENCRYPTION_KEY', 'encryptionKey'),
     logLevel: str(env, file, 'TOLLGATE_LOG_LEVEL', 'logLevel') ?? 'info',
     logFormat: logFormat(str(env, file, 'TOLLGATE_LOG_FORMAT', 'logFormat')),

@@ -1,4 +1,4 @@
-// Every /api route, generated from the app's route table, gets the same security checks:
+// Every admin route (/api, and /internal: seed 001's paths), generated from the app's route table, gets the same security checks:
 // no credential, wrong credential, a /v1 key (insufficient role), another tenant's admin key.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -40,13 +40,15 @@ for (const dialect of DIALECTS) describe(`admin API security, every route (${dia
     teamKeySecret = rotated.key;
     otherAdmin = (await gw.api('POST', '/api/orgs', { name: 'Attacker Inc' })).body.admin_key;
     // Public routes (sign-in, invitation acceptance, OIDC) take no credential: they have their own tests.
-    routes = gw.runtime.app.routeTable.filter((r) => r.url.startsWith('/api/') && !r.public);
+    routes = gw.runtime.app.routeTable.filter((r) => (r.url.startsWith('/api/') || r.url.startsWith('/internal/')) && !r.public);
     assert.ok(routes.length >= 50, `found ${routes.length} admin routes`);
+    assert.equal(routes.filter((r) => r.url.startsWith('/internal/')).length, 7, 'seed 001\'s /internal routes get the same checks');
   });
   after(() => gw?.close());
 
   const fill = (url: string) =>
     url
+      .replace(/^\/internal\/api-keys\/:id/, `/internal/api-keys/ak_${ids.key}`)
       .replace(/\/teams\/:id/, `/teams/${ids.team}`)
       .replace(/:keyId/, String(ids.key))
       .replace(/\/keys\/:id/, `/keys/${ids.key}`)
@@ -125,7 +127,7 @@ for (const dialect of DIALECTS) describe(`admin API security, every route (${dia
   });
 
   test('secrets never appear after creation: not in listings, audit log or errors', async () => {
-    const listing = JSON.stringify([(await gw.api('GET', `/api/teams/${ids.team}/keys`)).body, (await gw.api('GET', '/api/keys')).body, (await gw.api('GET', '/api/providers')).body]);
+    const listing = JSON.stringify([(await gw.api('GET', `/api/teams/${ids.team}/keys`)).body, (await gw.api('GET', '/api/keys')).body, (await gw.api('GET', '/internal/api-keys')).body, (await gw.api('GET', '/api/providers')).body]);
     assert.ok(!listing.includes(teamKeySecret));
     assert.ok(!listing.includes('sk-victim-provider'));
     const audit = await gw.runtime.deps.db.kysely.selectFrom('audit_events').selectAll().execute();

@@ -23,15 +23,15 @@ describe('OpenAPI document', () => {
     await SwaggerParser.validate(structuredClone(doc));
   });
 
-  test('lists exactly the registered /api routes', () => {
-    const registered = gw.runtime.app.routeTable.filter((r) => r.url.startsWith('/api/')).map((r) => `${r.method} ${r.url.replace(/:([A-Za-z0-9_]+)/g, '{$1}')}`);
+  test('lists exactly the registered /api and /internal routes', () => {
+    const registered = gw.runtime.app.routeTable.filter((r) => r.url.startsWith('/api/') || r.url.startsWith('/internal/')).map((r) => `${r.method} ${r.url.replace(/:([A-Za-z0-9_]+)/g, '{$1}')}`);
     const documented = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`));
     assert.deepEqual([...documented].sort(), [...new Set(registered)].sort());
     assert.equal(documented.length, registered.length, 'one operation per route');
   });
 
   test('every route declares a summary and a tag', () => {
-    const missing = gw.runtime.app.routeTable.filter((r) => r.url.startsWith('/api/') && !(r.doc?.summary && r.doc.tag)).map((r) => `${r.method} ${r.url}`);
+    const missing = gw.runtime.app.routeTable.filter((r) => (r.url.startsWith('/api/') || r.url.startsWith('/internal/')) && !(r.doc?.summary && r.doc.tag)).map((r) => `${r.method} ${r.url}`);
     assert.deepEqual(missing, []);
   });
 
@@ -68,6 +68,9 @@ describe('OpenAPI document', () => {
     ['/api/users', async () => '/api/users'],
     ['/api/management-keys', async () => '/api/management-keys'],
     ['/api/invitations', async () => '/api/invitations'],
+    ['/internal/teams', async () => '/internal/teams'],
+    ['/internal/users', async () => '/internal/users'],
+    ['/internal/api-keys', async () => '/internal/api-keys'],
   ];
   for (const [path, url] of CREATES) {
     test(`POST ${path}: the documented example is accepted, each required field is required`, async () => {

@@ -1,4 +1,4 @@
-// The OpenAPI 3.1 document of /api (GET /api/openapi.json), built from the app's route table:
+// The OpenAPI 3.1 document of /api and /internal (GET /api/openapi.json), built from the app's route table:
 // each route's config `doc` (http/route-doc.ts) holds the zod schemas its handler validates with,
 // turned into JSON Schema (draft 2020-12, OpenAPI 3.1's dialect) by zod itself, so the document
 // cannot drift from the validation; there is no hand-kept copy. Path parameters come from the URL,
@@ -10,6 +10,7 @@ import { ERRORS, type ErrorCode } from './errors.ts';
 import { CSRF_HEADER, SESSION_COOKIE } from '../auth/sessions.ts';
 import { takesIdempotencyKey } from './idempotency.ts';
 import { MAX_INT32 } from './validate.ts';
+import { isAdminUrl } from './admin-pipeline.ts';
 
 type Json = Record<string, unknown>;
 export interface OpenApiDocument {
@@ -63,8 +64,14 @@ function operationId(method: string, url: string): string {
   return method.toLowerCase() + camel;
 }
 
-/** Ids in paths are positive 32-bit integers (http/validate.ts idParam); a token or request id is text. */
-const pathSchema = (name: string): Json => (name === 'id' || (/Id$/.test(name) && name !== 'requestId') ? { type: 'integer', minimum: 1, maximum: MAX_INT32 } : { type: 'string' });
+/**
+ * Ids in /api paths are positive 32-bit integers (http/validate.ts idParam); a token or request id
+ * is text, and so are /internal's prefixed ids (`ak_12`: internal/internal-ids.ts).
+ */
+const pathSchema = (name: string, url: string): Json => {
+  if (url.startsWith('/internal/')) return { type: 'string', description: 'a prefixed id such as ak_12 (the bare number is accepted too)' };
+  return name === 'id' || (/Id$/.test(name) && name !== 'requestId') ? { type: 'integer', minimum: 1, maximum: MAX_INT32 } : { type: 'string' };
+};
 
 function queryParameters(schema: ZodType): Json[] {
   const s = jsonSchema(schema, 'input');
@@ -100,7 +107,7 @@ function operation(r: RouteEntry, params: string[]): Operation {
   };
   if (doc?.description) op.description = doc.description;
   if (r.action) op['x-tollgate-action'] = r.action;
-  const parameters: Json[] = params.map((name) => ({ name, in: 'path', required: true, schema: pathSchema(name) }));
+  const parameters: Json[] = params.map((name) => ({ name, in: 'path', required: true, schema: pathSchema(name, r.url) }));
   if (doc?.query) parameters.push(...queryParameters(doc.query));
   if (takesIdempotencyKey(r)) parameters.push({ $ref: '#/components/parameters/IdempotencyKey' });
   if (parameters.length > 0) op.parameters = parameters;
@@ -164,7 +171,7 @@ function errorResponses(): Record<string, Json> {
 export function buildOpenApi(routes: readonly RouteEntry[], version: string): OpenApiDocument {
   const paths: OpenApiDocument['paths'] = {};
   const tags = new Set<string>();
-  const api = routes.filter((r) => r.url.startsWith('/api/')).sort((a, b) => a.url.localeCompare(b.url) || a.method.localeCompare(b.method));
+  const api = routes.filter((r) => isAdminUrl(r.url)).sort((a, b) => a.url.localeCompare(b.url) || a.method.localeCompare(b.method));
   for (const r of api) {
     const { path, params } = openApiPath(r.url);
     const op = operation(r, params);
@@ -176,7 +183,7 @@ export function buildOpenApi(routes: readonly RouteEntry[], version: string): Op
     info: {
       title: 'Tollgate admin API',
       version,
-      description: 'Teams, keys, limits, people and usage of a Tollgate gateway. The OpenAI-compatible /v1 endpoints are described by OpenAI\'s own reference. Guide: docs/automation.md.',
+      description: 'Teams, keys, limits, people and usage of a Tollgate gateway, and seed 001\'s /internal paths over the same objects. The OpenAI-compatible /v1 endpoints are described by OpenAI\'s own reference. Guide: docs/automation.md.',
       license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
     },
     servers: [{ url: '/' }],

@@ -154,6 +154,19 @@ export async function createKey(deps: Deps, actor: Actor, teamId: number | null,
   });
 }
 
+/**
+ * POST /api/keys and POST /internal/api-keys: a key of the team the body names (null: of no team).
+ * Decided twice: whether the caller may create keys at all (before the body is read, so a refusal
+ * does not depend on it), then for the team the body names.
+ */
+export async function createKeyFromBody(deps: Deps, actor: Actor, body: unknown) {
+  authorize(actor, 'key.create');
+  const teamId = await bodyTeam(deps, actor.orgId, body);
+  authorize(actor, 'key.create', { teamId });
+  const input = parse(createBody, body);
+  return createKey(deps, actor, teamId, input);
+}
+
 export async function revoke(deps: Deps, actor: Actor, key: KeyRow) {
   if (key.status === 'revoked') return keyView(key);
   return applyChange(deps, actor, async (trx, at) => {
@@ -227,13 +240,7 @@ export function registerKeyRoutes(api: FastifyInstance, deps: Deps): void {
   api.delete('/teams/:id/keys/:keyId', { config: { ...end.config, doc: { summary: 'Revoke a team key', tag: 'Keys', response: keyDoc } } }, async (req: TeamKeyReq) => revoke(deps, req.actor, await teamKeyOf(deps, req, 'key.revoke')));
 
   api.post('/keys', { config: { ...create.config, doc: { summary: 'Create a key (of a team, or personal with team_id null)', description: 'The secret (key) is in this answer only.', tag: 'Keys', body: createBody.meta({ examples: [{ name: 'laptop', tags: ['dev'] }] }), response: createdKeyDoc, status: 201 } } }, async (req, reply) => {
-    // Decided twice: whether the caller may create keys at all (before the body is read, so a
-    // refusal does not depend on it), then for the team the body names (null: a key of no team).
-    authorize(req.actor, 'key.create');
-    const teamId = await bodyTeam(deps, req.actor.orgId, req.body);
-    authorize(req.actor, 'key.create', { teamId });
-    const input = parse(createBody, req.body);
-    return reply.code(201).send(await createKey(deps, req.actor, teamId, input));
+    return reply.code(201).send(await createKeyFromBody(deps, req.actor, req.body));
   });
   api.get('/keys/:id', { config: { ...key.config, doc: { summary: 'Read a key', tag: 'Keys', response: keyDoc } } }, async (req: KeyReq) => keyView(await keyOf(deps, req, 'key.read')));
   api.patch('/keys/:id', { config: { ...change.config, doc: { summary: 'Update a key (name, tags, status, expiry, scopes, access rule)', tag: 'Keys', body: updateBody, response: keyDoc } } }, async (req: KeyReq) => update(deps, req.actor, await keyOf(deps, req, 'key.update'), req.body));

@@ -38,7 +38,8 @@ export async function getTeam(db: Kysely<Database>, orgId: number, id: number): 
 
 /** `visible`: 'all', or the only team ids the caller may see. */
 /** `search`: a part of the name or slug, any case (the dashboard's search box). */
-export async function listTeams(db: Kysely<Database>, orgId: number, limit: number, offset: number, visible: 'all' | number[] = 'all', search?: string): Promise<TeamRow[]> {
+/** `after`: the cursor of id-ordered paging (teams with a greater id only). */
+export async function listTeams(db: Kysely<Database>, orgId: number, limit: number, offset: number, visible: 'all' | number[] = 'all', search?: string, after?: number): Promise<TeamRow[]> {
   if (visible !== 'all' && visible.length === 0) return [];
   let q = db.selectFrom('teams').selectAll().where('org_id', '=', orgId).where('deleted_at', 'is', null);
   if (visible !== 'all') q = q.where('id', 'in', visible);
@@ -46,6 +47,7 @@ export async function listTeams(db: Kysely<Database>, orgId: number, limit: numb
     const pattern = likeSubstring(search);
     q = q.where((eb) => eb.or(['name', 'slug'].map((col) => eb(sql`lower(${sql.ref(col)})`, 'like', sql`${pattern} escape '\\'`))));
   }
+  if (after !== undefined) q = q.where('id', '>', after);
   return q.orderBy('id').limit(limit).offset(offset).execute();
 }
 

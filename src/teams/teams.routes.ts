@@ -20,6 +20,7 @@ import { applyLimits, hasLimitFields, limitFields, policyView } from '../policy/
 import { getPolicy, savePolicy } from '../policy/policies.repository.ts';
 import { EMPTY_POLICY } from '../policy/policy.ts';
 import { ApiError } from '../http/errors.ts';
+import type { Actor } from '../http/actor.ts';
 import { OPEN_RULE, ruleView, type AccessRule } from '../policy/access-rules.ts';
 import { loadOrgAccess } from '../access/org-access.ts';
 import { aboveTeam, narrowingProblem } from '../access/narrowing.ts';
@@ -29,7 +30,7 @@ import { teamDeletedDoc, teamDetailDoc, teamDoc, teamListDoc, teamSpendDoc, team
 import { teamSummaries } from './team-summaries.ts';
 
 const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'must be lowercase letters, digits and dashes (at most 64)');
-const createBody = z.strictObject({
+export const createBody = z.strictObject({
   name,
   slug: slug.optional(),
   description: optionalText,
@@ -39,6 +40,8 @@ const createBody = z.strictObject({
   ...limitFields,
   ...ruleFields,
 });
+export type CreateTeamInput = z.infer<typeof createBody>;
+
 const updateBody = z.strictObject({ name: name.optional(), slug: slug.optional(), description: optionalText, ...ruleFields });
 const listQuery = pagination.extend({ q: z.string().trim().min(1, 'must not be empty').max(200).optional() });
 
@@ -53,31 +56,40 @@ async function writeTeamRule(trx: Transaction<Database>, team: TeamRow, patch: R
   return { before, after };
 }
 
+/**
+ * Creates a team (POST /api/teams, POST /internal/teams) from a validated body: its limits become
+ * the team's policy (seed 001's tpm_limit / daily_token_limit are tpm / tpd), its access rule is
+ * checked against the org's, and one audit event records it. The caller has authorized team.create.
+ * Answers seed 000's shape, plus the limits and the access rule when they were given.
+ */
+export async function createTeam(deps: Deps, actor: Actor, body: CreateTeamInput) {
+  const { tpm_limit, daily_token_limit, ...input } = body;
+  const limitsInput = { ...input, tpm: input.tpm ?? tpm_limit, tpd: input.tpd ?? daily_token_limit };
+  const policy = hasLimitFields(limitsInput) ? applyLimits(EMPTY_POLICY, limitsInput, 'replace') : EMPTY_POLICY;
+  const withRule = hasRuleFields(input);
+  const patch = rulePatch(input);
+  const { row: team, rule } = await applyChange(deps, actor, async (trx, at) => {
+    const row = await insertTeam(trx, actor.orgId, input, actor.userId ?? 0, at);
+    if (policy !== EMPTY_POLICY) await savePolicy(trx, `team:${row.id}`, row.org_id, policy, at);
+    const rule = withRule ? (await writeTeamRule(trx, row, patch, at)).after : OPEN_RULE;
+    const access = withRule ? ruleView(rule) : {};
+    return {
+      result: { row, rule },
+      audit: [{ orgId: row.org_id, teamId: row.id, action: 'team.create', targetType: 'team', targetId: row.id, after: { ...teamView(row), limits: policyView(policy), ...access } }],
+      // The org's compiled access holds every team's rule: a new one must be seen.
+      invalidate: withRule ? [{ kind: 'team', teamId: row.id }] : [],
+    };
+  });
+  const limits = policy === EMPTY_POLICY ? {} : { tpm_limit: policy.tpm, daily_token_limit: policy.tpd, limits: policyView(policy) };
+  return { ...teamView(team), ...limits, ...(withRule ? ruleView(rule) : {}) };
+}
+
 export function registerTeamRoutes(api: FastifyInstance, deps: Deps): void {
   const db = deps.db.kysely;
 
   api.post('/teams', { config: { action: 'team.create', doc: { summary: 'Create a team', description: 'With optional limits (seed 001: tpm_limit, daily_token_limit) and an access rule narrowing the organization\'s.', tag: 'Teams', body: createBody.meta({ examples: [{ name: 'Search', slug: 'search', tpm_limit: 100000 }] }), response: teamDoc, status: 201 } } }, async (req, reply) => {
     authorize(req.actor, 'team.create');
-    const { tpm_limit, daily_token_limit, ...input } = parse(createBody, req.body);
-    const limitsInput = { ...input, tpm: input.tpm ?? tpm_limit, tpd: input.tpd ?? daily_token_limit };
-    const policy = hasLimitFields(limitsInput) ? applyLimits(EMPTY_POLICY, limitsInput, 'replace') : EMPTY_POLICY;
-    const withRule = hasRuleFields(input);
-    const patch = rulePatch(input);
-    const { row: team, rule } = await applyChange(deps, req.actor, async (trx, at) => {
-      const row = await insertTeam(trx, req.actor.orgId, input, req.actor.userId ?? 0, at);
-      if (policy !== EMPTY_POLICY) await savePolicy(trx, `team:${row.id}`, row.org_id, policy, at);
-      const rule = withRule ? (await writeTeamRule(trx, row, patch, at)).after : OPEN_RULE;
-      const access = withRule ? ruleView(rule) : {};
-      return {
-        result: { row, rule },
-        audit: [{ orgId: row.org_id, teamId: row.id, action: 'team.create', targetType: 'team', targetId: row.id, after: { ...teamView(row), limits: policyView(policy), ...access } }],
-        // The org's compiled access holds every team's rule: a new one must be seen.
-        invalidate: withRule ? [{ kind: 'team', teamId: row.id }] : [],
-      };
-    });
-    // Seed 000's exact shape, plus the limits and the access rule when they were given.
-    const limits = policy === EMPTY_POLICY ? {} : { tpm_limit: policy.tpm, daily_token_limit: policy.tpd, limits: policyView(policy) };
-    return reply.code(201).send({ ...teamView(team), ...limits, ...(withRule ? ruleView(rule) : {}) });
+    return reply.code(201).send(await createTeam(deps, req.actor, parse(createBody, req.body)));
   });
 
   api.get('/teams', { config: { action: 'team.list', doc: { summary: 'List teams (with members, active keys, spend this month and budget)', description: 'Admins and viewers: every team; anyone else: their teams. q: a part of the name or slug.', tag: 'Teams', query: listQuery, response: teamListDoc } } }, async (req) => {

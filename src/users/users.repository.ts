@@ -77,6 +77,23 @@ export async function userTeams(db: Kysely<Database>, userId: number) {
     .execute();
 }
 
+/** The live teams of each of `userIds`, in id order (users in no team are absent from the map). */
+export async function teamIdsOf(db: Kysely<Database>, userIds: readonly number[]): Promise<Map<number, number[]>> {
+  const out = new Map<number, number[]>();
+  if (userIds.length === 0) return out;
+  const rows = await db
+    .selectFrom('memberships as m')
+    .innerJoin('teams as t', 't.id', 'm.team_id')
+    .select(['m.user_id', 'm.team_id'])
+    .where('m.user_id', 'in', [...userIds])
+    .where('t.deleted_at', 'is', null)
+    .orderBy('m.user_id')
+    .orderBy('m.team_id')
+    .execute();
+  for (const r of rows) out.set(r.user_id, [...(out.get(r.user_id) ?? []), r.team_id]);
+  return out;
+}
+
 export interface UserInput {
   externalId: string;
   name?: string | null | undefined;

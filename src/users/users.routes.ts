@@ -12,6 +12,7 @@ import type { AuditInput } from '../audit/audit.repository.ts';
 import { hashPassword, passwordProblem } from '../auth/passwords.ts';
 import { findTeam } from '../teams/teams.repository.ts';
 import { ApiError, invalid } from '../http/errors.ts';
+import type { Actor } from '../http/actor.ts';
 import { addMembership, getUser, identityConflict, insertUser, listUsers, updateUser, userTeams, userView, type UserRow } from './users.repository.ts';
 import { deactivateUser, reactivateUser } from './offboarding.ts';
 import { userCreatedDoc, userDeactivatedDoc, userDetailDoc, userDoc, userPageDoc } from './users-doc.ts';
@@ -21,7 +22,7 @@ const externalId = z.string().trim().min(1, 'must not be empty').max(320);
 const email = z.email('must be an email address').max(320);
 const userName = z.string().max(200);
 
-const createBody = z.strictObject({
+export const createBody = z.strictObject({
   external_id: externalId,
   name: userName.nullish(),
   email: email.nullish(),
@@ -31,6 +32,8 @@ const createBody = z.strictObject({
   // Optional: people can also get a password through an invitation, or sign in with SSO only.
   password: z.string().optional(),
 });
+
+export type CreateUserInput = z.infer<typeof createBody>;
 
 const updateBody = z.strictObject({ external_id: externalId.optional(), name: userName.nullish(), email: email.nullish(), role: role.optional() });
 
@@ -59,29 +62,37 @@ async function withIdentityConflicts<T>(run: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * Creates a user (POST /api/users, POST /internal/users) from a validated body, optionally into a
+ * team (seed 001), with one audit event. The caller has authorized user.create.
+ */
+export async function createUser(deps: Deps, actor: Actor, input: CreateUserInput) {
+  if (input.team_role !== undefined && input.team_id === undefined) throw invalid('team_role', 'needs team_id');
+  if (input.team_id !== undefined && !(await findTeam(deps.db.kysely, actor.orgId, input.team_id))) throw invalid('team_id', `team ${input.team_id} does not exist`);
+  let passwordHash: string | undefined;
+  if (input.password !== undefined) {
+    const problem = passwordProblem(input.password);
+    if (problem) throw invalid('password', problem);
+    passwordHash = await hashPassword(input.password);
+  }
+  const user = await withIdentityConflicts(() =>
+    applyChange(deps, actor, async (trx, at) => {
+      const row = await insertUser(trx, actor.orgId, { externalId: input.external_id, name: input.name, email: input.email, role: input.role, passwordHash }, at);
+      if (input.team_id !== undefined) await addMembership(trx, input.team_id, row.id, input.team_role ?? 'member', at);
+      const teamPart = input.team_id === undefined ? {} : { team_role: input.team_role ?? 'member' };
+      return { result: row, audit: [{ orgId: actor.orgId, teamId: input.team_id ?? null, action: 'user.create', targetType: 'user', targetId: row.id, after: { ...userView(row), team_id: input.team_id ?? null, ...teamPart } }] };
+    }),
+  );
+  return { ...userView(user), team_id: input.team_id ?? null };
+}
+
 export function registerUserRoutes(api: FastifyInstance, deps: Deps): void {
   const db = deps.db.kysely;
 
   api.post('/users', { config: { action: 'user.create', doc: { summary: 'Create a user', tag: 'Users', body: createBody.meta({ examples: [{ external_id: 'ada@example.com', email: 'ada@example.com', name: 'Ada', role: 'member' }] }), response: userCreatedDoc, status: 201 } } }, async (req, reply) => {
     authorize(req.actor, 'user.create');
     const input = parse(createBody, req.body);
-    if (input.team_role !== undefined && input.team_id === undefined) throw invalid('team_role', 'needs team_id');
-    if (input.team_id !== undefined && !(await findTeam(db, req.actor.orgId, input.team_id))) throw invalid('team_id', `team ${input.team_id} does not exist`);
-    let passwordHash: string | undefined;
-    if (input.password !== undefined) {
-      const problem = passwordProblem(input.password);
-      if (problem) throw invalid('password', problem);
-      passwordHash = await hashPassword(input.password);
-    }
-    const user = await withIdentityConflicts(() =>
-      applyChange(deps, req.actor, async (trx, at) => {
-        const row = await insertUser(trx, req.actor.orgId, { externalId: input.external_id, name: input.name, email: input.email, role: input.role, passwordHash }, at);
-        if (input.team_id !== undefined) await addMembership(trx, input.team_id, row.id, input.team_role ?? 'member', at);
-        const teamPart = input.team_id === undefined ? {} : { team_role: input.team_role ?? 'member' };
-        return { result: row, audit: [{ orgId: req.actor.orgId, teamId: input.team_id ?? null, action: 'user.create', targetType: 'user', targetId: row.id, after: { ...userView(row), team_id: input.team_id ?? null, ...teamPart } }] };
-      }),
-    );
-    return reply.code(201).send({ ...userView(user), team_id: input.team_id ?? null });
+    return reply.code(201).send(await createUser(deps, req.actor, input));
   });
 
   api.get('/users', { config: { action: 'user.list', doc: { summary: 'List users (filters, search)', description: 'q: a part of the external id, email or name (any case). Paged by cursor: pass next_after as after.', tag: 'Users', query: listQuery, response: userPageDoc } } }, async (req) => {
