@@ -97,6 +97,9 @@ for (const dialect of DIALECTS) {
       // Removed from the team instead: bob alone, the whole team limit is his.
       assert.equal((await gw.api('DELETE', `/api/teams/${team.id}/members/${alice!.id}`)).status, 200);
       assert.equal((await memberTpm(bob!.keyId)).limit, 120);
+      // A user created straight into the team (seed 001's POST /users with team_id) is a member too.
+      assert.equal((await gw.api('POST', '/api/users', { external_id: 'dave@fair-three.example', team_id: team.id })).status, 201);
+      assert.equal((await memberTpm(bob!.keyId)).limit, 60);
       clock.advance(120_000);
     });
 

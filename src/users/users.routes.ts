@@ -8,6 +8,7 @@ import { id, idParam, MAX_INT32, parse, queryId } from '../http/validate.ts';
 import { authorize } from '../auth/authorize.ts';
 import { decide } from '../auth/permissions.ts';
 import { applyChange } from '../audit/change.ts';
+import { teamMembersChanged } from '../policy/member-share.ts';
 import type { AuditInput } from '../audit/audit.repository.ts';
 import { hashPassword, passwordProblem } from '../auth/passwords.ts';
 import { findTeam } from '../teams/teams.repository.ts';
@@ -80,7 +81,12 @@ export async function createUser(deps: Deps, actor: Actor, input: CreateUserInpu
       const row = await insertUser(trx, actor.orgId, { externalId: input.external_id, name: input.name, email: input.email, role: input.role, passwordHash }, at);
       if (input.team_id !== undefined) await addMembership(trx, input.team_id, row.id, input.team_role ?? 'member', at);
       const teamPart = input.team_id === undefined ? {} : { team_role: input.team_role ?? 'member' };
-      return { result: row, audit: [{ orgId: actor.orgId, teamId: input.team_id ?? null, action: 'user.create', targetType: 'user', targetId: row.id, after: { ...userView(row), team_id: input.team_id ?? null, ...teamPart } }] };
+      return {
+        result: row,
+        audit: [{ orgId: actor.orgId, teamId: input.team_id ?? null, action: 'user.create', targetType: 'user', targetId: row.id, after: { ...userView(row), team_id: input.team_id ?? null, ...teamPart } }],
+        // A new member changes the team's fair member share (policy/member-share.ts).
+        invalidate: input.team_id !== undefined ? [teamMembersChanged(input.team_id)] : [],
+      };
     }),
   );
   return { ...userView(user), team_id: input.team_id ?? null };
