@@ -66,12 +66,18 @@ export function registerRequestLogging(api: FastifyInstance, opts: { accessLog: 
   });
 }
 
-/** The team and key a route acts on, from its URL (`/api/teams/:id/keys/:keyId`, `/api/keys/:id`). */
+/**
+ * The team and key a route acts on, from its URL (`/api/teams/:id/keys/:keyId`, `/api/keys/:id`,
+ * `/internal/api-keys/:id` with its `ak_` id or a bare number).
+ */
 export function targetIds(route: string | undefined, params: unknown): { team_id?: number; key_id?: number } {
   const p = (params ?? {}) as Record<string, unknown>;
   const num = (v: unknown) => (typeof v === 'string' && /^[1-9]\d{0,9}$/.test(v) ? Number(v) : undefined);
   const team = route?.startsWith('/api/teams/:id') ? num(p.id) : undefined;
-  const key = p.keyId !== undefined ? num(p.keyId) : /^\/api\/(me\/)?keys\/:id/.test(route ?? '') ? num(p.id) : undefined;
+  const key = p.keyId !== undefined ? num(p.keyId)
+    : /^\/api\/(me\/)?keys\/:id/.test(route ?? '') ? num(p.id)
+    : route === '/internal/api-keys/:id' && typeof p.id === 'string' ? num(p.id.replace(/^ak_/, ''))
+    : undefined;
   return { ...(team !== undefined ? { team_id: team } : {}), ...(key !== undefined ? { key_id: key } : {}) };
 }
 

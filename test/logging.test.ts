@@ -126,6 +126,9 @@ test('TOLLGATE_LOG_FORMAT: JSON off a terminal, human-readable on one (auto) or 
   assert.deepEqual(targetIds('/api/keys/:id', { id: '12' }), { key_id: 12 });
   assert.deepEqual(targetIds('/api/teams/:id', { id: 'abc' }), {});
   assert.deepEqual(targetIds('/api/users/:id', { id: '3' }), {});
+  assert.deepEqual(targetIds('/internal/api-keys/:id', { id: 'ak_40' }), { key_id: 40 });
+  assert.deepEqual(targetIds('/internal/api-keys/:id', { id: '40' }), { key_id: 40 });
+  assert.deepEqual(targetIds('/internal/api-keys/:id', { id: 'ak_x' }), {});
 });
 
 test('every header that carries a key is redacted wherever a line holds headers', async () => {
