@@ -234,7 +234,8 @@ describe('converting an existing request_logs (postgres)', { skip: dialectSkip('
   test('rows stay readable under their ids, new ids continue, the legacy partition is pruned row by row then dropped', async () => {
     const { db, ids } = await seeded();
     try {
-      assert.deepEqual(await migrate(db), ['0025_request_log_partitions']);
+      // The conversion runs first of what is left (later migrations follow it).
+      assert.equal((await migrate(db))[0], '0025_request_log_partitions');
       const parts = await listPartitions(db.kysely);
       assert.deepEqual(parts.map((p) => [p.name, p.from, p.to, p.isDefault]), [['request_logs_default', null, null, true], ['request_logs_legacy', null, tomorrow, false]]);
       const read = await db.kysely.selectFrom('request_logs').select(['id', 'request_id']).orderBy('id').execute();

@@ -1,7 +1,7 @@
 // Counters in Redis, for cluster mode: every replica admits against the same windows, slots and
 // budgets. Admissions and settlements are BATCHED: the admissions and settlements this process
 // issues for one shard in one event-loop turn go to Redis as ONE script call
-// (redis-lua.ts BATCH), which applies the settlements and then the admissions in order, each
+// (redis-batch-lua.ts), which applies the settlements and then the admissions in order, each
 // all-or-nothing — the outcome of running them one by one, at one round trip and one script
 // invocation per turn instead of two per request. Each counter the batch touches is read and
 // written once, and what does not change between requests of the same policies (keys, limits,
@@ -18,7 +18,8 @@
 // Admit and settle also keep this process's ledger on the shard (one more key per batch, no more
 // round trips): what it holds, so that if it dies the other replicas give it back (replica-ledger.ts).
 import { bucketOf, type AdmitPlan, type BudgetState, type CounterStore, type SettleSpec, type StoreOutcome, type WindowSpec, type WindowState } from './counter-store.ts';
-import { BATCH, INIT_BUDGET, PEEK } from './redis-lua.ts';
+import { BATCH } from './redis-batch-lua.ts';
+import { INIT_BUDGET, PEEK } from './redis-lua.ts';
 import { evalScript, script, type NestedReply, type Reply, type Script } from './redis-eval.ts';
 import { counterKey, DEFAULT_SHARD, ledgerKey, shardsKey } from './redis-keys.ts';
 import { leaseOwner, newInstanceId, ReplicaLedger, type ReplicaLedgerOptions } from './replica-ledger.ts';
@@ -190,7 +191,7 @@ export class RedisCounterStore implements CounterStore {
 }
 
 /**
- * The BATCH script's KEYS and ARGV (layout in redis-lua.ts). Keys are sent once each and named by
+ * The BATCH script's KEYS and ARGV (layout in redis-batch-lua.ts). Keys are sent once each and named by
  * their index; plans from the same template share one template entry while their budget keys
  * (which change with the period) are the same.
  */

@@ -1,7 +1,7 @@
 // Cluster mode: what a replica that dies holds is given back by the others, without an operator.
 //
 // Every admission records in its replica's ledger on the shard (`<prefix>{<shard>}:rep:<instance>`,
-// written by the BATCH script itself, see redis-lua.ts) the leases and reservations it took; settle
+// written by the BATCH script itself, see redis-batch-lua.ts) the leases and reservations it took; settle
 // removes them. Each replica beats (`<prefix>alive:<instance>`, expiring after 3 beats, and
 // membership of `<prefix>replicas`), lists the shards it has ledgers on (`<prefix>shards:<instance>`)
 // and, on every beat, looks for members whose alive key is gone: for each, one RELEASE_LEDGER

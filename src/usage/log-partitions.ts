@@ -24,6 +24,7 @@
 // Replicas run the keeper at once: each partition is created in its own transaction that first
 // takes a transaction-scoped advisory lock without waiting (safe behind PgBouncer in transaction
 // mode); a replica finding it taken leaves the run to the one holding it.
+import { Periodic } from '../periodic.ts';
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import type { Db } from '../db/connection.ts';
@@ -93,15 +94,14 @@ export class LogPartitionKeeper {
   private readonly db: Db;
   private readonly clock: Clock;
   private readonly opts: Required<Omit<KeeperOptions, 'onResult' | 'onError'>> & Pick<KeeperOptions, 'onResult' | 'onError'>;
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<KeepResult> | undefined;
-  private stopping = false;
+  private readonly schedule: Periodic<KeepResult, { adopt?: boolean }>;
 
   constructor(db: Db, clock: Clock, opts: KeeperOptions = {}) {
     this.db = db;
     this.clock = clock;
     this.opts = { daysAhead: 7, intervalMs: 3_600_000, ...opts };
     if (!Number.isInteger(this.opts.daysAhead) || this.opts.daysAhead < 1) throw new Error(`daysAhead must be a whole number of days ≥ 1 (got ${this.opts.daysAhead})`);
+    this.schedule = new Periodic((o) => this.run(o?.adopt ?? true), { intervalMs: this.opts.intervalMs, onResult: this.opts.onResult, onError: this.opts.onError });
   }
 
   /** request_logs is partitioned on PostgreSQL only. */
@@ -115,27 +115,17 @@ export class LogPartitionKeeper {
    */
   async start(): Promise<void> {
     if (!this.enabled) return;
-    await this.tick({ adopt: false }).then((r) => this.opts.onResult?.(r), (err: unknown) => this.opts.onError?.(err));
-    const schedule = (ms: number) => {
-      this.timer = setTimeout(() => {
-        this.tick().then((r) => this.opts.onResult?.(r), (err: unknown) => this.opts.onError?.(err)).finally(() => {
-          if (!this.stopping) schedule(this.opts.intervalMs);
-        });
-      }, ms);
-      this.timer.unref();
-    };
-    if (!this.stopping) schedule(Math.min(60_000, this.opts.intervalMs));
+    await this.schedule.runReported({ adopt: false });
+    this.schedule.start(Math.min(60_000, this.opts.intervalMs));
   }
 
-  async stop(): Promise<void> {
-    this.stopping = true;
-    clearTimeout(this.timer);
-    await this.running?.catch(() => undefined);
+  stop(): Promise<void> {
+    return this.schedule.stop();
   }
 
   /** One run (tests call it); `adopt: false` leaves the days found in DEFAULT for a later run. */
   tick(opts: { adopt?: boolean } = {}): Promise<KeepResult> {
-    return (this.running ??= this.run(opts.adopt ?? true).finally(() => (this.running = undefined)));
+    return this.schedule.tick(opts);
   }
 
   private async run(adopt: boolean): Promise<KeepResult> {
@@ -156,7 +146,7 @@ export class LogPartitionKeeper {
       wanted.set(p.name, p);
     }
     for (const p of [...wanted.values()].sort((a, b) => (a.from! < b.from! ? -1 : 1))) {
-      if (this.stopping) break;
+      if (this.schedule.stopping) break;
       const outcome = await this.create(p);
       if (outcome === 'locked') {
         result.skipped = 'locked';

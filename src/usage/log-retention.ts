@@ -19,6 +19,7 @@
 // One replica prunes at a time: on PostgreSQL each batch or drop runs in a transaction that first
 // takes a transaction-scoped advisory lock without waiting (safe behind PgBouncer in transaction
 // mode); a replica that finds it taken leaves this run to the other one. SQLite has one process.
+import { Periodic } from '../periodic.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
@@ -65,9 +66,7 @@ export class LogRetention {
   private readonly db: Db;
   private readonly clock: Clock;
   private readonly opts: Required<Omit<RetentionOptions, 'onResult' | 'onError'>> & Pick<RetentionOptions, 'onResult' | 'onError'>;
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<PruneResult> | undefined;
-  private stopping = false;
+  private readonly schedule: Periodic<PruneResult>;
 
   constructor(db: Db, clock: Clock, opts: RetentionOptions) {
     this.db = db;
@@ -77,6 +76,7 @@ export class LogRetention {
     // 2-core machine, 5,000 rows up to 1.1 s.
     const batchSize = db.dialect === 'sqlite' ? 1000 : 5000;
     this.opts = { batchSize, pauseMs: 200, intervalMs: 3_600_000, firstDelayMs: 60_000, ...opts };
+    this.schedule = new Periodic(() => this.run(), { intervalMs: this.opts.intervalMs, onResult: this.opts.onResult, onError: this.opts.onError });
   }
 
   get enabled(): boolean {
@@ -85,27 +85,17 @@ export class LogRetention {
 
   start(): void {
     if (!this.enabled) return;
-    const schedule = (ms: number) => {
-      this.timer = setTimeout(() => {
-        this.tick().then((r) => this.opts.onResult?.(r), (err: unknown) => this.opts.onError?.(err)).finally(() => {
-          if (!this.stopping) schedule(this.opts.intervalMs);
-        });
-      }, ms);
-      this.timer.unref();
-    };
-    schedule(this.opts.firstDelayMs);
+    this.schedule.start(this.opts.firstDelayMs);
   }
 
   /** Stops the schedule; a run in progress ends after its current batch. */
-  async stop(): Promise<void> {
-    this.stopping = true;
-    clearTimeout(this.timer);
-    await this.running?.catch(() => undefined);
+  stop(): Promise<void> {
+    return this.schedule.stop();
   }
 
   /** One run: every organization's rows older than the cutoff, batch by batch (tests call it). */
   tick(): Promise<PruneResult> {
-    return (this.running ??= this.run().finally(() => (this.running = undefined)));
+    return this.schedule.tick();
   }
 
   private async run(): Promise<PruneResult> {
@@ -118,7 +108,7 @@ export class LogRetention {
       // Whole partitions past the cutoff (days, and the legacy one once all of it is), oldest first.
       const old = partitions.filter((p) => !p.isDefault && p.to !== null && p.to <= cutoff).sort((a, b) => (a.to! < b.to! ? -1 : 1));
       for (const p of old) {
-        if (this.stopping) break;
+        if (this.schedule.stopping) break;
         if (!(await this.drop(p.name))) {
           result.skipped = 'locked';
           break;
@@ -132,7 +122,7 @@ export class LogRetention {
     const orgs = result.skipped ? [] : await this.db.kysely.selectFrom('organizations').select('id').orderBy('id').execute();
     for (const table of tables) {
       for (const { id: orgId } of orgs) {
-        while (!this.stopping) {
+        while (!this.schedule.stopping) {
           const deleted = await this.batch(table, orgId, cutoff);
           if (deleted === null) {
             result.skipped = 'locked';
@@ -144,9 +134,9 @@ export class LogRetention {
           if (deleted < this.opts.batchSize) break;
           await sleep(this.opts.pauseMs, undefined, { ref: false });
         }
-        if (result.skipped || this.stopping) break;
+        if (result.skipped || this.schedule.stopping) break;
       }
-      if (result.skipped || this.stopping) break;
+      if (result.skipped || this.schedule.stopping) break;
     }
     result.ms = Math.round(performance.now() - started);
     return result;
