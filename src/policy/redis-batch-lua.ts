@@ -225,33 +225,44 @@ end
 
 -- Admissions, one after another.
 local out = {}
+-- Scratch tables reused by every admission (entries 1..n are rewritten before they are read).
+local costs, reserves, leases, used, reset = {}, {}, {}, {}, {}
 for a = 1, num() do
-  local tp, now = T[num()], num()
-  local nw, nb = #tp.w, #tp.b
-  local costs, reserves, leases = {}, {}, {}
-  for i = 1, nw do costs[i] = num() end
-  for i = 1, nb do reserves[i] = num() end
-  for i = 1, #tp.s do leases[i] = nxt() end
+  local tp = T[tonumber(ARGV[p + 1])]
+  local now = tonumber(ARGV[p + 2])
+  p = p + 2
+  local nw, nb, ns = #tp.w, #tp.b, #tp.s
+  for i = 1, nw do costs[i] = tonumber(ARGV[p + i]) end
+  p = p + nw
+  for i = 1, nb do reserves[i] = tonumber(ARGV[p + i]) end
+  p = p + nb
+  for i = 1, ns do leases[i] = ARGV[p + i] end
+  p = p + ns
   local reply
-  local missing = {}
+  local missing
   for i = 1, nb do
-    if not budget(tp.b[i].k).exists then missing[#missing + 1] = i - 1 end
+    if not budget(tp.b[i].k).exists then
+      missing = missing or {}
+      missing[#missing + 1] = i - 1
+    end
   end
-  if #missing > 0 then reply = {0, 'u', unpack(missing)} end
-  local used, reset = {}, {}
+  if missing then reply = {0, 'u', unpack(missing)} end
   if not reply then
     for i = 1, nw do
       local spec = tp.w[i]
       local c = floor(now / spec.ms)
-      local w = win(spec.k, spec.n, spec.ms, c)
-      w.n, w.ms = spec.n, spec.ms
-      advance(w, spec.k, c)
+      local w = W[spec.k]
+      if not w or w.ms ~= spec.ms or w.n ~= spec.n then
+        w = win(spec.k, spec.n, spec.ms, c)
+        w.n, w.ms = spec.n, spec.ms
+      end
+      if c > w.h then advance(w, spec.k, c) end
       used[i], reset[i] = state(w, spec.k, now, costs[i], spec.limit)
       if used[i] + costs[i] > spec.limit then reply = {0, 'w', i - 1, used[i], reset[i]}; break end
     end
   end
   if not reply then
-    for i = 1, #tp.s do
+    for i = 1, ns do
       local s = slot(tp.s[i].k)
       if s.n + 1 > tp.s[i].limit then reply = {0, 's', i - 1, s.n}; break end
     end
@@ -265,13 +276,15 @@ for a = 1, num() do
   if not reply then
     -- Every level has room: charge them all.
     reply = {1}
+    local r = 1
     for i = 1, nw do
       local spec = tp.w[i]
       add(W[spec.k], spec.k, floor(now / spec.ms), costs[i])
-      reply[#reply + 1] = used[i] + costs[i]
-      reply[#reply + 1] = reset[i]
+      reply[r + 1] = used[i] + costs[i]
+      reply[r + 2] = reset[i]
+      r = r + 2
     end
-    for i = 1, #tp.s do
+    for i = 1, ns do
       local spec = tp.s[i]
       local s = S[spec.k]
       s.n = s.n + 1
@@ -291,8 +304,9 @@ for a = 1, num() do
         L[field] = held(tp.b[i].k, field) + reserves[i]
         changed[field] = true
       end
-      reply[#reply + 1] = b.spent
-      reply[#reply + 1] = b.reserved
+      reply[r + 1] = b.spent
+      reply[r + 2] = b.reserved
+      r = r + 2
     end
   end
   out[a] = reply
