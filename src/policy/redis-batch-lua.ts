@@ -184,21 +184,25 @@ end
 -- Settlements: token windows take the actual count, slots are released, budgets take the cost.
 local freed_leases = {}
 for _ = 1, num() do
-  local lk, nw, ns, nb = num(), num(), num(), num()
+  local lk, nw, ns, nb = tonumber(ARGV[p + 1]), tonumber(ARGV[p + 2]), tonumber(ARGV[p + 3]), tonumber(ARGV[p + 4])
+  p = p + 4
   for _ = 1, nw do
-    local k, n, bucket, delta = num(), num(), num(), num()
-    local w = win(k, n, 0, bucket)
+    local k, n, bucket, delta = tonumber(ARGV[p + 1]), tonumber(ARGV[p + 2]), tonumber(ARGV[p + 3]), tonumber(ARGV[p + 4])
+    p = p + 4
+    local w = W[k] or win(k, n, 0, bucket)
     if w.h >= 0 and bucket > w.h - w.n then add(w, k, bucket, delta) end
   end
   for _ = 1, ns do
-    local k, lease = num(), nxt()
+    local k, lease = tonumber(ARGV[p + 1]), ARGV[p + 2]
+    p = p + 2
     KL[k] = lk
     local list = freed_leases[k]
     if not list then list = {}; freed_leases[k] = list end
     list[#list + 1] = lease
   end
   for _ = 1, nb do
-    local k, reserved, actual = num(), num(), num()
+    local k, reserved, actual = tonumber(ARGV[p + 1]), tonumber(ARGV[p + 2]), tonumber(ARGV[p + 3])
+    p = p + 3
     KL[k] = lk
     local field = bfield(k)
     local give = held(k, field)
