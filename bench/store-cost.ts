@@ -3,7 +3,7 @@
 // and prints Redis's INFO commandstats delta per admission: calls and µs of every command the
 // BATCH script runs, so a change to the script is judged by what Redis itself reports.
 //
-// Options: --per-call=1 (admissions per turn) --rounds=2000 --redis-url=redis://… (else a throwaway
+// Options: --per-call=1 (admissions per turn) --tenants=1 (organizations they come from) --rounds=2000 --redis-url=redis://… (else a throwaway
 //          server) --pin (Redis on CPU 0, this process on CPU 1) --store-src=<dir> (another src/ tree)
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -16,6 +16,8 @@ import type { CounterStore } from '../src/policy/counter-store.ts';
 const argv = process.argv.slice(2);
 const value = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const perCall = Number(value('per-call') ?? 1);
+/** tenants the turn's admissions are spread over: each brings its own (cold) counters to the call */
+const tenants = Number(value('tenants') ?? 1);
 const rounds = Number(value('rounds') ?? 2000);
 const pin = argv.includes('--pin');
 const src = path.resolve(ROOT, value('store-src') ?? 'src');
@@ -28,13 +30,13 @@ const conn = openRedis({ url, timeoutMs: 2000 }, { batched: true });
 await waitReady(conn, 5000);
 const store: CounterStore = new RedisCounterStore(conn, { prefix: `cost:${Date.now()}:` });
 const admin = new Redis(url);
-const t = tenant(1, Date.now());
-for (const key of t.budgetKeys) await store.initBudget(key, 0, budgetTtl(Date.now()), Date.now(), t.shard);
+const ts = Array.from({ length: tenants }, (_, i) => tenant(i + 1, Date.now()));
+for (const t of ts) for (const key of t.budgetKeys) await store.initBudget(key, 0, budgetTtl(Date.now()), Date.now(), t.shard);
 
 const admitMs: number[] = [];
 async function round(): Promise<void> {
   const now = Date.now();
-  const plans = Array.from({ length: perCall }, () => admitPlan(t, now));
+  const plans = Array.from({ length: perCall }, (_, i) => admitPlan(ts[i % tenants]!, now));
   const started = performance.now();
   const outs = await Promise.all(plans.map((p) => store.admit(p)));
   admitMs.push(performance.now() - started);
