@@ -8,8 +8,8 @@
 /**
  * KEYS: every key of the batch once (ops refer to them by index in KEYS): counters and the
  * replica's ledger on each shard of the batch (one shard on Redis Cluster; any number on one Redis).
- * ARGV, read left to right:
- *   now (the newest `now` of the batch: expired leases are dropped as of it), "<instance>:"
+ * ARGV: now (the newest `now` of the batch: expired leases are dropped as of it), "<instance>:",
+ * and one JSON array of everything else, read left to right:
  *   T, then T templates: ledger nW nS nB, per window: key n bucketMs limit; per slot: key limit ttlMs;
  *                        per budget: key limitMicro hard(1|0)
  *   S, then S settlements: ledger nW nS nB, per window: key n bucket delta; per slot: key member;
@@ -25,11 +25,13 @@ export const BATCH = `
 -- Globals are slow in Redis' Lua (a protected global table): everything used per operation is local.
 local KEYS, ARGV, tonumber, floor, unpack, call, format, pairs = KEYS, ARGV, tonumber, math.floor, unpack, redis.call, string.format, pairs
 local function int(x) return format('%d', x) end
-local p = 1
-local function nxt() p = p + 1; return ARGV[p] end
-local function num() p = p + 1; return tonumber(ARGV[p]) end
+local p = 0
 local batch_now = tonumber(ARGV[1])
-p = 2 -- ARGV[2]: "<instance>:", the prefix of this replica's lease members (used by RELEASE_LEDGER)
+-- ARGV[2]: "<instance>:", the prefix of this replica's lease members (RELEASE_LEDGER finds them by it).
+-- ARGV[3]: everything else, one JSON array read left to right (numbers arrive as numbers: one C
+-- decode instead of a Redis argument and a tonumber() per value).
+local A = cjson.decode(ARGV[3])
+local function num() p = p + 1; return A[p] end
 
 -- Counters as read once and written back once.
 local W, S, B, L = {}, {}, {}, {}
@@ -177,23 +179,23 @@ for t = 1, num() do
   local tp = { w = {}, s = {}, b = {} }
   for i = 1, nw do tp.w[i] = { k = num(), n = num(), ms = num(), limit = num() } end
   for i = 1, ns do tp.s[i] = { k = num(), limit = num(), ttl = num() }; KL[tp.s[i].k] = lk end
-  for i = 1, nb do tp.b[i] = { k = num(), limit = num(), hard = nxt() == '1' }; KL[tp.b[i].k] = lk end
+  for i = 1, nb do tp.b[i] = { k = num(), limit = num(), hard = num() == 1 }; KL[tp.b[i].k] = lk end
   T[t] = tp
 end
 
 -- Settlements: token windows take the actual count, slots are released, budgets take the cost.
 local freed_leases = {}
 for _ = 1, num() do
-  local lk, nw, ns, nb = tonumber(ARGV[p + 1]), tonumber(ARGV[p + 2]), tonumber(ARGV[p + 3]), tonumber(ARGV[p + 4])
+  local lk, nw, ns, nb = A[p + 1], A[p + 2], A[p + 3], A[p + 4]
   p = p + 4
   for _ = 1, nw do
-    local k, n, bucket, delta = tonumber(ARGV[p + 1]), tonumber(ARGV[p + 2]), tonumber(ARGV[p + 3]), tonumber(ARGV[p + 4])
+    local k, n, bucket, delta = A[p + 1], A[p + 2], A[p + 3], A[p + 4]
     p = p + 4
     local w = W[k] or win(k, n, 0, bucket)
     if w.h >= 0 and bucket > w.h - w.n then add(w, k, bucket, delta) end
   end
   for _ = 1, ns do
-    local k, lease = tonumber(ARGV[p + 1]), ARGV[p + 2]
+    local k, lease = A[p + 1], A[p + 2]
     p = p + 2
     KL[k] = lk
     local list = freed_leases[k]
@@ -201,7 +203,7 @@ for _ = 1, num() do
     list[#list + 1] = lease
   end
   for _ = 1, nb do
-    local k, reserved, actual = tonumber(ARGV[p + 1]), tonumber(ARGV[p + 2]), tonumber(ARGV[p + 3])
+    local k, reserved, actual = A[p + 1], A[p + 2], A[p + 3]
     p = p + 3
     KL[k] = lk
     local field = bfield(k)
@@ -232,15 +234,15 @@ local out = {}
 -- Scratch tables reused by every admission (entries 1..n are rewritten before they are read).
 local costs, reserves, leases, used, reset = {}, {}, {}, {}, {}
 for a = 1, num() do
-  local tp = T[tonumber(ARGV[p + 1])]
-  local now = tonumber(ARGV[p + 2])
+  local tp = T[A[p + 1]]
+  local now = A[p + 2]
   p = p + 2
   local nw, nb, ns = #tp.w, #tp.b, #tp.s
-  for i = 1, nw do costs[i] = tonumber(ARGV[p + i]) end
+  for i = 1, nw do costs[i] = A[p + i] end
   p = p + nw
-  for i = 1, nb do reserves[i] = tonumber(ARGV[p + i]) end
+  for i = 1, nb do reserves[i] = A[p + i] end
   p = p + nb
-  for i = 1, ns do leases[i] = ARGV[p + i] end
+  for i = 1, ns do leases[i] = A[p + i] end
   p = p + ns
   local reply
   local missing

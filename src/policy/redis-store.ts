@@ -242,10 +242,12 @@ function encodeBatch(prefix: string, instance: string, admits: PendingAdmit[], s
     for (const b of plan.budgets) ops.push(b.reserveMicro);
     for (const s of plan.slots) ops.push(mine + s.leaseId);
   }
-  const args: Array<string | number> = [newest || Date.now(), mine, nTemplates];
-  for (const t of templates) args.push(t);
-  for (const o of ops) args.push(o);
-  return { keys, args };
+  // Everything but the first two travels as one JSON array: serializing it natively and decoding it
+  // in one C call (cjson) costs both sides far less than a Redis argument per value.
+  const body: Array<string | number> = [nTemplates];
+  for (const t of templates) body.push(t);
+  for (const o of ops) body.push(o);
+  return { keys, args: [newest || Date.now(), mine, JSON.stringify(body)] };
 }
 
 /** Whether two plans of one template have the same counters and limits (a new period changes budget keys). */
