@@ -40,6 +40,11 @@ export async function activeMembers(db: Kysely<Database>, teamIds: number[]): Pr
   return out;
 }
 
+/** A member's part of a team token limit: never below 1 token (the one formula, for the cap and its note). */
+function shareLimit(teamLimit: number, fraction: number): number {
+  return Math.max(1, Math.floor(teamLimit * fraction));
+}
+
 // The member level with the share applied, per (member level, team level) pair: the same object
 // while both stay cached, so the engine's per-levels template and compiled windows stay cached too.
 const derived = new WeakMap<LevelPolicy, { team: LevelPolicy; level: LevelPolicy }>();
@@ -57,7 +62,7 @@ export function withMemberShare(member: LevelPolicy, team: LevelPolicy): LevelPo
   const fraction = share === 'fair' ? 1 / members! : share;
   const cap = (own: number | null, teamLimit: number | null) => {
     if (teamLimit === null) return own;
-    const mine = Math.max(1, Math.floor(teamLimit * fraction));
+    const mine = shareLimit(teamLimit, fraction);
     return own === null ? mine : Math.min(own, mine);
   };
   const p = member.policy;
@@ -80,7 +85,7 @@ export function shareNote(level: LevelPolicy, window: string, limit: number): Sh
   const s = level.share;
   if (!s || (window !== 'tpm' && window !== 'tpd')) return undefined;
   const teamLimit = s.team[window];
-  if (teamLimit === null || Math.max(1, Math.floor(teamLimit * s.fraction)) !== limit) return undefined;
+  if (teamLimit === null || shareLimit(teamLimit, s.fraction) !== limit) return undefined;
   return { of: s.of, fraction: s.fraction, team_limit: teamLimit, members: s.members ?? null };
 }
 

@@ -3,6 +3,7 @@
 // (n, logprobs, response_format, seed, penalties, audio and file parts): docs/providers.md lists it.
 import type { ResolvedRoute } from '../types.ts';
 import { isObject, type Json } from './sse.ts';
+import { toolInput } from './chat-answer-to-anthropic.ts';
 
 /** Anthropic requires max_tokens; OpenAI clients rarely send it. */
 export const DEFAULT_MAX_TOKENS = 4096;
@@ -105,15 +106,9 @@ function imageSource(url: string): Json {
   return { type: 'url', url };
 }
 
+/** Arguments sent as an object are kept; a JSON string is parsed as an answer's are (broken: {}). */
 function parseArgs(args: unknown): unknown {
-  if (isObject(args)) return args;
-  if (typeof args !== 'string' || args === '') return {};
-  try {
-    const v: unknown = JSON.parse(args);
-    return isObject(v) ? v : {};
-  } catch {
-    return {};
-  }
+  return isObject(args) ? args : toolInput(args);
 }
 
 function anthropicTool(fn: Json): Json {
