@@ -9,6 +9,7 @@ import { peopleConfig, type PeopleConfig } from './auth/people-config.ts';
 import { tracingConfig, type TracingConfig } from './observability/tracing-config.ts';
 import type { MetricsConfig } from './observability/metrics.ts';
 import { redisUrls } from './redis-url.ts';
+import { BREAKER_DEFAULTS } from './providers/breaker.ts';
 
 export interface ModelPrice {
   /** micro-USD per 1M input (prompt) tokens */
@@ -61,6 +62,8 @@ export interface Config {
   upstreamFirstByteTimeoutMs: number;
   /** connections to one upstream origin per provider credential (each organization has its own) */
   upstreamConnections: number;
+  /** circuit breaker, per replica and deployment (src/providers/breaker.ts): failures in a row that open it, the window they must fall in, the cool-down */
+  breaker: { failures: number; windowMs: number; coolDownMs: number };
   /** a streaming client that reads nothing for this long is disconnected and its upstream cancelled */
   clientStallMs: number;
   /** largest /v1 request body accepted, in bytes */
@@ -324,6 +327,11 @@ export function loadConfig(env: Env = process.env): Config {
     upstreamTimeoutMs: int(env, file, 'TOLLGATE_UPSTREAM_TIMEOUT_MS', 'upstreamTimeoutMs', 600_000, 1),
     upstreamFirstByteTimeoutMs: int(env, file, 'TOLLGATE_UPSTREAM_FIRST_BYTE_TIMEOUT_MS', 'upstreamFirstByteTimeoutMs', 60_000, 1),
     upstreamConnections: int(env, file, 'TOLLGATE_UPSTREAM_CONNECTIONS', 'upstreamConnections', 128, 1),
+    breaker: {
+      failures: int(env, file, 'TOLLGATE_BREAKER_FAILURES', 'breakerFailures', BREAKER_DEFAULTS.failures, 1),
+      windowMs: int(env, file, 'TOLLGATE_BREAKER_WINDOW_MS', 'breakerWindowMs', BREAKER_DEFAULTS.windowMs, 1),
+      coolDownMs: int(env, file, 'TOLLGATE_BREAKER_COOLDOWN_MS', 'breakerCoolDownMs', BREAKER_DEFAULTS.coolDownMs, 1),
+    },
     clientStallMs: int(env, file, 'TOLLGATE_CLIENT_STALL_MS', 'clientStallMs', 30_000, 1),
     v1BodyLimitBytes: int(env, file, 'TOLLGATE_V1_BODY_LIMIT_BYTES', 'v1BodyLimitBytes', 16 * 1024 * 1024, 1024),
     apiBodyLimitBytes: int(env, file, 'TOLLGATE_API_BODY_LIMIT_BYTES', 'apiBodyLimitBytes', 1024 * 1024, 1024),

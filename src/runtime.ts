@@ -75,7 +75,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
   const shared = config.redisUrl ? await openShared(config, (what) => throttled((err) => log?.warn({ err: (err as Error).message }, what))) : undefined;
   const invalidator = shared?.invalidator ?? new LocalInvalidator();
   const keyCache = new KeyCache(config.keyCacheSize, config.negativeCacheSeconds * 1000);
-  const router = new Router(db.kysely, vault, prices, { clock, demo: config.demo });
+  const router = new Router(db.kysely, vault, prices, { clock, demo: config.demo, breaker: config.breaker });
   const orgAccess = new OrgAccessCache(db.kysely);
   invalidator.subscribe((e) => orgAccess.invalidate(e));
   invalidator.subscribe((e) => keyCache.invalidate(e));

@@ -4,6 +4,7 @@
 // the primary is skipped (not even called) until its cool-down ends and one request probes it;
 // deleting a credential never reroutes a model to the catch-all; weights split traffic; a
 // team-scoped credential serves its own team only.
+// The breaker's settings come from TOLLGATE_BREAKER_*.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startGateway, TestClock, UPSTREAM_KEY, type Gateway } from './support/gateway.ts';
@@ -11,6 +12,7 @@ import { startFakeUpstream, type FakeUpstream } from './support/fake-upstream.ts
 import { backoff, MAX_ATTEMPTS, planAttempts, weightedOrder } from '../src/providers/attempts.ts';
 import { Breaker, BREAKER_DEFAULTS } from '../src/providers/breaker.ts';
 import { Router } from '../src/providers/router.ts';
+import { loadConfig } from '../src/config.ts';
 import type { ResolvedRoute } from '../src/providers/types.ts';
 
 const deployment = (id: number, priority: number, weight = 1): ResolvedRoute => ({
@@ -246,5 +248,47 @@ describe('fallbacks end to end', () => {
     await ask('team-first', outsider);
     assert.equal(third.requests.length, 1, 'never for another team');
     assert.equal(second.requests.length, 1);
+  });
+});
+
+describe('circuit breaker settings (TOLLGATE_BREAKER_*)', () => {
+  test('a replica started with 2 failures and a 5 s cool-down opens after the 2nd failure and probes after 5 s', async () => {
+    const clock = new TestClock(Date.now());
+    const gw = await startGateway({ clock, env: { TOLLGATE_BREAKER_FAILURES: '2', TOLLGATE_BREAKER_WINDOW_MS: '10000', TOLLGATE_BREAKER_COOLDOWN_MS: '5000' } });
+    const failing = await startFakeUpstream({ failStatus: 503 });
+    const second = await startFakeUpstream();
+    try {
+      const credential = async (name: string, fake: FakeUpstream) => (await gw.api('POST', '/api/providers', { name, provider: 'openai', base_url: fake.baseUrl + '/v1', api_key: `sk-breaker-test-${name}-0000`, models: [`${name}-own`] })).body.id as number;
+      const primaryId = await credential('primary', failing);
+      const secondaryId = await credential('secondary', second);
+      assert.equal((await gw.api('POST', '/api/routes', { model: 'br-model', deployments: [{ credential_id: primaryId, priority: 1 }, { credential_id: secondaryId }] })).status, 201);
+      const teamId = (await gw.api('POST', '/api/teams', { name: 'Breaker team' })).body.id;
+      const key = (await gw.api('POST', `/api/teams/${teamId}/keys`, { name: 'breaker key' })).body.key;
+      const ask = () => gw.openai(key).chat.completions.create({ model: 'br-model', messages: [{ role: 'user', content: 'hello' }] });
+      const circuit = async () => (await gw.api('GET', '/api/routes')).body.data.find((x: { model: string }) => x.model === 'br-model')
+        .deployments.find((d: { credential_id: number }) => d.credential_id === primaryId).circuit;
+
+      await ask();
+      assert.equal(await circuit(), 'closed', 'one failure of two');
+      await ask();
+      assert.equal(await circuit(), 'open', 'the second failure in a row opens it (the default needs five)');
+      await ask();
+      assert.equal(failing.requests.length, 2, 'open: the primary is skipped');
+      clock.advance(4_000);
+      assert.equal(await circuit(), 'open', 'still cooling down at 4 s (of 5)');
+      clock.advance(1_001);
+      assert.equal(await circuit(), 'half_open', 'probed after 5 s, not the default 30 s');
+    } finally {
+      await gw.close();
+      await failing.close();
+      await second.close();
+    }
+  });
+
+  test('a setting below 1 stops start-up naming the variable', () => {
+    for (const name of ['TOLLGATE_BREAKER_FAILURES', 'TOLLGATE_BREAKER_WINDOW_MS', 'TOLLGATE_BREAKER_COOLDOWN_MS']) {
+      assert.throws(() => loadConfig({ TOLLGATE_DATA_DIR: '/tmp/tollgate-breaker-config', [name]: '0' }), (err: Error) => err.message.startsWith(`${name} must be an integer >= 1`));
+    }
+    assert.deepEqual(loadConfig({ TOLLGATE_DATA_DIR: '/tmp/tollgate-breaker-config' }).breaker, BREAKER_DEFAULTS);
   });
 });
