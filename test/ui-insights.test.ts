@@ -146,7 +146,8 @@ describe('insights: overview and spend explorer (sqlite)', { skip: browserSkip()
       await visit(page, '/ui');
       await page.getByRole('img', { name: /Spend per day by team/ }).waitFor();
       await visit(page, '/ui/spend?group=key');
-      await page.getByRole('img', { name: /cost per day by key/ }).waitFor();
+      // The explorer's default range is this month: on the 1st that is one day, charted per hour.
+      await page.getByRole('img', { name: /cost per (day|hour) by key/ }).waitFor();
     } finally {
       page.off('request', listen);
     }
@@ -158,7 +159,7 @@ describe('insights: overview and spend explorer (sqlite)', { skip: browserSkip()
     assert.deepEqual(unranked.filter((q) => !(Number(q.limit) <= 500)), [], 'no reading of every group');
     // The explorer's chart by key: one series per key (three), adding up to the selection's total.
     const total = (await gw.api('GET', '/api/usage?group_by=key')).body.totals.cost_usd as number;
-    const chart = page.getByRole('img', { name: /cost per day by key/ });
+    const chart = page.getByRole('img', { name: /cost per (day|hour) by key/ });
     assert.match((await chart.getAttribute('aria-label'))!, new RegExp(`: 3 series over \\d+ points, total ${usd(total).replace(/[$.]/g, '\\$&')}$`));
     assert.deepEqual(admin.problems, []);
   });
