@@ -189,14 +189,15 @@ interface Check {
   goal: string;
   value: string;
   pass: boolean | null;
-  /** the figure judged, and the judgement, so that rounds can be judged on their median */
+  /** the figure judged, the judgement and how the figure reads, so that rounds can be judged on their median */
   x?: number;
   meets?: (x: number) => boolean;
+  show?: (x: number) => string;
 }
 
-/** A check whose figure is a number: `value` shows it, `pass` is `meets(x)`. */
-function numeric(target: string, goal: string, x: number, meets: (x: number) => boolean, value: string): Check {
-  return { target, goal, value, pass: meets(x), x, meets };
+/** A check whose figure is a number: `pass` is `meets(x)`; `value` is `show(x)` and any detail. */
+function numeric(target: string, goal: string, x: number, meets: (x: number) => boolean, show: (x: number) => string, detail = ''): Check {
+  return { target, goal, value: show(x) + detail, pass: meets(x), x, meets, show };
 }
 
 /** --rounds: each check over the rounds, judged on the median of its figure. */
@@ -205,11 +206,10 @@ function medianChecks(rounds: Check[][]): Check[] {
   for (const cs of rounds) for (const c of cs) byTarget.set(c.target, [...(byTarget.get(c.target) ?? []), c]);
   return [...byTarget.values()].map((cs) => {
     const first = cs[0]!;
-    if (cs.length === 1 || first.x === undefined || !first.meets) return first;
+    if (cs.length === 1 || first.x === undefined || !first.meets || !first.show) return first;
     const xs = cs.map((c) => c.x!).sort((a, b) => a - b);
     const mid = xs.length % 2 ? xs[(xs.length - 1) / 2]! : (xs[xs.length / 2 - 1]! + xs[xs.length / 2]!) / 2;
-    const f = (x: number) => (Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(3));
-    return { ...first, x: mid, pass: first.meets(mid), value: `median ${f(mid)} of ${cs.length} rounds (${cs.map((c) => c.value).join('; ')})` };
+    return { ...first, x: mid, pass: first.meets(mid), value: `median ${first.show(mid)} of ${cs.length} rounds (${cs.map((c) => c.value).join('; ')})` };
   });
 }
 
@@ -218,15 +218,17 @@ function checks(r: Partial<Record<ScenarioName, TargetResult>>): Check[] {
   const { direct, bare, embedded, cluster } = r;
   const ratio = (a: number, b: number) => a / b;
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+  const times = (x: number) => `${x.toFixed(2)}×`;
+  const ms = (x: number) => `${x.toFixed(3)} ms`;
   if (bare && embedded) {
     const x = ratio(embedded.plain.rps, bare.plain.rps);
-    out.push(numeric('embedded throughput ≥ 80% of bare proxy', '≥ 80%', x, (v) => v >= 0.8, pct(x)));
+    out.push(numeric('embedded throughput ≥ 80% of bare proxy', '≥ 80%', x, (v) => v >= 0.8, pct));
     const c = ratio(embedded.plain.cpuUsPerRequest, bare.plain.cpuUsPerRequest);
-    out.push(numeric('embedded CPU/request ≤ 1.5× bare proxy', '≤ 1.50×', c, (v) => v <= 1.5, `${c.toFixed(2)}×`));
+    out.push(numeric('embedded CPU/request ≤ 1.5× bare proxy', '≤ 1.50×', c, (v) => v <= 1.5, times));
   }
   if (bare && cluster) {
     const x = ratio(cluster.plain.rps, bare.plain.rps);
-    out.push(numeric('cluster throughput ≥ 60% of bare proxy', '≥ 60%', x, (v) => v >= 0.6, pct(x)));
+    out.push(numeric('cluster throughput ≥ 60% of bare proxy', '≥ 60%', x, (v) => v >= 0.6, pct));
   }
   if (embedded && cluster) {
     // Issue 14: cluster-mode gateway CPU per request ≤ 1.3× embedded, in the same run. At saturation the
@@ -234,20 +236,20 @@ function checks(r: Partial<Record<ScenarioName, TargetResult>>): Check[] {
     // generator, so the fixed-rate run (the same 1,000 req/s for both) is the like-for-like figure.
     const c = ratio(cluster.plain.cpuUsPerRequest, embedded.plain.cpuUsPerRequest);
     const f = ratio(cluster.fixedRateCpuUsPerRequest, embedded.fixedRateCpuUsPerRequest);
-    out.push(numeric('cluster CPU/request ≤ 1.3× embedded (saturated c=50)', '≤ 1.30×', c, (v) => v <= 1.3, `${c.toFixed(2)}×`));
-    out.push(numeric(`cluster CPU/request ≤ 1.3× embedded (both at ${D.rate} req/s)`, '≤ 1.30×', f, (v) => v <= 1.3, `${f.toFixed(2)}× (${cluster.fixedRateCpuUsPerRequest.toFixed(0)} vs ${embedded.fixedRateCpuUsPerRequest.toFixed(0)} µs)`));
+    out.push(numeric('cluster CPU/request ≤ 1.3× embedded (saturated c=50)', '≤ 1.30×', c, (v) => v <= 1.3, times));
+    out.push(numeric(`cluster CPU/request ≤ 1.3× embedded (both at ${D.rate} req/s)`, '≤ 1.30×', f, (v) => v <= 1.3, times, ` (${cluster.fixedRateCpuUsPerRequest.toFixed(0)} vs ${embedded.fixedRateCpuUsPerRequest.toFixed(0)} µs)`));
   }
   if (cluster?.plain.redis) {
     // Issue 14: ≤ 20 µs of Redis CPU (all its threads) per admitted request, i.e. one Redis core ≥ 50,000 req/s.
     const us = cluster.plain.redis.usPerRequest;
-    out.push(numeric('cluster: Redis CPU per request ≤ 20 µs', '≤ 20 µs', us, (v) => v <= 20, `${us.toFixed(1)} µs (one Redis core ≈ ${Math.round(cluster.plain.redis.requestsPerCore).toLocaleString('en-US')} req/s)`));
+    out.push(numeric('cluster: Redis CPU per request ≤ 20 µs', '≤ 20 µs', us, (v) => v <= 20, (v) => `${v.toFixed(1)} µs`, ` (one Redis core ≈ ${Math.round(cluster.plain.redis.requestsPerCore).toLocaleString('en-US')} req/s)`));
   }
   for (const t of [embedded, cluster]) {
     if (!t || !direct) continue;
     const added = t.fixedRate.latency.p99 - direct.fixedRate.latency.p99;
-    out.push(numeric(`${t.name}: p99 added latency ≤ 2 ms at ${D.rate} req/s`, '≤ 2 ms', added, (v) => v <= 2, `${added.toFixed(3)} ms`));
+    out.push(numeric(`${t.name}: p99 added latency ≤ 2 ms at ${D.rate} req/s`, '≤ 2 ms', added, (v) => v <= 2, ms));
     const dt = t.ttfb.ttfb!.p50 - direct.ttfb.ttfb!.p50;
-    out.push(numeric(`${t.name}: SSE time-to-first-byte within 1 ms of direct (median)`, '≤ 1 ms', dt, (v) => v <= 1, `${dt.toFixed(3)} ms (p99 ${(t.ttfb.ttfb!.p99 - direct.ttfb.ttfb!.p99).toFixed(3)} ms)`));
+    out.push(numeric(`${t.name}: SSE time-to-first-byte within 1 ms of direct (median)`, '≤ 1 ms', dt, (v) => v <= 1, ms, ` (p99 ${(t.ttfb.ttfb!.p99 - direct.ttfb.ttfb!.p99).toFixed(3)} ms)`));
   }
   return out;
 }
@@ -451,7 +453,7 @@ async function mainBench(): Promise<void> {
     // the last round's results (one round: the run's); every round's with --rounds
     results: rounds.at(-1),
     ...(roundsN > 1 ? { rounds } : {}),
-    checks: cs.map(({ meets: _meets, ...c }) => c),
+    checks: cs.map(({ meets: _meets, show: _show, ...c }) => c),
     skipped,
     table: tables.join('\n\n'),
     elapsedSeconds: Math.round((Date.now() - started) / 1000),
