@@ -21,6 +21,7 @@ import { keyView, rotateKey, type KeyRow } from './keys.repository.ts';
 import { addDays, addSeconds, pruneEndedSecrets, pruneRotationRequests, rotationDb } from './key-secrets.repository.ts';
 import { deliverKeyEvent } from './key-webhooks.ts';
 import { remindExpiring } from './expiry-reminders.ts';
+import { Periodic } from '../periodic.ts';
 
 /** A claimed rotation not finished within this long (delivery timed out, crash) is retried. */
 const LEASE_MS = 5 * 60_000;
@@ -48,36 +49,25 @@ class LostClaim extends Error {}
 export class RotationScheduler {
   private readonly deps: Pick<Deps, 'db' | 'clock' | 'invalidator'>;
   private readonly opts: SchedulerOptions;
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<TickResult> | undefined;
+  private readonly schedule: Periodic<TickResult, number>;
 
   constructor(deps: Pick<Deps, 'db' | 'clock' | 'invalidator'>, opts: SchedulerOptions) {
     this.deps = deps;
     this.opts = opts;
+    this.schedule = new Periodic((now) => this.check(now ?? deps.clock.now()), { intervalMs: opts.checkMs, queue: true, onError: (err) => opts.onError('rotation check failed', err) });
   }
 
   start(): void {
-    if (this.opts.checkMs <= 0 || this.timer) return;
-    this.timer = setInterval(() => {
-      if (!this.running) void this.tick(this.deps.clock.now()).catch((err: unknown) => this.opts.onError('rotation check failed', err));
-    }, this.opts.checkMs);
-    this.timer.unref();
+    if (this.opts.checkMs > 0) this.schedule.start(this.opts.checkMs);
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running?.catch(() => {});
+  stop(): Promise<void> {
+    return this.schedule.stop();
   }
 
   /** One check at `now`: due rotations, then reminders. Calls made while one runs wait for it. */
   tick(now: number): Promise<TickResult> {
-    const run = (this.running ?? Promise.resolve()).catch(() => {}).then(() => this.check(now));
-    this.running = run;
-    void run.finally(() => {
-      if (this.running === run) this.running = undefined;
-    }).catch(() => {});
-    return run;
+    return this.schedule.tick(now);
   }
 
   private async check(now: number): Promise<TickResult> {

@@ -15,6 +15,7 @@ import { iso } from '../clock.ts';
 import { recordAudit } from '../audit/audit.repository.ts';
 import { dueForDeletion, provisionedKeyView, staleReservations, type ProvisionedKeyRow } from './provisioned-keys.repository.ts';
 import { deleteAtProvider, undoReservation } from './provisioning.ts';
+import { Periodic } from '../periodic.ts';
 
 const BATCH = 100;
 
@@ -36,36 +37,25 @@ const sweeperActor = (orgId: number): Actor => ({ type: 'system', id: 'provision
 export class ProvisionedKeySweeper {
   private readonly deps: Deps;
   private readonly opts: SweeperOptions;
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<SweepResult> | undefined;
+  private readonly schedule: Periodic<SweepResult>;
 
   constructor(deps: Deps, opts: SweeperOptions) {
     this.deps = deps;
     this.opts = opts;
+    this.schedule = new Periodic(() => this.sweep(), { intervalMs: opts.checkMs, queue: true, onError: (err) => opts.onError('provisioned key sweep failed', err) });
   }
 
   start(): void {
-    if (this.opts.checkMs <= 0 || this.timer) return;
-    this.timer = setInterval(() => {
-      if (!this.running) void this.tick().catch((err: unknown) => this.opts.onError('provisioned key sweep failed', err));
-    }, this.opts.checkMs);
-    this.timer.unref();
+    if (this.opts.checkMs > 0) this.schedule.start(this.opts.checkMs);
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running?.catch(() => {});
+  stop(): Promise<void> {
+    return this.schedule.stop();
   }
 
   /** One sweep at the clock's now. Calls made while one runs wait for it. */
   tick(): Promise<SweepResult> {
-    const run = (this.running ?? Promise.resolve()).catch(() => {}).then(() => this.sweep());
-    this.running = run;
-    void run.finally(() => {
-      if (this.running === run) this.running = undefined;
-    }).catch(() => {});
-    return run;
+    return this.schedule.tick();
   }
 
   private async sweep(): Promise<SweepResult> {
