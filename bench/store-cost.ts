@@ -3,13 +3,13 @@
 // and prints Redis's INFO commandstats delta per admission: calls and µs of every command the
 // BATCH script runs, so a change to the script is judged by what Redis itself reports.
 //
-// Options: --per-call=1 (admissions per turn) --tenants=1 (organizations they come from) --rounds=2000 --redis-url=redis://… (else a throwaway
-//          server) --pin (Redis on CPU 0, this process on CPU 1) --store-src=<dir> (another src/ tree)
+// Options: --per-call=1 (admissions per turn) --tenants=1 (organizations they come from) --rounds=2000
+//          --redis-url=redis://… (else a throwaway server) --pin (Redis on CPU 0, this process on CPU 1) --store-src=<dir> (another src/ tree)
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { ROOT } from './lib/targets.ts';
 import { admitPlan, budgetTtl, settleSpec, tenant } from './lib/fleet-plan.ts';
-import { commandDelta, parseCommandStats } from './lib/redis-cpu.ts';
+import { commandDelta, parseCommandStats, parseInfoCpu } from './lib/redis-cpu.ts';
 import { startRedisServer } from './lib/redis-server.ts';
 import type { CounterStore } from '../src/policy/counter-store.ts';
 
@@ -53,13 +53,13 @@ const client = process.cpuUsage(client0);
 const cpu1 = await admin.info('cpu');
 const after = parseCommandStats(await admin.info('commandstats'));
 const n = rounds * perCall;
-const cpuOf = (s: string) => { const m = /used_cpu_sys:([\d.]+)[\s\S]*used_cpu_user:([\d.]+)/.exec(s)!; return Number(m[1]) + Number(m[2]); };
+const cpuUs = (info: string) => parseInfoCpu(info).totalUs;
 const d = commandDelta(before, after);
-console.log(`${perCall} admission(s) per call, ${n} admissions: Redis CPU ${((cpuOf(cpu1) - cpuOf(cpu0)) * 1e6 / n).toFixed(1)} µs per admission with its settlement`);
+const total = (cpuUs(cpu1) - cpuUs(cpu0)) / n;
+console.log(`${perCall} admission(s) per call, ${n} admissions: Redis CPU ${total.toFixed(1)} µs per admission with its settlement`);
 console.log(`  this process (the gateway's side: plans to commands, the socket, replies to outcomes): ${((client.user + client.system) / n).toFixed(1)} µs of CPU per admission with its settlement`);
 const sorted = admitMs.sort((a, b) => a - b);
 console.log(`  admission round trip (the turn's admit() calls until all answered): p50 ${sorted[sorted.length >> 1]!.toFixed(3)} ms, p90 ${sorted[Math.floor(sorted.length * 0.9)]!.toFixed(3)} ms`);
-const total = (cpuOf(cpu1) - cpuOf(cpu0)) * 1e6 / n;
 const script = (d.evalsha?.usec ?? 0) / n;
 const inner = Object.entries(d).filter(([c]) => !/info|evalsha/i.test(c)).reduce((sum, [, v]) => sum + v.usec, 0) / n;
 console.log(`  split per admission: outside the script (reading, parsing, replying, event loop) ${(total - script).toFixed(1)} µs, the script's Lua ${(script - inner).toFixed(1)} µs, the commands it runs ${inner.toFixed(1)} µs; ${((d.evalsha?.calls ?? 0) / n).toFixed(2)} script calls`);
@@ -68,7 +68,7 @@ for (const [c, v] of rows) console.log(`  ${c.padEnd(18)} ${(v.calls / n).toFixe
 // The floor: what one round trip costs Redis with no work in it (a PING from an idle connection).
 const c0 = await admin.info('cpu');
 for (let i = 0; i < 2000; i++) await admin.ping();
-console.log(`  the floor, one PING round trip: ${((cpuOf(await admin.info('cpu')) - cpuOf(c0)) * 1e6 / 2000).toFixed(1)} µs of Redis CPU`);
+console.log(`  the floor, one PING round trip: ${((cpuUs(await admin.info('cpu')) - cpuUs(c0)) / 2000).toFixed(1)} µs of Redis CPU`);
 await store.close();
 admin.disconnect();
 await server?.stop();

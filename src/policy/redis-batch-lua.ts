@@ -257,11 +257,8 @@ for a = 1, num() do
     for i = 1, nw do
       local spec = tp.w[i]
       local c = floor(now / spec.ms)
-      local w = W[spec.k]
-      if not w or w.ms ~= spec.ms or w.n ~= spec.n then
-        w = win(spec.k, spec.n, spec.ms, c)
-        w.n, w.ms = spec.n, spec.ms
-      end
+      local w = W[spec.k] or win(spec.k, spec.n, spec.ms, c)
+      w.n, w.ms = spec.n, spec.ms -- a window a settlement loaded first does not know its bucket size
       if c > w.h then advance(w, spec.k, c) end
       used[i], reset[i] = state(w, spec.k, now, costs[i], spec.limit)
       if used[i] + costs[i] > spec.limit then reply = {0, 'w', i - 1, used[i], reset[i]}; break end
