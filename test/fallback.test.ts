@@ -115,6 +115,25 @@ describe('circuit breaker (breaker.ts)', () => {
   });
 });
 
+/** A provider credential on `fake`, created through the API. */
+async function addCredential(gw: Gateway, name: string, fake: FakeUpstream, extra: Record<string, unknown> = {}): Promise<number> {
+  const res = await gw.api('POST', '/api/providers', { name, provider: 'openai', base_url: fake.baseUrl + '/v1', api_key: `sk-fallback-test-${name}-0000`, models: [`${name}-own`], ...extra });
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  return res.body.id as number;
+}
+
+async function addRoute(gw: Gateway, model: string, deployments: unknown[]): Promise<{ id: number; deployments: Array<{ id: number; credential_id: number }> }> {
+  const res = await gw.api('POST', '/api/routes', { model, deployments });
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  return res.body;
+}
+
+/** A deployment's circuit as /api/routes shows it (for the replica that answered). */
+async function circuitState(gw: Gateway, model: string, credentialId: number): Promise<string | undefined> {
+  const r = (await gw.api('GET', '/api/routes')).body.data.find((x: { model: string }) => x.model === model);
+  return r.deployments.find((d: { credential_id: number }) => d.credential_id === credentialId)?.circuit;
+}
+
 describe('fallbacks end to end', () => {
   let gw: Gateway;
   let clock: TestClock;
@@ -125,21 +144,10 @@ describe('fallbacks end to end', () => {
   let keySecret: string;
   let teamId: number;
 
-  const credential = async (name: string, fake: FakeUpstream, extra: Record<string, unknown> = {}) => {
-    const res = await gw.api('POST', '/api/providers', { name, provider: 'openai', base_url: fake.baseUrl + '/v1', api_key: `sk-fallback-test-${name}-0000`, models: [`${name}-own`], ...extra });
-    assert.equal(res.status, 201, JSON.stringify(res.body));
-    return res.body.id as number;
-  };
-  const route = async (model: string, deployments: unknown[]) => {
-    const res = await gw.api('POST', '/api/routes', { model, deployments });
-    assert.equal(res.status, 201, JSON.stringify(res.body));
-    return res.body as { id: number; deployments: Array<{ id: number; credential_id: number }> };
-  };
+  const credential = (name: string, fake: FakeUpstream, extra: Record<string, unknown> = {}) => addCredential(gw, name, fake, extra);
+  const route = (model: string, deployments: unknown[]) => addRoute(gw, model, deployments);
   const ask = (model: string, key = keySecret) => gw.openai(key).chat.completions.create({ model, messages: [{ role: 'user', content: 'hello' }] });
-  const circuitOf = async (model: string, credentialId: number) => {
-    const r = (await gw.api('GET', '/api/routes')).body.data.find((x: { model: string }) => x.model === model);
-    return r.deployments.find((d: { credential_id: number }) => d.credential_id === credentialId)?.circuit;
-  };
+  const circuitOf = (model: string, credentialId: number) => circuitState(gw, model, credentialId);
 
   before(async () => {
     clock = new TestClock(Date.now());
@@ -258,15 +266,13 @@ describe('circuit breaker settings (TOLLGATE_BREAKER_*)', () => {
     const failing = await startFakeUpstream({ failStatus: 503 });
     const second = await startFakeUpstream();
     try {
-      const credential = async (name: string, fake: FakeUpstream) => (await gw.api('POST', '/api/providers', { name, provider: 'openai', base_url: fake.baseUrl + '/v1', api_key: `sk-breaker-test-${name}-0000`, models: [`${name}-own`] })).body.id as number;
-      const primaryId = await credential('primary', failing);
-      const secondaryId = await credential('secondary', second);
-      assert.equal((await gw.api('POST', '/api/routes', { model: 'br-model', deployments: [{ credential_id: primaryId, priority: 1 }, { credential_id: secondaryId }] })).status, 201);
+      const primaryId = await addCredential(gw, 'primary', failing);
+      const secondaryId = await addCredential(gw, 'secondary', second);
+      await addRoute(gw, 'br-model', [{ credential_id: primaryId, priority: 1 }, { credential_id: secondaryId }]);
       const teamId = (await gw.api('POST', '/api/teams', { name: 'Breaker team' })).body.id;
       const key = (await gw.api('POST', `/api/teams/${teamId}/keys`, { name: 'breaker key' })).body.key;
       const ask = () => gw.openai(key).chat.completions.create({ model: 'br-model', messages: [{ role: 'user', content: 'hello' }] });
-      const circuit = async () => (await gw.api('GET', '/api/routes')).body.data.find((x: { model: string }) => x.model === 'br-model')
-        .deployments.find((d: { credential_id: number }) => d.credential_id === primaryId).circuit;
+      const circuit = () => circuitState(gw, 'br-model', primaryId);
 
       await ask();
       assert.equal(await circuit(), 'closed', 'one failure of two');
