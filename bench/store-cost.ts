@@ -11,6 +11,7 @@ import { ROOT } from './lib/targets.ts';
 import { admitPlan, budgetTtl, settleSpec, tenant } from './lib/fleet-plan.ts';
 import { commandDelta, parseCommandStats, parseInfoCpu } from './lib/redis-cpu.ts';
 import { startRedisServer } from './lib/redis-server.ts';
+import { percentile } from './lib/stats.ts';
 import type { CounterStore } from '../src/policy/counter-store.ts';
 
 const argv = process.argv.slice(2);
@@ -59,7 +60,7 @@ const total = (cpuUs(cpu1) - cpuUs(cpu0)) / n;
 console.log(`${perCall} admission(s) per call, ${n} admissions: Redis CPU ${total.toFixed(1)} µs per admission with its settlement`);
 console.log(`  this process (the gateway's side: plans to commands, the socket, replies to outcomes): ${((client.user + client.system) / n).toFixed(1)} µs of CPU per admission with its settlement`);
 const sorted = admitMs.sort((a, b) => a - b);
-console.log(`  admission round trip (the turn's admit() calls until all answered): p50 ${sorted[sorted.length >> 1]!.toFixed(3)} ms, p90 ${sorted[Math.floor(sorted.length * 0.9)]!.toFixed(3)} ms`);
+console.log(`  admission round trip (the turn's admit() calls until all answered): p50 ${percentile(sorted, 50).toFixed(3)} ms, p90 ${percentile(sorted, 90).toFixed(3)} ms`);
 const script = (d.evalsha?.usec ?? 0) / n;
 const inner = Object.entries(d).filter(([c]) => !/info|evalsha/i.test(c)).reduce((sum, [, v]) => sum + v.usec, 0) / n;
 console.log(`  split per admission: outside the script (reading, parsing, replying, event loop) ${(total - script).toFixed(1)} µs, the script's Lua ${(script - inner).toFixed(1)} µs, the commands it runs ${inner.toFixed(1)} µs; ${((d.evalsha?.calls ?? 0) / n).toFixed(2)} script calls`);
