@@ -72,7 +72,12 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
   const { vault } = loadVault(config.encryptionKey, config.dataDir);
   const boot = await bootstrapOnce(db, config, vault, clock.now());
   const prices = new PriceBook(config.pricing);
-  const shared = config.redisUrl ? await openShared(config, (what) => throttled((err) => log?.warn({ err: (err as Error).message }, what))) : undefined;
+  const shared = config.redisUrl
+    ? await openShared(config, {
+      warn: (what) => throttled((err) => log?.warn({ err: (err as Error).message }, what)),
+      released: (replica, entries, chargedMicro) => log?.warn({ replica, entries, charged_usd: chargedMicro / 1e6 }, 'a replica stopped beating: its concurrency leases were released and its budget reservations (its requests in flight, its settlements not yet sent) charged as spend'),
+    })
+    : undefined;
   const invalidator = shared?.invalidator ?? new LocalInvalidator();
   const keyCache = new KeyCache(config.keyCacheSize, config.negativeCacheSeconds * 1000);
   const router = new Router(db.kysely, vault, prices, { clock, demo: config.demo, breaker: config.breaker });
@@ -188,15 +193,18 @@ const BOOTSTRAP_LOCK = 0x746f6c6c; // "toll"
  * the admission scripts, one to publish invalidations, one subscribed to them. Start-up waits a
  * little for Redis, then goes on regardless (not ready; ioredis keeps reconnecting).
  */
-async function openShared(config: Config, warn: (what: string) => (err: unknown) => void): Promise<{ counters: RedisCounterStore; invalidator: Invalidator }> {
+async function openShared(config: Config, report: { warn: (what: string) => (err: unknown) => void; released: (replica: string, entries: number, chargedMicro: number) => void }): Promise<{ counters: RedisCounterStore; invalidator: Invalidator }> {
+  const { warn } = report;
   const conn = { url: config.redisUrl!, timeoutMs: config.redisTimeoutMs, cluster: config.redisCluster };
   const main = openRedis(conn, { batched: true });
   const counters = new RedisCounterStore(main, {
     prefix: config.redisPrefix,
+    onError: warn('a settlement could not be applied in Redis: its reservation and lease stay held until this replica stops'),
     ledger: {
       heartbeatMs: config.replicaHeartbeatMs,
       onError: warn('replica heartbeat or release of dead replicas failed; will retry'),
-      onPresumedDead: () => warn('this replica missed 3 heartbeats (TOLLGATE_REPLICA_HEARTBEAT_MS) and was presumed dead: the leases and reservations of its requests then in flight were released')(new Error('alive key expired')),
+      onPresumedDead: () => warn('this replica missed 3 heartbeats (TOLLGATE_REPLICA_HEARTBEAT_MS) and was presumed dead: the leases of its requests then in flight were released and their reservations charged as spend')(new Error('alive key expired')),
+      onReleased: report.released,
     },
   });
   const pub = openRedis(conn);

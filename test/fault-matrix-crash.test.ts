@@ -10,12 +10,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { serviceSkip, testPostgresUrl, testRedisUrl } from './support/services.ts';
 import { startReplica, type Replica } from './support/replicas.ts';
 import { UPSTREAM_KEY } from './support/gateway.ts';
 import { startFaultUpstream, type FaultUpstream } from './support/fault-upstream.ts';
 import { drive, faultEnv, mix, times, type Shot } from './support/fault-load.ts';
-import { cellKey, checkRecovery, openLogStore, verifyCell, type Area } from './support/fault-checks.ts';
+import { awaitReleased, cellKey, checkRecovery, openLogStore, Problems, verifyCell, type Area } from './support/fault-checks.ts';
 
 const ADMIN_KEY = 'fault-matrix-admin-key-0123456789';
 const MODELS = ['fault', 'fault_drip-5'];
@@ -26,6 +27,23 @@ const KILL_AT = 100;
 const CAP_USD = 0.0065;
 
 type Mode = 'embedded' | 'cluster';
+
+/**
+ * The key-level budget reservations held in the replicas' ledgers under `prefix` (read before
+ * another replica starts: only the killed process's ledger is there, not yet released).
+ */
+async function heldByLedgers(prefix: string): Promise<number> {
+  const redis = new Redis(testRedisUrl()!);
+  try {
+    let held = 0;
+    for (const ledger of await redis.keys(`${prefix}*:rep:*`)) {
+      for (const [field, micro] of Object.entries(await redis.hgetall(ledger))) if (field.includes(':bg:key:')) held += Number(micro);
+    }
+    return held;
+  } finally {
+    redis.disconnect();
+  }
+}
 const skip = (mode: Mode) => (mode === 'cluster' ? serviceSkip('postgres') || serviceSkip('redis') : false);
 
 for (const mode of ['embedded', 'cluster'] as const) {
@@ -64,12 +82,18 @@ for (const mode of ['embedded', 'cluster'] as const) {
         },
       });
       assert.equal(await first.stop(), null, 'killed by the signal');
+      const held = mode === 'cluster' ? await heldByLedgers(env.TOLLGATE_REDIS_PREFIX!) : 0;
       second = await startReplica(`crash-${mode}-2`, env, ADMIN_KEY);
+      // Cluster: the load after the restart starts once the killed process's leases are released
+      // (within 4 beats), so that it runs into the hard cap with the charged reservations counted.
+      const release = new Problems();
+      if (mode === 'cluster') await awaitReleased(release, second.api, key);
       const afterRestart = await drive({ ...target, url: second.url }, load(100), { concurrency: 16 });
       const store = openLogStore(databaseUrl);
-      const { areas, summary } = await verifyCell({ api: second.api, store, fault, key, outcomes: [...untilKill, ...afterRestart], expect: { crash: true, crashLagRequests: mode === 'cluster' ? 16 : 0 } });
+      const { areas, summary } = await verifyCell({ api: second.api, store, fault, key, outcomes: [...untilKill, ...afterRestart], expect: { crash: true, crashLagRequests: mode === 'cluster' ? 16 : 0, crashHeldMicro: held } });
       const answered = untilKill.filter((o) => o.answered).length;
-      result = { areas, summary: `before the kill: ${untilKill.length} sent, ${answered} answered; ${summary}`, recovery: await checkRecovery(second.api, second.url, fault, store) };
+      areas.counters.unshift(...release.list('counters'));
+      result = { areas, summary: `before the kill: ${untilKill.length} sent, ${answered} answered${mode === 'cluster' ? `, ${held} µ$ of the key's budget reserved by the killed process` : ''}; ${summary}`, recovery: await checkRecovery(second.api, second.url, fault, store) };
     });
     after(async () => {
       await second?.stop();

@@ -8,6 +8,7 @@ import { RedisCounterStore } from '../src/policy/redis-store.ts';
 import { MemoryCounterStore } from '../src/policy/memory-store.ts';
 import type { AdmitPlan, WindowSpec } from '../src/policy/counter-store.ts';
 import { openRedis, waitReady } from '../src/redis.ts';
+import { counterKey, DEFAULT_SHARD } from '../src/policy/redis-keys.ts';
 import { freePort, serviceSkip, testRedisUrl } from './support/services.ts';
 
 const prefix = `tg-test:${randomUUID()}:`;
@@ -173,6 +174,49 @@ describe('RedisCounterStore', { skip: serviceSkip('redis') }, () => {
       const ledger = (shard: string) => conn.hgetall(`${prefix}{${shard}}:rep:${redis.instance}`);
       assert.deepEqual(await ledger('o1'), { [`s:${prefix}{o1}:t:${id}:cc`]: '2' });
       assert.deepEqual(await ledger('o2'), { [`s:${prefix}{o2}:t:${id}:cc`]: '2' });
+    } finally {
+      await redis.close();
+    }
+  });
+
+  test('redis: a settlement within its reservation rides with the next admission, or goes alone after the delay; one beyond it is sent at once and waited for', async () => {
+    const { conn, calls } = await countingConnection();
+    const redis = new RedisCounterStore(conn, { prefix, settleDelayMs: 40 });
+    const id = randomUUID();
+    const budget = { key: `t:${id}:bg`, limitMicro: 10_000, hard: true, ttlMs: 3_600_000 };
+    await redis.initBudget(budget.key, 0, budget.ttlMs);
+    const plan = (lease: string, reserveMicro: number): AdmitPlan => ({
+      now: Date.now(), windows: [], slots: [{ key: `t:${id}:cc`, limit: 1, leaseId: lease, ttlMs: 60_000 }], budgets: [{ ...budget, reserveMicro }],
+    });
+    const settle = (lease: string, reservedMicro: number, actualMicro: number) => ({
+      windows: [], slots: [{ key: `t:${id}:cc`, leaseId: lease }], budgets: [{ key: budget.key, reservedMicro, actualMicro, ttlMs: budget.ttlMs }],
+    });
+    const raw = async () => ({ inFlight: await conn.zcard(counterKey(prefix, DEFAULT_SHARD, `t:${id}:cc`)), ...(await conn.hgetall(counterKey(prefix, DEFAULT_SHARD, `t:${id}:bg`))) });
+    try {
+      assert.equal((await redis.admit(plan('a', 3000))).ok, true);
+      calls.n = 0;
+      assert.equal(redis.settle(settle('a', 3000, 1000)), undefined, 'within its reservation: nobody waits');
+      await new Promise((r) => setImmediate(r));
+      assert.equal(calls.n, 0, 'not sent on its own in the turn it was made');
+      assert.deepEqual(await raw(), { inFlight: 1, spent: '0', reserved: '3000' }, 'until it is applied, Redis holds the whole reservation and the lease');
+      const next = await redis.admit(plan('b', 3000));
+      assert.equal(next.ok, true, 'the slot of 1 admits: the settlement went first in the same call');
+      assert.equal(calls.n, 1, 'one script call for the settlement and the admission');
+      assert.deepEqual(await raw(), { inFlight: 1, spent: '1000', reserved: '3000' });
+
+      calls.n = 0;
+      redis.settle(settle('b', 3000, 2000));
+      await new Promise((r) => setTimeout(r, 150));
+      assert.equal(calls.n, 1, 'with no admission to ride with, it goes alone after the delay');
+      assert.deepEqual(await raw(), { inFlight: 0, spent: '3000', reserved: '0' });
+
+      assert.equal((await redis.admit(plan('c', 500))).ok, true);
+      calls.n = 0;
+      const beyond = redis.settle(settle('c', 500, 800));
+      assert.ok(beyond instanceof Promise, 'beyond its reservation: the answer waits for it');
+      await beyond;
+      assert.equal(calls.n, 1);
+      assert.deepEqual(await raw(), { inFlight: 0, spent: '3800', reserved: '0' });
     } finally {
       await redis.close();
     }

@@ -1,6 +1,8 @@
 // Cluster mode: a replica that dies without settling (SIGKILL, a lost machine) must not keep its
-// concurrency leases and budget reservations forever. Each replica's ledger in Redis records what
-// it holds; the others release it once its heartbeat stops (src/policy/replica-ledger.ts).
+// concurrency leases forever, nor leave its reservations unaccounted. Each replica's ledger in Redis
+// records what it holds; the others release it once its heartbeat stops: its leases are freed and
+// its reservations charged as spend (src/policy/replica-ledger.ts). A settlement within its
+// reservation is applied later, with the next admissions (src/policy/redis-store.ts).
 // Against the run's real Redis, under a prefix of its own.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +16,7 @@ import { serviceSkip, testRedisUrl } from './support/services.ts';
 
 const HEARTBEAT_MS = 100;
 
-describe('replica ledger: a dead replica\'s leases and reservations are released', { skip: serviceSkip('redis') }, () => {
+describe('replica ledger: a dead replica\'s leases are released and its reservations charged', { skip: serviceSkip('redis') }, () => {
   const prefix = `tg-test:${randomUUID()}:`;
   const opened: RedisCounterStore[] = [];
   const errors: unknown[] = [];
@@ -60,7 +62,7 @@ describe('replica ledger: a dead replica\'s leases and reservations are released
     r.disconnect();
   }
 
-  test('A admits and is killed; B, beating, releases A\'s lease and reservation within a few heartbeats; B\'s own are kept', async (t) => {
+  test('A admits and is killed; B, beating, releases A\'s lease and charges its reservation within a few heartbeats; B\'s own are kept', async (t) => {
     t.after(() => Promise.all(opened.splice(0).map((s) => s.close())));
     const a = await replica(HEARTBEAT_MS, () => {}); // its beats fail once it is "killed"
     const b = await replica();
@@ -76,36 +78,38 @@ describe('replica ledger: a dead replica\'s leases and reservations are released
       await sleep(HEARTBEAT_MS / 2);
       state = await c.peek(b);
     }
-    assert.deepEqual(state, { inFlight: 1, spentMicro: 0, reservedMicro: 3000 }, 'A\'s lease and 6000 µ$ reservation released, B\'s kept');
+    assert.deepEqual(state, { inFlight: 1, spentMicro: 6000, reservedMicro: 3000 }, 'A\'s lease released and its 6000 µ$ reservation charged; B\'s kept');
     assert.equal((await b.admit(c.plan('b2', 100))).ok, true, 'the released slot admits again');
     b.settle(c.settle('b1', 3000, 2500));
     b.settle(c.settle('b2', 100, 0));
     await sleep(50);
-    assert.deepEqual(await c.peek(b), { inFlight: 0, spentMicro: 2500, reservedMicro: 0 });
+    assert.deepEqual(await c.peek(b), { inFlight: 0, spentMicro: 8500, reservedMicro: 0 });
   });
 
-  test('a settle arriving after its replica was released takes back nothing twice and never another replica\'s reservation', async (t) => {
+  test('a settle arriving after its replica was released charges nothing twice and never takes another replica\'s reservation', async (t) => {
     t.after(() => Promise.all(opened.splice(0).map((s) => s.close())));
     const a = await store(); // a replica paused past its heartbeats: registered, alive key expired
     const b = await replica(60_000);
     const c = await counters(a, 5);
     assert.equal((await a.admit(c.plan('a1', 6000))).ok, true);
+    assert.equal((await a.admit(c.plan('a2', 1000))).ok, true);
     assert.equal((await b.admit(c.plan('b1', 3000))).ok, true);
     await registerSilent(a);
     assert.deepEqual(await b.ledger!.sweep(), [a.instance]);
-    assert.deepEqual(await c.peek(b), { inFlight: 1, spentMicro: 0, reservedMicro: 3000 });
-    await a.settle(c.settle('a1', 6000, 4000));
-    assert.deepEqual(await c.peek(b), { inFlight: 1, spentMicro: 4000, reservedMicro: 3000 }, 'spent counts; B\'s reservation is intact');
-    await b.settle(c.settle('b1', 3000, 1000));
-    assert.deepEqual(await c.peek(b), { inFlight: 0, spentMicro: 5000, reservedMicro: 0 });
+    assert.deepEqual(await c.peek(b), { inFlight: 1, spentMicro: 7000, reservedMicro: 3000 }, 'A\'s two reservations charged');
+    assert.equal(a.settle(c.settle('a1', 6000, 4000)), undefined, 'within its reservation: nobody waits for it');
+    await a.settle(c.settle('a2', 1000, 1500));
+    assert.deepEqual(await c.peek(b), { inFlight: 1, spentMicro: 7500, reservedMicro: 3000 }, 'a1 adds nothing (its 4000 µ$ were in the 6000 charged), a2 only its 500 µ$ beyond its reservation; B\'s reservation is intact');
+    b.settle(c.settle('b1', 3000, 1000));
+    assert.deepEqual(await c.peek(b), { inFlight: 0, spentMicro: 8500, reservedMicro: 0 });
   });
 
   test('two replicas sweeping at once release a dead one exactly once', async (t) => {
     t.after(() => Promise.all(opened.splice(0).map((s) => s.close())));
     const dead = await store();
     const live = await store();
-    const released: Array<[string, number]> = [];
-    const sweeper = () => store({ ledger: { heartbeatMs: 60_000, onError: (err) => errors.push(err), onReleased: (i, n) => released.push([i, n]) } });
+    const released: Array<[string, number, number]> = [];
+    const sweeper = () => store({ ledger: { heartbeatMs: 60_000, onError: (err) => errors.push(err), onReleased: (i, n, charged) => released.push([i, n, charged]) } });
     const [b, d] = [await sweeper(), await sweeper()];
     const c = await counters(dead, 5);
     assert.equal((await dead.admit(c.plan('x1', 6000))).ok, true);
@@ -113,9 +117,10 @@ describe('replica ledger: a dead replica\'s leases and reservations are released
     assert.equal((await live.admit(c.plan('l1', 2000))).ok, true);
     await registerSilent(dead);
     await Promise.all([b.ledger!.sweep(), d.ledger!.sweep(), b.ledger!.sweep(), d.ledger!.sweep()]);
-    assert.deepEqual(await c.peek(b), { inFlight: 1, spentMicro: 0, reservedMicro: 2000 }, 'the live replica\'s reservation is not taken by a second release');
-    const entries = released.filter(([i]) => i === dead.instance).reduce((n, [, e]) => n + e, 0);
-    assert.equal(entries, 3, `two leases and one budget entry released in all: ${JSON.stringify(released)}`);
+    assert.deepEqual(await c.peek(b), { inFlight: 1, spentMicro: 7000, reservedMicro: 2000 }, 'charged once; the live replica\'s reservation is not taken by a second release');
+    const mine = released.filter(([i]) => i === dead.instance);
+    assert.equal(mine.reduce((n, [, e]) => n + e, 0), 3, `two leases and one budget entry released in all: ${JSON.stringify(released)}`);
+    assert.equal(mine.reduce((n, [, , charged]) => n + charged, 0), 7000, 'the reservations charged, as reported');
     const r = openRedis({ url: testRedisUrl()!, timeoutMs: 2000 });
     await waitReady(r, 5000);
     try {
@@ -126,20 +131,23 @@ describe('replica ledger: a dead replica\'s leases and reservations are released
     }
   });
 
-  test('a clean shutdown releases what its replica still holds; a settled admission leaves an empty ledger', async (t) => {
+  test('a clean shutdown sends its waiting settlements and releases what its replica still holds; a settled admission leaves an empty ledger', async (t) => {
     t.after(() => Promise.all(opened.splice(0).map((s) => s.close())));
     const a = await replica(60_000);
     const b = await store();
     const c = await counters(a, 5);
     assert.equal((await a.admit(c.plan('a1', 500))).ok, true);
     assert.equal((await a.admit(c.plan('a2', 700))).ok, true);
-    await a.settle(c.settle('a1', 500, 200));
+    assert.equal((await a.admit(c.plan('a3', 300))).ok, true);
+    a.settle(c.settle('a1', 500, 200));
     const r = openRedis({ url: testRedisUrl()!, timeoutMs: 2000 });
     await waitReady(r, 5000);
     try {
-      assert.deepEqual(Object.keys(await r.hgetall(ledgerKey(prefix, DEFAULT_SHARD, a.instance))).length, 2, 'a2\'s lease and reservation only');
+      await sleep(50);
+      assert.deepEqual(Object.keys(await r.hgetall(ledgerKey(prefix, DEFAULT_SHARD, a.instance))).length, 2, 'a1 was applied within the delay, without an admission to ride with: the ledger holds the open requests\' lease count and reservations only');
+      a.settle(c.settle('a3', 300, 100));
       await a.close();
-      assert.deepEqual(await c.peek(b), { inFlight: 0, spentMicro: 200, reservedMicro: 0 });
+      assert.deepEqual(await c.peek(b), { inFlight: 0, spentMicro: 1000, reservedMicro: 0 }, 'a1 and a3 at their actual cost; a2, never settled, charged at its reservation');
       assert.equal(await r.exists(`${prefix}alive:${a.instance}`, ledgerKey(prefix, DEFAULT_SHARD, a.instance), `${prefix}shards:${a.instance}`), 0);
     } finally {
       r.disconnect();

@@ -211,11 +211,14 @@ for _ = 1, num() do
     if give > reserved then give = reserved end
     if give > 0 then L[field] = L[field] - give; changed[field] = true end
     -- A counter that expired meanwhile is rebuilt from the rollups, which include this request.
+    -- What the ledger no longer held of this reservation was charged as spent when this replica was
+    -- presumed dead (RELEASE_LEDGER): only the actual beyond it is still to add.
     local b = budget(k)
     if b.exists then
       b.reserved = b.reserved - give
       if b.reserved < 0 then b.reserved = 0 end
-      b.spent = b.spent + actual
+      local add = actual - (reserved - give)
+      if add > 0 then b.spent = b.spent + add end
       b.dirty = true
     end
   end

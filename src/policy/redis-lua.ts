@@ -18,32 +18,39 @@
 //
 // Invariant kept for the ledger: a budget's `reserved` is the sum of its "b:" fields over all
 // ledgers, so a settlement takes back min(its reservation, what the ledger still holds) — one that
-// arrives after its replica was presumed dead and released subtracts nothing twice.
+// arrives after its replica was presumed dead and released subtracts nothing twice, and adds only
+// the part of its actual cost beyond what the release charged.
 //
 // Numbers cross into Redis as strings made by int() ("%d"): Lua 5.1's default number formatting
 // keeps only 14 significant digits. Counts, ms and micro-USD all stay far below 2^53.
 
 /**
  * Takes back everything one replica's ledger on one shard holds: its leases (ZREM of the members
- * named after it) and its reservations (never below 0; a budget counter that no longer exists is
- * not recreated), then deletes the ledger. KEYS: ledger; ARGV: "<instance>:". Returns how many
- * leases and budget entries were released. Idempotent: a second run finds no ledger and releases
- * nothing.
+ * named after it) and its reservations, which are CHARGED: moved from `reserved` to `spent` (never
+ * more than is reserved; a budget counter that no longer exists is not recreated). A dead replica's
+ * reservations are the requests it had in flight, which the provider may have billed, and the
+ * settlements it had not sent yet, whose actual cost its journal will bring into the log: the spend
+ * counted is at least both. Then deletes the ledger. KEYS: ledger; ARGV: "<instance>:". Returns
+ * {leases and budget entries released, micro-USD charged}. Idempotent: a second run finds no
+ * ledger and releases nothing.
  */
 export const RELEASE_LEDGER = `
 local function int(x) return string.format('%d', x) end
 local mine = ARGV[1]
-local released = 0
+local released, charged = 0, 0
 local flat = redis.call('HGETALL', KEYS[1])
 for j = 1, #flat, 2 do
   local f = flat[j]
   local kind = string.sub(f, 1, 2)
   if kind == 'b:' then
     local key = string.sub(f, 3)
-    if redis.call('EXISTS', key) == 1 then
-      local r = (tonumber(redis.call('HGET', key, 'reserved')) or 0) - tonumber(flat[j + 1])
-      if r < 0 then r = 0 end
-      redis.call('HSET', key, 'reserved', int(r))
+    local r = redis.call('HMGET', key, 'reserved', 'spent')
+    if r[1] then
+      local reserved = tonumber(r[1]) or 0
+      local charge = tonumber(flat[j + 1])
+      if charge > reserved then charge = reserved end
+      redis.call('HSET', key, 'reserved', int(reserved - charge), 'spent', int((tonumber(r[2]) or 0) + charge))
+      charged = charged + charge
     end
     released = released + 1
   elseif kind == 's:' then
@@ -58,7 +65,7 @@ for j = 1, #flat, 2 do
   end
 end
 redis.call('DEL', KEYS[1])
-return released
+return {released, charged}
 `;
 
 /** KEYS[1] budget; ARGV: spentMicro, ttlMs. Never overwrites a counter another replica loaded. */

@@ -12,12 +12,13 @@
 //   replica B ── beat + sweep every H ─► replicas ∖ alive ─► RELEASE_LEDGER({shard}:rep:A) per shard
 //
 // Each of these is a one-key command or a script on one shard's keys, as Redis Cluster requires.
-// So a dead replica's slots and reservations are back within 4 heartbeats (8 s by default). What
-// it cannot give back is the cost of what it had in flight: see docs/production.md, "Crashes".
+// So a dead replica's slots are back within 4 heartbeats (8 s by default), and its reservations are
+// charged as spend: they cover what it had in flight and the settlements it had not sent yet (see
+// docs/production.md, "Crashes").
 import { randomBytes } from 'node:crypto';
 import type { RedisClient } from '../redis.ts';
 import { RELEASE_LEDGER } from './redis-lua.ts';
-import { evalScript, script } from './redis-eval.ts';
+import { evalScript, script, type Reply } from './redis-eval.ts';
 import { aliveKey, ledgerKey, replicasKey, shardsKey } from './redis-keys.ts';
 
 const SCRIPTS = { release: script(RELEASE_LEDGER) };
@@ -31,8 +32,8 @@ export interface ReplicaLedgerOptions {
   onError(err: unknown): void;
   /** this replica's own alive key had expired (an event loop stalled ≥ 3 beats): it was presumed dead */
   onPresumedDead?(): void;
-  /** another replica was released: how many leases and reservations it held */
-  onReleased?(instance: string, entries: number): void;
+  /** another replica was released: how many leases and reservations it held, and the micro-USD of reservations charged */
+  onReleased?(instance: string, entries: number, chargedMicro: number): void;
 }
 
 /** A fresh instance id: unique among the replicas that ever share a Redis. */
@@ -103,11 +104,11 @@ export class ReplicaLedger {
       const released: string[] = [];
       for (const [i, m] of members.entries()) {
         if (alive[i] !== 0) continue;
-        const entries = await this.release(m, await this.redis.smembers(shardsKey(prefix, m)));
+        const { entries, chargedMicro } = await this.release(m, await this.redis.smembers(shardsKey(prefix, m)));
         await this.redis.del(shardsKey(prefix, m));
         await this.redis.srem(replicasKey(prefix), m);
         released.push(m);
-        this.opts.onReleased?.(m, entries);
+        this.opts.onReleased?.(m, entries, chargedMicro);
       }
       return released;
     } finally {
@@ -115,11 +116,16 @@ export class ReplicaLedger {
     }
   }
 
-  /** RELEASE_LEDGER for one instance on each of its shards: the entries released. */
-  private async release(instance: string, shards: Iterable<string>): Promise<number> {
+  /** RELEASE_LEDGER for one instance on each of its shards: the entries released, the reservations charged. */
+  private async release(instance: string, shards: Iterable<string>): Promise<{ entries: number; chargedMicro: number }> {
     let entries = 0;
-    for (const shard of shards) entries += Number(await evalScript(this.redis, SCRIPTS.release, [ledgerKey(this.opts.prefix, shard, instance)], [leaseOwner(instance)]));
-    return entries;
+    let chargedMicro = 0;
+    for (const shard of shards) {
+      const r = await evalScript<Reply>(this.redis, SCRIPTS.release, [ledgerKey(this.opts.prefix, shard, instance)], [leaseOwner(instance)]);
+      entries += Number(r[0]);
+      chargedMicro += Number(r[1]);
+    }
+    return { entries, chargedMicro };
   }
 
   /** A clean shutdown (after in-flight requests settled): stop beating, release whatever is left. */

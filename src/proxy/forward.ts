@@ -341,9 +341,9 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
 
   /**
    * Settles and logs the request (the log row reaches the crash journal; a shared counter store
-   * has applied the settlement) BEFORE the client gets the last of its answer, then answers: a
-   * process killed at any point never leaves a request the client saw complete without its log
-   * row and spend.
+   * has applied the settlement, or holds the reservation that covers it) BEFORE the client gets the
+   * last of its answer, then answers: a process killed at any point never leaves a request the
+   * client saw complete without its log row and spend.
    */
   private finish(result: ForwardResult, reply?: () => void): void {
     if (!this.stop()) return;

@@ -127,10 +127,11 @@ export async function proxyRequest(deps: Deps, call: ProxyCall): Promise<void> {
   // What a response without usage is charged for its prompt (flagged as estimated).
   const promptEstimate = Math.ceil(call.bodyBytes / 4);
   // Settle, then log: called by forward() BEFORE the last bytes reach the client; at most once.
-  // Priced at the deployment that answered. With a shared counter store the log row is written
-  // once the store has applied the settlement, and forward() ends the answer after that: a process
-  // killed at any point leaves the shared spend at or above what its journal brings into the log,
-  // and every answer a client saw complete is in both.
+  // Priced at the deployment that answered. A shared counter store either holds the request's
+  // reservation until it applies the settlement (the actual is within it: a crash meanwhile charges
+  // the reservation), or the log row is written once it has applied it and forward() ends the
+  // answer after that: a process killed at any point leaves the shared spend at or above what its
+  // journal brings into the log, and every answer a client saw complete is in both.
   let settled = false;
   let answeredBy: ResolvedRoute | undefined;
   const settle = (r: ForwardResult): void | Promise<void> => {

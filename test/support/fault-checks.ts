@@ -102,6 +102,12 @@ export interface Expect {
    * (applied by Redis, the process killed before its log row was written; the client got no answer)
    */
   crashLagRequests?: number;
+  /**
+   * after a crash in cluster mode: the budget reservations the killed process held (its ledger in
+   * Redis), which the release charged as spend — its requests in flight, and the settlements it had
+   * not sent yet, whose rows are logged at their actual cost
+   */
+  crashHeldMicro?: number;
   /** cell-specific expectation for a request with a response head: a problem, or undefined */
   each?(o: Outcome, row: LogRow): string | undefined;
   /** for rows no client has the request id of (it left before the response head) */
@@ -221,7 +227,8 @@ export async function awaitReleased(p: Problems, api: Api, key: CellKey, deadlin
 /**
  * The hard cap holds, and the key's budget counter agrees with the rollups. After a crash in
  * cluster mode the Redis counter may be AHEAD by what the dead process settled in its last instant
- * and never logged (a settlement is applied before its log row is written: docs/production.md);
+ * and never logged (a settlement beyond its reservation is applied before its log row is written),
+ * and by the reservations it held, charged when it was released (docs/production.md, "Crashes");
  * `aheadMicro` bounds that. Behind is never allowed: that is what would let the cap be overshot.
  */
 export function checkBudget(p: Problems, layers: any[], key: CellKey, totals: Totals, aheadMicro = 0): void {
@@ -287,8 +294,9 @@ export async function verifyCell(run: CellRun): Promise<{ problems: string[]; ar
   const totals = await run.store.rollup([run.key.keyId]);
   checkRequests(p, run.outcomes, rows, run.fault, run.expect);
   checkRollups(p, rows, totals);
-  // A crash can leave settled requests unlogged (at most one per request in flight at the kill).
-  const aheadMicro = run.expect?.crash ? (run.expect.crashLagRequests ?? 0) * Math.max(0, ...rows.map((r) => Number(r.cost_micro ?? 0))) : 0;
+  // A crash can leave settled requests unlogged (at most one per request in flight at the kill), and
+  // charges the reservations the dead process held.
+  const aheadMicro = run.expect?.crash ? (run.expect.crashLagRequests ?? 0) * Math.max(0, ...rows.map((r) => Number(r.cost_micro ?? 0))) + (run.expect.crashHeldMicro ?? 0) : 0;
   checkBudget(p, layers, run.key, totals, aheadMicro);
   const areas = { requests: p.list('requests'), counters: p.list('counters') };
   return { problems: p.list(), areas, summary: summarize(run.outcomes, rows, totals, run.key) };
