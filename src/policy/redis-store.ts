@@ -155,9 +155,11 @@ export class RedisCounterStore implements CounterStore {
     this.scheduled = false;
     const queues = this.queues;
     this.queues = new Map();
+    let waiting = false;
     for (const [group, q] of queues) {
       if (!all && q.admits.length + q.settles.length === 0) {
         this.queues.set(group, q);
+        waiting = true;
         continue;
       }
       const settles = q.later.length === 0 ? q.settles : q.later.concat(q.settles);
@@ -172,6 +174,11 @@ export class RedisCounterStore implements CounterStore {
         this.inFlight.add(sent);
         void sent.finally(() => this.inFlight.delete(sent));
       }
+    }
+    // Every waiting settlement went with an admission: no call (and no wake-up) on their account.
+    if (!waiting && this.laterTimer) {
+      clearTimeout(this.laterTimer);
+      this.laterTimer = undefined;
     }
   };
 
