@@ -66,7 +66,7 @@ export class RedisCounterStore implements CounterStore {
   private readonly prefix: string;
   readonly instance: string;
   readonly ledger: ReplicaLedger | undefined;
-  /** the shards this process has used: its ledgers live there */
+  /** the shards this process has used: its ledgers live there (the ledger lists them again on every beat) */
   private readonly shards = new Set<string>();
   private queues = new Map<string, Queue>();
   private scheduled = false;
@@ -89,7 +89,7 @@ export class RedisCounterStore implements CounterStore {
     this.settleDelayMs = opts.settleDelayMs ?? SETTLE_DELAY_MS;
     this.onError = opts.onError ?? (() => {});
     if (opts.ledger) {
-      this.ledger = new ReplicaLedger(redis, { ...opts.ledger, prefix: this.prefix, instance: this.instance });
+      this.ledger = new ReplicaLedger(redis, { ...opts.ledger, prefix: this.prefix, instance: this.instance, shards: this.shards });
       this.ledger.start();
     }
   }
@@ -135,7 +135,6 @@ export class RedisCounterStore implements CounterStore {
       // Listed before its first batch, so that a release of this replica finds its ledger there.
       this.shards.add(shard);
       this.redis.sadd(shardsKey(this.prefix, this.instance), shard).catch(() => this.shards.delete(shard));
-      this.ledger?.noteShard(shard);
     }
     const group = this.perShard ? shard : '';
     let q = this.queues.get(group);

@@ -29,6 +29,8 @@ export interface ReplicaLedgerOptions {
   instance: string;
   /** beat and sweep interval; a replica silent for 3 of them is presumed dead */
   heartbeatMs: number;
+  /** the shards this replica has (or may have) a ledger on: the counter store's own list, read on every beat */
+  shards: ReadonlySet<string>;
   onError(err: unknown): void;
   /** this replica's own alive key had expired (an event loop stalled ≥ 3 beats): it was presumed dead */
   onPresumedDead?(): void;
@@ -48,8 +50,6 @@ export class ReplicaLedger {
   private timer: NodeJS.Timeout | undefined;
   private beats = 0;
   private sweeping = false;
-  /** the shards this replica has (or may have) a ledger on */
-  private readonly shards = new Set<string>();
   private readonly onReady = () => void this.beat();
 
   constructor(redis: RedisClient, opts: ReplicaLedgerOptions) {
@@ -69,11 +69,6 @@ export class ReplicaLedger {
     this.timer.unref();
   }
 
-  /** The store listed a shard it writes a ledger on: listed again on every beat (see beat()). */
-  noteShard(shard: string): void {
-    this.shards.add(shard);
-  }
-
   private async tick(): Promise<void> {
     await this.beat();
     await this.sweep().catch(this.opts.onError);
@@ -86,7 +81,7 @@ export class ReplicaLedger {
       const was = await this.redis.set(aliveKey(prefix, instance), '1', 'PX', 3 * this.opts.heartbeatMs, 'GET');
       await this.redis.sadd(replicasKey(prefix), instance);
       // Listed again on every beat: a release (presumed dead) deleted the list; a failed SADD is retried.
-      if (this.shards.size > 0) await this.redis.sadd(shardsKey(prefix, instance), ...this.shards);
+      if (this.opts.shards.size > 0) await this.redis.sadd(shardsKey(prefix, instance), ...this.opts.shards);
       if (this.beats++ > 0 && was === null) this.opts.onPresumedDead?.();
     } catch (err) {
       this.opts.onError(err);
@@ -136,7 +131,7 @@ export class ReplicaLedger {
     if (this.redis.status !== 'ready') return;
     const { prefix, instance } = this.opts;
     try {
-      await this.release(instance, this.shards);
+      await this.release(instance, this.opts.shards);
       await this.redis.del(aliveKey(prefix, instance));
       await this.redis.del(shardsKey(prefix, instance));
       await this.redis.srem(replicasKey(prefix), instance);
