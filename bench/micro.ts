@@ -19,6 +19,7 @@ import { ModelAccess } from '../src/policy/model-access.ts';
 import { IpAllowlist } from '../src/policy/ip-allowlist.ts';
 import { scopeMask } from '../src/policy/scopes.ts';
 import { authenticate } from '../src/proxy/authenticate.ts';
+import { SseEvents } from '../src/proxy/sse-events.ts';
 import { OpenAIStreamMeter } from '../src/providers/openai-compatible/adapter.ts';
 import { LogWriter, type LogRow } from '../src/usage/log-writer.ts';
 import { Journal } from '../src/usage/journal.ts';
@@ -215,6 +216,21 @@ group(`usage metering of a streamed response (${events.length} SSE events)`, () 
     for (const e of eventBytes) m.onEvent(e);
     return do_not_optimize(m.result());
   });
+  // As forward.ts relays it: the stream's bytes in the upstream's chunks, split into events on the
+  // bytes. Providers flush an event at a time; a proxy on the way may cut them anywhere.
+  const wire = Buffer.from(events.map((e) => e + '\n\n').join(''));
+  const perEvent = events.map((e) => Buffer.from(e + '\n\n'));
+  const cut256 = Array.from({ length: Math.ceil(wire.length / 256) }, (_, i) => wire.subarray(i * 256, (i + 1) * 256));
+  for (const [what, chunks] of [['an event per chunk', perEvent], [`${cut256.length} chunks of 256 bytes`, cut256]] as const) {
+    bench(`SseEvents.take, ${what}, + meter result()`, () => {
+      const m = new OpenAIStreamMeter(true, 100);
+      const sse = new SseEvents(m);
+      let pieces = 0;
+      for (const c of chunks) pieces += sse.take(c).length;
+      sse.end();
+      return do_not_optimize(pieces + (m.result().usage?.tokensOut ?? 0));
+    });
+  }
 });
 
 let journal: Journal | undefined;

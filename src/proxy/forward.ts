@@ -24,6 +24,7 @@ import { sendError, sendJson, type HeaderMap } from './respond.ts';
 import { ERRORS } from '../http/errors.ts';
 import { looksLikeJsonObject, relayError, type ErrorTarget } from './upstream-answer.ts';
 import { streamErrorEvent } from './client-errors.ts';
+import { SseEvents } from './sse-events.ts';
 
 export interface Upstream {
   route: ResolvedRoute;
@@ -106,8 +107,6 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   private readonly stallMs: number;
   private readonly settle: (r: ForwardResult) => void | Promise<void>;
   private readonly done: (r: ForwardResult) => void;
-  /** the stream's completing event (as the meter returned it) is held back until the request is settled and logged */
-  private held: Buffer | string | undefined;
   private readonly up: Upstream;
   private controller: Dispatcher.DispatchController | undefined;
   /** the upstream's status; 0 until its response starts */
@@ -118,8 +117,8 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   private readonly maxBytes: number;
   private tooLarge = false;
   /** SSE: the start of an event whose end has not arrived yet, as the chunks it came in */
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
+  /** a stream's events (mode 'sse') */
+  private sse: SseEvents | undefined;
   private cancelTimer: NodeJS.Timeout | undefined;
   private cancelled = false;
   private finished = false;
@@ -192,6 +191,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     if (statusCode >= 400) this.mode = 'error';
     else if (String(headers['content-type'] ?? '').includes('text/event-stream')) {
       this.mode = 'sse';
+      this.sse = new SseEvents(this.meter);
       const h = this.headers;
       h['content-type'] = 'text/event-stream; charset=utf-8';
       h['cache-control'] = 'no-cache';
@@ -209,8 +209,8 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
       this.chunks.push(chunk);
       return;
     }
-    const out = this.events(chunk);
-    if (this.pendingBytes > this.maxBytes) return this.abortTooLarge(controller);
+    const out = this.sse!.take(chunk);
+    if (this.sse!.pendingBytes > this.maxBytes) return this.abortTooLarge(controller);
     // A departed client gets nothing more, but the stream is still read for its usage.
     if (this.res.destroyed) return;
     let ok = true;
@@ -225,21 +225,14 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   onResponseEnd(): void {
     const res = this.res;
     if (this.mode === 'sse') {
-      // An event the upstream did not terminate is never relayed (SSE clients discard it, and an
-      // error event written after it would merge into it); it is still read, for a final [DONE]
-      // or usage sent without the closing blank line.
-      const rest = this.pendingBytes > 0 ? Buffer.concat(this.pending) : undefined;
-      if (rest && rest.toString('latin1').trim()) {
-        const wasComplete = this.meter.completed;
-        const keep = this.meter.onEvent(rest);
-        if (!wasComplete && this.meter.completed && keep !== false) this.held = keep === true ? rest.toString('utf8').trimEnd() + '\n\n' : keep;
-      }
+      const sse = this.sse!;
+      sse.end();
       if (res.destroyed) return this.finish({ status: 200, ...this.meter.result(), errorCode: this.clientGoneCode(), streamed: true });
       // The upstream closed without finishing its stream ([DONE]): the client must not take a
       // truncated answer for a whole one.
       if (!this.meter.completed) return this.failStream(502, 'upstream_error', 'The upstream provider ended the stream before it was complete.');
       return this.finish({ status: 200, ...this.meter.result(), errorCode: null, streamed: true }, () => {
-        if (this.held !== undefined) res.write(this.held);
+        if (sse.held !== undefined) res.write(sse.held);
         res.end();
       });
     }
@@ -291,7 +284,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     if (this.tooLarge) return;
     this.tooLarge = true;
     this.chunks = [];
-    this.pending = [];
+    this.sse?.drop();
     controller.abort(new Error('upstream answer too large'));
   }
 
@@ -360,67 +353,4 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     this.done(result);
   }
 
-  /**
-   * SSE on its bytes: complete events are found with a byte search, handed to the meter, and
-   * returned as slices of the upstream's own buffers (no decoding, no re-encoding). A partial event
-   * waits for its end: its chunks are only joined once one could complete it (so a long event
-   * costs one copy, not one per chunk). CRLF streams are normalized to LF first.
-   */
-  private events(chunk: Buffer): Array<Buffer | string> {
-    if (this.pendingBytes > 0 && !mayEndEvent(this.pending[this.pending.length - 1]!, chunk)) {
-      this.pending.push(chunk);
-      this.pendingBytes += chunk.length;
-      return NONE;
-    }
-    let buf = this.pendingBytes > 0 ? Buffer.concat([...this.pending, chunk]) : chunk;
-    if (buf.includes(CR)) buf = Buffer.from(buf.toString('latin1').replace(/\r\n/g, '\n'), 'latin1');
-    const out: Array<Buffer | string> = [];
-    let start = 0;
-    let keptFrom = 0;
-    let cut: number;
-    while ((cut = buf.indexOf(EVENT_END, start)) !== -1) {
-      const end = cut + 2;
-      const wasComplete = this.meter.completed;
-      // Not relayed as is: what the meter drops (the usage chunk the client did not ask for) or
-      // replaces (a translation), and the completing event, held back until the request is logged
-      // (see finish()) — as the meter returned it.
-      const keep = this.meter.onEvent(buf.subarray(start, cut));
-      const completes = keep !== false && !wasComplete && this.meter.completed;
-      if (keep !== true || completes) {
-        if (start > keptFrom) out.push(buf.subarray(keptFrom, start));
-        keptFrom = end;
-        if (completes) this.held = keep === true ? buf.subarray(start, end) : keep;
-        else if (typeof keep === 'string') out.push(keep);
-      }
-      start = end;
-    }
-    if (start > keptFrom) out.push(buf.subarray(keptFrom, start));
-    if (start < buf.length) {
-      this.pending = [buf.subarray(start)];
-      this.pendingBytes = buf.length - start;
-    } else if (this.pendingBytes > 0) {
-      this.pending = [];
-      this.pendingBytes = 0;
-    }
-    return out;
-  }
 }
-
-const EVENT_END = Buffer.from('\n\n');
-const LF_LF = EVENT_END;
-const LF_CR_LF = Buffer.from('\n\r\n');
-const LF = 10;
-const NONE: Array<Buffer | string> = [];
-
-/**
- * Whether `chunk`, following a partial event that ends with `prev`, may complete it ("\n\n" or
- * "\r\n\r\n", possibly split across the two). Errs towards yes: a yes only costs a join.
- */
-function mayEndEvent(prev: Buffer, chunk: Buffer): boolean {
-  const last = prev[prev.length - 1];
-  const first = chunk[0];
-  if (last === LF && (first === LF || first === CR)) return true;
-  if (last === CR && first === LF) return true;
-  return chunk.includes(LF_LF) || chunk.includes(LF_CR_LF);
-}
-const CR = 13;
