@@ -181,7 +181,8 @@ describe('RedisCounterStore', { skip: serviceSkip('redis') }, () => {
 
   test('redis: a settlement within its reservation rides with the next admission, or goes alone after the delay; one beyond it is sent at once and waited for', async () => {
     const { conn, calls } = await countingConnection();
-    const redis = new RedisCounterStore(conn, { prefix, settleDelayMs: 40 });
+    // A delay no test run reaches: nothing but an admission (or close()) sends what waits.
+    const redis = new RedisCounterStore(conn, { prefix, settleDelayMs: 60_000 });
     const id = randomUUID();
     const budget = { key: `t:${id}:bg`, limitMicro: 10_000, hard: true, ttlMs: 3_600_000 };
     await redis.initBudget(budget.key, 0, budget.ttlMs);
@@ -192,12 +193,13 @@ describe('RedisCounterStore', { skip: serviceSkip('redis') }, () => {
       windows: [], slots: [{ key: `t:${id}:cc`, leaseId: lease }], budgets: [{ key: budget.key, reservedMicro, actualMicro, ttlMs: budget.ttlMs }],
     });
     const raw = async () => ({ inFlight: await conn.zcard(counterKey(prefix, DEFAULT_SHARD, `t:${id}:cc`)), ...(await conn.hgetall(counterKey(prefix, DEFAULT_SHARD, `t:${id}:bg`))) });
+    const lone = new RedisCounterStore(openRedis({ url: testRedisUrl()!, timeoutMs: 2000 }, { batched: true }), { prefix, settleDelayMs: 20 });
     try {
       assert.equal((await redis.admit(plan('a', 3000))).ok, true);
       calls.n = 0;
       assert.equal(redis.settle(settle('a', 3000, 1000)), undefined, 'within its reservation: nobody waits');
-      await new Promise((r) => setImmediate(r));
-      assert.equal(calls.n, 0, 'not sent on its own in the turn it was made');
+      await new Promise((r) => setTimeout(r, 30));
+      assert.equal(calls.n, 0, 'not sent on its own');
       assert.deepEqual(await raw(), { inFlight: 1, spent: '0', reserved: '3000' }, 'until it is applied, Redis holds the whole reservation and the lease');
       const next = await redis.admit(plan('b', 3000));
       assert.equal(next.ok, true, 'the slot of 1 admits: the settlement went first in the same call');
@@ -205,20 +207,25 @@ describe('RedisCounterStore', { skip: serviceSkip('redis') }, () => {
       assert.deepEqual(await raw(), { inFlight: 1, spent: '1000', reserved: '3000' });
 
       calls.n = 0;
-      redis.settle(settle('b', 3000, 2000));
-      await new Promise((r) => setTimeout(r, 150));
-      assert.equal(calls.n, 1, 'with no admission to ride with, it goes alone after the delay');
-      assert.deepEqual(await raw(), { inFlight: 0, spent: '3000', reserved: '0' });
-
-      assert.equal((await redis.admit(plan('c', 500))).ok, true);
-      calls.n = 0;
-      const beyond = redis.settle(settle('c', 500, 800));
+      const beyond = redis.settle(settle('b', 3000, 3500));
       assert.ok(beyond instanceof Promise, 'beyond its reservation: the answer waits for it');
       await beyond;
-      assert.equal(calls.n, 1);
-      assert.deepEqual(await raw(), { inFlight: 0, spent: '3800', reserved: '0' });
+      assert.equal(calls.n, 1, 'sent in the turn it was made');
+      assert.deepEqual(await raw(), { inFlight: 0, spent: '4500', reserved: '0' });
+
+      // Another replica's store with a short delay: its settlement goes alone, no admission needed.
+      assert.equal((await lone.admit(plan('c', 500))).ok, true);
+      lone.settle(settle('c', 500, 200));
+      const deadline = Date.now() + 5000;
+      let state = await raw();
+      while (state.inFlight !== 0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 10));
+        state = await raw();
+      }
+      assert.deepEqual(state, { inFlight: 0, spent: '4700', reserved: '0' }, 'applied after the delay with no admission to ride with');
     } finally {
       await redis.close();
+      await lone.close();
     }
   });
 });

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { RedisCounterStore, type RedisCounterStoreOptions } from '../src/policy/redis-store.ts';
 import type { AdmitPlan, SettleSpec } from '../src/policy/counter-store.ts';
 import { openRedis, waitReady } from '../src/redis.ts';
-import { DEFAULT_SHARD, ledgerKey } from '../src/policy/redis-keys.ts';
+import { counterKey, DEFAULT_SHARD, ledgerKey } from '../src/policy/redis-keys.ts';
 import { serviceSkip, testRedisUrl } from './support/services.ts';
 
 const HEARTBEAT_MS = 100;
@@ -46,7 +46,7 @@ describe('replica ledger: a dead replica\'s leases are released and its reservat
       const p = await s.peek([], [`t:${id}:cc`], [budget.key], Date.now());
       return { inFlight: p.slots[0], ...p.budgets[0] };
     };
-    return { plan, settle, peek };
+    return { plan, settle, peek, slotKey: `t:${id}:cc` };
   }
 
   /** Simulates `kill -9` of the replica behind a store: its connection drops, nothing is settled or released. */
@@ -143,8 +143,10 @@ describe('replica ledger: a dead replica\'s leases are released and its reservat
     const r = openRedis({ url: testRedisUrl()!, timeoutMs: 2000 });
     await waitReady(r, 5000);
     try {
-      await sleep(50);
-      assert.deepEqual(Object.keys(await r.hgetall(ledgerKey(prefix, DEFAULT_SHARD, a.instance))).length, 2, 'a1 was applied within the delay, without an admission to ride with: the ledger holds the open requests\' lease count and reservations only');
+      const ledger = () => r.hgetall(ledgerKey(prefix, DEFAULT_SHARD, a.instance));
+      const deadline = Date.now() + 5000;
+      while ((await ledger())[`s:${counterKey(prefix, DEFAULT_SHARD, c.slotKey)}`] !== '2' && Date.now() < deadline) await sleep(10);
+      assert.deepEqual(Object.keys(await ledger()).length, 2, 'a1 was applied after the delay, without an admission to ride with: the ledger holds the open requests\' lease count and reservations only');
       a.settle(c.settle('a3', 300, 100));
       await a.close();
       assert.deepEqual(await c.peek(b), { inFlight: 0, spentMicro: 1000, reservedMicro: 0 }, 'a1 and a3 at their actual cost; a2, never settled, charged at its reservation');
