@@ -102,7 +102,8 @@ describe('RedisCounterStore', { skip: serviceSkip('redis') }, () => {
   test('redis: operations issued in one turn go as ONE script call and give the outcomes of running them one by one', async () => {
     // The store's own connection, counting the script calls it sends.
     const { conn, calls: scriptCalls } = await countingConnection();
-    const redis = new RedisCounterStore(conn, { prefix });
+    // Every settlement in the turn it is made, and a refusal given at once, as the memory store does.
+    const redis = new RedisCounterStore(conn, { prefix, settleDelayMs: 0 });
     const memory = new MemoryCounterStore();
     const evalCalls = async () => scriptCalls.n;
     let seed = 7;
@@ -226,6 +227,32 @@ describe('RedisCounterStore', { skip: serviceSkip('redis') }, () => {
     } finally {
       await redis.close();
       await lone.close();
+    }
+  });
+
+  test('redis: a client keeping exactly its concurrency limit across two replicas is not refused by the lease its last request left waiting on the other', async () => {
+    const connect = async () => {
+      const conn = openRedis({ url: testRedisUrl()!, timeoutMs: 2000 }, { batched: true });
+      await waitReady(conn, 5000);
+      return conn;
+    };
+    // A sends its settlements within 20 ms; B asks a slot refusal again after 400 ms.
+    const a = new RedisCounterStore(await connect(), { prefix, settleDelayMs: 20 });
+    const b = new RedisCounterStore(await connect(), { prefix, settleDelayMs: 200 });
+    const id = randomUUID();
+    const plan = (lease: string): AdmitPlan => ({ now: Date.now(), windows: [], slots: [{ key: `t:${id}:cc`, limit: 1, leaseId: lease, ttlMs: 60_000 }], budgets: [] });
+    try {
+      assert.equal((await a.admit(plan('1'))).ok, true);
+      assert.equal(a.settle({ windows: [], slots: [{ key: `t:${id}:cc`, leaseId: '1' }], budgets: [] }), undefined, 'the answer on A ends; its lease waits to be released');
+      const started = Date.now();
+      const next = await b.admit(plan('2'));
+      assert.equal(next.ok, true, 'the next request, on B, is admitted once A has sent the release');
+      assert.ok(Date.now() - started >= 300, 'after asking again');
+      const third = await b.admit(plan('3'));
+      assert.deepEqual(third.ok === false && third.kind === 'slot' && third.inFlight, 1, 'a slot really in use is still refused (after asking again)');
+    } finally {
+      await a.close();
+      await b.close();
     }
   });
 });

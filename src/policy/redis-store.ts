@@ -24,7 +24,10 @@
 // budget stays on the safe side; and if this process dies first, its ledger's reservations are
 // charged as spend (RELEASE_LEDGER), which covers the actual cost its log rows will show. At low
 // rates this halves the round trips per request. A settlement beyond its reservation (an actual
-// above the estimate) is sent this turn and the answer waits for it, as before.
+// above the estimate) is sent this turn and the answer waits for it, as before. A client that keeps
+// exactly its concurrency limit in flight across replicas could find, for those milliseconds, the
+// lease of its previous request still held by another replica: an admission refused by a
+// concurrency slot is asked again once, after twice the delay, before the refusal is given.
 import { bucketOf, type AdmitPlan, type BudgetState, type CounterStore, type SettleSpec, type StoreOutcome, type WindowSpec, type WindowState } from './counter-store.ts';
 import { BATCH } from './redis-batch-lua.ts';
 import { INIT_BUDGET, PEEK } from './redis-lua.ts';
@@ -56,7 +59,7 @@ export interface RedisCounterStoreOptions {
   onError?(err: unknown): void;
 }
 
-interface PendingAdmit { plan: AdmitPlan; resolve(o: StoreOutcome): void; reject(err: unknown): void }
+interface PendingAdmit { plan: AdmitPlan; resolve(o: StoreOutcome): void; reject(err: unknown): void; asked?: boolean }
 interface PendingSettle { spec: SettleSpec; resolve(): void; reject(err: unknown): void }
 /** One script call's worth: `later` holds settlements within their reservation, nobody waiting on them. */
 interface Queue { admits: PendingAdmit[]; settles: PendingSettle[]; later: PendingSettle[] }
@@ -198,12 +201,25 @@ export class RedisCounterStore implements CounterStore {
     }
     for (const p of settles) p.resolve();
     for (let i = 0; i < admits.length; i++) {
+      const p = admits[i]!;
       try {
-        admits[i]!.resolve(decodeOutcome(admits[i]!.plan, replies[i]!));
+        const outcome = decodeOutcome(p.plan, replies[i]!);
+        if (!outcome.ok && outcome.kind === 'slot' && this.settleDelayMs > 0 && !p.asked) {
+          p.asked = true;
+          setTimeout(() => this.requeue(p), 2 * this.settleDelayMs);
+        } else {
+          p.resolve(outcome);
+        }
       } catch (err) {
-        admits[i]!.reject(err);
+        p.reject(err);
       }
     }
+  }
+
+  /** An admission asked again (see the top of this file). */
+  private requeue(p: PendingAdmit): void {
+    this.queue(p.plan.shard).admits.push(p);
+    this.schedule();
   }
 
   async initBudget(key: string, spentMicro: number, ttlMs: number, _now?: number, shard = DEFAULT_SHARD): Promise<void> {
