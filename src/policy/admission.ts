@@ -31,7 +31,8 @@ export interface RateHeaders {
 export interface Ticket {
   /**
    * Replace the reservation with what was actually consumed; release the concurrency slot. With a
-   * shared counter store, a promise that resolves (never rejects) once the store has applied it.
+   * shared counter store, a promise that resolves (never rejects) once the store has applied it —
+   * or nothing, when the store holds the reservation until it applies it later (redis-store.ts).
    */
   settle(actual: { tokens: number; costMicro: number }): void | Promise<void>;
 }
