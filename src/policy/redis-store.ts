@@ -178,16 +178,19 @@ export class RedisCounterStore implements CounterStore {
       }
     }
     // Every waiting settlement went with an admission: no call (and no wake-up) on their account.
-    if (!waiting && this.laterTimer) {
-      clearTimeout(this.laterTimer);
-      this.laterTimer = undefined;
-    }
+    if (!waiting && this.laterTimer) this.cancelLater();
   };
 
+  /** Sends everything queued, settlements waiting for an admission included. */
   private readonly flushAll = (): void => {
-    this.laterTimer = undefined;
+    this.cancelLater();
     this.flush(true);
   };
+
+  private cancelLater(): void {
+    clearTimeout(this.laterTimer);
+    this.laterTimer = undefined;
+  }
 
   private async send(admits: PendingAdmit[], settles: PendingSettle[]): Promise<void> {
     let replies: NestedReply;
@@ -228,10 +231,7 @@ export class RedisCounterStore implements CounterStore {
 
   /** What it reads includes every settlement made before it: those waiting for an admission go first, on the same connection. */
   async peek(windows: Array<Omit<WindowSpec, 'limit'>>, slots: string[], budgets: string[], now: number, shard = DEFAULT_SHARD) {
-    if (this.laterTimer) {
-      clearTimeout(this.laterTimer);
-      this.flushAll();
-    }
+    if (this.laterTimer) this.flushAll();
     const keys = [...windows.map((w) => w.key), ...slots, ...budgets].map((k) => counterKey(this.prefix, shard, k));
     const args: Array<string | number> = [now, windows.length, slots.length, budgets.length];
     for (const w of windows) args.push(w.windowMs, w.bucketMs, bucketOf(now, w.bucketMs));
@@ -251,7 +251,6 @@ export class RedisCounterStore implements CounterStore {
 
   /** Sends what is still queued, waits for it, releases what the ledger still holds, closes. */
   async close(): Promise<void> {
-    clearTimeout(this.laterTimer);
     this.flushAll();
     await Promise.allSettled([...this.inFlight]);
     await this.ledger?.stop();

@@ -116,8 +116,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   private bytes = 0;
   private readonly maxBytes: number;
   private tooLarge = false;
-  /** SSE: the start of an event whose end has not arrived yet, as the chunks it came in */
-  /** a stream's events (mode 'sse') */
+  /** SSE (mode 'sse'): the stream's events, its partial one and its held completing event */
   private sse: SseEvents | undefined;
   private cancelTimer: NodeJS.Timeout | undefined;
   private cancelled = false;
