@@ -35,7 +35,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cpuMicros, memory, pinDescendants, startChild } from './lib/proc.ts';
 import { runWrk, wrkAvailable } from './lib/wrk.ts';
-import { slope } from './lib/stats.ts';
+import { median, slope } from './lib/stats.ts';
 import type { LoadResult, LoadSpec } from './lib/load-types.ts';
 import { ROOT, startBareProxy, startClusterServices, startTollgate, startUpstream, type ClusterServices, type Target } from './lib/targets.ts';
 import { describePolicy, type PolicyStep } from './setup.ts';
@@ -207,8 +207,7 @@ function medianChecks(rounds: Check[][]): Check[] {
   return [...byTarget.values()].map((cs) => {
     const first = cs[0]!;
     if (cs.length === 1 || first.x === undefined || !first.meets || !first.show) return first;
-    const xs = cs.map((c) => c.x!).sort((a, b) => a - b);
-    const mid = xs.length % 2 ? xs[(xs.length - 1) / 2]! : (xs[xs.length / 2 - 1]! + xs[xs.length / 2]!) / 2;
+    const mid = median(cs.map((c) => c.x!));
     return { ...first, x: mid, pass: first.meets(mid), value: `median ${first.show(mid)} of ${cs.length} rounds (${cs.map((c) => c.value).join('; ')})` };
   });
 }

@@ -15,6 +15,13 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[i]!;
 }
 
+/** The middle value (the mean of the two middle ones for an even count). */
+export function median(values: number[]): number {
+  const xs = [...values].sort((a, b) => a - b);
+  const mid = xs.length >> 1;
+  return xs.length % 2 ? xs[mid]! : (xs[mid - 1]! + xs[mid]!) / 2;
+}
+
 export function summarize(values: number[]): Summary {
   const s = Float64Array.from(values).sort() as unknown as number[];
   const sum = values.reduce((a, b) => a + b, 0);
