@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { ledgerKey } from '../src/policy/redis-keys.ts';
 import { serviceSkip, testPostgresUrl, testRedisUrl } from './support/services.ts';
 import { startReplica, type Replica } from './support/replicas.ts';
 import { UPSTREAM_KEY } from './support/gateway.ts';
@@ -28,6 +29,8 @@ const CAP_USD = 0.0065;
 
 type Mode = 'embedded' | 'cluster';
 
+const skip = (mode: Mode) => (mode === 'cluster' ? serviceSkip('postgres') || serviceSkip('redis') : false);
+
 /**
  * The key-level budget reservations held in the replicas' ledgers under `prefix` (read before
  * another replica starts: only the killed process's ledger is there, not yet released).
@@ -36,7 +39,7 @@ async function heldByLedgers(prefix: string): Promise<number> {
   const redis = new Redis(testRedisUrl()!);
   try {
     let held = 0;
-    for (const ledger of await redis.keys(`${prefix}*:rep:*`)) {
+    for (const ledger of await redis.keys(ledgerKey(prefix, '*', '*'))) {
       for (const [field, micro] of Object.entries(await redis.hgetall(ledger))) if (field.includes(':bg:key:')) held += Number(micro);
     }
     return held;
@@ -44,7 +47,6 @@ async function heldByLedgers(prefix: string): Promise<number> {
     redis.disconnect();
   }
 }
-const skip = (mode: Mode) => (mode === 'cluster' ? serviceSkip('postgres') || serviceSkip('redis') : false);
 
 for (const mode of ['embedded', 'cluster'] as const) {
   describe(`fault matrix: Tollgate SIGKILLed under load and restarted (${mode})`, { skip: skip(mode) }, () => {
