@@ -128,8 +128,11 @@ for (const dialect of DIALECTS) {
       // A commits a moment later whatever B does (on SQLite, B waits for A's transaction to end).
       setTimeout(release, 200);
       const b = db.transaction().execute((trx) => insertGroup(trx, 1, { name: 'raced twice', models: [] }, at));
+      // Handled from now on: B's refusal can arrive before A's commit is seen here, and an
+      // unhandled rejection in between fails the test on its own.
+      const bRefused = assert.rejects(b, (err: any) => err instanceof ApiError && err.code === 'conflict' && err.param === 'name');
       await a;
-      await assert.rejects(b, (err: any) => err instanceof ApiError && err.code === 'conflict' && err.param === 'name');
+      await bRefused;
     });
 
     test('deleting a group still named by the org, a team or a live key is a 409 saying who; a revoked key does not count', async () => {
